@@ -1,0 +1,27 @@
+// The engine: one simulated machine and the files that can be opened on it.
+// The server and the library both come in through here.
+import { Errno, ENOENT } from '../uapi/errno.js';
+import type { EmulatedFile } from './file.js';
+import type { Task } from './task.js';
+import { IommufdCtx } from './iommufd.js';
+
+export interface EngineOptions {
+  /** Answer IOMMU_TEST_CMD (the kernel's CONFIG_IOMMUFD_TEST). Default true. */
+  testAbi?: boolean;
+}
+
+export class Engine {
+  constructor(readonly options: EngineOptions = {}) {}
+
+  /** Paths whose open() this engine answers (the shim intercepts these). */
+  paths(): string[] {
+    return ['/dev/iommu'];
+  }
+
+  /** open(2) of an emulated path. ENOENT for a path we do not emulate. */
+  open(path: string, task: Task): EmulatedFile {
+    void task;
+    if (path === '/dev/iommu') return new IommufdCtx(this);
+    throw new Errno(ENOENT, `${path} is not emulated`);
+  }
+}

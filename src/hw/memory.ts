@@ -1,0 +1,153 @@
+// Process address spaces as the engine sees them: bytes at virtual addresses,
+// the page frames behind them, and per-page pin counts. Two back ends share
+// this interface: a simulated process (here) and a real client process read
+// through /proc/<pid>/mem (server/process-memory.ts).
+import { Errno, EFAULT } from '../uapi/errno.js';
+import { RunCounter } from '../util/run-counter.js';
+
+export const PAGE_SHIFT = 12;
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+export const PAGE_SIZE_N = BigInt(PAGE_SIZE);
+
+/**
+ * One mm: a process's virtual memory. Frames are synthetic but stable: the
+ * frame behind a page is `pfnBase + (va >> PAGE_SHIFT)`, so a virtually
+ * contiguous range is physically contiguous and pins, page tables and DMA all
+ * work on runs.
+ */
+export interface AddressSpace {
+  /** A small number naming this mm; distinct mms have distinct frames. */
+  readonly id: number;
+  /** Copy `len` bytes out of the process; EFAULT if any byte is unmapped. */
+  read(va: bigint, len: number): Uint8Array;
+  /** Copy bytes into the process; EFAULT if any byte is unmapped or read-only to the process. */
+  write(va: bigint, data: Uint8Array): void;
+  /**
+   * What pin_user_pages asks: is every page of [va, va+len) mapped, and
+   * writable when `write`? EFAULT otherwise. Cost is per mapping, not per page.
+   */
+  checkPinnable(va: bigint, len: bigint, write: boolean): void;
+  /** Pin counts of this mm's pages, by page index (va >> PAGE_SHIFT). */
+  readonly pins: RunCounter;
+  /** mm->locked_vm and mm->pinned_vm, in pages. */
+  lockedVm: number;
+  pinnedVm: number;
+}
+
+/** The first frame number of mm `id`; frames of different mms never collide. */
+export function pfnBase(id: number): bigint {
+  return BigInt(id) << 40n;
+}
+
+export function pfnOf(mm: AddressSpace, va: bigint): bigint {
+  return pfnBase(mm.id) + (va >> BigInt(PAGE_SHIFT));
+}
+
+/** Which mm a frame belongs to, and the virtual address of that frame's page. */
+export function frameOwner(pfn: bigint): { mmId: number; va: bigint } {
+  return { mmId: Number(pfn >> 40n), va: (pfn & ((1n << 40n) - 1n)) << BigInt(PAGE_SHIFT) };
+}
+
+let nextMmId = 1;
+export function allocMmId(): number {
+  return nextMmId++;
+}
+
+interface Mapping { start: bigint; end: bigint; writable: boolean; }
+
+/**
+ * A simulated process: mappings made with `mmap`, contents kept sparsely per
+ * touched page (a page never written reads as zeros). For the library, tests
+ * and demos.
+ */
+export class SimulatedAddressSpace implements AddressSpace {
+  readonly id = allocMmId();
+  readonly pins = new RunCounter();
+  lockedVm = 0;
+  pinnedVm = 0;
+  private maps: Mapping[] = [];
+  private pages = new Map<bigint, Uint8Array>();
+  private nextVa = 0x7f0000000000n;
+
+  /** Map `len` bytes (rounded up to pages); returns the address. */
+  mmap(len: bigint | number, opts: { at?: bigint; writable?: boolean; align?: bigint } = {}): bigint {
+    const size = roundUp(BigInt(len), PAGE_SIZE_N);
+    let va: bigint;
+    if (opts.at !== undefined) va = opts.at;
+    else {
+      const align = opts.align ?? PAGE_SIZE_N;
+      va = roundUp(this.nextVa, align);
+      this.nextVa = va + size + PAGE_SIZE_N; // a guard page between mappings
+    }
+    this.munmap(va, size);
+    this.maps.push({ start: va, end: va + size, writable: opts.writable ?? true });
+    this.maps.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    return va;
+  }
+
+  munmap(va: bigint, len: bigint | number): void {
+    const end = va + BigInt(len);
+    const out: Mapping[] = [];
+    for (const m of this.maps) {
+      if (m.end <= va || m.start >= end) { out.push(m); continue; }
+      if (m.start < va) out.push({ ...m, end: va });
+      if (m.end > end) out.push({ ...m, start: end });
+    }
+    this.maps = out;
+    for (const k of [...this.pages.keys()]) if (k >= va && k < end) this.pages.delete(k);
+  }
+
+  private covered(va: bigint, len: bigint, write: boolean): boolean {
+    if (len === 0n) return true;
+    let cur = va;
+    const end = va + len;
+    for (const m of this.maps) {
+      if (m.end <= cur) continue;
+      if (m.start > cur) return false;
+      if (write && !m.writable) return false;
+      cur = m.end;
+      if (cur >= end) return true;
+    }
+    return false;
+  }
+
+  checkPinnable(va: bigint, len: bigint, write: boolean): void {
+    const first = va & ~(PAGE_SIZE_N - 1n);
+    if (!this.covered(first, roundUp(va + len, PAGE_SIZE_N) - first, write)) throw new Errno(EFAULT, 'range not mapped');
+  }
+
+  read(va: bigint, len: number): Uint8Array {
+    if (!this.covered(va, BigInt(len), false)) throw new Errno(EFAULT, 'read of unmapped memory');
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const a = va + BigInt(done);
+      const page = a & ~(PAGE_SIZE_N - 1n);
+      const off = Number(a - page);
+      const n = Math.min(PAGE_SIZE - off, len - done);
+      const p = this.pages.get(page);
+      if (p) out.set(p.subarray(off, off + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  write(va: bigint, data: Uint8Array): void {
+    if (!this.covered(va, BigInt(data.length), true)) throw new Errno(EFAULT, 'write to unmapped memory');
+    let done = 0;
+    while (done < data.length) {
+      const a = va + BigInt(done);
+      const page = a & ~(PAGE_SIZE_N - 1n);
+      const off = Number(a - page);
+      const n = Math.min(PAGE_SIZE - off, data.length - done);
+      let p = this.pages.get(page);
+      if (!p) { p = new Uint8Array(PAGE_SIZE); this.pages.set(page, p); }
+      p.set(data.subarray(done, done + n), off);
+      done += n;
+    }
+  }
+}
+
+export function roundUp(x: bigint, a: bigint): bigint {
+  return ((x + a - 1n) / a) * a;
+}
