@@ -1,8 +1,6 @@
 // include/uapi/linux/iommufd.h: request numbers, enums and struct layouts.
 // Field names are the kernel's, so a reader can hold this file beside the header.
-import { defineStruct, u8, u16, u32, s32, u64, bytes } from './struct.js';
-
-void u8; void u16; void s32; void bytes;
+import { defineStruct, u8, u16, u32, s32, u64, bytes, u32s, u64s } from './struct.js';
 
 export const IOMMUFD_TYPE = 0x3b; // ';'
 export const IOMMUFD_CMD_BASE = 0x80;
@@ -43,6 +41,18 @@ export const IOMMU_IOAS_MAP = iommufdRequest(IOMMUFD_CMD.IOAS_MAP);
 export const IOMMU_IOAS_UNMAP = iommufdRequest(IOMMUFD_CMD.IOAS_UNMAP);
 export const IOMMU_OPTION = iommufdRequest(IOMMUFD_CMD.OPTION);
 export const IOMMU_VFIO_IOAS = iommufdRequest(IOMMUFD_CMD.VFIO_IOAS);
+export const IOMMU_HWPT_ALLOC = iommufdRequest(IOMMUFD_CMD.HWPT_ALLOC);
+export const IOMMU_GET_HW_INFO = iommufdRequest(IOMMUFD_CMD.GET_HW_INFO);
+export const IOMMU_HWPT_SET_DIRTY_TRACKING = iommufdRequest(IOMMUFD_CMD.HWPT_SET_DIRTY_TRACKING);
+export const IOMMU_HWPT_GET_DIRTY_BITMAP = iommufdRequest(IOMMUFD_CMD.HWPT_GET_DIRTY_BITMAP);
+export const IOMMU_HWPT_INVALIDATE = iommufdRequest(IOMMUFD_CMD.HWPT_INVALIDATE);
+export const IOMMU_FAULT_QUEUE_ALLOC = iommufdRequest(IOMMUFD_CMD.FAULT_QUEUE_ALLOC);
+export const IOMMU_IOAS_MAP_FILE = iommufdRequest(IOMMUFD_CMD.IOAS_MAP_FILE);
+export const IOMMU_VIOMMU_ALLOC = iommufdRequest(IOMMUFD_CMD.VIOMMU_ALLOC);
+export const IOMMU_VDEVICE_ALLOC = iommufdRequest(IOMMUFD_CMD.VDEVICE_ALLOC);
+export const IOMMU_IOAS_CHANGE_PROCESS = iommufdRequest(IOMMUFD_CMD.IOAS_CHANGE_PROCESS);
+export const IOMMU_VEVENTQ_ALLOC = iommufdRequest(IOMMUFD_CMD.VEVENTQ_ALLOC);
+export const IOMMU_HW_QUEUE_ALLOC = iommufdRequest(IOMMUFD_CMD.HW_QUEUE_ALLOC);
 
 // enum iommufd_ioas_map_flags
 export const IOMMU_IOAS_MAP_FIXED_IOVA = 1 << 0;
@@ -101,4 +111,239 @@ export const IommuOption = defineStruct('iommu_option', 24, {
 
 export const IommuVfioIoas = defineStruct('iommu_vfio_ioas', 12, {
   size: u32(0), ioas_id: u32(4), op: u16(8), __reserved: u16(10),
+});
+
+export const IommuIoasMapFile = defineStruct('iommu_ioas_map_file', 40, {
+  size: u32(0), flags: u32(4), ioas_id: u32(8), fd: s32(12),
+  start: u64(16), length: u64(24), iova: u64(32),
+});
+
+// ---------------------------------------------------------------------------
+// Hardware page tables (IOMMU_HWPT_ALLOC) and their driver payloads
+
+// enum iommufd_hwpt_alloc_flags
+export const IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
+export const IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
+export const IOMMU_HWPT_FAULT_ID_VALID = 1 << 2;
+export const IOMMU_HWPT_ALLOC_PASID = 1 << 3;
+
+// enum iommu_hwpt_vtd_s1_flags
+export const IOMMU_VTD_S1_SRE = 1 << 0;
+export const IOMMU_VTD_S1_EAFE = 1 << 1;
+export const IOMMU_VTD_S1_WPE = 1 << 2;
+
+// enum iommu_hwpt_data_type
+export const IOMMU_HWPT_DATA_NONE = 0;
+export const IOMMU_HWPT_DATA_VTD_S1 = 1;
+export const IOMMU_HWPT_DATA_ARM_SMMUV3 = 2;
+export const IOMMU_HWPT_DATA_AMD_GUEST = 3;
+
+export const IommuHwptVtdS1 = defineStruct('iommu_hwpt_vtd_s1', 24, {
+  flags: u64(0), pgtbl_addr: u64(8), addr_width: u32(16), __reserved: u32(20),
+});
+
+/** ste[0..1]: the guest's first two STE dwords, little-endian. */
+export const IommuHwptArmSmmuv3 = defineStruct('iommu_hwpt_arm_smmuv3', 16, {
+  ste: u64s(0, 2),
+});
+
+/** dte[0..3]: the guest's device-table entry. */
+export const IommuHwptAmdGuest = defineStruct('iommu_hwpt_amd_guest', 32, {
+  dte: u64s(0, 4),
+});
+
+export const IommuHwptAlloc = defineStruct('iommu_hwpt_alloc', 48, {
+  size: u32(0), flags: u32(4), dev_id: u32(8), pt_id: u32(12),
+  out_hwpt_id: u32(16), __reserved: u32(20), data_type: u32(24), data_len: u32(28),
+  data_uptr: u64(32), fault_id: u32(40), __reserved2: u32(44),
+});
+
+// ---------------------------------------------------------------------------
+// IOMMU_GET_HW_INFO and its driver payloads
+
+// enum iommu_hw_info_vtd_flags
+export const IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 = 1 << 0;
+
+export const IommuHwInfoVtd = defineStruct('iommu_hw_info_vtd', 24, {
+  flags: u32(0), __reserved: u32(4), cap_reg: u64(8), ecap_reg: u64(16),
+});
+
+export const IommuHwInfoArmSmmuv3 = defineStruct('iommu_hw_info_arm_smmuv3', 40, {
+  flags: u32(0), __reserved: u32(4), idr: u32s(8, 6), iidr: u32(32), aidr: u32(36),
+});
+
+export const IommuHwInfoTegra241Cmdqv = defineStruct('iommu_hw_info_tegra241_cmdqv', 8, {
+  flags: u32(0), version: u8(4), log2vcmdqs: u8(5), log2vsids: u8(6), __reserved: u8(7),
+});
+
+export const IommuHwInfoAmd = defineStruct('iommu_hw_info_amd', 16, {
+  efr: u64(0), efr2: u64(8),
+});
+
+// enum iommu_hw_info_type (NONE and DEFAULT are both 0: DEFAULT is the input spelling)
+export const IOMMU_HW_INFO_TYPE_NONE = 0;
+export const IOMMU_HW_INFO_TYPE_DEFAULT = 0;
+export const IOMMU_HW_INFO_TYPE_INTEL_VTD = 1;
+export const IOMMU_HW_INFO_TYPE_ARM_SMMUV3 = 2;
+export const IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV = 3;
+export const IOMMU_HW_INFO_TYPE_AMD = 4;
+
+// enum iommufd_hw_capabilities (out_capabilities is a u64; these all fit a number)
+export const IOMMU_HW_CAP_DIRTY_TRACKING = 1 << 0;
+export const IOMMU_HW_CAP_PCI_PASID_EXEC = 1 << 1;
+export const IOMMU_HW_CAP_PCI_PASID_PRIV = 1 << 2;
+export const IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED = 1 << 3;
+
+// enum iommufd_hw_info_flags
+export const IOMMU_HW_INFO_FLAG_INPUT_TYPE = 1 << 0;
+
+/**
+ * in_data_type and out_data_type are one anonymous union at offset 24: the
+ * same four bytes, read as the requested type (with FLAG_INPUT_TYPE) and
+ * written back as the reported type. encode() writes out_data_type last when
+ * both are given.
+ */
+export const IommuHwInfo = defineStruct('iommu_hw_info', 40, {
+  size: u32(0), flags: u32(4), dev_id: u32(8), data_len: u32(12),
+  data_uptr: u64(16), in_data_type: u32(24), out_data_type: u32(24),
+  out_max_pasid_log2: u8(28), __reserved: bytes(29, 3), out_capabilities: u64(32),
+});
+
+// ---------------------------------------------------------------------------
+// Dirty tracking
+
+// enum iommufd_hwpt_set_dirty_tracking_flags
+export const IOMMU_HWPT_DIRTY_TRACKING_ENABLE = 1;
+
+export const IommuHwptSetDirtyTracking = defineStruct('iommu_hwpt_set_dirty_tracking', 16, {
+  size: u32(0), flags: u32(4), hwpt_id: u32(8), __reserved: u32(12),
+});
+
+// enum iommufd_hwpt_get_dirty_bitmap_flags
+export const IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR = 1;
+
+export const IommuHwptGetDirtyBitmap = defineStruct('iommu_hwpt_get_dirty_bitmap', 48, {
+  size: u32(0), hwpt_id: u32(4), flags: u32(8), __reserved: u32(12),
+  iova: u64(16), length: u64(24), page_size: u64(32), data: u64(40),
+});
+
+// ---------------------------------------------------------------------------
+// Cache invalidation (IOMMU_HWPT_INVALIDATE) and its payloads
+
+// enum iommu_hwpt_invalidate_data_type
+export const IOMMU_HWPT_INVALIDATE_DATA_VTD_S1 = 0;
+export const IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3 = 1;
+
+// enum iommu_hwpt_vtd_s1_invalidate_flags
+export const IOMMU_VTD_INV_FLAGS_LEAF = 1 << 0;
+
+export const IommuHwptVtdS1Invalidate = defineStruct('iommu_hwpt_vtd_s1_invalidate', 24, {
+  addr: u64(0), npages: u64(8), flags: u32(16), __reserved: u32(20),
+});
+
+/** cmd[0..1]: one 128-bit SMMUv3 command, little-endian. */
+export const IommuViommuArmSmmuv3Invalidate = defineStruct('iommu_viommu_arm_smmuv3_invalidate', 16, {
+  cmd: u64s(0, 2),
+});
+
+export const IommuHwptInvalidate = defineStruct('iommu_hwpt_invalidate', 32, {
+  size: u32(0), hwpt_id: u32(4), data_uptr: u64(8),
+  data_type: u32(16), entry_len: u32(20), entry_num: u32(24), __reserved: u32(28),
+});
+
+// ---------------------------------------------------------------------------
+// I/O page faults (IOMMU_FAULT_QUEUE_ALLOC; records read from / written to the fault fd)
+
+// enum iommu_hwpt_pgfault_flags
+export const IOMMU_PGFAULT_FLAGS_PASID_VALID = 1 << 0;
+export const IOMMU_PGFAULT_FLAGS_LAST_PAGE = 1 << 1;
+
+// enum iommu_hwpt_pgfault_perm
+export const IOMMU_PGFAULT_PERM_READ = 1 << 0;
+export const IOMMU_PGFAULT_PERM_WRITE = 1 << 1;
+export const IOMMU_PGFAULT_PERM_EXEC = 1 << 2;
+export const IOMMU_PGFAULT_PERM_PRIV = 1 << 3;
+
+export const IommuHwptPgfault = defineStruct('iommu_hwpt_pgfault', 40, {
+  flags: u32(0), dev_id: u32(4), pasid: u32(8), grpid: u32(12),
+  perm: u32(16), __reserved: u32(20), addr: u64(24), length: u32(32), cookie: u32(36),
+});
+
+// enum iommufd_page_response_code
+export const IOMMUFD_PAGE_RESP_SUCCESS = 0;
+export const IOMMUFD_PAGE_RESP_INVALID = 1;
+
+export const IommuHwptPageResponse = defineStruct('iommu_hwpt_page_response', 8, {
+  cookie: u32(0), code: u32(4),
+});
+
+export const IommuFaultAlloc = defineStruct('iommu_fault_alloc', 16, {
+  size: u32(0), flags: u32(4), out_fault_id: u32(8), out_fault_fd: u32(12),
+});
+
+// ---------------------------------------------------------------------------
+// vIOMMU, vDevice
+
+// enum iommu_viommu_type
+export const IOMMU_VIOMMU_TYPE_DEFAULT = 0;
+export const IOMMU_VIOMMU_TYPE_ARM_SMMUV3 = 1;
+export const IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV = 2;
+
+export const IommuViommuTegra241Cmdqv = defineStruct('iommu_viommu_tegra241_cmdqv', 16, {
+  out_vintf_mmap_offset: u64(0), out_vintf_mmap_length: u64(8),
+});
+
+export const IommuViommuAlloc = defineStruct('iommu_viommu_alloc', 40, {
+  size: u32(0), flags: u32(4), type: u32(8), dev_id: u32(12),
+  hwpt_id: u32(16), out_viommu_id: u32(20), data_len: u32(24), __reserved: u32(28),
+  data_uptr: u64(32),
+});
+
+export const IommuVdeviceAlloc = defineStruct('iommu_vdevice_alloc', 24, {
+  size: u32(0), viommu_id: u32(4), dev_id: u32(8), out_vdevice_id: u32(12), virt_id: u64(16),
+});
+
+export const IommuIoasChangeProcess = defineStruct('iommu_ioas_change_process', 8, {
+  size: u32(0), __reserved: u32(4),
+});
+
+// ---------------------------------------------------------------------------
+// vEVENT queues (IOMMU_VEVENTQ_ALLOC; records read from the queue fd)
+
+// enum iommu_veventq_flag
+export const IOMMU_VEVENTQ_FLAG_LOST_EVENTS = 1 << 0;
+
+/** Precedes every record read from a vEVENTQ fd. */
+export const IommufdVeventHeader = defineStruct('iommufd_vevent_header', 8, {
+  flags: u32(0), sequence: u32(4),
+});
+
+// enum iommu_veventq_type
+export const IOMMU_VEVENTQ_TYPE_DEFAULT = 0;
+export const IOMMU_VEVENTQ_TYPE_ARM_SMMUV3 = 1;
+export const IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV = 2;
+
+export const IommuVeventArmSmmuv3 = defineStruct('iommu_vevent_arm_smmuv3', 32, {
+  evt: u64s(0, 4),
+});
+
+export const IommuVeventTegra241Cmdqv = defineStruct('iommu_vevent_tegra241_cmdqv', 16, {
+  lvcmdq_err_map: u64s(0, 2),
+});
+
+export const IommuVeventqAlloc = defineStruct('iommu_veventq_alloc', 32, {
+  size: u32(0), flags: u32(4), viommu_id: u32(8), type: u32(12),
+  veventq_depth: u32(16), out_veventq_id: u32(20), out_veventq_fd: u32(24), __reserved: u32(28),
+});
+
+// ---------------------------------------------------------------------------
+// HW queues (IOMMU_HW_QUEUE_ALLOC)
+
+// enum iommu_hw_queue_type
+export const IOMMU_HW_QUEUE_TYPE_DEFAULT = 0;
+export const IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV = 1;
+
+export const IommuHwQueueAlloc = defineStruct('iommu_hw_queue_alloc', 40, {
+  size: u32(0), flags: u32(4), viommu_id: u32(8), type: u32(12),
+  index: u32(16), out_hw_queue_id: u32(20), nesting_parent_iova: u64(24), length: u64(32),
 });

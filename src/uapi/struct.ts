@@ -2,13 +2,15 @@
 // Layouts are little-endian (every architecture iommufd supports here); u64
 // fields are bigint, narrower ones number, byte arrays Uint8Array.
 
-export type FieldKind = 'u8' | 'u16' | 'u32' | 's32' | 'u64' | 'bytes';
+export type FieldKind = 'u8' | 'u16' | 'u32' | 's32' | 'u64' | 'bytes' | 'u32[]' | 'u64[]';
 
 export interface FieldSpec<K extends FieldKind = FieldKind> {
   readonly off: number;
   readonly kind: K;
   /** Byte length, for 'bytes' fields only. */
   readonly len?: number;
+  /** Element count, for the fixed arrays 'u32[]' and 'u64[]' only. */
+  readonly count?: number;
 }
 
 export const u8 = (off: number): FieldSpec<'u8'> => ({ off, kind: 'u8' });
@@ -17,8 +19,19 @@ export const u32 = (off: number): FieldSpec<'u32'> => ({ off, kind: 'u32' });
 export const s32 = (off: number): FieldSpec<'s32'> => ({ off, kind: 's32' });
 export const u64 = (off: number): FieldSpec<'u64'> => ({ off, kind: 'u64' });
 export const bytes = (off: number, len: number): FieldSpec<'bytes'> => ({ off, kind: 'bytes', len });
+/** A fixed array of `count` u32 (e.g. `__u32 idr[6]`), decoded as number[]. */
+export const u32s = (off: number, count: number): FieldSpec<'u32[]'> => ({ off, kind: 'u32[]', count });
+/** A fixed array of `count` u64/le64 (e.g. `__aligned_le64 ste[2]`), decoded as bigint[]. */
+export const u64s = (off: number, count: number): FieldSpec<'u64[]'> => ({ off, kind: 'u64[]', count });
 
-type ValueOf<S> = S extends FieldSpec<'u64'> ? bigint : S extends FieldSpec<'bytes'> ? Uint8Array : number;
+type ValueOf<S> = S extends FieldSpec<'u64'> ? bigint
+  : S extends FieldSpec<'bytes'> ? Uint8Array
+  : S extends FieldSpec<'u32[]'> ? number[]
+  : S extends FieldSpec<'u64[]'> ? bigint[]
+  : number;
+
+/** Any value a field decodes to. */
+export type FieldValue = number | bigint | Uint8Array | number[] | bigint[];
 
 export type Fields = Record<string, FieldSpec>;
 export type Decoded<F extends Fields> = { -readonly [K in keyof F]: ValueOf<F[K]> };
@@ -30,6 +43,8 @@ export function widthOf(f: FieldSpec): number {
     case 'u32': case 's32': return 4;
     case 'u64': return 8;
     case 'bytes': return f.len ?? 0;
+    case 'u32[]': return 4 * (f.count ?? 0);
+    case 'u64[]': return 8 * (f.count ?? 0);
   }
 }
 
@@ -50,7 +65,7 @@ function view(buf: Uint8Array): DataView {
   return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-export function readField(dv: DataView, f: FieldSpec): number | bigint | Uint8Array {
+export function readField(dv: DataView, f: FieldSpec): FieldValue {
   switch (f.kind) {
     case 'u8': return dv.getUint8(f.off);
     case 'u16': return dv.getUint16(f.off, true);
@@ -58,10 +73,12 @@ export function readField(dv: DataView, f: FieldSpec): number | bigint | Uint8Ar
     case 's32': return dv.getInt32(f.off, true);
     case 'u64': return dv.getBigUint64(f.off, true);
     case 'bytes': return new Uint8Array(dv.buffer.slice(dv.byteOffset + f.off, dv.byteOffset + f.off + (f.len ?? 0)));
+    case 'u32[]': return Array.from({ length: f.count ?? 0 }, (_, i) => dv.getUint32(f.off + 4 * i, true));
+    case 'u64[]': return Array.from({ length: f.count ?? 0 }, (_, i) => dv.getBigUint64(f.off + 8 * i, true));
   }
 }
 
-export function writeField(dv: DataView, f: FieldSpec, v: number | bigint | Uint8Array): void {
+export function writeField(dv: DataView, f: FieldSpec, v: FieldValue): void {
   switch (f.kind) {
     case 'u8': dv.setUint8(f.off, Number(v)); return;
     case 'u16': dv.setUint16(f.off, Number(v), true); return;
@@ -69,6 +86,18 @@ export function writeField(dv: DataView, f: FieldSpec, v: number | bigint | Uint
     case 's32': dv.setInt32(f.off, Number(v) | 0, true); return;
     case 'u64': dv.setBigUint64(f.off, BigInt.asUintN(64, BigInt(v as number | bigint)), true); return;
     case 'bytes': new Uint8Array(dv.buffer, dv.byteOffset + f.off, f.len ?? 0).set(v as Uint8Array); return;
+    case 'u32[]': {
+      const a = v as number[];
+      for (let i = 0; i < Math.min(a.length, f.count ?? 0); i++) dv.setUint32(f.off + 4 * i, Number(a[i]) >>> 0, true);
+      return;
+    }
+    case 'u64[]': {
+      const a = v as bigint[];
+      for (let i = 0; i < Math.min(a.length, f.count ?? 0); i++) {
+        dv.setBigUint64(f.off + 8 * i, BigInt.asUintN(64, BigInt(a[i] as bigint)), true);
+      }
+      return;
+    }
   }
 }
 
@@ -89,7 +118,7 @@ export function defineStruct<F extends Fields>(name: string, size: number, field
       const buf = new Uint8Array(size);
       const dv = view(buf);
       for (const [k, f] of entries) {
-        const x = (v as Record<string, number | bigint | Uint8Array | undefined>)[k];
+        const x = (v as Record<string, FieldValue | undefined>)[k];
         if (x !== undefined) writeField(dv, f, x);
       }
       return buf;
@@ -112,6 +141,9 @@ export function formatStruct(def: StructDef, v: Record<string, unknown>, only?: 
     if (typeof x === 'bigint') parts.push(`${k}=0x${x.toString(16)}`);
     else if (typeof x === 'number') parts.push(`${k}=${x > 9 ? '0x' + (x >>> 0).toString(16) : x}`);
     else if (x instanceof Uint8Array) { if (x.some((b) => b !== 0)) parts.push(`${k}=[${Array.from(x).join(',')}]`); }
+    else if (Array.isArray(x)) {
+      if (x.some((e) => e !== 0 && e !== 0n)) parts.push(`${k}=[${x.map((e) => '0x' + e.toString(16)).join(',')}]`);
+    }
   }
   return parts.join(' ');
 }
