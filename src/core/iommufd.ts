@@ -1,15 +1,180 @@
-// Placeholder; replaced by the real context (object table + dispatch).
-import { Errno, ENOTTY } from '../uapi/errno.js';
+// One open /dev/iommu (struct iommufd_ctx, drivers/iommu/iommufd/main.c): the
+// object table, the ioctl table and its generic size rules, options, release.
+import { Errno, E2BIG, EINVAL, ENODEV, ENOTTY, EOPNOTSUPP, EPERM, EBUSY } from '../uapi/errno.js';
+import * as U from '../uapi/iommufd.js';
+import { IOMMUFD_IOCTLS, type IoctlDesc } from '../uapi/ioctls.js';
+import { formatStruct, type Fields } from '../uapi/struct.js';
 import type { EmulatedFile, IoctlTrace } from './file.js';
 import type { Task } from './task.js';
 import type { Engine } from './engine.js';
+import { ObjectTable, type IommufdObject } from './object-table.js';
+import type { AccountMode } from './pages.js';
+import type { IoctlHandler, Ucmd } from './ucmd.js';
+import * as ioas from './ioas.js';
+
+/** Handlers by ioctl nr; the uapi table gives their struct and minimum size. */
+const HANDLERS = new Map<number, IoctlHandler<Fields>>();
+function handle<F extends Fields>(nr: number, h: IoctlHandler<F>): void {
+  HANDLERS.set(nr, h as unknown as IoctlHandler<Fields>);
+}
+
+const C = U.IOMMUFD_CMD;
+handle<typeof U.IommuDestroy.fields>(C.DESTROY, (u) => { u.ctx.destroyObject(u.cmd.id); return 0; });
+handle(C.IOAS_ALLOC, ioas.ioasAlloc);
+handle(C.IOAS_ALLOW_IOVAS, ioas.ioasAllowIovas);
+handle(C.IOAS_COPY, ioas.ioasCopy);
+handle(C.IOAS_IOVA_RANGES, ioas.ioasIovaRanges);
+handle(C.IOAS_MAP, ioas.ioasMap);
+handle(C.IOAS_UNMAP, ioas.ioasUnmap);
+handle<typeof U.IommuOption.fields>(C.OPTION, (u) => u.ctx.option(u));
+handle<typeof U.IommuVfioIoas.fields>(C.VFIO_IOAS, (u) => u.ctx.vfioIoasIoctl(u));
+
+/** Register the handler of another ioctl (HWPT, device, test ABI modules do this). */
+export function registerIoctl<F extends Fields>(nr: number, h: IoctlHandler<F>): void {
+  handle(nr, h);
+}
+
+/** Chunk size for checking that bytes past the struct are zero. */
+const TAIL_CHUNK = 4096;
 
 export class IommufdCtx implements EmulatedFile {
   readonly kind = 'iommufd';
-  constructor(readonly engine: Engine) {}
-  ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
-    void task; void arg; void trace;
-    throw new Errno(ENOTTY, `request 0x${request.toString(16)}`);
+  readonly objects = new ObjectTable();
+  /** IOPT_PAGES_ACCOUNT_USER for /dev/iommu, MM when opened as /dev/vfio/vfio. */
+  accountMode: AccountMode;
+  /** The IOAS the VFIO type1 compat ioctls act on. */
+  vfioIoas: ioas.IommufdIoas | undefined;
+  private released = false;
+
+  constructor(readonly engine: Engine, opts: { vfioContainer?: boolean } = {}) {
+    this.accountMode = opts.vfioContainer ? 'MM' : 'USER';
   }
-  release(): void {}
+
+  /** iommufd_fops_ioctl. */
+  ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
+    const nr = request & 0xff;
+    const tableLen = this.engine.options.testAbi === false ? 0x95 - U.IOMMUFD_CMD_BASE : 0xa1 - U.IOMMUFD_CMD_BASE;
+    if (nr < U.IOMMUFD_CMD_BASE || nr - U.IOMMUFD_CMD_BASE >= tableLen) return this.vfioCompat(task, request, arg, trace);
+    const desc = IOMMUFD_IOCTLS[nr - U.IOMMUFD_CMD_BASE];
+    if (trace) trace.name = desc && desc.request === request ? desc.name : `ioctl 0x${request.toString(16)}`;
+    const sizeBuf = task.mm.read(arg, 4);
+    const userSize = new DataView(sizeBuf.buffer, sizeBuf.byteOffset).getUint32(0, true);
+    const handler = HANDLERS.get(nr);
+    if (!desc || desc.request !== request || !handler) throw new Errno(ENOTTY, 'unknown iommufd ioctl');
+    if (userSize < desc.minSize) throw new Errno(EINVAL, `size ${userSize} < ${desc.minSize}`);
+    const buf = this.copyStructFromUser(task, desc, arg, userSize);
+    const def = desc.struct;
+    const cmd = def.decode(buf);
+    if (trace) trace.args = formatStruct(def, cmd);
+    const before = trace ? def.encode(cmd) : undefined;
+    const u: Ucmd = {
+      ctx: this, task, arg, userSize, def, cmd,
+      respond: () => {
+        const out = def.encode(cmd);
+        task.mm.write(arg, out.subarray(0, Math.min(userSize, def.size)));
+      },
+    };
+    const rc = handler(u);
+    if (trace && before) {
+      const after = def.encode(cmd);
+      const changed = Object.entries(def.fields)
+        .filter(([, f]) => f.off + 0 < def.size && before.subarray(f.off, f.off + 8).some((b, i) => b !== after[f.off + i]))
+        .map(([k]) => k);
+      if (changed.length) trace.out = formatStruct(def, cmd, changed);
+    }
+    return rc;
+  }
+
+  /** copy_struct_from_user: zero-extend a short struct; bytes past ours must be zero (E2BIG). */
+  private copyStructFromUser(task: Task, desc: IoctlDesc, arg: bigint, userSize: number): Uint8Array {
+    const full = desc.struct.size;
+    const buf = new Uint8Array(full);
+    if (userSize > full) {
+      for (let off = full; off < userSize; off += TAIL_CHUNK) {
+        const n = Math.min(TAIL_CHUNK, userSize - off);
+        if (task.mm.read(arg + BigInt(off), n).some((b) => b !== 0)) throw new Errno(E2BIG, 'non-zero bytes past the struct');
+      }
+    }
+    buf.set(task.mm.read(arg, Math.min(userSize, full)));
+    return buf;
+  }
+
+  /** Ioctls below the iommufd range go to the VFIO type1 compat handler. */
+  private vfioCompat(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
+    void task; void arg;
+    if (trace) trace.name = `ioctl 0x${request.toString(16)}`;
+    throw new Errno(ENOTTY, 'VFIO compat ioctls are not emulated yet');
+  }
+
+  /** IOMMU_DESTROY. */
+  destroyObject(id: number): void {
+    const o = this.objects.peek(id);
+    this.objects.remove(id);
+    if (o && o === this.vfioIoas) this.vfioIoas = undefined;
+  }
+
+  /** IOMMU_OPTION (iommufd_option). Only val64 is written back. */
+  option(u: Ucmd<typeof U.IommuOption.fields>): number {
+    const c = u.cmd;
+    if (c.__reserved) throw new Errno(EOPNOTSUPP, '__reserved');
+    switch (c.option_id) {
+      case U.IOMMU_OPTION_RLIMIT_MODE: this.optionRlimitMode(u); break;
+      case U.IOMMU_OPTION_HUGE_PAGES: ioas.ioasOptionHugePages(u, c); break;
+      default: throw new Errno(EOPNOTSUPP, 'option_id');
+    }
+    const v = new Uint8Array(8);
+    new DataView(v.buffer).setBigUint64(0, c.val64, true);
+    u.task.mm.write(u.arg + 16n, v);
+    return 0;
+  }
+
+  private optionRlimitMode(u: Ucmd<typeof U.IommuOption.fields>): void {
+    const c = u.cmd;
+    if (c.object_id) throw new Errno(EOPNOTSUPP, 'object_id');
+    if (c.op === U.IOMMU_OPTION_OP_GET) { c.val64 = this.accountMode === 'MM' ? 1n : 0n; return; }
+    if (c.op === U.IOMMU_OPTION_OP_SET) {
+      if (!u.task.capSysResource) throw new Errno(EPERM, 'needs CAP_SYS_RESOURCE');
+      if (!this.objects.empty) throw new Errno(EBUSY, 'objects exist');
+      if (c.val64 === 0n) this.accountMode = 'USER';
+      else if (c.val64 === 1n) this.accountMode = 'MM';
+      else throw new Errno(EINVAL, 'val64');
+      return;
+    }
+    throw new Errno(EOPNOTSUPP, 'op');
+  }
+
+  /** IOMMU_VFIO_IOAS. */
+  vfioIoasIoctl(u: Ucmd<typeof U.IommuVfioIoas.fields>): number {
+    const c = u.cmd;
+    if (c.__reserved) throw new Errno(EOPNOTSUPP, '__reserved');
+    switch (c.op) {
+      case U.IOMMU_VFIO_IOAS_GET: {
+        if (!this.vfioIoas) throw new Errno(ENODEV, 'no compat IOAS');
+        const o = this.objects.get(this.vfioIoas.id, 'IOAS');
+        c.ioas_id = o.id;
+        this.objects.put(o);
+        u.respond();
+        return 0;
+      }
+      case U.IOMMU_VFIO_IOAS_SET: {
+        const o = this.objects.get<ioas.IommufdIoas>(c.ioas_id, 'IOAS');
+        this.vfioIoas = o;
+        this.objects.put(o);
+        return 0;
+      }
+      case U.IOMMU_VFIO_IOAS_CLEAR:
+        this.vfioIoas = undefined;
+        return 0;
+      default:
+        throw new Errno(EOPNOTSUPP, 'op');
+    }
+  }
+
+  /** iommufd_fops_release: destroy every object, leaves first. */
+  release(): IommufdObject[] {
+    if (this.released) return [];
+    this.released = true;
+    this.vfioIoas = undefined;
+    return this.objects.releaseAll();
+  }
 }

@@ -85,6 +85,19 @@ export class SimulatedAddressSpace implements AddressSpace {
     return va;
   }
 
+  /** Change whether [va, va+len) is writable (whole mappings or pieces of them). */
+  mprotect(va: bigint, len: bigint | number, writable: boolean): void {
+    const end = va + BigInt(len);
+    const out: Mapping[] = [];
+    for (const m of this.maps) {
+      if (m.end <= va || m.start >= end) { out.push(m); continue; }
+      if (m.start < va) out.push({ ...m, end: va });
+      out.push({ start: m.start > va ? m.start : va, end: m.end < end ? m.end : end, writable });
+      if (m.end > end) out.push({ ...m, start: end });
+    }
+    this.maps = out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  }
+
   munmap(va: bigint, len: bigint | number): void {
     const end = va + BigInt(len);
     const out: Mapping[] = [];

@@ -1,0 +1,165 @@
+// The IOAS object and its ioctls (drivers/iommu/iommufd/ioas.c): ALLOC,
+// IOVA_RANGES, ALLOW_IOVAS, MAP, COPY, UNMAP and the HUGE_PAGES option.
+import { Errno, EINVAL, EMSGSIZE, ENOENT, EOPNOTSUPP, EOVERFLOW } from '../uapi/errno.js';
+import * as U from '../uapi/iommufd.js';
+import type { Decoded } from '../uapi/struct.js';
+import { PAGE_SIZE_N } from '../hw/memory.js';
+import { IommufdObject } from './object-table.js';
+import { IoPagetable, ULONG_MAX, type IovaRange, type PagesSlice } from './io-pagetable.js';
+import { IoptPages } from './pages.js';
+import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from './domain.js';
+import type { Ucmd } from './ucmd.js';
+import type { IommufdCtx } from './iommufd.js';
+
+const U64_MAX = (1n << 64n) - 1n;
+const SIZE_MAX = ULONG_MAX;
+const MAP_FLAGS = U.IOMMU_IOAS_MAP_FIXED_IOVA | U.IOMMU_IOAS_MAP_WRITEABLE | U.IOMMU_IOAS_MAP_READABLE;
+
+export class IommufdIoas extends IommufdObject {
+  readonly type = 'IOAS' as const;
+  readonly iopt = new IoPagetable();
+  /** HWPT_PAGING objects built on this IOAS (ioas->hwpt_list), in creation order. */
+  readonly hwpts: IommufdObject[] = [];
+
+  constructor(readonly ctx: IommufdCtx) { super(); }
+
+  destroy(): void {
+    this.iopt.unmapAll();
+  }
+}
+
+/** conv_iommu_prot: iommufd always maps with IOMMU_CACHE. */
+function convProt(flags: number): number {
+  let prot = IOMMU_CACHE;
+  if (flags & U.IOMMU_IOAS_MAP_WRITEABLE) prot |= IOMMU_WRITE;
+  if (flags & U.IOMMU_IOAS_MAP_READABLE) prot |= IOMMU_READ;
+  return prot;
+}
+
+function withIoas<T>(u: Ucmd, id: number, fn: (ioas: IommufdIoas) => T): T {
+  const ioas = u.ctx.objects.get<IommufdIoas>(id, 'IOAS');
+  try { return fn(ioas); } finally { u.ctx.objects.put(ioas); }
+}
+
+export function ioasAlloc(u: Ucmd<typeof U.IommuIoasAlloc.fields>): number {
+  if (u.cmd.flags) throw new Errno(EOPNOTSUPP, 'flags');
+  const t = u.ctx.objects;
+  const ioas = t.alloc(new IommufdIoas(u.ctx));
+  u.cmd.out_ioas_id = ioas.id;
+  try { u.respond(); } catch (e) { t.abortAndDestroy(ioas); throw e; }
+  t.finalize(ioas);
+  return 0;
+}
+
+export function ioasIovaRanges(u: Ucmd<typeof U.IommuIoasIovaRanges.fields>): number {
+  const c = u.cmd;
+  if (c.__reserved) throw new Errno(EOPNOTSUPP, '__reserved');
+  return withIoas(u, c.ioas_id, (ioas) => {
+    const max = c.num_iovas;
+    const ranges = ioas.iopt.iovaRanges();
+    c.num_iovas = 0;
+    c.out_iova_alignment = ioas.iopt.iovaAlignment;
+    for (const r of ranges) {
+      if (c.num_iovas < max) {
+        u.task.mm.write(c.allowed_iovas + BigInt(c.num_iovas) * 16n, U.IommuIovaRange.encode({ start: r.start, last: r.last }));
+      }
+      c.num_iovas++;
+    }
+    u.respond();
+    if (c.num_iovas > max) throw new Errno(EMSGSIZE, `${c.num_iovas} ranges, room for ${max}`);
+    return 0;
+  });
+}
+
+export function ioasAllowIovas(u: Ucmd<typeof U.IommuIoasAllowIovas.fields>): number {
+  const c = u.cmd;
+  if (c.__reserved) throw new Errno(EOPNOTSUPP, '__reserved');
+  return withIoas(u, c.ioas_id, (ioas) => {
+    const loaded: IovaRange[] = [];
+    for (let i = 0; i < c.num_iovas; i++) {
+      const r = U.IommuIovaRange.decode(u.task.mm.read(c.allowed_iovas + BigInt(i) * 16n, 16));
+      if (r.start >= r.last) throw new Errno(EINVAL, 'start >= last');
+      if (loaded.some((x) => x.start <= r.last && x.last >= r.start)) throw new Errno(EINVAL, 'ranges overlap');
+      loaded.push({ start: r.start, last: r.last });
+    }
+    ioas.iopt.setAllowIova(loaded);
+    return 0;
+  });
+}
+
+/** iopt_map_user_pages: make the pages object for [uptr, uptr+length) and map it. */
+export function mapUserPages(u: Ucmd, ioas: IommufdIoas, iova: bigint | undefined, uptr: bigint, length: bigint, prot: number): bigint {
+  if (uptr + length > ULONG_MAX) throw new Errno(EOVERFLOW, 'user_va + length');
+  const down = uptr & ~(PAGE_SIZE_N - 1n);
+  const startByte = uptr - down;
+  if (length > SIZE_MAX - PAGE_SIZE_N || length === 0n) throw new Errno(EINVAL, 'length');
+  const npages = Number((length + startByte + PAGE_SIZE_N - 1n) / PAGE_SIZE_N);
+  const pages = new IoptPages(u.task, down, npages, (prot & IOMMU_WRITE) !== 0);
+  if (u.ctx.accountMode === 'MM' && pages.accountMode === 'USER') pages.accountMode = 'MM';
+  return ioas.iopt.mapPages([{ pages, startByte, length }], length, iova, prot);
+}
+
+function checkMapFlags(flags: number): void {
+  if (!(flags & (U.IOMMU_IOAS_MAP_WRITEABLE | U.IOMMU_IOAS_MAP_READABLE))) throw new Errno(EINVAL, 'neither READABLE nor WRITEABLE');
+}
+
+export function ioasMap(u: Ucmd<typeof U.IommuIoasMap.fields>): number {
+  const c = u.cmd;
+  if ((c.flags & ~MAP_FLAGS) || c.__reserved) throw new Errno(EOPNOTSUPP, 'flags or __reserved');
+  if (c.iova >= ULONG_MAX || c.length >= ULONG_MAX) throw new Errno(EOVERFLOW, 'iova or length');
+  checkMapFlags(c.flags);
+  return withIoas(u, c.ioas_id, (ioas) => {
+    const fixed = (c.flags & U.IOMMU_IOAS_MAP_FIXED_IOVA) !== 0;
+    c.iova = mapUserPages(u, ioas, fixed ? c.iova : undefined, c.user_va, c.length, convProt(c.flags));
+    u.respond();
+    return 0;
+  });
+}
+
+export function ioasCopy(u: Ucmd<typeof U.IommuIoasCopy.fields>): number {
+  const c = u.cmd;
+  if (c.flags & ~MAP_FLAGS) throw new Errno(EOPNOTSUPP, 'flags');
+  if (c.length >= ULONG_MAX || c.src_iova >= ULONG_MAX || c.dst_iova >= ULONG_MAX) throw new Errno(EOVERFLOW, 'length or iova');
+  checkMapFlags(c.flags);
+  const list: PagesSlice[] = withIoas(u, c.src_ioas_id, (src) => src.iopt.getPages(c.src_iova, c.length));
+  try {
+    return withIoas(u, c.dst_ioas_id, (dst) => {
+      const fixed = (c.flags & U.IOMMU_IOAS_MAP_FIXED_IOVA) !== 0;
+      c.dst_iova = dst.iopt.mapPages(list, c.length, fixed ? c.dst_iova : undefined, convProt(c.flags));
+      u.respond();
+      return 0;
+    });
+  } finally {
+    // The list's references: the new areas took their own in mapPages' publish.
+    for (const s of list) s.pages.refs--;
+  }
+}
+
+export function ioasUnmap(u: Ucmd<typeof U.IommuIoasUnmap.fields>): number {
+  const c = u.cmd;
+  return withIoas(u, c.ioas_id, (ioas) => {
+    let unmapped: bigint;
+    if (c.iova === 0n && c.length === U64_MAX) unmapped = ioas.iopt.unmapAll();
+    else {
+      if (c.iova >= ULONG_MAX || c.length >= ULONG_MAX) throw new Errno(EOVERFLOW, 'iova or length');
+      unmapped = ioas.iopt.unmapIova(c.iova, c.length);
+      if (!unmapped) throw new Errno(ENOENT, 'nothing mapped in range');
+    }
+    c.length = unmapped;
+    u.respond();
+    return 0;
+  });
+}
+
+/** The HUGE_PAGES option of one IOAS (iommufd_ioas_option). */
+export function ioasOptionHugePages(u: Ucmd, c: Decoded<typeof U.IommuOption.fields>): void {
+  withIoas(u, c.object_id, (ioas) => {
+    if (c.op === U.IOMMU_OPTION_OP_GET) { c.val64 = ioas.iopt.disableLargePages ? 0n : 1n; return; }
+    if (c.op === U.IOMMU_OPTION_OP_SET) {
+      if (c.val64 === 0n) { ioas.iopt.disableLarge(); return; }
+      if (c.val64 === 1n) { ioas.iopt.enableLarge(); return; }
+      throw new Errno(EINVAL, 'val64');
+    }
+    throw new Errno(EOPNOTSUPP, 'op');
+  });
+}

@@ -1,0 +1,178 @@
+// The TypeScript library: open /dev/iommu on a simulated machine from a
+// simulated process, issue typed calls or raw struct bytes through the same
+// dispatch the server uses, and inspect the engine's state.
+import { Engine, type EngineOptions } from '../core/engine.js';
+import { IommufdCtx } from '../core/iommufd.js';
+import type { IommufdIoas } from '../core/ioas.js';
+import { RLIM_INFINITY, userAccount, type Task } from '../core/task.js';
+import { SimulatedAddressSpace } from '../hw/memory.js';
+import type { IommuDomain } from '../core/domain.js';
+import { Errno } from '../uapi/errno.js';
+import * as U from '../uapi/iommufd.js';
+import type { StructDef, Fields, Decoded } from '../uapi/struct.js';
+
+export { Engine } from '../core/engine.js';
+export { IommufdCtx } from '../core/iommufd.js';
+export { Errno, errnoName } from '../uapi/errno.js';
+export * as errno from '../uapi/errno.js';
+export * as uapi from '../uapi/iommufd.js';
+export { SimulatedAddressSpace, PAGE_SIZE } from '../hw/memory.js';
+export { RunDomain } from '../hw/run-domain.js';
+export { RLIM_INFINITY } from '../core/task.js';
+
+let nextPid = 1000;
+
+export interface ProcessOptions {
+  uid?: number;
+  /** RLIMIT_MEMLOCK in bytes (default unlimited). */
+  rlimitMemlock?: bigint;
+  /** CAP_IPC_LOCK (default: true for uid 0). */
+  capIpcLock?: boolean;
+  /** CAP_SYS_RESOURCE (default: true for uid 0). */
+  capSysResource?: boolean;
+}
+
+/** A simulated process: its memory and the task the engine charges. */
+export class SimProcess {
+  readonly mm = new SimulatedAddressSpace();
+  readonly task: Task;
+  constructor(o: ProcessOptions = {}) {
+    const uid = o.uid ?? 0;
+    const pid = nextPid++;
+    this.task = {
+      pid, tid: pid, mm: this.mm, user: userAccount(uid),
+      rlimitMemlock: o.rlimitMemlock ?? RLIM_INFINITY,
+      capIpcLock: o.capIpcLock ?? uid === 0,
+      capSysResource: o.capSysResource ?? uid === 0,
+    };
+  }
+  /** mmap anonymous memory; returns its address. */
+  mmap(len: bigint | number, opts?: { at?: bigint; writable?: boolean; align?: bigint }): bigint {
+    return this.mm.mmap(len, opts);
+  }
+}
+
+/** The result of a raw ioctl: the return value or errno, and the struct bytes after the call. */
+export interface RawResult { rc: number; errno: number; out: Uint8Array; }
+
+export interface MapArgs { ioasId: number; userVa: bigint; length: bigint; iova?: bigint; readable?: boolean; writeable?: boolean; }
+
+/** One open /dev/iommu, used from one simulated process. */
+export class IommufdFile {
+  readonly ctx: IommufdCtx;
+  private scratch: bigint;
+
+  constructor(readonly proc: SimProcess = new SimProcess(), engine: Engine = new Engine()) {
+    this.ctx = engine.open('/dev/iommu', proc.task) as IommufdCtx;
+    this.scratch = proc.mmap(1 << 16);
+  }
+
+  /** Issue `request` with `bytes` as the argument struct; errors come back as values. */
+  ioctlRaw(request: number, bytes: Uint8Array): RawResult {
+    this.proc.mm.write(this.scratch, bytes);
+    try {
+      const rc = this.ctx.ioctl(this.proc.task, request, this.scratch);
+      return { rc, errno: 0, out: this.proc.mm.read(this.scratch, bytes.length) };
+    } catch (e) {
+      if (e instanceof Errno) return { rc: -1, errno: e.code, out: this.proc.mm.read(this.scratch, bytes.length) };
+      throw e;
+    }
+  }
+
+  /** Typed call: encode `v` (size filled in), issue, decode; throws Errno on failure. */
+  call<F extends Fields>(request: number, def: StructDef<F>, v: Partial<Decoded<F>>): Decoded<F> {
+    const r = this.ioctlRaw(request, def.encode({ size: def.size, ...v } as Partial<Decoded<F>>));
+    if (r.errno) throw new Errno(r.errno);
+    return def.decode(r.out);
+  }
+
+  ioasAlloc(): number {
+    return this.call(U.IOMMU_IOAS_ALLOC, U.IommuIoasAlloc, {}).out_ioas_id;
+  }
+
+  destroy(id: number): void {
+    this.call(U.IOMMU_DESTROY, U.IommuDestroy, { id });
+  }
+
+  /** IOMMU_IOAS_MAP; fixed when `iova` is given. Returns the IOVA. */
+  map(a: MapArgs): bigint {
+    let flags = 0;
+    if (a.iova !== undefined) flags |= U.IOMMU_IOAS_MAP_FIXED_IOVA;
+    if (a.readable ?? true) flags |= U.IOMMU_IOAS_MAP_READABLE;
+    if (a.writeable ?? true) flags |= U.IOMMU_IOAS_MAP_WRITEABLE;
+    return this.call(U.IOMMU_IOAS_MAP, U.IommuIoasMap, { flags, ioas_id: a.ioasId, user_va: a.userVa, length: a.length, iova: a.iova ?? 0n }).iova;
+  }
+
+  /** IOMMU_IOAS_UNMAP; returns the bytes unmapped. */
+  unmap(ioasId: number, iova: bigint, length: bigint): bigint {
+    return this.call(U.IOMMU_IOAS_UNMAP, U.IommuIoasUnmap, { ioas_id: ioasId, iova, length }).length;
+  }
+
+  /** IOMMU_IOAS_COPY; returns the destination IOVA. */
+  copy(a: { dstIoasId: number; srcIoasId: number; srcIova: bigint; length: bigint; dstIova?: bigint; writeable?: boolean }): bigint {
+    let flags = U.IOMMU_IOAS_MAP_READABLE;
+    if (a.writeable ?? true) flags |= U.IOMMU_IOAS_MAP_WRITEABLE;
+    if (a.dstIova !== undefined) flags |= U.IOMMU_IOAS_MAP_FIXED_IOVA;
+    return this.call(U.IOMMU_IOAS_COPY, U.IommuIoasCopy, {
+      flags, dst_ioas_id: a.dstIoasId, src_ioas_id: a.srcIoasId, length: a.length, dst_iova: a.dstIova ?? 0n, src_iova: a.srcIova,
+    }).dst_iova;
+  }
+
+  /** IOMMU_IOAS_IOVA_RANGES, following the EMSGSIZE protocol to get every range. */
+  iovaRanges(ioasId: number): { ranges: Array<{ start: bigint; last: bigint }>; alignment: bigint } {
+    let room = 4;
+    for (;;) {
+      const buf = this.proc.mmap(room * 16);
+      const r = this.ioctlRaw(U.IOMMU_IOAS_IOVA_RANGES, U.IommuIoasIovaRanges.encode({ size: 32, ioas_id: ioasId, num_iovas: room, allowed_iovas: buf }));
+      const out = U.IommuIoasIovaRanges.decode(r.out);
+      if (r.errno && r.errno !== 90) throw new Errno(r.errno);
+      if (r.errno === 90) { room = out.num_iovas; continue; }
+      const ranges = [];
+      for (let i = 0; i < out.num_iovas; i++) {
+        const e = U.IommuIovaRange.decode(this.proc.mm.read(buf + BigInt(i * 16), 16));
+        ranges.push({ start: e.start, last: e.last });
+      }
+      return { ranges, alignment: out.out_iova_alignment };
+    }
+  }
+
+  /** IOMMU_IOAS_ALLOW_IOVAS. */
+  allowIovas(ioasId: number, ranges: Array<{ start: bigint; last: bigint }>): void {
+    const buf = this.proc.mmap(Math.max(1, ranges.length) * 16);
+    ranges.forEach((r, i) => this.proc.mm.write(buf + BigInt(i * 16), U.IommuIovaRange.encode(r)));
+    this.call(U.IOMMU_IOAS_ALLOW_IOVAS, U.IommuIoasAllowIovas, { ioas_id: ioasId, num_iovas: ranges.length, allowed_iovas: buf });
+  }
+
+  /** IOMMU_OPTION get (val64 returned) or set. */
+  option(optionId: number, op: 'get' | 'set', objectId = 0, val64 = 0n): bigint {
+    return this.call(U.IOMMU_OPTION, U.IommuOption, {
+      option_id: optionId, op: op === 'get' ? U.IOMMU_OPTION_OP_GET : U.IOMMU_OPTION_OP_SET, object_id: objectId, val64,
+    }).val64;
+  }
+
+  /** The IOAS object behind an ID, for inspection. */
+  ioas(id: number): IommufdIoas {
+    const o = this.ctx.objects.peek(id);
+    if (!o || o.type !== 'IOAS') throw new Error(`object ${id} is not an IOAS`);
+    return o as IommufdIoas;
+  }
+
+  /** Attach a bare domain to an IOAS (what a HWPT does), for studying fill and pinning. */
+  addDomain(ioasId: number, domain: IommuDomain): void {
+    this.ioas(ioasId).iopt.addDomain(domain);
+  }
+
+  removeDomain(ioasId: number, domain: IommuDomain): void {
+    this.ioas(ioasId).iopt.removeDomain(domain);
+  }
+
+  /** close(): the file's release. */
+  close(): void {
+    this.ctx.release();
+  }
+}
+
+/** Open /dev/iommu on a fresh engine from a fresh simulated process. */
+export function openIommufd(o: { process?: ProcessOptions; engine?: EngineOptions } = {}): IommufdFile {
+  return new IommufdFile(new SimProcess(o.process), new Engine(o.engine));
+}
