@@ -1,0 +1,229 @@
+// iommufd-emu's command line: `run` (a server in-process, the command as its
+// child with the shim preloaded) and `serve` (a long-lived server that
+// `run --connect` joins). Exit codes follow Unix tools: 2 for usage errors,
+// 126/127 for a command that cannot run or is not found, the command's own
+// status otherwise (128+signal when it was killed).
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import { constants as osConstants } from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EmuServer, queryServer } from '../server/server.js';
+import { checkDynamic, resolveCommand } from './elf.js';
+
+const PROG = 'iommufd-emu';
+
+const MAIN_HELP = `Usage: ${PROG} COMMAND [OPTIONS]
+
+Linux's /dev/iommu (iommufd) emulated in userspace for unmodified programs.
+
+Commands:
+  run     run a program with /dev/iommu emulated
+  serve   run a long-lived server that 'run --connect' joins
+
+'${PROG} COMMAND --help' describes each command.
+`;
+
+const RUN_HELP = `Usage: ${PROG} run [OPTIONS] [--] CMD [ARGS...]
+
+Run CMD with the iommufd-emu shim preloaded: its open("/dev/iommu") and the
+ioctls on that fd are answered by the emulator. CMD runs as a child of the
+server, so the server may read and write its memory. Exits with CMD's status
+(128+N when CMD was killed by signal N).
+
+Options:
+  --platform FILE   the simulated machine (accepted; platform files are not yet
+                    used: the default machine is emulated)
+  --trace[=FILE]    log every emulated ioctl (name, decoded arguments, result or
+                    errno, time) to stderr, or to FILE
+  --connect SOCK    use the server listening on SOCK ('${PROG} serve') instead
+                    of starting one
+  -h, --help        show this help
+
+CMD must be dynamically linked: a static binary cannot take LD_PRELOAD.
+`;
+
+const SERVE_HELP = `Usage: ${PROG} serve [OPTIONS]
+
+Run a long-lived iommufd-emu server and print its socket path on stdout.
+Clients join it with '${PROG} run --connect SOCK -- CMD'; each names the server
+its ptracer (prctl PR_SET_PTRACER) so that the server may access its memory
+under Yama. Stops on SIGINT or SIGTERM.
+
+Options:
+  --socket PATH     listen on PATH (default: a new private directory under the
+                    temporary directory)
+  --trace[=FILE]    log every emulated ioctl to stderr, or to FILE
+  -h, --help        show this help
+`;
+
+class UsageError extends Error {}
+
+/** The shim library: IOMMUFD_EMU_SHIM, or native/shim beside our dist/. */
+export function shimPath(): string {
+  if (process.env.IOMMUFD_EMU_SHIM) return path.resolve(process.env.IOMMUFD_EMU_SHIM);
+  const here = path.dirname(fileURLToPath(import.meta.url)); // dist/src/cli
+  return path.resolve(here, '../../../native/shim/libiommufd-shim.so');
+}
+
+function say(line: string): void {
+  fs.writeSync(2, `${PROG}: ${line}\n`);
+}
+
+interface Parsed {
+  opts: Map<string, string | true>;
+  rest: string[];
+}
+
+/**
+ * Options before the command: `--name`, `--name=value`, `--name value` for
+ * those in `takesValue`; `--` or the first non-option ends them.
+ */
+function parseOptions(args: string[], known: Set<string>, takesValue: Set<string>, optionalValue: Set<string>): Parsed {
+  const opts = new Map<string, string | true>();
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') { i++; break; }
+    if (a === '-h') { opts.set('help', true); continue; }
+    if (!a.startsWith('--') || a === '-') break;
+    const eq = a.indexOf('=');
+    const name = a.slice(2, eq < 0 ? undefined : eq);
+    if (!known.has(name)) throw new UsageError(`unknown option '${a}'`);
+    if (eq >= 0) {
+      if (!takesValue.has(name) && !optionalValue.has(name)) throw new UsageError(`option '--${name}' takes no value`);
+      opts.set(name, a.slice(eq + 1));
+    } else if (takesValue.has(name)) {
+      const v = args[++i];
+      if (v === undefined) throw new UsageError(`option '--${name}' needs a value`);
+      opts.set(name, v);
+    } else {
+      opts.set(name, true);
+    }
+  }
+  return { opts, rest: args.slice(i) };
+}
+
+/** A line sink for --trace: stderr, or a file written synchronously (lines stay in order with the client's output). */
+function traceSink(v: string | true | undefined): ((line: string) => void) | undefined {
+  if (v === undefined) return undefined;
+  const fd = v === true ? 2 : fs.openSync(v, 'w');
+  return (line) => { fs.writeSync(fd, line + '\n'); };
+}
+
+async function cmdRun(args: string[]): Promise<number> {
+  const { opts, rest } = parseOptions(args, new Set(['platform', 'trace', 'connect', 'help']),
+    new Set(['platform', 'connect']), new Set(['trace']));
+  if (opts.has('help')) { process.stdout.write(RUN_HELP); return 0; }
+  if (rest.length === 0) throw new UsageError('run: missing CMD');
+  const connect = opts.get('connect') as string | undefined;
+  if (connect !== undefined && opts.has('trace')) {
+    throw new UsageError(`run: --trace needs the in-process server; trace a shared one with '${PROG} serve --trace'`);
+  }
+  const platform = opts.get('platform') as string | undefined;
+  if (platform !== undefined) {
+    if (!fs.existsSync(platform)) { say(`${platform}: no such platform file`); return 2; }
+    say('--platform: platform files are not yet supported; emulating the default machine');
+  }
+
+  const shim = shimPath();
+  if (!fs.existsSync(shim)) {
+    say(`the shim ${shim} is not built; run 'npm run build' (it runs make -C native/shim)`);
+    return 1;
+  }
+  const cmd = rest[0]!;
+  const exe = resolveCommand(cmd);
+  if (!exe) { say(`${cmd}: command not found`); return 127; }
+  const dyn = checkDynamic(exe);
+  if (dyn === 'static') {
+    say(`${cmd} is statically linked: the shim cannot be preloaded into it (LD_PRELOAD needs the dynamic loader), so /dev/iommu cannot be emulated for it; link it dynamically`);
+    return 126;
+  }
+
+  let server: EmuServer | undefined;
+  let env: NodeJS.ProcessEnv;
+  try {
+    if (connect !== undefined) {
+      const q = await queryServer(connect);
+      const preload = process.env.LD_PRELOAD ? `${shim} ${process.env.LD_PRELOAD}` : shim;
+      env = {
+        ...process.env, LD_PRELOAD: preload, IOMMUFD_EMU_SOCKET: path.resolve(connect),
+        IOMMUFD_EMU_PATHS: q.paths, IOMMUFD_EMU_TRACER: String(q.pid),
+      };
+    } else {
+      server = await EmuServer.start({ trace: traceSink(opts.get('trace')) });
+      env = server.clientEnv(shim);
+    }
+  } catch (e) {
+    say(`${connect !== undefined ? `cannot reach the server at ${connect}` : 'cannot start the server'}: ${(e as Error).message}`);
+    return 1;
+  }
+
+  const child = spawn(exe, rest.slice(1), { stdio: 'inherit', env, argv0: cmd });
+  // The terminal delivers SIGINT/SIGQUIT to CMD itself; we outlive it to report its status.
+  const ignore = () => {};
+  const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
+  const handlers: Array<[NodeJS.Signals, () => void]> = [
+    ['SIGINT', ignore], ['SIGQUIT', ignore], ['SIGTERM', forward('SIGTERM')], ['SIGHUP', forward('SIGHUP')],
+  ];
+  for (const [s, h] of handlers) process.on(s, h);
+  const status = await new Promise<number>((resolve) => {
+    child.once('error', (e) => { say(`${cmd}: ${e.message}`); resolve(126); });
+    child.once('exit', (code, signal) => {
+      resolve(signal ? 128 + (osSignal(signal) ?? 0) : code ?? 0);
+    });
+  });
+  for (const [s, h] of handlers) process.off(s, h);
+  await server?.close();
+  return status;
+}
+
+function osSignal(name: NodeJS.Signals): number | undefined {
+  return (osConstants.signals as Record<string, number>)[name];
+}
+
+async function cmdServe(args: string[]): Promise<number> {
+  const { opts, rest } = parseOptions(args, new Set(['socket', 'trace', 'help']), new Set(['socket']), new Set(['trace']));
+  if (opts.has('help')) { process.stdout.write(SERVE_HELP); return 0; }
+  if (rest.length) throw new UsageError(`serve: unexpected argument '${rest[0]}'`);
+  let server: EmuServer;
+  try {
+    server = await EmuServer.start({ socketPath: opts.get('socket') as string | undefined, trace: traceSink(opts.get('trace')) });
+  } catch (e) {
+    say(`cannot start the server: ${(e as Error).message}`);
+    return 1;
+  }
+  process.stdout.write(server.socketPath + '\n');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  return 0;
+}
+
+/** Run the CLI; resolves to the process exit status. */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...args] = argv;
+  try {
+    switch (cmd) {
+      case undefined:
+        process.stderr.write(MAIN_HELP);
+        return 2;
+      case '-h': case '--help': case 'help':
+        process.stdout.write(MAIN_HELP);
+        return 0;
+      case 'run': return await cmdRun(args);
+      case 'serve': return await cmdServe(args);
+      default:
+        throw new UsageError(`unknown command '${cmd}'`);
+    }
+  } catch (e) {
+    if (e instanceof UsageError) {
+      say(e.message);
+      process.stderr.write(`Try '${PROG} ${cmd === 'run' || cmd === 'serve' ? `${cmd} ` : ''}--help'.\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

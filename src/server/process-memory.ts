@@ -1,0 +1,230 @@
+// A real client process as the engine sees it: its memory through
+// /proc/<pid>/mem, its mappings through /proc/<pid>/maps, and its identity,
+// limits and capabilities through /proc/<pid>/status and limits.
+//
+// One ProcessAddressSpace per client process (per exec image), shared by all
+// of its connections, so pins are per page of the process and global across
+// its files, as the kernel's are.
+import * as fs from 'node:fs';
+import { Errno, EFAULT } from '../uapi/errno.js';
+import { allocMmId, PAGE_SIZE_N, type AddressSpace } from '../hw/memory.js';
+import { RunCounter } from '../util/run-counter.js';
+import { RLIM_INFINITY, userAccount, type Task, type UserAccount } from '../core/task.js';
+
+/**
+ * Addresses we can reach: Node's fs takes a file position as a safe integer
+ * (a bigint position is not honoured by writeSync), which covers every user
+ * address of 4-level paging and of 5-level paging below 2^53.
+ */
+const USER_VA_LIMIT = 1n << 53n;
+
+interface Vma { start: bigint; end: bigint; read: boolean; write: boolean; }
+
+/** Parse /proc/<pid>/maps text into sorted mappings. */
+export function parseMaps(text: string): Vma[] {
+  const out: Vma[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const dash = line.indexOf('-');
+    const sp = line.indexOf(' ', dash);
+    if (dash < 0 || sp < 0) continue;
+    const perms = line.slice(sp + 1, sp + 5);
+    out.push({
+      start: BigInt('0x' + line.slice(0, dash)),
+      end: BigInt('0x' + line.slice(dash + 1, sp)),
+      read: perms[0] === 'r',
+      write: perms[1] === 'w',
+    });
+  }
+  return out;
+}
+
+/** Is [va, va+len) covered by mappings with the needed permission? */
+function covered(vmas: readonly Vma[], va: bigint, len: bigint, write: boolean): boolean {
+  if (len === 0n) return true;
+  let cur = va;
+  const end = va + len;
+  for (const m of vmas) {
+    if (m.end <= cur) continue;
+    if (m.start > cur) return false;
+    if (write ? !m.write : !m.read) return false;
+    cur = m.end;
+    if (cur >= end) return true;
+  }
+  return false;
+}
+
+/**
+ * The AddressSpace of a live client process.
+ *
+ * /proc/<pid>/mem writes with FOLL_FORCE, so on its own it would write into a
+ * read-only mapping where copy_to_user faults. Writes are therefore checked
+ * against the mappings; the snapshot of /proc/<pid>/maps is re-read at most
+ * once per ioctl (`beginIoctl`), and only when a write or pin needs it.
+ */
+export class ProcessAddressSpace implements AddressSpace {
+  readonly id = allocMmId();
+  readonly pins = new RunCounter();
+  lockedVm = 0;
+  pinnedVm = 0;
+  private memFd: number;
+  private vmas: Vma[] | undefined;
+  private closed = false;
+
+  /** Opens /proc/<pid>/mem; throws the system error (EACCES, EPERM, ENOENT) if it cannot. */
+  constructor(readonly pid: number) {
+    this.memFd = fs.openSync(`/proc/${pid}/mem`, 'r+');
+  }
+
+  /** A new ioctl starts: the mappings may have changed since the last one. */
+  beginIoctl(): void {
+    this.vmas = undefined;
+  }
+
+  private maps(): Vma[] {
+    if (!this.vmas) {
+      try {
+        this.vmas = parseMaps(fs.readFileSync(`/proc/${this.pid}/maps`, 'latin1'));
+      } catch {
+        this.vmas = [];
+      }
+    }
+    return this.vmas;
+  }
+
+  private static inRange(va: bigint, len: number | bigint): boolean {
+    return va >= 0n && va + BigInt(len) <= USER_VA_LIMIT;
+  }
+
+  read(va: bigint, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    if (len === 0) return out;
+    if (this.closed || !ProcessAddressSpace.inRange(va, len)) throw new Errno(EFAULT, 'bad user address');
+    let done = 0;
+    try {
+      while (done < len) {
+        const n = fs.readSync(this.memFd, out, done, len - done, Number(va) + done);
+        if (n <= 0) break;
+        done += n;
+      }
+    } catch {
+      /* EIO: unmapped */
+    }
+    if (done !== len) throw new Errno(EFAULT, `read of unmapped memory at 0x${va.toString(16)}`);
+    return out;
+  }
+
+  write(va: bigint, data: Uint8Array): void {
+    const len = data.length;
+    if (len === 0) return;
+    if (this.closed || !ProcessAddressSpace.inRange(va, len)) throw new Errno(EFAULT, 'bad user address');
+    if (!covered(this.maps(), va, BigInt(len), true)) {
+      throw new Errno(EFAULT, `write to unmapped or read-only memory at 0x${va.toString(16)}`);
+    }
+    let done = 0;
+    try {
+      while (done < len) {
+        const n = fs.writeSync(this.memFd, data, done, len - done, Number(va) + done);
+        if (n <= 0) break;
+        done += n;
+      }
+    } catch {
+      /* EIO: unmapped */
+    }
+    if (done !== len) throw new Errno(EFAULT, `write to unmapped memory at 0x${va.toString(16)}`);
+  }
+
+  checkPinnable(va: bigint, len: bigint, write: boolean): void {
+    if (len === 0n) return;
+    const first = va & ~(PAGE_SIZE_N - 1n);
+    const end = ((va + len + PAGE_SIZE_N - 1n) / PAGE_SIZE_N) * PAGE_SIZE_N;
+    if (this.closed || !ProcessAddressSpace.inRange(first, end - first)) throw new Errno(EFAULT, 'bad user address');
+    // Pinning is rare and must see the current mappings: always re-read.
+    this.vmas = undefined;
+    if (!covered(this.maps(), first, end - first, write)) {
+      throw new Errno(EFAULT, `range 0x${va.toString(16)}+0x${len.toString(16)} not mapped${write ? ' writable' : ''}`);
+    }
+  }
+
+  /** The process exited or exec'd: its memory is gone. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    try { fs.closeSync(this.memFd); } catch { /* already gone */ }
+  }
+}
+
+/** Parse "Max locked memory" from /proc/<pid>/limits (soft limit). */
+export function parseMemlock(text: string): bigint {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('Max locked memory')) continue;
+    const soft = line.slice('Max locked memory'.length).trim().split(/\s+/)[0];
+    if (soft === undefined || soft === 'unlimited') return RLIM_INFINITY;
+    return BigInt(soft);
+  }
+  return RLIM_INFINITY;
+}
+
+const CAP_IPC_LOCK = 14n;
+const CAP_SYS_RESOURCE = 24n;
+
+interface Status { uid: number; capEff: bigint; }
+
+/** Uid (effective) and CapEff from /proc/<pid>/status. */
+export function parseStatus(text: string): Status {
+  let uid = 0;
+  let capEff = 0n;
+  for (const line of text.split('\n')) {
+    if (line.startsWith('Uid:')) uid = Number(line.slice(4).trim().split(/\s+/)[1] ?? 0);
+    else if (line.startsWith('CapEff:')) capEff = BigInt('0x' + line.slice(7).trim());
+  }
+  return { uid, capEff };
+}
+
+/**
+ * The Task for one ioctl of thread `tid` of process `pid`. Limits, uid and
+ * capabilities are read from /proc lazily on first use within this ioctl, so an
+ * ioctl that needs none of them costs no /proc read, and a setrlimit() between
+ * two ioctls is seen by the second.
+ */
+export class ProcessTask implements Task {
+  private status: Status | undefined;
+  private memlock: bigint | undefined;
+
+  constructor(readonly pid: number, readonly tid: number, readonly mm: ProcessAddressSpace) {}
+
+  private readStatus(): Status {
+    if (!this.status) {
+      try {
+        this.status = parseStatus(fs.readFileSync(`/proc/${this.tid}/status`, 'latin1'));
+      } catch {
+        try { this.status = parseStatus(fs.readFileSync(`/proc/${this.pid}/status`, 'latin1')); } catch { this.status = { uid: 0, capEff: 0n }; }
+      }
+    }
+    return this.status;
+  }
+
+  get user(): UserAccount { return userAccount(this.readStatus().uid); }
+  get capIpcLock(): boolean { return ((this.readStatus().capEff >> CAP_IPC_LOCK) & 1n) === 1n; }
+  get capSysResource(): boolean { return ((this.readStatus().capEff >> CAP_SYS_RESOURCE) & 1n) === 1n; }
+  get rlimitMemlock(): bigint {
+    if (this.memlock === undefined) {
+      try {
+        this.memlock = parseMemlock(fs.readFileSync(`/proc/${this.pid}/limits`, 'latin1'));
+      } catch {
+        this.memlock = RLIM_INFINITY;
+      }
+    }
+    return this.memlock;
+  }
+}
+
+/** A process's start time (field 22 of /proc/<pid>/stat), to tell a reused pid from the old one. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
