@@ -1,0 +1,275 @@
+// Differential conformance: every C client in test/conformance/ that has a
+// golden (its output recorded on the real Linux kernel by `npm run oracle --
+// record`) runs under `bin/iommufd-emu run` on the platform that mirrors the
+// oracle's machine, and its output is compared with the golden line by line.
+//
+// A client that matches passes. One that does not is a todo naming what will
+// make it match (its "// needs: ..." header) and prints the first differing
+// lines; a client with no "needs" header that drifts is a failure (a
+// regression). At the end one line sums it up:
+//   conformance: N of M golden lines match
+// No qemu is needed here; only gcc and the emulator.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { constants as osConstants, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root, from src (test/) or from the build (dist/test/). */
+function findRoot(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  for (const up of ['..', '../..']) {
+    const dir = join(here, up);
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'test', 'conformance'))) return dir;
+  }
+  return join(here, '../..');
+}
+
+const ROOT = findRoot();
+const CLIENTS = join(ROOT, 'test', 'conformance');
+const EMU = join(ROOT, 'bin', 'iommufd-emu');
+const RUN_TIMEOUT_MS = Number(process.env['CONFORMANCE_TIMEOUT_MS'] ?? 30_000);
+const SHOW_LINES = 6; // differing lines shown per client
+
+type Platform = 'mock' | 'qemu-vtd' | 'qemu-vtd-sc';
+
+interface Client {
+  name: string;
+  source: string;
+  golden: string[]; // lines, the last one "exit=N"
+  platform: Platform;
+  needs: string | undefined;
+  oracleFlags: string[];
+}
+
+/** Text after "// KEY:" in the first 40 lines of a client. */
+function header(src: string, key: string): string | undefined {
+  const re = new RegExp(`^\\s*//\\s*${key}:\\s*(.*?)\\s*$`);
+  for (const line of src.split('\n').slice(0, 40)) {
+    const m = re.exec(line);
+    if (m) return m[1];
+  }
+  return undefined;
+}
+
+function splitLines(text: string): string[] {
+  const lines = text.split('\n');
+  if (lines.length > 0 && lines[lines.length - 1] === '') lines.pop();
+  return lines;
+}
+
+function loadClients(): Client[] {
+  if (!existsSync(CLIENTS)) return [];
+  const out: Client[] = [];
+  for (const file of readdirSync(CLIENTS).sort()) {
+    if (!file.endsWith('.c')) continue;
+    const name = file.slice(0, -2);
+    const goldenPath = join(CLIENTS, `${name}.golden`);
+    if (!existsSync(goldenPath)) continue;
+    const source = join(CLIENTS, file);
+    const src = readFileSync(source, 'utf8');
+    const oracleFlags = (header(src, 'oracle') ?? '').split(/\s+/).filter(Boolean);
+    let platform = header(src, 'platform') as Platform | undefined;
+    if (platform === undefined) {
+      platform = oracleFlags.includes('--snoop-control')
+        ? 'qemu-vtd-sc'
+        : oracleFlags.includes('--vfio')
+          ? 'qemu-vtd'
+          : 'mock';
+    }
+    out.push({
+      name,
+      source,
+      golden: splitLines(readFileSync(goldenPath, 'utf8')),
+      platform,
+      needs: header(src, 'needs') || undefined,
+      oracleFlags,
+    });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------- the emulator
+
+interface Emulator {
+  ok: boolean;
+  why: string; // when not ok
+  help: string;
+}
+
+function probeEmulator(): Emulator {
+  if (!existsSync(EMU)) return { ok: false, why: 'bin/iommufd-emu does not exist yet', help: '' };
+  const r = spawnSync(EMU, ['run', '--help'], { cwd: ROOT, encoding: 'utf8', timeout: 15_000 });
+  const help = `${r.stdout ?? ''}${r.stderr ?? ''}`;
+  if (r.error) return { ok: false, why: `bin/iommufd-emu run --help: ${r.error.message}`, help };
+  if (r.status !== 0) {
+    return { ok: false, why: `bin/iommufd-emu run --help exits ${r.status}: ${firstLine(help)}`, help };
+  }
+  return { ok: true, why: '', help };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+}
+
+function probeGcc(): string | undefined {
+  const r = spawnSync('gcc', ['--version'], { encoding: 'utf8' });
+  return r.status === 0 ? undefined : 'gcc is not installed';
+}
+
+interface RunResult {
+  lines: string[]; // stdout lines, then "exit=N"
+  stderr: string;
+  problem: string | undefined; // could not run / timed out
+}
+
+function runUnderEmulator(bin: string, client: Client, extra: string[]): Promise<RunResult> {
+  const args = ['run', '--platform', client.platform, ...extra, '--', bin];
+  return new Promise((resolve) => {
+    const child = spawn(EMU, args, { cwd: tmpdir(), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+    }, RUN_TIMEOUT_MS);
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      resolve({ lines: [], stderr: '', problem: `cannot start bin/iommufd-emu: ${e.message}` });
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString('utf8');
+      const stderr = Buffer.concat(err).toString('utf8');
+      const lines = splitLines(stdout);
+      if (timedOut) {
+        resolve({ lines, stderr, problem: `timed out after ${RUN_TIMEOUT_MS / 1000} s` });
+        return;
+      }
+      const status = code ?? 128 + signalNumber(signal);
+      lines.push(`exit=${status}`);
+      resolve({ lines, stderr, problem: undefined });
+    });
+  });
+}
+
+function signalNumber(sig: NodeJS.Signals | null): number {
+  return sig ? (osConstants.signals[sig] ?? 0) : 0;
+}
+
+// ------------------------------------------------------------- comparison
+
+interface Comparison {
+  matched: number; // golden lines that match
+  diffs: string[]; // report of the first differing lines
+}
+
+/**
+ * Golden stdout lines are compared by position; the final "exit=N" line is
+ * compared with the emulator's exit line wherever it falls.
+ */
+function compare(golden: string[], got: string[]): Comparison {
+  const gBody = golden.slice(0, -1);
+  const gExit = golden[golden.length - 1] ?? '';
+  const hasExit = got.length > 0 && /^exit=/.test(got[got.length - 1]!);
+  const oBody = hasExit ? got.slice(0, -1) : got;
+  const oExit = hasExit ? got[got.length - 1]! : '(no exit status)';
+  let matched = 0;
+  const diffs: string[] = [];
+  const n = Math.max(gBody.length, oBody.length);
+  for (let i = 0; i < n; i++) {
+    const g = gBody[i];
+    const o = oBody[i];
+    if (g !== undefined && g === o) {
+      matched++;
+      continue;
+    }
+    if (diffs.length < SHOW_LINES) {
+      diffs.push(`  line ${i + 1}:`);
+      diffs.push(`    kernel:   ${g ?? '(no line)'}`);
+      diffs.push(`    emulator: ${o ?? '(no line)'}`);
+    }
+  }
+  if (gExit === oExit) matched++;
+  else diffs.push(`  ${gExit} from the kernel, ${oExit} from the emulator`);
+  return { matched, diffs };
+}
+
+// ------------------------------------------------------------- the tests
+
+const clients = loadClients();
+const emulator = probeEmulator();
+const noGcc = probeGcc();
+const work = mkdtempSync(join(tmpdir(), 'iommufd-conformance-'));
+let matchedLines = 0;
+const totalLines = clients.reduce((n, c) => n + c.golden.length, 0);
+
+after(() => {
+  rmSync(work, { recursive: true, force: true });
+  console.log(`conformance: ${matchedLines} of ${totalLines} golden lines match`);
+});
+
+/** What the emulator's `run` lacks for this client, if anything. */
+function missingRunFeature(c: Client): string | undefined {
+  if (!emulator.ok) return emulator.why;
+  if (!emulator.help.includes('--platform')) return 'bin/iommufd-emu run --platform';
+  if (c.oracleFlags.includes('--user') && !/--user\b/.test(emulator.help)) {
+    return 'bin/iommufd-emu run --user (run the client as an ordinary user)';
+  }
+  return undefined;
+}
+
+function runFlags(c: Client): string[] {
+  return c.oracleFlags.includes('--user') ? ['--user'] : [];
+}
+
+for (const c of clients) {
+  test(`conformance ${c.name} [${c.platform}]`, async (t) => {
+    const needs = c.needs ? `needs ${c.needs}` : undefined;
+    const lacking = missingRunFeature(c) ?? noGcc;
+    if (lacking) {
+      t.todo(`${lacking}${needs ? `; ${needs}` : ''}`);
+      return;
+    }
+    const bin = join(work, c.name);
+    const cc = spawnSync('gcc', ['-O1', '-I', join(CLIENTS, 'include'), '-o', bin, c.source], {
+      encoding: 'utf8',
+    });
+    assert.equal(cc.status, 0, `gcc ${c.name}.c failed:\n${cc.stderr}`);
+
+    const r = await runUnderEmulator(bin, c, runFlags(c));
+    const cmp = compare(c.golden, r.lines);
+    matchedLines += cmp.matched;
+    if (r.problem === undefined && cmp.diffs.length === 0) return;
+
+    const report = [
+      `${c.name}: ${cmp.matched} of ${c.golden.length} golden lines match` +
+        (r.problem ? ` (${r.problem})` : ''),
+      ...cmp.diffs,
+    ];
+    const err = firstLine(r.stderr);
+    if (err) report.push(`  emulator stderr: ${err}`);
+    for (const line of report) t.diagnostic(line);
+    if (needs) {
+      t.todo(needs);
+      return;
+    }
+    assert.fail(`${report.join('\n')}\n(${c.name}.c has no "// needs:" line, so this is a regression)`);
+  });
+}
+
+if (clients.length === 0) {
+  test('conformance: no client has a golden yet (npm run oracle -- record)', (t) => {
+    t.todo('record goldens with npm run oracle -- record');
+  });
+}
