@@ -253,6 +253,17 @@ static inline int check_refs(int fd, void *va, __u64 len, __u32 refs)
 	return xioctl(fd, IOMMU_TEST_CMD, &c);
 }
 
+/* The pin count of the page at va, found with MD_CHECK_REFS (-1: none <= 16). */
+static inline int page_pins(int fd, void *va)
+{
+	int r;
+
+	for (r = 0; r <= 16; r++)
+		if (check_refs(fd, va, 4096, r) == 0)
+			return r;
+	return -1;
+}
+
 static inline int create_access(int fd, __u32 ioas, __u32 flags, int *afd)
 {
 	struct iommu_test_cmd c = test_cmd(IOMMU_TEST_OP_CREATE_ACCESS, ioas);
