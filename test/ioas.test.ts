@@ -346,3 +346,48 @@ test('close releases every object and every pin', () => {
   assert.equal(f.ctx.objects.empty, true);
   assert.equal(f.proc.mm.pins.covered, 0);
 });
+
+test('access pins: shared once with domains, unmap notifies and waits, EDEADLK if the access never lets go', () => {
+  const { f, ioas, buf } = setup();
+  const iopt = f.ioas(ioas).iopt;
+  f.map({ ioasId: ioas, userVa: buf, length: MiB, iova: MiB, writeable: false });
+  const pins: Array<[bigint, bigint]> = [];
+  let cooperate = true;
+  let calls = 0;
+  const access = {
+    iovaAlignment: PAGE, internal: false,
+    unmap(iova: bigint, length: bigint) {
+      calls++;
+      if (!cooperate) return;
+      for (const p of [...pins]) if (p[0] < iova + length && p[0] + p[1] > iova) { iopt.accessUnpin(p[0], p[1]); pins.splice(pins.indexOf(p), 1); }
+    },
+  };
+  iopt.addAccess(access);
+  assert.equal(iopt.iovaAlignment, PAGE);
+  assert.equal(errnoOf(() => iopt.accessPin(MiB, PAGE, true)), E.EPERM, 'read-only area');
+  assert.equal(errnoOf(() => iopt.accessPin(2n * MiB, PAGE, false)), E.ENOENT);
+  iopt.accessPin(MiB, 2n * PAGE, false); pins.push([MiB, 2n * PAGE]);
+  iopt.accessPin(MiB, 2n * PAGE, false); pins.push([MiB, 2n * PAGE]);
+  assert.equal(f.proc.mm.pins.covered, 2, 'an exact repeat pins nothing more');
+  const d = new RunDomain();
+  f.addDomain(ioas, d);
+  assert.equal(f.proc.mm.pins.covered, 256);
+  assert.equal(f.proc.mm.pins.get(Number(buf >> 12n)), 1, 'access and domain share one pin');
+  // unmap: the access is told, lets go, and the unmap completes
+  assert.equal(f.unmap(ioas, MiB, MiB), MiB);
+  assert.ok(calls >= 1);
+  assert.equal(f.proc.mm.pins.covered, 0);
+  // an access that never lets go: EDEADLK, the area stays and refuses new pins
+  f.map({ ioasId: ioas, userVa: buf, length: MiB, iova: MiB });
+  iopt.accessPin(MiB, PAGE, true); pins.push([MiB, PAGE]);
+  cooperate = false;
+  assert.equal(errnoOf(() => f.unmap(ioas, MiB, MiB)), E.EDEADLK);
+  assert.equal(iopt.areaCount, 1);
+  assert.equal(errnoOf(() => iopt.accessPin(MiB + PAGE, PAGE, false)), E.EINVAL);
+  cooperate = true;
+  assert.equal(f.unmap(ioas, MiB, MiB), MiB);
+  f.removeDomain(ioas, d);
+  iopt.removeAccess(access);
+  assert.equal(iopt.iovaAlignment, 1n);
+  assert.equal(f.proc.mm.pins.covered, 0);
+});

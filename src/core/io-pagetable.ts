@@ -7,7 +7,7 @@ import { Errno, EADDRINUSE, EBUSY, EDEADLK, EEXIST, EINVAL, ENOENT, ENOSPC, EOVE
 import { PAGE_SIZE_N } from '../hw/memory.js';
 import { IoptArea } from './area.js';
 import type { IoptPages } from './pages.js';
-import { IOMMU_WRITE, smallestPage, type IommuDomain } from './domain.js';
+import { IOMMU_READ, IOMMU_WRITE, smallestPage, type IommuDomain } from './domain.js';
 
 // sorted-btree ships CommonJS with a default export.
 const BTree = BTreeModule.default;
@@ -446,6 +446,61 @@ export class IoPagetable {
   addAccess(access: IoptAccess): void {
     this.accesses.push(access);
     try { this.recalcAlignment(); } catch (e) { this.accesses.pop(); throw e; }
+  }
+
+  /** The contiguous areas covering [iova, last] as (area, first iova, last iova) pieces; ENOENT on a hole. */
+  private contigPieces(iova: bigint, last: bigint): Array<{ area: IoptArea; from: bigint; to: bigint }> {
+    const out: Array<{ area: IoptArea; from: bigint; to: bigint }> = [];
+    let cur = iova;
+    let area = this.areaAt(iova);
+    while (area && area.pages) {
+      const to = last < area.last ? last : area.last;
+      out.push({ area, from: cur, to });
+      if (last <= area.last) return out;
+      cur = area.last + 1n;
+      const next = this.areas.nextHigherPair(area.iova);
+      area = next && next[0] === cur ? next[1] : undefined;
+    }
+    throw new Errno(ENOENT, 'IOVA range has a hole');
+  }
+
+  /**
+   * iommufd_access_pin_pages at the iopt level: pin [iova, iova+length) for
+   * an access. EINVAL while an unmap waits on the area, EPERM when the area's
+   * protection does not allow the access. All or nothing.
+   */
+  accessPin(iova: bigint, length: bigint, write: boolean): void {
+    if (length === 0n) throw new Errno(EINVAL, 'length 0');
+    const last = iova + length - 1n;
+    if (last > ULONG_MAX) throw new Errno(EOVERFLOW, 'iova + length');
+    const pieces = this.contigPieces(iova, last);
+    for (const { area } of pieces) {
+      if (area.preventAccess) throw new Errno(EINVAL, 'an unmap is waiting on this area');
+      if (write ? !(area.prot & IOMMU_WRITE) : !(area.prot & IOMMU_READ)) throw new Errno(EPERM, 'area protection');
+    }
+    const done: Array<{ area: IoptArea; first: number; lastIdx: number }> = [];
+    try {
+      for (const { area, from, to } of pieces) {
+        const first = Number(area.startByteOf(from) / PAGE_SIZE_N);
+        const lastIdx = Number(area.startByteOf(to) / PAGE_SIZE_N);
+        area.source.accessHold(first, lastIdx);
+        area.numAccesses++;
+        done.push({ area, first, lastIdx });
+      }
+    } catch (e) {
+      for (const d of done) { d.area.source.accessRelease(d.first, d.lastIdx); d.area.numAccesses--; }
+      throw e;
+    }
+  }
+
+  /** iommufd_access_unpin_pages: undo an accessPin of exactly the same range. */
+  accessUnpin(iova: bigint, length: bigint): void {
+    const last = iova + length - 1n;
+    for (const { area, from, to } of this.contigPieces(iova, last)) {
+      const first = Number(area.startByteOf(from) / PAGE_SIZE_N);
+      const lastIdx = Number(area.startByteOf(to) / PAGE_SIZE_N);
+      if (area.source.accessRelease(first, lastIdx)) area.numAccesses--;
+    }
   }
 
   removeAccess(access: IoptAccess): void {

@@ -24,6 +24,8 @@ export class IoptPages {
   readonly holders = new RunCounter();
   npinned = 0;
   lastNpinned = 0;
+  /** Access intervals by "first:last" index → users (access_itree); an exact repeat only counts a user. */
+  readonly accessIntervals = new Map<string, number>();
 
   constructor(
     task: Task,
@@ -77,6 +79,26 @@ export class IoptPages {
       this.npinned -= len;
     }
     if (this.npinned < this.lastNpinned) this.charge(this.lastNpinned - this.npinned, false);
+  }
+
+  /** iopt_area_add_access: hold [first, last] for an access, once per distinct interval. */
+  accessHold(first: number, last: number): void {
+    const key = `${first}:${last}`;
+    const users = this.accessIntervals.get(key);
+    if (users) { this.accessIntervals.set(key, users + 1); return; }
+    this.hold(first, last - first + 1);
+    this.accessIntervals.set(key, 1);
+  }
+
+  /** iopt_area_remove_access: the interval must match an earlier hold exactly. */
+  accessRelease(first: number, last: number): boolean {
+    const key = `${first}:${last}`;
+    const users = this.accessIntervals.get(key);
+    if (!users) return false;
+    if (users > 1) { this.accessIntervals.set(key, users - 1); return true; }
+    this.accessIntervals.delete(key);
+    this.release(first, last - first + 1);
+    return true;
   }
 
   /** Charge the growth of npinned since the last update (pfn_reader_update_pinned). */
