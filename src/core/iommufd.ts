@@ -58,7 +58,7 @@ export class IommufdCtx implements EmulatedFile {
     const desc = IOMMUFD_IOCTLS[nr - U.IOMMUFD_CMD_BASE];
     if (trace) trace.name = desc && desc.request === request ? desc.name : `ioctl 0x${request.toString(16)}`;
     const sizeBuf = task.mm.read(arg, 4);
-    const userSize = new DataView(sizeBuf.buffer, sizeBuf.byteOffset).getUint32(0, true);
+    const userSize = (sizeBuf[0]! | (sizeBuf[1]! << 8) | (sizeBuf[2]! << 16) | (sizeBuf[3]! << 24)) >>> 0;
     const handler = HANDLERS.get(nr);
     if (!desc || desc.request !== request || !handler) throw new Errno(ENOTTY, 'unknown iommufd ioctl');
     if (userSize < desc.minSize) throw new Errno(EINVAL, `size ${userSize} < ${desc.minSize}`);
@@ -88,7 +88,7 @@ export class IommufdCtx implements EmulatedFile {
   /** copy_struct_from_user: zero-extend a short struct; bytes past ours must be zero (E2BIG). */
   private copyStructFromUser(task: Task, desc: IoctlDesc, arg: bigint, userSize: number): Uint8Array {
     const full = desc.struct.size;
-    const buf = new Uint8Array(full);
+    const buf = new Uint8Array(new ArrayBuffer(full));
     if (userSize > full) {
       for (let off = full; off < userSize; off += TAIL_CHUNK) {
         const n = Math.min(TAIL_CHUNK, userSize - off);

@@ -131,7 +131,7 @@ export class SimulatedAddressSpace implements AddressSpace {
 
   read(va: bigint, len: number): Uint8Array {
     if (!this.covered(va, BigInt(len), false)) throw new Errno(EFAULT, 'read of unmapped memory');
-    const out = new Uint8Array(len);
+    const out = new Uint8Array(new ArrayBuffer(len));
     let done = 0;
     while (done < len) {
       const a = va + BigInt(done);

@@ -115,8 +115,11 @@ export function defineStruct<F extends Fields>(name: string, size: number, field
       return out as Decoded<F>;
     },
     encode(v) {
-      const buf = new Uint8Array(size);
-      const dv = view(buf);
+      // Backed by an explicit ArrayBuffer: asking a small on-heap typed array
+      // for its .buffer makes V8 move it off-heap, which costs more than the codec.
+      const ab = new ArrayBuffer(size);
+      const buf = new Uint8Array(ab);
+      const dv = new DataView(ab);
       for (const [k, f] of entries) {
         const x = (v as Record<string, FieldValue | undefined>)[k];
         if (x !== undefined) writeField(dv, f, x);
