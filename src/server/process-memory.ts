@@ -18,6 +18,9 @@ import { RLIM_INFINITY, userAccount, type Task, type UserAccount } from '../core
  */
 const USER_VA_LIMIT = 1n << 53n;
 
+/** Bytes the first read of an ioctl fetches (a struct is read as size, then whole). */
+const READ_AHEAD = 256;
+
 interface Vma { start: bigint; end: bigint; read: boolean; write: boolean; }
 
 /** Parse /proc/<pid>/maps text into sorted mappings. */
@@ -59,8 +62,11 @@ function covered(vmas: readonly Vma[], va: bigint, len: bigint, write: boolean):
  *
  * /proc/<pid>/mem writes with FOLL_FORCE, so on its own it would write into a
  * read-only mapping where copy_to_user faults. Writes are therefore checked
- * against the mappings; the snapshot of /proc/<pid>/maps is re-read at most
- * once per ioctl (`beginIoctl`), and only when a write or pin needs it.
+ * against a snapshot of /proc/<pid>/maps. Reading maps costs far more than the
+ * ioctl round trip, so the snapshot is kept across ioctls and re-read only when
+ * it does not show the target writable (a miss), and always for checkPinnable.
+ * An unmapped target still fails (pwrite gives EIO); the one case the snapshot
+ * can miss is a range made read-only in place since it was taken.
  */
 export class ProcessAddressSpace implements AddressSpace {
   readonly id = allocMmId();
@@ -76,9 +82,18 @@ export class ProcessAddressSpace implements AddressSpace {
     this.memFd = fs.openSync(`/proc/${pid}/mem`, 'r+');
   }
 
-  /** A new ioctl starts: the mappings may have changed since the last one. */
+  /**
+   * Read-ahead of the current ioctl: the dispatcher reads a struct's size and
+   * then the struct, so the first read takes up to READ_AHEAD bytes (never past
+   * its page, which might be the last mapped one) and later reads inside that
+   * window cost no syscall. Valid for one ioctl only: the client may change its
+   * memory between ioctls, as it may between two copy_from_user of the kernel.
+   */
+  private ahead: { va: bigint; data: Uint8Array } | undefined;
+
+  /** A new ioctl starts: drop the read-ahead (the maps snapshot survives). */
   beginIoctl(): void {
-    this.vmas = undefined;
+    this.ahead = undefined;
   }
 
   private maps(): Vma[] {
@@ -97,9 +112,30 @@ export class ProcessAddressSpace implements AddressSpace {
   }
 
   read(va: bigint, len: number): Uint8Array {
-    const out = new Uint8Array(len);
-    if (len === 0) return out;
+    if (len === 0) return new Uint8Array(0);
     if (this.closed || !ProcessAddressSpace.inRange(va, len)) throw new Errno(EFAULT, 'bad user address');
+    const a = this.ahead;
+    if (a && va >= a.va && va + BigInt(len) <= a.va + BigInt(a.data.length)) {
+      const off = Number(va - a.va);
+      return a.data.slice(off, off + len);
+    }
+    if (len < READ_AHEAD) {
+      const toPageEnd = Number(PAGE_SIZE_N - (va & (PAGE_SIZE_N - 1n)));
+      const want = Math.min(READ_AHEAD, toPageEnd);
+      if (want > len) {
+        const data = this.readRaw(va, want, true);
+        if (data) {
+          this.ahead = { va, data };
+          return data.slice(0, len);
+        }
+      }
+    }
+    return this.readRaw(va, len, false)!;
+  }
+
+  /** pread the whole range; EFAULT (or undefined when `soft`) if any byte is missing. */
+  private readRaw(va: bigint, len: number, soft: boolean): Uint8Array | undefined {
+    const out = new Uint8Array(len);
     let done = 0;
     try {
       while (done < len) {
@@ -110,7 +146,10 @@ export class ProcessAddressSpace implements AddressSpace {
     } catch {
       /* EIO: unmapped */
     }
-    if (done !== len) throw new Errno(EFAULT, `read of unmapped memory at 0x${va.toString(16)}`);
+    if (done !== len) {
+      if (soft) return undefined;
+      throw new Errno(EFAULT, `read of unmapped memory at 0x${va.toString(16)}`);
+    }
     return out;
   }
 
@@ -119,8 +158,10 @@ export class ProcessAddressSpace implements AddressSpace {
     if (len === 0) return;
     if (this.closed || !ProcessAddressSpace.inRange(va, len)) throw new Errno(EFAULT, 'bad user address');
     if (!covered(this.maps(), va, BigInt(len), true)) {
-      throw new Errno(EFAULT, `write to unmapped or read-only memory at 0x${va.toString(16)}`);
+      this.vmas = undefined; // a miss: the snapshot may be older than the mapping
+      if (!covered(this.maps(), va, BigInt(len), true)) throw new Errno(EFAULT, `write to unmapped or read-only memory at 0x${va.toString(16)}`);
     }
+    this.ahead = undefined;
     let done = 0;
     try {
       while (done < len) {
@@ -131,7 +172,10 @@ export class ProcessAddressSpace implements AddressSpace {
     } catch {
       /* EIO: unmapped */
     }
-    if (done !== len) throw new Errno(EFAULT, `write to unmapped memory at 0x${va.toString(16)}`);
+    if (done !== len) {
+      this.vmas = undefined;
+      throw new Errno(EFAULT, `write to unmapped memory at 0x${va.toString(16)}`);
+    }
   }
 
   checkPinnable(va: bigint, len: bigint, write: boolean): void {

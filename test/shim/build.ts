@@ -1,0 +1,38 @@
+// Compiles the C clients of test/shim/ with the system compiler into a
+// temporary directory (never into the repo), for the tests and benchmarks.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (this file runs from dist/test/shim/). */
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const SRC = path.join(ROOT, 'test/shim');
+export const BIN = path.join(ROOT, 'bin/iommufd-emu');
+export const SHIM = path.join(ROOT, 'native/shim/libiommufd-shim.so');
+
+/** Build the shim if it is missing (npm run build normally does). */
+export function ensureShim(): void {
+  if (!fs.existsSync(SHIM)) execFileSync('make', ['-s', '-C', path.join(ROOT, 'native/shim')], { stdio: 'inherit' });
+}
+
+let outDir: string | undefined;
+
+/** A fresh temp dir for this process's binaries. */
+export function tempDir(): string {
+  outDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'iommufd-emu-clients-'));
+  return outDir;
+}
+
+/** Compile test/shim/NAME.c; returns the binary's path. */
+export function compileClient(name: string, extra: string[] = []): string {
+  const out = path.join(tempDir(), name);
+  execFileSync('cc', ['-O2', '-g', '-Wall', '-pthread', '-o', out, path.join(SRC, `${name}.c`), ...extra], { stdio: 'inherit' });
+  return out;
+}
+
+export function removeTempDir(): void {
+  if (outDir) fs.rmSync(outDir, { recursive: true, force: true });
+  outDir = undefined;
+}
