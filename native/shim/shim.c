@@ -44,6 +44,7 @@
 struct pattern {
 	char *glob;
 	dev_t rdev;
+	int chardev; /* stat() reports a character device (the entry had =MAJ,MIN) */
 };
 
 static int active;
@@ -137,6 +138,7 @@ static void parse_patterns(const char *env)
 		}
 		patterns[npatterns].glob = strdup(tok);
 		patterns[npatterns].rdev = makedev(maj, min);
+		patterns[npatterns].chardev = eq != NULL;
 		npatterns++;
 	}
 	free(copy);
@@ -607,7 +609,7 @@ static void fake_stat(struct stat *st, dev_t rdev, ino_t ino)
 static int stat_path(int dirfd, const char *path, struct stat *st)
 {
 	const struct pattern *m = match(dirfd, path);
-	if (!m)
+	if (!m || !m->chardev)
 		return 0;
 	fake_stat(st, m->rdev, (ino_t)(1000 + (m - patterns)));
 	return 1;
