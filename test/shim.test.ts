@@ -27,7 +27,7 @@ function steps(stdout: string): Map<string, string> {
 
 before(() => {
   ensureShim();
-  for (const name of ['basic', 'fork', 'threads', 'loop', 'status']) bins[name] = compileClient(name);
+  for (const name of ['basic', 'fork', 'threads', 'loop', 'status', 'exec']) bins[name] = compileClient(name);
 });
 after(() => removeTempDir());
 
@@ -68,6 +68,17 @@ describe('iommufd-emu run', () => {
     assert.equal(s.get('parent option get'), '0');
   });
 
+  it('keeps an fd open across exec, and the new image still reaches it', () => {
+    const r = run(['run', '--', bins.exec!]);
+    assert.equal(r.status, 0, r.stderr);
+    const s = steps(r.stdout);
+    assert.equal(s.get('before exec alloc'), '0');
+    assert.equal(s.get('cloexec alloc'), '0');
+    assert.equal(s.get('after exec option get'), '0');
+    assert.equal(s.get('after exec val64'), '0');
+    assert.equal(s.get('after exec fstat mode'), 'chr major 10');
+  });
+
   it('serves threads issuing ioctls concurrently on one fd', () => {
     const r = run(['run', '--', bins.threads!]);
     assert.equal(r.status, 0, r.stderr);
@@ -85,7 +96,7 @@ describe('iommufd-emu run', () => {
     assert.match(t, /IOMMU_OPTION\(.*option_id=0 op=1.*\) = 0 .*<[0-9.]+(us|ms)>/);
     assert.match(t, /= -1 ENOTTY/);
     assert.match(t, /IOMMU_OPTION\(.*\) = -1 EFAULT/);
-    assert.match(t, /close\("\/dev\/iommu"\) release/);
+    assert.match(t, /release\("\/dev\/iommu"\) \(last close\)/);
     const toStderr = run(['run', '--trace', '--', bins.basic!]);
     assert.match(toStderr.stderr, /IOMMU_OPTION\(/);
   });

@@ -27,7 +27,7 @@ struct iemu_hello {
 	uint16_t kind;
 	uint32_t pid;
 	uint32_t tid;
-	uint64_t ino;      /* FILE: socket inode of the client's end */
+	uint64_t ino;      /* FILE: socket inode of the client's end; CHANNEL: image cookie */
 	uint32_t oflags;   /* FILE: open(2) flags */
 	uint32_t path_len; /* FILE: bytes of path that follow, no NUL */
 };

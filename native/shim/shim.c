@@ -32,6 +32,7 @@
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto.h"
@@ -64,6 +65,19 @@ static unsigned known_next;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int chan_fd = -1;
 static pid_t chan_pid;
+/* Names this process image to the server: new at start-up (so after exec) and
+ * in a forked child, so the server knows a reconnecting image from a new one. */
+static uint64_t image_cookie;
+
+static void new_cookie(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	image_cookie = ((uint64_t)getpid() << 40) ^ ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^
+		       (uint64_t)(uintptr_t)&ts;
+	if (!image_cookie)
+		image_cookie = 1;
+}
 
 typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
@@ -119,6 +133,7 @@ static void reset_after_fork(void)
 	if (chan_fd >= 0)
 		close(chan_fd);
 	chan_fd = -1;
+	new_cookie();
 	if (active && tracer_pid > 0)
 		prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
 }
@@ -162,6 +177,7 @@ __attribute__((constructor)) static void shim_init(void)
 		tracer_pid = (pid_t)atoi(tracer);
 	if (tracer_pid > 0)
 		prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
+	new_cookie();
 	pthread_atfork(NULL, NULL, reset_after_fork);
 	active = 1;
 }
@@ -314,6 +330,7 @@ static int channel(void)
 	h.kind = IEMU_KIND_CHANNEL;
 	h.pid = (uint32_t)pid;
 	h.tid = (uint32_t)gettid();
+	h.ino = image_cookie;
 	if (write_all(fd, &h, sizeof(h)) < 0 || read_all(fd, &r, sizeof(r)) < 0 || r.magic != IEMU_MAGIC) {
 		close(fd);
 		errno = EIO;

@@ -21,7 +21,7 @@ import {
   HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_PATH,
   OP_FILE_INFO, OP_IOCTL, REQ_SIZE, decodeHello, decodeRequest, encodeReply, makedev, type Hello,
 } from './protocol.js';
-import { ProcessAddressSpace, ProcessTask, processStartTime } from './process-memory.js';
+import { ProcessAddressSpace, ProcessTask } from './process-memory.js';
 
 export interface ServerOptions {
   engine?: Engine;
@@ -36,12 +36,15 @@ export interface ServerOptions {
 /** A client process (one exec image): its address space, shared by all its connections. */
 interface ClientProcess {
   pid: number;
-  startTime: string | undefined;
+  /** The shim's name for this process image: a new one after exec or fork. */
+  cookie: bigint;
   mm: ProcessAddressSpace;
   channels: number;
 }
 
 interface OpenFile {
+  /** The pid that opened it, for traces. */
+  pid: number;
   file: EmulatedFile;
   path: string;
   ino: bigint;
@@ -203,10 +206,10 @@ export class EmuServer {
   }
 
   /** The ClientProcess for `pid`, made on first sight. Throws what opening /proc/<pid>/mem throws. */
-  private process(pid: number): ClientProcess {
+  private process(pid: number, cookie = 0n): ClientProcess {
     const known = this.procs.get(pid);
     if (known) return known;
-    const p: ClientProcess = { pid, startTime: processStartTime(pid), mm: new ProcessAddressSpace(pid), channels: 0 };
+    const p: ClientProcess = { pid, cookie, mm: new ProcessAddressSpace(pid), channels: 0 };
     this.procs.set(pid, p);
     return p;
   }
@@ -214,13 +217,14 @@ export class EmuServer {
   private openChannel(sock: net.Socket, h: Hello): { frames: (b: Buffer) => Buffer; close: () => void } | undefined {
     let proc: ClientProcess;
     try {
-      // A channel from a pid we hold for an older image (exec, or pid reuse) starts afresh.
+      // A channel from a new image of a pid we hold (after exec, or a reused pid)
+      // starts afresh; the old image's channel may not have been seen to close yet.
       const old = this.procs.get(h.pid);
-      if (old && (old.channels === 0 || old.startTime !== processStartTime(h.pid))) {
-        old.mm.close();
+      if (old && old.cookie !== h.ino) {
+        if (old.channels === 0) old.mm.close();
         this.procs.delete(h.pid);
       }
-      proc = this.process(h.pid);
+      proc = this.process(h.pid, h.ino);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       this.log(`cannot access the memory of client pid ${h.pid} (/proc/${h.pid}/mem: ${code ?? e}); ` +
@@ -262,7 +266,7 @@ export class EmuServer {
       const proc = this.process(h.pid);
       const task = new ProcessTask(h.pid, h.tid, proc.mm);
       const file = this.engine.open(p, task);
-      of = { file, path: p, ino: h.ino, rdev: deviceNumber(p) };
+      of = { pid: h.pid, file, path: p, ino: h.ino, rdev: deviceNumber(p) };
       const stale = this.files.get(h.ino);
       if (stale) this.releaseFile(stale);
       this.files.set(h.ino, of);
@@ -288,7 +292,7 @@ export class EmuServer {
     } catch (e) {
       this.log(`release of ${of.path} failed (bug): ${(e as Error)?.stack ?? e}`);
     }
-    this.trace?.(`close("${of.path}") release`);
+    this.trace?.(`[${of.pid}] release("${of.path}") (last close)`);
   }
 
   /** One channel request; returns the reply frame. Never throws. */
