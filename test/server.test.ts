@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { EmuServer } from '../src/server/server.js';
 import { parseMaps, parseMemlock, parseStatus, ProcessTask, ProcessAddressSpace } from '../src/server/process-memory.js';
 import {
-  KIND_CHANNEL, KIND_FILE, OP_IOCTL, REPLY_SIZE, decodeReply, encodeHello, IEMU_MAGIC,
+  KIND_CHANNEL, KIND_FILE, OP_IOCTL, REPLY_SIZE, REQ_SIZE, decodeReply, encodeHello, IEMU_MAGIC,
 } from '../src/server/protocol.js';
 import { RLIM_INFINITY } from '../src/core/task.js';
 import { EBADF, EFAULT, ENOENT, ENOSYS } from '../src/uapi/errno.js';
@@ -70,7 +70,7 @@ function exchange(sock: string, frames: Buffer[], replies: number): Promise<Arra
 }
 
 function req(op: number, request: number, arg: bigint, ino: bigint): Buffer {
-  const b = Buffer.alloc(32);
+  const b = Buffer.alloc(REQ_SIZE);
   b.writeUInt32LE(op, 0);
   b.writeUInt32LE(process.pid, 4);
   b.writeUInt32LE(process.pid, 8);

@@ -134,6 +134,20 @@ describe('iommufd-emu run', () => {
     assert.equal(run(['run', '--', 'no-such-command-iommufd-emu']).status, 127);
   });
 
+  it('survives libraries that call open/stat before the shim initialises (id, ls)', () => {
+    const r = run(['run', '--', 'id', '-u']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout.trim(), String(process.geteuid!()));
+  });
+
+  it('--user runs the command as an ordinary user that still reaches the server', (t) => {
+    if (process.geteuid!() !== 0) { t.skip('needs root'); return; }
+    const r = run(['run', '--user', '--', bins.basic!]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(steps(r.stdout).get('option get'), '0');
+    assert.equal(run(['run', '--user=nobody', '--', 'id', '-u']).stdout.trim(), '65534');
+  });
+
   it('leaves programs that never touch /dev/iommu alone', () => {
     const r = run(['run', '--', 'sh', '-c', 'echo hello; ls / >/dev/null; exit 3']);
     assert.equal(r.status, 3);

@@ -34,6 +34,8 @@ struct iemu_hello {
 
 enum iemu_op { IEMU_OP_IOCTL = 1, IEMU_OP_FILE_INFO = 2 };
 
+#define IEMU_INLINE 56
+
 /* A request on a channel. */
 struct iemu_req {
 	uint32_t op;
@@ -42,6 +44,12 @@ struct iemu_req {
 	uint32_t request; /* the ioctl's cmd (the kernel takes unsigned int) */
 	uint64_t arg;     /* the ioctl's argument, a pointer for struct ioctls */
 	uint64_t ino;     /* which file: socket inode of the client's end */
+	/* The first bytes at `arg`, read by the caller itself as the ioctl starts
+	 * (0 when arg is not a readable address), so the server need not fetch a
+	 * small struct from /proc/<pid>/mem. The server treats them as that read. */
+	uint32_t inline_len;
+	uint32_t __reserved;
+	uint8_t inline_data[IEMU_INLINE];
 };
 
 /* Every reply: to a hello and to a request. */
@@ -52,7 +60,7 @@ struct iemu_reply {
 };
 
 _Static_assert(sizeof(struct iemu_hello) == 32, "hello is 32 bytes");
-_Static_assert(sizeof(struct iemu_req) == 32, "request is 32 bytes");
+_Static_assert(sizeof(struct iemu_req) == 96, "request is 96 bytes");
 _Static_assert(sizeof(struct iemu_reply) == 16, "reply is 16 bytes");
 
 #endif

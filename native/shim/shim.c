@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -104,8 +105,13 @@ static void *next_sym(const char *name)
 	return dlsym(RTLD_NEXT, name);
 }
 
+static int resolved;
+
+/* Other libraries' constructors may call us before shim_init runs. */
 static void resolve(void)
 {
+	if (resolved)
+		return;
 	real_open = (open_fn)next_sym("open");
 	real_open64 = (open_fn)next_sym("open64");
 	real_openat = (openat_fn)next_sym("openat");
@@ -123,6 +129,7 @@ static void resolve(void)
 	real_fstatat64 = (fstatat_fn)next_sym("fstatat64");
 	real_access = (access_fn)next_sym("access");
 	real_faccessat = (faccessat_fn)next_sym("faccessat");
+	resolved = 1;
 }
 
 static void reset_after_fork(void)
@@ -357,14 +364,30 @@ static long transact(uint32_t op, uint32_t request, uint64_t arg, ino_t ino, uin
 	struct iemu_req q;
 	struct iemu_reply r;
 	long ret;
-	int fd;
+	int fd, saved = errno;
 
 	q.op = op;
+	q.inline_len = 0;
+	q.__reserved = 0;
+	if (op == IEMU_OP_IOCTL && arg >= 4096) {
+		/* Safe on any value: a bad address reads short, never faults. */
+		struct iovec local = { q.inline_data, IEMU_INLINE };
+		struct iovec remote = { (void *)(uintptr_t)arg, IEMU_INLINE };
+		ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+		if (n < 0 && errno == EFAULT) {
+			/* The window crosses into an unmapped page: take what precedes it. */
+			remote.iov_len = local.iov_len = 4096 - (arg & 4095);
+			if (remote.iov_len < IEMU_INLINE)
+				n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+		}
+		q.inline_len = n > 0 ? (uint32_t)n : 0;
+	}
 	q.pid = (uint32_t)getpid();
 	q.tid = (uint32_t)gettid();
 	q.request = request;
 	q.arg = arg;
 	q.ino = (uint64_t)ino;
+	errno = saved;
 	pthread_mutex_lock(&lock);
 	fd = channel();
 	if (fd < 0) {
@@ -516,42 +539,50 @@ static int wants_mode(int flags)
 
 EXPORT int open(const char *path, int flags, ...)
 {
+	resolve();
 	OPEN_BODY(AT_FDCWD, real_open(path, flags, mode))
 }
 
 EXPORT int open64(const char *path, int flags, ...)
 {
+	resolve();
 	OPEN_BODY(AT_FDCWD, real_open64(path, flags, mode))
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
+	resolve();
 	OPEN_BODY(dirfd, real_openat(dirfd, path, flags, mode))
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
+	resolve();
 	OPEN_BODY(dirfd, real_openat64(dirfd, path, flags, mode))
 }
 
 /* _FORTIFY_SOURCE entry points: no mode argument. */
 EXPORT int __open_2(const char *path, int flags)
 {
+	resolve();
 	return open(path, flags);
 }
 
 EXPORT int __open64_2(const char *path, int flags)
 {
+	resolve();
 	return open64(path, flags);
 }
 
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
+	resolve();
 	return openat(dirfd, path, flags);
 }
 
 EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
+	resolve();
 	return openat64(dirfd, path, flags);
 }
 
@@ -573,6 +604,7 @@ static FILE *emu_fopen(const char *path, const char *mode)
 
 EXPORT FILE *fopen(const char *path, const char *mode)
 {
+	resolve();
 	if (match(AT_FDCWD, path))
 		return emu_fopen(path, mode);
 	return real_fopen(path, mode);
@@ -580,6 +612,7 @@ EXPORT FILE *fopen(const char *path, const char *mode)
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
+	resolve();
 	if (match(AT_FDCWD, path))
 		return emu_fopen(path, mode);
 	return real_fopen64(path, mode);
@@ -589,6 +622,7 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {
+	resolve();
 	va_list ap;
 	unsigned long arg;
 	ino_t ino;
@@ -656,33 +690,39 @@ static int stat_fd(int fd, struct stat *st)
 
 EXPORT int stat(const char *path, struct stat *st)
 {
+	resolve();
 	return stat_path(AT_FDCWD, path, st) ? 0 : real_stat(path, st);
 }
 
 EXPORT int stat64(const char *path, struct stat64 *st64)
 {
+	resolve();
 	struct stat *st = (struct stat *)st64;
 	return stat_path(AT_FDCWD, path, st) ? 0 : real_stat64(path, st);
 }
 
 EXPORT int lstat(const char *path, struct stat *st)
 {
+	resolve();
 	return stat_path(AT_FDCWD, path, st) ? 0 : real_lstat(path, st);
 }
 
 EXPORT int lstat64(const char *path, struct stat64 *st64)
 {
+	resolve();
 	struct stat *st = (struct stat *)st64;
 	return stat_path(AT_FDCWD, path, st) ? 0 : real_lstat64(path, st);
 }
 
 EXPORT int fstat(int fd, struct stat *st)
 {
+	resolve();
 	return stat_fd(fd, st) ? 0 : real_fstat(fd, st);
 }
 
 EXPORT int fstat64(int fd, struct stat64 *st64)
 {
+	resolve();
 	struct stat *st = (struct stat *)st64;
 	return stat_fd(fd, st) ? 0 : real_fstat64(fd, st);
 }
@@ -696,21 +736,25 @@ static int fstatat_common(fstatat_fn real, int dirfd, const char *path, struct s
 
 EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
 {
+	resolve();
 	return fstatat_common(real_fstatat, dirfd, path, st, flags);
 }
 
 EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st64, int flags)
 {
+	resolve();
 	struct stat *st = (struct stat *)st64;
 	return fstatat_common(real_fstatat64, dirfd, path, st, flags);
 }
 
 EXPORT int access(const char *path, int mode)
 {
+	resolve();
 	return match(AT_FDCWD, path) ? 0 : real_access(path, mode);
 }
 
 EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
+	resolve();
 	return match(dirfd, path) ? 0 : real_faccessat(dirfd, path, mode, flags);
 }

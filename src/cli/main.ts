@@ -38,6 +38,8 @@ Options:
                     errno, time) to stderr, or to FILE
   --connect SOCK    use the server listening on SOCK ('${PROG} serve') instead
                     of starting one
+  --user[=USER]     run CMD as USER (a name or uid; default nobody), for
+                    RLIMIT_MEMLOCK accounting as an ordinary user (needs root)
   -h, --help        show this help
 
 CMD must be dynamically linked: a static binary cannot take LD_PRELOAD.
@@ -112,8 +114,8 @@ function traceSink(v: string | true | undefined): ((line: string) => void) | und
 }
 
 async function cmdRun(args: string[]): Promise<number> {
-  const { opts, rest } = parseOptions(args, new Set(['platform', 'trace', 'connect', 'help']),
-    new Set(['platform', 'connect']), new Set(['trace']));
+  const { opts, rest } = parseOptions(args, new Set(['platform', 'trace', 'connect', 'user', 'help']),
+    new Set(['platform', 'connect']), new Set(['trace', 'user']));
   if (opts.has('help')) { process.stdout.write(RUN_HELP); return 0; }
   if (rest.length === 0) throw new UsageError('run: missing CMD');
   const connect = opts.get('connect') as string | undefined;
@@ -124,6 +126,14 @@ async function cmdRun(args: string[]): Promise<number> {
   if (platform !== undefined) {
     if (!fs.existsSync(platform)) { say(`${platform}: no such platform file`); return 2; }
     say('--platform: platform files are not yet supported; emulating the default machine');
+  }
+
+  let user: { uid: number; gid: number } | undefined;
+  if (opts.has('user')) {
+    const u = opts.get('user');
+    user = lookupUser(u === true ? 'nobody' : u!);
+    if (!user) throw new UsageError(`run: no such user '${u === true ? 'nobody' : u}'`);
+    if (process.geteuid?.() !== 0) { say('--user needs root'); return 1; }
   }
 
   const shim = shimPath();
@@ -153,13 +163,14 @@ async function cmdRun(args: string[]): Promise<number> {
     } else {
       server = await EmuServer.start({ trace: traceSink(opts.get('trace')) });
       env = server.clientEnv(shim);
+      if (user) server.allowUser(user.uid, user.gid);
     }
   } catch (e) {
     say(`${connect !== undefined ? `cannot reach the server at ${connect}` : 'cannot start the server'}: ${(e as Error).message}`);
     return 1;
   }
 
-  const child = spawn(exe, rest.slice(1), { stdio: 'inherit', env, argv0: cmd });
+  const child = spawn(exe, rest.slice(1), { stdio: 'inherit', env, argv0: cmd, ...(user ?? {}) });
   // The terminal delivers SIGINT/SIGQUIT to CMD itself; we outlive it to report its status.
   const ignore = () => {};
   const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
@@ -176,6 +187,17 @@ async function cmdRun(args: string[]): Promise<number> {
   for (const [s, h] of handlers) process.off(s, h);
   await server?.close();
   return status;
+}
+
+/** A user by name or number, from /etc/passwd. */
+function lookupUser(u: string): { uid: number; gid: number } | undefined {
+  let lines: string[] = [];
+  try { lines = fs.readFileSync('/etc/passwd', 'utf8').split('\n'); } catch { /* none */ }
+  for (const l of lines) {
+    const f = l.split(':');
+    if (f.length >= 4 && (f[0] === u || f[2] === u)) return { uid: Number(f[2]), gid: Number(f[3]) };
+  }
+  return /^\d+$/.test(u) ? { uid: Number(u), gid: Number(u) } : undefined;
 }
 
 function osSignal(name: NodeJS.Signals): number | undefined {

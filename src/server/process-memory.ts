@@ -91,9 +91,13 @@ export class ProcessAddressSpace implements AddressSpace {
    */
   private ahead: { va: bigint; data: Uint8Array } | undefined;
 
-  /** A new ioctl starts: drop the read-ahead (the maps snapshot survives). */
-  beginIoctl(): void {
-    this.ahead = undefined;
+  /**
+   * A new ioctl starts: drop the last one's read-ahead (the maps snapshot
+   * survives). `inline` is what the client itself read at `arg` as it issued
+   * the ioctl; it becomes the read-ahead window.
+   */
+  beginIoctl(arg?: bigint, inline?: Uint8Array): void {
+    this.ahead = arg !== undefined && inline && inline.length ? { va: arg, data: inline.slice() } : undefined;
   }
 
   private maps(): Vma[] {

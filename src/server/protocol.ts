@@ -14,7 +14,9 @@ export const OP_IOCTL = 1;
 export const OP_FILE_INFO = 2;
 
 export const HELLO_SIZE = 32;
-export const REQ_SIZE = 32;
+/** Bytes of the struct at `arg` a request may carry inline (IEMU_INLINE). */
+export const INLINE_MAX = 56;
+export const REQ_SIZE = 96;
 export const REPLY_SIZE = 16;
 
 /** Longest path a FILE hello may carry (PATH_MAX). */
@@ -64,6 +66,8 @@ export interface Request {
   request: number;
   arg: bigint;
   ino: bigint;
+  /** The first bytes at `arg` as the client read them when the ioctl began. */
+  inline: Uint8Array;
 }
 
 export function decodeRequest(b: Buffer, off = 0): Request {
@@ -74,6 +78,7 @@ export function decodeRequest(b: Buffer, off = 0): Request {
     request: b.readUInt32LE(off + 12),
     arg: b.readBigUInt64LE(off + 16),
     ino: b.readBigUInt64LE(off + 24),
+    inline: b.subarray(off + 40, off + 40 + Math.min(b.readUInt32LE(off + 32), INLINE_MAX)),
   };
 }
 

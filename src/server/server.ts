@@ -129,6 +129,12 @@ export class EmuServer {
     };
   }
 
+  /** Let another user connect: hand it the socket (and our private directory). */
+  allowUser(uid: number, gid: number): void {
+    if (this.ownDir) fs.chownSync(this.ownDir, uid, gid);
+    fs.chownSync(this.socketPath, uid, gid);
+  }
+
   /** Number of open emulated files (for tests and status). */
   get openFiles(): number {
     return this.files.size;
@@ -303,7 +309,7 @@ export class EmuServer {
     if (q.op !== OP_IOCTL) return encodeReply(-ENOSYS);
     if (!of) return encodeReply(-EBADF);
     const task = new ProcessTask(proc.pid, q.tid, proc.mm);
-    proc.mm.beginIoctl();
+    proc.mm.beginIoctl(q.arg, q.inline);
     const trace: IoctlTrace | undefined = this.trace ? { name: '', args: '' } : undefined;
     const t0 = this.trace ? process.hrtime.bigint() : 0n;
     let result: number;

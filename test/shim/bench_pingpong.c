@@ -1,4 +1,4 @@
-/* Benchmark floor: the same frames as the shim's (32-byte request, 16-byte
+/* Benchmark floor: the same frames as the shim's (96-byte request, 16-byte
  * reply) over a Unix socket to a Node server, with no ioctl behind them.
  * Usage: bench_pingpong SOCKET N; prints "us_per_op VALUE". */
 #define _GNU_SOURCE
@@ -21,7 +21,7 @@ static double now_us(void)
 static int xfer(int fd, char *req, char *rep)
 {
 	size_t got = 0;
-	if (send(fd, req, 32, MSG_NOSIGNAL) != 32)
+	if (send(fd, req, 96, MSG_NOSIGNAL) != 96)
 		return -1;
 	while (got < 16) {
 		ssize_t n = recv(fd, rep + got, 16 - got, 0);
@@ -35,7 +35,7 @@ static int xfer(int fd, char *req, char *rep)
 int main(int argc, char **argv)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char req[32] = { 1 }, rep[16];
+	char req[96] = { 1 }, rep[16];
 	long n = argc > 2 ? atol(argv[2]) : 10000, i;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	double t0;

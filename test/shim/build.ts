@@ -21,7 +21,10 @@ let outDir: string | undefined;
 
 /** A fresh temp dir for this process's binaries. */
 export function tempDir(): string {
-  outDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'iommufd-emu-clients-'));
+  if (!outDir) {
+    outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'iommufd-emu-clients-'));
+    fs.chmodSync(outDir, 0o755); // `run --user` executes these as another user
+  }
   return outDir;
 }
 
