@@ -9,10 +9,11 @@
  * the clients use this one.
  *
  * Three parts, each guarded by the include guard of the kernel header it
- * stands in for, so a system header included first wins and one included
+ * stands in for (both the kernel-tree and the installed, headers_install
+ * spelling), so a system header included first wins and one included
  * afterwards becomes a no-op:
- *   1. /dev/iommu ioctls               (guard _UAPI_IOMMUFD_H)
- *   2. VFIO: container/type1 compat    (guard _UAPIVFIO_H)
+ *   1. /dev/iommu ioctls               (guard _UAPI_IOMMUFD_H / _IOMMUFD_H)
+ *   2. VFIO: container/type1 compat    (guard _UAPIVFIO_H / VFIO_H)
  *      VFIO: device cdev <-> iommufd   (guarded by VFIO_DEVICE_BIND_IOMMUFD,
  *                                       which 6.1's vfio.h lacks)
  *   3. IOMMU_TEST_CMD, the mock driver ABI (guard _UAPI_IOMMUFD_TEST_H)
@@ -28,8 +29,9 @@
 /* ====================================================================== */
 /* 1. iommufd                                                              */
 /* ====================================================================== */
-#ifndef _UAPI_IOMMUFD_H
+#if !defined(_UAPI_IOMMUFD_H) && !defined(_IOMMUFD_H)
 #define _UAPI_IOMMUFD_H
+#define _IOMMUFD_H
 
 #define IOMMUFD_TYPE (';')
 
@@ -531,8 +533,9 @@ struct iommu_hw_queue_alloc {
 /* ====================================================================== */
 /* 2. VFIO                                                                 */
 /* ====================================================================== */
-#ifndef _UAPIVFIO_H
+#if !defined(_UAPIVFIO_H) && !defined(VFIO_H)
 #define _UAPIVFIO_H
+#define VFIO_H
 
 #define VFIO_API_VERSION 0
 
