@@ -6,7 +6,8 @@
 // A client that matches passes. One that does not is a todo naming what will
 // make it match (its "// needs: ..." header) and prints the first differing
 // lines; a client with no "needs" header that drifts is a failure (a
-// regression). At the end one line sums it up:
+// regression), and so is a golden whose client changed since it was recorded
+// (oracle/recorded-with.txt keeps each client's sha256). At the end:
 //   conformance: N of M golden lines match
 // No qemu is needed here; only gcc and the emulator.
 
@@ -15,7 +16,8 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root, from src (test/) or from the build (dist/test/). */
@@ -29,6 +31,7 @@ function findRoot(): string {
 }
 
 const ROOT = findRoot();
+const STAMP = join(ROOT, 'oracle', 'recorded-with.txt');
 const CLIENTS = join(ROOT, 'test', 'conformance');
 const EMU = join(ROOT, 'bin', 'iommufd-emu');
 const RUN_TIMEOUT_MS = Number(process.env['CONFORMANCE_TIMEOUT_MS'] ?? 30_000);
@@ -39,6 +42,7 @@ type Platform = 'mock' | 'qemu-vtd' | 'qemu-vtd-sc';
 interface Client {
   name: string;
   source: string;
+  stale: string | undefined; // why the golden no longer belongs to the source
   golden: string[]; // lines, the last one "exit=N"
   platform: Platform;
   needs: string | undefined;
@@ -61,8 +65,48 @@ function splitLines(text: string): string[] {
   return lines;
 }
 
+/**
+ * The sha256 the oracle stamps a golden with: NAME.c and, recursively, the
+ * headers it includes with #include "..." (beside the includer, then in
+ * test/conformance/include), concatenated in order of their paths relative
+ * to test/conformance.
+ */
+function clientSha(name: string): string {
+  const seen = new Set<string>();
+  const todo = [`${name}.c`];
+  while (todo.length > 0) {
+    const rel = todo.shift()!;
+    if (seen.has(rel)) continue;
+    seen.add(rel);
+    const text = readFileSync(join(CLIENTS, rel), 'utf8');
+    for (const m of text.matchAll(/^\s*#\s*include\s*"([^"]*)"/gm)) {
+      for (const cand of [join(dirname(join(CLIENTS, rel)), m[1]!), join(CLIENTS, 'include', m[1]!)]) {
+        if (existsSync(cand)) {
+          todo.push(relative(CLIENTS, cand));
+          break;
+        }
+      }
+    }
+  }
+  const hash = createHash('sha256');
+  for (const rel of [...seen].sort()) hash.update(readFileSync(join(CLIENTS, rel)));
+  return hash.digest('hex');
+}
+
+/** "golden NAME SHA256 KERNEL..." lines of oracle/recorded-with.txt. */
+function loadStamps(): Map<string, string> {
+  const stamps = new Map<string, string>();
+  if (!existsSync(STAMP)) return stamps;
+  for (const line of readFileSync(STAMP, 'utf8').split('\n')) {
+    const f = line.split(/\s+/);
+    if (f[0] === 'golden' && f[1] && f[2]) stamps.set(f[1], f[2]);
+  }
+  return stamps;
+}
+
 function loadClients(): Client[] {
   if (!existsSync(CLIENTS)) return [];
+  const stamps = loadStamps();
   const out: Client[] = [];
   for (const file of readdirSync(CLIENTS).sort()) {
     if (!file.endsWith('.c')) continue;
@@ -80,9 +124,18 @@ function loadClients(): Client[] {
           ? 'qemu-vtd'
           : 'mock';
     }
+    const sha = clientSha(name);
+    const recorded = stamps.get(name);
+    const stale =
+      recorded === undefined
+        ? `${name}.golden is not listed in oracle/recorded-with.txt (record it: npm run oracle -- record ${name})`
+        : recorded !== sha
+          ? `${name}.c or a header it includes changed after its golden was recorded (re-record: npm run oracle -- record ${name})`
+          : undefined;
     out.push({
       name,
       source,
+      stale,
       golden: splitLines(readFileSync(goldenPath, 'utf8')),
       platform,
       needs: header(src, 'needs') || undefined,
@@ -263,6 +316,8 @@ function plan(c: Client): Plan {
 
 for (const c of clients) {
   test(`conformance ${c.name} [${c.platform}]`, async (t) => {
+    // A golden is only worth comparing against if it came from this source.
+    assert.equal(c.stale, undefined, c.stale);
     const needs = c.needs ? `needs ${c.needs}` : undefined;
     const how = plan(c);
     if (how.blocked) {
