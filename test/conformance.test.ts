@@ -14,7 +14,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { createHash } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';
@@ -271,6 +271,7 @@ const clients = loadClients();
 const emulator = probeEmulator();
 const noGcc = probeGcc();
 const work = mkdtempSync(join(tmpdir(), 'iommufd-conformance-'));
+chmodSync(work, 0o755); // --user clients run as uid 65534 and must reach their binary
 let matchedLines = 0;
 const totalLines = clients.reduce((n, c) => n + c.golden.length, 0);
 
