@@ -9,6 +9,8 @@ import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmuServer, queryServer } from '../server/server.js';
+import { Engine } from '../core/engine.js';
+import { loadPlatform, PLATFORMS, type Platform } from '../hw/platform.js';
 import { checkDynamic, resolveCommand } from './elf.js';
 
 const PROG = 'iommufd-emu';
@@ -32,8 +34,8 @@ server, so the server may read and write its memory. Exits with CMD's status
 (128+N when CMD was killed by signal N).
 
 Options:
-  --platform FILE   the simulated machine (accepted; platform files are not yet
-                    used: the default machine is emulated)
+  --platform NAME|FILE  the simulated machine: a built-in name (${Object.keys(PLATFORMS).join(', ')};
+                    default mock) or a JSON platform file {"base": NAME, ...}
   --trace[=FILE]    log every emulated ioctl (name, decoded arguments, result or
                     errno, time) to stderr, or to FILE
   --connect SOCK    use the server listening on SOCK ('${PROG} serve') instead
@@ -56,6 +58,7 @@ Options:
   --socket PATH     listen on PATH (default: a new private directory under the
                     temporary directory)
   --trace[=FILE]    log every emulated ioctl to stderr, or to FILE
+  --platform NAME|FILE  the simulated machine (see 'run --help')
   -h, --help        show this help
 `;
 
@@ -122,10 +125,10 @@ async function cmdRun(args: string[]): Promise<number> {
   if (connect !== undefined && opts.has('trace')) {
     throw new UsageError(`run: --trace needs the in-process server; trace a shared one with '${PROG} serve --trace'`);
   }
-  const platform = opts.get('platform') as string | undefined;
-  if (platform !== undefined) {
-    if (!fs.existsSync(platform)) { say(`${platform}: no such platform file`); return 2; }
-    say('--platform: platform files are not yet supported; emulating the default machine');
+  const platformArg = opts.get('platform') as string | undefined;
+  let platform: Platform | undefined;
+  if (platformArg !== undefined) {
+    try { platform = loadPlatform(platformArg); } catch (e) { say((e as Error).message.replace(/^E[A-Z0-9]+: /, '')); return 2; }
   }
 
   let user: { uid: number; gid: number } | undefined;
@@ -161,7 +164,7 @@ async function cmdRun(args: string[]): Promise<number> {
         IOMMUFD_EMU_PATHS: q.paths, IOMMUFD_EMU_TRACER: String(q.pid),
       };
     } else {
-      server = await EmuServer.start({ trace: traceSink(opts.get('trace')) });
+      server = await EmuServer.start({ trace: traceSink(opts.get('trace')), engine: new Engine({ platform }) });
       env = server.clientEnv(shim);
       if (user) server.allowUser(user.uid, user.gid);
     }
@@ -205,12 +208,17 @@ function osSignal(name: NodeJS.Signals): number | undefined {
 }
 
 async function cmdServe(args: string[]): Promise<number> {
-  const { opts, rest } = parseOptions(args, new Set(['socket', 'trace', 'help']), new Set(['socket']), new Set(['trace']));
+  const { opts, rest } = parseOptions(args, new Set(['socket', 'trace', 'platform', 'help']), new Set(['socket', 'platform']), new Set(['trace']));
   if (opts.has('help')) { process.stdout.write(SERVE_HELP); return 0; }
   if (rest.length) throw new UsageError(`serve: unexpected argument '${rest[0]}'`);
+  let platform: Platform | undefined;
+  const platformArg = opts.get('platform') as string | undefined;
+  if (platformArg !== undefined) {
+    try { platform = loadPlatform(platformArg); } catch (e) { say((e as Error).message.replace(/^E[A-Z0-9]+: /, '')); return 2; }
+  }
   let server: EmuServer;
   try {
-    server = await EmuServer.start({ socketPath: opts.get('socket') as string | undefined, trace: traceSink(opts.get('trace')) });
+    server = await EmuServer.start({ socketPath: opts.get('socket') as string | undefined, trace: traceSink(opts.get('trace')), engine: new Engine({ platform }) });
   } catch (e) {
     say(`cannot start the server: ${(e as Error).message}`);
     return 1;

@@ -4,14 +4,24 @@ import { Errno, ENOENT } from '../uapi/errno.js';
 import type { EmulatedFile } from './file.js';
 import type { Task } from './task.js';
 import { IommufdCtx } from './iommufd.js';
+import { PLATFORMS, DEFAULT_PLATFORM, type Platform } from '../hw/platform.js';
 
 export interface EngineOptions {
-  /** Answer IOMMU_TEST_CMD (the kernel's CONFIG_IOMMUFD_TEST). Default true. */
+  /** The simulated machine (default: the built-in "mock" platform). */
+  platform?: Platform;
+  /** Answer IOMMU_TEST_CMD (the kernel's CONFIG_IOMMUFD_TEST). Default: the platform's. */
   testAbi?: boolean;
 }
 
 export class Engine {
-  constructor(readonly options: EngineOptions = {}) {}
+  readonly platform: Platform;
+  /** Whether IOMMU_TEST_CMD is answered. */
+  readonly testAbi: boolean;
+
+  constructor(readonly options: EngineOptions = {}) {
+    this.platform = options.platform ?? PLATFORMS[DEFAULT_PLATFORM]!;
+    this.testAbi = options.testAbi ?? this.platform.testAbi;
+  }
 
   /** Paths whose open() this engine answers (the shim intercepts these). */
   paths(): string[] {

@@ -53,7 +53,7 @@ export class IommufdCtx implements EmulatedFile {
   /** iommufd_fops_ioctl. */
   ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
     const nr = request & 0xff;
-    const tableLen = this.engine.options.testAbi === false ? 0x95 - U.IOMMUFD_CMD_BASE : 0xa1 - U.IOMMUFD_CMD_BASE;
+    const tableLen = !this.engine.testAbi ? 0x95 - U.IOMMUFD_CMD_BASE : 0xa1 - U.IOMMUFD_CMD_BASE;
     if (nr < U.IOMMUFD_CMD_BASE || nr - U.IOMMUFD_CMD_BASE >= tableLen) return this.vfioCompat(task, request, arg, trace);
     const desc = IOMMUFD_IOCTLS[nr - U.IOMMUFD_CMD_BASE];
     if (trace) trace.name = desc && desc.request === request ? desc.name : `ioctl 0x${request.toString(16)}`;
