@@ -311,6 +311,9 @@ function plan(c: Client): Plan {
       return { blocked: 'bin/iommufd-emu run --user (run the client as an ordinary user)', args };
     }
     args.push('--user');
+  } else if (/--root-caps\b/.test(emulator.help)) {
+    // The oracle runs clients as root with every capability; so must we, even in a container.
+    args.push('--root-caps');
   }
   const p = emulator.help.includes('--platform') ? platformProblem(c.platform) : 'bin/iommufd-emu run --platform';
   if (!p) return { args: ['--platform', c.platform, ...args] };

@@ -38,6 +38,9 @@ Options:
                     default mock) or a JSON platform file {"base": NAME, ...}
   --trace[=FILE]    log every emulated ioctl (name, decoded arguments, result or
                     errno, time) to stderr, or to FILE
+  --root-caps       a client running as root has every capability (CAP_IPC_LOCK,
+                    CAP_SYS_RESOURCE, ...) as on a machine outside a container;
+                    by default the client's real capabilities count
   --connect SOCK    use the server listening on SOCK ('${PROG} serve') instead
                     of starting one
   --user[=USER]     run CMD as USER (a name or uid; default nobody), for
@@ -59,6 +62,7 @@ Options:
                     temporary directory)
   --trace[=FILE]    log every emulated ioctl to stderr, or to FILE
   --platform NAME|FILE  the simulated machine (see 'run --help')
+  --root-caps       root clients have every capability (see 'run --help')
   -h, --help        show this help
 `;
 
@@ -117,7 +121,7 @@ function traceSink(v: string | true | undefined): ((line: string) => void) | und
 }
 
 async function cmdRun(args: string[]): Promise<number> {
-  const { opts, rest } = parseOptions(args, new Set(['platform', 'trace', 'connect', 'user', 'help']),
+  const { opts, rest } = parseOptions(args, new Set(['platform', 'trace', 'connect', 'user', 'root-caps', 'help']),
     new Set(['platform', 'connect']), new Set(['trace', 'user']));
   if (opts.has('help')) { process.stdout.write(RUN_HELP); return 0; }
   if (rest.length === 0) throw new UsageError('run: missing CMD');
@@ -164,7 +168,7 @@ async function cmdRun(args: string[]): Promise<number> {
         IOMMUFD_EMU_PATHS: q.paths, IOMMUFD_EMU_TRACER: String(q.pid),
       };
     } else {
-      server = await EmuServer.start({ trace: traceSink(opts.get('trace')), engine: new Engine({ platform }) });
+      server = await EmuServer.start({ trace: traceSink(opts.get('trace')), engine: new Engine({ platform }), rootCaps: opts.has('root-caps') });
       env = server.clientEnv(shim);
       if (user) server.allowUser(user.uid, user.gid);
     }
@@ -208,7 +212,7 @@ function osSignal(name: NodeJS.Signals): number | undefined {
 }
 
 async function cmdServe(args: string[]): Promise<number> {
-  const { opts, rest } = parseOptions(args, new Set(['socket', 'trace', 'platform', 'help']), new Set(['socket', 'platform']), new Set(['trace']));
+  const { opts, rest } = parseOptions(args, new Set(['socket', 'trace', 'platform', 'root-caps', 'help']), new Set(['socket', 'platform']), new Set(['trace']));
   if (opts.has('help')) { process.stdout.write(SERVE_HELP); return 0; }
   if (rest.length) throw new UsageError(`serve: unexpected argument '${rest[0]}'`);
   let platform: Platform | undefined;
@@ -218,7 +222,7 @@ async function cmdServe(args: string[]): Promise<number> {
   }
   let server: EmuServer;
   try {
-    server = await EmuServer.start({ socketPath: opts.get('socket') as string | undefined, trace: traceSink(opts.get('trace')), engine: new Engine({ platform }) });
+    server = await EmuServer.start({ socketPath: opts.get('socket') as string | undefined, trace: traceSink(opts.get('trace')), engine: new Engine({ platform }), rootCaps: opts.has('root-caps') });
   } catch (e) {
     say(`cannot start the server: ${(e as Error).message}`);
     return 1;

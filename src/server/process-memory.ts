@@ -139,6 +139,15 @@ export class ProcessAddressSpace implements AddressSpace {
 
   /** pread the whole range; EFAULT (or undefined when `soft`) if any byte is missing. */
   private readRaw(va: bigint, len: number, soft: boolean): Uint8Array | undefined {
+    // /proc/<pid>/mem reads with FOLL_FORCE and so would read PROT_NONE pages
+    // where copy_from_user faults: check the maps snapshot (re-read on a miss).
+    if (!covered(this.maps(), va, BigInt(len), false)) {
+      this.vmas = undefined;
+      if (!covered(this.maps(), va, BigInt(len), false)) {
+        if (soft) return undefined;
+        throw new Errno(EFAULT, `read of unmapped or unreadable memory at 0x${va.toString(16)}`);
+      }
+    }
     const out = new Uint8Array(len);
     let done = 0;
     try {
@@ -239,7 +248,17 @@ export class ProcessTask implements Task {
   private status: Status | undefined;
   private memlock: bigint | undefined;
 
-  constructor(readonly pid: number, readonly tid: number, readonly mm: ProcessAddressSpace) {}
+  constructor(
+    readonly pid: number, readonly tid: number, readonly mm: ProcessAddressSpace,
+    /** Give a client whose euid is 0 every capability, as root has outside a container. */
+    private readonly rootCaps = false,
+  ) {}
+
+  private cap(bit: bigint): boolean {
+    const st = this.readStatus();
+    if (this.rootCaps && st.uid === 0) return true;
+    return ((st.capEff >> bit) & 1n) === 1n;
+  }
 
   private readStatus(): Status {
     if (!this.status) {
@@ -253,8 +272,8 @@ export class ProcessTask implements Task {
   }
 
   get user(): UserAccount { return userAccount(this.readStatus().uid); }
-  get capIpcLock(): boolean { return ((this.readStatus().capEff >> CAP_IPC_LOCK) & 1n) === 1n; }
-  get capSysResource(): boolean { return ((this.readStatus().capEff >> CAP_SYS_RESOURCE) & 1n) === 1n; }
+  get capIpcLock(): boolean { return this.cap(CAP_IPC_LOCK); }
+  get capSysResource(): boolean { return this.cap(CAP_SYS_RESOURCE); }
   get rlimitMemlock(): bigint {
     if (this.memlock === undefined) {
       try {

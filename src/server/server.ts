@@ -31,6 +31,8 @@ export interface ServerOptions {
   trace?: (line: string) => void;
   /** One-line diagnostics for humans (default: stderr). */
   log?: (line: string) => void;
+  /** Clients whose euid is 0 get every capability (as root outside a container). */
+  rootCaps?: boolean;
 }
 
 /** A client process (one exec image): its address space, shared by all its connections. */
@@ -83,11 +85,13 @@ export class EmuServer {
   private readonly procs = new Map<number, ClientProcess>();
   private readonly sockets = new Set<net.Socket>();
   private readonly trace: ((line: string) => void) | undefined;
+  private readonly rootCaps: boolean;
   private readonly log: (line: string) => void;
   private closed = false;
 
   private constructor(opts: ServerOptions) {
     this.engine = opts.engine ?? new Engine();
+    this.rootCaps = opts.rootCaps ?? false;
     this.trace = opts.trace;
     this.log = opts.log ?? ((l) => process.stderr.write(`iommufd-emu: ${l}\n`));
     if (opts.socketPath) {
@@ -270,7 +274,7 @@ export class EmuServer {
     let of: OpenFile | undefined;
     try {
       const proc = this.process(h.pid);
-      const task = new ProcessTask(h.pid, h.tid, proc.mm);
+      const task = new ProcessTask(h.pid, h.tid, proc.mm, this.rootCaps);
       const file = this.engine.open(p, task);
       of = { pid: h.pid, file, path: p, ino: h.ino, rdev: deviceNumber(p) };
       const stale = this.files.get(h.ino);
@@ -308,7 +312,7 @@ export class EmuServer {
     if (q.op === OP_FILE_INFO) return of ? encodeReply(0, of.rdev) : encodeReply(-EBADF);
     if (q.op !== OP_IOCTL) return encodeReply(-ENOSYS);
     if (!of) return encodeReply(-EBADF);
-    const task = new ProcessTask(proc.pid, q.tid, proc.mm);
+    const task = new ProcessTask(proc.pid, q.tid, proc.mm, this.rootCaps);
     proc.mm.beginIoctl(q.arg, q.inline);
     const trace: IoctlTrace | undefined = this.trace ? { name: '', args: '' } : undefined;
     const t0 = this.trace ? process.hrtime.bigint() : 0n;
