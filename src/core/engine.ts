@@ -5,6 +5,7 @@ import type { EmulatedFile } from './file.js';
 import type { Task } from './task.js';
 import { IommufdCtx } from './iommufd.js';
 import { PLATFORMS, DEFAULT_PLATFORM, type Platform } from '../hw/platform.js';
+import { MockIommu } from '../hw/mock-iommu.js';
 
 export interface EngineOptions {
   /** The simulated machine (default: the built-in "mock" platform). */
@@ -17,6 +18,8 @@ export class Engine {
   readonly platform: Platform;
   /** Whether IOMMU_TEST_CMD is answered. */
   readonly testAbi: boolean;
+  /** The mock IOMMU of the test driver (its devices are made by IOMMU_TEST_OP_MOCK_DOMAIN). */
+  readonly mock = new MockIommu();
 
   constructor(readonly options: EngineOptions = {}) {
     this.platform = options.platform ?? PLATFORMS[DEFAULT_PLATFORM]!;

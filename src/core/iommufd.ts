@@ -11,6 +11,11 @@ import { ObjectTable, type IommufdObject } from './object-table.js';
 import type { AccountMode } from './pages.js';
 import type { IoctlHandler, Ucmd } from './ucmd.js';
 import * as ioas from './ioas.js';
+import type { IommufdGroup } from './device.js';
+import * as device from './device.js';
+import * as hwpt from './hw-pagetable.js';
+import * as selftest from './selftest.js';
+import { IOMMUFD_CMD_TEST } from '../uapi/iommufd-test.js';
 
 /** Handlers by ioctl nr; the uapi table gives their struct and minimum size. */
 const HANDLERS = new Map<number, IoctlHandler<Fields>>();
@@ -28,6 +33,12 @@ handle(C.IOAS_MAP, ioas.ioasMap);
 handle(C.IOAS_UNMAP, ioas.ioasUnmap);
 handle<typeof U.IommuOption.fields>(C.OPTION, (u) => u.ctx.option(u));
 handle<typeof U.IommuVfioIoas.fields>(C.VFIO_IOAS, (u) => u.ctx.vfioIoasIoctl(u));
+handle(C.HWPT_ALLOC, hwpt.hwptAllocIoctl);
+handle(C.GET_HW_INFO, device.getHwInfo);
+handle(C.HWPT_SET_DIRTY_TRACKING, hwpt.setDirtyTrackingIoctl);
+handle(C.HWPT_GET_DIRTY_BITMAP, hwpt.getDirtyBitmapIoctl);
+handle(C.HWPT_INVALIDATE, hwpt.hwptInvalidateIoctl);
+handle(IOMMUFD_CMD_TEST, selftest.testCmd);
 
 /** Register the handler of another ioctl (HWPT, device, test ABI modules do this). */
 export function registerIoctl<F extends Fields>(nr: number, h: IoctlHandler<F>): void {
@@ -42,6 +53,8 @@ export class IommufdCtx implements EmulatedFile {
   readonly objects = new ObjectTable();
   /** IOPT_PAGES_ACCOUNT_USER for /dev/iommu, MM when opened as /dev/vfio/vfio. */
   accountMode: AccountMode;
+  /** iommufd_group records by iommu_group id (ictx->groups). */
+  readonly groups = new Map<number, IommufdGroup>();
   /** The IOAS the VFIO type1 compat ioctls act on. */
   vfioIoas: ioas.IommufdIoas | undefined;
   private released = false;
@@ -68,9 +81,9 @@ export class IommufdCtx implements EmulatedFile {
     if (trace) trace.args = formatStruct(def, cmd);
     const before = trace ? def.encode(cmd) : undefined;
     const u: Ucmd = {
-      ctx: this, task, arg, userSize, def, cmd,
+      ctx: this, task, arg, userSize, def, cmd, raw: buf,
       respond: () => {
-        const out = def.encode(cmd);
+        const out = def.encodeInto(cmd, buf.slice());
         task.mm.write(arg, out.subarray(0, Math.min(userSize, def.size)));
       },
     };

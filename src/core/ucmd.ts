@@ -13,6 +13,8 @@ export interface Ucmd<F extends Fields = Fields> {
   readonly userSize: number;
   readonly def: StructDef<F>;
   readonly cmd: Decoded<F>;
+  /** The whole kernel copy of the struct (zero-extended), for ioctls with unions. */
+  readonly raw: Uint8Array;
   /** iommufd_ucmd_respond: copy min(userSize, sizeof) bytes of `cmd` back (EFAULT). */
   respond(): void;
 }

@@ -9,7 +9,7 @@ const BTree = BTreeModule.default;
 type BTreeT<K, V> = InstanceType<typeof BTreeModule.default<K, V>>;
 const cmp = (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0);
 
-interface Run { iova: bigint; last: bigint; paddr: bigint; prot: number; }
+export interface Run { iova: bigint; last: bigint; paddr: bigint; prot: number; }
 
 export interface RunDomainOptions {
   pgsizeBitmap?: bigint;
@@ -61,6 +61,12 @@ export class RunDomain implements IommuDomain {
       if (r.last > last) this.runs.set(last + 1n, { iova: last + 1n, last: r.last, paddr: r.paddr + (last + 1n - r.iova), prot: r.prot });
       p = undefined;
     }
+  }
+
+  /** The translation run containing `iova`, if any. */
+  runAt(iova: bigint): Readonly<Run> | undefined {
+    const p = this.runs.getPairOrNextLower(iova);
+    return p && p[1].last >= iova ? p[1] : undefined;
   }
 
   iovaToPhys(iova: bigint): bigint | undefined {

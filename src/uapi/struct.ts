@@ -57,6 +57,8 @@ export interface StructDef<F extends Fields = Fields> {
   decode(buf: Uint8Array): Decoded<F>;
   /** Encode `v` into a fresh `size`-byte buffer. */
   encode(v: Partial<Decoded<F>>): Uint8Array;
+  /** Write the fields of `v` that are set over `buf` (bytes no field covers stay as they are). */
+  encodeInto(v: Partial<Decoded<F>>, buf: Uint8Array): Uint8Array;
   /** offsetofend(struct, field). */
   end(field: keyof F & string): number;
 }
@@ -120,6 +122,14 @@ export function defineStruct<F extends Fields>(name: string, size: number, field
       const ab = new ArrayBuffer(size);
       const buf = new Uint8Array(ab);
       const dv = new DataView(ab);
+      for (const [k, f] of entries) {
+        const x = (v as Record<string, FieldValue | undefined>)[k];
+        if (x !== undefined) writeField(dv, f, x);
+      }
+      return buf;
+    },
+    encodeInto(v, buf) {
+      const dv = view(buf);
       for (const [k, f] of entries) {
         const x = (v as Record<string, FieldValue | undefined>)[k];
         if (x !== undefined) writeField(dv, f, x);

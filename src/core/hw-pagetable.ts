@@ -1,0 +1,287 @@
+// Hardware page tables (drivers/iommu/iommufd/hw_pagetable.c): HWPT_PAGING
+// objects own an IOMMU domain filled from their IOAS; automatic ones are made
+// by attaching a device to an IOAS and go away with the last detach.
+import { Errno, EINVAL, ENOENT, EOPNOTSUPP } from '../uapi/errno.js';
+import { IommufdObject, type ObjType } from './object-table.js';
+import type { IommufdIoas } from './ioas.js';
+import type { IommufdCtx } from './iommufd.js';
+import type { PagingDomain, UserData } from '../hw/iommu.js';
+import type { IommufdDevice } from './device.js';
+import { hwptAttach, hwptDetachDevice } from './device.js';
+
+export const IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
+export const IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
+export const IOMMU_HWPT_FAULT_ID_VALID = 1 << 2;
+export const IOMMU_HWPT_ALLOC_PASID = 1 << 3;
+
+export abstract class IommufdHwpt extends IommufdObject {
+  abstract override readonly type: Extract<ObjType, 'HWPT_PAGING' | 'HWPT_NESTED'>;
+  domain: PagingDomain | undefined;
+  /** A FAULT object this HWPT reports I/O page faults to. */
+  fault: IommufdObject | undefined;
+  /** Allocated with IOMMU_HWPT_ALLOC_PASID. */
+  pasidCompat = false;
+  constructor(readonly ctx: IommufdCtx) { super(); }
+}
+
+export class HwptPaging extends IommufdHwpt {
+  readonly type = 'HWPT_PAGING' as const;
+  /** Made by an attach to an IOAS; only these are reused by later automatic attaches. */
+  autoDomain = false;
+  nestParent = false;
+  /** Fixed at allocation: the domain makes every mapping snoop (IOMMU_CAP_ENFORCE_CACHE_COHERENCY). */
+  enforceCacheCoherency = false;
+  /** In ioas.hwpts with its domain in the IOAS's io_pagetable. */
+  private listed = false;
+
+  constructor(ctx: IommufdCtx, readonly ioas: IommufdIoas) { super(ctx); }
+
+  /** iopt_table_add_domain and join ioas->hwpt_list. */
+  publish(): void {
+    this.ioas.iopt.addDomain(this.domain!);
+    this.ioas.hwpts.push(this);
+    this.listed = true;
+  }
+
+  destroy(): void {
+    if (this.listed) {
+      const i = this.ioas.hwpts.indexOf(this);
+      if (i >= 0) this.ioas.hwpts.splice(i, 1);
+      this.ioas.iopt.removeDomain(this.domain!);
+      this.listed = false;
+    }
+    this.domain?.free();
+    this.domain = undefined;
+    if (this.fault) { this.fault.users--; this.fault = undefined; }
+    this.ioas.users--;
+  }
+}
+
+/** iommufd_hwpt_paging_enforce_cc: ask the domain to enforce snooping; EINVAL if it cannot. */
+function enforceCc(h: HwptPaging): void {
+  if (h.enforceCacheCoherency) return;
+  h.enforceCacheCoherency = h.domain!.enforceCacheCoherency?.() ?? false;
+  if (!h.enforceCacheCoherency) throw new Errno(EINVAL, 'domain cannot enforce cache coherency');
+}
+
+/**
+ * iommufd_hwpt_paging_alloc: a HWPT_PAGING for `idev` on `ioas`, its domain
+ * filled (pinning and charging) and listed. With `immediateAttach` the device
+ * is attached before the fill. Returns the object reserved but unpublished;
+ * the caller finalizes or aborts it.
+ */
+export function hwptPagingAlloc(ctx: IommufdCtx, ioas: IommufdIoas, idev: IommufdDevice, flags: number,
+  immediateAttach: boolean, userData: UserData | undefined): HwptPaging {
+  const valid = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
+  const drv = idev.dev.driver;
+  if ((flags || userData) && !drv.domainAllocPagingFlags) throw new Errno(EOPNOTSUPP, 'driver takes no flags or data');
+  if (flags & ~valid) throw new Errno(EOPNOTSUPP, 'flags');
+  if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && !drv.capable(idev.dev, 'DIRTY_TRACKING')) throw new Errno(EOPNOTSUPP, 'no dirty tracking');
+  if ((flags & IOMMU_HWPT_FAULT_ID_VALID) && (flags & IOMMU_HWPT_ALLOC_NEST_PARENT)) throw new Errno(EOPNOTSUPP, 'fault on a nest parent');
+
+  const h = ctx.objects.alloc(new HwptPaging(ctx, ioas));
+  h.pasidCompat = (flags & IOMMU_HWPT_ALLOC_PASID) !== 0;
+  ioas.users++;
+  h.nestParent = (flags & IOMMU_HWPT_ALLOC_NEST_PARENT) !== 0;
+  let attached = false;
+  try {
+    h.domain = drv.domainAllocPagingFlags
+      ? drv.domainAllocPagingFlags(idev.dev, flags & ~IOMMU_HWPT_FAULT_ID_VALID, userData)
+      : drv.domainAllocPaging(idev.dev);
+    if (idev.enforceCacheCoherency) enforceCc(h);
+    if (immediateAttach) { hwptAttach(h, idev); attached = true; }
+    h.publish();
+  } catch (e) {
+    if (attached) hwptDetachDevice(idev, false);
+    ctx.objects.abortAndDestroy(h);
+    throw e;
+  }
+  return h;
+}
+
+/**
+ * iommufd_hw_pagetable_put: drop a device's reference; an automatic HWPT
+ * that nothing else uses is destroyed (unless userspace holds it right now).
+ */
+export function hwptPut(ctx: IommufdCtx, h: IommufdHwpt): void {
+  h.users--;
+  if (h instanceof HwptPaging && h.autoDomain && h.users === 1 && ctx.objects.peek(h.id) === h) {
+    try { ctx.objects.remove(h.id); } catch (e) { if (!(e instanceof Errno)) throw e; }
+  }
+}
+
+/** The paging HWPT behind a HWPT (itself, or a nested HWPT's parent). */
+export function findHwptPaging(h: IommufdHwpt | undefined): HwptPaging | undefined {
+  if (!h) return undefined;
+  if (h instanceof HwptPaging) return h;
+  return (h as { parent?: HwptPaging }).parent;
+}
+
+export function getHwptPaging(ctx: IommufdCtx, id: number): HwptPaging {
+  const o = ctx.objects.get(id, 'HWPT_PAGING');
+  return o as HwptPaging;
+}
+
+void ENOENT;
+
+// ---- ioctls -----------------------------------------------------------------
+import * as U from '../uapi/iommufd.js';
+import type { Ucmd } from './ucmd.js';
+import { getDevice } from './device.js';
+import { ULONG_MAX } from './io-pagetable.js';
+import type { Task } from './task.js';
+
+const IOMMU_HWPT_DATA_NONE = 0;
+
+/** struct iommu_user_data for a driver: type, length and a reader of the caller's buffer. */
+export function userDataOf(task: Task, type: number, uptr: bigint, len: number): UserData {
+  return { type, length: len, read: (off, n) => task.mm.read(uptr + BigInt(off), n) };
+}
+
+/** IOMMU_HWPT_ALLOC (iommufd_hwpt_alloc). */
+export function hwptAllocIoctl(u: Ucmd<typeof U.IommuHwptAlloc.fields>): number {
+  const c = u.cmd;
+  const t = u.ctx.objects;
+  if (c.__reserved) throw new Errno(EOPNOTSUPP, '__reserved');
+  if ((c.data_type === IOMMU_HWPT_DATA_NONE && c.data_len) || (c.data_type !== IOMMU_HWPT_DATA_NONE && !c.data_len)) {
+    throw new Errno(EINVAL, 'data_type and data_len disagree');
+  }
+  const idev = getDevice(u.ctx, c.dev_id);
+  try {
+    let pt;
+    try { pt = t.get(c.pt_id); } catch (e) { if (e instanceof Errno) throw new Errno(EINVAL, 'pt_id'); throw e; }
+    try {
+      let hwpt: IommufdHwpt;
+      if (pt.type === 'IOAS') {
+        const ud = c.data_len ? userDataOf(u.task, c.data_type, c.data_uptr, c.data_len) : undefined;
+        hwpt = hwptPagingAlloc(u.ctx, pt as IommufdIoas, idev, c.flags, false, ud);
+      } else if (pt.type === 'HWPT_PAGING' || pt.type === 'VIOMMU') {
+        // Nested domains come with the nesting support of the drivers.
+        throw new Errno(EOPNOTSUPP, 'nested HWPTs are not emulated yet');
+      } else {
+        throw new Errno(EINVAL, `pt_id is a ${pt.type}`);
+      }
+      try {
+        if (c.flags & IOMMU_HWPT_FAULT_ID_VALID) {
+          const fault = t.get(c.fault_id, 'FAULT');
+          hwpt.fault = fault;
+          fault.users++;
+          t.put(fault);
+        }
+        c.out_hwpt_id = hwpt.id;
+        u.respond();
+      } catch (e) {
+        t.abortAndDestroy(hwpt);
+        throw e;
+      }
+      t.finalize(hwpt);
+      return 0;
+    } finally {
+      t.put(pt);
+    }
+  } finally {
+    t.put(idev);
+  }
+}
+
+/** IOMMU_HWPT_SET_DIRTY_TRACKING (iopt_set_dirty_tracking). */
+export function setDirtyTrackingIoctl(u: Ucmd<typeof U.IommuHwptSetDirtyTracking.fields>): number {
+  const c = u.cmd;
+  if (c.flags & ~1) throw new Errno(EOPNOTSUPP, 'flags');
+  const h = getHwptPaging(u.ctx, c.hwpt_id);
+  try {
+    const ops = h.domain!.dirtyOps;
+    if (!ops) throw new Errno(EOPNOTSUPP, 'domain has no dirty tracking');
+    const enable = (c.flags & 1) !== 0;
+    if (enable) {
+      // A clean snapshot: clear what the mapped areas have accumulated.
+      for (const a of h.ioas.iopt.areasIn()) if (a.pages) ops.readAndClearDirty(a.iova, a.length, false, () => {});
+    }
+    ops.setDirtyTracking(enable);
+    return 0;
+  } finally {
+    u.ctx.objects.put(h);
+  }
+}
+
+/** IOMMU_HWPT_GET_DIRTY_BITMAP (iopt_read_and_clear_dirty_data). */
+export function getDirtyBitmapIoctl(u: Ucmd<typeof U.IommuHwptGetDirtyBitmap.fields>): number {
+  const c = u.cmd;
+  if ((c.flags & ~1) || c.__reserved) throw new Errno(EOPNOTSUPP, 'flags or __reserved');
+  const h = getHwptPaging(u.ctx, c.hwpt_id);
+  try {
+    const iopt = h.ioas.iopt;
+    // iommufd_check_iova_range
+    // u64 arithmetic as the kernel does it: length 0 wraps to U64_MAX.
+    const last = c.iova + BigInt.asUintN(64, c.length - 1n);
+    if (last > ULONG_MAX) throw new Errno(EOVERFLOW_, 'iova + length');
+    const end = BigInt.asUintN(64, last + 1n);
+    const al = iopt.iovaAlignment;
+    if ((c.iova & (al - 1n)) || (end & (al - 1n))) throw new Errno(EINVAL, 'not aligned to the IOAS');
+    if (!c.page_size) throw new Errno(EINVAL, 'page_size 0');
+    if ((c.iova & (c.page_size - 1n)) || (end & (c.page_size - 1n))) throw new Errno(EINVAL, 'not aligned to page_size');
+    const ops = h.domain!.dirtyOps;
+    if (!ops) throw new Errno(EOPNOTSUPP, 'domain has no dirty tracking');
+    const noClear = (c.flags & 1) !== 0;
+    // The user bitmap is read, OR-ed and written back a word at a time.
+    const words = new Map<bigint, bigint>();
+    const setBits = (s: bigint, len: bigint) => {
+      const from = s < c.iova ? c.iova : s;
+      const to = s + len - 1n > last ? last : s + len - 1n;
+      if (from > to) return;
+      for (let b = (from - c.iova) / c.page_size; b <= (to - c.iova) / c.page_size; b++) {
+        const w = b >> 6n;
+        words.set(w, (words.get(w) ?? 0n) | (1n << (b & 63n)));
+      }
+    };
+    // Walk the contiguous areas; a hole stops the walk (the kernel then still answers 0).
+    let cur = c.iova;
+    let area = iopt.areaAt(cur);
+    while (area && area.pages) {
+      const to = last < area.last ? last : area.last;
+      ops.readAndClearDirty(cur, to - cur + 1n, noClear, setBits);
+      if (to >= last) break;
+      cur = area.last + 1n;
+      const next = iopt.areaAt(cur);
+      area = next && next.iova === cur ? next : undefined;
+    }
+    for (const [w, bits] of words) {
+      const at = c.data + w * 8n;
+      const old = new DataView(u.task.mm.read(at, 8).buffer).getBigUint64(0, true);
+      const nb = new Uint8Array(new ArrayBuffer(8));
+      new DataView(nb.buffer).setBigUint64(0, old | bits, true);
+      u.task.mm.write(at, nb);
+    }
+    return 0;
+  } finally {
+    u.ctx.objects.put(h);
+  }
+}
+import { EOVERFLOW as EOVERFLOW_ } from '../uapi/errno.js';
+
+/** IOMMU_HWPT_INVALIDATE: entry_num is always written back (0 before anything was done). */
+export function hwptInvalidateIoctl(u: Ucmd<typeof U.IommuHwptInvalidate.fields>): number {
+  const c = u.cmd;
+  let err: Errno | undefined;
+  const done = 0;
+  try {
+    if (c.__reserved) throw new Errno(EOPNOTSUPP, '__reserved');
+    if (c.entry_num && (!c.data_uptr || !c.entry_len || c.entry_len > 4096 || c.entry_num > (1 << 19))) {
+      throw new Errno(EINVAL, 'entry array');
+    }
+    const pt = u.ctx.objects.get(c.hwpt_id);
+    try {
+      if (pt.type === 'HWPT_NESTED' || pt.type === 'VIOMMU') throw new Errno(EOPNOTSUPP, 'no cache invalidation op');
+      throw new Errno(EINVAL, `hwpt_id is a ${pt.type}`);
+    } finally {
+      u.ctx.objects.put(pt);
+    }
+  } catch (e) {
+    if (!(e instanceof Errno)) throw e;
+    err = e;
+  }
+  c.entry_num = done;
+  u.respond();
+  if (err) throw err;
+  return 0;
+}

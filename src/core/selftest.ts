@@ -1,0 +1,243 @@
+// IOMMU_TEST_CMD (drivers/iommu/iommufd/selftest.c): the kernel's test ABI on
+// the mock driver. Mock devices come and go with SELFTEST objects; the check
+// ops answer questions about page tables and pins.
+import { Errno, EFAULT, EINVAL, EIO, EOPNOTSUPP, EOVERFLOW, EBADF, ENOENT } from '../uapi/errno.js';
+import * as T from '../uapi/iommufd-test.js';
+import { IommufdObject } from './object-table.js';
+import type { IommufdCtx } from './iommufd.js';
+import type { Ucmd } from './ucmd.js';
+import type { IommufdIoas } from './ioas.js';
+import { deviceAttach, deviceBind, deviceDetach, deviceReplace, deviceUnbind, getDevice, type IommufdDevice } from './device.js';
+import { getHwptPaging } from './hw-pagetable.js';
+import { MockDevice, MockPagingDomain } from '../hw/mock-iommu.js';
+import { PAGE_SIZE_N, PAGE_SHIFT, pfnOf } from '../hw/memory.js';
+import { ULONG_MAX } from './io-pagetable.js';
+import type { Decoded, Fields, StructDef } from '../uapi/struct.js';
+
+/** A SELFTEST object: a mock device, bound and attached, that DESTROY unplugs. */
+export class SelftestObj extends IommufdObject {
+  readonly type = 'SELFTEST' as const;
+  idev: IommufdDevice | undefined;
+  constructor(readonly ctx: IommufdCtx, readonly mockDev: MockDevice) { super(); }
+  destroy(): void {
+    if (!this.idev) return;
+    deviceDetach(this.idev);
+    deviceUnbind(this.idev);
+    this.idev = undefined;
+  }
+}
+
+/** The global temporary-memory limit (IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT), bytes. */
+export let testMemoryLimit = 65536;
+
+type TestCmd = Ucmd<typeof T.IommuTestCmd.fields>;
+
+function payload<F extends Fields>(u: TestCmd, view: StructDef<F>): Decoded<F> {
+  return view.decode(u.raw);
+}
+
+function respondPayload<F extends Fields>(u: TestCmd, view: StructDef<F>, p: Decoded<F>): void {
+  view.encodeInto(p, u.raw);
+  u.respond();
+}
+
+/** get_md_pagetable: a HWPT_PAGING whose domain is a mock paging domain (EINVAL otherwise). */
+function withMockPaging<R>(u: TestCmd, id: number, fn: (d: MockPagingDomain) => R): R {
+  const h = getHwptPaging(u.ctx, id);
+  try {
+    if (!(h.domain instanceof MockPagingDomain)) throw new Errno(EINVAL, 'not a mock paging domain');
+    return fn(h.domain);
+  } finally {
+    u.ctx.objects.put(h);
+  }
+}
+
+function mockDomain(u: TestCmd): number {
+  const c = u.cmd;
+  const t = u.ctx.objects;
+  const flags = c.op === T.IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS ? payload(u, T.IommuTestCmdMockDomainFlags).dev_flags : 0;
+  const sobj = t.alloc(new SelftestObj(u.ctx, undefined as unknown as MockDevice));
+  let mdev: MockDevice;
+  try {
+    mdev = u.ctx.engine.mock.createDevice(flags);
+  } catch (e) { t.abort(sobj); throw e; }
+  (sobj as { mockDev: MockDevice }).mockDev = mdev;
+  let idev: IommufdDevice;
+  try {
+    idev = deviceBind(u.ctx, mdev, { mock: true });
+  } catch (e) { t.abort(sobj); throw e; }
+  let hwptId: number;
+  try {
+    hwptId = deviceAttach(idev, c.id);
+  } catch (e) { deviceUnbind(idev); t.abort(sobj); throw e; }
+  sobj.idev = idev;
+  const p = payload(u, T.IommuTestCmdMockDomain);
+  p.out_hwpt_id = hwptId;
+  p.out_stdev_id = sobj.id;
+  p.out_idev_id = idev.id;
+  try {
+    respondPayload(u, T.IommuTestCmdMockDomain, p);
+  } catch (e) {
+    deviceDetach(idev); deviceUnbind(idev); sobj.idev = undefined; t.abort(sobj);
+    throw e;
+  }
+  t.finalize(sobj);
+  return 0;
+}
+
+function getSelftest(u: TestCmd, id: number): SelftestObj {
+  return u.ctx.objects.get<SelftestObj>(id, 'SELFTEST');
+}
+
+function mockDomainReplace(u: TestCmd): number {
+  const p = payload(u, T.IommuTestCmdMockDomainReplace);
+  const s = getSelftest(u, u.cmd.id);
+  try {
+    p.pt_id = deviceReplace(s.idev!, p.pt_id);
+    respondPayload(u, T.IommuTestCmdMockDomainReplace, p);
+    return 0;
+  } finally {
+    u.ctx.objects.put(s);
+  }
+}
+
+function addReserved(u: TestCmd): number {
+  const p = payload(u, T.IommuTestCmdAddReserved);
+  if (!p.length) throw new Errno(EINVAL, 'length 0');
+  const last = p.start + p.length - 1n;
+  if (last > ULONG_MAX) throw new Errno(EOVERFLOW, 'start + length');
+  const ioas = u.ctx.objects.get<IommufdIoas>(u.cmd.id, 'IOAS');
+  try {
+    ioas.iopt.reserveIova(p.start, last, null);
+    return 0;
+  } finally {
+    u.ctx.objects.put(ioas);
+  }
+}
+
+/** MD_CHECK_MAP: every mock page of [iova, iova+length) must translate to the page behind uptr. */
+function checkMap(u: TestCmd): number {
+  const p = payload(u, T.IommuTestCmdCheckMap);
+  return withMockPaging(u, u.cmd.id, (d) => {
+    const ps = d.pgsizeBitmap & -d.pgsizeBitmap;
+    if (p.iova % ps || p.length % ps || p.uptr % ps || p.uptr + p.length > ULONG_MAX) throw new Errno(EINVAL, 'alignment');
+    const mm = u.task.mm;
+    let iova = p.iova, uptr = p.uptr, left = p.length;
+    while (left > 0n) {
+      // Pages must be there (get_user_pages_fast), then compare run by run.
+      mm.checkPinnable(uptr, 1n, false);
+      const run = d.runAt(iova);
+      const want = (pfnOf(mm, uptr) << BigInt(PAGE_SHIFT)) + (uptr % PAGE_SIZE_N);
+      if (!run || run.paddr + (iova - run.iova) !== want) throw new Errno(EINVAL, `iova 0x${iova.toString(16)} does not map uptr`);
+      // The rest of this run and this user page stay in step: skip to the nearer end.
+      const pageLeft = PAGE_SIZE_N - (uptr % PAGE_SIZE_N);
+      const runLeft = run.last - iova + 1n;
+      let step = pageLeft < runLeft ? pageLeft : runLeft;
+      if (step > left) step = left;
+      step = step < ps ? ps : step - (step % ps);
+      iova += step; uptr += step; left -= step;
+    }
+    return 0;
+  });
+}
+
+/** MD_CHECK_REFS: every page of [uptr, uptr+length) is pinned exactly `refs` times (EIO otherwise). */
+function checkRefs(u: TestCmd): number {
+  const p = payload(u, T.IommuTestCmdCheckRefs);
+  if (p.length % PAGE_SIZE_N || p.uptr % PAGE_SIZE_N || p.uptr + p.length > ULONG_MAX) throw new Errno(EINVAL, 'alignment');
+  if (!p.length) return 0;
+  const mm = u.task.mm;
+  mm.checkPinnable(p.uptr, p.length, false);
+  const first = Number(p.uptr >> BigInt(PAGE_SHIFT));
+  for (const [, , c] of mm.pins.slice(first, Number(p.length >> BigInt(PAGE_SHIFT)))) {
+    if (c !== p.refs) throw new Errno(EIO, `pinned ${c} times, not ${p.refs}`);
+  }
+  return 0;
+}
+
+function devCheckCache(u: TestCmd): number {
+  const p = payload(u, T.IommuTestCmdCheckDevCache);
+  const idev = getDevice(u.ctx, u.cmd.id);
+  try {
+    const m = idev.dev as MockDevice;
+    if (p.id > T.MOCK_DEV_CACHE_ID_MAX || m.cache[p.id] !== p.cache) throw new Errno(EINVAL, 'cache mismatch');
+    return 0;
+  } finally {
+    u.ctx.objects.put(idev);
+  }
+}
+
+/** The DIRTY op: mark the pages whose bits are set in the user bitmap dirty; count them. */
+function dirty(u: TestCmd): number {
+  const p = payload(u, T.IommuTestCmdDirty);
+  if (!p.page_size || !p.length || p.iova % p.page_size || p.length % p.page_size || !p.uptr) throw new Errno(EINVAL, 'arguments');
+  const max = p.length / p.page_size;
+  if (max > 16n * 1024n * 1024n * 8n) throw new Errno(EOVERFLOW, 'bitmap too large');
+  return withMockPaging(u, u.cmd.id, (d) => {
+    if (!d.dirtyOps || !d.dirtyTracking) throw new Errno(EINVAL, 'dirty tracking is off');
+    const bytes = u.task.mm.read(p.uptr, Number((max + 7n) / 8n));
+    let count = 0n;
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!;
+      if (!b) continue;
+      for (let bit = 0; bit < 8; bit++) {
+        const idx = BigInt(i * 8 + bit);
+        if (idx >= max || !(b & (1 << bit))) continue;
+        d.setDirty(p.iova + idx * p.page_size);
+        count++;
+      }
+    }
+    p.out_nr_dirty = count;
+    respondPayload(u, T.IommuTestCmdDirty, p);
+    return 0;
+  });
+}
+
+/** iommufd_test: the dispatcher of IOMMU_TEST_CMD (unknown op → EOPNOTSUPP). */
+export function testCmd(u: TestCmd): number {
+  switch (u.cmd.op) {
+    case T.IOMMU_TEST_OP_ADD_RESERVED: return addReserved(u);
+    case T.IOMMU_TEST_OP_MOCK_DOMAIN:
+    case T.IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS: return mockDomain(u);
+    case T.IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE: return mockDomainReplace(u);
+    case T.IOMMU_TEST_OP_MD_CHECK_MAP: return checkMap(u);
+    case T.IOMMU_TEST_OP_MD_CHECK_REFS: return checkRefs(u);
+    case T.IOMMU_TEST_OP_MD_CHECK_IOTLB: {
+      const o = u.ctx.objects.get(u.cmd.id, 'HWPT_NESTED');
+      u.ctx.objects.put(o);
+      throw new Errno(EINVAL, 'not a mock nested domain');
+    }
+    case T.IOMMU_TEST_OP_DEV_CHECK_CACHE: return devCheckCache(u);
+    case T.IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT: {
+      const p = payload(u, T.IommuTestCmdMemoryLimit);
+      if (p.limit < 12) throw new Errno(EINVAL, 'limit below 12 bytes');
+      testMemoryLimit = p.limit;
+      return 0;
+    }
+    case T.IOMMU_TEST_OP_DIRTY: return dirty(u);
+    case T.IOMMU_TEST_OP_TRIGGER_IOPF: {
+      const p = payload(u, T.IommuTestCmdTriggerIopf);
+      const idev = getDevice(u.ctx, p.dev_id);
+      u.ctx.objects.put(idev);
+      if (!(idev.dev instanceof MockDevice)) throw new Errno(EINVAL, 'not a mock device');
+      return 0; // fault delivery comes with fault queues
+    }
+    case T.IOMMU_TEST_OP_TRIGGER_VEVENT: {
+      const p = payload(u, T.IommuTestCmdTriggerVevent);
+      const idev = getDevice(u.ctx, p.dev_id);
+      u.ctx.objects.put(idev);
+      throw new Errno(ENOENT, 'device has no vDEVICE');
+    }
+    case T.IOMMU_TEST_OP_CREATE_ACCESS:
+    case T.IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+    case T.IOMMU_TEST_OP_ACCESS_PAGES:
+    case T.IOMMU_TEST_OP_ACCESS_RW:
+    case T.IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+      // Access objects are reached through their own fd (not built yet).
+      throw new Errno(EBADF, 'access fds are not emulated yet');
+    default:
+      throw new Errno(EOPNOTSUPP, `test op ${u.cmd.op}`);
+  }
+}
+
+void EFAULT;
