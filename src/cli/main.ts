@@ -38,9 +38,10 @@ Options:
                     default mock) or a JSON platform file {"base": NAME, ...}
   --trace[=FILE]    log every emulated ioctl (name, decoded arguments, result or
                     errno, time) to stderr, or to FILE
-  --root-caps       a client running as root has every capability (CAP_IPC_LOCK,
-                    CAP_SYS_RESOURCE, ...) as on a machine outside a container;
-                    by default the client's real capabilities count
+  --root-caps       a root client also holds the capabilities this container
+                    withholds (absent from its bounding set, e.g.
+                    CAP_SYS_RESOURCE), as root outside a container does; ones
+                    the client dropped itself stay dropped
   --connect SOCK    use the server listening on SOCK ('${PROG} serve') instead
                     of starting one
   --user[=USER]     run CMD as USER (a name or uid; default nobody), for
@@ -62,7 +63,7 @@ Options:
                     temporary directory)
   --trace[=FILE]    log every emulated ioctl to stderr, or to FILE
   --platform NAME|FILE  the simulated machine (see 'run --help')
-  --root-caps       root clients have every capability (see 'run --help')
+  --root-caps       root clients hold what the container withholds (see 'run --help')
   -h, --help        show this help
 `;
 

@@ -225,17 +225,19 @@ export function parseMemlock(text: string): bigint {
 const CAP_IPC_LOCK = 14n;
 const CAP_SYS_RESOURCE = 24n;
 
-interface Status { uid: number; capEff: bigint; }
+interface Status { uid: number; capEff: bigint; capBnd: bigint; }
 
 /** Uid (effective) and CapEff from /proc/<pid>/status. */
 export function parseStatus(text: string): Status {
   let uid = 0;
   let capEff = 0n;
+  let capBnd = (1n << 64n) - 1n;
   for (const line of text.split('\n')) {
     if (line.startsWith('Uid:')) uid = Number(line.slice(4).trim().split(/\s+/)[1] ?? 0);
     else if (line.startsWith('CapEff:')) capEff = BigInt('0x' + line.slice(7).trim());
+    else if (line.startsWith('CapBnd:')) capBnd = BigInt('0x' + line.slice(7).trim());
   }
-  return { uid, capEff };
+  return { uid, capEff, capBnd };
 }
 
 /**
@@ -250,13 +252,17 @@ export class ProcessTask implements Task {
 
   constructor(
     readonly pid: number, readonly tid: number, readonly mm: ProcessAddressSpace,
-    /** Give a client whose euid is 0 every capability, as root has outside a container. */
+    /**
+     * Root outside a container: a capability the container withheld (absent
+     * from the bounding set) counts as held by a root client; one the client
+     * dropped itself (in the bounding set, not effective) does not.
+     */
     private readonly rootCaps = false,
   ) {}
 
   private cap(bit: bigint): boolean {
     const st = this.readStatus();
-    if (this.rootCaps && st.uid === 0) return true;
+    if (this.rootCaps && st.uid === 0 && !((st.capBnd >> bit) & 1n)) return true;
     return ((st.capEff >> bit) & 1n) === 1n;
   }
 
@@ -265,7 +271,7 @@ export class ProcessTask implements Task {
       try {
         this.status = parseStatus(fs.readFileSync(`/proc/${this.tid}/status`, 'latin1'));
       } catch {
-        try { this.status = parseStatus(fs.readFileSync(`/proc/${this.pid}/status`, 'latin1')); } catch { this.status = { uid: 0, capEff: 0n }; }
+        try { this.status = parseStatus(fs.readFileSync(`/proc/${this.pid}/status`, 'latin1')); } catch { this.status = { uid: 0, capEff: 0n, capBnd: (1n << 64n) - 1n }; }
       }
     }
     return this.status;
