@@ -5,7 +5,7 @@ import { Errno, EINVAL, ENOENT, EOPNOTSUPP } from '../uapi/errno.js';
 import { IommufdObject, type ObjType } from './object-table.js';
 import type { IommufdIoas } from './ioas.js';
 import type { IommufdCtx } from './iommufd.js';
-import type { PagingDomain, UserData } from '../hw/iommu.js';
+import type { HwDomain, NestedDomain, PagingDomain, UserData } from '../hw/iommu.js';
 import type { IommufdDevice } from './device.js';
 import { hwptAttach, hwptDetachDevice } from './device.js';
 
@@ -16,7 +16,7 @@ export const IOMMU_HWPT_ALLOC_PASID = 1 << 3;
 
 export abstract class IommufdHwpt extends IommufdObject {
   abstract override readonly type: Extract<ObjType, 'HWPT_PAGING' | 'HWPT_NESTED'>;
-  domain: PagingDomain | undefined;
+  domain: HwDomain | undefined;
   /** A FAULT object this HWPT reports I/O page faults to. */
   fault: IommufdObject | undefined;
   /** Allocated with IOMMU_HWPT_ALLOC_PASID. */
@@ -26,6 +26,7 @@ export abstract class IommufdHwpt extends IommufdObject {
 
 export class HwptPaging extends IommufdHwpt {
   readonly type = 'HWPT_PAGING' as const;
+  declare domain: PagingDomain | undefined;
   /** Made by an attach to an IOAS; only these are reused by later automatic attaches. */
   autoDomain = false;
   nestParent = false;
@@ -55,6 +56,38 @@ export class HwptPaging extends IommufdHwpt {
     if (this.fault) { this.fault.users--; this.fault = undefined; }
     this.ioas.users--;
   }
+}
+
+/** A stage-1 HWPT on a nest-parent paging HWPT (holds the parent). */
+export class HwptNested extends IommufdHwpt {
+  readonly type = 'HWPT_NESTED' as const;
+  declare domain: NestedDomain | undefined;
+  constructor(ctx: IommufdCtx, readonly parent: HwptPaging) { super(ctx); }
+  destroy(): void {
+    this.domain?.free();
+    this.domain = undefined;
+    if (this.fault) { this.fault.users--; this.fault = undefined; }
+    this.parent.users--;
+  }
+}
+
+/** iommufd_hwpt_nested_alloc: unpublished; the caller finalizes or aborts. */
+export function hwptNestedAlloc(ctx: IommufdCtx, parent: HwptPaging, idev: IommufdDevice, flags: number, userData: UserData): HwptNested {
+  const drv = idev.dev.driver;
+  if ((flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) || !userData.length || !drv.domainAllocNested) {
+    throw new Errno(EOPNOTSUPP, 'nested flags, data or driver');
+  }
+  if (parent.autoDomain || !parent.nestParent || parent.domain!.driver !== drv) throw new Errno(EINVAL, 'parent cannot nest this device');
+  const h = ctx.objects.alloc(new HwptNested(ctx, parent));
+  h.pasidCompat = (flags & IOMMU_HWPT_ALLOC_PASID) !== 0;
+  parent.users++;
+  try {
+    h.domain = drv.domainAllocNested(idev.dev, parent.domain!, flags & ~IOMMU_HWPT_FAULT_ID_VALID, userData);
+  } catch (e) {
+    ctx.objects.abortAndDestroy(h);
+    throw e;
+  }
+  return h;
 }
 
 /** iommufd_hwpt_paging_enforce_cc: ask the domain to enforce snooping; EINVAL if it cannot. */
@@ -114,7 +147,8 @@ export function hwptPut(ctx: IommufdCtx, h: IommufdHwpt): void {
 export function findHwptPaging(h: IommufdHwpt | undefined): HwptPaging | undefined {
   if (!h) return undefined;
   if (h instanceof HwptPaging) return h;
-  return (h as { parent?: HwptPaging }).parent;
+  if (h instanceof HwptNested) return h.parent;
+  return undefined;
 }
 
 export function getHwptPaging(ctx: IommufdCtx, id: number): HwptPaging {
@@ -155,9 +189,10 @@ export function hwptAllocIoctl(u: Ucmd<typeof U.IommuHwptAlloc.fields>): number 
       if (pt.type === 'IOAS') {
         const ud = c.data_len ? userDataOf(u.task, c.data_type, c.data_uptr, c.data_len) : undefined;
         hwpt = hwptPagingAlloc(u.ctx, pt as IommufdIoas, idev, c.flags, false, ud);
-      } else if (pt.type === 'HWPT_PAGING' || pt.type === 'VIOMMU') {
-        // Nested domains come with the nesting support of the drivers.
-        throw new Errno(EOPNOTSUPP, 'nested HWPTs are not emulated yet');
+      } else if (pt.type === 'HWPT_PAGING') {
+        hwpt = hwptNestedAlloc(u.ctx, pt as HwptPaging, idev, c.flags, userDataOf(u.task, c.data_type, c.data_uptr, c.data_len));
+      } else if (pt.type === 'VIOMMU') {
+        throw new Errno(EOPNOTSUPP, 'vIOMMUs are not emulated yet');
       } else {
         throw new Errno(EINVAL, `pt_id is a ${pt.type}`);
       }
@@ -263,7 +298,7 @@ import { EOVERFLOW as EOVERFLOW_ } from '../uapi/errno.js';
 export function hwptInvalidateIoctl(u: Ucmd<typeof U.IommuHwptInvalidate.fields>): number {
   const c = u.cmd;
   let err: Errno | undefined;
-  const done = 0;
+  let done = 0;
   try {
     if (c.__reserved) throw new Errno(EOPNOTSUPP, '__reserved');
     if (c.entry_num && (!c.data_uptr || !c.entry_len || c.entry_len > 4096 || c.entry_num > (1 << 19))) {
@@ -271,8 +306,16 @@ export function hwptInvalidateIoctl(u: Ucmd<typeof U.IommuHwptInvalidate.fields>
     }
     const pt = u.ctx.objects.get(c.hwpt_id);
     try {
-      if (pt.type === 'HWPT_NESTED' || pt.type === 'VIOMMU') throw new Errno(EOPNOTSUPP, 'no cache invalidation op');
-      throw new Errno(EINVAL, `hwpt_id is a ${pt.type}`);
+      if (pt.type === 'HWPT_NESTED') {
+        const d = (pt as HwptNested).domain!;
+        if (!d.cacheInvalidateUser) throw new Errno(EOPNOTSUPP, 'no cache invalidation op');
+        const arr = { type: c.data_type, entryLen: c.entry_len, entryNum: c.entry_num, read: (off: number, n: number) => u.task.mm.read(c.data_uptr + BigInt(off), n) };
+        try { d.cacheInvalidateUser(arr); } finally { done = arr.entryNum; }
+      } else if (pt.type === 'VIOMMU') {
+        throw new Errno(EOPNOTSUPP, 'no cache invalidation op');
+      } else {
+        throw new Errno(EINVAL, `hwpt_id is a ${pt.type}`);
+      }
     } finally {
       u.ctx.objects.put(pt);
     }

@@ -163,3 +163,22 @@ export function ioasOptionHugePages(u: Ucmd, c: Decoded<typeof U.IommuOption.fie
     throw new Errno(EOPNOTSUPP, 'op');
   });
 }
+
+/**
+ * IOMMU_IOAS_CHANGE_PROCESS: move the pin accounting of every area to the
+ * caller. Only file-backed areas can move (EINVAL otherwise); with none the
+ * call succeeds and changes nothing.
+ */
+export function ioasChangeProcess(u: Ucmd<typeof U.IommuIoasChangeProcess.fields>): number {
+  if (u.cmd.__reserved) throw new Errno(EOPNOTSUPP, '__reserved');
+  for (const o of u.ctx.objects.objects()) {
+    if (o.type !== 'IOAS') continue;
+    for (const a of (o as IommufdIoas).iopt.areasIn()) {
+      if (!a.pages) throw new Errno(EBUSY_, 'area being created');
+      // IOAS_MAP_FILE areas are the only ones that may move; user-VA areas never can.
+      throw new Errno(EINVAL, 'an area is not file backed');
+    }
+  }
+  return 0;
+}
+import { EBUSY as EBUSY_ } from '../uapi/errno.js';

@@ -15,6 +15,7 @@ import type { IommufdGroup } from './device.js';
 import * as device from './device.js';
 import * as hwpt from './hw-pagetable.js';
 import * as selftest from './selftest.js';
+import * as viommu from './viommu.js';
 import { IOMMUFD_CMD_TEST } from '../uapi/iommufd-test.js';
 
 /** Handlers by ioctl nr; the uapi table gives their struct and minimum size. */
@@ -39,6 +40,11 @@ handle(C.HWPT_SET_DIRTY_TRACKING, hwpt.setDirtyTrackingIoctl);
 handle(C.HWPT_GET_DIRTY_BITMAP, hwpt.getDirtyBitmapIoctl);
 handle(C.HWPT_INVALIDATE, hwpt.hwptInvalidateIoctl);
 handle(IOMMUFD_CMD_TEST, selftest.testCmd);
+handle(C.VIOMMU_ALLOC, viommu.viommuAllocIoctl);
+handle(C.VDEVICE_ALLOC, viommu.vdeviceAllocIoctl);
+handle(C.HW_QUEUE_ALLOC, viommu.hwQueueAllocIoctl);
+handle(C.VEVENTQ_ALLOC, viommu.veventqAllocIoctl);
+handle(C.IOAS_CHANGE_PROCESS, ioas.ioasChangeProcess);
 
 /** Register the handler of another ioctl (HWPT, device, test ABI modules do this). */
 export function registerIoctl<F extends Fields>(nr: number, h: IoctlHandler<F>): void {

@@ -8,8 +8,8 @@ import type { IommufdCtx } from './iommufd.js';
 import type { Ucmd } from './ucmd.js';
 import type { IommufdIoas } from './ioas.js';
 import { deviceAttach, deviceBind, deviceDetach, deviceReplace, deviceUnbind, getDevice, type IommufdDevice } from './device.js';
-import { getHwptPaging } from './hw-pagetable.js';
-import { MockDevice, MockPagingDomain } from '../hw/mock-iommu.js';
+import { getHwptPaging, type HwptNested } from './hw-pagetable.js';
+import { MockDevice, MockNestedDomain, MockPagingDomain } from '../hw/mock-iommu.js';
 import { PAGE_SIZE_N, PAGE_SHIFT, pfnOf } from '../hw/memory.js';
 import { ULONG_MAX } from './io-pagetable.js';
 import type { Decoded, Fields, StructDef } from '../uapi/struct.js';
@@ -203,9 +203,15 @@ export function testCmd(u: TestCmd): number {
     case T.IOMMU_TEST_OP_MD_CHECK_MAP: return checkMap(u);
     case T.IOMMU_TEST_OP_MD_CHECK_REFS: return checkRefs(u);
     case T.IOMMU_TEST_OP_MD_CHECK_IOTLB: {
-      const o = u.ctx.objects.get(u.cmd.id, 'HWPT_NESTED');
-      u.ctx.objects.put(o);
-      throw new Errno(EINVAL, 'not a mock nested domain');
+      const p = payload(u, T.IommuTestCmdCheckIotlb);
+      const o = u.ctx.objects.get<HwptNested>(u.cmd.id, 'HWPT_NESTED');
+      try {
+        if (!(o.domain instanceof MockNestedDomain)) throw new Errno(EINVAL, 'not a mock nested domain');
+        if (p.id > T.MOCK_NESTED_DOMAIN_IOTLB_ID_MAX || o.domain.iotlb[p.id] !== p.iotlb) throw new Errno(EINVAL, 'iotlb mismatch');
+        return 0;
+      } finally {
+        u.ctx.objects.put(o);
+      }
     }
     case T.IOMMU_TEST_OP_DEV_CHECK_CACHE: return devCheckCache(u);
     case T.IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT: {

@@ -22,7 +22,7 @@ export interface IommuGroup {
   /** The iommufd context (or other driver) that owns DMA of this group, if any. */
   dmaOwner: unknown;
   /** The domain the group is attached to now (null: the blocking/default domain). */
-  domain: PagingDomain | null;
+  domain: HwDomain | null;
 }
 
 /** A device behind an IOMMU (struct device + its dev_iommu). */
@@ -47,19 +47,46 @@ export interface DirtyOps {
   readAndClearDirty(iova: bigint, length: bigint, noClear: boolean, record: (iova: bigint, length: bigint) => void): void;
 }
 
-/** A paging domain as a driver hands it to iommufd (struct iommu_domain). */
-export interface PagingDomain extends IommuDomain {
+/** A domain as a driver hands it to iommufd (struct iommu_domain). */
+export interface HwDomain {
   readonly driver: IommuDriver;
   readonly kind: 'paging' | 'nested';
   /** Attach a whole group (the first device of a group attaches it); EINVAL when incompatible. */
   attachDev(dev: IommuDevice): void;
   /** The domain was detached from `dev` (it goes to the blocking domain). */
   detachDev?(dev: IommuDevice): void;
+  /** iommu_domain_free. Everything must already be unmapped. */
+  free(): void;
+}
+
+/** A paging domain: translations iommufd fills from an IOAS. */
+export interface PagingDomain extends HwDomain, IommuDomain {
+  readonly kind: 'paging';
   /** ops->enforce_cache_coherency: make every later mapping snoop; false if the hardware cannot. */
   enforceCacheCoherency?(): boolean;
   readonly dirtyOps?: DirtyOps;
-  /** iommu_domain_free. Everything must already be unmapped. */
-  free(): void;
+}
+
+/** An array of driver-specific entries (struct iommu_user_data_array). */
+export interface UserDataArray {
+  readonly type: number;
+  readonly entryLen: number;
+  /** In: entries given; out: entries handled (set by the driver). */
+  entryNum: number;
+  read(off: number, len: number): Uint8Array;
+}
+
+/** iommu_copy_struct_from_user_array: entry `index` of the array, as copyUserData. */
+export function copyUserDataEntry(a: UserDataArray, type: number, index: number, size: number, minLen: number): Uint8Array {
+  if (index >= a.entryNum || !a.entryNum) throw new Errno(EINVAL, 'entry index');
+  return copyUserData({ type: a.type, length: a.entryLen, read: (off, n) => a.read(a.entryLen * index + off, n) }, type, size, minLen);
+}
+
+/** A nested (stage-1) domain on a paging parent. */
+export interface NestedDomain extends HwDomain {
+  readonly kind: 'nested';
+  /** ops->cache_invalidate_user: sets array.entryNum to the entries handled; throws on the first bad one. */
+  cacheInvalidateUser?(array: UserDataArray): void;
 }
 
 /** Driver-specific user data of an ioctl (struct iommu_user_data): its type, length and a reader. */
@@ -93,6 +120,8 @@ export interface IommuDriver {
    * (then iommufd refuses flags and user data with EOPNOTSUPP).
    */
   readonly domainAllocPagingFlags?: (dev: IommuDevice, flags: number, userData: UserData | undefined) => PagingDomain;
+  /** ops->domain_alloc_nested, when the driver can nest. */
+  readonly domainAllocNested?: (dev: IommuDevice, parent: PagingDomain, flags: number, userData: UserData) => NestedDomain;
   /** The plain paging domain (iommu_paging_domain_alloc). */
   domainAllocPaging(dev: IommuDevice): PagingDomain;
   /**

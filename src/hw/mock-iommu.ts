@@ -5,7 +5,7 @@
 import { Errno, EINVAL, EOPNOTSUPP } from '../uapi/errno.js';
 import { RunDomain } from './run-domain.js';
 import { RunCounter } from '../util/run-counter.js';
-import { copyUserData, type DirtyOps, type IommuCap, type IommuDevice, type IommuDriver, type IommuGroup, type PagingDomain, type ReservedRegion, type UserData } from './iommu.js';
+import { copyUserData, copyUserDataEntry, type NestedDomain, type UserDataArray, type DirtyOps, type IommuCap, type IommuDevice, type IommuDriver, type IommuGroup, type PagingDomain, type ReservedRegion, type UserData } from './iommu.js';
 
 export const MOCK_PAGE_SIZE = 2048n;
 export const MOCK_HUGE_PAGE_SIZE = 512n * MOCK_PAGE_SIZE;
@@ -130,6 +130,38 @@ export class MockPagingDomain extends RunDomain implements PagingDomain {
   free(): void {}
 }
 
+export const MOCK_NESTED_DOMAIN_IOTLB_NUM = 4;
+export const IOMMU_HWPT_INVALIDATE_DATA_SELFTEST = 0xdeadbeef;
+export const IOMMU_TEST_INVALIDATE_FLAG_ALL = 1;
+
+/** A mock nested domain: four IOTLB entries that invalidation zeroes. */
+export class MockNestedDomain implements NestedDomain {
+  readonly kind = 'nested' as const;
+  readonly iotlb: number[];
+  constructor(readonly driver: MockIommu, readonly parent: MockPagingDomain, iotlb: number) {
+    this.iotlb = new Array<number>(MOCK_NESTED_DOMAIN_IOTLB_NUM).fill(iotlb);
+  }
+  attachDev(dev: IommuDevice): void { void dev; }
+  free(): void {}
+  cacheInvalidateUser(a: UserDataArray): void {
+    let done = 0;
+    try {
+      if (a.type !== IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) throw new Errno(EINVAL, 'invalidation data type');
+      for (let i = 0; i < a.entryNum; i++) {
+        // struct iommu_hwpt_invalidate_selftest { u32 flags; u32 iotlb_id; }
+        const e = new DataView(copyUserDataEntry(a, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, i, 8, 8).buffer);
+        const flags = e.getUint32(0, true), id = e.getUint32(4, true);
+        if (flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) throw new Errno(EOPNOTSUPP, 'invalidation flags');
+        if (id > MOCK_NESTED_DOMAIN_IOTLB_NUM - 1) throw new Errno(EINVAL, 'iotlb_id');
+        if (flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) this.iotlb.fill(0); else this.iotlb[id] = 0;
+        done++;
+      }
+    } finally {
+      a.entryNum = done;
+    }
+  }
+}
+
 /** The mock IOMMU instance (mock_ops on the iommufd_mock bus). */
 export class MockIommu implements IommuDriver {
   readonly name = 'iommufd_mock';
@@ -162,6 +194,15 @@ export class MockIommu implements IommuDriver {
     }
     if (pagetableType !== MOCK_IOMMUPT_DEFAULT && pagetableType !== MOCK_IOMMUPT_HUGE) throw new Errno(EOPNOTSUPP, 'pagetable_type');
     return new MockPagingDomain(this, pagetableType, dirty);
+  };
+
+  readonly domainAllocNested = (dev: IommuDevice, parent: PagingDomain, flags: number, userData: UserData): NestedDomain => {
+    void dev;
+    if (flags & ~HWPT_ALLOC_PASID) throw new Errno(EOPNOTSUPP, 'nested flags');
+    if (!(parent instanceof MockPagingDomain)) throw new Errno(EINVAL, 'parent is not a mock paging domain');
+    if (userData.type !== IOMMU_HWPT_DATA_SELFTEST) throw new Errno(EOPNOTSUPP, 'user data type');
+    const cfg = copyUserData(userData, IOMMU_HWPT_DATA_SELFTEST, 8, 4);
+    return new MockNestedDomain(this, parent, new DataView(cfg.buffer).getUint32(0, true));
   };
 
   domainAllocPaging(dev: IommuDevice): PagingDomain {
