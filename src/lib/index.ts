@@ -10,12 +10,15 @@ import type { IommuDomain } from '../core/domain.js';
 import { Errno } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import type { StructDef, Fields, Decoded } from '../uapi/struct.js';
+import * as T from '../uapi/iommufd-test.js';
+import type { IommufdObject } from '../core/object-table.js';
 
 export { Engine } from '../core/engine.js';
 export { IommufdCtx } from '../core/iommufd.js';
 export { Errno, errnoName } from '../uapi/errno.js';
 export * as errno from '../uapi/errno.js';
 export * as uapi from '../uapi/iommufd.js';
+export * as testAbi from '../uapi/iommufd-test.js';
 export { SimulatedAddressSpace, PAGE_SIZE } from '../hw/memory.js';
 export { RunDomain } from '../hw/run-domain.js';
 export { RLIM_INFINITY } from '../core/task.js';
@@ -148,6 +151,42 @@ export class IommufdFile {
     return this.call(U.IOMMU_OPTION, U.IommuOption, {
       option_id: optionId, op: op === 'get' ? U.IOMMU_OPTION_OP_GET : U.IOMMU_OPTION_OP_SET, object_id: objectId, val64,
     }).val64;
+  }
+
+  /** IOMMU_TEST_CMD: op `op` on object `id` with the payload through `view`; returns the payload after the call. */
+  testCmd<F extends Fields>(op: number, id: number, view: StructDef<F>, payload: Partial<Decoded<F>>): Decoded<F> {
+    const bytes = view.encodeInto(payload, T.IommuTestCmd.encode({ size: T.IOMMU_TEST_CMD_SIZE, op, id }));
+    const r = this.ioctlRaw(T.IOMMU_TEST_CMD, bytes);
+    if (r.errno) throw new Errno(r.errno);
+    return view.decode(r.out);
+  }
+
+  /** IOMMU_TEST_OP_MOCK_DOMAIN(_FLAGS): plug a mock device in and attach it to `ptId`. */
+  mockDomain(ptId: number, devFlags = 0): { stdevId: number; hwptId: number; idevId: number } {
+    const r = devFlags
+      ? this.testCmd(T.IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, ptId, T.IommuTestCmdMockDomainFlags, { dev_flags: devFlags })
+      : this.testCmd(T.IOMMU_TEST_OP_MOCK_DOMAIN, ptId, T.IommuTestCmdMockDomain, {});
+    return { stdevId: r.out_stdev_id, hwptId: r.out_hwpt_id, idevId: r.out_idev_id };
+  }
+
+  /** IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE: returns the HWPT the device is attached to after. */
+  mockDomainReplace(stdevId: number, ptId: number): number {
+    return this.testCmd(T.IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, stdevId, T.IommuTestCmdMockDomainReplace, { pt_id: ptId }).pt_id;
+  }
+
+  /** IOMMU_HWPT_ALLOC; returns the new HWPT ID. */
+  hwptAlloc(a: { devId: number; ptId: number; flags?: number; dataType?: number; data?: Uint8Array; faultId?: number }): number {
+    let uptr = 0n;
+    if (a.data) { uptr = this.proc.mmap(Math.max(a.data.length, 1)); this.proc.mm.write(uptr, a.data); }
+    return this.call(U.IOMMU_HWPT_ALLOC, U.IommuHwptAlloc, {
+      flags: a.flags ?? 0, dev_id: a.devId, pt_id: a.ptId, data_type: a.dataType ?? 0,
+      data_len: a.data?.length ?? 0, data_uptr: uptr, fault_id: a.faultId ?? 0,
+    }).out_hwpt_id;
+  }
+
+  /** The object behind an ID (any type), for inspection. */
+  object(id: number): IommufdObject | undefined {
+    return this.ctx.objects.peek(id);
   }
 
   /** The IOAS object behind an ID, for inspection. */
