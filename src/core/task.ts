@@ -2,6 +2,7 @@
 // capabilities. The server builds one from /proc/<pid>; the library builds
 // one around a simulated process.
 import type { AddressSpace } from '../hw/memory.js';
+import type { EmulatedFile } from './file.js';
 
 export const RLIM_INFINITY = (1n << 64n) - 1n;
 
@@ -22,6 +23,13 @@ export interface Task {
   readonly rlimitMemlock: bigint;
   readonly capIpcLock: boolean;
   readonly capSysResource: boolean;
+  /**
+   * For ioctls that create a file (fault queues, access objects, event
+   * queues): once the ioctl succeeds, give the caller an fd for `file` and
+   * store its number (s32) at `fdAt` in the caller's memory. Absent where the
+   * caller cannot receive files.
+   */
+  installFile?(file: EmulatedFile, fdAt: bigint): void;
 }
 
 const users = new Map<number, UserAccount>();
