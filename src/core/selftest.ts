@@ -1,7 +1,10 @@
 // IOMMU_TEST_CMD (drivers/iommu/iommufd/selftest.c): the kernel's test ABI on
 // the mock driver. Mock devices come and go with SELFTEST objects; the check
 // ops answer questions about page tables and pins.
-import { Errno, EFAULT, EINVAL, EIO, EOPNOTSUPP, EOVERFLOW, EBADF, ENOENT } from '../uapi/errno.js';
+import { Errno, EFAULT, EINVAL, EIO, EOPNOTSUPP, EOVERFLOW, ENOENT, ENOTTY, EBADFD, EBADE, ENOMEM } from '../uapi/errno.js';
+import type { EmulatedFile } from './file.js';
+import type { Task } from './task.js';
+import { accessAttach, accessCreate, accessDestroy, accessPinPages, accessReplace, accessRw, accessUnpinPages, IOMMUFD_ACCESS_RW_WRITE, type IommufdAccess } from './access.js';
 import * as T from '../uapi/iommufd-test.js';
 import { IommufdObject } from './object-table.js';
 import type { IommufdCtx } from './iommufd.js';
@@ -193,6 +196,134 @@ function dirty(u: TestCmd): number {
   });
 }
 
+/**
+ * The selftest access file (anon inode "[iommufd_test_staccess]"): an access
+ * object driven by test ops on its fd; it records pinned items and drops them
+ * when the IOAS asks (unmap) or the fd closes.
+ */
+export class SelftestAccessFile implements EmulatedFile {
+  readonly kind = 'iommufd-test-access';
+  access: IommufdAccess | undefined;
+  readonly items: Array<{ iova: bigint; length: bigint; id: number }> = [];
+  nextId = 0;
+  constructor(readonly pin: boolean) {}
+
+  /** iommufd_test_access_unmap: unpin every item overlapping the range. */
+  unmapItems(iova: bigint, length: bigint): void {
+    const last = iova + length - 1n;
+    for (const it of [...this.items]) {
+      if (iova > it.iova + it.length - 1n || last < it.iova) continue;
+      this.items.splice(this.items.indexOf(it), 1);
+      accessUnpinPages(this.access!, it.iova, it.length);
+    }
+  }
+
+  ioctl(): number { throw new Errno(ENOTTY, 'the access fd has no ioctls'); }
+
+  release(): void {
+    if (!this.access) return;
+    this.unmapItems(0n, ULONG_MAX);
+    accessDestroy(this.access);
+    this.access = undefined;
+  }
+}
+
+/** iommufd_access_get: the access behind one of the caller's fds (EBADFD otherwise). */
+function accessFile(u: TestCmd, fd: number): SelftestAccessFile {
+  const task = u.task as Task & { resolveFd?: (fd: number) => { file?: EmulatedFile } | undefined };
+  const f = task.resolveFd?.(fd)?.file;
+  if (!(f instanceof SelftestAccessFile) || !f.access) throw new Errno(EBADFD, `fd ${fd} is not a test access`);
+  return f;
+}
+
+function createAccess(u: TestCmd): number {
+  const p = payload(u, T.IommuTestCmdCreateAccess);
+  if (p.flags & ~T.MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) throw new Errno(EOPNOTSUPP, 'flags');
+  if (!u.task.installFile) throw new Errno(ENOMEM, 'this caller cannot receive files');
+  const file = new SelftestAccessFile((p.flags & T.MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) !== 0);
+  const access = accessCreate(u.ctx, { needsPinPages: file.pin, unmap: (iova, len) => file.unmapItems(iova, len) });
+  try {
+    accessAttach(access, u.cmd.id);
+    p.out_access_fd = 0; // the shim stores the real fd number once it exists
+    respondPayload(u, T.IommuTestCmdCreateAccess, p);
+  } catch (e) {
+    accessDestroy(access);
+    throw e;
+  }
+  file.access = access;
+  u.task.installFile(file, u.arg + 16n);
+  return 0;
+}
+
+function accessPages(u: TestCmd): number {
+  const p = payload(u, T.IommuTestCmdAccessPages);
+  if (p.length > 16n * 1024n * 1024n) throw new Errno(ENOMEM, 'length over 16 MiB');
+  if (p.flags & ~(T.MOCK_FLAGS_ACCESS_WRITE | T.MOCK_FLAGS_ACCESS_SYZ)) throw new Errno(EOPNOTSUPP, 'flags');
+  const f = accessFile(u, u.cmd.id);
+  if (!f.pin) throw new Errno(EOPNOTSUPP, 'access does not pin pages');
+  const a = f.access!;
+  accessPinPages(a, p.iova, p.length, p.flags & T.MOCK_FLAGS_ACCESS_WRITE);
+  try {
+    if (p.uptr) {
+      // iommufd_test_check_pages: the pinned pages must be the pages behind uptr.
+      const start = p.iova & ~(PAGE_SIZE_N - 1n);
+      const end = (p.iova + p.length + PAGE_SIZE_N - 1n) & ~(PAGE_SIZE_N - 1n);
+      const uptr = p.uptr - (p.iova - start);
+      for (let off = 0n; off < end - start; off += PAGE_SIZE_N) {
+        u.task.mm.checkPinnable(uptr + off, 1n, false);
+        const area = a.ioas!.iopt.areaAt(p.iova > start + off ? p.iova : start + off)!;
+        const iova = start + off < area.iova ? area.iova : start + off;
+        const va = area.source.uptr + area.startByteOf(iova);
+        const pinned = (pfnOf(area.source.mm, va));
+        if (pinned !== pfnOf(u.task.mm, uptr + off)) throw new Errno(EBADE, 'pinned pages differ from uptr');
+      }
+    }
+    const id = f.nextId++;
+    f.items.push({ iova: p.iova, length: p.length, id });
+    p.out_access_pages_id = id;
+    try {
+      respondPayload(u, T.IommuTestCmdAccessPages, p);
+    } catch (e) {
+      f.items.pop();
+      throw e;
+    }
+  } catch (e) {
+    accessUnpinPages(a, p.iova, p.length);
+    throw e;
+  }
+  return 0;
+}
+
+function destroyAccessPages(u: TestCmd): number {
+  const p = payload(u, T.IommuTestCmdDestroyAccessPages);
+  const f = accessFile(u, u.cmd.id);
+  const i = f.items.findIndex((it) => it.id === p.access_pages_id);
+  if (i < 0) throw new Errno(ENOENT, 'no such item');
+  const [it] = f.items.splice(i, 1);
+  accessUnpinPages(f.access!, it!.iova, it!.length);
+  return 0;
+}
+
+function accessRwOp(u: TestCmd): number {
+  const p = payload(u, T.IommuTestCmdAccessRw);
+  if (p.length > 16n * 1024n * 1024n) throw new Errno(ENOMEM, 'length over 16 MiB');
+  if (p.flags & ~(T.MOCK_ACCESS_RW_WRITE | T.MOCK_ACCESS_RW_SLOW_PATH | T.MOCK_FLAGS_ACCESS_SYZ)) throw new Errno(EOPNOTSUPP, 'flags');
+  const f = accessFile(u, u.cmd.id);
+  const n = Number(p.length);
+  const write = (p.flags & T.MOCK_ACCESS_RW_WRITE) !== 0;
+  const tmp = write ? u.task.mm.read(p.uptr, n) : new Uint8Array(n);
+  accessRw(f.access!, p.iova, tmp, write ? IOMMUFD_ACCESS_RW_WRITE : 0);
+  if (!write) u.task.mm.write(p.uptr, tmp);
+  return 0;
+}
+
+function accessReplaceIoas(u: TestCmd): number {
+  const p = payload(u, T.IommuTestCmdAccessReplaceIoas);
+  const f = accessFile(u, u.cmd.id);
+  accessReplace(f.access!, p.ioas_id);
+  return 0;
+}
+
 /** iommufd_test: the dispatcher of IOMMU_TEST_CMD (unknown op → EOPNOTSUPP). */
 export function testCmd(u: TestCmd): number {
   switch (u.cmd.op) {
@@ -234,13 +365,11 @@ export function testCmd(u: TestCmd): number {
       u.ctx.objects.put(idev);
       throw new Errno(ENOENT, 'device has no vDEVICE');
     }
-    case T.IOMMU_TEST_OP_CREATE_ACCESS:
-    case T.IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
-    case T.IOMMU_TEST_OP_ACCESS_PAGES:
-    case T.IOMMU_TEST_OP_ACCESS_RW:
-    case T.IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
-      // Access objects are reached through their own fd (not built yet).
-      throw new Errno(EBADF, 'access fds are not emulated yet');
+    case T.IOMMU_TEST_OP_CREATE_ACCESS: return createAccess(u);
+    case T.IOMMU_TEST_OP_ACCESS_REPLACE_IOAS: return accessReplaceIoas(u);
+    case T.IOMMU_TEST_OP_ACCESS_PAGES: return accessPages(u);
+    case T.IOMMU_TEST_OP_ACCESS_RW: return accessRwOp(u);
+    case T.IOMMU_TEST_OP_DESTROY_ACCESS_PAGES: return destroyAccessPages(u);
     default:
       throw new Errno(EOPNOTSUPP, `test op ${u.cmd.op}`);
   }

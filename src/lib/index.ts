@@ -12,6 +12,7 @@ import * as U from '../uapi/iommufd.js';
 import type { StructDef, Fields, Decoded } from '../uapi/struct.js';
 import * as T from '../uapi/iommufd-test.js';
 import type { IommufdObject } from '../core/object-table.js';
+import type { EmulatedFile } from '../core/file.js';
 
 export { Engine } from '../core/engine.js';
 export { IommufdCtx } from '../core/iommufd.js';
@@ -35,10 +36,12 @@ export interface ProcessOptions {
   capSysResource?: boolean;
 }
 
-/** A simulated process: its memory and the task the engine charges. */
+/** A simulated process: its memory, its fd table and the task the engine charges. */
 export class SimProcess {
   readonly mm = new SimulatedAddressSpace();
-  readonly task: Task;
+  readonly task: Task & { resolveFd(fd: number): { file?: EmulatedFile; kind: 'emulated' | 'other' | 'bad' } };
+  /** Open emulated files by fd number. */
+  readonly files = new Map<number, EmulatedFile>();
   constructor(o: ProcessOptions = {}) {
     const uid = o.uid ?? 0;
     const pid = nextPid++;
@@ -47,7 +50,33 @@ export class SimProcess {
       rlimitMemlock: o.rlimitMemlock ?? RLIM_INFINITY,
       capIpcLock: o.capIpcLock ?? uid === 0,
       capSysResource: o.capSysResource ?? uid === 0,
+      installFile: (file, fdAt) => {
+        const fd = this.addFile(file);
+        const b = new Uint8Array(4);
+        new DataView(b.buffer).setInt32(0, fd, true);
+        this.mm.write(fdAt, b);
+      },
+      resolveFd: (fd) => {
+        const file = this.files.get(fd);
+        return file ? { file, kind: 'emulated' } : { kind: 'bad' };
+      },
     };
+  }
+
+  /** Put `file` in the fd table at the lowest free number from 3; returns it. */
+  addFile(file: EmulatedFile): number {
+    let fd = 3;
+    while (this.files.has(fd)) fd++;
+    this.files.set(fd, file);
+    return fd;
+  }
+
+  /** close(fd): the file's release. */
+  closeFd(fd: number): void {
+    const f = this.files.get(fd);
+    if (!f) throw new Errno(9);
+    this.files.delete(fd);
+    f.release();
   }
   /** mmap anonymous memory; returns its address. */
   mmap(len: bigint | number, opts?: { at?: bigint; writable?: boolean; align?: bigint }): bigint {
@@ -63,10 +92,13 @@ export interface MapArgs { ioasId: number; userVa: bigint; length: bigint; iova?
 /** One open /dev/iommu, used from one simulated process. */
 export class IommufdFile {
   readonly ctx: IommufdCtx;
+  /** This file's number in the process's fd table. */
+  readonly fd: number;
   private scratch: bigint;
 
   constructor(readonly proc: SimProcess = new SimProcess(), engine: Engine = new Engine()) {
     this.ctx = engine.open('/dev/iommu', proc.task) as IommufdCtx;
+    this.fd = proc.addFile(this.ctx);
     this.scratch = proc.mmap(1 << 16);
   }
 
@@ -207,6 +239,7 @@ export class IommufdFile {
 
   /** close(): the file's release. */
   close(): void {
+    if (this.proc.files.get(this.fd) === this.ctx) this.proc.files.delete(this.fd);
     this.ctx.release();
   }
 }

@@ -1,0 +1,194 @@
+// Access objects (drivers/iommu/iommufd/device.c, the iommufd_access_* API):
+// an emulated device's CPU view of an IOAS. It pins IOVA ranges (sharing the
+// pins of domains and other accesses), reads and writes through them, and is
+// told to let go before an unmap.
+import { Errno, EBUSY, EINVAL, ENOENT, EOVERFLOW, EPERM } from '../uapi/errno.js';
+import { IommufdObject } from './object-table.js';
+import type { IommufdCtx } from './iommufd.js';
+import type { IommufdIoas } from './ioas.js';
+import { ULONG_MAX, type IoptAccess } from './io-pagetable.js';
+import type { IoptArea } from './area.js';
+import { IOMMU_READ, IOMMU_WRITE } from './domain.js';
+import { PAGE_SIZE_N } from '../hw/memory.js';
+
+export const IOMMUFD_ACCESS_RW_WRITE = 1 << 0;
+
+/** struct iommufd_access_ops */
+export interface AccessOps {
+  /** Pins pages (and so needs PAGE_SIZE IOVA alignment). */
+  readonly needsPinPages: boolean;
+  /** Must unpin every pin overlapping [iova, iova+length) before returning. */
+  unmap(iova: bigint, length: bigint): void;
+}
+
+export class IommufdAccess extends IommufdObject implements IoptAccess {
+  readonly type = 'ACCESS' as const;
+  readonly iovaAlignment: bigint;
+  readonly internal = false;
+  /** The IOAS pins go to; undefined while detached or being replaced. */
+  ioas: IommufdIoas | undefined;
+  /** The IOAS unpins go to (stays during a replace). */
+  ioasUnpin: IommufdIoas | undefined;
+
+  constructor(readonly ctx: IommufdCtx, readonly ops: AccessOps) {
+    super();
+    this.iovaAlignment = ops.needsPinPages ? PAGE_SIZE_N : 1n;
+  }
+
+  /** IoptAccess: the iopt asks us to let go of [iova, iova+length). */
+  unmap(iova: bigint, length: bigint): void {
+    this.ops.unmap(iova, length);
+  }
+
+  destroy(): void {
+    if (this.ioas) changeIoas(this, undefined);
+  }
+}
+
+/** iommufd_access_create: published, with the creating driver's reference. */
+export function accessCreate(ctx: IommufdCtx, ops: AccessOps): IommufdAccess {
+  const a = ctx.objects.alloc(new IommufdAccess(ctx, ops));
+  a.users++;
+  ctx.objects.finalize(a);
+  return a;
+}
+
+/** iommufd_access_destroy: the driver lets go (detaching first). */
+export function accessDestroy(a: IommufdAccess): void {
+  a.ctx.objects.destroyUser(a);
+}
+
+/** iommufd_access_change_ioas. */
+function changeIoas(a: IommufdAccess, next: IommufdIoas | undefined): void {
+  const cur = a.ioas;
+  if (cur !== a.ioasUnpin) throw new Errno(EBUSY, 'a replace is in progress');
+  if (cur === next) return;
+  a.ioas = undefined; // blocks pins; unpins still reach ioasUnpin
+  if (next) {
+    try { next.iopt.addAccess(a); } catch (e) { a.ioas = cur; throw e; }
+    next.users++;
+  }
+  if (cur) {
+    a.ops.unmap(0n, ULONG_MAX);
+    cur.iopt.removeAccess(a);
+    cur.users--;
+  }
+  a.ioas = next;
+  a.ioasUnpin = next;
+}
+
+export function accessAttach(a: IommufdAccess, ioasId: number): void {
+  if (a.ioas) throw new Errno(EINVAL, 'already attached');
+  const ioas = a.ctx.objects.get<IommufdIoas>(ioasId, 'IOAS');
+  try { changeIoas(a, ioas); } finally { a.ctx.objects.put(ioas); }
+}
+
+/** iommufd_access_replace: ENOENT when not attached. */
+export function accessReplace(a: IommufdAccess, ioasId: number): void {
+  if (!a.ioas) throw new Errno(ENOENT, 'not attached');
+  const ioas = a.ctx.objects.get<IommufdIoas>(ioasId, 'IOAS');
+  try { changeIoas(a, ioas); } finally { a.ctx.objects.put(ioas); }
+}
+
+interface Piece { area: IoptArea; from: bigint; to: bigint; }
+
+/** The contiguous areas over [iova, last] in order; `done` tells whether they covered it all. */
+function* contig(ioas: IommufdIoas, iova: bigint, last: bigint): Generator<Piece, boolean> {
+  let cur = iova;
+  let area = ioas.iopt.areaAt(cur);
+  while (area && area.pages) {
+    const to = last < area.last ? last : area.last;
+    yield { area, from: cur, to };
+    if (last <= area.last) return true;
+    cur = area.last + 1n;
+    const next = ioas.iopt.areaAt(cur);
+    area = next && next.iova === cur ? next : undefined;
+  }
+  return false;
+}
+
+const indexOf = (area: IoptArea, iova: bigint): number => Number(area.startByteOf(iova) / PAGE_SIZE_N);
+
+function allowed(area: IoptArea, flags: number): boolean {
+  return (flags & IOMMUFD_ACCESS_RW_WRITE) ? (area.prot & IOMMU_WRITE) !== 0 : (area.prot & IOMMU_READ) !== 0;
+}
+
+/**
+ * iommufd_access_pin_pages: pin [iova, iova+length), area by area in IOVA
+ * order. EINVAL while an unmap waits on an area or when an inner area
+ * boundary is not page aligned; EPERM for the area's protection; ENOENT at a
+ * hole. A failure unpins what this call pinned.
+ */
+export function accessPinPages(a: IommufdAccess, iova: bigint, length: bigint, flags: number): void {
+  if (a.iovaAlignment !== PAGE_SIZE_N) throw new Errno(EINVAL, 'access does not pin pages');
+  if (!length) throw new Errno(EINVAL, 'length 0');
+  const last = iova + length - 1n;
+  if (last > ULONG_MAX) throw new Errno(EOVERFLOW, 'iova + length');
+  const ioas = a.ioas;
+  if (!ioas) throw new Errno(ENOENT, 'not attached');
+  const done: Array<{ area: IoptArea; first: number; lastIdx: number }> = [];
+  try {
+    const it = contig(ioas, iova, last);
+    let r = it.next();
+    while (!r.done) {
+      const { area, from, to } = r.value;
+      // iopt_area_contig_is_aligned: the start inside its page at 0, and an
+      // area we continue past must end on a page end.
+      const aligned = area.startByteOf(from) % PAGE_SIZE_N === 0n
+        && (to >= last || area.startByteOf(area.last) % PAGE_SIZE_N === PAGE_SIZE_N - 1n);
+      if (area.preventAccess || !aligned) throw new Errno(EINVAL, 'area busy or not page aligned');
+      if (!allowed(area, flags)) throw new Errno(EPERM, 'area protection');
+      const first = indexOf(area, from), lastIdx = indexOf(area, to);
+      area.source.accessHold(first, lastIdx);
+      area.numAccesses++;
+      done.push({ area, first, lastIdx });
+      r = it.next();
+    }
+    if (!r.value) throw new Errno(ENOENT, 'IOVA range has a hole');
+  } catch (e) {
+    for (const d of done) { d.area.source.accessRelease(d.first, d.lastIdx); d.area.numAccesses--; }
+    throw e;
+  }
+}
+
+/** iommufd_access_unpin_pages: undo a pin of exactly this range. */
+export function accessUnpinPages(a: IommufdAccess, iova: bigint, length: bigint): void {
+  const ioas = a.ioasUnpin;
+  if (!ioas || !length) return;
+  const last = iova + length - 1n;
+  for (const { area, from, to } of contig(ioas, iova, last) as Iterable<Piece>) {
+    if (area.source.accessRelease(indexOf(area, from), indexOf(area, to))) area.numAccesses--;
+  }
+}
+
+/**
+ * iommufd_access_rw: copy between `data` and the IOVA range through the CPU's
+ * view of the pages. EINVAL while an unmap waits, EPERM for the protection
+ * (or writing read-only pages), ENOENT at a hole.
+ */
+export function accessRw(a: IommufdAccess, iova: bigint, data: Uint8Array, flags: number): void {
+  const length = BigInt(data.length);
+  if (!length) throw new Errno(EINVAL, 'length 0');
+  const last = iova + length - 1n;
+  if (last > ULONG_MAX) throw new Errno(EOVERFLOW, 'iova + length');
+  const ioas = a.ioas;
+  if (!ioas) throw new Errno(ENOENT, 'not attached');
+  const write = (flags & IOMMUFD_ACCESS_RW_WRITE) !== 0;
+  const it = contig(ioas, iova, last);
+  let r = it.next();
+  let off = 0;
+  while (!r.done) {
+    const { area, from, to } = r.value;
+    if (area.preventAccess) throw new Errno(EINVAL, 'an unmap is waiting on this area');
+    if (!allowed(area, flags)) throw new Errno(EPERM, 'area protection');
+    const n = Number(to - from + 1n);
+    const pages = area.source;
+    if (write && !pages.writable) throw new Errno(EPERM, 'pages are read-only');
+    const va = pages.uptr + area.startByteOf(from);
+    if (write) pages.mm.write(va, data.subarray(off, off + n));
+    else data.set(pages.mm.read(va, n), off);
+    off += n;
+    r = it.next();
+  }
+  if (!r.value) throw new Errno(ENOENT, 'IOVA range has a hole');
+}
