@@ -508,4 +508,47 @@ export class IoPagetable {
     if (i >= 0) this.accesses.splice(i, 1);
     this.recalcAlignment();
   }
+
+  // ---- VFIO type1 compat: cutting areas (used by vfio-compat.ts) -----------
+
+  /**
+   * iopt_cut_iova: make each of `iovas` the last byte of an area by splitting
+   * the area that holds it (the one exception to "areas are unmapped whole",
+   * for VFIO type1 partial unmaps). Stops at the first refusal; cuts already
+   * made stay.
+   */
+  cutIova(iovas: readonly bigint[]): void {
+    for (const iova of iovas) {
+      const area = this.areaAt(iova);
+      if (area) this.splitArea(area, iova);
+    }
+  }
+
+  /**
+   * iopt_area_split: replace `area` by [area.iova, iova] and [iova+1, area.last],
+   * both on the same pages (one more pages reference) and keeping its domain
+   * fill; the domains' translations are untouched. EBUSY while the area is
+   * being created or unmapped, EINVAL for a cut off the IOAS alignment, with
+   * accesses pinned in it, or when a domain may hold it in huge IOPTEs.
+   */
+  private splitArea(area: IoptArea, iova: bigint): void {
+    if (iova === area.iova || iova === area.last) return;
+    const pages = area.pages;
+    if (!pages || area.preventAccess) throw new Errno(EBUSY, 'area is being created or unmapped');
+    const newStart = iova + 1n;
+    const mask = this.iovaAlignment - 1n;
+    if ((newStart & mask) || (area.startByteOf(newStart) & mask)) throw new Errno(EINVAL, 'cut not aligned');
+    if (area.numAccesses) throw new Errno(EINVAL, 'accesses pin the area');
+    if (area.filled && !this.disableLargePages) throw new Errno(EINVAL, 'domains may map the area with large pages');
+    const lhs = new IoptArea(area.iova, iova, area.startByte, area.prot, area.source);
+    const rhs = new IoptArea(newStart, area.last, area.startByteOf(newStart), area.prot, area.source);
+    // A filled area holds its pages once per index. Cuts of a filled area are
+    // page aligned (the alignment is at least PAGE_SIZE without large pages),
+    // so the halves' index ranges do not overlap and the holds carry over.
+    for (const half of [lhs, rhs]) { half.pages = pages; half.filled = area.filled; }
+    pages.refs++;
+    this.areas.delete(area.iova);
+    this.areas.set(lhs.iova, lhs);
+    this.areas.set(rhs.iova, rhs);
+  }
 }

@@ -10,6 +10,7 @@ import { IoptPages } from './pages.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from './domain.js';
 import type { Ucmd } from './ucmd.js';
 import type { IommufdCtx } from './iommufd.js';
+import type { Task } from './task.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 const SIZE_MAX = ULONG_MAX;
@@ -89,13 +90,18 @@ export function ioasAllowIovas(u: Ucmd<typeof U.IommuIoasAllowIovas.fields>): nu
 
 /** iopt_map_user_pages: make the pages object for [uptr, uptr+length) and map it. */
 export function mapUserPages(u: Ucmd, ioas: IommufdIoas, iova: bigint | undefined, uptr: bigint, length: bigint, prot: number): bigint {
+  return ioptMapUserPages(u.ctx, u.task, ioas, iova, uptr, length, prot);
+}
+
+/** mapUserPages for callers without a Ucmd (the VFIO compat MAP_DMA). */
+export function ioptMapUserPages(ctx: IommufdCtx, task: Task, ioas: IommufdIoas, iova: bigint | undefined, uptr: bigint, length: bigint, prot: number): bigint {
   if (uptr + length > ULONG_MAX) throw new Errno(EOVERFLOW, 'user_va + length');
   const down = uptr & ~(PAGE_SIZE_N - 1n);
   const startByte = uptr - down;
   if (length > SIZE_MAX - PAGE_SIZE_N || length === 0n) throw new Errno(EINVAL, 'length');
   const npages = Number((length + startByte + PAGE_SIZE_N - 1n) / PAGE_SIZE_N);
-  const pages = new IoptPages(u.task, down, npages, (prot & IOMMU_WRITE) !== 0);
-  if (u.ctx.accountMode === 'MM' && pages.accountMode === 'USER') pages.accountMode = 'MM';
+  const pages = new IoptPages(task, down, npages, (prot & IOMMU_WRITE) !== 0);
+  if (ctx.accountMode === 'MM' && pages.accountMode === 'USER') pages.accountMode = 'MM';
   return ioas.iopt.mapPages([{ pages, startByte, length }], length, iova, prot);
 }
 

@@ -15,6 +15,7 @@ import type { IommufdGroup } from './device.js';
 import * as device from './device.js';
 import * as hwpt from './hw-pagetable.js';
 import * as selftest from './selftest.js';
+import { vfioCompatIoctl } from './vfio-compat.js';
 import * as viommu from './viommu.js';
 import { IOMMUFD_CMD_TEST } from '../uapi/iommufd-test.js';
 
@@ -120,9 +121,7 @@ export class IommufdCtx implements EmulatedFile {
 
   /** Ioctls below the iommufd range go to the VFIO type1 compat handler. */
   private vfioCompat(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
-    void task; void arg;
-    if (trace) trace.name = `ioctl 0x${request.toString(16)}`;
-    throw new Errno(ENOTTY, 'VFIO compat ioctls are not emulated yet');
+    return vfioCompatIoctl(this, task, request, arg, trace);
   }
 
   /** IOMMU_DESTROY. */
