@@ -19,8 +19,108 @@ export interface EmulatedFile {
   /**
    * Run one ioctl for `task`. `arg` is the raw argument (a pointer for
    * struct ioctls). Returns the ioctl's non-negative result; throws Errno.
+   * `host` (optional) lets the ioctl create fds (IoctlHost.installFile).
    */
-  ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number;
+  ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace, host?: IoctlHost): number;
   /** The last reference to the open file went away (the kernel's release). */
   release(): void;
+}
+
+// ---- Optional capabilities of an emulated file (all additive) -------------
+//
+// The server (src/server) and the shim carry these to an unmodified program;
+// the library may offer them to scripts. An engine file implements only what
+// its kernel counterpart has; a missing method answers as the kernel does for
+// a file without that fop (read/write: EINVAL, mmap: ENODEV, poll: readable
+// never).
+
+/** poll(2) bits, as the kernel's EPOLL* values. */
+export const POLLIN = 0x001;
+export const POLLOUT = 0x004;
+export const POLLERR = 0x008;
+export const POLLHUP = 0x010;
+
+/**
+ * What the host offers an ioctl besides the caller's memory: passed as the
+ * optional fifth argument of EmulatedFile.ioctl. Only the server and library
+ * implement it; engine code just calls it.
+ */
+export interface IoctlHost {
+  /**
+   * Give the caller a new fd for `file`: the kernel's get_unused_fd_flags +
+   * fd_install of an anon-inode file (IOMMU_FAULT_QUEUE_ALLOC's out_fault_fd,
+   * IOMMU_VEVENTQ_ALLOC's out_veventq_fd, IOMMU_TEST_OP_CREATE_ACCESS's
+   * out_access_fd). The host acts once the ioctl has returned successfully:
+   * it opens the fd (O_RDWR, plus O_CLOEXEC unless `cloexec` is false) and
+   * writes its number (s32) at `writeFdAt` in the caller's memory, after every
+   * write the ioctl itself made. So the engine writes the struct as usual with
+   * respond() (whatever it holds in the fd field is overwritten).
+   * - If the ioctl throws, the host calls `file.release()` and no fd appears.
+   * - If writing the number faults (or no fd can be made: EMFILE), the fd is
+   *   closed, `file.release()` runs and the ioctl fails with EFAULT (EMFILE).
+   * - Otherwise `file.release()` runs on the last close of that fd, as the
+   *   kernel's fops->release does.
+   */
+  installFile(file: EmulatedFile, writeFdAt: bigint, cloexec?: boolean): void;
+}
+
+/** Storage the host puts behind an MmapRegion: the bytes the program's mapping shows. */
+export interface RegionMemory {
+  readonly length: number;
+  read(offset: number, length: number): Uint8Array;
+  write(offset: number, data: Uint8Array): void;
+}
+
+/**
+ * Memory an emulated file lets the program mmap (a vIOMMU's mmap region today,
+ * device BARs later), as returned by EmulatedFile.mmap. One object per region:
+ * mmapping the same region again returns the same object.
+ */
+export interface MmapRegion {
+  /** Bytes the region spans (a page multiple). */
+  readonly length: number;
+  /**
+   * The host backs the region with memory shared with the program. Called
+   * once per region, before its first mapping appears: the engine copies the
+   * region's current contents into `mem` and from then on reads and writes
+   * the region only through `mem` (the program's stores land there).
+   */
+  attach(mem: RegionMemory): void;
+  /** One mapping made by a successful mmap() went away (munmap, exec, exit): drop what mmap() took (vm_ops->close). */
+  unmapped(): void;
+  /** A mapping was copied (fork): take another reference, as vm_ops->open. Default: nothing. */
+  duplicated?(): void;
+}
+
+export interface EmulatedFile {
+  /**
+   * read(2)/pread(2): copy up to `len` bytes to the caller's memory at `buf`
+   * (task.mm.write, so a bad buffer faults as copy_to_user does) and return
+   * how many. `pos` is the pread offset, 0 for read() (these files never
+   * advance f_pos). Never blocks: throw Errno(EAGAIN) or return 0 as the
+   * kernel's fop does. Without it: EINVAL.
+   */
+  read?(task: Task, buf: bigint, len: number, pos: bigint): number;
+  /** write(2)/pwrite(2): consume up to `len` bytes from `buf` (task.mm.read); returns bytes taken. Without it: EINVAL. */
+  write?(task: Task, buf: bigint, len: number, pos: bigint): number;
+  /** poll(2): the POLL* bits that hold now (POLLIN when read() would return data). */
+  poll?(): number;
+  /**
+   * Set by the host when the file has readers that may poll: the engine calls
+   * it whenever poll() may have gained POLLIN (an event queued from another
+   * file's ioctl or a simulated device). The host also re-checks poll() after
+   * each ioctl, read and write, so a missed call only delays a wake-up.
+   */
+  onReadable?: (() => void) | undefined;
+  /**
+   * mmap(2) of this file. The host has applied the mm's generic rules
+   * (length > 0, rounded up to pages; offset page aligned; PROT_WRITE on
+   * MAP_SHARED needs an fd open for writing), so `length` is the VMA's length
+   * and `offset` its vm_pgoff << PAGE_SHIFT. `prot` and `flags` are mmap(2)'s
+   * PROT_* and MAP_* bits. The engine applies its fop's rules (iommufd: EINVAL
+   * without MAP_SHARED, EPERM for PROT_EXEC, ENXIO for an unknown offset or a
+   * length that is not the region's) and takes the reference the mapping
+   * holds; it returns the region, which the host maps. Without it: ENODEV.
+   */
+  mmap?(task: Task, offset: bigint, length: bigint, prot: number, flags: number): MmapRegion;
 }
