@@ -19,9 +19,8 @@ export interface EmulatedFile {
   /**
    * Run one ioctl for `task`. `arg` is the raw argument (a pointer for
    * struct ioctls). Returns the ioctl's non-negative result; throws Errno.
-   * `host` (optional) lets the ioctl create fds (IoctlHost.installFile).
    */
-  ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace, host?: IoctlHost): number;
+  ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number;
   /** The last reference to the open file went away (the kernel's release). */
   release(): void;
 }
@@ -39,30 +38,6 @@ export const POLLIN = 0x001;
 export const POLLOUT = 0x004;
 export const POLLERR = 0x008;
 export const POLLHUP = 0x010;
-
-/**
- * What the host offers an ioctl besides the caller's memory: passed as the
- * optional fifth argument of EmulatedFile.ioctl. Only the server and library
- * implement it; engine code just calls it.
- */
-export interface IoctlHost {
-  /**
-   * Give the caller a new fd for `file`: the kernel's get_unused_fd_flags +
-   * fd_install of an anon-inode file (IOMMU_FAULT_QUEUE_ALLOC's out_fault_fd,
-   * IOMMU_VEVENTQ_ALLOC's out_veventq_fd, IOMMU_TEST_OP_CREATE_ACCESS's
-   * out_access_fd). The host acts once the ioctl has returned successfully:
-   * it opens the fd (O_RDWR, plus O_CLOEXEC unless `cloexec` is false) and
-   * writes its number (s32) at `writeFdAt` in the caller's memory, after every
-   * write the ioctl itself made. So the engine writes the struct as usual with
-   * respond() (whatever it holds in the fd field is overwritten).
-   * - If the ioctl throws, the host calls `file.release()` and no fd appears.
-   * - If writing the number faults (or no fd can be made: EMFILE), the fd is
-   *   closed, `file.release()` runs and the ioctl fails with EFAULT (EMFILE).
-   * - Otherwise `file.release()` runs on the last close of that fd, as the
-   *   kernel's fops->release does.
-   */
-  installFile(file: EmulatedFile, writeFdAt: bigint, cloexec?: boolean): void;
-}
 
 /** Storage the host puts behind an MmapRegion: the bytes the program's mapping shows. */
 export interface RegionMemory {

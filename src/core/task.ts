@@ -30,6 +30,27 @@ export interface Task {
    * caller cannot receive files.
    */
   installFile?(file: EmulatedFile, fdAt: bigint): void;
+  /**
+   * The task's fault injection (the kernel's should_fail_ex as reached from
+   * failslab, fail_page_alloc, fail_iommufd, fail_usercopy...), absent when
+   * nothing can fire: `task.faultInjector?.shouldFail('failslab', { mayWait: true })`.
+   */
+  readonly faultInjector?: FaultInjector | undefined;
+}
+
+/** Per-task fault injection (/proc/<pid>/task/<tid>/fail-nth and the debugfs knobs). */
+export interface FaultInjector {
+  /**
+   * One injection point is reached: true when this call must fail. With
+   * fail-nth armed (N written), each call that passes the site's debugfs
+   * filters counts down; the Nth fails, once, and fail-nth then reads "0".
+   * `site` names the debugfs attribute ('failslab', 'fail_page_alloc',
+   * 'fail_iommufd', 'fail_usercopy'); `opts` are what its filters look at:
+   * mayWait (__GFP_DIRECT_RECLAIM: skipped while ignore-gfp-wait is Y),
+   * highmem (__GFP_HIGHMEM: ignore-gfp-highmem), order (fail_page_alloc's
+   * min-order), noFail (__GFP_NOFAIL: never fails, does not count).
+   */
+  shouldFail(site: string, opts?: { mayWait?: boolean; highmem?: boolean; order?: number; noFail?: boolean }): boolean;
 }
 
 const users = new Map<number, UserAccount>();
