@@ -4,6 +4,7 @@
 import { Errno, EBUSY, EINVAL, EOPNOTSUPP, EPERM } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import { IommufdObject } from './object-table.js';
+import { iommufdShouldFail } from './faults.js';
 import type { IommufdCtx } from './iommufd.js';
 import type { IommufdIoas } from './ioas.js';
 import type { IommuDevice, IommuGroup } from '../hw/iommu.js';
@@ -92,6 +93,7 @@ export function deviceUnbind(idev: IommufdDevice): void {
 
 /** iopt_table_enforce_dev_resv_regions: reserve the device's regions in the IOAS (owner: the device). */
 function enforceDevResvRegions(ioas: IommufdIoas, idev: IommufdDevice): void {
+  if (iommufdShouldFail()) throw new Errno(EINVAL, 'injected: reserved regions');
   let swMsi = 0, hwMsi = 0;
   try {
     for (const r of idev.dev.reservedRegions()) {

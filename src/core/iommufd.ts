@@ -17,6 +17,7 @@ import * as hwpt from './hw-pagetable.js';
 import * as selftest from './selftest.js';
 import { vfioCompatIoctl } from './vfio-compat.js';
 import * as viommu from './viommu.js';
+import { withTask } from './faults.js';
 import { IOMMUFD_CMD_TEST } from '../uapi/iommufd-test.js';
 
 /** Handlers by ioctl nr; the uapi table gives their struct and minimum size. */
@@ -72,6 +73,10 @@ export class IommufdCtx implements EmulatedFile {
 
   /** iommufd_fops_ioctl. */
   ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
+    return withTask(task, () => this.dispatch(task, request, arg, trace));
+  }
+
+  private dispatch(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
     const nr = request & 0xff;
     const tableLen = !this.engine.testAbi ? 0x95 - U.IOMMUFD_CMD_BASE : 0xa1 - U.IOMMUFD_CMD_BASE;
     if (nr < U.IOMMUFD_CMD_BASE || nr - U.IOMMUFD_CMD_BASE >= tableLen) return this.vfioCompat(task, request, arg, trace);

@@ -3,7 +3,8 @@
 // created, published by finalize, or dropped by abort. `users` is the long-term
 // count with the table's own reference as a bias of 1; `shortterm` counts
 // transient holds taken by a lookup during an ioctl.
-import { Errno, EBUSY, ENOENT, ENOSPC } from '../uapi/errno.js';
+import { Errno, EBUSY, ENOENT, ENOMEM, ENOSPC } from '../uapi/errno.js';
+import { iommufdShouldFail, slabShouldFail } from './faults.js';
 
 export type ObjType =
   | 'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'ACCESS' | 'FAULT'
@@ -83,6 +84,10 @@ export class ObjectTable {
 
   /** Reserve the lowest free ID for `obj`; it stays invisible until finalize. */
   alloc<T extends IommufdObject>(obj: T): T {
+    // The object's kzalloc, then the xarray's node (whose failure the
+    // allocation absorbs): two slab allocation points.
+    if (slabShouldFail()) throw new Errno(ENOMEM, 'injected: object allocation');
+    slabShouldFail();
     obj.id = this.ids.alloc();
     this.slots.set(obj.id, ZERO_ENTRY);
     return obj;
@@ -111,6 +116,7 @@ export class ObjectTable {
    * tombstoned or mistyped IDs.
    */
   get<T extends IommufdObject>(id: number, type?: ObjType | readonly ObjType[]): T {
+    if (iommufdShouldFail()) throw new Errno(ENOENT, 'injected: object lookup');
     const o = this.slots.get(id);
     if (!o || o === ZERO_ENTRY) throw new Errno(ENOENT, `no object ${id}`);
     if (type !== undefined && (typeof type === 'string' ? o.type !== type : !type.includes(o.type))) {

@@ -1,0 +1,34 @@
+// Fault injection (the kernel's fail_nth protocol, drivers/iommu/iommufd's
+// iommufd_should_fail): the task running the current ioctl may ask for its
+// Nth injection point to fail. The engine is synchronous like the kernel's
+// ioctl path, so "the current task" is a module-level slot set around each
+// ioctl, as `current` is in the kernel.
+import type { Task } from './task.js';
+
+/** What a task offers for fault injection (the server keeps the per-task fail-nth files). */
+export interface FaultInjector {
+  /**
+   * One injection point of fault attribute `attr` ('fail_iommufd',
+   * 'failslab', 'fail_page_alloc') is passed: true when it must fail now.
+   */
+  shouldFail(attr: string): boolean;
+}
+
+let current: FaultInjector | undefined;
+
+/** Run `fn` with `task`'s injector as the current one. */
+export function withTask<R>(task: Task, fn: () => R): R {
+  const prev = current;
+  current = task.faultInjector;
+  try { return fn(); } finally { current = prev; }
+}
+
+/** iommufd_should_fail(): an injection point of fail_iommufd. */
+export function iommufdShouldFail(): boolean {
+  return current?.shouldFail('fail_iommufd') ?? false;
+}
+
+/** A slab allocation point (failslab). */
+export function slabShouldFail(): boolean {
+  return current?.shouldFail('failslab') ?? false;
+}
