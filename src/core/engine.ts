@@ -6,6 +6,9 @@ import type { Task } from './task.js';
 import { IommufdCtx } from './iommufd.js';
 import { PLATFORMS, DEFAULT_PLATFORM, type Platform } from '../hw/platform.js';
 import { MockIommu } from '../hw/mock-iommu.js';
+// VFIO device cdevs of the platform's PCI functions (qemu-vtd, qemu-vtd-sc)
+import { VfioDevice, VfioDeviceFile, type VfioPciFunction } from './vfio-device.js';
+import { q35VfioMachine } from '../hw/q35.js';
 
 export interface EngineOptions {
   /** The simulated machine (default: the built-in "mock" platform). */
@@ -24,17 +27,31 @@ export class Engine {
   constructor(readonly options: EngineOptions = {}) {
     this.platform = options.platform ?? PLATFORMS[DEFAULT_PLATFORM]!;
     this.testAbi = options.testAbi ?? this.platform.testAbi;
+    for (const fn of q35VfioMachine(this.platform.vtd).vfioFunctions) this.plugVfioDevice(fn);
+  }
+
+  // ---- VFIO device cdevs ----
+  /** The functions bound to vfio-pci, by cdev index (/dev/vfio/devices/vfioN). */
+  readonly vfioDevices: VfioDevice[] = [];
+
+  /** Bind another PCI function to vfio-pci (hotplug): it gets the next vfioN. Its path exists for later opens. */
+  plugVfioDevice(fn: VfioPciFunction): VfioDevice {
+    const d = new VfioDevice(fn, this.vfioDevices.length);
+    this.vfioDevices.push(d);
+    return d;
   }
 
   /** Paths whose open() this engine answers (the shim intercepts these). */
   paths(): string[] {
-    return ['/dev/iommu'];
+    return ['/dev/iommu', ...this.vfioDevices.map((d) => d.path)];
   }
 
   /** open(2) of an emulated path. ENOENT for a path we do not emulate. */
   open(path: string, task: Task): EmulatedFile {
     void task;
     if (path === '/dev/iommu') return new IommufdCtx(this);
+    const vdev = this.vfioDevices.find((d) => d.path === path);
+    if (vdev) return new VfioDeviceFile(vdev);
     throw new Errno(ENOENT, `${path} is not emulated`);
   }
 }

@@ -36,6 +36,13 @@ export interface Task {
    * nothing can fire: `task.faultInjector?.shouldFail('failslab', { mayWait: true })`.
    */
   readonly faultInjector?: FaultInjector | undefined;
+  /**
+   * The file behind one of the task's fd numbers, for structs that carry an
+   * fd (VFIO_DEVICE_BIND_IOMMUFD's iommufd): an emulated file, some other
+   * open file ('other': /dev/null, a pipe...), or no open fd ('bad'). Absent:
+   * the caller has no fd table, every fd is 'bad'.
+   */
+  resolveFd?(fd: number): { file?: EmulatedFile; kind: 'emulated' | 'other' | 'bad' };
 }
 
 /** Per-task fault injection (/proc/<pid>/task/<tid>/fail-nth and the debugfs knobs). */

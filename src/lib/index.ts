@@ -13,6 +13,7 @@ import type { StructDef, Fields, Decoded } from '../uapi/struct.js';
 import * as T from '../uapi/iommufd-test.js';
 import type { IommufdObject } from '../core/object-table.js';
 import type { EmulatedFile } from '../core/file.js';
+import { VfioDeviceHandle } from './vfio.js';
 
 export { Engine } from '../core/engine.js';
 export { IommufdCtx } from '../core/iommufd.js';
@@ -23,6 +24,8 @@ export * as testAbi from '../uapi/iommufd-test.js';
 export { SimulatedAddressSpace, PAGE_SIZE } from '../hw/memory.js';
 export { RunDomain } from '../hw/run-domain.js';
 export { RLIM_INFINITY } from '../core/task.js';
+export { VfioDeviceHandle } from './vfio.js';
+export * as vfio from '../uapi/vfio.js';
 
 let nextPid = 1000;
 
@@ -235,6 +238,11 @@ export class IommufdFile {
 
   removeDomain(ioasId: number, domain: IommuDomain): void {
     this.ioas(ioasId).iopt.removeDomain(domain);
+  }
+
+  /** Open /dev/vfio/devices/vfio`n` of this file's machine from the same process; `.bind(this)` binds it here. */
+  openVfioDevice(n: number): VfioDeviceHandle {
+    return new VfioDeviceHandle(this.proc, this.ctx.engine, n);
   }
 
   /** close(): the file's release. */

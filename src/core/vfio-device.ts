@@ -1,0 +1,353 @@
+// VFIO device cdevs (/dev/vfio/devices/vfioN) of PCI functions bound to
+// vfio-pci: drivers/vfio/device_cdev.c (bind to an iommufd, attach / detach
+// a page table), the iommufd "physical device" glue of drivers/vfio/iommufd.c,
+// and the vfio-pci ioctls a client meets first (VFIO_DEVICE_GET_INFO).
+//
+// A VfioDevice is the registered struct vfio_device, shared by every open of
+// its cdev; a VfioDeviceFile is one open (struct vfio_device_file). Only BIND
+// works on a file before it is bound; every other ioctl is EINVAL until then.
+// The last close of a bound file unbinds: PASID and plain attachments are
+// detached and the DEVICE object goes away.
+import { Errno, E2BIG, EBADF, EBADFD, EINVAL, ENOTTY, EOPNOTSUPP } from '../uapi/errno.js';
+import * as V from '../uapi/vfio.js';
+import type { EmulatedFile, IoctlTrace } from './file.js';
+import type { Task } from './task.js';
+import { IommufdCtx } from './iommufd.js';
+import { deviceAttach, deviceBind, deviceDetach, deviceReplace, deviceUnbind, type IommufdDevice } from './device.js';
+import type { PciFunction } from '../hw/pci.js';
+import type { VfioPciInfo } from '../hw/e1000e.js';
+
+/** IOMMU_NO_PASID: PASID 0 means "the device's requests without a PASID". */
+const IOMMU_NO_PASID = 0;
+/** VFIO_PCI_INDEX_TO_OFFSET: each region's window in the device file starts at index << 40. */
+const VFIO_PCI_OFFSET_SHIFT = 40n;
+const VFIO_REGION_INFO_CAP_MSIX_MAPPABLE = 3;
+/** Chunk size for checking that bytes past a struct are zero. */
+const TAIL_CHUNK = 4096;
+
+/** A PCI function vfio-pci drives, with what vfio-pci reports about it. */
+export type VfioPciFunction = PciFunction & { readonly vfio: VfioPciInfo };
+
+/** struct vfio_device of a vfio-pci function: registered once, opened through its cdev. */
+export class VfioDevice {
+  /** device->open_count: binds through a cdev (one at a time). */
+  openCount = 0;
+  /** vdev->iommufd_device while bound. */
+  idev: IommufdDevice | undefined;
+  /** vdev->iommufd_attached: attached without a PASID through VFIO_DEVICE_ATTACH_IOMMUFD_PT. */
+  iommufdAttached = false;
+  /** vdev->pasids: PASIDs attached with VFIO_DEVICE_ATTACH_PASID. */
+  readonly pasids = new Set<number>();
+
+  constructor(readonly pci: VfioPciFunction, readonly index: number) {}
+
+  /** The cdev's path. */
+  get path(): string { return `/dev/vfio/devices/vfio${this.index}`; }
+
+  /** vfio_iommufd_physical_unbind. */
+  unbindIommufd(): void {
+    const idev = this.idev;
+    if (!idev) return;
+    // The context may already be gone (the emulator does not keep a closed
+    // iommufd alive for its devices the way the kernel's file reference does).
+    const live = idev.ctx.objects.peek(idev.id) === idev;
+    if (live) {
+      for (const pasid of [...this.pasids]) { deviceDetach(idev); this.pasids.delete(pasid); }
+      if (this.iommufdAttached) deviceDetach(idev);
+      deviceUnbind(idev);
+    }
+    this.pasids.clear();
+    this.iommufdAttached = false;
+    this.idev = undefined;
+  }
+}
+
+/** How the engine finds the file behind a client's fd number (Task.resolveFd). */
+type FdResolver = (fd: number) => { file?: EmulatedFile; kind: 'emulated' | 'other' | 'bad' };
+
+/** One open of a VFIO device cdev (struct vfio_device_file). */
+export class VfioDeviceFile implements EmulatedFile {
+  readonly kind = 'vfio-device';
+  /** df->access_granted: bound. */
+  private accessGranted = false;
+  private ictx: IommufdCtx | undefined;
+  /** df->devid: the DEVICE object ID in the bound iommufd. */
+  devid = 0;
+
+  constructor(readonly device: VfioDevice) {}
+
+  /** vfio_device_fops_unl_ioctl. */
+  ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
+    if (trace) trace.name = vfioDeviceIoctlName(request);
+    if (request === V.VFIO_DEVICE_BIND_IOMMUFD) return this.bindIommufd(task, arg, trace);
+    if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');
+    switch (request) {
+      case V.VFIO_DEVICE_ATTACH_IOMMUFD_PT: return this.attachPt(task, arg, trace);
+      case V.VFIO_DEVICE_DETACH_IOMMUFD_PT: return this.detachPt(task, arg, trace);
+      case V.VFIO_DEVICE_GET_REGION_INFO: return this.getRegionInfo(task, arg, trace);
+      case V.VFIO_DEVICE_FEATURE:
+        throw new Errno(ENOTTY, `${vfioDeviceIoctlName(request)} is not emulated yet`);
+      default: return this.pciIoctl(task, request, arg, trace);
+    }
+  }
+
+  /** vfio_df_ioctl_bind_iommufd. */
+  private bindIommufd(task: Task, arg: bigint, trace?: IoctlTrace): number {
+    const minsz = V.VfioDeviceBindIommufd.end('out_devid');
+    const argsz = u32At(task.mm.read(arg, 4), 0);
+    if (argsz < minsz) throw new Errno(EINVAL, `argsz ${argsz} < ${minsz}`);
+    const c = V.VfioDeviceBindIommufd.decode(copyStructFromUser(task, arg, argsz, V.VfioDeviceBindIommufd.size));
+    if (trace) trace.args = `argsz=${argsz} flags=0x${c.flags.toString(16)} iommufd=${c.iommufd}`;
+    if (c.iommufd < 0 || (c.flags & ~V.VFIO_DEVICE_BIND_FLAG_TOKEN)) throw new Errno(EINVAL, 'iommufd or flags');
+    if (this.accessGranted) throw new Errno(EINVAL, 'already bound');
+    // vfio_df_check_token: vfio-pci matches VF tokens; a function that is
+    // neither a PF with VFs nor a VF takes no token (EINVAL when one is given).
+    if (c.flags & V.VFIO_DEVICE_BIND_FLAG_TOKEN) {
+      task.mm.read(c.token_uuid_ptr, 16);
+      throw new Errno(EINVAL, 'a VF token for a function that is neither a PF nor a VF');
+    }
+    const ictx = iommufdCtxFromFd(task, c.iommufd);
+    const vdev = this.device;
+    // vfio_df_open: a cdev may have the device open only once.
+    if (vdev.openCount !== 0) throw new Errno(EINVAL, 'the device is open through another file');
+    vdev.openCount++;
+    let idev: IommufdDevice;
+    try {
+      idev = deviceBind(ictx, vdev.pci);
+    } catch (e) {
+      vdev.openCount--;
+      throw e;
+    }
+    vdev.idev = idev;
+    const out = new Uint8Array(4);
+    new DataView(out.buffer).setUint32(0, idev.id, true);
+    try {
+      task.mm.write(arg + BigInt(V.VfioDeviceBindIommufd.fields.out_devid.off), out);
+    } catch (e) {
+      vdev.unbindIommufd();
+      vdev.openCount--;
+      throw e;
+    }
+    this.ictx = ictx;
+    this.devid = idev.id;
+    this.accessGranted = true;
+    if (trace) trace.out = `out_devid=${idev.id}`;
+    return 0;
+  }
+
+  /** vfio_df_ioctl_attach_pt. */
+  private attachPt(task: Task, arg: bigint, trace?: IoctlTrace): number {
+    const S = V.VfioDeviceAttachIommufdPt;
+    const minsz = S.end('pt_id');
+    const head = task.mm.read(arg, minsz);
+    const argsz = u32At(head, 0), flags = u32At(head, 4);
+    let ptId = u32At(head, 8), pasid = IOMMU_NO_PASID;
+    if (trace) trace.args = `argsz=${argsz} flags=0x${flags.toString(16)} pt_id=${ptId}`;
+    if (argsz < minsz) throw new Errno(EINVAL, `argsz ${argsz} < ${minsz}`);
+    if (flags & ~V.VFIO_DEVICE_ATTACH_PASID) throw new Errno(EINVAL, 'flags');
+    const withPasid = (flags & V.VFIO_DEVICE_ATTACH_PASID) !== 0;
+    if (withPasid) {
+      if (argsz < S.end('pasid')) throw new Errno(EINVAL, 'argsz too small for pasid');
+      pasid = u32At(task.mm.read(arg + BigInt(minsz), 4), 0);
+      if (trace) trace.args += ` pasid=${pasid}`;
+    }
+    const vdev = this.device;
+    const idev = vdev.idev!;
+    if (withPasid) {
+      ptId = this.pasidAttach(idev, pasid, ptId);
+    } else {
+      ptId = vdev.iommufdAttached ? deviceReplace(idev, ptId) : deviceAttach(idev, ptId);
+      vdev.iommufdAttached = true;
+    }
+    const out = new Uint8Array(4);
+    new DataView(out.buffer).setUint32(0, ptId, true);
+    try {
+      task.mm.write(arg + BigInt(S.fields.pt_id.off), out);
+    } catch (e) {
+      // The kernel undoes a failed copy-out with a plain detach.
+      if (vdev.iommufdAttached) { deviceDetach(idev); vdev.iommufdAttached = false; }
+      throw e;
+    }
+    if (trace) trace.out = `pt_id=${ptId}`;
+    return 0;
+  }
+
+  /** vfio_iommufd_physical_pasid_attach_ioas. */
+  private pasidAttach(idev: IommufdDevice, pasid: number, ptId: number): number {
+    const vdev = this.device;
+    if (pasid !== IOMMU_NO_PASID) {
+      // iommufd attaches other PASIDs through per-PASID group state that the
+      // core does not model yet.
+      throw new Errno(EOPNOTSUPP, 'attaching a PASID other than 0 is not emulated yet');
+    }
+    // PASID 0 is IOMMU_NO_PASID: the same attachment as without the flag,
+    // tracked by VFIO as a PASID.
+    if (vdev.pasids.has(pasid)) return deviceReplace(idev, ptId);
+    vdev.pasids.add(pasid);
+    try {
+      return deviceAttach(idev, ptId);
+    } catch (e) {
+      vdev.pasids.delete(pasid);
+      throw e;
+    }
+  }
+
+  /** vfio_df_ioctl_detach_pt: 0 whenever the arguments are valid. */
+  private detachPt(task: Task, arg: bigint, trace?: IoctlTrace): number {
+    const S = V.VfioDeviceDetachIommufdPt;
+    const minsz = S.end('flags');
+    const head = task.mm.read(arg, minsz);
+    const argsz = u32At(head, 0), flags = u32At(head, 4);
+    if (trace) trace.args = `argsz=${argsz} flags=0x${flags.toString(16)}`;
+    if (argsz < minsz) throw new Errno(EINVAL, `argsz ${argsz} < ${minsz}`);
+    if (flags & ~V.VFIO_DEVICE_DETACH_PASID) throw new Errno(EINVAL, 'flags');
+    const vdev = this.device;
+    const idev = vdev.idev!;
+    if (flags & V.VFIO_DEVICE_DETACH_PASID) {
+      if (argsz < S.end('pasid')) throw new Errno(EINVAL, 'argsz too small for pasid');
+      const pasid = u32At(task.mm.read(arg + BigInt(minsz), 4), 0);
+      if (trace) trace.args += ` pasid=${pasid}`;
+      if (!vdev.pasids.has(pasid)) return 0;
+      deviceDetach(idev);
+      vdev.pasids.delete(pasid);
+      return 0;
+    }
+    if (!vdev.iommufdAttached) return 0;
+    deviceDetach(idev);
+    vdev.iommufdAttached = false;
+    return 0;
+  }
+
+  /** vfio_pci_core_ioctl: the ioctls of the PCI bus driver. */
+  private pciIoctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
+    switch (request) {
+      case V.VFIO_DEVICE_GET_INFO: return this.getInfo(task, arg, trace);
+      case V.VFIO_DEVICE_GET_IRQ_INFO: return this.getIrqInfo(task, arg, trace);
+      case V.VFIO_DEVICE_RESET:
+        // vfio_pci_ioctl_reset: EINVAL without a reset method; nothing of the function's state is modelled.
+        if (!this.device.pci.vfio.resetWorks) throw new Errno(EINVAL, 'no reset method');
+        return 0;
+      case V.VFIO_DEVICE_SET_IRQS:
+      case V.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
+      case V.VFIO_DEVICE_PCI_HOT_RESET:
+      case V.VFIO_DEVICE_IOEVENTFD:
+        throw new Errno(ENOTTY, `${vfioDeviceIoctlName(request)} is not emulated yet`);
+      default:
+        throw new Errno(ENOTTY, 'not a vfio-pci ioctl');
+    }
+  }
+
+  /** vfio_pci_ioctl_get_info: no capabilities (no zPCI, no AtomicOps completer) on this machine. */
+  private getInfo(task: Task, arg: bigint, trace?: IoctlTrace): number {
+    const S = V.VfioDeviceInfo;
+    const minsz = S.end('num_irqs');
+    const argsz = u32At(task.mm.read(arg, minsz), 0);
+    if (trace) trace.args = `argsz=${argsz}`;
+    if (argsz < minsz) throw new Errno(EINVAL, `argsz ${argsz} < ${minsz}`);
+    const info = this.device.pci.vfio;
+    const flags = V.VFIO_DEVICE_FLAGS_PCI | (info.resetWorks ? V.VFIO_DEVICE_FLAGS_RESET : 0);
+    const out = S.encode({ argsz, flags, num_regions: info.numRegions, num_irqs: info.numIrqs, cap_offset: 0, pad: 0 });
+    task.mm.write(arg, out.subarray(0, Math.min(argsz, S.size)));
+    if (trace) trace.out = `flags=0x${flags.toString(16)} num_regions=${info.numRegions} num_irqs=${info.numIrqs}`;
+    return 0;
+  }
+
+  /** vfio_get_region_info with vfio-pci's regions: the fixed 32 bytes always go back; capabilities where they fit. */
+  private getRegionInfo(task: Task, arg: bigint, trace?: IoctlTrace): number {
+    const S = V.VfioRegionInfo;
+    const minsz = S.end('offset');
+    const c = S.decode(task.mm.read(arg, minsz));
+    if (trace) trace.args = `argsz=${c.argsz} index=${c.index}`;
+    if (c.argsz < minsz) throw new Errno(EINVAL, `argsz ${c.argsz} < ${minsz}`);
+    const info = this.device.pci.vfio;
+    const r = c.index < info.numRegions ? info.regions[c.index] : undefined;
+    if (!r) throw new Errno(EINVAL, `no region ${c.index}`);
+    // cap_offset goes back as the caller gave it unless there are capabilities.
+    let flags = r.flags, argsz = c.argsz, capOffset = c.cap_offset;
+    if (r.msixMappable) {
+      // One capability: struct vfio_info_cap_header { id 3 (MSIX_MAPPABLE), version 1, next 0 }.
+      const cap = V.VfioInfoCapHeader.encode({ id: VFIO_REGION_INFO_CAP_MSIX_MAPPABLE, version: 1, next: 0 });
+      flags |= V.VFIO_REGION_INFO_FLAG_CAPS;
+      if (c.argsz < S.size + cap.length) {
+        argsz = S.size + cap.length;
+        capOffset = 0;
+      } else {
+        task.mm.write(arg + BigInt(S.size), cap);
+        capOffset = S.size;
+      }
+    }
+    const offset = BigInt(c.index) << VFIO_PCI_OFFSET_SHIFT;
+    task.mm.write(arg, S.encode({ argsz, flags, index: c.index, cap_offset: capOffset, size: r.size, offset }));
+    if (trace) trace.out = `flags=0x${flags.toString(16)} size=0x${r.size.toString(16)} offset=0x${offset.toString(16)}`;
+    return 0;
+  }
+
+  /** vfio_pci_ioctl_get_irq_info. */
+  private getIrqInfo(task: Task, arg: bigint, trace?: IoctlTrace): number {
+    const S = V.VfioIrqInfo;
+    const c = S.decode(task.mm.read(arg, S.size));
+    if (trace) trace.args = `argsz=${c.argsz} index=${c.index}`;
+    const info = this.device.pci.vfio;
+    const irq = c.index < info.numIrqs ? info.irqs[c.index] : undefined;
+    if (c.argsz < S.size || !irq) throw new Errno(EINVAL, 'argsz or index');
+    task.mm.write(arg, S.encode({ argsz: c.argsz, flags: irq.flags, index: c.index, count: irq.count }));
+    if (trace) trace.out = `flags=0x${irq.flags.toString(16)} count=${irq.count}`;
+    return 0;
+  }
+
+  /** vfio_device_fops_release: a bound file unbinds. */
+  release(): void {
+    if (!this.accessGranted) return;
+    this.accessGranted = false;
+    const vdev = this.device;
+    vdev.unbindIommufd();
+    vdev.openCount--;
+    this.ictx = undefined;
+  }
+
+  /** The iommufd this file is bound to, if any. */
+  get iommufd(): IommufdCtx | undefined { return this.ictx; }
+}
+
+/** iommufd_ctx_from_fd: EBADF for no such fd, EBADFD for a file that is not an iommufd. */
+function iommufdCtxFromFd(task: Task, fd: number): IommufdCtx {
+  const resolve = (task as Task & { resolveFd?: FdResolver }).resolveFd;
+  const r = resolve ? resolve(fd) : { kind: 'bad' as const };
+  if (r.kind === 'bad') throw new Errno(EBADF, `fd ${fd} is not open`);
+  if (r.kind !== 'emulated' || !(r.file instanceof IommufdCtx)) throw new Errno(EBADFD, `fd ${fd} is not an iommufd`);
+  return r.file;
+}
+
+/** copy_struct_from_user: bytes the kernel does not know must be zero (E2BIG); a short struct is zero-extended. */
+function copyStructFromUser(task: Task, arg: bigint, userSize: number, size: number): Uint8Array {
+  for (let off = size; off < userSize; off += TAIL_CHUNK) {
+    const n = Math.min(TAIL_CHUNK, userSize - off);
+    if (task.mm.read(arg + BigInt(off), n).some((b) => b !== 0)) throw new Errno(E2BIG, 'non-zero bytes past the struct');
+  }
+  const buf = new Uint8Array(new ArrayBuffer(size));
+  buf.set(task.mm.read(arg, Math.min(userSize, size)));
+  return buf;
+}
+
+function u32At(b: Uint8Array, off: number): number {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength).getUint32(off, true);
+}
+
+const NAMES = new Map<number, string>([
+  [V.VFIO_DEVICE_GET_INFO, 'VFIO_DEVICE_GET_INFO'],
+  [V.VFIO_DEVICE_GET_REGION_INFO, 'VFIO_DEVICE_GET_REGION_INFO'],
+  [V.VFIO_DEVICE_GET_IRQ_INFO, 'VFIO_DEVICE_GET_IRQ_INFO'],
+  [V.VFIO_DEVICE_SET_IRQS, 'VFIO_DEVICE_SET_IRQS'],
+  [V.VFIO_DEVICE_RESET, 'VFIO_DEVICE_RESET'],
+  [V.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, 'VFIO_DEVICE_GET_PCI_HOT_RESET_INFO'],
+  [V.VFIO_DEVICE_PCI_HOT_RESET, 'VFIO_DEVICE_PCI_HOT_RESET'],
+  [V.VFIO_DEVICE_IOEVENTFD, 'VFIO_DEVICE_IOEVENTFD'],
+  [V.VFIO_DEVICE_FEATURE, 'VFIO_DEVICE_FEATURE'],
+  [V.VFIO_DEVICE_BIND_IOMMUFD, 'VFIO_DEVICE_BIND_IOMMUFD'],
+  [V.VFIO_DEVICE_ATTACH_IOMMUFD_PT, 'VFIO_DEVICE_ATTACH_IOMMUFD_PT'],
+  [V.VFIO_DEVICE_DETACH_IOMMUFD_PT, 'VFIO_DEVICE_DETACH_IOMMUFD_PT'],
+]);
+
+function vfioDeviceIoctlName(request: number): string {
+  return NAMES.get(request) ?? `ioctl 0x${request.toString(16)}`;
+}
