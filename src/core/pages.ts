@@ -5,27 +5,78 @@
 // has a storage domain, or an access interval (drivers/iommu/iommufd/pages.c).
 // `holders` counts those holders per index as runs, so pinning 1 GiB of
 // contiguous memory is one run, not 262144 pages.
+//
+// Most pages objects belong to one MAP's one area and are never shared or
+// pinned by an access; the io_pagetable keeps those as a compact row (see
+// io-pagetable.ts) with no object at all. An IoptPages asked for such an area
+// is a *view* bound to the row: it reads the row, and the first change
+// (a hold, an access pin, a COPY sharing it) turns the row into the object
+// form, with this object as its pages. Per-index state (RunCounter, access
+// intervals) is made only when something is held.
 import { Errno, ENOMEM } from '../uapi/errno.js';
 import { PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace } from '../hw/memory.js';
 import type { Task, UserAccount } from './task.js';
 import { RunCounter } from '../util/run-counter.js';
 
 export type AccountMode = 'NONE' | 'USER' | 'MM';
+export const ACCOUNT_MODES: readonly AccountMode[] = ['NONE', 'USER', 'MM'];
+
+/**
+ * iopt_pages_update_pinned's accounting: charge (inc) or uncharge `n` pages
+ * to `task`'s user or mm as `mode` says. ENOMEM over RLIMIT_MEMLOCK, and then
+ * nothing changed.
+ */
+export function chargePages(task: Task, mode: AccountMode, n: number, inc: boolean): void {
+  const limit = task.rlimitMemlock >> BigInt(PAGE_SHIFT);
+  switch (mode) {
+    case 'NONE': break;
+    case 'USER': {
+      const user = task.user;
+      if (inc) {
+        if (BigInt(user.lockedVm + n) > limit) throw new Errno(ENOMEM, 'RLIMIT_MEMLOCK (user)');
+        user.lockedVm += n;
+      } else user.lockedVm -= Math.min(n, user.lockedVm);
+      break;
+    }
+    case 'MM': {
+      const mm = task.mm;
+      if (inc) {
+        if (BigInt(mm.lockedVm + n) > limit) throw new Errno(ENOMEM, 'RLIMIT_MEMLOCK (mm)');
+        mm.lockedVm += n;
+      } else mm.lockedVm -= Math.min(n, mm.lockedVm);
+      break;
+    }
+  }
+  task.mm.pinnedVm += inc ? n : -n;
+}
+
+/**
+ * What a pages view asks of the io_pagetable keeping its compact row.
+ * `compactState`: 0 row compact and not held, 1 compact and held once over
+ * every index (its area is filled), -1 the row is no longer compact (or gone).
+ * `ownPages`: make the row the object form; returns the pages now in charge
+ * (`view` itself when it was adopted), or null when the row is gone.
+ */
+export interface CompactPagesHost {
+  compactState(view: IoptPages, key: bigint): number;
+  ownPages(view: IoptPages, key: bigint): IoptPages | null;
+}
 
 export class IoptPages {
-  /** kref: one per area that maps these pages, plus transient list references. */
-  refs = 1;
-  readonly mm: AddressSpace;
-  readonly user: UserAccount;
+  private _refs = 1;
   /** The task whose RLIMIT_MEMLOCK limits the charge (the mapper's group leader). */
   readonly sourceTask: Task;
-  accountMode: AccountMode;
-  /** Pages that were never pinned keep no per-index state at all. */
-  readonly holders = new RunCounter();
-  npinned = 0;
-  lastNpinned = 0;
+  private _accountMode: AccountMode;
+  private _holders: RunCounter | null = null;
+  private _npinned = 0;
+  private _lastNpinned = 0;
   /** Access intervals by "first:last" index → users (access_itree); an exact repeat only counts a user. */
-  readonly accessIntervals = new Map<string, number>();
+  private _intervals: Map<string, number> | null = null;
+  /** Set while this object is a view of a compact row (host, the area's IOVA). */
+  private host: CompactPagesHost | null = null;
+  private hostKey = 0n;
+  /** True once an area in object form maps these pages (they can no longer become a compact row). */
+  attached = false;
 
   constructor(
     task: Task,
@@ -34,10 +85,89 @@ export class IoptPages {
     readonly npages: number,
     readonly writable: boolean,
   ) {
-    this.mm = task.mm;
-    this.user = task.user;
     this.sourceTask = task;
-    this.accountMode = task.capIpcLock ? 'NONE' : 'USER';
+    this._accountMode = task.capIpcLock ? 'NONE' : 'USER';
+  }
+
+  get mm(): AddressSpace { return this.sourceTask.mm; }
+  get user(): UserAccount { return this.sourceTask.user; }
+
+  // ---- view plumbing ---------------------------------------------------------
+
+  /** The compact row of a view is gone (unmapped): keep the unmapped state (io_pagetable only). */
+  detachCompact(): void {
+    if (!this.host) return;
+    this.host = null; this._refs = 0;
+  }
+
+  /** Make this object a view of a compact row (io_pagetable only). */
+  bindCompact(host: CompactPagesHost, key: bigint, mode: AccountMode): void {
+    this.host = host; this.hostKey = key; this._accountMode = mode;
+    this._refs = 1; this._holders = null; this._npinned = this._lastNpinned = 0; this._intervals = null;
+  }
+
+  /**
+   * Turn a view into the object form of its row (io_pagetable only): held
+   * once over every index when the area was filled, pinned and charged already.
+   */
+  adoptCompact(held: boolean): void {
+    this.host = null;
+    this._refs = 1;
+    if (held) {
+      this._holders = new RunCounter();
+      this._holders.add(0, this.npages, +1);
+      this._npinned = this._lastNpinned = this.npages;
+    }
+  }
+
+  /** Whether this object is fresh: never attached to an area, nothing held. */
+  get fresh(): boolean {
+    return !this.host && !this.attached && this._npinned === 0 && (!this._holders || this._holders.runCount === 0) && (!this._intervals || this._intervals.size === 0);
+  }
+
+  /** -1 when this object holds its own state, else the compact row's state. */
+  private cs(): number {
+    return this.host ? this.host.compactState(this, this.hostKey) : -1;
+  }
+
+  /** The object whose state is authoritative (a view turns its row into object form). */
+  private own(): IoptPages {
+    const h = this.host;
+    if (!h) return this;
+    const p = h.ownPages(this, this.hostKey);
+    if (p && p !== this) return p;
+    this.host = null; // adopted, or the row is gone (nothing held any more)
+    return this;
+  }
+
+  // ---- state -----------------------------------------------------------------
+
+  /** kref: one per area that maps these pages, plus transient list references. */
+  get refs(): number { return this.cs() >= 0 ? 1 : this.own()._refs; }
+  set refs(v: number) { this.own()._refs = v; }
+
+  get accountMode(): AccountMode { return this.cs() >= 0 ? this._accountMode : this.own()._accountMode; }
+  set accountMode(m: AccountMode) { this.own()._accountMode = m; }
+
+  /** Holders per index as runs. Pages that were never pinned keep no per-index state at all. */
+  get holders(): RunCounter {
+    const s = this.cs();
+    if (s >= 0) {
+      const r = new RunCounter();
+      if (s === 1) r.add(0, this.npages, +1);
+      return r;
+    }
+    const o = this.own();
+    return o._holders ??= new RunCounter();
+  }
+
+  get npinned(): number { const s = this.cs(); return s >= 0 ? s * this.npages : this.own()._npinned; }
+  get lastNpinned(): number { const s = this.cs(); return s >= 0 ? s * this.npages : this.own()._lastNpinned; }
+
+  get accessIntervals(): Map<string, number> {
+    if (this.cs() >= 0) return new Map();
+    const o = this.own();
+    return o._intervals ??= new Map();
   }
 
   /** mm page index of pages index `i`. */
@@ -51,86 +181,89 @@ export class IoptPages {
    * npinned (ENOMEM over RLIMIT_MEMLOCK). On failure nothing has changed.
    */
   hold(start: number, n: number): void {
-    const fresh = this.holders.add(start, n, +1);
+    const o = this.own();
+    if (o !== this) return o.hold(start, n);
+    const holders = this._holders ??= new RunCounter();
+    const fresh = holders.add(start, n, +1);
     const pinned: Array<readonly [number, number]> = [];
+    const mm = this.mm;
     try {
       for (const [s, len] of fresh) {
         const va = this.uptr + (BigInt(s) << BigInt(PAGE_SHIFT));
-        this.mm.checkPinnable(va, BigInt(len) * PAGE_SIZE_N, this.writable);
-        this.mm.pins.add(this.mmIndex(s), len, +1);
-        this.npinned += len;
+        mm.checkPinnable(va, BigInt(len) * PAGE_SIZE_N, this.writable);
+        mm.pins.add(this.mmIndex(s), len, +1);
+        this._npinned += len;
         pinned.push([s, len]);
       }
       this.updatePinned();
     } catch (e) {
       for (const [s, len] of pinned) {
-        this.mm.pins.add(this.mmIndex(s), len, -1);
-        this.npinned -= len;
+        mm.pins.add(this.mmIndex(s), len, -1);
+        this._npinned -= len;
       }
-      this.holders.add(start, n, -1);
+      holders.add(start, n, -1);
       throw e;
     }
   }
 
   /** Drop one holder from [start, start+n); unpin and uncharge what is left unheld. Never fails. */
   release(start: number, n: number): void {
-    for (const [s, len] of this.holders.add(start, n, -1)) {
+    const o = this.own();
+    if (o !== this) return o.release(start, n);
+    const holders = this._holders ??= new RunCounter();
+    for (const [s, len] of holders.add(start, n, -1)) {
       this.mm.pins.add(this.mmIndex(s), len, -1);
-      this.npinned -= len;
+      this._npinned -= len;
     }
-    if (this.npinned < this.lastNpinned) this.charge(this.lastNpinned - this.npinned, false);
+    if (this._npinned < this._lastNpinned) this.charge(this._lastNpinned - this._npinned, false);
   }
 
   /** iopt_area_add_access: hold [first, last] for an access, once per distinct interval. */
   accessHold(first: number, last: number): void {
+    const o = this.own();
+    if (o !== this) return o.accessHold(first, last);
+    const m = this._intervals ??= new Map();
     const key = `${first}:${last}`;
-    const users = this.accessIntervals.get(key);
-    if (users) { this.accessIntervals.set(key, users + 1); return; }
+    const users = m.get(key);
+    if (users) { m.set(key, users + 1); return; }
     this.hold(first, last - first + 1);
-    this.accessIntervals.set(key, 1);
+    m.set(key, 1);
   }
 
   /** iopt_area_remove_access: the interval must match an earlier hold exactly. */
   accessRelease(first: number, last: number): boolean {
+    if (this.cs() >= 0) return false; // a compact row has no access intervals
+    const o = this.own();
+    if (o !== this) return o.accessRelease(first, last);
+    const m = this._intervals;
     const key = `${first}:${last}`;
-    const users = this.accessIntervals.get(key);
-    if (!users) return false;
-    if (users > 1) { this.accessIntervals.set(key, users - 1); return true; }
-    this.accessIntervals.delete(key);
+    const users = m?.get(key);
+    if (!m || !users) return false;
+    if (users > 1) { m.set(key, users - 1); return true; }
+    m.delete(key);
     this.release(first, last - first + 1);
     return true;
   }
 
   /** Charge the growth of npinned since the last update (pfn_reader_update_pinned). */
   private updatePinned(): void {
-    if (this.npinned > this.lastNpinned) this.charge(this.npinned - this.lastNpinned, true);
-    else if (this.npinned < this.lastNpinned) this.charge(this.lastNpinned - this.npinned, false);
+    if (this._npinned > this._lastNpinned) this.charge(this._npinned - this._lastNpinned, true);
+    else if (this._npinned < this._lastNpinned) this.charge(this._lastNpinned - this._npinned, false);
   }
 
   /** iopt_pages_update_pinned: apply a charge of `n` pages in this pages' mode. */
   private charge(n: number, inc: boolean): void {
-    const limit = this.sourceTask.rlimitMemlock >> BigInt(PAGE_SHIFT);
-    switch (this.accountMode) {
-      case 'NONE': break;
-      case 'USER':
-        if (inc) {
-          if (BigInt(this.user.lockedVm + n) > limit) throw new Errno(ENOMEM, 'RLIMIT_MEMLOCK (user)');
-          this.user.lockedVm += n;
-        } else this.user.lockedVm -= Math.min(n, this.user.lockedVm);
-        break;
-      case 'MM':
-        if (inc) {
-          if (BigInt(this.mm.lockedVm + n) > limit) throw new Errno(ENOMEM, 'RLIMIT_MEMLOCK (mm)');
-          this.mm.lockedVm += n;
-        } else this.mm.lockedVm -= Math.min(n, this.mm.lockedVm);
-        break;
-    }
-    this.lastNpinned = this.npinned;
-    this.mm.pinnedVm += inc ? n : -n;
+    chargePages(this.sourceTask, this._accountMode, n, inc);
+    this._lastNpinned = this._npinned;
   }
 
   /** Physical address of byte `byte` of these pages (frames follow the VA; see hw/memory). */
   paddr(byte: bigint): bigint {
-    return (BigInt(this.mm.id) << 52n) + this.uptr + byte;
+    return pagesPaddr(this.mm, this.uptr + byte);
   }
+}
+
+/** Physical address behind user address `va` of `mm` (frames follow the VA; see hw/memory). */
+export function pagesPaddr(mm: AddressSpace, va: bigint): bigint {
+  return (BigInt(mm.id) << 52n) + va;
 }
