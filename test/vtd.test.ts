@@ -332,3 +332,40 @@ test('region and IRQ info as vfio-pci reports them for the e1000e', () => {
   assert.equal(d0.ioctlRaw(V.VFIO_DEVICE_RESET, new Uint8Array(8)).rc, 0);
   assert.equal(d0.ioctlRaw(V.VFIO_CHECK_EXTENSION, new Uint8Array(8)).errno, E.ENOTTY, 'not a device ioctl once bound');
 });
+
+test('PASID attach (measured on e1000e): PASID 0 is the plain attachment; other PASIDs need a PASID HWPT', () => {
+  const { f, d0 } = machine('qemu-vtd');
+  const ioas = f.ioasAlloc();
+  const plain = f.hwptAlloc({ devId: 1, ptId: ioas });
+  const pasidHwpt = f.hwptAlloc({ devId: 1, ptId: ioas, flags: U.IOMMU_HWPT_ALLOC_PASID });
+  assert.equal(errnoOf(() => d0.attach(ioas, { pasid: 1 })), E.EINVAL, 'an IOAS');
+  assert.equal(errnoOf(() => d0.attach(plain, { pasid: 1 })), E.EINVAL, 'a HWPT without ALLOC_PASID');
+  assert.equal(errnoOf(() => d0.attach(99, { pasid: 1 })), E.ENOENT);
+  assert.equal(errnoOf(() => d0.attach(pasidHwpt, { pasid: 1 })), E.EOPNOTSUPP, 'succeeds on the kernel; not emulated yet');
+  assert.equal(f.ctx.objects.peek(ioas)!.type, 'IOAS', 'nothing left behind');
+  // PASID 0 through the PASID form: attach, replace, detach (the plain form then has nothing to detach)
+  const auto = d0.attach(ioas, { pasid: 0 });
+  assert.equal(d0.attach(plain, { pasid: 0 }), plain);
+  assert.equal(f.object(auto), undefined);
+  assert.equal(errnoOf(() => d0.attach(ioas)), E.EBUSY, 'the plain form sees the device attached');
+  d0.detach();
+  assert.equal(errnoOf(() => f.destroy(plain)), E.EBUSY, 'the plain detach left the PASID 0 attachment');
+  d0.detach({ pasid: 5 });
+  d0.detach({ pasid: 0 });
+  f.destroy(plain);
+});
+
+test('VFIO_DEVICE_FEATURE: header rules, then ENOTTY (no migration or logging ops)', () => {
+  const { d0 } = machine('qemu-vtd');
+  const feat = (argsz: number, flags: number) => {
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setUint32(0, argsz, true);
+    new DataView(b.buffer).setUint32(4, flags, true);
+    return d0.ioctlRaw(V.VFIO_DEVICE_FEATURE, b).errno;
+  };
+  assert.equal(feat(4, 1 << 17), E.EINVAL);
+  assert.equal(feat(8, 1 << 19), E.EINVAL, 'unknown flag');
+  assert.equal(feat(8, (1 << 16) | (1 << 17)), E.EINVAL, 'GET and SET without PROBE');
+  assert.equal(feat(8, 1 << 17), E.ENOTTY, 'measured: GET of feature 0');
+  assert.equal(feat(8, (1 << 18) | 1), E.ENOTTY, 'PROBE of migration');
+});

@@ -13,6 +13,7 @@ import * as V from '../uapi/vfio.js';
 import type { EmulatedFile, IoctlTrace } from './file.js';
 import type { Task } from './task.js';
 import { IommufdCtx } from './iommufd.js';
+import type { IommufdHwpt } from './hw-pagetable.js';
 import { deviceAttach, deviceBind, deviceDetach, deviceReplace, deviceUnbind, type IommufdDevice } from './device.js';
 import type { PciFunction } from '../hw/pci.js';
 import type { VfioPciInfo } from '../hw/e1000e.js';
@@ -22,6 +23,8 @@ const IOMMU_NO_PASID = 0;
 /** VFIO_PCI_INDEX_TO_OFFSET: each region's window in the device file starts at index << 40. */
 const VFIO_PCI_OFFSET_SHIFT = 40n;
 const VFIO_REGION_INFO_CAP_MSIX_MAPPABLE = 3;
+/** struct vfio_device_feature.flags: the feature number and the operation bits. */
+const FEATURE_MASK = 0xffff, FEATURE_SET = 1 << 16, FEATURE_GET = 1 << 17, FEATURE_PROBE = 1 << 18;
 /** Chunk size for checking that bytes past a struct are zero. */
 const TAIL_CHUNK = 4096;
 
@@ -85,8 +88,7 @@ export class VfioDeviceFile implements EmulatedFile {
       case V.VFIO_DEVICE_ATTACH_IOMMUFD_PT: return this.attachPt(task, arg, trace);
       case V.VFIO_DEVICE_DETACH_IOMMUFD_PT: return this.detachPt(task, arg, trace);
       case V.VFIO_DEVICE_GET_REGION_INFO: return this.getRegionInfo(task, arg, trace);
-      case V.VFIO_DEVICE_FEATURE:
-        throw new Errno(ENOTTY, `${vfioDeviceIoctlName(request)} is not emulated yet`);
+      case V.VFIO_DEVICE_FEATURE: return this.feature(task, arg, trace);
       default: return this.pciIoctl(task, request, arg, trace);
     }
   }
@@ -176,9 +178,20 @@ export class VfioDeviceFile implements EmulatedFile {
   private pasidAttach(idev: IommufdDevice, pasid: number, ptId: number): number {
     const vdev = this.device;
     if (pasid !== IOMMU_NO_PASID) {
-      // iommufd attaches other PASIDs through per-PASID group state that the
-      // core does not model yet.
-      throw new Errno(EOPNOTSUPP, 'attaching a PASID other than 0 is not emulated yet');
+      // Measured on the oracle (e1000e, no PASID capability): an IOAS (its
+      // automatic HWPT is never PASID-capable) and a HWPT allocated without
+      // IOMMU_HWPT_ALLOC_PASID are EINVAL; a PASID-capable HWPT attaches. The
+      // core has no per-PASID attachments (igroup->pasid_attach) yet.
+      const ctx = idev.ctx;
+      const pt = ctx.objects.get(ptId);
+      try {
+        if ((pt.type !== 'HWPT_PAGING' && pt.type !== 'HWPT_NESTED') || !(pt as IommufdHwpt).pasidCompat) {
+          throw new Errno(EINVAL, 'PASID attach needs a HWPT allocated with IOMMU_HWPT_ALLOC_PASID');
+        }
+        throw new Errno(EOPNOTSUPP, 'attaching a PASID other than 0 is not emulated yet');
+      } finally {
+        ctx.objects.put(pt);
+      }
     }
     // PASID 0 is IOMMU_NO_PASID: the same attachment as without the flag,
     // tracked by VFIO as a PASID.
@@ -216,6 +229,21 @@ export class VfioDeviceFile implements EmulatedFile {
     deviceDetach(idev);
     vdev.iommufdAttached = false;
     return 0;
+  }
+
+  /**
+   * vfio_ioctl_device_feature: the header rules; then no feature answers
+   * (vfio-pci has no migration or dirty-logging ops: ENOTTY, measured; its
+   * own low-power and DMA-buf features are not emulated yet: ENOTTY too).
+   */
+  private feature(task: Task, arg: bigint, trace?: IoctlTrace): number {
+    const head = task.mm.read(arg, 8);
+    const argsz = u32At(head, 0), flags = u32At(head, 4);
+    if (trace) trace.args = `argsz=${argsz} flags=0x${flags.toString(16)}`;
+    if (argsz < 8) throw new Errno(EINVAL, `argsz ${argsz} < 8`);
+    if (flags & ~(FEATURE_MASK | FEATURE_SET | FEATURE_GET | FEATURE_PROBE)) throw new Errno(EINVAL, 'flags');
+    if (!(flags & FEATURE_PROBE) && (flags & FEATURE_SET) && (flags & FEATURE_GET)) throw new Errno(EINVAL, 'GET and SET');
+    throw new Errno(ENOTTY, `feature ${flags & FEATURE_MASK} is not available`);
   }
 
   /** vfio_pci_core_ioctl: the ioctls of the PCI bus driver. */
