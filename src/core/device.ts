@@ -37,6 +37,7 @@ export class IommufdDevice extends IommufdObject {
   destroy(): void {
     releaseDmaOwner(this.dev.group);
     putGroup(this.igroup);
+    if (!this.isMock) this.ctx.unhold();
   }
 }
 
@@ -81,6 +82,8 @@ export function deviceBind(ctx: IommufdCtx, dev: IommuDevice, opts: { mock?: boo
     throw e;
   }
   const idev = ctx.objects.alloc(new IommufdDevice(ctx, dev, igroup, opts.mock ?? false));
+  // Real devices keep the iommufd file alive while bound; mock devices do not.
+  if (!opts.mock) ctx.hold();
   idev.users++; // the binding driver's reference
   ctx.objects.finalize(idev);
   return idev;

@@ -193,8 +193,30 @@ export class IommufdCtx implements EmulatedFile {
     }
   }
 
-  /** iommufd_fops_release: destroy every object, leaves first. */
+  /**
+   * References that keep the context alive after its file is closed: a bound
+   * VFIO device holds the iommufd file (iommufd_ctx_get) until it unbinds.
+   */
+  private holds = 0;
+  private fileClosed = false;
+
+  /** iommufd_ctx_get: one more holder of the file. */
+  hold(): void { this.holds++; }
+
+  /** iommufd_ctx_put: the last holder of a closed file runs its release. */
+  unhold(): void {
+    if (--this.holds === 0 && this.fileClosed) this.doRelease();
+  }
+
+  /** The file's last fd went away; the release runs once no device holds the context. */
   release(): IommufdObject[] {
+    this.fileClosed = true;
+    if (this.holds > 0) return [];
+    return this.doRelease();
+  }
+
+  /** iommufd_fops_release: destroy every object, leaves first. */
+  private doRelease(): IommufdObject[] {
     if (this.released) return [];
     this.released = true;
     this.vfioIoas = undefined;

@@ -73,7 +73,9 @@ export class MockPagingDomain extends RunDomain implements PagingDomain {
   get dirtyTracking(): boolean { return this.tracking; }
 
   attachDev(dev: IommuDevice): void {
-    if (this.dirtyOps && dev instanceof MockDevice && (dev.flags & MOCK_FLAGS_DEVICE_NO_DIRTY)) {
+    // A domain only takes devices of its own driver.
+    if (!(dev instanceof MockDevice)) throw new Errno(EINVAL, 'not a mock device');
+    if (this.dirtyOps && (dev.flags & MOCK_FLAGS_DEVICE_NO_DIRTY)) {
       throw new Errno(EINVAL, 'dirty tracking domain on a NO_DIRTY device');
     }
   }
@@ -141,7 +143,9 @@ export class MockNestedDomain implements NestedDomain {
   constructor(readonly driver: MockIommu, readonly parent: MockPagingDomain, iotlb: number) {
     this.iotlb = new Array<number>(MOCK_NESTED_DOMAIN_IOTLB_NUM).fill(iotlb);
   }
-  attachDev(dev: IommuDevice): void { void dev; }
+  attachDev(dev: IommuDevice): void {
+    if (!(dev instanceof MockDevice)) throw new Errno(EINVAL, 'not a mock device');
+  }
   free(): void {}
   cacheInvalidateUser(a: UserDataArray): void {
     let done = 0;
