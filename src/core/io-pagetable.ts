@@ -85,6 +85,8 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
   private pagesViews = new Map<bigint, WeakRef<IoptPages>>();
   private reserved: Reserved[] = [];
   private allowed: IovaRange[] = [];
+  /** Keep MAP areas as compact rows (false: every area in object form; tests compare the two). */
+  compactRows = true;
   iovaAlignment = 1n;
   disableLargePages = false;
   readonly domains: IommuDomain[] = [];
@@ -546,7 +548,7 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
     const pageOffset = elm.startByte & (PAGE_SIZE_N - 1n);
     if (pageOffset & (this.iovaAlignment - 1n)) throw new Errno(EINVAL, 'page offset not aligned');
     if (iova + elm.length - 1n > ULONG_MAX) throw new Errno(EOVERFLOW, 'iova + length');
-    if (single && this.compactInsert(elm, iova, prot)) return;
+    if (single && this.compactRows && this.compactInsert(elm, iova, prot)) return;
     const area = new IoptArea(iova, iova + elm.length - 1n, elm.startByte, prot, pages);
     pages.attached = true;
     this.insertObj(area);
