@@ -52,7 +52,7 @@ describe('/proc parsing', () => {
 });
 
 /** Send `frames` on a new connection; collect `replies` replies. */
-function exchange(sock: string, frames: Buffer[], replies: number): Promise<Array<{ magic: number; result: number; aux: bigint }>> {
+function exchange(sock: string, frames: Buffer[], replies: number): Promise<Array<{ magic: number; result: number; aux: number }>> {
   return new Promise((resolve, reject) => {
     const c = net.connect(sock, () => { for (const f of frames) c.write(f); });
     let buf = Buffer.alloc(0);

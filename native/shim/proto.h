@@ -1,38 +1,64 @@
 /* The wire protocol between the shim and the iommufd-emu server.
  * src/server/protocol.ts is the TypeScript side of this file; keep them equal.
  *
- * Two kinds of connection, both SOCK_STREAM to the server's socket:
+ * Connections, all SOCK_STREAM to the server's socket, each starting with a hello:
  *  - a FILE connection per open(): the client's fd *is* this socket, so
  *    dup/fork/close/exec behave as they do for a real open file description;
  *    the server releases the emulated file when the connection closes.
- *  - one CHANNEL per client process: every ioctl travels here as a request
- *    naming the file by the socket inode of the client's end. A channel is
- *    private to one process, so a forked child and its parent never read each
- *    other's replies from a shared socket.
- * Every connection starts with a hello; every frame is fixed size and in host
- * byte order (the server runs on the same machine). */
+ *    Nothing travels on it after the hello except wake bytes (below).
+ *  - an ADOPT connection: a FILE connection for a file an ioctl created
+ *    (REC_NEWFD); its hello carries the record's token instead of a path.
+ *  - one CHANNEL per client process: every ioctl, read, write, mmap... travels
+ *    here as a request naming the file by the socket inode of the client's
+ *    end. A channel is private to one process, so a forked child and its
+ *    parent never read each other's replies from a shared socket.
+ *
+ * Wake bytes (poll): while an emulated file is readable the server keeps one
+ * byte queued on its FILE connection, so poll/select/epoll on the client's fd
+ * see POLLIN with no help from the shim. read() is forwarded on the channel
+ * (it never consumes that byte itself); when a reply to READ/WRITE carries
+ * IEMU_AUX_DRAIN the file stopped being readable and the shim consumes the
+ * byte (recv MSG_DONTWAIT).
+ *
+ * Frames are in host byte order (the server runs on the same machine). A
+ * request may be followed by ext_len bytes; a reply by ext_len bytes of
+ * records (struct iemu_rec, each padded to 8 bytes). */
 #ifndef IOMMUFD_EMU_PROTO_H
 #define IOMMUFD_EMU_PROTO_H
 #include <stdint.h>
 
 #define IEMU_MAGIC 0x554d4549u /* "IEMU" */
-#define IEMU_VERSION 1
+#define IEMU_VERSION 2
 
-enum iemu_kind { IEMU_KIND_FILE = 1, IEMU_KIND_CHANNEL = 2, IEMU_KIND_QUERY = 3 };
+enum iemu_kind { IEMU_KIND_FILE = 1, IEMU_KIND_CHANNEL = 2, IEMU_KIND_QUERY = 3, IEMU_KIND_ADOPT = 4 };
 
-/* First bytes on every connection, followed by path_len bytes of path (FILE). */
+/* First bytes on every connection, followed by path_len bytes of path (FILE)
+ * or of the 8-byte token (ADOPT). */
 struct iemu_hello {
 	uint32_t magic;
 	uint16_t version;
 	uint16_t kind;
 	uint32_t pid;
 	uint32_t tid;
-	uint64_t ino;      /* FILE: socket inode of the client's end; CHANNEL: image cookie */
+	uint64_t ino;      /* FILE/ADOPT: socket inode of the client's end; CHANNEL: image cookie */
 	uint32_t oflags;   /* FILE: open(2) flags */
-	uint32_t path_len; /* FILE: bytes of path that follow, no NUL */
+	uint32_t path_len; /* FILE: bytes of path that follow, no NUL; ADOPT: 8 */
 };
 
-enum iemu_op { IEMU_OP_IOCTL = 1, IEMU_OP_FILE_INFO = 2 };
+enum iemu_op {
+	IEMU_OP_IOCTL = 1,     /* request: cmd; arg: argument; inline: first bytes at arg */
+	IEMU_OP_FILE_INFO = 2, /* reply aux: st_rdev */
+	IEMU_OP_READ = 3,      /* request: length; arg: buffer; a[0]: pread offset (0 for read) */
+	IEMU_OP_WRITE = 4,     /* request: length; arg: buffer; a[0]: offset; ext: the bytes at buffer */
+	IEMU_OP_MMAP = 5,      /* arg: offset; a[0]: length; a[1]: prot; a[2]: flags; reply: mapping id, REC_PATH */
+	IEMU_OP_MUNMAP = 6,    /* arg: mapping id: the last piece of that mapping is gone */
+	IEMU_OP_MMAP_DUP = 7,  /* arg: a mapping id of the parent (fork); reply: the child's id */
+	IEMU_OP_RESOLVE = 8,   /* ext: a control path; reply: REC_PATH of the file that stands for it */
+};
+#define IEMU_OP_MASK 0xffffu
+/* Or'd into op: a write the server left to us (REC_WRITE) faulted since the
+ * last request, so its snapshot of our mappings is stale. */
+#define IEMU_REQ_MAPS_STALE 0x10000u
 
 #define IEMU_INLINE 56
 
@@ -41,26 +67,52 @@ struct iemu_req {
 	uint32_t op;
 	uint32_t pid;
 	uint32_t tid;
-	uint32_t request; /* the ioctl's cmd (the kernel takes unsigned int) */
+	uint32_t request; /* the ioctl's cmd (the kernel takes unsigned int), or a length */
 	uint64_t arg;     /* the ioctl's argument, a pointer for struct ioctls */
 	uint64_t ino;     /* which file: socket inode of the client's end */
-	/* The first bytes at `arg`, read by the caller itself as the ioctl starts
-	 * (0 when arg is not a readable address), so the server need not fetch a
-	 * small struct from /proc/<pid>/mem. The server treats them as that read. */
+	/* IOCTL: the first bytes at `arg`, read by the caller itself as the ioctl
+	 * starts (0 when arg is not a readable address), so the server need not
+	 * fetch a small struct from /proc/<pid>/mem. Other ops: uint64_t a[7]. */
 	uint32_t inline_len;
-	uint32_t __reserved;
-	uint8_t inline_data[IEMU_INLINE];
+	uint32_t ext_len; /* bytes following this frame */
+	union {
+		uint8_t inline_data[IEMU_INLINE];
+		uint64_t a[IEMU_INLINE / 8];
+	};
 };
 
 /* Every reply: to a hello and to a request. */
 struct iemu_reply {
 	uint32_t magic;
-	int32_t result; /* >= 0: the ioctl's result; < 0: -errno */
-	uint64_t aux;   /* FILE hello / FILE_INFO: st_rdev of the emulated device */
+	int32_t result;   /* >= 0: the call's result; < 0: -errno */
+	uint32_t aux;     /* FILE/ADOPT hello, FILE_INFO: st_rdev; QUERY: server pid; READ/WRITE: IEMU_AUX_* */
+	uint32_t ext_len; /* bytes of records following this frame */
 };
+#define IEMU_AUX_DRAIN 1u
+
+/* A record in a reply's extension, in the order the shim must carry them out. */
+struct iemu_rec {
+	uint16_t type;
+	uint16_t flags;
+	uint32_t size; /* payload bytes after this header (the record is padded to 8) */
+	uint64_t addr;
+};
+enum iemu_rec_type {
+	/* Copy the payload to addr in the caller's memory (process_vm_writev, so
+	 * page protections hold); a fault turns a non-negative result into -EFAULT. */
+	IEMU_REC_WRITE = 1,
+	/* Open an ADOPT connection (O_CLOEXEC when flags has IEMU_NEWFD_CLOEXEC)
+	 * with the payload's u64 token; write the new fd (s32) at addr. If that
+	 * fails the fd is closed and the result becomes -EFAULT (or -errno). */
+	IEMU_REC_NEWFD = 2,
+	/* A path (payload, no NUL): MMAP's backing file, RESOLVE's answer. */
+	IEMU_REC_PATH = 3,
+};
+#define IEMU_NEWFD_CLOEXEC 1u
 
 _Static_assert(sizeof(struct iemu_hello) == 32, "hello is 32 bytes");
 _Static_assert(sizeof(struct iemu_req) == 96, "request is 96 bytes");
 _Static_assert(sizeof(struct iemu_reply) == 16, "reply is 16 bytes");
+_Static_assert(sizeof(struct iemu_rec) == 16, "record header is 16 bytes");
 
 #endif

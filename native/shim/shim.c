@@ -1,19 +1,30 @@
 /* libiommufd-shim: LD_PRELOAD bridge from an unmodified program to the
  * iommufd-emu server. It knows nothing of iommufd: open() of an emulated path
- * becomes a connected Unix socket, and ioctl() on such a socket becomes a
- * (request, arg, pid, tid) frame whose reply is the result or errno.
+ * becomes a connected Unix socket, and ioctl/read/write/mmap on such a socket
+ * become frames on the process's channel whose replies say what to return and
+ * what to do first (write these bytes here, make this new fd). See proto.h.
  *
  * Environment (set by `iommufd-emu run`):
- *   IOMMUFD_EMU_SOCKET  the server's socket path; without it the shim is inert
- *   IOMMUFD_EMU_PATHS   ':'-separated fnmatch patterns of emulated paths, each
- *                       optionally "=MAJOR,MINOR" (what stat() reports)
- *   IOMMUFD_EMU_TRACER  server pid to name as ptracer (Yama) at start-up
+ *   IOMMUFD_EMU_SOCKET    the server's socket path; without it the shim is inert
+ *   IOMMUFD_EMU_PATHS     ':'-separated fnmatch patterns of emulated paths, each
+ *                         optionally "=MAJOR,MINOR" (what stat() reports)
+ *   IOMMUFD_EMU_REDIRECT  ':'-separated fnmatch patterns of control paths
+ *                         (fail-nth, debugfs) whose real file the server names
+ *   IOMMUFD_EMU_STATE     the server's state directory (control files live there)
+ *   IOMMUFD_EMU_TRACER    server pid to name as ptracer (Yama) at start-up
  *
- * Recognising our fds: an fd is ours when it is a socket whose inode we
- * created, or (after exec, when our table is gone) whose peer is the server's
- * socket path. So any fd inherited across fork or exec, dup'd or passed with
- * SCM_RIGHTS works, and nothing needs to track close(). */
+ * Recognising our fds: ioctl and fstat check any fd (a socket whose inode we
+ * created, or whose peer is the server's socket path), so fds inherited across
+ * fork or exec, dup'd or passed with SCM_RIGHTS work. The hot calls (read,
+ * write, mmap...) only look at a table of fds we made (open, dup, the fds of
+ * ioctls, a scan of /proc/self/fd at start-up after exec) and confirm the
+ * socket's inode with one fstat; any other fd costs nothing.
+ *
+ * poll/select/epoll are not intercepted: the server keeps a wake byte queued
+ * on an emulated file's socket while it is readable (proto.h), so they work
+ * on the real fd. They also see POLLOUT always (a socket is writable). */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -42,6 +54,11 @@
 #define MAX_PATTERNS 32
 #define KNOWN_SLOTS 256
 #define CHANNEL_FD_FLOOR 900
+#define FDTAB 65536
+#define MAX_MAPS 256
+/* Largest write we forward at once (a short write returns the rest). */
+#define MAX_WRITE (1u << 20)
+#define MAX_RW 0x7ffff000u
 
 struct pattern {
 	char *glob;
@@ -52,8 +69,10 @@ struct pattern {
 static int active;
 static struct sockaddr_un server_addr;
 static socklen_t server_addr_len;
-static struct pattern patterns[MAX_PATTERNS];
-static int npatterns;
+static struct pattern patterns[MAX_PATTERNS], redirects[MAX_PATTERNS];
+static int npatterns, nredirects;
+static char state_dir[PATH_MAX];
+static size_t state_dir_len;
 static pid_t tracer_pid;
 
 /* Socket inodes we know to be emulated files, with their device numbers. A
@@ -62,13 +81,50 @@ static pid_t tracer_pid;
 static struct { ino_t ino; dev_t rdev; } known[KNOWN_SLOTS];
 static unsigned known_next;
 
+/* fds we made, by number: what they are and the inode that proves it is still
+ * that file (a number closed behind our back and reused fails the check). */
+enum { FD_NONE = 0, FD_EMU = 1, FD_CTL = 2 };
+static struct { unsigned char kind; ino_t ino; } fdtab[FDTAB];
+
+/* Mappings of emulated files: pieces of address space, each naming the
+ * server's mapping id; when the last piece of an id goes, the server hears. */
+static struct { uintptr_t start, end; uint32_t id; } maps[MAX_MAPS];
+static int nmaps;
+static pthread_mutex_t maplock = PTHREAD_MUTEX_INITIALIZER;
+
 /* The per-process channel; `lock` serialises request/reply on it. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int chan_fd = -1;
 static pid_t chan_pid;
+/* A REC_WRITE faulted: tell the server with the next request. */
+static int maps_stale;
 /* Names this process image to the server: new at start-up (so after exec) and
  * in a forked child, so the server knows a reconnecting image from a new one. */
 static uint64_t image_cookie;
+
+/* getpid()/gettid() are syscalls in current glibc: cache them. The pid is
+ * re-read when it may have changed (a fork child resets it; a child made by
+ * clone/vfork without fork handlers is caught by channel()'s check). */
+static pid_t my_pid;
+static __thread pid_t my_tid;
+static __thread unsigned my_tid_gen;
+static unsigned fork_gen = 1;
+
+static pid_t self_pid(void)
+{
+	if (!my_pid)
+		my_pid = getpid();
+	return my_pid;
+}
+
+static pid_t self_tid(void)
+{
+	if (my_tid_gen != fork_gen) {
+		my_tid = gettid();
+		my_tid_gen = fork_gen;
+	}
+	return my_tid;
+}
 
 static void new_cookie(void)
 {
@@ -89,6 +145,25 @@ typedef int (*fstat_fn)(int, struct stat *);
 typedef int (*fstatat_fn)(int, const char *, struct stat *, int);
 typedef int (*access_fn)(const char *, int);
 typedef int (*faccessat_fn)(int, const char *, int, int);
+typedef DIR *(*opendir_fn)(const char *);
+typedef ssize_t (*read_fn)(int, void *, size_t);
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef ssize_t (*pread_fn)(int, void *, size_t, off_t);
+typedef ssize_t (*pwrite_fn)(int, const void *, size_t, off_t);
+typedef ssize_t (*readv_fn)(int, const struct iovec *, int);
+typedef ssize_t (*preadv_fn)(int, const struct iovec *, int, off_t);
+typedef ssize_t (*read_chk_fn)(int, void *, size_t, size_t);
+typedef ssize_t (*pread_chk_fn)(int, void *, size_t, off_t, size_t);
+typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
+typedef int (*munmap_fn)(void *, size_t);
+typedef int (*mprotect_fn)(void *, size_t, int);
+typedef int (*pkey_mprotect_fn)(void *, size_t, int, int);
+typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
+typedef int (*close_fn)(int);
+typedef int (*dup_fn)(int);
+typedef int (*dup2_fn)(int, int);
+typedef int (*dup3_fn)(int, int, int);
+typedef int (*fcntl_fn)(int, int, ...);
 
 static open_fn real_open, real_open64;
 static openat_fn real_openat, real_openat64;
@@ -99,6 +174,25 @@ static fstat_fn real_fstat, real_fstat64;
 static fstatat_fn real_fstatat, real_fstatat64;
 static access_fn real_access;
 static faccessat_fn real_faccessat;
+static opendir_fn real_opendir;
+static read_fn real_read;
+static write_fn real_write;
+static pread_fn real_pread, real_pread64;
+static pwrite_fn real_pwrite, real_pwrite64;
+static readv_fn real_readv, real_writev;
+static preadv_fn real_preadv, real_pwritev, real_preadv64, real_pwritev64;
+static read_chk_fn real_read_chk;
+static pread_chk_fn real_pread_chk, real_pread64_chk;
+static mmap_fn real_mmap, real_mmap64;
+static munmap_fn real_munmap;
+static mprotect_fn real_mprotect;
+static pkey_mprotect_fn real_pkey_mprotect;
+static mremap_fn real_mremap;
+static close_fn real_close;
+static dup_fn real_dup;
+static dup2_fn real_dup2;
+static dup3_fn real_dup3;
+static fcntl_fn real_fcntl, real_fcntl64;
 
 static void *next_sym(const char *name)
 {
@@ -110,7 +204,7 @@ static int resolved;
 /* Other libraries' constructors may call us before shim_init runs. */
 static void resolve(void)
 {
-	if (resolved)
+	if (__builtin_expect(resolved, 1))
 		return;
 	real_open = (open_fn)next_sym("open");
 	real_open64 = (open_fn)next_sym("open64");
@@ -129,64 +223,39 @@ static void resolve(void)
 	real_fstatat64 = (fstatat_fn)next_sym("fstatat64");
 	real_access = (access_fn)next_sym("access");
 	real_faccessat = (faccessat_fn)next_sym("faccessat");
+	real_opendir = (opendir_fn)next_sym("opendir");
+	real_read = (read_fn)next_sym("read");
+	real_write = (write_fn)next_sym("write");
+	real_pread = (pread_fn)next_sym("pread");
+	real_pread64 = (pread_fn)next_sym("pread64");
+	real_pwrite = (pwrite_fn)next_sym("pwrite");
+	real_pwrite64 = (pwrite_fn)next_sym("pwrite64");
+	real_readv = (readv_fn)next_sym("readv");
+	real_writev = (readv_fn)next_sym("writev");
+	real_preadv = (preadv_fn)next_sym("preadv");
+	real_pwritev = (preadv_fn)next_sym("pwritev");
+	real_preadv64 = (preadv_fn)next_sym("preadv64");
+	real_pwritev64 = (preadv_fn)next_sym("pwritev64");
+	real_read_chk = (read_chk_fn)next_sym("__read_chk");
+	real_pread_chk = (pread_chk_fn)next_sym("__pread_chk");
+	real_pread64_chk = (pread_chk_fn)next_sym("__pread64_chk");
+	real_mmap = (mmap_fn)next_sym("mmap");
+	real_mmap64 = (mmap_fn)next_sym("mmap64");
+	real_munmap = (munmap_fn)next_sym("munmap");
+	real_mprotect = (mprotect_fn)next_sym("mprotect");
+	real_pkey_mprotect = (pkey_mprotect_fn)next_sym("pkey_mprotect");
+	real_mremap = (mremap_fn)next_sym("mremap");
+	real_close = (close_fn)next_sym("close");
+	real_dup = (dup_fn)next_sym("dup");
+	real_dup2 = (dup2_fn)next_sym("dup2");
+	real_dup3 = (dup3_fn)next_sym("dup3");
+	real_fcntl = (fcntl_fn)next_sym("fcntl");
+	real_fcntl64 = (fcntl_fn)next_sym("fcntl64");
+	if (!real_fcntl64)
+		real_fcntl64 = real_fcntl;
+	if (!real_mmap64)
+		real_mmap64 = real_mmap;
 	resolved = 1;
-}
-
-static void reset_after_fork(void)
-{
-	/* The child has one thread: the lock may have been held by another thread
-	 * of the parent, and the channel is the parent's. */
-	pthread_mutex_init(&lock, NULL);
-	if (chan_fd >= 0)
-		close(chan_fd);
-	chan_fd = -1;
-	new_cookie();
-	if (active && tracer_pid > 0)
-		prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
-}
-
-static void parse_patterns(const char *env)
-{
-	char *copy = strdup(env), *save = NULL, *tok;
-	if (!copy)
-		return;
-	for (tok = strtok_r(copy, ":", &save); tok && npatterns < MAX_PATTERNS;
-	     tok = strtok_r(NULL, ":", &save)) {
-		char *eq = strchr(tok, '=');
-		unsigned maj = 10, min = 0;
-		if (eq) {
-			*eq = 0;
-			sscanf(eq + 1, "%u,%u", &maj, &min);
-		}
-		patterns[npatterns].glob = strdup(tok);
-		patterns[npatterns].rdev = makedev(maj, min);
-		patterns[npatterns].chardev = eq != NULL;
-		npatterns++;
-	}
-	free(copy);
-}
-
-__attribute__((constructor)) static void shim_init(void)
-{
-	const char *sock = getenv("IOMMUFD_EMU_SOCKET");
-	const char *paths = getenv("IOMMUFD_EMU_PATHS");
-	const char *tracer = getenv("IOMMUFD_EMU_TRACER");
-
-	resolve();
-	if (!sock || !*sock || strlen(sock) >= sizeof(server_addr.sun_path))
-		return;
-	memset(&server_addr, 0, sizeof(server_addr));
-	server_addr.sun_family = AF_UNIX;
-	strcpy(server_addr.sun_path, sock);
-	server_addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sock) + 1);
-	parse_patterns(paths && *paths ? paths : "/dev/iommu=10,123");
-	if (tracer)
-		tracer_pid = (pid_t)atoi(tracer);
-	if (tracer_pid > 0)
-		prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
-	new_cookie();
-	pthread_atfork(NULL, NULL, reset_after_fork);
-	active = 1;
 }
 
 /* ---- small I/O helpers: whole frames, EINTR-safe ---- */
@@ -210,6 +279,26 @@ static int write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/* Send a frame and its extension in one call when we can. */
+static int write_two(int fd, const void *a, size_t alen, const void *b, size_t blen)
+{
+	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = blen ? 2 : 1 };
+	ssize_t n;
+	do
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno != EAGAIN)
+		return -1;
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= alen)
+		return write_all(fd, (const char *)b + ((size_t)n - alen), blen - ((size_t)n - alen));
+	if (write_all(fd, (const char *)a + n, alen - (size_t)n) < 0)
+		return -1;
+	return write_all(fd, b, blen);
 }
 
 static int read_all(int fd, void *buf, size_t len)
@@ -242,6 +331,79 @@ static int raw_fstat(int fd, struct stat *st)
 	return (int)syscall(SYS_fstat, fd, st);
 }
 
+static int raw_close(int fd)
+{
+	return (int)syscall(SYS_close, fd);
+}
+
+/* Pages this process has been seen to read or write through
+ * process_vm_readv/writev (which honour protections and never fault). Later
+ * copies that stay inside such pages use memcpy: two syscalls fewer per
+ * ioctl. The cache is emptied by every munmap, mprotect, mremap and MAP_FIXED
+ * mmap the program makes; memory glibc unmaps internally (free() of a large
+ * block) is not seen, so an ioctl on freed memory may fault in the program
+ * where the kernel would answer EFAULT. */
+#define PAGE_SLOTS 64
+static uintptr_t rd_pages[PAGE_SLOTS], wr_pages[PAGE_SLOTS];
+
+static void forget_pages(void)
+{
+	memset(rd_pages, 0, sizeof(rd_pages));
+	memset(wr_pages, 0, sizeof(wr_pages));
+}
+
+/* Is [addr, addr+len) (at most two pages) all in `cache`? */
+static int pages_known(const uintptr_t *cache, uintptr_t addr, size_t len)
+{
+	uintptr_t first = addr >> 12, last = (addr + len - 1) >> 12;
+	if (last - first > 1)
+		return 0;
+	return cache[first % PAGE_SLOTS] == first + 1 && cache[last % PAGE_SLOTS] == last + 1;
+}
+
+static void pages_learn(uintptr_t *cache, uintptr_t addr, size_t len)
+{
+	uintptr_t first = addr >> 12, last = (addr + len - 1) >> 12;
+	if (last - first > 1)
+		return;
+	cache[first % PAGE_SLOTS] = first + 1;
+	cache[last % PAGE_SLOTS] = last + 1;
+}
+
+/* Copy to our own memory as the kernel's copy_to_user would: honours page
+ * protections, never faults. Returns 0 or -1 (EFAULT). */
+static int vm_write(uintptr_t addr, const void *src, size_t len)
+{
+	struct iovec local = { (void *)src, len }, remote = { (void *)addr, len };
+	if (!len)
+		return 0;
+	if (pages_known(wr_pages, addr, len)) {
+		memcpy((void *)addr, src, len);
+		return 0;
+	}
+	if (process_vm_writev(self_pid(), &local, 1, &remote, 1, 0) != (ssize_t)len)
+		return -1;
+	pages_learn(wr_pages, addr, len);
+	return 0;
+}
+
+/* Copy from our own memory as copy_from_user would; returns bytes read. */
+static ssize_t vm_read(void *dst, uintptr_t addr, size_t len)
+{
+	struct iovec local = { dst, len }, remote = { (void *)addr, len };
+	ssize_t n;
+	if (!len)
+		return 0;
+	if (pages_known(rd_pages, addr, len)) {
+		memcpy(dst, (const void *)addr, len);
+		return (ssize_t)len;
+	}
+	n = process_vm_readv(self_pid(), &local, 1, &remote, 1, 0);
+	if (n == (ssize_t)len)
+		pages_learn(rd_pages, addr, len);
+	return n;
+}
+
 static int connect_server(int cloexec)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | (cloexec ? SOCK_CLOEXEC : 0), 0);
@@ -249,12 +411,14 @@ static int connect_server(int cloexec)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&server_addr, server_addr_len) < 0) {
 		int e = errno;
-		close(fd);
+		raw_close(fd);
 		errno = e;
 		return -1;
 	}
 	return fd;
 }
+
+/* ---- which fds are ours ---- */
 
 static void remember(ino_t ino, dev_t rdev)
 {
@@ -281,54 +445,145 @@ static int lookup_known(ino_t ino, dev_t *rdev)
 	return 0;
 }
 
-/* Is `fd` one of ours? Fills its socket inode. Never changes errno. */
+static void fd_mark(int fd, int kind, ino_t ino)
+{
+	if (fd >= 0 && fd < FDTAB) {
+		fdtab[fd].ino = ino;
+		fdtab[fd].kind = (unsigned char)kind;
+	}
+}
+
+static void fd_forget(int fd)
+{
+	if (fd >= 0 && fd < FDTAB)
+		fdtab[fd].kind = FD_NONE;
+}
+
+static void fd_copy(int from, int to)
+{
+	if (to < 0 || to >= FDTAB)
+		return;
+	if (from >= 0 && from < FDTAB && fdtab[from].kind) {
+		fdtab[to].ino = fdtab[from].ino;
+		fdtab[to].kind = fdtab[from].kind;
+	} else {
+		fdtab[to].kind = FD_NONE;
+	}
+}
+
+/* The kind of a table fd, confirmed by its inode (FD_NONE for any other fd).
+ * Never changes errno. */
+static int fd_kind(int fd, ino_t *ino)
+{
+	struct stat st;
+	int saved, kind;
+	if (fd < 0 || fd >= FDTAB || !fdtab[fd].kind)
+		return FD_NONE;
+	saved = errno;
+	kind = fdtab[fd].kind;
+	if (raw_fstat(fd, &st) < 0 || st.st_ino != fdtab[fd].ino) {
+		fdtab[fd].kind = FD_NONE;
+		kind = FD_NONE;
+	} else if (ino) {
+		*ino = st.st_ino;
+	}
+	errno = saved;
+	return kind;
+}
+
+static int peer_is_server(int fd)
+{
+	struct sockaddr_un peer;
+	socklen_t len = sizeof(peer);
+	memset(&peer, 0, sizeof(peer));
+	return getpeername(fd, (struct sockaddr *)&peer, &len) == 0 && peer.sun_family == AF_UNIX &&
+	       strcmp(peer.sun_path, server_addr.sun_path) == 0;
+}
+
+/* Is `fd` one of ours (any fd, however it came)? Fills its socket inode.
+ * Never changes errno. */
 static int is_emulated_fd(int fd, ino_t *ino)
 {
 	struct stat st;
-	struct sockaddr_un peer;
-	socklen_t len = sizeof(peer);
 	int saved = errno, ours = 0;
 
-	if (!active || fd < 0 || raw_fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+	if (!active || fd < 0)
+		goto out;
+	if (fd_kind(fd, ino) == FD_EMU) {
+		ours = 1;
+		goto out;
+	}
+	if (raw_fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
 		goto out;
 	*ino = st.st_ino;
 	pthread_mutex_lock(&lock);
 	ours = lookup_known(st.st_ino, NULL);
 	pthread_mutex_unlock(&lock);
-	if (ours)
-		goto out;
-	memset(&peer, 0, sizeof(peer));
-	if (getpeername(fd, (struct sockaddr *)&peer, &len) == 0 && peer.sun_family == AF_UNIX &&
-	    strcmp(peer.sun_path, server_addr.sun_path) == 0 && fd != chan_fd) {
+	if (!ours && fd != chan_fd && peer_is_server(fd)) {
 		ours = 1;
 		pthread_mutex_lock(&lock);
 		remember(st.st_ino, 0);
 		pthread_mutex_unlock(&lock);
 	}
+	if (ours)
+		fd_mark(fd, FD_EMU, st.st_ino);
 out:
 	errno = saved;
 	return ours;
 }
+
+/* After exec our table is empty: find the emulated and control fds we hold. */
+static void scan_fds(void)
+{
+	DIR *d = real_opendir ? real_opendir("/proc/self/fd") : NULL;
+	struct dirent *e;
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		struct stat st;
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] < '0' || e->d_name[0] > '9' || fd == dirfd(d) || fd >= FDTAB)
+			continue;
+		if (raw_fstat(fd, &st) < 0)
+			continue;
+		if (S_ISSOCK(st.st_mode) && peer_is_server(fd)) {
+			remember(st.st_ino, 0);
+			fd_mark(fd, FD_EMU, st.st_ino);
+		} else if (S_ISREG(st.st_mode) && state_dir_len) {
+			char link[64], target[PATH_MAX];
+			ssize_t n;
+			snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+			n = readlink(link, target, sizeof(target) - 1);
+			if (n > (ssize_t)state_dir_len && strncmp(target, state_dir, state_dir_len) == 0 &&
+			    target[state_dir_len] == '/')
+				fd_mark(fd, FD_CTL, st.st_ino);
+		}
+	}
+	closedir(d);
+}
+
+/* ---- the channel ---- */
 
 /* The channel of this process; called with `lock` held. */
 static int channel(void)
 {
 	struct iemu_hello h;
 	struct iemu_reply r;
-	pid_t pid = getpid();
+	pid_t pid = self_pid();
 	int fd, high;
 
 	if (chan_fd >= 0 && chan_pid == pid)
 		return chan_fd;
+	my_pid = pid;
 	/* A child made without fork() (clone, vfork) still has the parent's. */
 	chan_fd = -1;
 	fd = connect_server(1);
 	if (fd < 0)
 		return -1;
 	/* Keep it out of the way of programs that reuse low fd numbers. */
-	high = fcntl(fd, F_DUPFD_CLOEXEC, CHANNEL_FD_FLOOR);
+	high = real_fcntl(fd, F_DUPFD_CLOEXEC, CHANNEL_FD_FLOOR);
 	if (high >= 0) {
-		close(fd);
+		raw_close(fd);
 		fd = high;
 	}
 	memset(&h, 0, sizeof(h));
@@ -339,12 +594,12 @@ static int channel(void)
 	h.tid = (uint32_t)gettid();
 	h.ino = image_cookie;
 	if (write_all(fd, &h, sizeof(h)) < 0 || read_all(fd, &r, sizeof(r)) < 0 || r.magic != IEMU_MAGIC) {
-		close(fd);
+		raw_close(fd);
 		errno = EIO;
 		return -1;
 	}
 	if (r.result < 0) {
-		close(fd);
+		raw_close(fd);
 		if (r.result == -EPERM || r.result == -EACCES)
 			fprintf(stderr,
 				"iommufd-emu: the server cannot access this process's memory "
@@ -358,55 +613,279 @@ static int channel(void)
 	return fd;
 }
 
-/* One request/reply on the channel; returns the reply's result (or -errno). */
-static long transact(uint32_t op, uint32_t request, uint64_t arg, ino_t ino, uint64_t *aux)
+/* A FILE or ADOPT connection; returns the fd (its inode in *ino, rdev in
+ * *rdev) or -1 with errno. */
+static int file_connect(uint16_t kind, int cloexec, uint32_t oflags, const void *body, uint32_t body_len, ino_t *ino,
+			dev_t *rdev)
 {
-	struct iemu_req q;
+	struct iemu_hello h;
 	struct iemu_reply r;
-	long ret;
-	int fd, saved = errno;
+	struct stat st;
+	int fd = connect_server(cloexec), e;
 
-	q.op = op;
-	q.inline_len = 0;
-	q.__reserved = 0;
-	if (op == IEMU_OP_IOCTL && arg >= 4096) {
-		/* Safe on any value: a bad address reads short, never faults. */
-		struct iovec local = { q.inline_data, IEMU_INLINE };
-		struct iovec remote = { (void *)(uintptr_t)arg, IEMU_INLINE };
-		ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-		if (n < 0 && errno == EFAULT) {
-			/* The window crosses into an unmapped page: take what precedes it. */
-			remote.iov_len = local.iov_len = 4096 - (arg & 4095);
-			if (remote.iov_len < IEMU_INLINE)
-				n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
-		}
-		q.inline_len = n > 0 ? (uint32_t)n : 0;
+	if (fd < 0) {
+		errno = ENODEV;
+		return -1;
 	}
-	q.pid = (uint32_t)getpid();
-	q.tid = (uint32_t)gettid();
-	q.request = request;
-	q.arg = arg;
-	q.ino = (uint64_t)ino;
-	errno = saved;
+	if (raw_fstat(fd, &st) < 0)
+		goto io;
+	memset(&h, 0, sizeof(h));
+	h.magic = IEMU_MAGIC;
+	h.version = IEMU_VERSION;
+	h.kind = kind;
+	h.pid = (uint32_t)self_pid();
+	h.tid = (uint32_t)self_tid();
+	h.ino = st.st_ino;
+	h.oflags = oflags;
+	h.path_len = body_len;
+	if (write_two(fd, &h, sizeof(h), body, body_len) < 0 || read_all(fd, &r, sizeof(r)) < 0 ||
+	    r.magic != IEMU_MAGIC)
+		goto io;
+	if (r.result < 0) {
+		raw_close(fd);
+		errno = -r.result;
+		return -1;
+	}
+	*ino = st.st_ino;
+	*rdev = (dev_t)r.aux;
+	return fd;
+io:
+	e = errno;
+	raw_close(fd);
+	errno = e == EPIPE ? EIO : e;
+	return -1;
+}
+
+/* What a reply's records gave back besides the result. */
+struct outcome {
+	uint32_t aux;
+	char *path; /* REC_PATH is copied here (NUL-terminated) when set */
+	size_t path_size;
+};
+
+/* Carry out a reply's records (with `lock` held); returns the final result. */
+static long apply_records(long ret, const unsigned char *p, size_t len, struct outcome *out)
+{
+	int made[8], nmade = 0, i;
+	size_t o = 0;
+
+	while (o + sizeof(struct iemu_rec) <= len) {
+		struct iemu_rec rec;
+		const unsigned char *payload;
+		memcpy(&rec, p + o, sizeof(rec));
+		payload = p + o + sizeof(rec);
+		if (rec.size > len - o - sizeof(rec))
+			break;
+		o += sizeof(rec) + (((size_t)rec.size + 7) & ~(size_t)7);
+		switch (rec.type) {
+		case IEMU_REC_WRITE:
+			if (vm_write((uintptr_t)rec.addr, payload, rec.size) < 0) {
+				maps_stale = 1;
+				if (ret >= 0)
+					ret = -EFAULT;
+			}
+			break;
+		case IEMU_REC_NEWFD: {
+			uint64_t token;
+			ino_t ino;
+			dev_t rdev;
+			int32_t fdno;
+			int fd;
+			if (ret < 0 || rec.size < 8 || nmade == 8)
+				break; /* not adopted: the server releases it */
+			memcpy(&token, payload, 8);
+			fd = file_connect(IEMU_KIND_ADOPT, rec.flags & IEMU_NEWFD_CLOEXEC, O_RDWR, &token, 8, &ino, &rdev);
+			if (fd < 0) {
+				ret = -(errno == ENODEV ? EMFILE : errno);
+				break;
+			}
+			remember(ino, rdev);
+			fd_mark(fd, FD_EMU, ino);
+			made[nmade++] = fd;
+			fdno = fd;
+			if (vm_write((uintptr_t)rec.addr, &fdno, sizeof(fdno)) < 0)
+				ret = -EFAULT;
+			break;
+		}
+		case IEMU_REC_PATH:
+			if (out && out->path && out->path_size > rec.size) {
+				memcpy(out->path, payload, rec.size);
+				out->path[rec.size] = 0;
+			}
+			break;
+		}
+	}
+	if (ret < 0)
+		for (i = 0; i < nmade; i++) {
+			fd_forget(made[i]);
+			raw_close(made[i]);
+		}
+	return ret;
+}
+
+/* One request/reply on the channel; returns the reply's result (or -errno)
+ * after carrying out its records. */
+static long transact(struct iemu_req *q, const void *ext, uint32_t ext_len, struct outcome *out)
+{
+	struct iemu_reply r;
+	/* The reply and small records arrive in one recv: we never read past our
+	 * reply, since the server answers one request at a time. */
+	union { struct iemu_reply r; unsigned char b[sizeof(struct iemu_reply) + 512]; } in;
+	unsigned char *big = NULL, *recs;
+	size_t got = 0;
+	long ret;
+	int fd;
+
+	q->pid = (uint32_t)self_pid();
+	q->tid = (uint32_t)self_tid();
+	q->ext_len = ext_len;
 	pthread_mutex_lock(&lock);
 	fd = channel();
 	if (fd < 0) {
 		ret = -(errno ? errno : EIO);
 		goto out;
 	}
-	if (write_all(fd, &q, sizeof(q)) < 0 || read_all(fd, &r, sizeof(r)) < 0 || r.magic != IEMU_MAGIC) {
-		/* The server went away mid-request; the next call reconnects. */
-		close(fd);
-		chan_fd = -1;
-		ret = -EIO;
-		goto out;
+	q->pid = (uint32_t)chan_pid;
+	if (maps_stale) {
+		q->op |= IEMU_REQ_MAPS_STALE;
+		maps_stale = 0;
 	}
-	ret = r.result;
-	if (aux)
-		*aux = r.aux;
+	if (write_two(fd, q, sizeof(*q), ext, ext_len) < 0)
+		goto broken;
+	while (got < sizeof(r)) {
+		ssize_t n = recv(fd, in.b + got, sizeof(in.b) - got, 0);
+		if (n > 0) {
+			got += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			poll(&pfd, 1, -1);
+			continue;
+		}
+		goto broken;
+	}
+	memcpy(&r, in.b, sizeof(r));
+	if (r.magic != IEMU_MAGIC || got > sizeof(r) + r.ext_len)
+		goto broken;
+	recs = in.b + sizeof(r);
+	if (r.ext_len > sizeof(in.b) - sizeof(r)) {
+		big = malloc(r.ext_len);
+		if (!big)
+			goto broken; /* cannot take the records: drop the channel (the server cleans up) */
+		memcpy(big, recs, got - sizeof(r));
+		recs = big;
+	}
+	if (got - sizeof(r) < r.ext_len &&
+	    read_all(fd, recs + (got - sizeof(r)), r.ext_len - (got - sizeof(r))) < 0)
+		goto broken;
+	if (out)
+		out->aux = r.aux;
+	ret = apply_records(r.result, recs, r.ext_len, out);
+	goto out;
+broken:
+	/* The server went away mid-request; the next call reconnects. */
+	raw_close(fd);
+	chan_fd = -1;
+	ret = -EIO;
 out:
 	pthread_mutex_unlock(&lock);
+	free(big);
 	return ret;
+}
+
+static void req_init(struct iemu_req *q, uint32_t op, ino_t ino)
+{
+	memset(q, 0, offsetof(struct iemu_req, inline_data) + 32);
+	q->op = op;
+	q->ino = (uint64_t)ino;
+}
+
+static long ret_errno(long ret)
+{
+	if (ret < 0) {
+		errno = (int)-ret;
+		return -1;
+	}
+	return ret;
+}
+
+/* ---- fork: mappings and the channel ---- */
+
+static void mappings_after_fork(void);
+
+static void reset_after_fork(void)
+{
+	/* The child has one thread: the locks may have been held by another thread
+	 * of the parent, and the channel is the parent's. */
+	pthread_mutex_init(&lock, NULL);
+	pthread_mutex_init(&maplock, NULL);
+	my_pid = 0;
+	fork_gen++;
+	if (chan_fd >= 0)
+		raw_close(chan_fd);
+	chan_fd = -1;
+	new_cookie();
+	if (active && tracer_pid > 0)
+		prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
+	if (active && nmaps)
+		mappings_after_fork();
+}
+
+static int parse_patterns(const char *env, struct pattern *out, int devices)
+{
+	char *copy = strdup(env), *save = NULL, *tok;
+	int n = 0;
+	if (!copy)
+		return 0;
+	for (tok = strtok_r(copy, ":", &save); tok && n < MAX_PATTERNS; tok = strtok_r(NULL, ":", &save)) {
+		char *eq = devices ? strchr(tok, '=') : NULL;
+		unsigned maj = 10, min = 0;
+		if (eq) {
+			*eq = 0;
+			sscanf(eq + 1, "%u,%u", &maj, &min);
+		}
+		out[n].glob = strdup(tok);
+		out[n].rdev = makedev(maj, min);
+		out[n].chardev = eq != NULL;
+		n++;
+	}
+	free(copy);
+	return n;
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	const char *sock = getenv("IOMMUFD_EMU_SOCKET");
+	const char *paths = getenv("IOMMUFD_EMU_PATHS");
+	const char *redir = getenv("IOMMUFD_EMU_REDIRECT");
+	const char *state = getenv("IOMMUFD_EMU_STATE");
+	const char *tracer = getenv("IOMMUFD_EMU_TRACER");
+
+	resolve();
+	if (!sock || !*sock || strlen(sock) >= sizeof(server_addr.sun_path))
+		return;
+	memset(&server_addr, 0, sizeof(server_addr));
+	server_addr.sun_family = AF_UNIX;
+	strcpy(server_addr.sun_path, sock);
+	server_addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sock) + 1);
+	npatterns = parse_patterns(paths && *paths ? paths : "/dev/iommu=10,123", patterns, 1);
+	if (redir && *redir)
+		nredirects = parse_patterns(redir, redirects, 0);
+	if (state && *state && strlen(state) < sizeof(state_dir)) {
+		strcpy(state_dir, state);
+		state_dir_len = strlen(state);
+	}
+	if (tracer)
+		tracer_pid = (pid_t)atoi(tracer);
+	if (tracer_pid > 0)
+		prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
+	new_cookie();
+	pthread_atfork(NULL, NULL, reset_after_fork);
+	active = 1;
+	scan_fds();
 }
 
 /* ---- paths ---- */
@@ -436,19 +915,19 @@ static const char *absolute(int dirfd, const char *path, char *buf, size_t size)
 	return buf;
 }
 
-/* The pattern `path` matches, or NULL. Collapses "//" and "/./" first. */
-static const struct pattern *match(int dirfd, const char *path)
+/* (dirfd, path) as an absolute path with "//", "/./" and a trailing "/"
+ * collapsed, in norm[PATH_MAX]; 0 when it cannot be emulated. */
+static int normalize(int dirfd, const char *path, char *norm)
 {
-	char abs[PATH_MAX], norm[PATH_MAX];
+	char abs[PATH_MAX];
 	const char *p;
 	size_t o = 0;
-	int i;
 
 	if (!active)
-		return NULL;
+		return 0;
 	p = absolute(dirfd, path, abs, sizeof(abs));
-	if (!p || strlen(p) >= sizeof(norm))
-		return NULL;
+	if (!p || strlen(p) >= PATH_MAX)
+		return 0;
 	while (*p) {
 		if (p[0] == '/' && (p[1] == '/' || (p[1] == '.' && (p[2] == '/' || p[2] == 0)))) {
 			p += p[1] == '/' ? 1 : 2;
@@ -456,22 +935,71 @@ static const struct pattern *match(int dirfd, const char *path)
 		}
 		norm[o++] = *p++;
 	}
+	while (o > 1 && norm[o - 1] == '/')
+		o--;
 	norm[o] = 0;
+	return 1;
+}
+
+static const struct pattern *match_norm(const char *norm)
+{
+	int i;
 	for (i = 0; i < npatterns; i++)
 		if (fnmatch(patterns[i].glob, norm, FNM_PATHNAME) == 0)
 			return &patterns[i];
 	return NULL;
 }
 
-/* open(2) of an emulated path: a FILE connection to the server. */
-static int emu_open(int dirfd, const char *path, int flags)
+static int is_redirect(const char *norm)
 {
-	char abs[PATH_MAX];
-	const char *p = absolute(dirfd, path, abs, sizeof(abs));
-	struct iemu_hello h;
-	struct iemu_reply r;
+	int i;
+	for (i = 0; i < nredirects; i++)
+		if (fnmatch(redirects[i].glob, norm, 0) == 0)
+			return 1;
+	return 0;
+}
+
+/* A control path (fail-nth, debugfs): the server names the file standing for
+ * it. 1 with `out` filled; 0 when `norm` is not one; -1 with errno. */
+static int redirect_norm(const char *norm, char *out, size_t size)
+{
+	struct iemu_req q;
+	struct outcome oc = { .path = out, .path_size = size };
+	long ret;
+	if (!nredirects || !is_redirect(norm))
+		return 0;
+	out[0] = 0;
+	req_init(&q, IEMU_OP_RESOLVE, 0);
+	ret = transact(&q, norm, (uint32_t)strlen(norm), &oc);
+	if (ret < 0) {
+		errno = (int)-ret == EIO ? ENOENT : (int)-ret;
+		return -1;
+	}
+	if (!out[0]) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 1;
+}
+
+static int in_state_dir(const char *norm)
+{
+	return state_dir_len && strncmp(norm, state_dir, state_dir_len) == 0 && norm[state_dir_len] == '/';
+}
+
+/* A regular file under the server's state dir is a control file: writes set it. */
+static void mark_if_control(int fd)
+{
 	struct stat st;
-	size_t plen;
+	if (fd >= 0 && raw_fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		fd_mark(fd, FD_CTL, st.st_ino);
+}
+
+/* open(2) of an emulated path: a FILE connection to the server. */
+static int emu_open(const char *p, int flags)
+{
+	ino_t ino;
+	dev_t rdev;
 	int fd, e;
 
 	/* The channel first, so the server knows this process before its files. */
@@ -482,42 +1010,19 @@ static int emu_open(int dirfd, const char *path, int flags)
 		errno = errno == ECONNREFUSED || errno == ENOENT ? ENODEV : errno;
 		return -1;
 	}
-	plen = strlen(p);
-	fd = connect_server(flags & O_CLOEXEC);
-	if (fd < 0) {
-		errno = ENODEV;
+	fd = file_connect(IEMU_KIND_FILE, flags & O_CLOEXEC, (uint32_t)flags, p, (uint32_t)strlen(p), &ino, &rdev);
+	if (fd < 0)
 		return -1;
-	}
-	if (raw_fstat(fd, &st) < 0)
-		goto io;
-	memset(&h, 0, sizeof(h));
-	h.magic = IEMU_MAGIC;
-	h.version = IEMU_VERSION;
-	h.kind = IEMU_KIND_FILE;
-	h.pid = (uint32_t)getpid();
-	h.tid = (uint32_t)gettid();
-	h.ino = st.st_ino;
-	h.oflags = (uint32_t)flags;
-	h.path_len = (uint32_t)plen;
-	if (write_all(fd, &h, sizeof(h)) < 0 || write_all(fd, p, plen) < 0 ||
-	    read_all(fd, &r, sizeof(r)) < 0 || r.magic != IEMU_MAGIC)
-		goto io;
-	if (r.result < 0) {
-		close(fd);
-		errno = -r.result;
-		return -1;
-	}
 	pthread_mutex_lock(&lock);
-	remember(st.st_ino, (dev_t)r.aux);
+	remember(ino, rdev);
 	pthread_mutex_unlock(&lock);
-	if (flags & O_NONBLOCK)
-		fcntl(fd, F_SETFL, O_NONBLOCK);
+	fd_mark(fd, FD_EMU, ino);
+	if (flags & O_NONBLOCK) {
+		e = errno;
+		real_fcntl(fd, F_SETFL, O_NONBLOCK);
+		errno = e;
+	}
 	return fd;
-io:
-	e = errno;
-	close(fd);
-	errno = e == EPIPE ? EIO : e;
-	return -1;
 }
 
 static int wants_mode(int flags)
@@ -525,40 +1030,56 @@ static int wants_mode(int flags)
 	return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
 }
 
-#define OPEN_BODY(dirfd, real_call)                                                \
-	mode_t mode = 0;                                                           \
-	if (wants_mode(flags)) {                                                   \
-		va_list ap;                                                        \
-		va_start(ap, flags);                                               \
-		mode = (mode_t)va_arg(ap, int);                                    \
-		va_end(ap);                                                        \
-	}                                                                          \
-	if (match(dirfd, path))                                                    \
-		return emu_open(dirfd, path, flags);                               \
-	return real_call;
+/* Every open: an emulated path, a control path, or the real file (marked
+ * when it is one of the server's control files, e.g. openat relative to a
+ * redirected /sys/kernel/debug). */
+#define OPEN_BODY(dirfd, real_fn, ...)                                              \
+	mode_t mode = 0;                                                            \
+	char norm[PATH_MAX], target[PATH_MAX];                                      \
+	int have, fd, r;                                                            \
+	if (wants_mode(flags)) {                                                    \
+		va_list ap;                                                         \
+		va_start(ap, flags);                                                \
+		mode = (mode_t)va_arg(ap, int);                                     \
+		va_end(ap);                                                         \
+	}                                                                           \
+	have = normalize(dirfd, path, norm);                                        \
+	if (have && match_norm(norm))                                               \
+		return emu_open(norm, flags);                                       \
+	if (have && (r = redirect_norm(norm, target, sizeof(target))) != 0) {       \
+		if (r < 0)                                                          \
+			return -1;                                                  \
+		fd = real_open(target, flags, mode);                                \
+		mark_if_control(fd);                                                \
+		return fd;                                                          \
+	}                                                                           \
+	fd = real_fn(__VA_ARGS__);                                                  \
+	if (have && fd >= 0 && in_state_dir(norm))                                  \
+		mark_if_control(fd);                                                \
+	return fd;
 
 EXPORT int open(const char *path, int flags, ...)
 {
 	resolve();
-	OPEN_BODY(AT_FDCWD, real_open(path, flags, mode))
+	OPEN_BODY(AT_FDCWD, real_open, path, flags, mode)
 }
 
 EXPORT int open64(const char *path, int flags, ...)
 {
 	resolve();
-	OPEN_BODY(AT_FDCWD, real_open64(path, flags, mode))
+	OPEN_BODY(AT_FDCWD, real_open64, path, flags, mode)
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
 	resolve();
-	OPEN_BODY(dirfd, real_openat(dirfd, path, flags, mode))
+	OPEN_BODY(dirfd, real_openat, dirfd, path, flags, mode)
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
 	resolve();
-	OPEN_BODY(dirfd, real_openat64(dirfd, path, flags, mode))
+	OPEN_BODY(dirfd, real_openat64, dirfd, path, flags, mode)
 }
 
 /* _FORTIFY_SOURCE entry points: no mode argument. */
@@ -586,14 +1107,27 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 	return openat64(dirfd, path, flags);
 }
 
-static FILE *emu_fopen(const char *path, const char *mode)
+static FILE *emu_fopen(const char *path, const char *mode, fopen_fn real)
 {
+	char norm[PATH_MAX], target[PATH_MAX];
 	int flags = strchr(mode, '+') ? O_RDWR : mode[0] == 'r' ? O_RDONLY : O_WRONLY;
-	int fd;
+	int fd, r;
 	FILE *f;
+
+	if (!normalize(AT_FDCWD, path, norm))
+		return real(path, mode);
+	if (!match_norm(norm)) {
+		r = redirect_norm(norm, target, sizeof(target));
+		if (r < 0)
+			return NULL;
+		f = real(r ? target : path, mode);
+		if (f && (r || in_state_dir(norm)))
+			mark_if_control(fileno(f));
+		return f;
+	}
 	if (strchr(mode, 'e'))
 		flags |= O_CLOEXEC;
-	fd = emu_open(AT_FDCWD, path, flags);
+	fd = emu_open(norm, flags);
 	if (fd < 0)
 		return NULL;
 	f = fdopen(fd, mode);
@@ -605,40 +1139,587 @@ static FILE *emu_fopen(const char *path, const char *mode)
 EXPORT FILE *fopen(const char *path, const char *mode)
 {
 	resolve();
-	if (match(AT_FDCWD, path))
-		return emu_fopen(path, mode);
-	return real_fopen(path, mode);
+	return emu_fopen(path, mode, real_fopen);
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
 	resolve();
-	if (match(AT_FDCWD, path))
-		return emu_fopen(path, mode);
-	return real_fopen64(path, mode);
+	return emu_fopen(path, mode, real_fopen64);
+}
+
+EXPORT DIR *opendir(const char *path)
+{
+	char norm[PATH_MAX], target[PATH_MAX];
+	int r;
+	resolve();
+	if (normalize(AT_FDCWD, path, norm) && (r = redirect_norm(norm, target, sizeof(target))) != 0)
+		return r < 0 ? NULL : real_opendir(target);
+	return real_opendir(path);
 }
 
 /* ---- ioctl ---- */
 
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {
-	resolve();
+	struct iemu_req q;
 	va_list ap;
 	unsigned long arg;
 	ino_t ino;
-	long ret;
+	int saved;
 
+	resolve();
 	va_start(ap, request);
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	if (!is_emulated_fd(fd, &ino))
 		return real_ioctl(fd, request, arg);
-	ret = transact(IEMU_OP_IOCTL, (uint32_t)request, arg, ino, NULL);
-	if (ret < 0) {
-		errno = (int)-ret;
+	saved = errno;
+	req_init(&q, IEMU_OP_IOCTL, ino);
+	q.request = (uint32_t)request;
+	q.arg = arg;
+	if (arg >= 4096 && arg <= (unsigned long)-4096) {
+		/* Safe on any value: a bad address reads short, never faults. */
+		ssize_t n = vm_read(q.inline_data, arg, IEMU_INLINE);
+		if (n < 0 && errno == EFAULT) {
+			/* The window crosses into an unmapped page: take what precedes it. */
+			size_t part = 4096 - (arg & 4095);
+			if (part < IEMU_INLINE)
+				n = vm_read(q.inline_data, arg, part);
+		}
+		q.inline_len = n > 0 ? (uint32_t)n : 0;
+	}
+	errno = saved;
+	return (int)ret_errno(transact(&q, NULL, 0, NULL));
+}
+
+/* ---- read and write ---- */
+
+/* After a READ/WRITE whose reply says the file stopped being readable. */
+static void drain_wake(int fd, uint32_t aux)
+{
+	char c;
+	int saved = errno;
+	if (aux & IEMU_AUX_DRAIN)
+		while (recv(fd, &c, 1, MSG_DONTWAIT) < 0 && errno == EINTR)
+			;
+	errno = saved;
+}
+
+/* read of an emulated file into `buf` (the server writes it as copy_to_user). */
+static ssize_t emu_read(int fd, ino_t ino, void *buf, size_t len, off_t pos)
+{
+	struct iemu_req q;
+	struct outcome oc = { 0 };
+	long ret;
+	req_init(&q, IEMU_OP_READ, ino);
+	q.request = (uint32_t)(len > MAX_RW ? MAX_RW : len);
+	q.arg = (uint64_t)(uintptr_t)buf;
+	q.a[0] = (uint64_t)pos;
+	ret = transact(&q, NULL, 0, &oc);
+	drain_wake(fd, oc.aux);
+	return ret_errno(ret);
+}
+
+/* write of an emulated file: its bytes travel with the request (the readable
+ * prefix of them; the server faults on the rest as copy_from_user would). */
+static ssize_t emu_write(int fd, ino_t ino, const void *buf, size_t len, off_t pos)
+{
+	struct iemu_req q;
+	struct outcome oc = { 0 };
+	unsigned char small[512], *data = small;
+	ssize_t got = 0;
+
+	small[0] = 0;
+	long ret;
+
+	if (len > MAX_WRITE)
+		len = MAX_WRITE;
+	if (len > sizeof(small) && !(data = malloc(len))) {
+		errno = ENOMEM;
 		return -1;
 	}
-	return (int)ret;
+	if (len) {
+		struct iovec local = { data, len }, remote = { (void *)buf, len };
+		got = process_vm_readv(self_pid(), &local, 1, &remote, 1, 0);
+		if (got < 0)
+			got = 0;
+	}
+	req_init(&q, IEMU_OP_WRITE, ino);
+	q.request = (uint32_t)len;
+	q.arg = (uint64_t)(uintptr_t)buf;
+	q.a[0] = (uint64_t)pos;
+	ret = transact(&q, data, (uint32_t)got, &oc);
+	drain_wake(fd, oc.aux);
+	if (data != small)
+		free(data);
+	return ret_errno(ret);
+}
+
+/* A write to a control file sets its value, as the kernel's does: the file
+ * becomes the written text (trailing whitespace trimmed) and a newline, and
+ * the file position does not move. */
+static ssize_t ctl_write(int fd, const void *buf, size_t len)
+{
+	char text[4097];
+	struct iovec local = { text, len }, remote = { (void *)buf, len };
+	size_t n = len;
+	if (len > 4096)
+		return real_pwrite(fd, buf, len, 0);
+	if (len && process_vm_readv(self_pid(), &local, 1, &remote, 1, 0) != (ssize_t)len) {
+		errno = EFAULT;
+		return -1;
+	}
+	while (n && (text[n - 1] == '\n' || text[n - 1] == ' ' || text[n - 1] == '\t' || text[n - 1] == 0))
+		n--;
+	text[n++] = '\n';
+	if (ftruncate(fd, 0) < 0 || real_pwrite(fd, text, n, 0) != (ssize_t)n)
+		return -1;
+	return (ssize_t)len;
+}
+
+/* Gather iovecs into one buffer (process_vm_readv: EFAULT, never a fault). */
+static void *gather(const struct iovec *iov, int cnt, size_t *total)
+{
+	size_t t = 0;
+	void *buf;
+	int i;
+	for (i = 0; i < cnt; i++)
+		t += iov[i].iov_len;
+	if (t > MAX_WRITE)
+		t = MAX_WRITE;
+	*total = t;
+	buf = malloc(t ? t : 1);
+	if (buf && t) {
+		struct iovec local = { buf, t };
+		if (process_vm_readv(self_pid(), &local, 1, iov, (unsigned long)cnt, 0) < 0) {
+			free(buf);
+			errno = EFAULT;
+			return NULL;
+		}
+	}
+	return buf;
+}
+
+static ssize_t emu_readv(int fd, ino_t ino, const struct iovec *iov, int cnt, off_t pos)
+{
+	size_t t = 0;
+	ssize_t n;
+	void *bounce;
+	int i;
+	if (cnt < 0 || cnt > IOV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	for (i = 0; i < cnt; i++)
+		t += iov[i].iov_len;
+	if (t > MAX_RW)
+		t = MAX_RW;
+	bounce = malloc(t ? t : 1);
+	if (!bounce) {
+		errno = ENOMEM;
+		return -1;
+	}
+	n = emu_read(fd, ino, bounce, t, pos);
+	if (n > 0) {
+		struct iovec local = { bounce, (size_t)n };
+		if (process_vm_writev(self_pid(), &local, 1, iov, (unsigned long)cnt, 0) != n) {
+			errno = EFAULT;
+			n = -1;
+		}
+	}
+	free(bounce);
+	return n;
+}
+
+static ssize_t emu_writev(int fd, ino_t ino, const struct iovec *iov, int cnt, off_t pos, int ctl)
+{
+	size_t t;
+	ssize_t n;
+	void *buf;
+	if (cnt < 0 || cnt > IOV_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	buf = gather(iov, cnt, &t);
+	if (!buf)
+		return -1;
+	n = ctl ? ctl_write(fd, buf, t) : emu_write(fd, ino, buf, t, pos);
+	free(buf);
+	return n;
+}
+
+EXPORT ssize_t read(int fd, void *buf, size_t len)
+{
+	ino_t ino;
+	resolve();
+	if (fd_kind(fd, &ino) == FD_EMU)
+		return emu_read(fd, ino, buf, len, 0);
+	return real_read(fd, buf, len);
+}
+
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	ino_t ino;
+	resolve();
+	if (len <= buflen && fd_kind(fd, &ino) == FD_EMU)
+		return emu_read(fd, ino, buf, len, 0);
+	return real_read_chk(fd, buf, len, buflen);
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t len)
+{
+	ino_t ino;
+	int k;
+	resolve();
+	k = fd_kind(fd, &ino);
+	if (k == FD_EMU)
+		return emu_write(fd, ino, buf, len, 0);
+	if (k == FD_CTL)
+		return ctl_write(fd, buf, len);
+	return real_write(fd, buf, len);
+}
+
+#define PREAD_BODY(real_call)                                       \
+	ino_t ino;                                                  \
+	resolve();                                                  \
+	if (fd_kind(fd, &ino) == FD_EMU)                            \
+		return emu_read(fd, ino, buf, len, off);            \
+	return real_call;
+
+#define PWRITE_BODY(real_call)                                      \
+	ino_t ino;                                                  \
+	int k;                                                      \
+	resolve();                                                  \
+	k = fd_kind(fd, &ino);                                      \
+	if (k == FD_EMU)                                            \
+		return emu_write(fd, ino, buf, len, off);           \
+	if (k == FD_CTL)                                            \
+		return ctl_write(fd, buf, len);                     \
+	return real_call;
+
+EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off) { PREAD_BODY(real_pread(fd, buf, len, off)) }
+EXPORT ssize_t pread64(int fd, void *buf, size_t len, off_t off) { PREAD_BODY(real_pread64(fd, buf, len, off)) }
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off) { PWRITE_BODY(real_pwrite(fd, buf, len, off)) }
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off) { PWRITE_BODY(real_pwrite64(fd, buf, len, off)) }
+
+EXPORT ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
+{
+	ino_t ino;
+	resolve();
+	if (len <= buflen && fd_kind(fd, &ino) == FD_EMU)
+		return emu_read(fd, ino, buf, len, off);
+	return real_pread_chk(fd, buf, len, off, buflen);
+}
+
+EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
+{
+	ino_t ino;
+	resolve();
+	if (len <= buflen && fd_kind(fd, &ino) == FD_EMU)
+		return emu_read(fd, ino, buf, len, off);
+	return real_pread64_chk(fd, buf, len, off, buflen);
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
+{
+	ino_t ino;
+	resolve();
+	if (fd_kind(fd, &ino) == FD_EMU)
+		return emu_readv(fd, ino, iov, cnt, 0);
+	return real_readv(fd, iov, cnt);
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
+{
+	ino_t ino;
+	int k;
+	resolve();
+	k = fd_kind(fd, &ino);
+	if (k != FD_NONE)
+		return emu_writev(fd, ino, iov, cnt, 0, k == FD_CTL);
+	return real_writev(fd, iov, cnt);
+}
+
+#define PREADV_BODY(real_fn)                                        \
+	ino_t ino;                                                  \
+	resolve();                                                  \
+	if (fd_kind(fd, &ino) == FD_EMU)                            \
+		return emu_readv(fd, ino, iov, cnt, off);           \
+	return real_fn(fd, iov, cnt, off);
+
+#define PWRITEV_BODY(real_fn)                                       \
+	ino_t ino;                                                  \
+	int k;                                                      \
+	resolve();                                                  \
+	k = fd_kind(fd, &ino);                                      \
+	if (k != FD_NONE)                                           \
+		return emu_writev(fd, ino, iov, cnt, off, k == FD_CTL); \
+	return real_fn(fd, iov, cnt, off);
+
+EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off) { PREADV_BODY(real_preadv) }
+EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off) { PREADV_BODY(real_preadv64) }
+EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off) { PWRITEV_BODY(real_pwritev) }
+EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) { PWRITEV_BODY(real_pwritev64) }
+
+/* ---- mmap ---- */
+
+/* Drop [start, end) from the mapping table; tell the server about each
+ * mapping whose last piece went. */
+static void forget_range(uintptr_t start, uintptr_t end)
+{
+	uint32_t gone[MAX_MAPS];
+	int ngone = 0, i, j;
+
+	pthread_mutex_lock(&maplock);
+	for (i = 0; i < nmaps; i++) {
+		uintptr_t s = maps[i].start, e = maps[i].end;
+		uint32_t id = maps[i].id;
+		int left;
+		if (e <= start || s >= end)
+			continue;
+		if (s < start && e > end && nmaps < MAX_MAPS) {
+			/* A hole in the middle: two pieces of one mapping. */
+			maps[nmaps].start = end;
+			maps[nmaps].end = e;
+			maps[nmaps].id = id;
+			nmaps++;
+			maps[i].end = start;
+			continue;
+		}
+		if (s < start)
+			maps[i].end = start;
+		else if (e > end)
+			maps[i].start = end;
+		else {
+			maps[i] = maps[--nmaps];
+			i--;
+		}
+		for (left = 0, j = 0; j < nmaps; j++)
+			left |= maps[j].id == id;
+		if (!left)
+			gone[ngone++] = id;
+	}
+	pthread_mutex_unlock(&maplock);
+	for (i = 0; i < ngone; i++) {
+		struct iemu_req q;
+		req_init(&q, IEMU_OP_MUNMAP, 0);
+		q.arg = gone[i];
+		transact(&q, NULL, 0, NULL);
+	}
+}
+
+/* In a forked child: its copies of our mappings hold the regions too. */
+static void mappings_after_fork(void)
+{
+	int i, j;
+	for (i = 0; i < nmaps; i++) {
+		uint32_t old = maps[i].id;
+		struct iemu_req q;
+		long id;
+		if (i && old == 0)
+			continue;
+		for (j = 0; j < i; j++)
+			if (maps[j].id == old)
+				break;
+		if (j < i)
+			continue; /* renamed with its first piece */
+		req_init(&q, IEMU_OP_MMAP_DUP, 0);
+		q.arg = old;
+		id = transact(&q, NULL, 0, NULL);
+		for (j = i; j < nmaps; j++)
+			if (maps[j].id == old)
+				maps[j].id = id > 0 ? (uint32_t)id : 0;
+	}
+}
+
+static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, ino_t ino, off_t off)
+{
+	char path[PATH_MAX];
+	struct iemu_req q;
+	struct outcome oc = { .path = path, .path_size = sizeof(path) };
+	size_t plen = (len + 4095) & ~(size_t)4095;
+	long id;
+	void *p;
+	int bfd, e;
+
+	path[0] = 0;
+	req_init(&q, IEMU_OP_MMAP, ino);
+	q.arg = (uint64_t)off;
+	q.a[0] = len;
+	q.a[1] = (uint64_t)(unsigned)prot;
+	q.a[2] = (uint64_t)(unsigned)flags;
+	id = transact(&q, NULL, 0, &oc);
+	if (id < 0) {
+		errno = (int)-id;
+		return MAP_FAILED;
+	}
+	bfd = real_open(path, O_RDWR | O_CLOEXEC);
+	p = bfd < 0 ? MAP_FAILED : real(addr, plen, prot, flags, bfd, 0);
+	e = errno;
+	if (bfd >= 0)
+		raw_close(bfd);
+	if (p == MAP_FAILED) {
+		req_init(&q, IEMU_OP_MUNMAP, 0);
+		q.arg = (uint64_t)id;
+		transact(&q, NULL, 0, NULL);
+		errno = e;
+		return MAP_FAILED;
+	}
+	if (flags & MAP_FIXED) {
+		forget_pages();
+		forget_range((uintptr_t)p, (uintptr_t)p + plen);
+	}
+	pthread_mutex_lock(&maplock);
+	if (nmaps < MAX_MAPS) {
+		maps[nmaps].start = (uintptr_t)p;
+		maps[nmaps].end = (uintptr_t)p + plen;
+		maps[nmaps].id = (uint32_t)id;
+		nmaps++;
+	}
+	pthread_mutex_unlock(&maplock);
+	return p;
+}
+
+static void *mmap_common(mmap_fn real, void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	ino_t ino;
+	void *p;
+	if (!(flags & MAP_ANONYMOUS) && fd_kind(fd, &ino) == FD_EMU)
+		return emu_mmap(real, addr, len, prot, flags, ino, off);
+	p = real(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED && (flags & MAP_FIXED)) {
+		forget_pages();
+		if (nmaps)
+			forget_range((uintptr_t)p, (uintptr_t)p + ((len + 4095) & ~(size_t)4095));
+	}
+	return p;
+}
+
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	resolve();
+	return mmap_common(real_mmap, addr, len, prot, flags, fd, off);
+}
+
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	resolve();
+	return mmap_common(real_mmap64, addr, len, prot, flags, fd, off);
+}
+
+EXPORT int munmap(void *addr, size_t len)
+{
+	int r;
+	resolve();
+	forget_pages();
+	r = real_munmap(addr, len);
+	if (r == 0 && nmaps)
+		forget_range((uintptr_t)addr, (uintptr_t)addr + ((len + 4095) & ~(size_t)4095));
+	return r;
+}
+
+EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	resolve();
+	forget_pages();
+	return real_mprotect(addr, len, prot);
+}
+
+EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey)
+{
+	resolve();
+	forget_pages();
+	if (!real_pkey_mprotect) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return real_pkey_mprotect(addr, len, prot, pkey);
+}
+
+EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	va_list ap;
+	void *new_addr = NULL, *p;
+	resolve();
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		new_addr = va_arg(ap, void *);
+		va_end(ap);
+	}
+	forget_pages();
+	p = real_mremap(old, old_len, new_len, flags, new_addr);
+	return p;
+}
+
+/* ---- close and dup: keep the fd table true ---- */
+
+EXPORT int close(int fd)
+{
+	resolve();
+	fd_forget(fd);
+	return real_close(fd);
+}
+
+EXPORT int dup(int fd)
+{
+	int r;
+	resolve();
+	r = real_dup(fd);
+	if (r >= 0)
+		fd_copy(fd, r);
+	return r;
+}
+
+EXPORT int dup2(int fd, int to)
+{
+	int r;
+	resolve();
+	r = real_dup2(fd, to);
+	if (r >= 0 && r != fd)
+		fd_copy(fd, r);
+	return r;
+}
+
+EXPORT int dup3(int fd, int to, int flags)
+{
+	int r;
+	resolve();
+	r = real_dup3(fd, to, flags);
+	if (r >= 0)
+		fd_copy(fd, r);
+	return r;
+}
+
+static int fcntl_common(fcntl_fn real, int fd, int cmd, va_list ap)
+{
+	void *arg = va_arg(ap, void *);
+	int r = real(fd, cmd, arg);
+	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
+		fd_copy(fd, r);
+	return r;
+}
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	va_list ap;
+	int r;
+	resolve();
+	va_start(ap, cmd);
+	r = fcntl_common(real_fcntl, fd, cmd, ap);
+	va_end(ap);
+	return r;
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	int r;
+	resolve();
+	va_start(ap, cmd);
+	r = fcntl_common(real_fcntl64, fd, cmd, ap);
+	va_end(ap);
+	return r;
 }
 
 /* On the LP64 targets we support, struct stat64 is struct stat. */
@@ -657,20 +1738,36 @@ static void fake_stat(struct stat *st, dev_t rdev, ino_t ino)
 	st->st_blksize = 4096;
 }
 
-static int stat_path(int dirfd, const char *path, struct stat *st)
+/* 1: answered (st filled or -1 in *ret); 0: the real call should run on
+ * `path`, which may now name a control path's file in `target`. */
+static int stat_path(int dirfd, const char **path, struct stat *st, char *target, int *redirected)
 {
-	const struct pattern *m = match(dirfd, path);
-	if (!m || !m->chardev)
+	char norm[PATH_MAX];
+	const struct pattern *m;
+	int r;
+	*redirected = 0;
+	if (!normalize(dirfd, *path, norm))
 		return 0;
-	fake_stat(st, m->rdev, (ino_t)(1000 + (m - patterns)));
-	return 1;
+	m = match_norm(norm);
+	if (m && m->chardev) {
+		fake_stat(st, m->rdev, (ino_t)(1000 + (m - patterns)));
+		return 1;
+	}
+	r = redirect_norm(norm, target, PATH_MAX);
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		*path = target;
+		*redirected = 1;
+	}
+	return 0;
 }
 
 static int stat_fd(int fd, struct stat *st)
 {
 	ino_t ino;
 	dev_t rdev = 0;
-	uint64_t aux = 0;
+	struct outcome oc = { 0 };
 	int found;
 	if (!is_emulated_fd(fd, &ino))
 		return 0;
@@ -678,8 +1775,10 @@ static int stat_fd(int fd, struct stat *st)
 	found = lookup_known(ino, &rdev);
 	pthread_mutex_unlock(&lock);
 	if (!found || rdev == 0) {
-		if (transact(IEMU_OP_FILE_INFO, 0, 0, ino, &aux) >= 0)
-			rdev = (dev_t)aux;
+		struct iemu_req q;
+		req_init(&q, IEMU_OP_FILE_INFO, ino);
+		if (transact(&q, NULL, 0, &oc) >= 0)
+			rdev = (dev_t)oc.aux;
 		pthread_mutex_lock(&lock);
 		remember(ino, rdev);
 		pthread_mutex_unlock(&lock);
@@ -688,31 +1787,19 @@ static int stat_fd(int fd, struct stat *st)
 	return 1;
 }
 
-EXPORT int stat(const char *path, struct stat *st)
-{
-	resolve();
-	return stat_path(AT_FDCWD, path, st) ? 0 : real_stat(path, st);
-}
+#define STAT_BODY(real_fn)                                              \
+	char target[PATH_MAX];                                          \
+	int redirected, r;                                              \
+	resolve();                                                      \
+	r = stat_path(AT_FDCWD, &path, (struct stat *)st, target, &redirected); \
+	if (r)                                                          \
+		return r > 0 ? 0 : -1;                                  \
+	return real_fn(path, (struct stat *)st);
 
-EXPORT int stat64(const char *path, struct stat64 *st64)
-{
-	resolve();
-	struct stat *st = (struct stat *)st64;
-	return stat_path(AT_FDCWD, path, st) ? 0 : real_stat64(path, st);
-}
-
-EXPORT int lstat(const char *path, struct stat *st)
-{
-	resolve();
-	return stat_path(AT_FDCWD, path, st) ? 0 : real_lstat(path, st);
-}
-
-EXPORT int lstat64(const char *path, struct stat64 *st64)
-{
-	resolve();
-	struct stat *st = (struct stat *)st64;
-	return stat_path(AT_FDCWD, path, st) ? 0 : real_lstat64(path, st);
-}
+EXPORT int stat(const char *path, struct stat *st) { STAT_BODY(real_stat) }
+EXPORT int stat64(const char *path, struct stat64 *st) { STAT_BODY(real_stat64) }
+EXPORT int lstat(const char *path, struct stat *st) { STAT_BODY(real_lstat) }
+EXPORT int lstat64(const char *path, struct stat64 *st) { STAT_BODY(real_lstat64) }
 
 EXPORT int fstat(int fd, struct stat *st)
 {
@@ -729,9 +1816,14 @@ EXPORT int fstat64(int fd, struct stat64 *st64)
 
 static int fstatat_common(fstatat_fn real, int dirfd, const char *path, struct stat *st, int flags)
 {
+	char target[PATH_MAX];
+	int redirected, r;
 	if ((flags & AT_EMPTY_PATH) && path && !*path)
 		return stat_fd(dirfd, st) ? 0 : real(dirfd, path, st, flags);
-	return stat_path(dirfd, path, st) ? 0 : real(dirfd, path, st, flags);
+	r = stat_path(dirfd, &path, st, target, &redirected);
+	if (r)
+		return r > 0 ? 0 : -1;
+	return real(redirected ? AT_FDCWD : dirfd, path, st, flags);
 }
 
 EXPORT int fstatat(int dirfd, const char *path, struct stat *st, int flags)
@@ -747,14 +1839,30 @@ EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st64, int flags
 	return fstatat_common(real_fstatat64, dirfd, path, st, flags);
 }
 
+static int access_common(int dirfd, const char *path, int mode, int flags, int at)
+{
+	char norm[PATH_MAX], target[PATH_MAX];
+	int r;
+	if (normalize(dirfd, path, norm)) {
+		if (match_norm(norm))
+			return 0;
+		r = redirect_norm(norm, target, sizeof(target));
+		if (r < 0)
+			return -1;
+		if (r > 0)
+			return real_access(target, mode);
+	}
+	return at ? real_faccessat(dirfd, path, mode, flags) : real_access(path, mode);
+}
+
 EXPORT int access(const char *path, int mode)
 {
 	resolve();
-	return match(AT_FDCWD, path) ? 0 : real_access(path, mode);
+	return access_common(AT_FDCWD, path, mode, 0, 0);
 }
 
 EXPORT int faccessat(int dirfd, const char *path, int mode, int flags)
 {
 	resolve();
-	return match(dirfd, path) ? 0 : real_faccessat(dirfd, path, mode, flags);
+	return access_common(dirfd, path, mode, flags, 1);
 }

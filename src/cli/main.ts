@@ -166,7 +166,8 @@ async function cmdRun(args: string[]): Promise<number> {
       const preload = process.env.LD_PRELOAD ? `${shim} ${process.env.LD_PRELOAD}` : shim;
       env = {
         ...process.env, LD_PRELOAD: preload, IOMMUFD_EMU_SOCKET: path.resolve(connect),
-        IOMMUFD_EMU_PATHS: q.paths, IOMMUFD_EMU_TRACER: String(q.pid),
+        IOMMUFD_EMU_PATHS: q.paths, IOMMUFD_EMU_REDIRECT: q.redirect, IOMMUFD_EMU_STATE: q.stateDir,
+        IOMMUFD_EMU_TRACER: String(q.pid),
       };
     } else {
       server = await EmuServer.start({ trace: traceSink(opts.get('trace')), engine: new Engine({ platform }), rootCaps: opts.has('root-caps') });

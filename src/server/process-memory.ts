@@ -9,7 +9,8 @@ import * as fs from 'node:fs';
 import { Errno, EFAULT } from '../uapi/errno.js';
 import { allocMmId, PAGE_SIZE_N, type AddressSpace } from '../hw/memory.js';
 import { RunCounter } from '../util/run-counter.js';
-import { RLIM_INFINITY, userAccount, type Task, type UserAccount } from '../core/task.js';
+import { RLIM_INFINITY, userAccount, type FaultInjector, type Task, type UserAccount } from '../core/task.js';
+import type { EmulatedFile } from '../core/file.js';
 
 /**
  * Addresses we can reach: Node's fs takes a file position as a safe integer
@@ -20,6 +21,12 @@ const USER_VA_LIMIT = 1n << 53n;
 
 /** Bytes the first read of an ioctl fetches (a struct is read as size, then whole). */
 const READ_AHEAD = 256;
+
+/** Bytes of writes per request the client applies itself (REC_WRITE); more go through /proc/<pid>/mem. */
+export const DEFER_MAX = 64 * 1024;
+
+/** A write into the requesting client's memory that its shim makes (process_vm_writev). */
+export interface DeferredWrite { va: bigint; data: Uint8Array }
 
 interface Vma { start: bigint; end: bigint; read: boolean; write: boolean; }
 
@@ -96,8 +103,56 @@ export class ProcessAddressSpace implements AddressSpace {
    * survives). `inline` is what the client itself read at `arg` as it issued
    * the ioctl; it becomes the read-ahead window.
    */
-  beginIoctl(arg?: bigint, inline?: Uint8Array): void {
+  beginIoctl(arg?: bigint, inline?: Uint8Array, defer = false): void {
     this.ahead = arg !== undefined && inline && inline.length ? { va: arg, data: inline.slice() } : undefined;
+    this.deferring = defer;
+    if (this.pending.length) this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  /**
+   * Writes made while a request of this process is served are left to its
+   * shim (which applies them with process_vm_writev before the call returns,
+   * so page protections hold at the moment of the write) instead of a pwrite
+   * to /proc/<pid>/mem each: one syscall fewer on the server per write. They
+   * are still checked against the maps snapshot first, so a write to memory
+   * known to be unwritable fails in the engine with EFAULT as before; one the
+   * snapshot wrongly shows writable fails in the shim, which then returns
+   * EFAULT (after the engine went on as if it had succeeded) and marks the
+   * snapshot stale. Reads of bytes with a pending write, and writes too big
+   * to carry, flush the pending ones through /proc first.
+   */
+  private deferring = false;
+  private pending: DeferredWrite[] = [];
+  private pendingBytes = 0;
+
+  /** The request is over: the writes the client must make, in order (REC_WRITE). */
+  endIoctl(): DeferredWrite[] | undefined {
+    this.deferring = false;
+    if (!this.pending.length) return undefined;
+    const out = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    return out;
+  }
+
+  /** The client saw one of our deferred writes fault: forget the maps snapshot. */
+  mapsStale(): void {
+    this.vmas = undefined;
+  }
+
+  private flushPending(): void {
+    const p = this.pending;
+    if (!p.length) return;
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (const w of p) this.writeRaw(w.va, w.data);
+  }
+
+  private overlapsPending(va: bigint, len: number): boolean {
+    const end = va + BigInt(len);
+    for (const w of this.pending) if (w.va < end && va < w.va + BigInt(w.data.length)) return true;
+    return false;
   }
 
   private maps(): Vma[] {
@@ -118,6 +173,7 @@ export class ProcessAddressSpace implements AddressSpace {
   read(va: bigint, len: number): Uint8Array {
     if (len === 0) return new Uint8Array(0);
     if (this.closed || !ProcessAddressSpace.inRange(va, len)) throw new Errno(EFAULT, 'bad user address');
+    if (this.pending.length && this.overlapsPending(va, len)) this.flushPending();
     const a = this.ahead;
     if (a && va >= a.va && va + BigInt(len) <= a.va + BigInt(a.data.length)) {
       const off = Number(va - a.va);
@@ -175,6 +231,18 @@ export class ProcessAddressSpace implements AddressSpace {
       if (!covered(this.maps(), va, BigInt(len), true)) throw new Errno(EFAULT, `write to unmapped or read-only memory at 0x${va.toString(16)}`);
     }
     this.ahead = undefined;
+    if (this.deferring && this.pendingBytes + len <= DEFER_MAX) {
+      this.pending.push({ va, data: data.slice() });
+      this.pendingBytes += len;
+      return;
+    }
+    this.flushPending();
+    this.writeRaw(va, data);
+  }
+
+  /** pwrite to /proc/<pid>/mem (checked by the caller); EFAULT if it comes up short. */
+  private writeRaw(va: bigint, data: Uint8Array): void {
+    const len = data.length;
     let done = 0;
     try {
       while (done < len) {
@@ -209,6 +277,16 @@ export class ProcessAddressSpace implements AddressSpace {
     this.closed = true;
     try { fs.closeSync(this.memFd); } catch { /* already gone */ }
   }
+}
+
+/** A client fd number as the engine sees it (file identity). */
+export interface ResolvedFd { file?: EmulatedFile; kind: 'emulated' | 'other' | 'bad'; path?: string }
+
+/** The server's side of a ProcessTask. */
+export interface TaskHost {
+  installFile?(file: EmulatedFile, fdAt: bigint): void;
+  resolveFd?(pid: number, fd: number): ResolvedFd;
+  faultInjector?(pid: number, tid: number): FaultInjector | undefined;
 }
 
 /** Parse "Max locked memory" from /proc/<pid>/limits (soft limit). */
@@ -258,7 +336,22 @@ export class ProcessTask implements Task {
      * dropped itself (in the bounding set, not effective) does not.
      */
     private readonly rootCaps = false,
+    /** What the server offers this task beyond /proc: fds, fault injection. */
+    private readonly host?: TaskHost,
   ) {}
+
+  installFile(file: EmulatedFile, fdAt: bigint): void {
+    if (!this.host?.installFile) throw new Errno(EFAULT, 'this caller cannot receive files');
+    this.host.installFile(file, fdAt);
+  }
+
+  resolveFd(fd: number): ResolvedFd {
+    return this.host?.resolveFd?.(this.pid, fd) ?? { kind: 'bad' };
+  }
+
+  get faultInjector(): FaultInjector | undefined {
+    return this.host?.faultInjector?.(this.pid, this.tid);
+  }
 
   private cap(bit: bigint): boolean {
     const st = this.readStatus();

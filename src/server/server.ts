@@ -2,26 +2,35 @@
 //
 // Each FILE connection is one open file description of an emulated path; the
 // engine's file is released when that connection closes (the last close() of
-// every dup and fork of the client's fd). Each CHANNEL connection belongs to
-// one client process and carries that process's ioctls, naming the file by
-// the socket inode of the client's end. See native/shim/proto.h.
+// every dup and fork of the client's fd) and no mapping of it is left. Each
+// CHANNEL connection belongs to one client process and carries that
+// process's ioctls, reads, writes, mmaps and control-path lookups, naming the
+// file by the socket inode of the client's end. See native/shim/proto.h.
 //
 // Isolation: everything a connection does runs inside try/catch; a malformed
 // frame ends that connection only; a non-Errno exception from the engine is a
 // bug, logged and answered with EIO.
+//
+// State directory (private, 0700; tmpfs when /dev/shm is writable): the
+// backing files of mmap regions (regions/N), the fault-injection control
+// files (debugfs/..., task/<tid>/fail-nth; see fault-injection.ts).
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../core/engine.js';
-import type { EmulatedFile, IoctlTrace } from '../core/file.js';
-import { Errno, EBADF, EIO, ENOSYS, EPERM, errnoName, isErrno } from '../uapi/errno.js';
+import { POLLIN, type EmulatedFile, type IoctlTrace, type MmapRegion, type RegionMemory } from '../core/file.js';
+import { Errno, EACCES, EBADF, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOSYS, EPERM, errnoName, isErrno } from '../uapi/errno.js';
 import { describeRequest } from '../uapi/ioctls.js';
 import {
-  HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_PATH,
-  OP_FILE_INFO, OP_IOCTL, REQ_SIZE, decodeHello, decodeRequest, encodeReply, makedev, type Hello,
+  AUX_DRAIN, HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_ADOPT, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_EXT, MAX_PATH,
+  NEWFD_CLOEXEC, OP_FILE_INFO, OP_IOCTL, OP_MMAP, OP_MMAP_DUP, OP_MUNMAP, OP_READ, OP_RESOLVE, OP_WRITE,
+  REC_NEWFD, REC_PATH, REC_WRITE, REQ_MAPS_STALE, REQ_SIZE, decodeHello, decodeRequest, encodeReply, makedev,
+  param, requestExtLen, type Hello, type Rec, type Request,
 } from './protocol.js';
-import { ProcessAddressSpace, ProcessTask } from './process-memory.js';
+import { ProcessAddressSpace, ProcessTask, type ResolvedFd, type TaskHost } from './process-memory.js';
+import { FaultControl } from './fault-injection.js';
 
 export interface ServerOptions {
   engine?: Engine;
@@ -35,6 +44,22 @@ export interface ServerOptions {
   rootCaps?: boolean;
 }
 
+const O_ACCMODE = 3;
+const O_WRONLY = 1;
+const O_RDONLY = 0;
+const O_RDWR = 2;
+const PAGE = 4096n;
+const MAP_TYPE = 0xf;
+const MAP_SHARED = 1;
+const MAP_SHARED_VALIDATE = 3;
+const MAP_PRIVATE = 2;
+const PROT_WRITE = 2;
+/** MAX_RW_COUNT: the most one read/write moves. */
+const MAX_RW = 0x7ffff000;
+
+/** A file an ioctl made, waiting for the client to adopt it (REC_NEWFD). */
+interface PendingFile { token: bigint; file: EmulatedFile; fdAt: bigint; cloexec: boolean }
+
 /** A client process (one exec image): its address space, shared by all its connections. */
 interface ClientProcess {
   pid: number;
@@ -42,6 +67,14 @@ interface ClientProcess {
   cookie: bigint;
   mm: ProcessAddressSpace;
   channels: number;
+  /** What its tasks get from us (fds, file identity, fault injection). */
+  host: TaskHost;
+  /** Files made by the request in progress. */
+  made: Array<{ file: EmulatedFile; fdAt: bigint; cloexec: boolean }>;
+  /** Files announced to the client (REC_NEWFD) but not yet adopted. */
+  pending: Map<bigint, PendingFile>;
+  /** Its mappings of emulated files, by id. */
+  mappings: Set<number>;
 }
 
 interface OpenFile {
@@ -51,7 +84,21 @@ interface OpenFile {
   path: string;
   ino: bigint;
   rdev: bigint;
+  oflags: number;
+  sock: net.Socket;
+  /** A wake byte is queued on sock (the file was readable when last looked at). */
+  wake: boolean;
+  /** Live mappings of it: they keep it open after the last close, as vma->vm_file does. */
+  mapped: number;
+  /** Its connection closed (last close of the fd); released when `mapped` reaches 0. */
+  closed: boolean;
+  /** Backing files of its regions, removed on release. */
+  backings: Backing[];
 }
+
+interface Backing { path: string; fd: number; region: MmapRegion }
+
+interface Mapping { id: number; proc: ClientProcess; of: OpenFile; region: MmapRegion }
 
 /** The device number stat() reports for an emulated path (approximate: see shim). */
 export function deviceNumber(p: string): bigint {
@@ -70,23 +117,53 @@ export function pathsEnv(paths: readonly string[]): string {
   }).join(':');
 }
 
+/** IOMMUFD_EMU_REDIRECT for the shim: control paths it asks us about (OP_RESOLVE). */
+export function redirectEnv(): string {
+  return FaultControl.patterns.join(':');
+}
+
 function fmtDuration(ns: bigint): string {
   const us = Number(ns) / 1000;
   return us < 1000 ? `${us.toFixed(1)}us` : `${(us / 1000).toFixed(2)}ms`;
 }
+
+/** A private directory for our state: on tmpfs when we can (regions are shared memory). */
+function makeStateDir(): string {
+  for (const base of ['/dev/shm', os.tmpdir()]) {
+    try {
+      const d = fs.mkdtempSync(path.join(base, 'iommufd-emu-state-'));
+      fs.chmodSync(d, 0o700);
+      return d;
+    } catch { /* next */ }
+  }
+  throw new Error('cannot create a state directory');
+}
+
+const NO_RECS: Rec[] = [];
 
 export class EmuServer {
   readonly engine: Engine;
   readonly socketPath: string;
   /** The private directory we created for the socket, removed on close. */
   private readonly ownDir: string | undefined;
+  /** Our private state: region backings and control files. */
+  readonly stateDir: string;
+  readonly faults: FaultControl;
   private readonly server: net.Server;
   private readonly files = new Map<bigint, OpenFile>();
+  /** Open files that can poll(): their wake bytes are re-checked after each request. */
+  private readonly pollable = new Set<OpenFile>();
   private readonly procs = new Map<number, ClientProcess>();
+  private readonly mappings = new Map<number, Mapping>();
+  private readonly backings = new Map<MmapRegion, Backing>();
+  private nextMapping = 1;
+  private nextBacking = 1;
   private readonly sockets = new Set<net.Socket>();
   private readonly trace: ((line: string) => void) | undefined;
   private readonly rootCaps: boolean;
   private readonly log: (line: string) => void;
+  /** The user `allowUser` let in: files we create later are chowned to it. */
+  private allowed: { uid: number; gid: number } | undefined;
   private closed = false;
 
   private constructor(opts: ServerOptions) {
@@ -101,6 +178,9 @@ export class EmuServer {
       fs.chmodSync(this.ownDir, 0o700);
       this.socketPath = path.join(this.ownDir, 'sock');
     }
+    this.stateDir = makeStateDir();
+    fs.mkdirSync(path.join(this.stateDir, 'regions'), { mode: 0o700 });
+    this.faults = new FaultControl(this.stateDir);
     this.server = net.createServer({ allowHalfOpen: false }, (s) => this.accept(s));
     this.server.on('error', (e) => this.log(`server socket: ${e.message}`));
   }
@@ -108,15 +188,20 @@ export class EmuServer {
   /** Start listening; resolves once the socket accepts connections. */
   static async start(opts: ServerOptions = {}): Promise<EmuServer> {
     const srv = new EmuServer(opts);
-    if (opts.socketPath) await removeStaleSocket(srv.socketPath);
-    await new Promise<void>((resolve, reject) => {
-      const onErr = (e: Error) => reject(e);
-      srv.server.once('error', onErr);
-      srv.server.listen(srv.socketPath, () => {
-        srv.server.off('error', onErr);
-        resolve();
+    try {
+      if (opts.socketPath) await removeStaleSocket(srv.socketPath);
+      await new Promise<void>((resolve, reject) => {
+        const onErr = (e: Error) => reject(e);
+        srv.server.once('error', onErr);
+        srv.server.listen(srv.socketPath, () => {
+          srv.server.off('error', onErr);
+          resolve();
+        });
       });
-    });
+    } catch (e) {
+      srv.removeDirs();
+      throw e;
+    }
     fs.chmodSync(srv.socketPath, 0o600);
     return srv;
   }
@@ -129,14 +214,26 @@ export class EmuServer {
       LD_PRELOAD: preload,
       IOMMUFD_EMU_SOCKET: this.socketPath,
       IOMMUFD_EMU_PATHS: pathsEnv(this.engine.paths()),
+      IOMMUFD_EMU_REDIRECT: redirectEnv(),
+      IOMMUFD_EMU_STATE: this.stateDir,
       IOMMUFD_EMU_TRACER: String(process.pid),
     };
   }
 
-  /** Let another user connect: hand it the socket (and our private directory). */
+  /** Let another user connect: hand it the socket, our private directory and our state. */
   allowUser(uid: number, gid: number): void {
+    this.allowed = { uid, gid };
     if (this.ownDir) fs.chownSync(this.ownDir, uid, gid);
     fs.chownSync(this.socketPath, uid, gid);
+    const walk = (p: string) => {
+      fs.chownSync(p, uid, gid);
+      if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+    };
+    walk(this.stateDir);
+  }
+
+  private own(p: string): void {
+    if (this.allowed) try { fs.chownSync(p, this.allowed.uid, this.allowed.gid); } catch { /* best effort */ }
   }
 
   /** Number of open emulated files (for tests and status). */
@@ -149,11 +246,15 @@ export class EmuServer {
     this.closed = true;
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    for (const p of [...this.procs.values()]) this.dropProcess(p);
     for (const f of [...this.files.values()]) this.releaseFile(f);
-    for (const p of this.procs.values()) p.mm.close();
-    this.procs.clear();
     try { fs.rmSync(this.socketPath, { force: true }); } catch { /* gone */ }
+    this.removeDirs();
+  }
+
+  private removeDirs(): void {
     if (this.ownDir) try { fs.rmSync(this.ownDir, { recursive: true, force: true }); } catch { /* gone */ }
+    try { fs.rmSync(this.stateDir, { recursive: true, force: true }); } catch { /* gone */ }
   }
 
   // ---- connections ----
@@ -177,14 +278,14 @@ export class EmuServer {
         if (!hello) {
           if (buf.length < HELLO_SIZE) return;
           const h = decodeHello(buf);
-          if (h.magic !== IEMU_MAGIC || h.version !== IEMU_VERSION) return fail('bad hello');
-          if (h.kind === KIND_FILE) {
+          if (h.magic !== IEMU_MAGIC || h.version !== IEMU_VERSION) return fail('bad hello (a shim of another version?)');
+          if (h.kind === KIND_FILE || h.kind === KIND_ADOPT) {
             if (h.pathLen > MAX_PATH) return fail('path too long');
             if (buf.length < HELLO_SIZE + h.pathLen) return;
-            const p = buf.subarray(HELLO_SIZE, HELLO_SIZE + h.pathLen).toString('utf8');
+            const body = buf.subarray(HELLO_SIZE, HELLO_SIZE + h.pathLen);
             buf = buf.subarray(HELLO_SIZE + h.pathLen);
             hello = h;
-            onClose = this.openFile(sock, h, p);
+            onClose = h.kind === KIND_FILE ? this.openFile(sock, h, body.toString('utf8')) : this.adoptFile(sock, h, body);
             onFrames = (b) => b.subarray(b.length); // nothing travels on a file connection
           } else if (h.kind === KIND_CHANNEL) {
             buf = buf.subarray(HELLO_SIZE);
@@ -195,8 +296,8 @@ export class EmuServer {
             onFrames = ch.frames;
           } else if (h.kind === KIND_QUERY) {
             hello = h;
-            const text = Buffer.from(pathsEnv(this.engine.paths()), 'utf8');
-            sock.end(Buffer.concat([encodeReply(text.length, BigInt(process.pid)), text]));
+            const text = Buffer.from(`${pathsEnv(this.engine.paths())}\n${redirectEnv()}\n${this.stateDir}`, 'utf8');
+            sock.end(Buffer.concat([encodeReply(text.length, process.pid), text]));
             return;
           } else {
             return fail(`unknown connection kind ${h.kind}`);
@@ -204,6 +305,7 @@ export class EmuServer {
         }
         if (onFrames && buf.length) buf = onFrames(buf);
       } catch (e) {
+        if (e instanceof BadFrame) return fail(e.message);
         this.log(`internal error on a connection (bug): ${(e as Error)?.stack ?? e}`);
         sock.destroy();
       }
@@ -219,9 +321,34 @@ export class EmuServer {
   private process(pid: number, cookie = 0n): ClientProcess {
     const known = this.procs.get(pid);
     if (known) return known;
-    const p: ClientProcess = { pid, cookie, mm: new ProcessAddressSpace(pid), channels: 0 };
+    const p: ClientProcess = {
+      pid, cookie, mm: new ProcessAddressSpace(pid), channels: 0,
+      host: undefined as unknown as TaskHost, made: [], pending: new Map(), mappings: new Set(),
+    };
+    p.host = {
+      installFile: (file, fdAt) => { p.made.push({ file, fdAt, cloexec: true }); },
+      resolveFd: (pid2, fd) => this.resolveFd(pid2, fd),
+      faultInjector: (pid2, tid) => this.faults.injector(pid2, tid),
+    };
     this.procs.set(pid, p);
     return p;
+  }
+
+  /** A process image is gone (exit, exec): its mappings, unadopted files and control files go too. */
+  private dropProcess(p: ClientProcess): void {
+    p.mm.close();
+    if (this.procs.get(p.pid) === p) {
+      this.procs.delete(p.pid);
+      this.faults.forgetProcess(p.pid);
+    }
+    this.dropPending(p);
+    for (const id of [...p.mappings]) this.unmap(p, id);
+  }
+
+  private dropPending(p: ClientProcess): void {
+    if (!p.pending.size) return;
+    for (const f of p.pending.values()) this.releaseEngineFile(f.file, 'unadopted file');
+    p.pending.clear();
   }
 
   private openChannel(sock: net.Socket, h: Hello): { frames: (b: Buffer) => Buffer; close: () => void } | undefined {
@@ -231,8 +358,8 @@ export class EmuServer {
       // starts afresh; the old image's channel may not have been seen to close yet.
       const old = this.procs.get(h.pid);
       if (old && old.cookie !== h.ino) {
-        if (old.channels === 0) old.mm.close();
-        this.procs.delete(h.pid);
+        if (old.channels === 0) this.dropProcess(old);
+        else this.procs.delete(h.pid);
       }
       proc = this.process(h.pid, h.ino);
     } catch (e) {
@@ -250,8 +377,11 @@ export class EmuServer {
       let out: Buffer[] | undefined;
       let one: Buffer | undefined;
       while (b.length - off >= REQ_SIZE) {
+        const ext = requestExtLen(b, off);
+        if (ext > MAX_EXT) throw new BadFrame(`request extension of ${ext} bytes`);
+        if (b.length - off < REQ_SIZE + ext) break;
         const r = this.request(proc, b, off);
-        off += REQ_SIZE;
+        off += REQ_SIZE + ext;
         if (!one) one = r; else (out ??= [one]).push(r);
       }
       if (out) sock.write(Buffer.concat(out)); else if (one) sock.write(one);
@@ -261,10 +391,7 @@ export class EmuServer {
       if (closed) return;
       closed = true;
       // Its only channel is gone: the process exited or exec'd, and its memory with it.
-      if (--proc.channels === 0) {
-        proc.mm.close();
-        if (this.procs.get(proc.pid) === proc) this.procs.delete(proc.pid);
-      }
+      if (--proc.channels === 0) this.dropProcess(proc);
     };
     return { frames, close };
   }
@@ -274,12 +401,9 @@ export class EmuServer {
     let of: OpenFile | undefined;
     try {
       const proc = this.process(h.pid);
-      const task = new ProcessTask(h.pid, h.tid, proc.mm, this.rootCaps);
+      const task = new ProcessTask(h.pid, h.tid, proc.mm, this.rootCaps, proc.host);
       const file = this.engine.open(p, task);
-      of = { pid: h.pid, file, path: p, ino: h.ino, rdev: deviceNumber(p) };
-      const stale = this.files.get(h.ino);
-      if (stale) this.releaseFile(stale);
-      this.files.set(h.ino, of);
+      of = this.register(sock, h, file, p, deviceNumber(p), h.oflags);
     } catch (e) {
       result = isErrno(e) ? -e.code : -EIO;
       if (!isErrno(e)) {
@@ -289,59 +413,343 @@ export class EmuServer {
       }
     }
     this.trace?.(`[${h.pid}] open("${p}") = ${result < 0 ? `-1 ${errnoName(-result)}` : 'fd'}`);
-    sock.write(encodeReply(result, of?.rdev ?? 0n));
-    return () => {
-      if (of && this.files.get(of.ino) === of) this.releaseFile(of);
-    };
+    sock.write(encodeReply(result, Number(of?.rdev ?? 0n)));
+    return () => { if (of) this.fileClosed(of); };
+  }
+
+  /** An ADOPT connection: the fd the client made for a file an ioctl created. */
+  private adoptFile(sock: net.Socket, h: Hello, body: Buffer): () => void {
+    const proc = this.procs.get(h.pid);
+    const token = body.length === 8 ? body.readBigUInt64LE(0) : 0n;
+    const pf = proc?.pending.get(token);
+    if (!proc || !pf) {
+      sock.end(encodeReply(-EBADF));
+      return () => {};
+    }
+    proc.pending.delete(token);
+    const of = this.register(sock, h, pf.file, `anon_inode:[${pf.file.kind}]`, 0n, O_RDWR);
+    this.trace?.(`[${h.pid}] new fd for ${of.path}`);
+    sock.write(encodeReply(0, 0));
+    this.syncWake(of);
+    return () => this.fileClosed(of);
+  }
+
+  private register(sock: net.Socket, h: Hello, file: EmulatedFile, p: string, rdev: bigint, oflags: number): OpenFile {
+    const of: OpenFile = { pid: h.pid, file, path: p, ino: h.ino, rdev, oflags, sock, wake: false, mapped: 0, closed: false, backings: [] };
+    const stale = this.files.get(h.ino);
+    if (stale) this.releaseFile(stale);
+    this.files.set(h.ino, of);
+    if (file.poll) {
+      this.pollable.add(of);
+      file.onReadable = () => { if (this.files.get(of.ino) === of) this.syncWake(of); };
+    }
+    return of;
+  }
+
+  /** The last close of the client's fd; mappings keep the file open (vma->vm_file). */
+  private fileClosed(of: OpenFile): void {
+    of.closed = true;
+    if (of.mapped === 0 && this.files.get(of.ino) === of) this.releaseFile(of);
   }
 
   private releaseFile(of: OpenFile): void {
-    this.files.delete(of.ino);
-    try {
-      of.file.release();
-    } catch (e) {
-      this.log(`release of ${of.path} failed (bug): ${(e as Error)?.stack ?? e}`);
+    if (this.files.get(of.ino) === of) this.files.delete(of.ino);
+    this.pollable.delete(of);
+    of.file.onReadable = undefined;
+    this.releaseEngineFile(of.file, of.path);
+    for (const b of of.backings) {
+      this.backings.delete(b.region);
+      try { fs.closeSync(b.fd); } catch { /* closed */ }
+      try { fs.rmSync(b.path, { force: true }); } catch { /* gone */ }
     }
+    of.backings = [];
     this.trace?.(`[${of.pid}] release("${of.path}") (last close)`);
   }
+
+  private releaseEngineFile(file: EmulatedFile, what: string): void {
+    try {
+      file.release();
+    } catch (e) {
+      this.log(`release of ${what} failed (bug): ${(e as Error)?.stack ?? e}`);
+    }
+  }
+
+  /**
+   * Keep the wake byte in step with poll(): queue one when the file turned
+   * readable. (Only a READ/WRITE reply can take it back: AUX_DRAIN.) The byte
+   * is written at once (the socket's queue is empty), so it is in the
+   * client's receive buffer before any reply we send after this.
+   */
+  private syncWake(of: OpenFile): void {
+    if (of.wake || of.sock.destroyed) return;
+    let bits = 0;
+    try { bits = of.file.poll?.() ?? 0; } catch (e) { this.log(`poll of ${of.path} failed (bug): ${(e as Error)?.stack ?? e}`); }
+    if (bits & POLLIN) {
+      of.wake = true;
+      of.sock.write(WAKE_BYTE);
+    }
+  }
+
+  /** After a READ/WRITE: AUX_DRAIN when the file stopped being readable. */
+  private drainIfIdle(of: OpenFile): number {
+    if (!of.wake) { this.syncWake(of); return 0; }
+    let bits = 0;
+    try { bits = of.file.poll?.() ?? 0; } catch { /* as not readable */ }
+    if (bits & POLLIN) return 0;
+    of.wake = false;
+    return AUX_DRAIN;
+  }
+
+  // ---- file identity ----
+
+  private resolveFd(pid: number, fd: number): ResolvedFd {
+    let link: string;
+    try { link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return { kind: 'bad' }; }
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    const of = m ? this.files.get(BigInt(m[1]!)) : undefined;
+    if (of) return { file: of.file, kind: 'emulated' };
+    return { kind: 'other', path: `/proc/${pid}/fd/${fd}` };
+  }
+
+  // ---- requests ----
 
   /** One channel request; returns the reply frame. Never throws. */
   private request(proc: ClientProcess, b: Buffer, off: number): Buffer {
     const q = decodeRequest(b, off);
+    // The client has carried out our last reply: files it did not adopt are dead.
+    if (proc.pending.size) this.dropPending(proc);
+    if (q.flags & REQ_MAPS_STALE) proc.mm.mapsStale();
+    switch (q.op) {
+      case OP_IOCTL: return this.ioctl(proc, q);
+      case OP_FILE_INFO: {
+        const of = this.files.get(q.ino);
+        return of ? encodeReply(0, Number(of.rdev)) : encodeReply(-EBADF);
+      }
+      case OP_READ: case OP_WRITE: return this.readWrite(proc, q);
+      case OP_MMAP: return this.mmap(proc, q);
+      case OP_MUNMAP: return encodeReply(this.unmap(proc, Number(q.arg)));
+      case OP_MMAP_DUP: return encodeReply(this.dupMapping(proc, Number(q.arg)));
+      case OP_RESOLVE: return this.resolve(proc, q);
+      default: return encodeReply(-ENOSYS);
+    }
+  }
+
+  /** Run `fn` as the engine runs a call: Errno → -errno, anything else a logged bug (EIO). */
+  private guard(what: () => string, fn: () => number): number {
+    try {
+      const r = fn();
+      if (!Number.isInteger(r) || r < 0 || r > 0x7fffffff) throw new Error(`returned ${r}`);
+      return r;
+    } catch (e) {
+      if (isErrno(e)) { this.lastErr = e; return -e.code; }
+      this.log(`${what()} raised a non-errno exception (engine bug): ${(e as Error)?.stack ?? e}`);
+      this.lastErr = new Errno(EIO, 'engine bug');
+      return -EIO;
+    }
+  }
+  private lastErr: Errno | undefined;
+
+  /** The writes the engine left to the client, as records. */
+  private static writeRecs(proc: ClientProcess, recs: Rec[] | undefined): Rec[] | undefined {
+    const w = proc.mm.endIoctl();
+    if (!w) return recs;
+    const out = recs ?? [];
+    for (const x of w) out.push({ type: REC_WRITE, addr: x.va, data: x.data });
+    return out;
+  }
+
+  private ioctl(proc: ClientProcess, q: Request): Buffer {
     const of = this.files.get(q.ino);
-    if (q.op === OP_FILE_INFO) return of ? encodeReply(0, of.rdev) : encodeReply(-EBADF);
-    if (q.op !== OP_IOCTL) return encodeReply(-ENOSYS);
     if (!of) return encodeReply(-EBADF);
-    const task = new ProcessTask(proc.pid, q.tid, proc.mm, this.rootCaps);
-    proc.mm.beginIoctl(q.arg, q.inline);
+    const task = new ProcessTask(proc.pid, q.tid, proc.mm, this.rootCaps, proc.host);
+    proc.mm.beginIoctl(q.arg, q.inline, true);
     const trace: IoctlTrace | undefined = this.trace ? { name: '', args: '' } : undefined;
     const t0 = this.trace ? process.hrtime.bigint() : 0n;
-    let result: number;
-    let err: Errno | undefined;
-    try {
-      result = of.file.ioctl(task, q.request, q.arg, trace);
-      if (!Number.isInteger(result) || result < 0 || result > 0x7fffffff) {
-        throw new Error(`ioctl returned ${result}`);
+    this.lastErr = undefined;
+    const result = this.guard(() => `ioctl ${describeRequest(q.request)}`, () => of.file.ioctl(task, q.request, q.arg, trace));
+    let recs = EmuServer.writeRecs(proc, undefined);
+    this.faults.flush();
+    // Files the ioctl made: the client adopts them after applying the writes.
+    if (proc.made.length) {
+      const made = proc.made;
+      proc.made = [];
+      for (const m of made) {
+        if (result < 0) { this.releaseEngineFile(m.file, 'file of a failed ioctl'); continue; }
+        const token = crypto.randomBytes(8).readBigUInt64LE(0) || 1n;
+        proc.pending.set(token, { token, file: m.file, fdAt: m.fdAt, cloexec: m.cloexec });
+        const data = new Uint8Array(8);
+        new DataView(data.buffer).setBigUint64(0, token, true);
+        (recs ??= []).push({ type: REC_NEWFD, flags: m.cloexec ? NEWFD_CLOEXEC : 0, addr: m.fdAt, data });
       }
-    } catch (e) {
-      if (isErrno(e)) {
-        err = e;
-      } else {
-        this.log(`ioctl ${describeRequest(q.request)} raised a non-errno exception (engine bug): ${(e as Error)?.stack ?? e}`);
-        err = new Errno(EIO, 'engine bug');
-      }
-      result = -err.code;
     }
+    if (this.pollable.size) for (const p of this.pollable) this.syncWake(p);
     if (this.trace && trace) {
       const dt = process.hrtime.bigint() - t0;
       const name = trace.name || describeRequest(q.request);
+      const err = this.lastErr as Errno | undefined;
       const res = err ? `-1 ${err.message}` : `${result}${trace.out ? ` {${trace.out}}` : ''}`;
       const tid = q.tid !== proc.pid ? `/${q.tid}` : '';
       this.trace(`[${proc.pid}${tid}] ${name}(${trace.args}) = ${res} <${fmtDuration(dt)}>`);
     }
-    return encodeReply(result);
+    // Writes made before a failure still land, as copy_to_user's would.
+    return encodeReply(result, 0, recs ?? NO_RECS);
+  }
+
+  private readWrite(proc: ClientProcess, q: Request): Buffer {
+    const of = this.files.get(q.ino);
+    if (!of) return encodeReply(-EBADF);
+    const isRead = q.op === OP_READ;
+    const acc = of.oflags & O_ACCMODE;
+    if (isRead ? acc === O_WRONLY : acc === O_RDONLY) return encodeReply(-EBADF);
+    const fn = isRead ? of.file.read : of.file.write;
+    if (!fn) return encodeReply(-EINVAL);
+    const len = Math.min(q.request, MAX_RW);
+    const pos = param(q, 0);
+    const task = new ProcessTask(proc.pid, q.tid, proc.mm, this.rootCaps, proc.host);
+    // A write's bytes came with the request: they are the read-ahead window.
+    proc.mm.beginIoctl(q.arg, isRead ? undefined : q.ext, true);
+    this.lastErr = undefined;
+    const result = this.guard(() => `${isRead ? 'read' : 'write'} of ${of.path}`, () => fn.call(of.file, task, q.arg, len, pos));
+    const recs = EmuServer.writeRecs(proc, undefined);
+    this.faults.flush();
+    const aux = this.drainIfIdle(of);
+    if (this.pollable.size) for (const p of this.pollable) if (p !== of) this.syncWake(p);
+    this.trace?.(`[${proc.pid}] ${isRead ? 'read' : 'write'}(${of.path}, ${len}) = ${result < 0 ? `-1 ${errnoName(-result)}` : result}`);
+    return encodeReply(result, aux, recs ?? NO_RECS);
+  }
+
+  // ---- mmap ----
+
+  private mmap(proc: ClientProcess, q: Request): Buffer {
+    const of = this.files.get(q.ino);
+    if (!of) return encodeReply(-EBADF);
+    const offset = q.arg;
+    let length = param(q, 0);
+    const prot = Number(param(q, 1) & 0xffffffffn);
+    const flags = Number(param(q, 2) & 0xffffffffn);
+    // The mm's own rules, before the file's fop (do_mmap).
+    if (length === 0n) return encodeReply(-EINVAL);
+    length = (length + PAGE - 1n) & ~(PAGE - 1n);
+    if (length === 0n || length > 1n << 47n) return encodeReply(-ENOMEM);
+    if (offset & (PAGE - 1n)) return encodeReply(-EINVAL);
+    const type = flags & MAP_TYPE;
+    if (type !== MAP_SHARED && type !== MAP_PRIVATE && type !== MAP_SHARED_VALIDATE) return encodeReply(-EINVAL);
+    const acc = of.oflags & O_ACCMODE;
+    if (acc === O_WRONLY) return encodeReply(-EACCES);
+    if (type !== MAP_PRIVATE && (prot & PROT_WRITE) && acc !== O_RDWR) return encodeReply(-EACCES);
+    const fn = of.file.mmap;
+    if (!fn) return encodeReply(-ENODEV);
+    const task = new ProcessTask(proc.pid, q.tid, proc.mm, this.rootCaps, proc.host);
+    proc.mm.beginIoctl(undefined, undefined, true);
+    let region: MmapRegion | undefined;
+    this.lastErr = undefined;
+    const result = this.guard(() => `mmap of ${of.path}`, () => {
+      region = fn.call(of.file, task, offset, length, prot, flags);
+      if (BigInt(region.length) !== length) {
+        region.unmapped();
+        throw new Error(`mmap returned a region of ${region.length} bytes for a mapping of ${length}`);
+      }
+      return 0;
+    });
+    let recs = EmuServer.writeRecs(proc, undefined);
+    this.faults.flush();
+    if (result < 0 || !region) {
+      this.trace?.(`[${proc.pid}] mmap(${of.path}, 0x${offset.toString(16)}, 0x${length.toString(16)}) = -1 ${errnoName(-result)}`);
+      return encodeReply(result, 0, recs ?? NO_RECS);
+    }
+    let backing: Backing;
+    try {
+      backing = this.backing(of, region);
+    } catch (e) {
+      this.log(`cannot back a mapping of ${of.path}: ${(e as Error).message}`);
+      region.unmapped();
+      return encodeReply(-ENOMEM);
+    }
+    const id = this.nextMapping++;
+    this.mappings.set(id, { id, proc, of, region });
+    proc.mappings.add(id);
+    of.mapped++;
+    (recs ??= []).push({ type: REC_PATH, addr: 0n, data: Buffer.from(backing.path) });
+    this.trace?.(`[${proc.pid}] mmap(${of.path}, 0x${offset.toString(16)}, 0x${length.toString(16)}) = mapping ${id}`);
+    return encodeReply(id, 0, recs);
+  }
+
+  /** The shared file behind `region`, made (and attached) on its first mapping. */
+  private backing(of: OpenFile, region: MmapRegion): Backing {
+    const known = this.backings.get(region);
+    if (known) return known;
+    const p = path.join(this.stateDir, 'regions', String(this.nextBacking++));
+    const fd = fs.openSync(p, 'w+', 0o600);
+    this.own(p);
+    const b: Backing = { path: p, fd, region };
+    try {
+      fs.ftruncateSync(fd, region.length);
+      const mem: RegionMemory = {
+        length: region.length,
+        read: (o, n) => {
+          if (o < 0 || n < 0 || o + n > region.length) throw new Errno(EFAULT, 'outside the region');
+          const out = new Uint8Array(n);
+          fs.readSync(fd, out, 0, n, o);
+          return out;
+        },
+        write: (o, data) => {
+          if (o < 0 || o + data.length > region.length) throw new Errno(EFAULT, 'outside the region');
+          fs.writeSync(fd, data, 0, data.length, o);
+        },
+      };
+      region.attach(mem);
+    } catch (e) {
+      try { fs.closeSync(fd); } catch { /* */ }
+      fs.rmSync(p, { force: true });
+      throw e;
+    }
+    this.backings.set(region, b);
+    of.backings.push(b);
+    return b;
+  }
+
+  /** The last piece of mapping `id` is gone (or its process is). */
+  private unmap(proc: ClientProcess, id: number): number {
+    const m = this.mappings.get(id);
+    if (!m || m.proc !== proc) return -EINVAL;
+    this.mappings.delete(id);
+    proc.mappings.delete(id);
+    try { m.region.unmapped(); } catch (e) { this.log(`unmapped() failed (bug): ${(e as Error)?.stack ?? e}`); }
+    this.trace?.(`[${proc.pid}] munmap(${m.of.path}) mapping ${id}`);
+    if (--m.of.mapped === 0 && m.of.closed && this.files.get(m.of.ino) === m.of) this.releaseFile(m.of);
+    return 0;
+  }
+
+  /** A forked child holds a copy of its parent's mapping `id`. */
+  private dupMapping(proc: ClientProcess, id: number): number {
+    const m = this.mappings.get(id);
+    if (!m || m.proc === proc) return -EINVAL;
+    try { m.region.duplicated?.(); } catch (e) { this.log(`duplicated() failed (bug): ${(e as Error)?.stack ?? e}`); return -EIO; }
+    const nid = this.nextMapping++;
+    this.mappings.set(nid, { id: nid, proc, of: m.of, region: m.region });
+    proc.mappings.add(nid);
+    m.of.mapped++;
+    return nid;
+  }
+
+  // ---- control paths ----
+
+  private resolve(proc: ClientProcess, q: Request): Buffer {
+    const p = Buffer.from(q.ext).toString('utf8');
+    let target: string;
+    try {
+      target = this.faults.resolve(proc.pid, q.tid, p);
+    } catch (e) {
+      return encodeReply(isErrno(e) ? -e.code : -EIO);
+    }
+    this.own(target);
+    return encodeReply(0, 0, [{ type: REC_PATH, addr: 0n, data: Buffer.from(target) }]);
   }
 }
+
+const WAKE_BYTE = Buffer.from([0x21]);
+
+class BadFrame extends Error {}
 
 /** A socket file left by a server that died: remove it; a live one: EADDRINUSE. */
 async function removeStaleSocket(p: string): Promise<void> {
@@ -358,7 +766,7 @@ async function removeStaleSocket(p: string): Promise<void> {
 }
 
 /** Ask a running server (over its socket) for its emulated paths and pid. */
-export async function queryServer(socketPath: string): Promise<{ paths: string; pid: number }> {
+export async function queryServer(socketPath: string): Promise<{ paths: string; redirect: string; stateDir: string; pid: number }> {
   const { encodeHello, decodeReply, REPLY_SIZE } = await import('./protocol.js');
   return new Promise((resolve, reject) => {
     const c = net.connect(socketPath);
@@ -371,7 +779,8 @@ export async function queryServer(socketPath: string): Promise<{ paths: string; 
       if (all.length < REPLY_SIZE) return reject(new Error(`${socketPath}: not an iommufd-emu server`));
       const r = decodeReply(all);
       if (r.magic !== IEMU_MAGIC || r.result < 0) return reject(new Error(`${socketPath}: not an iommufd-emu server`));
-      resolve({ paths: all.subarray(REPLY_SIZE, REPLY_SIZE + r.result).toString('utf8'), pid: Number(r.aux) });
+      const [paths = '', redirect = '', stateDir = ''] = all.subarray(REPLY_SIZE, REPLY_SIZE + r.result).toString('utf8').split('\n');
+      resolve({ paths, redirect, stateDir, pid: Number(r.aux) });
     });
   });
 }
