@@ -16,10 +16,11 @@
 // A compact row turns into object form (one way) when something needs the
 // objects: COPY shares its pages, an access pins it, a caller changes a field.
 // Lookups hand callers IoptArea views of compact rows (see area.ts).
-import { Errno, EADDRINUSE, EBUSY, EDEADLK, EEXIST, EINVAL, ENOENT, ENOSPC, EOVERFLOW, EPERM } from '../uapi/errno.js';
+import { Errno, EADDRINUSE, EBUSY, EDEADLK, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, EOVERFLOW, EPERM } from '../uapi/errno.js';
+import { iommufdShouldFail } from './faults.js';
 import { PAGE_SIZE_N } from '../hw/memory.js';
 import { IoptArea, type CompactAreaHost } from './area.js';
-import { IoptPages, ACCOUNT_MODES, chargePages, pagesPaddr, type CompactPagesHost } from './pages.js';
+import { IoptPages, ACCOUNT_MODES, chargePages, pagesPaddr, pinInjectionPoints, type CompactPagesHost } from './pages.js';
 import type { Task } from './task.js';
 import { IOMMU_READ, IOMMU_WRITE, smallestPage, type IommuDomain } from './domain.js';
 import { SortedRows, TWO32, hi32, lo32 } from '../util/sorted-rows.js';
@@ -225,9 +226,11 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
   private compactHold(pos: number): void {
     const { task, uptr, npages, ctl } = this.compactPages(pos);
     const mm = task.mm;
+    pinInjectionPoints();
     mm.checkPinnable(BigInt(uptr), BigInt(npages) * PAGE_SIZE_N, (ctl & WRITABLE) !== 0);
     mm.pins.add(uptr / PAGE, npages, +1);
     try {
+      if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: update pinned');
       chargePages(task, ACCOUNT_MODES[(ctl >>> MODE_SHIFT) & 3]!, npages, true);
     } catch (e) {
       mm.pins.add(uptr / PAGE, npages, -1);
@@ -249,6 +252,8 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
 
   /** fillArea for a compact row. */
   private compactFill(pos: number, domains: readonly IommuDomain[]): void {
+    // pfn_reader's batch allocation: an injection point for every area filled.
+    if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: batch allocation');
     const { task, uptr, pageOff, ctl, len } = this.compactPages(pos);
     const firstFill = !(ctl & FILLED);
     if (firstFill) this.compactHold(pos);
@@ -596,6 +601,7 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
 
   /** Hold the area's pages (if not yet) and map it into `domains`. */
   private fillArea(a: IoptArea, domains: readonly IommuDomain[]): void {
+    if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: batch allocation');
     const firstFill = !a.filled;
     if (firstFill) a.source.hold(a.firstIndex, a.indexCount);
     const mapped: IommuDomain[] = [];

@@ -13,7 +13,8 @@
 // (a hold, an access pin, a COPY sharing it) turns the row into the object
 // form, with this object as its pages. Per-index state (RunCounter, access
 // intervals) is made only when something is held.
-import { Errno, ENOMEM } from '../uapi/errno.js';
+import { Errno, EFAULT, ENOMEM } from '../uapi/errno.js';
+import { iommufdShouldFail } from './faults.js';
 import { PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace } from '../hw/memory.js';
 import type { Task, UserAccount } from './task.js';
 import { RunCounter } from '../util/run-counter.js';
@@ -188,6 +189,9 @@ export class IoptPages {
     const pinned: Array<readonly [number, number]> = [];
     const mm = this.mm;
     try {
+      // pfn_reader's injection points when it must pin: the page-list
+      // allocation (ENOMEM), then pin_user_pages (EFAULT).
+      if (fresh.length) pinInjectionPoints();
       for (const [s, len] of fresh) {
         const va = this.uptr + (BigInt(s) << BigInt(PAGE_SHIFT));
         mm.checkPinnable(va, BigInt(len) * PAGE_SIZE_N, this.writable);
@@ -247,6 +251,7 @@ export class IoptPages {
 
   /** Charge the growth of npinned since the last update (pfn_reader_update_pinned). */
   private updatePinned(): void {
+    if (this._npinned > this._lastNpinned && iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: update pinned');
     if (this._npinned > this._lastNpinned) this.charge(this._npinned - this._lastNpinned, true);
     else if (this._npinned < this._lastNpinned) this.charge(this._lastNpinned - this._npinned, false);
   }
@@ -266,4 +271,10 @@ export class IoptPages {
 /** Physical address behind user address `va` of `mm` (frames follow the VA; see hw/memory). */
 export function pagesPaddr(mm: AddressSpace, va: bigint): bigint {
   return (BigInt(mm.id) << 52n) + va;
+}
+
+/** The injection points pfn_reader passes before pinning user pages (pages.c). */
+export function pinInjectionPoints(): void {
+  if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: page list allocation');
+  if (iommufdShouldFail()) throw new Errno(EFAULT, 'injected: pin_user_pages');
 }
