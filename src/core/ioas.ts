@@ -188,3 +188,24 @@ export function ioasChangeProcess(u: Ucmd<typeof U.IommuIoasChangeProcess.fields
   return 0;
 }
 import { EBUSY as EBUSY_ } from '../uapi/errno.js';
+
+/**
+ * IOMMU_IOAS_MAP_FILE (iommufd_ioas_map_file): the kernel's checks in its
+ * order. File-backed pages (memfd folios) are not modelled yet: a valid fd
+ * that is not a bad one gets EOPNOTSUPP from the emulator, where Linux maps it.
+ */
+export function ioasMapFile(u: Ucmd<typeof U.IommuIoasMapFile.fields>): number {
+  const c = u.cmd;
+  if (c.flags & ~MAP_FLAGS) throw new Errno(EOPNOTSUPP, 'flags');
+  if (c.iova >= ULONG_MAX || c.length >= ULONG_MAX) throw new Errno(EOVERFLOW, 'iova or length');
+  checkMapFlags(c.flags);
+  return withIoas(u, c.ioas_id, () => {
+    if (!c.length) throw new Errno(EINVAL, 'length 0');
+    if (c.start + c.length - 1n > ULONG_MAX) throw new Errno(EOVERFLOW, 'start + length');
+    const task = u.task as { resolveFd?: (fd: number) => { kind: string } };
+    const r = task.resolveFd?.(c.fd) ?? { kind: 'bad' };
+    if (r.kind === 'bad') throw new Errno(EBADF_, `fd ${c.fd}`);
+    throw new Errno(EOPNOTSUPP, 'file-backed mappings are not emulated yet');
+  });
+}
+import { EBADF as EBADF_ } from '../uapi/errno.js';

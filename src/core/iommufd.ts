@@ -47,6 +47,7 @@ handle(C.VDEVICE_ALLOC, viommu.vdeviceAllocIoctl);
 handle(C.HW_QUEUE_ALLOC, viommu.hwQueueAllocIoctl);
 handle(C.VEVENTQ_ALLOC, viommu.veventqAllocIoctl);
 handle(C.IOAS_CHANGE_PROCESS, ioas.ioasChangeProcess);
+handle(C.IOAS_MAP_FILE, ioas.ioasMapFile);
 
 /** Register the handler of another ioctl (HWPT, device, test ABI modules do this). */
 export function registerIoctl<F extends Fields>(nr: number, h: IoctlHandler<F>): void {
