@@ -26,6 +26,11 @@ export { RunDomain } from '../hw/run-domain.js';
 export { RLIM_INFINITY } from '../core/task.js';
 export { VfioDeviceHandle } from './vfio.js';
 export * as vfio from '../uapi/vfio.js';
+export { Machine, openMachine } from './coherency.js';
+export { CpuCache, SystemMemory, physAddr, CACHE_LINE, type PhysicalMemory } from '../hw/cache.js';
+export { DmaEngine, iommuFaults, type DmaOptions, type DmaReadResult, type DmaWriteResult, type DmaSegment, type IommuFault, type DmaFaultReason } from '../hw/dma.js';
+export { KvmVm, type WbinvdResult } from '../kvm/kvm.js';
+export { KvmVfioDevice, vfioFileEnforcedCoherent } from '../kvm/vfio.js';
 
 let nextPid = 1000;
 

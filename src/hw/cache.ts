@@ -1,0 +1,215 @@
+// Physical memory and the CPU's write-back cache in front of it: what a
+// device's DMA meets on the other side of the IOMMU.
+//
+// Physical addresses follow hw/memory's frames: the byte at `va` of mm `id`
+// lives at (id << 52) + va, so a frame names its owner (frameOwner) and a
+// virtually contiguous buffer is physically contiguous. SystemMemory turns a
+// physical range back into (mm, va) and reads or writes the process's bytes:
+// that is DRAM.
+//
+// CpuCache is the coherency domain of the CPUs (one, shared by all cores,
+// as the last-level cache is). A CPU store lands in a cache line and stays
+// there, dirty, until something writes it back: clflush of that line,
+// wbinvd of everything, or a snooping DMA that touches it. A CPU load sees
+// the line first. Only dirty lines are kept (a Map keyed by the line's
+// physical address, 64 bytes each); a line the CPU only read is not
+// modelled, so the staleness this model shows is what dirty data causes, and
+// untouched memory costs nothing.
+import { Errno, EFAULT } from '../uapi/errno.js';
+import { PAGE_SHIFT, frameOwner, pfnOf, type AddressSpace } from './memory.js';
+
+export const CACHE_LINE = 64;
+const LINE = BigInt(CACHE_LINE);
+const LINE_MASK = LINE - 1n;
+const PAGE_MASK = (1n << BigInt(PAGE_SHIFT)) - 1n;
+
+/** The physical address behind `va` of `mm` (frames follow the VA; see hw/memory). */
+export function physAddr(mm: AddressSpace, va: bigint): bigint {
+  return (pfnOf(mm, va) << BigInt(PAGE_SHIFT)) | (va & PAGE_MASK);
+}
+
+/** DRAM as devices and the cache see it: bytes at physical addresses. */
+export interface PhysicalMemory {
+  /** EFAULT when some byte has no memory behind it. */
+  read(paddr: bigint, len: number): Uint8Array;
+  /** EFAULT when some byte has no memory behind it (nothing is written then). */
+  write(paddr: bigint, data: Uint8Array): void;
+  /** Whether every byte of [paddr, paddr+len) has memory behind it (writable memory when `write`). */
+  present(paddr: bigint, len: number, write: boolean): boolean;
+}
+
+/**
+ * The physical memory of simulated processes: each registered address space
+ * owns the frames of its mm id. A frame of an mm that is not registered (or a
+ * page its process no longer maps) has no memory behind it.
+ */
+export class SystemMemory implements PhysicalMemory {
+  private readonly spaces = new Map<number, AddressSpace>();
+
+  /** Make `mm`'s frames reachable (idempotent). */
+  addAddressSpace(mm: AddressSpace): void {
+    this.spaces.set(mm.id, mm);
+  }
+
+  removeAddressSpace(mm: AddressSpace): void {
+    if (this.spaces.get(mm.id) === mm) this.spaces.delete(mm.id);
+  }
+
+  /** The process bytes behind [paddr, paddr+len), which never cross from one mm into another. */
+  private owner(paddr: bigint, len: number): { mm: AddressSpace; va: bigint } | undefined {
+    const first = frameOwner(paddr >> BigInt(PAGE_SHIFT));
+    if (len > 0) {
+      const last = frameOwner((paddr + BigInt(len) - 1n) >> BigInt(PAGE_SHIFT));
+      if (last.mmId !== first.mmId) return undefined;
+    }
+    const mm = this.spaces.get(first.mmId);
+    return mm ? { mm, va: first.va | (paddr & PAGE_MASK) } : undefined;
+  }
+
+  present(paddr: bigint, len: number, write: boolean): boolean {
+    if (len === 0) return true;
+    const o = this.owner(paddr, len);
+    if (!o) return false;
+    try {
+      o.mm.checkPinnable(o.va, BigInt(len), write);
+      return true;
+    } catch (e) {
+      if (e instanceof Errno) return false;
+      throw e;
+    }
+  }
+
+  read(paddr: bigint, len: number): Uint8Array {
+    if (len === 0) return new Uint8Array(0);
+    const o = this.owner(paddr, len);
+    if (!o) throw new Errno(EFAULT, `no memory at physical 0x${paddr.toString(16)}`);
+    return o.mm.read(o.va, len);
+  }
+
+  write(paddr: bigint, data: Uint8Array): void {
+    if (data.length === 0) return;
+    const o = this.owner(paddr, data.length);
+    if (!o) throw new Errno(EFAULT, `no memory at physical 0x${paddr.toString(16)}`);
+    o.mm.write(o.va, data);
+  }
+}
+
+/** The lines of [paddr, paddr+len), as line addresses. */
+function* linesOf(paddr: bigint, len: number): Generator<bigint> {
+  if (len <= 0) return;
+  const last = (paddr + BigInt(len) - 1n) & ~LINE_MASK;
+  for (let l = paddr & ~LINE_MASK; l <= last; l += LINE) yield l;
+}
+
+/** A write-back CPU cache over `memory`, holding dirty lines only. */
+export class CpuCache {
+  /** Dirty lines by physical line address; each a full 64-byte line. */
+  private readonly dirty = new Map<bigint, Uint8Array>();
+  /** Lines written back to memory so far (by clflush, wbinvd or a snoop). */
+  writebacks = 0;
+
+  constructor(readonly memory: PhysicalMemory) {}
+
+  /** Lines holding data memory does not have yet. */
+  get dirtyLines(): number { return this.dirty.size; }
+
+  /** Whether the line holding `paddr` is dirty. */
+  isDirty(paddr: bigint): boolean {
+    return this.dirty.has(paddr & ~LINE_MASK);
+  }
+
+  /**
+   * The dirty lines that meet [paddr, paddr+len), ascending: walks the range
+   * or the dirty set, whichever is smaller.
+   */
+  private dirtyIn(paddr: bigint, len: number): bigint[] {
+    if (len <= 0 || this.dirty.size === 0) return [];
+    const lines = Math.ceil(len / CACHE_LINE) + 1;
+    const out: bigint[] = [];
+    if (lines <= this.dirty.size) {
+      for (const l of linesOf(paddr, len)) if (this.dirty.has(l)) out.push(l);
+      return out;
+    }
+    const lo = paddr & ~LINE_MASK, end = paddr + BigInt(len);
+    for (const l of this.dirty.keys()) if (l >= lo && l < end) out.push(l);
+    return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** Copy the overlap of dirty line `l` into `out`, which holds [paddr, paddr+out.length). */
+  private overlay(out: Uint8Array, paddr: bigint, l: bigint): void {
+    const line = this.dirty.get(l)!;
+    const s = l > paddr ? l : paddr;
+    const e = l + LINE < paddr + BigInt(out.length) ? l + LINE : paddr + BigInt(out.length);
+    out.set(line.subarray(Number(s - l), Number(e - l)), Number(s - paddr));
+  }
+
+  /** Memory as a coherent agent sees it: DRAM with the dirty lines on top. */
+  private coherentView(paddr: bigint, len: number): Uint8Array {
+    const out = this.memory.read(paddr, len);
+    for (const l of this.dirtyIn(paddr, len)) this.overlay(out, paddr, l);
+    return out;
+  }
+
+  /** A CPU load: the cache first, then memory. */
+  cpuRead(paddr: bigint, len: number): Uint8Array {
+    return this.coherentView(paddr, len);
+  }
+
+  /**
+   * A CPU store (write-back, write-allocate): each line touched is filled
+   * from memory if it is not dirty already, takes the bytes and stays dirty.
+   * Memory is not written. EFAULT (nothing changes) without memory behind it.
+   */
+  cpuWrite(paddr: bigint, data: Uint8Array): void {
+    if (!this.memory.present(paddr, data.length, true)) throw new Errno(EFAULT, `no memory at physical 0x${paddr.toString(16)}`);
+    const end = paddr + BigInt(data.length);
+    for (const l of linesOf(paddr, data.length)) {
+      let line = this.dirty.get(l);
+      if (!line) {
+        line = this.memory.read(l, CACHE_LINE);
+        this.dirty.set(l, line);
+      }
+      const s = l > paddr ? l : paddr;
+      const e = l + LINE < end ? l + LINE : end;
+      line.set(data.subarray(Number(s - paddr), Number(e - paddr)), Number(s - l));
+    }
+  }
+
+  /** Write dirty line `l` back and drop it. */
+  private writeBack(l: bigint): void {
+    const line = this.dirty.get(l);
+    if (!line) return;
+    this.memory.write(l, line);
+    this.dirty.delete(l);
+    this.writebacks++;
+  }
+
+  /** clflush of every line of [paddr, paddr+len): dirty ones go to memory; returns how many. */
+  clflush(paddr: bigint, len = 1): number {
+    const ls = this.dirtyIn(paddr, len);
+    for (const l of ls) this.writeBack(l);
+    return ls.length;
+  }
+
+  /** wbinvd: write back every dirty line and empty the cache; returns the lines written back. */
+  wbinvd(): number {
+    const n = this.dirty.size;
+    for (const l of [...this.dirty.keys()]) this.writeBack(l);
+    return n;
+  }
+
+  /** A snooped device read: coherent, it sees the dirty lines. */
+  snoopRead(paddr: bigint, len: number): Uint8Array {
+    return this.coherentView(paddr, len);
+  }
+
+  /**
+   * A snooped device write: the touched dirty lines are written back and
+   * invalidated first, so the CPU's next load sees the device's bytes and no
+   * later write-back can overwrite them.
+   */
+  snoopWrite(paddr: bigint, data: Uint8Array): void {
+    for (const l of this.dirtyIn(paddr, data.length)) this.writeBack(l);
+    this.memory.write(paddr, data);
+  }
+}

@@ -1,0 +1,172 @@
+// A PCI function's DMA engine: requests with an IOVA go through the IOMMU
+// domain its group is attached to, then to memory, snooping the CPU cache or
+// not.
+//
+// Whether a request snoops is the device's choice (the PCIe No Snoop
+// attribute; a driver sets it for buffers it flushes itself) unless the
+// IOMMU overrides it: a VT-d second-stage entry with SNP (bit 11) forces the
+// request to snoop; other drivers force it for a whole domain (their
+// `enforcing` attribute). A request that does not snoop goes straight to
+// DRAM: it reads what memory holds even when a CPU cache line is dirty, and
+// its write lands in memory under a dirty line that the CPU keeps reading and
+// that will overwrite the device's bytes when it is written back.
+//
+// One call is one request checked whole before any byte moves: a fault (no
+// domain, an IOVA without a translation, a permission the entry lacks, no
+// memory behind the page) is recorded against the IOMMU unit and the device,
+// answered as EFAULT, and nothing changes.
+import { EFAULT } from '../uapi/errno.js';
+import { IOMMU_READ, IOMMU_WRITE } from '../core/domain.js';
+import type { HwDomain, IommuDevice, IommuDriver } from './iommu.js';
+import { RunDomain } from './run-domain.js';
+import { VtdSecondStageDomain, VTD_SS_PTE_R, VTD_SS_PTE_SNP, VTD_SS_PTE_W } from './intel-vtd.js';
+import type { CpuCache } from './cache.js';
+
+export interface DmaOptions {
+  /** Set the No Snoop attribute: ask not to snoop CPU caches (default false). */
+  readonly noSnoop?: boolean;
+}
+
+/**
+ * Why a request faulted: no paging domain (the group is blocked or attached
+ * to something not modelled), no translation for the IOVA, the entry does not
+ * allow the access, or no memory behind the physical page.
+ */
+export type DmaFaultReason = 'blocked' | 'untranslated' | 'not-present' | 'read-denied' | 'write-denied' | 'no-memory';
+
+/** A DMA fault as the IOMMU unit records it. */
+export interface IommuFault {
+  readonly device: string;
+  readonly iova: bigint;
+  readonly write: boolean;
+  readonly reason: DmaFaultReason;
+}
+
+/** What the bytes of a request met: each translated piece and whether it snooped. */
+export interface DmaSegment {
+  readonly iova: bigint;
+  readonly paddr: bigint;
+  readonly length: number;
+  /** The request snooped the CPU cache for this piece (asked for, or forced by the IOMMU). */
+  readonly snooped: boolean;
+  /** The IOMMU forced snooping here (SNP entry or enforcing domain). */
+  readonly forced: boolean;
+}
+
+export type DmaReadResult =
+  | { readonly ok: true; readonly data: Uint8Array; readonly segments: readonly DmaSegment[] }
+  | { readonly ok: false; readonly errno: number; readonly fault: IommuFault };
+
+export type DmaWriteResult =
+  | { readonly ok: true; readonly segments: readonly DmaSegment[] }
+  | { readonly ok: false; readonly errno: number; readonly fault: IommuFault };
+
+/** A domain attribute of drivers that force snooping per domain rather than per entry. */
+export interface SnoopEnforcing {
+  readonly enforcing?: boolean;
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/** Faults recorded per IOMMU unit (the unit's fault recording registers, unbounded here). */
+const unitFaults = new WeakMap<IommuDriver, IommuFault[]>();
+
+/** The DMA faults a unit has recorded, oldest first. */
+export function iommuFaults(unit: IommuDriver): readonly IommuFault[] {
+  return unitFaults.get(unit) ?? [];
+}
+
+/** One translated piece of a request. */
+interface Piece { iova: bigint; paddr: bigint; length: bigint; forced: boolean; }
+
+/**
+ * Translate [iova, iova+len) through `domain` for a read or a write: the
+ * pieces, or the first fault. VT-d entries give R, W and SNP per entry; other
+ * run-based domains give R and W per run and snooping per domain.
+ */
+function translate(domain: HwDomain | null, iova: bigint, len: number, write: boolean): Piece[] | { reason: DmaFaultReason; iova: bigint } {
+  if (!domain) return { reason: 'blocked', iova };
+  if (domain.kind !== 'paging' || !(domain instanceof RunDomain)) return { reason: 'untranslated', iova };
+  const pieces: Piece[] = [];
+  const end = iova + BigInt(len);
+  const domainForces = (domain as SnoopEnforcing).enforcing === true && !(domain instanceof VtdSecondStageDomain);
+  for (let cur = iova; cur < end;) {
+    const run = domain.runAt(cur);
+    if (!run) return { reason: 'not-present', iova: cur };
+    let readable: boolean, writable: boolean, forced: boolean;
+    if (domain instanceof VtdSecondStageDomain) {
+      const pte = domain.pte(cur)!;
+      readable = (pte & VTD_SS_PTE_R) !== 0n;
+      writable = (pte & VTD_SS_PTE_W) !== 0n;
+      forced = (pte & VTD_SS_PTE_SNP) !== 0n;
+    } else {
+      readable = (run.prot & IOMMU_READ) !== 0;
+      writable = (run.prot & IOMMU_WRITE) !== 0;
+      forced = domainForces;
+    }
+    if (write ? !writable : !readable) return { reason: write ? 'write-denied' : 'read-denied', iova: cur };
+    const stop = run.last + 1n < end ? run.last + 1n : end;
+    pieces.push({ iova: cur, paddr: run.paddr + (cur - run.iova), length: stop - cur, forced });
+    cur = stop;
+  }
+  return pieces;
+}
+
+/** The DMA engine of one device: reads and writes by IOVA. */
+export class DmaEngine {
+  /** Faults this device caused, oldest first. */
+  readonly faults: IommuFault[] = [];
+
+  constructor(readonly device: IommuDevice, readonly cache: CpuCache) {}
+
+  private fault(iova: bigint, write: boolean, reason: DmaFaultReason): { ok: false; errno: number; fault: IommuFault } {
+    const f: IommuFault = { device: this.device.name, iova, write, reason };
+    this.faults.push(f);
+    let log = unitFaults.get(this.device.driver);
+    if (!log) unitFaults.set(this.device.driver, (log = []));
+    log.push(f);
+    return { ok: false, errno: EFAULT, fault: f };
+  }
+
+  /** Translate and check a whole request; the pieces with their snoop decision, or a fault. */
+  private prepare(iova: bigint, len: number, write: boolean, o: DmaOptions): DmaSegment[] | { ok: false; errno: number; fault: IommuFault } {
+    if (!Number.isSafeInteger(len) || len < 0 || iova < 0n || iova + BigInt(len) - 1n > U64_MAX) {
+      return this.fault(iova, write, 'not-present');
+    }
+    const t = translate(this.device.group.domain, iova, len, write);
+    if (!Array.isArray(t)) return this.fault(t.iova, write, t.reason);
+    const segs: DmaSegment[] = [];
+    for (const p of t) {
+      if (!this.cache.memory.present(p.paddr, Number(p.length), write)) return this.fault(p.iova, write, 'no-memory');
+      segs.push({ iova: p.iova, paddr: p.paddr, length: Number(p.length), forced: p.forced, snooped: p.forced || !o.noSnoop });
+    }
+    return segs;
+  }
+
+  /** Read `len` bytes at `iova`. */
+  dmaRead(iova: bigint, len: number, o: DmaOptions = {}): DmaReadResult {
+    const segs = this.prepare(iova, len, false, o);
+    if (!Array.isArray(segs)) return segs;
+    const data = new Uint8Array(len);
+    let off = 0;
+    for (const s of segs) {
+      data.set(s.snooped ? this.cache.snoopRead(s.paddr, s.length) : this.cache.memory.read(s.paddr, s.length), off);
+      off += s.length;
+    }
+    return { ok: true, data, segments: segs };
+  }
+
+  /** Write `data` at `iova`. */
+  dmaWrite(iova: bigint, data: Uint8Array, o: DmaOptions = {}): DmaWriteResult {
+    const segs = this.prepare(iova, data.length, true, o);
+    if (!Array.isArray(segs)) return segs;
+    let off = 0;
+    for (const s of segs) {
+      const bytes = data.subarray(off, off + s.length);
+      if (s.snooped) this.cache.snoopWrite(s.paddr, bytes);
+      else this.cache.memory.write(s.paddr, bytes);
+      off += s.length;
+    }
+    return { ok: true, segments: segs };
+  }
+}
