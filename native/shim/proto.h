@@ -52,8 +52,10 @@ enum iemu_op {
 	IEMU_OP_WRITE = 4,     /* request: length; arg: buffer; a[0]: offset; ext: the bytes at buffer */
 	IEMU_OP_MMAP = 5,      /* arg: offset; a[0]: length; a[1]: prot; a[2]: flags; reply: mapping id, REC_PATH */
 	IEMU_OP_MUNMAP = 6,    /* arg: mapping id: the last piece of that mapping is gone */
-	IEMU_OP_MMAP_DUP = 7,  /* arg: a mapping id of the parent (fork); reply: the child's id */
+	IEMU_OP_MMAP_DUP = 7,  /* arg: a mapping id; a[0]: the pid of a child fork() just made, which holds a copy */
 	IEMU_OP_RESOLVE = 8,   /* ext: a control path; reply: REC_PATH of the file that stands for it */
+	IEMU_OP_CLOSED = 9,    /* ino: a file this process just closed an fd of; the reply comes once
+				* the server has seen the release that close caused, if it did */
 };
 #define IEMU_OP_MASK 0xffffu
 /* Or'd into op: a write the server left to us (REC_WRITE) faulted since the

@@ -160,6 +160,7 @@ typedef int (*mprotect_fn)(void *, size_t, int);
 typedef int (*pkey_mprotect_fn)(void *, size_t, int, int);
 typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
 typedef int (*close_fn)(int);
+typedef pid_t (*fork_fn)(void);
 typedef int (*dup_fn)(int);
 typedef int (*dup2_fn)(int, int);
 typedef int (*dup3_fn)(int, int, int);
@@ -189,6 +190,7 @@ static mprotect_fn real_mprotect;
 static pkey_mprotect_fn real_pkey_mprotect;
 static mremap_fn real_mremap;
 static close_fn real_close;
+static fork_fn real_fork;
 static dup_fn real_dup;
 static dup2_fn real_dup2;
 static dup3_fn real_dup3;
@@ -246,6 +248,7 @@ static void resolve(void)
 	real_pkey_mprotect = (pkey_mprotect_fn)next_sym("pkey_mprotect");
 	real_mremap = (mremap_fn)next_sym("mremap");
 	real_close = (close_fn)next_sym("close");
+	real_fork = (fork_fn)next_sym("fork");
 	real_dup = (dup_fn)next_sym("dup");
 	real_dup2 = (dup2_fn)next_sym("dup2");
 	real_dup3 = (dup3_fn)next_sym("dup3");
@@ -1509,28 +1512,46 @@ static void forget_range(uintptr_t start, uintptr_t end)
 	}
 }
 
-/* In a forked child: its copies of our mappings hold the regions too. */
+/* fork(): before it returns in the parent, the server learns that the child
+ * holds copies of our mappings (same ids, in the child's name). The child
+ * opens its channel at once (reset_after_fork) so its exit is seen. */
+EXPORT pid_t fork(void)
+{
+	uint32_t ids[MAX_MAPS];
+	int n = 0, i, j;
+	pid_t child;
+
+	resolve();
+	child = real_fork();
+	if (child <= 0 || !active || !nmaps)
+		return child;
+	pthread_mutex_lock(&maplock);
+	for (i = 0; i < nmaps; i++) {
+		for (j = 0; j < n && ids[j] != maps[i].id; j++)
+			;
+		if (j == n)
+			ids[n++] = maps[i].id;
+	}
+	pthread_mutex_unlock(&maplock);
+	for (i = 0; i < n; i++) {
+		struct iemu_req q;
+		int saved = errno;
+		req_init(&q, IEMU_OP_MMAP_DUP, 0);
+		q.arg = ids[i];
+		q.a[0] = (uint64_t)child;
+		transact(&q, NULL, 0, NULL);
+		errno = saved;
+	}
+	return child;
+}
+
 static void mappings_after_fork(void)
 {
-	int i, j;
-	for (i = 0; i < nmaps; i++) {
-		uint32_t old = maps[i].id;
-		struct iemu_req q;
-		long id;
-		if (i && old == 0)
-			continue;
-		for (j = 0; j < i; j++)
-			if (maps[j].id == old)
-				break;
-		if (j < i)
-			continue; /* renamed with its first piece */
-		req_init(&q, IEMU_OP_MMAP_DUP, 0);
-		q.arg = old;
-		id = transact(&q, NULL, 0, NULL);
-		for (j = i; j < nmaps; j++)
-			if (maps[j].id == old)
-				maps[j].id = id > 0 ? (uint32_t)id : 0;
-	}
+	int saved = errno;
+	pthread_mutex_lock(&lock);
+	channel();
+	pthread_mutex_unlock(&lock);
+	errno = saved;
 }
 
 static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, ino_t ino, off_t off)
@@ -1654,11 +1675,29 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 
 /* ---- close and dup: keep the fd table true ---- */
 
+/* Closing an emulated fd may release the file; the server sees that on the
+ * file's socket, with no order against our channel. So ask the server to
+ * answer once it has: a close() is complete when it returns, as the kernel's
+ * last fput is before the next syscall. */
 EXPORT int close(int fd)
 {
+	ino_t ino;
+	int r, saved;
 	resolve();
+	if (fd_kind(fd, &ino) != FD_EMU) {
+		fd_forget(fd);
+		return real_close(fd);
+	}
 	fd_forget(fd);
-	return real_close(fd);
+	r = real_close(fd);
+	if (r == 0) {
+		struct iemu_req q;
+		saved = errno;
+		req_init(&q, IEMU_OP_CLOSED, ino);
+		transact(&q, NULL, 0, NULL);
+		errno = saved;
+	}
+	return r;
 }
 
 EXPORT int dup(int fd)

@@ -104,7 +104,8 @@ export class ProcessAddressSpace implements AddressSpace {
    * the ioctl; it becomes the read-ahead window.
    */
   beginIoctl(arg?: bigint, inline?: Uint8Array, defer = false): void {
-    this.ahead = arg !== undefined && inline && inline.length ? { va: arg, data: inline.slice() } : undefined;
+    // A copy (a Buffer's slice() is a view of the socket's pool memory).
+    this.ahead = arg !== undefined && inline && inline.length ? { va: arg, data: new Uint8Array(inline) } : undefined;
     this.deferring = defer;
     if (this.pending.length) this.pending = [];
     this.pendingBytes = 0;
@@ -232,7 +233,7 @@ export class ProcessAddressSpace implements AddressSpace {
     }
     this.ahead = undefined;
     if (this.deferring && this.pendingBytes + len <= DEFER_MAX) {
-      this.pending.push({ va, data: data.slice() });
+      this.pending.push({ va, data: new Uint8Array(data) });
       this.pendingBytes += len;
       return;
     }

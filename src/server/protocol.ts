@@ -22,6 +22,8 @@ export const OP_MMAP = 5;
 export const OP_MUNMAP = 6;
 export const OP_MMAP_DUP = 7;
 export const OP_RESOLVE = 8;
+/** The client closed an fd of file `ino`: reply once that close's release (if any) is done. */
+export const OP_CLOSED = 9;
 export const OP_MASK = 0xffff;
 /** Or'd into op: a REC_WRITE faulted in the client since its last request. */
 export const REQ_MAPS_STALE = 0x10000;

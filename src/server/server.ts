@@ -25,7 +25,7 @@ import { Errno, EACCES, EBADF, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOSYS, EPER
 import { describeRequest } from '../uapi/ioctls.js';
 import {
   AUX_DRAIN, HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_ADOPT, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_EXT, MAX_PATH,
-  NEWFD_CLOEXEC, OP_FILE_INFO, OP_IOCTL, OP_MMAP, OP_MMAP_DUP, OP_MUNMAP, OP_READ, OP_RESOLVE, OP_WRITE,
+  NEWFD_CLOEXEC, OP_CLOSED, OP_FILE_INFO, OP_IOCTL, OP_MMAP, OP_MMAP_DUP, OP_MUNMAP, OP_READ, OP_RESOLVE, OP_WRITE,
   REC_NEWFD, REC_PATH, REC_WRITE, REQ_MAPS_STALE, REQ_SIZE, decodeHello, decodeRequest, encodeReply, makedev,
   param, requestExtLen, type Hello, type Rec, type Request,
 } from './protocol.js';
@@ -73,8 +73,8 @@ interface ClientProcess {
   made: Array<{ file: EmulatedFile; fdAt: bigint; cloexec: boolean }>;
   /** Files announced to the client (REC_NEWFD) but not yet adopted. */
   pending: Map<bigint, PendingFile>;
-  /** Its mappings of emulated files, by id. */
-  mappings: Set<number>;
+  /** Its mappings of emulated files, by id (a forked child's copies keep their parent's ids). */
+  mappings: Map<number, Mapping>;
 }
 
 interface OpenFile {
@@ -98,7 +98,7 @@ interface OpenFile {
 
 interface Backing { path: string; fd: number; region: MmapRegion }
 
-interface Mapping { id: number; proc: ClientProcess; of: OpenFile; region: MmapRegion }
+interface Mapping { id: number; of: OpenFile; region: MmapRegion }
 
 /** The device number stat() reports for an emulated path (approximate: see shim). */
 export function deviceNumber(p: string): bigint {
@@ -154,7 +154,6 @@ export class EmuServer {
   /** Open files that can poll(): their wake bytes are re-checked after each request. */
   private readonly pollable = new Set<OpenFile>();
   private readonly procs = new Map<number, ClientProcess>();
-  private readonly mappings = new Map<number, Mapping>();
   private readonly backings = new Map<MmapRegion, Backing>();
   private nextMapping = 1;
   private nextBacking = 1;
@@ -310,10 +309,21 @@ export class EmuServer {
         sock.destroy();
       }
     });
-    sock.on('error', () => { /* the client went away; 'close' follows */ });
+    // Act on EOF ('end') or a reset ('error': the client closed with a wake
+    // byte unread), both delivered in order with the other sockets' data: a
+    // close() the client made before its next request is seen before that
+    // request. ('close' comes in a later phase of the event loop.)
+    let ended = false;
+    const closed = () => {
+      if (ended) return;
+      ended = true;
+      try { onClose?.(); } catch (e) { this.log(`internal error on close (bug): ${(e as Error)?.stack ?? e}`); }
+    };
+    sock.on('end', closed);
+    sock.on('error', closed);
     sock.on('close', () => {
       this.sockets.delete(sock);
-      try { onClose?.(); } catch (e) { this.log(`internal error on close (bug): ${(e as Error)?.stack ?? e}`); }
+      closed();
     });
   }
 
@@ -323,7 +333,7 @@ export class EmuServer {
     if (known) return known;
     const p: ClientProcess = {
       pid, cookie, mm: new ProcessAddressSpace(pid), channels: 0,
-      host: undefined as unknown as TaskHost, made: [], pending: new Map(), mappings: new Set(),
+      host: undefined as unknown as TaskHost, made: [], pending: new Map(), mappings: new Map(),
     };
     p.host = {
       installFile: (file, fdAt) => { p.made.push({ file, fdAt, cloexec: true }); },
@@ -342,7 +352,7 @@ export class EmuServer {
       this.faults.forgetProcess(p.pid);
     }
     this.dropPending(p);
-    for (const id of [...p.mappings]) this.unmap(p, id);
+    for (const id of [...p.mappings.keys()]) this.unmap(p, id);
   }
 
   private dropPending(p: ClientProcess): void {
@@ -356,8 +366,10 @@ export class EmuServer {
     try {
       // A channel from a new image of a pid we hold (after exec, or a reused pid)
       // starts afresh; the old image's channel may not have been seen to close yet.
+      // A process a parent registered at fork (cookie 0, OP_MMAP_DUP) is this one.
       const old = this.procs.get(h.pid);
-      if (old && old.cookie !== h.ino) {
+      if (old && old.cookie === 0n) old.cookie = h.ino;
+      else if (old && old.cookie !== h.ino) {
         if (old.channels === 0) this.dropProcess(old);
         else this.procs.delete(h.pid);
       }
@@ -380,8 +392,9 @@ export class EmuServer {
         const ext = requestExtLen(b, off);
         if (ext > MAX_EXT) throw new BadFrame(`request extension of ${ext} bytes`);
         if (b.length - off < REQ_SIZE + ext) break;
-        const r = this.request(proc, b, off);
+        const r = this.request(proc, b, off, sock);
         off += REQ_SIZE + ext;
+        if (!r) continue; // answered later
         if (!one) one = r; else (out ??= [one]).push(r);
       }
       if (out) sock.write(Buffer.concat(out)); else if (one) sock.write(one);
@@ -513,8 +526,8 @@ export class EmuServer {
 
   // ---- requests ----
 
-  /** One channel request; returns the reply frame. Never throws. */
-  private request(proc: ClientProcess, b: Buffer, off: number): Buffer {
+  /** One channel request; returns the reply frame, or undefined when it is sent later. Never throws. */
+  private request(proc: ClientProcess, b: Buffer, off: number, sock: net.Socket): Buffer | undefined {
     const q = decodeRequest(b, off);
     // The client has carried out our last reply: files it did not adopt are dead.
     if (proc.pending.size) this.dropPending(proc);
@@ -528,8 +541,16 @@ export class EmuServer {
       case OP_READ: case OP_WRITE: return this.readWrite(proc, q);
       case OP_MMAP: return this.mmap(proc, q);
       case OP_MUNMAP: return encodeReply(this.unmap(proc, Number(q.arg)));
-      case OP_MMAP_DUP: return encodeReply(this.dupMapping(proc, Number(q.arg)));
+      case OP_MMAP_DUP: return encodeReply(this.dupMapping(proc, Number(q.arg), Number(param(q, 0) & 0xffffffffn)));
       case OP_RESOLVE: return this.resolve(proc, q);
+      case OP_CLOSED: {
+        // The client's close() of that fd has happened; if it was the last
+        // reference, the file's EOF is queued on its socket and reaches us in
+        // this or the next turn of the event loop. Answer after both.
+        if (!this.files.has(q.ino)) return encodeReply(0);
+        setImmediate(() => setImmediate(() => { if (!sock.destroyed) sock.write(encodeReply(0)); }));
+        return undefined;
+      }
       default: return encodeReply(-ENOSYS);
     }
   }
@@ -666,8 +687,7 @@ export class EmuServer {
       return encodeReply(-ENOMEM);
     }
     const id = this.nextMapping++;
-    this.mappings.set(id, { id, proc, of, region });
-    proc.mappings.add(id);
+    proc.mappings.set(id, { id, of, region });
     of.mapped++;
     (recs ??= []).push({ type: REC_PATH, addr: 0n, data: Buffer.from(backing.path) });
     this.trace?.(`[${proc.pid}] mmap(${of.path}, 0x${offset.toString(16)}, 0x${length.toString(16)}) = mapping ${id}`);
@@ -710,9 +730,8 @@ export class EmuServer {
 
   /** The last piece of mapping `id` is gone (or its process is). */
   private unmap(proc: ClientProcess, id: number): number {
-    const m = this.mappings.get(id);
-    if (!m || m.proc !== proc) return -EINVAL;
-    this.mappings.delete(id);
+    const m = proc.mappings.get(id);
+    if (!m) return -EINVAL;
     proc.mappings.delete(id);
     try { m.region.unmapped(); } catch (e) { this.log(`unmapped() failed (bug): ${(e as Error)?.stack ?? e}`); }
     this.trace?.(`[${proc.pid}] munmap(${m.of.path}) mapping ${id}`);
@@ -720,16 +739,23 @@ export class EmuServer {
     return 0;
   }
 
-  /** A forked child holds a copy of its parent's mapping `id`. */
-  private dupMapping(proc: ClientProcess, id: number): number {
-    const m = this.mappings.get(id);
-    if (!m || m.proc === proc) return -EINVAL;
+  /**
+   * fork(): the parent tells us, before fork() returns to it, that its child
+   * `child` holds a copy of mapping `id` (vm_ops->open). The copy keeps the
+   * id in the child's namespace; the child's channel (which its shim opens
+   * at once) tells us when it exits.
+   */
+  private dupMapping(proc: ClientProcess, id: number, child: number): number {
+    const m = proc.mappings.get(id);
+    if (!m || !child || child === proc.pid) return -EINVAL;
+    let cp: ClientProcess;
+    try { cp = this.process(child); } catch { return 0; /* already gone */ }
+    if (cp.mappings.has(id)) return 0;
     try { m.region.duplicated?.(); } catch (e) { this.log(`duplicated() failed (bug): ${(e as Error)?.stack ?? e}`); return -EIO; }
-    const nid = this.nextMapping++;
-    this.mappings.set(nid, { id: nid, proc, of: m.of, region: m.region });
-    proc.mappings.add(nid);
+    cp.mappings.set(id, { id, of: m.of, region: m.region });
     m.of.mapped++;
-    return nid;
+    this.trace?.(`[${proc.pid}] fork: child ${child} maps ${m.of.path} (mapping ${id})`);
+    return 0;
   }
 
   // ---- control paths ----

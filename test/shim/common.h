@@ -42,6 +42,8 @@ static inline const char *ename(int e)
 	case EBUSY: return "EBUSY"; case EINVAL: return "EINVAL"; case ENOTTY: return "ENOTTY";
 	case ENODEV: return "ENODEV"; case E2BIG: return "E2BIG"; case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ENOSPC: return "ENOSPC"; case EEXIST: return "EEXIST";
+	case ESPIPE: return "ESPIPE"; case EAGAIN: return "EAGAIN"; case ENXIO: return "ENXIO";
+	case EACCES: return "EACCES"; case EMFILE: return "EMFILE";
 	default: return "E?";
 	}
 }
