@@ -83,7 +83,7 @@ class TaskFaults implements FaultInjector {
 
 export class FaultControl {
   readonly debugfs: string;
-  private readonly taskDir: string;
+  readonly taskDir: string;
   /** Tasks whose fail-nth file exists, by tid. */
   private readonly tasks = new Map<number, TaskFaults>();
   /** Tasks that reached an injection point in the current request. */

@@ -107,9 +107,12 @@ export function requestExtLen(b: Buffer, off = 0): number {
   return b.readUInt32LE(off + 36);
 }
 
+const NO_BYTES = new Uint8Array(0);
+
 export function decodeRequest(b: Buffer, off = 0): Request {
   const op = b.readUInt32LE(off);
   const extLen = b.readUInt32LE(off + 36);
+  const inlineLen = b.readUInt32LE(off + 32);
   return {
     op: op & OP_MASK,
     flags: op & ~OP_MASK,
@@ -118,8 +121,8 @@ export function decodeRequest(b: Buffer, off = 0): Request {
     request: b.readUInt32LE(off + 12),
     arg: b.readBigUInt64LE(off + 16),
     ino: b.readBigUInt64LE(off + 24),
-    inline: b.subarray(off + 40, off + 40 + Math.min(b.readUInt32LE(off + 32), INLINE_MAX)),
-    ext: b.subarray(off + REQ_SIZE, off + REQ_SIZE + extLen),
+    inline: inlineLen ? b.subarray(off + 40, off + 40 + Math.min(inlineLen, INLINE_MAX)) : NO_BYTES,
+    ext: extLen ? b.subarray(off + REQ_SIZE, off + REQ_SIZE + extLen) : NO_BYTES,
     frame: b,
     off,
   };

@@ -562,11 +562,15 @@ export class EmuServer {
       if (!Number.isInteger(r) || r < 0 || r > 0x7fffffff) throw new Error(`returned ${r}`);
       return r;
     } catch (e) {
-      if (isErrno(e)) { this.lastErr = e; return -e.code; }
-      this.log(`${what()} raised a non-errno exception (engine bug): ${(e as Error)?.stack ?? e}`);
-      this.lastErr = new Errno(EIO, 'engine bug');
-      return -EIO;
+      return this.failure(e, what);
     }
+  }
+
+  private failure(e: unknown, what: () => string): number {
+    if (isErrno(e)) { this.lastErr = e; return -e.code; }
+    this.log(`${what()} raised a non-errno exception (engine bug): ${(e as Error)?.stack ?? e}`);
+    this.lastErr = new Errno(EIO, 'engine bug');
+    return -EIO;
   }
   private lastErr: Errno | undefined;
 
@@ -587,7 +591,14 @@ export class EmuServer {
     const trace: IoctlTrace | undefined = this.trace ? { name: '', args: '' } : undefined;
     const t0 = this.trace ? process.hrtime.bigint() : 0n;
     this.lastErr = undefined;
-    const result = this.guard(() => `ioctl ${describeRequest(q.request)}`, () => of.file.ioctl(task, q.request, q.arg, trace));
+    // The hot path: no closures (guard() does the same for the other ops).
+    let result: number;
+    try {
+      result = of.file.ioctl(task, q.request, q.arg, trace);
+      if (!Number.isInteger(result) || result < 0 || result > 0x7fffffff) throw new Error(`returned ${result}`);
+    } catch (e) {
+      result = this.failure(e, () => `ioctl ${describeRequest(q.request)}`);
+    }
     let recs = EmuServer.writeRecs(proc, undefined);
     this.faults.flush();
     // Files the ioctl made: the client adopts them after applying the writes.
@@ -768,7 +779,7 @@ export class EmuServer {
     } catch (e) {
       return encodeReply(isErrno(e) ? -e.code : -EIO);
     }
-    this.own(target);
+    if (target.startsWith(this.faults.taskDir)) { this.own(path.dirname(target)); this.own(target); }
     return encodeReply(0, 0, [{ type: REC_PATH, addr: 0n, data: Buffer.from(target) }]);
   }
 }
