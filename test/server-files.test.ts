@@ -110,6 +110,7 @@ describe('emulated files beyond ioctl', () => {
     assert.equal(s.get('ignore-gfp-wait'), '2 "N$"');
     assert.equal(s.get('verbose'), '2 "0$"');
     assert.equal(s.get('stat debugfs dir'), 'dir');
+    assert.equal(s.get('statx debugfs dir'), 'dir');
     assert.equal(s.get('fresh'), '2 "0$"');
     assert.equal(s.get('arm 3'), '1');
     assert.equal(s.get('fails point'), '3');

@@ -146,6 +146,7 @@ typedef int (*fstatat_fn)(int, const char *, struct stat *, int);
 typedef int (*access_fn)(const char *, int);
 typedef int (*faccessat_fn)(int, const char *, int, int);
 typedef DIR *(*opendir_fn)(const char *);
+typedef int (*statx_fn)(int, const char *, int, unsigned int, struct statx *);
 typedef ssize_t (*read_fn)(int, void *, size_t);
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef ssize_t (*pread_fn)(int, void *, size_t, off_t);
@@ -176,6 +177,7 @@ static fstatat_fn real_fstatat, real_fstatat64;
 static access_fn real_access;
 static faccessat_fn real_faccessat;
 static opendir_fn real_opendir;
+static statx_fn real_statx;
 static read_fn real_read;
 static write_fn real_write;
 static pread_fn real_pread, real_pread64;
@@ -226,6 +228,7 @@ static void resolve(void)
 	real_access = (access_fn)next_sym("access");
 	real_faccessat = (faccessat_fn)next_sym("faccessat");
 	real_opendir = (opendir_fn)next_sym("opendir");
+	real_statx = (statx_fn)next_sym("statx");
 	real_read = (read_fn)next_sym("read");
 	real_write = (write_fn)next_sym("write");
 	real_pread = (pread_fn)next_sym("pread");
@@ -1876,6 +1879,40 @@ EXPORT int fstatat64(int dirfd, const char *path, struct stat64 *st64, int flags
 	resolve();
 	struct stat *st = (struct stat *)st64;
 	return fstatat_common(real_fstatat64, dirfd, path, st, flags);
+}
+
+/* statx (ls, coreutils): the same answers as stat. */
+EXPORT int statx(int dirfd, const char *path, int flags, unsigned int mask, struct statx *stx)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	int redirected, r;
+	resolve();
+	if (!real_statx) {
+		errno = ENOSYS;
+		return -1;
+	}
+	if ((flags & AT_EMPTY_PATH) && path && !*path) {
+		if (!stat_fd(dirfd, &st))
+			return real_statx(dirfd, path, flags, mask, stx);
+	} else {
+		r = stat_path(dirfd, &path, &st, target, &redirected);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return real_statx(redirected ? AT_FDCWD : dirfd, path, flags, mask, stx);
+	}
+	memset(stx, 0, sizeof(*stx));
+	stx->stx_mask = STATX_BASIC_STATS;
+	stx->stx_blksize = (uint32_t)st.st_blksize;
+	stx->stx_nlink = (uint32_t)st.st_nlink;
+	stx->stx_mode = (uint16_t)st.st_mode;
+	stx->stx_ino = st.st_ino;
+	stx->stx_rdev_major = major(st.st_rdev);
+	stx->stx_rdev_minor = minor(st.st_rdev);
+	stx->stx_dev_major = major(st.st_dev);
+	stx->stx_dev_minor = minor(st.st_dev);
+	return 0;
 }
 
 static int access_common(int dirfd, const char *path, int mode, int flags, int at)

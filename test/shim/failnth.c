@@ -83,6 +83,12 @@ int main(void)
 	show("verbose", fd);
 	close(fd);
 	printf("stat debugfs dir: %s\n", stat("/sys/kernel/debug/failslab", &st) == 0 && S_ISDIR(st.st_mode) ? "dir" : "no");
+	{
+		struct statx sx;
+		printf("statx debugfs dir: %s\n",
+		       statx(AT_FDCWD, "/sys/kernel/debug/failslab", 0, STATX_TYPE, &sx) == 0 && S_ISDIR(sx.stx_mode) ? "dir" : "no");
+		printf("statx /dev/emu-test: %s\n", statx(AT_FDCWD, "/dev/emu-test", 0, STATX_TYPE, &sx) == 0 ? "ok" : ename(errno));
+	}
 	(void)names;
 
 	snprintf(path, sizeof(path), "/proc/self/task/%u/fail-nth", (unsigned)getpid());
