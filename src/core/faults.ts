@@ -3,16 +3,9 @@
 // Nth injection point to fail. The engine is synchronous like the kernel's
 // ioctl path, so "the current task" is a module-level slot set around each
 // ioctl, as `current` is in the kernel.
-import type { Task } from './task.js';
+import type { FaultInjector, Task } from './task.js';
 
-/** What a task offers for fault injection (the server keeps the per-task fail-nth files). */
-export interface FaultInjector {
-  /**
-   * One injection point of fault attribute `attr` ('fail_iommufd',
-   * 'failslab', 'fail_page_alloc') is passed: true when it must fail now.
-   */
-  shouldFail(attr: string): boolean;
-}
+export type { FaultInjector } from './task.js';
 
 let current: FaultInjector | undefined;
 
@@ -30,5 +23,5 @@ export function iommufdShouldFail(): boolean {
 
 /** A slab allocation point (failslab). */
 export function slabShouldFail(): boolean {
-  return current?.shouldFail('failslab') ?? false;
+  return current?.shouldFail('failslab', { mayWait: true }) ?? false;
 }

@@ -191,6 +191,9 @@ export class FaultControl {
   /** The site's debugfs filters (failslab's and fail_page_alloc's ignore-gfp-*, min-order). */
   passesFilters(site: string, opts: ShouldFailOpts): boolean {
     if (site === 'failslab') {
+      // cache-filter: only caches created with SLAB_FAILSLAB may fail, and
+      // none of the ones iommufd allocates from are.
+      if (this.flag('failslab', 'cache-filter')) return false;
       if (opts?.mayWait && this.flag('failslab', 'ignore-gfp-wait')) return false;
     } else if (site === 'fail_page_alloc') {
       if ((opts?.order ?? 0) < parseUint(this.knob('fail_page_alloc', 'min-order'))) return false;
