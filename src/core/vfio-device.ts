@@ -65,8 +65,6 @@ export class VfioDevice {
   }
 }
 
-/** How the engine finds the file behind a client's fd number (Task.resolveFd). */
-type FdResolver = (fd: number) => { file?: EmulatedFile; kind: 'emulated' | 'other' | 'bad' };
 
 /** One open of a VFIO device cdev (struct vfio_device_file). */
 export class VfioDeviceFile implements EmulatedFile {
@@ -339,8 +337,7 @@ export class VfioDeviceFile implements EmulatedFile {
 
 /** iommufd_ctx_from_fd: EBADF for no such fd, EBADFD for a file that is not an iommufd. */
 function iommufdCtxFromFd(task: Task, fd: number): IommufdCtx {
-  const resolve = (task as Task & { resolveFd?: FdResolver }).resolveFd;
-  const r = resolve ? resolve(fd) : { kind: 'bad' as const };
+  const r = task.resolveFd?.(fd) ?? { kind: 'bad' as const };
   if (r.kind === 'bad') throw new Errno(EBADF, `fd ${fd} is not open`);
   if (r.kind !== 'emulated' || !(r.file instanceof IommufdCtx)) throw new Errno(EBADFD, `fd ${fd} is not an iommufd`);
   return r.file;
