@@ -42,6 +42,7 @@ export class IommufdAccess extends IommufdObject implements IoptAccess {
 
   destroy(): void {
     if (this.ioas) changeIoas(this, undefined);
+    this.ctx.unhold();
   }
 }
 
@@ -49,6 +50,7 @@ export class IommufdAccess extends IommufdObject implements IoptAccess {
 export function accessCreate(ctx: IommufdCtx, ops: AccessOps): IommufdAccess {
   const a = ctx.objects.alloc(new IommufdAccess(ctx, ops));
   a.users++;
+  ctx.hold(); // iommufd_ctx_get: the access keeps the iommufd alive
   ctx.objects.finalize(a);
   return a;
 }

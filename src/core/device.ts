@@ -151,6 +151,8 @@ export function hwptDetachDevice(idev: IommufdDevice, put = true): IommufdHwpt |
     hwpt.domain!.detachDev?.(idev.dev);
     idev.dev.group.domain = null;
     ig.attach = undefined;
+    // iommufd_auto_response_faults: the device's pending faults get INVALID.
+    (hwpt.fault as { autoRespond?: (d: IommufdDevice) => void } | undefined)?.autoRespond?.(idev);
   }
   const paging = findHwptPaging(hwpt);
   if (paging) paging.ioas.iopt.removeReserved(idev.dev);
@@ -186,6 +188,7 @@ function doReplace(idev: IommufdDevice, hwpt: IommufdHwpt): IommufdHwpt | undefi
   }
   old.domain!.detachDev?.(idev.dev);
   idev.dev.group.domain = hwpt.domain!;
+  (old.fault as { autoRespond?: (d: IommufdDevice) => void } | undefined)?.autoRespond?.(idev);
   if (oldPaging && (!paging || paging.ioas !== oldPaging.ioas)) {
     for (const d of attach.devices.values()) oldPaging.ioas.iopt.removeReserved(d.dev);
   }

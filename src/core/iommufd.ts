@@ -18,6 +18,7 @@ import * as selftest from './selftest.js';
 import { vfioCompatIoctl } from './vfio-compat.js';
 import * as viommu from './viommu.js';
 import { withTask } from './faults.js';
+import * as eventq from './eventq.js';
 import { IOMMUFD_CMD_TEST } from '../uapi/iommufd-test.js';
 
 /** Handlers by ioctl nr; the uapi table gives their struct and minimum size. */
@@ -48,6 +49,7 @@ handle(C.HW_QUEUE_ALLOC, viommu.hwQueueAllocIoctl);
 handle(C.VEVENTQ_ALLOC, viommu.veventqAllocIoctl);
 handle(C.IOAS_CHANGE_PROCESS, ioas.ioasChangeProcess);
 handle(C.IOAS_MAP_FILE, ioas.ioasMapFile);
+handle(C.FAULT_QUEUE_ALLOC, eventq.faultAllocIoctl);
 
 /** Register the handler of another ioctl (HWPT, device, test ABI modules do this). */
 export function registerIoctl<F extends Fields>(nr: number, h: IoctlHandler<F>): void {

@@ -1,0 +1,167 @@
+// Fault queues (drivers/iommu/iommufd/eventq.c): a FAULT object and its fd.
+// I/O page faults of devices attached to a HWPT allocated with the fault's ID
+// are queued in groups; read() hands them out as struct iommu_hwpt_pgfault
+// records with a cookie, write() takes struct iommu_hwpt_page_response.
+import { Errno, EINVAL, ENOTTY, EOPNOTSUPP, ESPIPE } from '../uapi/errno.js';
+import * as U from '../uapi/iommufd.js';
+import { IommufdObject } from './object-table.js';
+import type { IommufdCtx } from './iommufd.js';
+import type { Ucmd } from './ucmd.js';
+import type { Task } from './task.js';
+import { POLLIN, POLLOUT, type EmulatedFile } from './file.js';
+import type { IommufdDevice } from './device.js';
+
+const FAULT_SIZE = U.IommuHwptPgfault.size; // 40
+const RESPONSE_SIZE = U.IommuHwptPageResponse.size; // 8
+export const IOMMU_PGFAULT_FLAGS_PASID_VALID = 1 << 0;
+export const IOMMU_PGFAULT_FLAGS_LAST_PAGE = 1 << 1;
+const IOMMUFD_PAGE_RESP_SUCCESS = 0;
+const IOMMUFD_PAGE_RESP_INVALID = 1;
+
+/** One page request as the IOMMU reported it (struct iommu_fault_page_request). */
+export interface PageRequest { flags: number; pasid: number; grpid: number; perm: number; addr: bigint; }
+
+/** An iopf_group: the faults of one page request group from one device. */
+export interface IopfGroup { readonly idev: IommufdDevice; readonly faults: PageRequest[]; cookie: number; response?: number; }
+
+export class IommufdFault extends IommufdObject {
+  readonly type = 'FAULT' as const;
+  /** Groups waiting for read(). */
+  readonly deliver: IopfGroup[] = [];
+  /** Groups read and waiting for a response, by cookie (allocated from 1, lowest free). */
+  readonly response = new Map<number, IopfGroup>();
+  file: FaultFile | undefined;
+  /** Responses sent back to devices, for inspection: [cookie, code]. */
+  readonly responded: Array<{ group: IopfGroup; code: number }> = [];
+
+  constructor(readonly ctx: IommufdCtx) { super(); }
+
+  /** iommufd_fault_iopf_handler: queue a group and wake readers. */
+  report(g: IopfGroup): void {
+    this.deliver.push(g);
+    this.file?.onReadable?.();
+  }
+
+  private respond(g: IopfGroup, code: number): void {
+    g.response = code;
+    this.responded.push({ group: g, code });
+  }
+
+  /** iommufd_auto_response_faults: a device left the HWPT; its pending groups get INVALID. */
+  autoRespond(idev: IommufdDevice): void {
+    for (const g of [...this.deliver]) if (g.idev === idev) { this.deliver.splice(this.deliver.indexOf(g), 1); this.respond(g, IOMMUFD_PAGE_RESP_INVALID); }
+    for (const [c, g] of [...this.response]) if (g.idev === idev) { this.response.delete(c); this.respond(g, IOMMUFD_PAGE_RESP_INVALID); }
+  }
+
+  destroy(): void {
+    for (const g of this.deliver.splice(0)) this.respond(g, IOMMUFD_PAGE_RESP_INVALID);
+    for (const [c, g] of [...this.response]) { this.response.delete(c); this.respond(g, IOMMUFD_PAGE_RESP_INVALID); }
+  }
+
+  allocCookie(): number {
+    let c = 1;
+    while (this.response.has(c)) c++;
+    return c;
+  }
+}
+
+/** The fault fd ("[iommufd-pgfault]"): holds the FAULT object and the context while open. */
+export class FaultFile implements EmulatedFile {
+  readonly kind = 'iommufd-pgfault';
+  onReadable: (() => void) | undefined;
+  private closed = false;
+  constructor(readonly fault: IommufdFault) {}
+
+  ioctl(): number { throw new Errno(ENOTTY, 'fault fds have no ioctls'); }
+
+  poll(): number { return POLLOUT | (this.fault.deliver.length ? POLLIN : 0); }
+
+  /** iommufd_fault_fops_read: whole groups only; EINVAL when even the first does not fit. */
+  read(task: Task, buf: bigint, len: number, pos: bigint): number {
+    if (pos || len % FAULT_SIZE) throw new Errno(ESPIPE, 'read at 0 in whole records');
+    const f = this.fault;
+    let done = 0;
+    while (f.deliver.length) {
+      const g = f.deliver[0]!;
+      if (done >= len || g.faults.length * FAULT_SIZE > len - done) {
+        if (done === 0) throw new Errno(EINVAL, 'buffer too small for the next group');
+        break;
+      }
+      f.deliver.shift();
+      g.cookie = f.allocCookie();
+      f.response.set(g.cookie, g);
+      let at = done;
+      try {
+        for (const p of g.faults) {
+          task.mm.write(buf + BigInt(at), U.IommuHwptPgfault.encode({
+            flags: p.flags, dev_id: g.idev.id, pasid: p.pasid, grpid: p.grpid, perm: p.perm, addr: p.addr, length: 0, cookie: g.cookie,
+          }));
+          at += FAULT_SIZE;
+        }
+      } catch (e) {
+        f.response.delete(g.cookie);
+        f.deliver.unshift(g);
+        if (done === 0) throw e;
+        break;
+      }
+      done = at;
+    }
+    return done;
+  }
+
+  /** iommufd_fault_fops_write: responses; an unknown cookie or code is EINVAL. */
+  write(task: Task, buf: bigint, len: number, pos: bigint): number {
+    if (pos || len % RESPONSE_SIZE) throw new Errno(ESPIPE, 'write at 0 in whole records');
+    const f = this.fault;
+    let done = 0;
+    try {
+      while (len > done) {
+        const r = U.IommuHwptPageResponse.decode(task.mm.read(buf + BigInt(done), RESPONSE_SIZE));
+        if (r.code !== IOMMUFD_PAGE_RESP_SUCCESS && r.code !== IOMMUFD_PAGE_RESP_INVALID) throw new Errno(EINVAL, 'response code');
+        const g = f.response.get(r.cookie);
+        if (!g) throw new Errno(EINVAL, 'unknown cookie');
+        f.response.delete(r.cookie);
+        g.response = r.code;
+        f.responded.push({ group: g, code: r.code });
+        done += RESPONSE_SIZE;
+      }
+    } catch (e) {
+      if (done === 0) throw e;
+    }
+    return done;
+  }
+
+  release(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.fault.file = undefined;
+    this.fault.users--;
+    this.fault.ctx.unhold();
+  }
+}
+
+/** IOMMU_FAULT_QUEUE_ALLOC (iommufd_fault_alloc). */
+export function faultAllocIoctl(u: Ucmd<typeof U.IommuFaultAlloc.fields>): number {
+  const c = u.cmd;
+  if (c.flags) throw new Errno(EOPNOTSUPP, 'flags');
+  const t = u.ctx.objects;
+  const fault = t.alloc(new IommufdFault(u.ctx));
+  const file = new FaultFile(fault);
+  if (!u.task.installFile) { t.abortAndDestroy(fault); throw new Errno(EOPNOTSUPP, 'this caller cannot receive files'); }
+  // iommufd_eventq_init: the file holds the object and the context.
+  fault.users++;
+  u.ctx.hold();
+  fault.file = file;
+  c.out_fault_id = fault.id;
+  c.out_fault_fd = 0; // the host stores the real fd number
+  try {
+    u.respond();
+  } catch (e) {
+    file.release();
+    t.abortAndDestroy(fault);
+    throw e;
+  }
+  t.finalize(fault);
+  u.task.installFile(file, u.arg + 12n);
+  return 0;
+}
