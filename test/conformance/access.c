@@ -2,7 +2,6 @@
 // through the CPU view, ACCESS_PAGES pins and their interplay with unmap,
 // DESTROY_ACCESS_PAGES, ACCESS_REPLACE_IOAS, close of the access fd.
 // platform: mock
-// needs: test ABI access objects (issue 2 engine core + access/pin model)
 #include "step.h"
 #include "iofd.h"
 

@@ -1,7 +1,6 @@
 // RLIMIT_MEMLOCK accounting as root: CAP_IPC_LOCK means no limit; without
 // CAP_IPC_LOCK the limit applies in both RLIMIT modes (user and mm).
 // platform: mock
-// needs: issue 2 engine core (pinning and RLIMIT_MEMLOCK accounting), test ABI mock domains
 #include "step.h"
 #include "iofd.h"
 #include <sys/resource.h>

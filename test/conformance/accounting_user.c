@@ -3,7 +3,6 @@
 // shares the charge; attach can fail with ENOMEM; options need privilege.
 // oracle: --user
 // platform: mock
-// needs: issue 2 engine core (pinning and RLIMIT_MEMLOCK accounting), test ABI mock domains, running as an ordinary user
 #include "step.h"
 #include "iofd.h"
 #include <sys/resource.h>

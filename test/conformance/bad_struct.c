@@ -3,7 +3,6 @@
 // (EFAULT), unknown request numbers (ENOTTY), then per-ioctl __reserved and
 // unknown-flag checks (EOPNOTSUPP).
 // platform: mock
-// needs: issue 2 engine core (ioctl dispatch and struct decoding for every request)
 #include "step.h"
 #include "iofd.h"
 

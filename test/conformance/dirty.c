@@ -2,7 +2,6 @@
 // SET_DIRTY_TRACKING, IOMMU_TEST_OP_DIRTY to dirty IOVAs, GET_DIRTY_BITMAP
 // with and without NO_CLEAR, and the argument checks of each.
 // platform: mock
-// needs: test ABI mock domains with dirty tracking (issue 2 engine core + mock IOMMU driver)
 #include "step.h"
 #include "iofd.h"
 

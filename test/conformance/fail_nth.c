@@ -5,7 +5,6 @@
 // fail_page_alloc are filtered out so the count does not depend on slab
 // state); sweep 2 also fails slab allocations, for IOAS_ALLOC alone.
 // platform: mock
-// needs: fault injection points (fail_iommufd, failslab) and the fail-nth protocol, test ABI mock domains
 #include "step.h"
 #include "iofd.h"
 #include <fcntl.h>

@@ -3,7 +3,6 @@
 // closing the last reference releases every object and pin, and a new
 // open starts IDs at 1 again.
 // platform: mock
-// needs: issue 2 engine core (per-file contexts and release), shim fork/dup/close handling, test ABI mock domains
 #include "step.h"
 #include "iofd.h"
 #include <sys/wait.h>

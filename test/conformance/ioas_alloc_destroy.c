@@ -1,6 +1,5 @@
 // Object IDs: IOAS alloc/destroy, lowest-free ID reuse, DESTROY errors.
 // platform: mock
-// needs: issue 2 engine core (IOAS)
 #include "step.h"
 #include "iofd.h"
 

@@ -1,7 +1,6 @@
 // IOAS_COPY: whole areas, sub-ranges, spans over several areas, holes,
 // across IOASes, automatic destination IOVAs, flags.
 // platform: mock
-// needs: issue 2 engine core (IOAS)
 #include "step.h"
 #include "iofd.h"
 

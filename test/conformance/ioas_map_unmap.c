@@ -1,7 +1,6 @@
 // IOAS_MAP / IOAS_UNMAP with no domain: fixed and automatic IOVAs, flags,
 // overlap, whole-area unmap, partial cover, unmap-all, byte counts.
 // platform: mock
-// needs: issue 2 engine core (IOAS)
 #include "step.h"
 #include "iofd.h"
 

@@ -1,7 +1,6 @@
 // IOMMU_OPTION: RLIMIT_MODE (global, needs no objects) and HUGE_PAGES (per
 // IOAS, changes the IOVA alignment), argument checks.
 // platform: mock
-// needs: issue 2 engine core (IOAS options), test ABI mock domains
 #include "step.h"
 #include "iofd.h"
 

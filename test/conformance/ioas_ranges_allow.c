@@ -1,7 +1,6 @@
 // IOVA_RANGES (EMSGSIZE protocol), ALLOW_IOVAS and reserved ranges
 // (IOMMU_TEST_OP_ADD_RESERVED), and how they steer automatic IOVAs.
 // platform: mock
-// needs: issue 2 engine core (IOAS), test ABI ADD_RESERVED
 #include "step.h"
 #include "iofd.h"
 

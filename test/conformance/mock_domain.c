@@ -3,7 +3,6 @@
 // DESTROY EBUSY while attached, MOCK_DOMAIN_REPLACE, HWPT_ALLOC on a mock
 // device, GET_HW_INFO of a mock device.
 // platform: mock
-// needs: test ABI mock domains (issue 2 engine core + mock IOMMU driver)
 #include "step.h"
 #include "iofd.h"
 

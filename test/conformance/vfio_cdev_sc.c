@@ -2,7 +2,6 @@
 // steps as vfio_cdev.c; enforce-coherent HWPTs make DMA_CC_IOMMU read 1.
 // oracle: --vfio --snoop-control
 // platform: qemu-vtd-sc
-// needs: VFIO platform qemu-vtd-sc (VT-d driver with snoop control, e1000e devices, device cdevs)
 #include "vfio_body.h"
 
 int main(void)

@@ -3,7 +3,6 @@
 // (capability chain), MAP_DMA / UNMAP_DMA (partial unmaps in type1 v1 mode,
 // UNMAP_ALL), DMA_CC_IOMMU with a mock domain.
 // platform: mock
-// needs: VFIO compat ioctls (issue 2 engine core + vfio compat), test ABI mock domains
 #include "step.h"
 #include "iofd.h"
 
