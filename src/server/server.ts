@@ -100,20 +100,29 @@ interface Backing { path: string; fd: number; region: MmapRegion }
 
 interface Mapping { id: number; of: OpenFile; region: MmapRegion }
 
-/** The device number stat() reports for an emulated path (approximate: see shim). */
-export function deviceNumber(p: string): bigint {
-  if (p === '/dev/iommu') return makedev(10, 123);
+/**
+ * The device numbers stat() reports, as on the oracle's machines (Linux 7.2):
+ * /dev/iommu is misc 10:257, /dev/vfio/devices/vfioN the vfio cdev region
+ * 250:N (both numbers are assigned at boot there; these are what it assigned).
+ */
+function devNumbers(p: string): [number, number] | undefined {
+  if (p === '/dev/iommu') return [10, 257];
   const m = /^\/dev\/vfio\/devices\/vfio(\d+)$/.exec(p);
-  if (m) return makedev(236, Number(m[1]));
-  return 0n;
+  if (m) return [250, Number(m[1])];
+  return undefined;
+}
+
+/** The device number stat() reports for an emulated path. */
+export function deviceNumber(p: string): bigint {
+  const d = devNumbers(p);
+  return d ? makedev(d[0], d[1]) : 0n;
 }
 
 /** IOMMUFD_EMU_PATHS for the shim: patterns, each with "=MAJOR,MINOR" when it is a device. */
 export function pathsEnv(paths: readonly string[]): string {
   return paths.map((p) => {
-    if (p === '/dev/iommu') return `${p}=10,123`;
-    if (p.startsWith('/dev/vfio/devices/vfio')) return `${p}=236,0`;
-    return p;
+    const d = devNumbers(p);
+    return d ? `${p}=${d[0]},${d[1]}` : p;
   }).join(':');
 }
 
