@@ -2,15 +2,12 @@
 // domains, unmap notification, CPU reads and writes, replace, close.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openIommufd, Errno, errno as E, testAbi as T, type IommufdFile } from '../src/lib/index.js';
+import { openIommufd, errno as E, testAbi as T, type IommufdFile } from '../src/lib/index.js';
+import { errnoOf } from './lib/errno-of.js';
 
 const MiB = 1n << 20n;
 const PAGE = 4096n;
 
-function errnoOf(fn: () => unknown): number {
-  try { fn(); } catch (e) { if (e instanceof Errno) return e.code; throw e; }
-  return 0;
-}
 
 function createAccess(f: IommufdFile, ioas: number, pin = true): number {
   return f.testCmd(T.IOMMU_TEST_OP_CREATE_ACCESS, ioas, T.IommuTestCmdCreateAccess, { flags: pin ? T.MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES : 0 }).out_access_fd;

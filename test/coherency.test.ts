@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  openMachine, Machine, CpuCache, SystemMemory, physAddr, DmaEngine, iommuFaults, KvmVm, Errno, errno as E,
+  openMachine, Machine, CpuCache, SystemMemory, physAddr, DmaEngine, iommuFaults, KvmVm, errno as E,
   type IommufdFile, type VfioDeviceHandle,
 } from '../src/lib/index.js';
 import { PLATFORMS } from '../src/hw/platform.js';
@@ -18,6 +18,7 @@ import { newIommuGroup } from '../src/hw/pci.js';
 import type { IommuDevice, IommuDriver, PagingDomain } from '../src/hw/iommu.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../src/core/domain.js';
 import { SimulatedAddressSpace } from '../src/hw/memory.js';
+import { errnoOf } from './lib/errno-of.js';
 
 const PAGE = 4096n;
 const IOVA = 0x100000n;
@@ -25,10 +26,6 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 const zeros = (n: number) => new Uint8Array(n);
 
-function errnoOf(fn: () => unknown): number {
-  try { fn(); } catch (e) { if (e instanceof Errno) return e.code; throw e; }
-  return 0;
-}
 
 interface Setup { m: Machine; f: IommufdFile; nic: VfioDeviceHandle; buf: bigint; hwpt: number; ioas: number; dma: DmaEngine; }
 

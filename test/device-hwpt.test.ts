@@ -2,16 +2,13 @@
 // kernel's attach rules, automatic domains, refcounts and the mock's checks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openIommufd, Errno, errno as E, uapi as U, testAbi as T, type IommufdFile } from '../src/lib/index.js';
+import { openIommufd, errno as E, uapi as U, testAbi as T, type IommufdFile } from '../src/lib/index.js';
 import type { HwptPaging } from '../src/core/hw-pagetable.js';
+import { errnoOf } from './lib/errno-of.js';
 
 const MiB = 1n << 20n;
 const PAGE = 4096n;
 
-function errnoOf(fn: () => unknown): number {
-  try { fn(); } catch (e) { if (e instanceof Errno) return e.code; throw e; }
-  return 0;
-}
 
 function setup(): { f: IommufdFile; ioas: number; buf: bigint } {
   const f = openIommufd();

@@ -2,13 +2,10 @@
 // the read/write protocol of struct iommu_hwpt_pgfault / page_response.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openIommufd, Errno, errno as E, uapi as U, testAbi as T } from '../src/lib/index.js';
+import { openIommufd, errno as E, uapi as U, testAbi as T } from '../src/lib/index.js';
 import type { FaultFile } from '../src/core/eventq.js';
+import { errnoOf } from './lib/errno-of.js';
 
-function errnoOf(fn: () => unknown): number {
-  try { fn(); } catch (e) { if (e instanceof Errno) return e.code; throw e; }
-  return 0;
-}
 
 test('a fault queue gets the page requests of devices on its HWPT; read, respond, close', () => {
   const f = openIommufd();

@@ -2,14 +2,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openIommufd, IommufdFile, SimProcess, RunDomain, Errno, uapi as U, errno as E, Engine } from '../src/lib/index.js';
+import { errnoOf } from './lib/errno-of.js';
 
 const MiB = 1n << 20n;
 const PAGE = 4096n;
 
-function errnoOf(fn: () => unknown): number {
-  try { fn(); } catch (e) { if (e instanceof Errno) return e.code; throw e; }
-  return 0;
-}
 
 function setup(): { f: IommufdFile; ioas: number; buf: bigint } {
   const f = openIommufd();

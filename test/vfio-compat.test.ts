@@ -8,15 +8,12 @@ import * as V from '../src/uapi/vfio.js';
 import { vfioCompatIoasCreate, vfioCompatIoasGetId, vfioCompatSetNoIommu } from '../src/core/vfio-compat.js';
 import type { IommufdObject } from '../src/core/object-table.js';
 import type { IoctlTrace } from '../src/core/file.js';
+import { errnoOf } from './lib/errno-of.js';
 
 const PAGE = 4096n;
 const MiB = 1n << 20n;
 const ULONG_MAX = (1n << 64n) - 1n;
 
-function errnoOf(fn: () => unknown): number {
-  try { fn(); } catch (e) { if (e instanceof Errno) return e.code; throw e; }
-  return 0;
-}
 
 /** An ioctl whose argument is a value (CHECK_EXTENSION, SET_IOMMU): its result or -errno. */
 function val(f: IommufdFile, request: number, arg: number | bigint): number {

@@ -10,14 +10,11 @@ import type { HwptPaging } from '../src/core/hw-pagetable.js';
 import { IntelVtd, VtdSecondStageDomain, QEMU_VTD_CAP, QEMU_VTD_ECAP, ECAP_SC, VTD_SS_PTE_R, VTD_SS_PTE_W, VTD_SS_PTE_SNP } from '../src/hw/intel-vtd.js';
 import { E1000e } from '../src/hw/e1000e.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../src/core/domain.js';
+import { errnoOf } from './lib/errno-of.js';
 
 const MiB = 1n << 20n;
 const PAGE = 4096n;
 
-function errnoOf(fn: () => unknown): number {
-  try { fn(); } catch (e) { if (e instanceof Errno) return e.code; throw e; }
-  return 0;
-}
 
 interface Machine { f: IommufdFile; d0: VfioDeviceHandle; d1: VfioDeviceHandle; engine: Engine; }
 
