@@ -12,7 +12,8 @@
 //    mode and the mapping task (an index into a small per-IOAS table); or
 //  - object form: an IoptArea object (with its IoptPages) in a side array, for
 //    everything else (COPY pieces sharing pages, access pins, locks, lengths
-//    of 4 GiB and more, user addresses past 2^48).
+//    of 4 GiB and more, user addresses past 2^48, and every MAP_FILE area:
+//    file pages are never compact).
 // A compact row turns into object form (one way) when something needs the
 // objects: COPY shares its pages, an access pins it, a caller changes a field.
 // Lookups hand callers IoptArea views of compact rows (see area.ts).
@@ -563,7 +564,8 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
   private compactInsert(elm: PagesSlice, iova: bigint, prot: number): boolean {
     const pages = elm.pages;
     const { startByte, length } = elm;
-    if (startByte >= PAGE_SIZE_N || length > 0xffffffffn || (prot & ~PROT_MASK) || !pages.fresh || pages.refs !== 1) return false;
+    // File pages (MAP_FILE) always take the object form: a row has no room for the file.
+    if (pages.kind !== 'user' || startByte >= PAGE_SIZE_N || length > 0xffffffffn || (prot & ~PROT_MASK) || !pages.fresh || pages.refs !== 1) return false;
     const va = pages.uptr + startByte;
     if (va >= 1n << 48n) return false;
     // The area must cover every index of the pages.

@@ -1,12 +1,13 @@
 // The IOAS object and its ioctls (drivers/iommu/iommufd/ioas.c): ALLOC,
-// IOVA_RANGES, ALLOW_IOVAS, MAP, COPY, UNMAP and the HUGE_PAGES option.
-import { Errno, EINVAL, EMSGSIZE, ENOENT, EOPNOTSUPP, EOVERFLOW } from '../uapi/errno.js';
+// IOVA_RANGES, ALLOW_IOVAS, MAP, MAP_FILE, COPY, UNMAP, CHANGE_PROCESS and the
+// HUGE_PAGES option.
+import { Errno, EBADF, EBUSY, EINVAL, EMSGSIZE, ENOENT, EOPNOTSUPP, EOVERFLOW } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import type { Decoded } from '../uapi/struct.js';
-import { PAGE_SIZE_N } from '../hw/memory.js';
+import { FileSpace, PAGE_SIZE_N, type FileBacking } from '../hw/memory.js';
 import { IommufdObject } from './object-table.js';
 import { IoPagetable, ULONG_MAX, type IovaRange, type PagesSlice } from './io-pagetable.js';
-import { IoptPages } from './pages.js';
+import { ACCOUNT_MODES, IoptPages, chargePages, type AccountMode } from './pages.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from './domain.js';
 import type { Ucmd } from './ucmd.js';
 import type { IommufdCtx } from './iommufd.js';
@@ -170,42 +171,107 @@ export function ioasOptionHugePages(u: Ucmd, c: Decoded<typeof U.IommuOption.fie
   });
 }
 
+/** need_charge_update: does moving `pages` to `task` move a charge? */
+function needChargeUpdate(pages: IoptPages, task: Task): boolean {
+  switch (pages.accountMode) {
+    case 'NONE': return false;
+    case 'MM': return pages.sourceMm !== task.mm;
+    // USER also counts in mm->pinned_vm, so a change of mm moves it too.
+    case 'USER': return pages.user !== task.user || pages.sourceMm !== task.mm;
+  }
+}
+
 /**
- * IOMMU_IOAS_CHANGE_PROCESS: move the pin accounting of every area to the
- * caller. Only file-backed areas can move (EINVAL otherwise); with none the
- * call succeeds and changes nothing.
+ * IOMMU_IOAS_CHANGE_PROCESS (iommufd_ioas_change_process): move the pin
+ * accounting of every area of every IOAS to the caller. Areas are looked at
+ * IOAS by IOAS in ID order, each in IOVA order: one being created is EBUSY,
+ * one that is not file backed EINVAL (so with any MAP area this fails). The
+ * caller is charged first, per accounting mode, for every pages object whose
+ * charge must move (ENOMEM over its RLIMIT_MEMLOCK, and then nothing has
+ * changed); then each old owner is uncharged and every pages object takes
+ * the caller as its source task, mm and user. With no areas it succeeds.
  */
 export function ioasChangeProcess(u: Ucmd<typeof U.IommuIoasChangeProcess.fields>): number {
   if (u.cmd.__reserved) throw new Errno(EOPNOTSUPP, '__reserved');
+  const task = u.task;
+  const all = new Set<IoptPages>();
   for (const o of u.ctx.objects.objects()) {
     if (o.type !== 'IOAS') continue;
     for (const a of (o as IommufdIoas).iopt.areasIn()) {
-      if (!a.pages) throw new Errno(EBUSY_, 'area being created');
-      // IOAS_MAP_FILE areas are the only ones that may move; user-VA areas never can.
-      throw new Errno(EINVAL, 'an area is not file backed');
+      const pages = a.pages;
+      if (!pages) throw new Errno(EBUSY, 'area being created');
+      if (pages.kind !== 'file') throw new Errno(EINVAL, 'an area is not file backed');
+      all.add(pages);
     }
+  }
+  // charge_current: each mode's total, all or nothing.
+  const total = new Map<AccountMode, number>();
+  for (const p of all) {
+    if (needChargeUpdate(p, task)) total.set(p.accountMode, (total.get(p.accountMode) ?? 0) + p.lastNpinned);
+  }
+  const charged: AccountMode[] = [];
+  try {
+    for (const mode of ACCOUNT_MODES) {
+      const n = total.get(mode);
+      if (!n) continue;
+      chargePages(task, mode, n, true);
+      charged.push(mode);
+    }
+  } catch (e) {
+    for (const mode of charged) chargePages(task, mode, total.get(mode)!, false);
+    throw e;
+  }
+  for (const p of all) {
+    if (needChargeUpdate(p, task)) p.unchargeAll();
+    p.changeSource(task);
   }
   return 0;
 }
-import { EBUSY as EBUSY_ } from '../uapi/errno.js';
+
+let nextOpaqueFile = 1;
+
+/** A file the engine cannot read (an emulated file, or one without a backing): maps, never pins. */
+function opaqueBacking(): FileBacking {
+  const identity = `opaque:${nextOpaqueFile++}`;
+  return { identity, isMemfd: false, size: () => 0n, read: (_o, len) => new Uint8Array(len), write: () => {} };
+}
 
 /**
- * IOMMU_IOAS_MAP_FILE (iommufd_ioas_map_file): the kernel's checks in its
- * order. File-backed pages (memfd folios) are not modelled yet: a valid fd
- * that is not a bad one gets EOPNOTSUPP from the emulator, where Linux maps it.
+ * IOMMU_IOAS_MAP_FILE (iommufd_ioas_map_file → iopt_map_file_pages): the
+ * ioctl's checks, then the file's pages as an iopt_pages of kind 'file' at
+ * `start`. Mapping is lazy: any open file maps; only pinning (a domain, now
+ * or later, or an access) needs a memfd/shmem file and pages inside it
+ * (EINVAL otherwise, from memfd_pin_folios). Without FIXED_IOVA the IOVA is
+ * chosen as for MAP, with the file offset as the hint.
  */
 export function ioasMapFile(u: Ucmd<typeof U.IommuIoasMapFile.fields>): number {
   const c = u.cmd;
   if (c.flags & ~MAP_FLAGS) throw new Errno(EOPNOTSUPP, 'flags');
   if (c.iova >= ULONG_MAX || c.length >= ULONG_MAX) throw new Errno(EOVERFLOW, 'iova or length');
   checkMapFlags(c.flags);
-  return withIoas(u, c.ioas_id, () => {
+  return withIoas(u, c.ioas_id, (ioas) => {
     if (!c.length) throw new Errno(EINVAL, 'length 0');
     if (c.start + c.length - 1n > ULONG_MAX) throw new Errno(EOVERFLOW, 'start + length');
-    const task = u.task as { resolveFd?: (fd: number) => { kind: string } };
-    const r = task.resolveFd?.(c.fd) ?? { kind: 'bad' };
-    if (r.kind === 'bad') throw new Errno(EBADF_, `fd ${c.fd}`);
-    throw new Errno(EOPNOTSUPP, 'file-backed mappings are not emulated yet');
+    const r = u.task.resolveFd?.(c.fd) ?? { kind: 'bad' as const };
+    if (r.kind === 'bad') throw new Errno(EBADF, `fd ${c.fd}`);
+    const backing = r.kind === 'other' && r.openBacking ? r.openBacking() : opaqueBacking();
+    const file = FileSpace.get(backing);
+    const prot = convProt(c.flags);
+    const startByte = c.start & (PAGE_SIZE_N - 1n);
+    // iopt_alloc_pages: the iommu API's size_t length.
+    if (c.length > SIZE_MAX - PAGE_SIZE_N) { file.put(); throw new Errno(EINVAL, 'length'); }
+    const npages = Number((c.length + startByte + PAGE_SIZE_N - 1n) / PAGE_SIZE_N);
+    // The pages take over the file hold; their last reference drops it.
+    const pages = new IoptPages(u.task, c.start - startByte, npages, (prot & IOMMU_WRITE) !== 0, file);
+    if (u.ctx.accountMode === 'MM' && pages.accountMode === 'USER') pages.accountMode = 'MM';
+    const fixed = (c.flags & U.IOMMU_IOAS_MAP_FIXED_IOVA) !== 0;
+    try {
+      c.iova = ioas.iopt.mapPages([{ pages, startByte, length: c.length }], c.length, fixed ? c.iova : undefined, prot);
+    } catch (e) {
+      pages.refs = 0;
+      throw e;
+    }
+    u.respond();
+    return 0;
   });
 }
-import { EBADF as EBADF_ } from '../uapi/errno.js';

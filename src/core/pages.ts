@@ -15,7 +15,7 @@
 // intervals) is made only when something is held.
 import { Errno, EFAULT, ENOMEM } from '../uapi/errno.js';
 import { iommufdShouldFail } from './faults.js';
-import { PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace } from '../hw/memory.js';
+import { PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace, type FileSpace } from '../hw/memory.js';
 import type { Task, UserAccount } from './task.js';
 import { RunCounter } from '../util/run-counter.js';
 
@@ -63,10 +63,16 @@ export interface CompactPagesHost {
   ownPages(view: IoptPages, key: bigint): IoptPages | null;
 }
 
+/** What an iopt_pages maps: a process's memory (MAP) or a file's pages (MAP_FILE). */
+export type PagesKind = 'user' | 'file';
+
 export class IoptPages {
   private _refs = 1;
-  /** The task whose RLIMIT_MEMLOCK limits the charge (the mapper's group leader). */
-  readonly sourceTask: Task;
+  private _sourceTask: Task;
+  /** IOPT_ADDRESS_USER or IOPT_ADDRESS_FILE. */
+  readonly kind: PagesKind;
+  /** The file of a 'file' pages (null for 'user'): its pages, pins and frames. */
+  readonly file: FileSpace | null;
   private _accountMode: AccountMode;
   private _holders: RunCounter | null = null;
   private _npinned = 0;
@@ -81,17 +87,54 @@ export class IoptPages {
 
   constructor(
     task: Task,
-    /** Page-aligned user address of index 0. */
+    /**
+     * Page-aligned address of index 0 in `mm`: the user address for 'user'
+     * pages, the file offset (pages->start) for 'file' pages.
+     */
     readonly uptr: bigint,
     readonly npages: number,
     readonly writable: boolean,
+    /** A file's space: these are file pages (iopt_alloc_file_pages); the caller's hold passes to them. */
+    file?: FileSpace,
   ) {
-    this.sourceTask = task;
+    this._sourceTask = task;
     this._accountMode = task.capIpcLock ? 'NONE' : 'USER';
+    this.kind = file ? 'file' : 'user';
+    this.file = file ?? null;
   }
 
-  get mm(): AddressSpace { return this.sourceTask.mm; }
-  get user(): UserAccount { return this.sourceTask.user; }
+  /** The task whose RLIMIT_MEMLOCK limits the charge (the mapper's group leader). */
+  get sourceTask(): Task { return this._sourceTask; }
+
+  /**
+   * Where the bytes and the pins live: the source task's mm for 'user'
+   * pages, the file's space (addresses = file offsets) for 'file' pages.
+   */
+  get mm(): AddressSpace { return this.file ?? this._sourceTask.mm; }
+  /** The mm charged (pages->source_mm): always the source task's. */
+  get sourceMm(): AddressSpace { return this._sourceTask.mm; }
+  get user(): UserAccount { return this._sourceTask.user; }
+
+  /**
+   * IOMMU_IOAS_CHANGE_PROCESS's change_mm: from now on `task` is charged and
+   * limits. Moving the charge itself is the caller's business. File pages only.
+   */
+  changeSource(task: Task): void {
+    const o = this.own();
+    if (o !== this) { o.changeSource(task); return; }
+    this._sourceTask = task;
+  }
+
+  /**
+   * The uncharge half of a CHANGE_PROCESS (iopt_pages_update_pinned(pages,
+   * npinned, false)): the old owner lets go of every pinned page's charge.
+   */
+  unchargeAll(): void {
+    const o = this.own();
+    if (o !== this) { o.unchargeAll(); return; }
+    chargePages(this._sourceTask, this._accountMode, this._npinned, false);
+    this._lastNpinned = this._npinned;
+  }
 
   // ---- view plumbing ---------------------------------------------------------
 
@@ -145,7 +188,13 @@ export class IoptPages {
 
   /** kref: one per area that maps these pages, plus transient list references. */
   get refs(): number { return this.cs() >= 0 ? 1 : this.own()._refs; }
-  set refs(v: number) { this.own()._refs = v; }
+  set refs(v: number) {
+    const o = this.own();
+    const was = o._refs;
+    o._refs = v;
+    // The last reference of file pages drops the file (fput).
+    if (was > 0 && v <= 0 && o.file) o.file.put();
+  }
 
   get accountMode(): AccountMode { return this.cs() >= 0 ? this._accountMode : this.own()._accountMode; }
   set accountMode(m: AccountMode) { this.own()._accountMode = m; }

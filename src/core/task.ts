@@ -1,7 +1,7 @@
 // The calling task as the engine sees it: whose memory, whose limits, which
 // capabilities. The server builds one from /proc/<pid>; the library builds
 // one around a simulated process.
-import type { AddressSpace } from '../hw/memory.js';
+import type { AddressSpace, FileBacking } from '../hw/memory.js';
 import type { EmulatedFile } from './file.js';
 
 export const RLIM_INFINITY = (1n << 64n) - 1n;
@@ -42,7 +42,21 @@ export interface Task {
    * open file ('other': /dev/null, a pipe...), or no open fd ('bad'). Absent:
    * the caller has no fd table, every fd is 'bad'.
    */
-  resolveFd?(fd: number): { file?: EmulatedFile; kind: 'emulated' | 'other' | 'bad' };
+  resolveFd?(fd: number): ResolvedFile;
+}
+
+/** What Task.resolveFd answers for one fd number. */
+export interface ResolvedFile {
+  file?: EmulatedFile;
+  kind: 'emulated' | 'other' | 'bad';
+  /** For 'other' in the server: /proc/<pid>/fd/<n>. */
+  path?: string;
+  /**
+   * For 'other': open the file's bytes for the engine (IOMMU_IOAS_MAP_FILE).
+   * The engine closes the backing when it no longer needs it. Absent: the
+   * file's bytes cannot be reached (treated as a file that never pins).
+   */
+  openBacking?(): FileBacking;
 }
 
 /** Per-task fault injection (/proc/<pid>/task/<tid>/fail-nth and the debugfs knobs). */

@@ -2,7 +2,7 @@
 // the page frames behind them, and per-page pin counts. Two back ends share
 // this interface: a simulated process (here) and a real client process read
 // through /proc/<pid>/mem (server/process-memory.ts).
-import { Errno, EFAULT } from '../uapi/errno.js';
+import { Errno, EFAULT, EINVAL } from '../uapi/errno.js';
 import { RunCounter } from '../util/run-counter.js';
 
 export const PAGE_SHIFT = 12;
@@ -163,4 +163,162 @@ export class SimulatedAddressSpace implements AddressSpace {
 
 export function roundUp(x: bigint, a: bigint): bigint {
   return ((x + a - 1n) / a) * a;
+}
+
+// ---- files as memory ----------------------------------------------------------
+//
+// IOMMU_IOAS_MAP_FILE maps the pages of a file (a memfd, a shmem file), not of
+// a process. Those pages are the file's page cache: one set per file,
+// whoever maps it, with their own frames. A FileSpace is that file seen as an
+// AddressSpace whose addresses are file offsets: its frames are
+// `pfnBase(space.id) + (offset >> PAGE_SHIFT)` (ids come from the same counter
+// as mm ids, so file frames never collide with a process's), its `pins` count
+// per file page, shared by every pages object and every process mapping that
+// file.
+
+/** The bytes of an open file, as the engine reaches them (the server opens /proc/<pid>/fd/<n>). */
+export interface FileBacking {
+  /** Stable identity of the file (e.g. "dev:ino"); two opens of one file give the same. */
+  readonly identity: string;
+  /**
+   * Whether the kernel could pin its pages (memfd_pin_folios: a shmem file —
+   * memfd, tmpfs — or hugetlbfs). Anything else maps but never pins (EINVAL).
+   */
+  readonly isMemfd: boolean;
+  /** The file's size in bytes (i_size) now. */
+  size(): bigint;
+  /** Bytes [off, off+len); bytes past the end read as zeros. */
+  read(off: bigint, len: number): Uint8Array;
+  /** Store bytes at `off` (the file does not grow past its size here). */
+  write(off: bigint, data: Uint8Array): void;
+  /** The engine no longer needs the file (the last pages object let go). */
+  close?(): void;
+}
+
+const fileSpaces = new Map<string, FileSpace>();
+const fileSpacesById = new Map<number, FileSpace>();
+
+/**
+ * One file's pages as an address space (addresses = file offsets). Shared:
+ * `FileSpace.get(backing)` gives the one space of that file identity, counted
+ * by its holders; `put()` drops a holder and the last one closes the backing.
+ */
+export class FileSpace implements AddressSpace {
+  readonly id = allocMmId();
+  readonly pins = new RunCounter();
+  /** Unused: a file has no locked_vm of its own (charges go to the mapping task). */
+  lockedVm = 0;
+  pinnedVm = 0;
+  private holders = 0;
+
+  private constructor(readonly backing: FileBacking) {}
+
+  /** The space of `backing`'s file, held once more. A second backing of a file already known is closed. */
+  static get(backing: FileBacking): FileSpace {
+    let s = fileSpaces.get(backing.identity);
+    if (s && s.backing !== backing) backing.close?.();
+    if (!s) {
+      s = new FileSpace(backing);
+      fileSpaces.set(backing.identity, s);
+      fileSpacesById.set(s.id, s);
+    }
+    s.holders++;
+    return s;
+  }
+
+  /** The live space with frame space `id` (see frameOwner), if any. */
+  static byId(id: number): FileSpace | undefined { return fileSpacesById.get(id); }
+
+  /** How many live file spaces there are (tests: nothing leaks). */
+  static get live(): number { return fileSpaces.size; }
+
+  get identity(): string { return this.backing.identity; }
+  get isMemfd(): boolean { return this.backing.isMemfd; }
+  get size(): bigint { return this.backing.size(); }
+
+  /** Drop a holder; the last one forgets the space and closes the file. */
+  put(): void {
+    if (--this.holders > 0) return;
+    if (fileSpaces.get(this.identity) === this) fileSpaces.delete(this.identity);
+    fileSpacesById.delete(this.id);
+    this.backing.close?.();
+  }
+
+  /**
+   * memfd_pin_folios' checks for the pages of [va, va+len): EINVAL unless the
+   * file is shmem/hugetlbfs, and EINVAL when the last byte of the last page
+   * is at or past i_size (a partial last page cannot be pinned). The kernel
+   * does not look at the file's open mode: `write` changes nothing.
+   */
+  checkPinnable(va: bigint, len: bigint, _write: boolean): void {
+    if (!this.backing.isMemfd) throw new Errno(EINVAL, 'not a memfd/shmem file');
+    const first = va & ~(PAGE_SIZE_N - 1n);
+    const end = roundUp(va + (len > 0n ? len : 1n), PAGE_SIZE_N) - 1n;
+    if (first < 0n || end >= this.backing.size()) throw new Errno(EINVAL, 'past the end of the file');
+  }
+
+  read(va: bigint, len: number): Uint8Array {
+    this.checkPinnable(va, BigInt(len), false);
+    return this.backing.read(va, len);
+  }
+
+  write(va: bigint, data: Uint8Array): void {
+    this.checkPinnable(va, BigInt(data.length), true);
+    this.backing.write(va, data);
+  }
+}
+
+let nextSimFile = 1;
+
+/**
+ * A file kept in memory, for the library and tests: a memfd (shmem, pinnable)
+ * or some other file (not pinnable). Sparse per page; never-written bytes read
+ * as zeros.
+ */
+export class SimulatedFile implements FileBacking {
+  readonly identity: string;
+  private pages = new Map<bigint, Uint8Array>();
+  private _size: bigint;
+
+  constructor(size: bigint | number, readonly isMemfd = true, name = 'memfd') {
+    this._size = BigInt(size);
+    this.identity = `sim:${name}:${nextSimFile++}`;
+  }
+
+  size(): bigint { return this._size; }
+
+  /** ftruncate: bytes past the new size are dropped. */
+  truncate(size: bigint | number): void {
+    this._size = BigInt(size);
+    for (const k of [...this.pages.keys()]) if (k >= this._size) this.pages.delete(k);
+  }
+
+  read(off: bigint, len: number): Uint8Array {
+    const out = new Uint8Array(len);
+    let done = 0;
+    while (done < len) {
+      const a = off + BigInt(done);
+      const page = a & ~(PAGE_SIZE_N - 1n);
+      const o = Number(a - page);
+      const n = Math.min(PAGE_SIZE - o, len - done);
+      const p = this.pages.get(page);
+      if (p) out.set(p.subarray(o, o + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  write(off: bigint, data: Uint8Array): void {
+    let done = 0;
+    while (done < data.length) {
+      const a = off + BigInt(done);
+      const page = a & ~(PAGE_SIZE_N - 1n);
+      const o = Number(a - page);
+      const n = Math.min(PAGE_SIZE - o, data.length - done);
+      let p = this.pages.get(page);
+      if (!p) { p = new Uint8Array(PAGE_SIZE); this.pages.set(page, p); }
+      p.set(data.subarray(done, done + n), o);
+      done += n;
+    }
+  }
 }

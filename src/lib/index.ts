@@ -4,8 +4,8 @@
 import { Engine, type EngineOptions } from '../core/engine.js';
 import { IommufdCtx } from '../core/iommufd.js';
 import type { IommufdIoas } from '../core/ioas.js';
-import { RLIM_INFINITY, userAccount, type Task } from '../core/task.js';
-import { SimulatedAddressSpace } from '../hw/memory.js';
+import { RLIM_INFINITY, userAccount, type ResolvedFile, type Task } from '../core/task.js';
+import { SimulatedAddressSpace, SimulatedFile } from '../hw/memory.js';
 import type { IommuDomain } from '../core/domain.js';
 import { Errno } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
@@ -21,7 +21,7 @@ export { Errno, errnoName } from '../uapi/errno.js';
 export * as errno from '../uapi/errno.js';
 export * as uapi from '../uapi/iommufd.js';
 export * as testAbi from '../uapi/iommufd-test.js';
-export { SimulatedAddressSpace, PAGE_SIZE } from '../hw/memory.js';
+export { SimulatedAddressSpace, SimulatedFile, FileSpace, PAGE_SIZE, type FileBacking } from '../hw/memory.js';
 export { RunDomain } from '../hw/run-domain.js';
 export { RLIM_INFINITY } from '../core/task.js';
 export { VfioDeviceHandle } from './vfio.js';
@@ -47,9 +47,11 @@ export interface ProcessOptions {
 /** A simulated process: its memory, its fd table and the task the engine charges. */
 export class SimProcess {
   readonly mm = new SimulatedAddressSpace();
-  readonly task: Task & { resolveFd(fd: number): { file?: EmulatedFile; kind: 'emulated' | 'other' | 'bad' } };
+  readonly task: Task & { resolveFd(fd: number): ResolvedFile };
   /** Open emulated files by fd number. */
   readonly files = new Map<number, EmulatedFile>();
+  /** Open plain files (memfds and others, see memfdCreate) by fd number. */
+  readonly plainFiles = new Map<number, SimulatedFile>();
   constructor(o: ProcessOptions = {}) {
     const uid = o.uid ?? 0;
     const pid = nextPid++;
@@ -64,23 +66,50 @@ export class SimProcess {
         new DataView(b.buffer).setInt32(0, fd, true);
         this.mm.write(fdAt, b);
       },
-      resolveFd: (fd) => {
+      resolveFd: (fd): ResolvedFile => {
         const file = this.files.get(fd);
-        return file ? { file, kind: 'emulated' } : { kind: 'bad' };
+        if (file) return { file, kind: 'emulated' };
+        const plain = this.plainFiles.get(fd);
+        // The engine's open is a second reference to the same file: closing it changes nothing here.
+        if (plain) return { kind: 'other', openBacking: () => plain };
+        return { kind: 'bad' };
       },
     };
   }
 
+  private freeFd(): number {
+    let fd = 3;
+    while (this.files.has(fd) || this.plainFiles.has(fd)) fd++;
+    return fd;
+  }
+
   /** Put `file` in the fd table at the lowest free number from 3; returns it. */
   addFile(file: EmulatedFile): number {
-    let fd = 3;
-    while (this.files.has(fd)) fd++;
+    const fd = this.freeFd();
     this.files.set(fd, file);
+    return fd;
+  }
+
+  /**
+   * memfd_create + ftruncate(size): a shmem file whose pages MAP_FILE can
+   * pin. `{ memfd: false }` makes some other file (a regular file on a disk,
+   * /dev/zero...): it maps, but never pins (EINVAL). Returns the fd; the
+   * file's bytes are `plainFiles.get(fd)`.
+   */
+  memfdCreate(size: bigint | number, o: { memfd?: boolean; name?: string } = {}): number {
+    return this.openPlainFile(new SimulatedFile(size, o.memfd ?? true, o.name));
+  }
+
+  /** Put an existing plain file in the fd table too (dup, or a second open of it). */
+  openPlainFile(file: SimulatedFile): number {
+    const fd = this.freeFd();
+    this.plainFiles.set(fd, file);
     return fd;
   }
 
   /** close(fd): the file's release. */
   closeFd(fd: number): void {
+    if (this.plainFiles.delete(fd)) return;
     const f = this.files.get(fd);
     if (!f) throw new Errno(9);
     this.files.delete(fd);
@@ -104,8 +133,12 @@ export class IommufdFile {
   readonly fd: number;
   private scratch: bigint;
 
-  constructor(readonly proc: SimProcess = new SimProcess(), engine: Engine = new Engine()) {
-    this.ctx = engine.open('/dev/iommu', proc.task) as IommufdCtx;
+  /** This handle shares another process's open file (see inheritBy): closing it drops a hold. */
+  private readonly inherited: boolean;
+
+  constructor(readonly proc: SimProcess = new SimProcess(), engine: Engine = new Engine(), share?: IommufdFile) {
+    this.inherited = share !== undefined;
+    if (share) { this.ctx = share.ctx; this.ctx.hold(); } else this.ctx = engine.open('/dev/iommu', proc.task) as IommufdCtx;
     this.fd = proc.addFile(this.ctx);
     this.scratch = proc.mmap(1 << 16);
   }
@@ -144,6 +177,34 @@ export class IommufdFile {
     if (a.readable ?? true) flags |= U.IOMMU_IOAS_MAP_READABLE;
     if (a.writeable ?? true) flags |= U.IOMMU_IOAS_MAP_WRITEABLE;
     return this.call(U.IOMMU_IOAS_MAP, U.IommuIoasMap, { flags, ioas_id: a.ioasId, user_va: a.userVa, length: a.length, iova: a.iova ?? 0n }).iova;
+  }
+
+  /**
+   * IOMMU_IOAS_MAP_FILE of fd `fd` of this process from byte `start`; fixed
+   * when `iova` is given. Returns the IOVA.
+   */
+  mapFile(a: { ioasId: number; fd: number; start?: bigint; length: bigint; iova?: bigint; readable?: boolean; writeable?: boolean }): bigint {
+    let flags = 0;
+    if (a.iova !== undefined) flags |= U.IOMMU_IOAS_MAP_FIXED_IOVA;
+    if (a.readable ?? true) flags |= U.IOMMU_IOAS_MAP_READABLE;
+    if (a.writeable ?? true) flags |= U.IOMMU_IOAS_MAP_WRITEABLE;
+    return this.call(U.IOMMU_IOAS_MAP_FILE, U.IommuIoasMapFile, {
+      flags, ioas_id: a.ioasId, fd: a.fd, start: a.start ?? 0n, length: a.length, iova: a.iova ?? 0n,
+    }).iova;
+  }
+
+  /** IOMMU_IOAS_CHANGE_PROCESS: this handle's process takes over the pin accounting. */
+  changeProcess(): void {
+    this.call(U.IOMMU_IOAS_CHANGE_PROCESS, U.IommuIoasChangeProcess, {});
+  }
+
+  /**
+   * The same open file as seen from `proc` (a child after fork(), or a
+   * process the fd was passed to): ioctls through the returned handle run as
+   * `proc`. Its close() lets go of this process's file only when both closed.
+   */
+  inheritBy(proc: SimProcess): IommufdFile {
+    return new IommufdFile(proc, this.ctx.engine, this);
   }
 
   /** IOMMU_IOAS_UNMAP; returns the bytes unmapped. */
@@ -253,6 +314,7 @@ export class IommufdFile {
   /** close(): the file's release. */
   close(): void {
     if (this.proc.files.get(this.fd) === this.ctx) this.proc.files.delete(this.fd);
+    if (this.inherited) { this.ctx.unhold(); return; }
     this.ctx.release();
   }
 }
