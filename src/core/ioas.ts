@@ -254,7 +254,13 @@ export function ioasMapFile(u: Ucmd<typeof U.IommuIoasMapFile.fields>): number {
     if (c.start + c.length - 1n > ULONG_MAX) throw new Errno(EOVERFLOW, 'start + length');
     const r = u.task.resolveFd?.(c.fd) ?? { kind: 'bad' as const };
     if (r.kind === 'bad') throw new Errno(EBADF, `fd ${c.fd}`);
-    const backing = r.kind === 'other' && r.openBacking ? r.openBacking() : opaqueBacking();
+    let backing: FileBacking;
+    try {
+      backing = r.kind === 'other' && r.openBacking ? r.openBacking() : opaqueBacking();
+    } catch (e) {
+      if (e instanceof Errno) throw e;
+      backing = opaqueBacking(); // the file cannot be reached: it maps, it never pins
+    }
     const file = FileSpace.get(backing);
     const prot = convProt(c.flags);
     const startByte = c.start & (PAGE_SIZE_N - 1n);

@@ -7,7 +7,7 @@
 // its files, as the kernel's are.
 import * as fs from 'node:fs';
 import { Errno, EFAULT } from '../uapi/errno.js';
-import { allocMmId, PAGE_SIZE_N, type AddressSpace } from '../hw/memory.js';
+import { allocMmId, PAGE_SIZE_N, type AddressSpace, type FileBacking } from '../hw/memory.js';
 import { RunCounter } from '../util/run-counter.js';
 import { RLIM_INFINITY, userAccount, type FaultInjector, type Task, type UserAccount } from '../core/task.js';
 import type { EmulatedFile } from '../core/file.js';
@@ -281,7 +281,13 @@ export class ProcessAddressSpace implements AddressSpace {
 }
 
 /** A client fd number as the engine sees it (file identity). */
-export interface ResolvedFd { file?: EmulatedFile; kind: 'emulated' | 'other' | 'bad'; path?: string }
+export interface ResolvedFd {
+  file?: EmulatedFile;
+  kind: 'emulated' | 'other' | 'bad';
+  path?: string;
+  /** For 'other': the file's bytes, opened for IOAS_MAP_FILE (see file-backing.ts). */
+  openBacking?(): FileBacking;
+}
 
 /** The server's side of a ProcessTask. */
 export interface TaskHost {

@@ -30,6 +30,7 @@ import {
   param, requestExtLen, type Hello, type Rec, type Request,
 } from './protocol.js';
 import { ProcessAddressSpace, ProcessTask, type ResolvedFd, type TaskHost } from './process-memory.js';
+import { openFileBacking } from './file-backing.js';
 import { FaultControl } from './fault-injection.js';
 
 export interface ServerOptions {
@@ -530,7 +531,9 @@ export class EmuServer {
     const m = /^socket:\[(\d+)\]$/.exec(link);
     const of = m ? this.files.get(BigInt(m[1]!)) : undefined;
     if (of) return { file: of.file, kind: 'emulated' };
-    return { kind: 'other', path: `/proc/${pid}/fd/${fd}` };
+    const path = `/proc/${pid}/fd/${fd}`;
+    // IOAS_MAP_FILE: the engine opens the file's bytes through the same path.
+    return { kind: 'other', path, openBacking: () => openFileBacking(path) };
   }
 
   // ---- requests ----
