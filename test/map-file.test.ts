@@ -233,3 +233,82 @@ test('CHANGE_PROCESS: MM mode charges the caller mm locked_vm; NONE mode moves n
   assert.equal(c2.mm.pinnedVm, -1, 'atomic64_sub on the new owner, as the kernel does');
 });
 const U_OPTION_RLIMIT_MODE = 0;
+
+test('random MAP_FILE/MAP/COPY/UNMAP/CHANGE_PROCESS sequences: file pins, charges and files stay consistent', async () => {
+  const fc = (await import('fast-check')).default;
+  type Op =
+    | { k: 'mapFile'; ioas: number; start: number; n: number; fixed: number | null }
+    | { k: 'map'; ioas: number; page: number; n: number }
+    | { k: 'copy'; src: number; dst: number; at: number; n: number }
+    | { k: 'unmapAll'; ioas: number }
+    | { k: 'change'; child: boolean };
+  const ioasArb = fc.integer({ min: 0, max: 1 });
+  const opArb: import('fast-check').Arbitrary<Op> = fc.oneof(
+    fc.record({ k: fc.constant('mapFile' as const), ioas: ioasArb, start: fc.integer({ min: 0, max: 11 }), n: fc.integer({ min: 1, max: 4 }), fixed: fc.option(fc.integer({ min: 0, max: 31 }), { nil: null }) }),
+    fc.record({ k: fc.constant('map' as const), ioas: ioasArb, page: fc.integer({ min: 0, max: 7 }), n: fc.integer({ min: 1, max: 4 }) }),
+    fc.record({ k: fc.constant('copy' as const), src: ioasArb, dst: ioasArb, at: fc.integer({ min: 0, max: 31 }), n: fc.integer({ min: 1, max: 2 }) }),
+    fc.record({ k: fc.constant('unmapAll' as const), ioas: ioasArb }),
+    fc.record({ k: fc.constant('change' as const), child: fc.boolean() }),
+  );
+  let uid = 30000;
+  fc.assert(fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), (ops) => {
+    const live0 = FileSpace.live;
+    const proc = new SimProcess({ uid: uid++, capIpcLock: false });
+    const f = new IommufdFile(proc);
+    const child = new SimProcess({ uid: proc.task.user.uid, capIpcLock: false });
+    const cf = f.inheritBy(child);
+    const ids = [f.ioasAlloc(), f.ioasAlloc()];
+    f.mockDomain(ids[0]!);
+    const mfd = proc.memfdCreate(10n * PAGE); // pages 10, 11 are past EOF
+    const buf = proc.mmap(8n * PAGE);
+    const iovaOf = (p: number) => UNIT + BigInt(p) * PAGE;
+    for (const op of ops) {
+      try {
+        switch (op.k) {
+          case 'mapFile': f.mapFile({ ioasId: ids[op.ioas]!, fd: mfd, start: BigInt(op.start) * PAGE, length: BigInt(op.n) * PAGE, ...(op.fixed === null ? {} : { iova: iovaOf(op.fixed) }) }); break;
+          case 'map': f.map({ ioasId: ids[op.ioas]!, userVa: buf + BigInt(op.page) * PAGE, length: BigInt(op.n) * PAGE }); break;
+          case 'copy': {
+            const a = [...f.ioas(ids[op.src]!).iopt.areasIn()][0];
+            if (a) f.copy({ srcIoasId: ids[op.src]!, dstIoasId: ids[op.dst]!, srcIova: a.iova, length: a.length < BigInt(op.n) * PAGE ? a.length : BigInt(op.n) * PAGE, dstIova: iovaOf(op.at) });
+            break;
+          }
+          case 'unmapAll': f.unmap(ids[op.ioas]!, 0n, (1n << 64n) - 1n); break;
+          case 'change': (op.child ? cf : f).changeProcess(); break;
+        }
+      } catch (e) {
+        if (!(e instanceof Error) || e.name !== 'Errno') throw e;
+      }
+      // Invariants: a file page's pins are the pages objects holding it; each
+      // pages object is charged its npinned to its source task's mm; a MAP area
+      // makes CHANGE_PROCESS impossible, so user pages always belong to `proc`.
+      const seen = new Set<import('../src/core/pages.js').IoptPages>();
+      for (const id of ids) for (const a of f.ioas(id).iopt.areasIn()) seen.add(a.source);
+      const filePins = new Map<number, number>();
+      let pinnedProc = 0, pinnedChild = 0;
+      for (const p of seen) {
+        if (p.kind === 'file') {
+          for (const [s, len] of p.holders.runs()) for (let i = s; i < s + len; i++) {
+            const idx = Number(p.uptr >> 12n) + i;
+            filePins.set(idx, (filePins.get(idx) ?? 0) + 1);
+          }
+        } else assert.equal(p.sourceTask, proc.task);
+        assert.equal(p.npinned, p.holders.covered);
+        if (p.sourceTask === proc.task) pinnedProc += p.npinned; else pinnedChild += p.npinned;
+      }
+      const fileSpace = [...seen].find((p) => p.file)?.file;
+      if (fileSpace) {
+        const got = new Map<number, number>();
+        for (const [s, len, c] of fileSpace.pins.runs()) for (let i = s; i < s + len; i++) got.set(i, c);
+        assert.deepEqual(got, filePins);
+        for (const i of got.keys()) assert.ok(i < 10, 'nothing past EOF is pinned');
+      }
+      assert.equal(proc.mm.pinnedVm, pinnedProc);
+      assert.equal(child.mm.pinnedVm, pinnedChild);
+      assert.equal(proc.task.user.lockedVm, pinnedProc + pinnedChild);
+    }
+    cf.close();
+    f.close();
+    assert.equal(FileSpace.live, live0, 'closing lets go of every file');
+    assert.equal(proc.task.user.lockedVm, 0);
+  }), { numRuns: 150 });
+});

@@ -129,16 +129,20 @@ export function ioasCopy(u: Ucmd<typeof U.IommuIoasCopy.fields>): number {
   if (c.length >= ULONG_MAX || c.src_iova >= ULONG_MAX || c.dst_iova >= ULONG_MAX) throw new Errno(EOVERFLOW, 'length or iova');
   checkMapFlags(c.flags);
   const list: PagesSlice[] = withIoas(u, c.src_ioas_id, (src) => src.iopt.getPages(c.src_iova, c.length));
+  let mapped = false;
   try {
     return withIoas(u, c.dst_ioas_id, (dst) => {
       const fixed = (c.flags & U.IOMMU_IOAS_MAP_FIXED_IOVA) !== 0;
       c.dst_iova = dst.iopt.mapPages(list, c.length, fixed ? c.dst_iova : undefined, convProt(c.flags));
+      mapped = true;
       u.respond();
       return 0;
     });
   } finally {
-    // The list's references: the new areas took their own in mapPages' publish.
-    for (const s of list) s.pages.refs--;
+    // The list's references (iopt_get_pages' kref_get): on success each new
+    // area owns one (iopt_map_pages takes them over); on failure they are put.
+    // File pages drop their file with their last reference.
+    if (!mapped) for (const s of list) s.pages.refs--;
   }
 }
 
