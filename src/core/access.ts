@@ -10,6 +10,7 @@ import { ULONG_MAX, type IoptAccess } from './io-pagetable.js';
 import type { IoptArea } from './area.js';
 import { IOMMU_READ, IOMMU_WRITE } from './domain.js';
 import { PAGE_SIZE_N } from '../hw/memory.js';
+import { pagesPaddr } from './pages.js';
 
 export const IOMMUFD_ACCESS_RW_WRITE = 1 << 0;
 
@@ -24,13 +25,17 @@ export interface AccessOps {
 export class IommufdAccess extends IommufdObject implements IoptAccess {
   readonly type = 'ACCESS' as const;
   readonly iovaAlignment: bigint;
-  readonly internal = false;
   /** The IOAS pins go to; undefined while detached or being replaced. */
   ioas: IommufdIoas | undefined;
   /** The IOAS unpins go to (stays during a replace). */
   ioasUnpin: IommufdIoas | undefined;
 
-  constructor(readonly ctx: IommufdCtx, readonly ops: AccessOps) {
+  /**
+   * An internal access (a HW queue's, iommufd_access_create_internal): no
+   * ops and no hold on the context; its pins lock their areas (num_locks),
+   * so unmapping them is EBUSY instead of a request to let go.
+   */
+  constructor(readonly ctx: IommufdCtx, readonly ops: AccessOps, readonly internal = false) {
     super();
     this.iovaAlignment = ops.needsPinPages ? PAGE_SIZE_N : 1n;
   }
@@ -42,8 +47,29 @@ export class IommufdAccess extends IommufdObject implements IoptAccess {
 
   destroy(): void {
     if (this.ioas) changeIoas(this, undefined);
-    this.ctx.unhold();
+    if (!this.internal) this.ctx.unhold();
   }
+}
+
+const INTERNAL_OPS: AccessOps = { needsPinPages: true, unmap: () => {} };
+
+/** iommufd_access_create_internal: published, page-aligned pins, the context not held. */
+export function accessCreateInternal(ctx: IommufdCtx): IommufdAccess {
+  const a = ctx.objects.alloc(new IommufdAccess(ctx, INTERNAL_OPS, true));
+  a.users++;
+  ctx.objects.finalize(a);
+  return a;
+}
+
+/** iommufd_access_attach_internal: attach to an IOAS the caller already holds. */
+export function accessAttachInternal(a: IommufdAccess, ioas: IommufdIoas): void {
+  if (a.ioas) throw new Errno(EINVAL, 'already attached');
+  changeIoas(a, ioas);
+}
+
+/** iommufd_access_detach. */
+export function accessDetach(a: IommufdAccess): void {
+  if (a.ioas) changeIoas(a, undefined);
 }
 
 /** iommufd_access_create: published, with the creating driver's reference. */
@@ -71,7 +97,7 @@ function changeIoas(a: IommufdAccess, next: IommufdIoas | undefined): void {
     next.users++;
   }
   if (cur) {
-    a.ops.unmap(0n, ULONG_MAX);
+    if (!a.internal) a.ops.unmap(0n, ULONG_MAX);
     cur.iopt.removeAccess(a);
     cur.users--;
   }
@@ -111,6 +137,13 @@ function* contig(ioas: IommufdIoas, iova: bigint, last: bigint): Generator<Piece
 
 const indexOf = (area: IoptArea, iova: bigint): number => Number(area.startByteOf(iova) / PAGE_SIZE_N);
 
+/** Physical address of page `index` of an area's pages (the struct page a pin returns). */
+function pagePaddr(area: IoptArea, index: number): bigint {
+  const pages = area.source;
+  return pagesPaddr(pages.mm, ((pages.uptr >> PAGE_SHIFT_N) + BigInt(index)) << PAGE_SHIFT_N);
+}
+const PAGE_SHIFT_N = 12n;
+
 function allowed(area: IoptArea, flags: number): boolean {
   return (flags & IOMMUFD_ACCESS_RW_WRITE) ? (area.prot & IOMMU_WRITE) !== 0 : (area.prot & IOMMU_READ) !== 0;
 }
@@ -121,7 +154,7 @@ function allowed(area: IoptArea, flags: number): boolean {
  * boundary is not page aligned; EPERM for the area's protection; ENOENT at a
  * hole. A failure unpins what this call pinned.
  */
-export function accessPinPages(a: IommufdAccess, iova: bigint, length: bigint, flags: number): void {
+export function accessPinPages(a: IommufdAccess, iova: bigint, length: bigint, flags: number, outPaddrs?: bigint[]): void {
   if (a.iovaAlignment !== PAGE_SIZE_N) throw new Errno(EINVAL, 'access does not pin pages');
   if (!length) throw new Errno(EINVAL, 'length 0');
   const last = iova + length - 1n;
@@ -143,12 +176,19 @@ export function accessPinPages(a: IommufdAccess, iova: bigint, length: bigint, f
       const first = indexOf(area, from), lastIdx = indexOf(area, to);
       area.source.accessHold(first, lastIdx);
       area.numAccesses++;
+      if (a.internal) area.numLocks++;
       done.push({ area, first, lastIdx });
+      if (outPaddrs) for (let i = first; i <= lastIdx; i++) outPaddrs.push(pagePaddr(area, i));
       r = it.next();
     }
     if (!r.value) throw new Errno(ENOENT, 'IOVA range has a hole');
   } catch (e) {
-    for (const d of done) { d.area.source.accessRelease(d.first, d.lastIdx); d.area.numAccesses--; }
+    for (const d of done) {
+      d.area.source.accessRelease(d.first, d.lastIdx);
+      d.area.numAccesses--;
+      if (a.internal) d.area.numLocks--;
+    }
+    if (outPaddrs) outPaddrs.length = 0;
     throw e;
   }
 }
@@ -159,7 +199,10 @@ export function accessUnpinPages(a: IommufdAccess, iova: bigint, length: bigint)
   if (!ioas || !length) return;
   const last = iova + length - 1n;
   for (const { area, from, to } of contig(ioas, iova, last) as Iterable<Piece>) {
-    if (area.source.accessRelease(indexOf(area, from), indexOf(area, to))) area.numAccesses--;
+    if (area.source.accessRelease(indexOf(area, from), indexOf(area, to))) {
+      area.numAccesses--;
+      if (a.internal) area.numLocks--;
+    }
   }
 }
 

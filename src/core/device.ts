@@ -29,6 +29,10 @@ export class IommufdDevice extends IommufdObject {
   readonly type = 'DEVICE' as const;
   /** IOMMU_CAP_ENFORCE_CACHE_COHERENCY of the device, fixed at bind. */
   readonly enforceCacheCoherency: boolean;
+  /** The vDEVICE that stands for this device in a vIOMMU (idev->vdev); it holds users and wait_cnt. */
+  vdev: IommufdObject | undefined;
+  /** Unbind has begun: no new vDEVICE may point here (idev->destroying). */
+  destroying = false;
   constructor(readonly ctx: IommufdCtx, readonly dev: IommuDevice, readonly igroup: IommufdGroup, readonly isMock: boolean) {
     super();
     this.enforceCacheCoherency = dev.driver.capable(dev, 'ENFORCE_CACHE_COHERENCY');
@@ -89,8 +93,15 @@ export function deviceBind(ctx: IommufdCtx, dev: IommuDevice, opts: { mock?: boo
   return idev;
 }
 
-/** iommufd_device_unbind: destroy on behalf of the binder (its reference goes with it). */
+/**
+ * iommufd_device_unbind: destroy on behalf of the binder (its reference goes
+ * with it). First iommufd_device_pre_destroy: a vDEVICE still pointing here
+ * is destroyed and its ID left as a tombstone (DESTROY on it is ENOENT and
+ * the number is not reused until the file is closed).
+ */
 export function deviceUnbind(idev: IommufdDevice): void {
+  idev.destroying = true;
+  if (idev.vdev) idev.ctx.objects.destroyUser(idev.vdev, true);
   idev.ctx.objects.destroyUser(idev);
 }
 

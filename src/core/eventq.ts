@@ -2,7 +2,7 @@
 // I/O page faults of devices attached to a HWPT allocated with the fault's ID
 // are queued in groups; read() hands them out as struct iommu_hwpt_pgfault
 // records with a cookie, write() takes struct iommu_hwpt_page_response.
-import { Errno, EINVAL, ENOTTY, EOPNOTSUPP, ESPIPE } from '../uapi/errno.js';
+import { Errno, EEXIST, EINVAL, ENOTTY, EOPNOTSUPP, ESPIPE } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import { IommufdObject } from './object-table.js';
 import type { IommufdCtx } from './iommufd.js';
@@ -164,4 +164,156 @@ export function faultAllocIoctl(u: Ucmd<typeof U.IommuFaultAlloc.fields>): numbe
   t.finalize(fault);
   u.task.installFile(file, u.arg + 12n);
   return 0;
+}
+
+// ---- vEVENT queues (IOMMUFD_OBJ_VEVENTQ) --------------------------------------
+//
+// A vIOMMU's driver reports events of a type; the vEVENTQ of that type queues
+// them (at most `depth`) for read() on its fd as [struct iommufd_vevent_header]
+// [data] records. Sequence numbers count every queued record modulo 2^31. When
+// the queue is full one shared "lost events" header (flags LOST_EVENTS, no
+// data) sits at the tail, taking a new sequence number each time an event is
+// lost; an ordinary event queued behind it replaces it, so a reader may see
+// only the gap in the sequence.
+
+const VEVENT_HEADER_SIZE = U.IommufdVeventHeader.size; // 8
+
+/** One queued record (struct iommufd_vevent). */
+interface Vevent { readonly flags: number; sequence: number; readonly data: Uint8Array; }
+
+/** What a vEVENTQ needs of its vIOMMU: the long-term reference and its list of queues. */
+export interface VeventqOwner { users: number; readonly veventqs: IommufdVeventq[]; }
+
+export class IommufdVeventq extends IommufdObject {
+  readonly type = 'VEVENTQ' as const;
+  /** Records waiting for read(), oldest first. */
+  readonly deliver: Vevent[] = [];
+  /** Ordinary events in `deliver` (the lost-events header does not count). */
+  numEvents = 0;
+  private sequence = 0;
+  private readonly lost: Vevent = { flags: U.IOMMU_VEVENTQ_FLAG_LOST_EVENTS, sequence: 0, data: new Uint8Array(0) };
+  file: VeventqFile | undefined;
+
+  constructor(readonly ctx: IommufdCtx, readonly viommu: VeventqOwner, readonly vtype: number, readonly depth: number) { super(); }
+
+  /** iommufd_viommu_report_event's queueing: the event, or the lost header when full. */
+  report(data: Uint8Array): void {
+    let ev: Vevent;
+    if (this.numEvents === this.depth) ev = this.lost;
+    else {
+      ev = { flags: 0, sequence: 0, data: data.slice() };
+      this.numEvents++;
+    }
+    // iommufd_vevent_handler: a lost header at the tail makes way for the new record.
+    if (this.deliver[this.deliver.length - 1] === this.lost) this.deliver.pop();
+    this.deliver.push(ev);
+    ev.sequence = this.sequence;
+    this.sequence = (this.sequence + 1) & 0x7fffffff;
+    this.file?.onReadable?.();
+  }
+
+  isLost(ev: Vevent): boolean { return ev === this.lost; }
+
+  destroy(): void {
+    this.deliver.length = 0;
+    this.numEvents = 0;
+    const i = this.viommu.veventqs.indexOf(this);
+    if (i >= 0) this.viommu.veventqs.splice(i, 1);
+    this.viommu.users--;
+  }
+}
+
+/** The vEVENTQ fd ("[iommufd-viommu-event]"): read and poll; holds the object and the context while open. */
+export class VeventqFile implements EmulatedFile {
+  readonly kind = 'iommufd-viommu-event';
+  onReadable: (() => void) | undefined;
+  private closed = false;
+  constructor(readonly veventq: IommufdVeventq) {}
+
+  ioctl(): number { throw new Errno(ENOTTY, 'vEVENTQ fds have no ioctls'); }
+
+  /** Readable while anything is queued; never writable (the fd has no write). */
+  poll(): number { return this.veventq.deliver.length ? POLLIN : 0; }
+
+  /**
+   * iommufd_veventq_fops_read: position 0 only (ESPIPE); at least a header
+   * (EINVAL); whole records only, EINVAL when not even the first fits.
+   */
+  read(task: Task, buf: bigint, len: number, pos: bigint): number {
+    if (pos) throw new Errno(ESPIPE, 'read at position 0 only');
+    if (len < VEVENT_HEADER_SIZE) throw new Errno(EINVAL, 'shorter than a header');
+    const q = this.veventq;
+    let done = 0;
+    while (q.deliver.length) {
+      const cur = q.deliver[0]!;
+      if (done >= len || VEVENT_HEADER_SIZE > len - done) break;
+      const lost = q.isLost(cur);
+      if (!lost && VEVENT_HEADER_SIZE + cur.data.length > len - done) {
+        if (done === 0) throw new Errno(EINVAL, 'buffer too small for the next event');
+        break;
+      }
+      const rec = new Uint8Array(new ArrayBuffer(VEVENT_HEADER_SIZE + cur.data.length));
+      U.IommufdVeventHeader.encodeInto({ flags: cur.flags, sequence: cur.sequence }, rec);
+      rec.set(cur.data, VEVENT_HEADER_SIZE);
+      try {
+        task.mm.write(buf + BigInt(done), rec);
+      } catch (e) {
+        if (done === 0) throw e;
+        break;
+      }
+      q.deliver.shift();
+      if (!lost) q.numEvents--;
+      done += rec.length;
+    }
+    return done;
+  }
+
+  release(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.veventq.file = undefined;
+    this.veventq.users--;
+    this.veventq.ctx.unhold();
+  }
+}
+
+/** An arbitrary upper bound of veventq_depth (VEVENTQ_MAX_DEPTH). */
+const VEVENTQ_MAX_DEPTH = 1 << 19;
+
+/**
+ * IOMMU_VEVENTQ_ALLOC (iommufd_veventq_alloc): one queue per type per vIOMMU
+ * (EEXIST); the type itself is not checked against the driver.
+ */
+export function veventqAllocIoctl(u: Ucmd<typeof U.IommuVeventqAlloc.fields>): number {
+  const c = u.cmd;
+  if (c.flags || c.__reserved || c.type === U.IOMMU_VEVENTQ_TYPE_DEFAULT) throw new Errno(EOPNOTSUPP, 'flags, __reserved or type');
+  if (!c.veventq_depth || c.veventq_depth > VEVENTQ_MAX_DEPTH) throw new Errno(EINVAL, 'veventq_depth');
+  const t = u.ctx.objects;
+  const viommu = t.get<VeventqOwner & IommufdObject>(c.viommu_id, 'VIOMMU');
+  try {
+    if (viommu.veventqs.some((q) => q.vtype === c.type)) throw new Errno(EEXIST, 'a vEVENTQ of this type exists');
+    const q = t.alloc(new IommufdVeventq(u.ctx, viommu, c.type, c.veventq_depth));
+    viommu.users++;
+    viommu.veventqs.push(q);
+    if (!u.task.installFile) { t.abortAndDestroy(q); throw new Errno(EOPNOTSUPP, 'this caller cannot receive files'); }
+    // iommufd_eventq_init: the file holds the object and the context.
+    const file = new VeventqFile(q);
+    q.users++;
+    u.ctx.hold();
+    q.file = file;
+    c.out_veventq_id = q.id;
+    c.out_veventq_fd = 0; // the host stores the real fd number
+    try {
+      u.respond();
+    } catch (e) {
+      file.release();
+      t.abortAndDestroy(q);
+      throw e;
+    }
+    t.finalize(q);
+    u.task.installFile(file, u.arg + 24n);
+    return 0;
+  } finally {
+    t.put(viommu);
+  }
 }

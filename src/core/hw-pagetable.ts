@@ -7,6 +7,7 @@ import type { IommufdIoas } from './ioas.js';
 import type { IommufdCtx } from './iommufd.js';
 import type { HwDomain, NestedDomain, PagingDomain, UserData } from '../hw/iommu.js';
 import type { IommufdDevice } from './device.js';
+import type { IommufdViommu } from './viommu.js';
 import { hwptAttach, hwptDetachDevice } from './device.js';
 
 export const IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
@@ -58,17 +59,39 @@ export class HwptPaging extends IommufdHwpt {
   }
 }
 
-/** A stage-1 HWPT on a nest-parent paging HWPT (holds the parent). */
+/**
+ * A stage-1 HWPT on a nest-parent paging HWPT: it holds the parent, or, when
+ * allocated on a vIOMMU, the vIOMMU (which holds the parent).
+ */
 export class HwptNested extends IommufdHwpt {
   readonly type = 'HWPT_NESTED' as const;
   declare domain: NestedDomain | undefined;
-  constructor(ctx: IommufdCtx, readonly parent: HwptPaging) { super(ctx); }
+  constructor(ctx: IommufdCtx, readonly parent: HwptPaging, readonly viommu?: IommufdViommu) { super(ctx); }
   destroy(): void {
     this.domain?.free();
     this.domain = undefined;
     if (this.fault) { this.fault.users--; this.fault = undefined; }
-    this.parent.users--;
+    if (this.viommu) this.viommu.users--;
+    else this.parent.users--;
   }
+}
+
+/** iommufd_viommu_alloc_hwpt_nested: unpublished; the caller finalizes or aborts. */
+export function viommuAllocHwptNested(ctx: IommufdCtx, viommu: IommufdViommu, flags: number, userData: UserData): HwptNested {
+  if (flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) throw new Errno(EOPNOTSUPP, 'nested flags');
+  if (!userData.length) throw new Errno(EOPNOTSUPP, 'no user data');
+  const hw = viommu.hw;
+  if (!hw?.allocDomainNested) throw new Errno(EOPNOTSUPP, 'vIOMMU cannot allocate nested domains');
+  const h = ctx.objects.alloc(new HwptNested(ctx, viommu.hwpt, viommu));
+  h.pasidCompat = (flags & IOMMU_HWPT_ALLOC_PASID) !== 0;
+  viommu.users++;
+  try {
+    h.domain = hw.allocDomainNested(flags & ~IOMMU_HWPT_FAULT_ID_VALID, userData);
+  } catch (e) {
+    ctx.objects.abortAndDestroy(h);
+    throw e;
+  }
+  return h;
 }
 
 /** iommufd_hwpt_nested_alloc: unpublished; the caller finalizes or aborts. */
@@ -169,7 +192,11 @@ const IOMMU_HWPT_DATA_NONE = 0;
 
 /** struct iommu_user_data for a driver: type, length and a reader of the caller's buffer. */
 export function userDataOf(task: Task, type: number, uptr: bigint, len: number): UserData {
-  return { type, length: len, read: (off, n) => task.mm.read(uptr + BigInt(off), n) };
+  return {
+    type, length: len,
+    read: (off, n) => task.mm.read(uptr + BigInt(off), n),
+    write: (off, data) => task.mm.write(uptr + BigInt(off), data),
+  };
 }
 
 /** IOMMU_HWPT_ALLOC (iommufd_hwpt_alloc). */
@@ -192,7 +219,9 @@ export function hwptAllocIoctl(u: Ucmd<typeof U.IommuHwptAlloc.fields>): number 
       } else if (pt.type === 'HWPT_PAGING') {
         hwpt = hwptNestedAlloc(u.ctx, pt as HwptPaging, idev, c.flags, userDataOf(u.task, c.data_type, c.data_uptr, c.data_len));
       } else if (pt.type === 'VIOMMU') {
-        throw new Errno(EOPNOTSUPP, 'vIOMMUs are not emulated yet');
+        const v = pt as IommufdViommu;
+        if (v.iommuDev !== idev.dev.driver) throw new Errno(EINVAL, 'device is behind another IOMMU');
+        hwpt = viommuAllocHwptNested(u.ctx, v, c.flags, userDataOf(u.task, c.data_type, c.data_uptr, c.data_len));
       } else {
         throw new Errno(EINVAL, `pt_id is a ${pt.type}`);
       }
@@ -305,14 +334,16 @@ export function hwptInvalidateIoctl(u: Ucmd<typeof U.IommuHwptInvalidate.fields>
       throw new Errno(EINVAL, 'entry array');
     }
     const pt = u.ctx.objects.get(c.hwpt_id);
+    const arr = { type: c.data_type, entryLen: c.entry_len, entryNum: c.entry_num, read: (off: number, n: number) => u.task.mm.read(c.data_uptr + BigInt(off), n) };
     try {
       if (pt.type === 'HWPT_NESTED') {
         const d = (pt as HwptNested).domain!;
         if (!d.cacheInvalidateUser) throw new Errno(EOPNOTSUPP, 'no cache invalidation op');
-        const arr = { type: c.data_type, entryLen: c.entry_len, entryNum: c.entry_num, read: (off: number, n: number) => u.task.mm.read(c.data_uptr + BigInt(off), n) };
-        try { d.cacheInvalidateUser(arr); } finally { done = arr.entryNum; }
+          try { d.cacheInvalidateUser(arr); } finally { done = arr.entryNum; }
       } else if (pt.type === 'VIOMMU') {
-        throw new Errno(EOPNOTSUPP, 'no cache invalidation op');
+        const hw = (pt as IommufdViommu).hw;
+        if (!hw?.cacheInvalidate) throw new Errno(EOPNOTSUPP, 'no cache invalidation op');
+        try { hw.cacheInvalidate(arr); } finally { done = arr.entryNum; }
       } else {
         throw new Errno(EINVAL, `hwpt_id is a ${pt.type}`);
       }

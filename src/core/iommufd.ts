@@ -4,7 +4,8 @@ import { Errno, E2BIG, EINVAL, ENODEV, ENOTTY, EOPNOTSUPP, EPERM, EBUSY } from '
 import * as U from '../uapi/iommufd.js';
 import { IOMMUFD_IOCTLS, type IoctlDesc } from '../uapi/ioctls.js';
 import { formatStruct, type Fields } from '../uapi/struct.js';
-import type { EmulatedFile, IoctlTrace } from './file.js';
+import type { EmulatedFile, IoctlTrace, MmapRegion } from './file.js';
+import { IommufdMmapTable } from './mmap.js';
 import type { Task } from './task.js';
 import type { Engine } from './engine.js';
 import { ObjectTable, type IommufdObject } from './object-table.js';
@@ -68,6 +69,8 @@ export class IommufdCtx implements EmulatedFile {
   readonly groups = new Map<number, IommufdGroup>();
   /** The IOAS the VFIO type1 compat ioctls act on. */
   vfioIoas: ioas.IommufdIoas | undefined;
+  /** Regions drivers published for mmap() of this file (ictx->mt_mmap). */
+  readonly mmaps = new IommufdMmapTable();
   private released = false;
 
   constructor(readonly engine: Engine, opts: { vfioContainer?: boolean } = {}) {
@@ -130,6 +133,12 @@ export class IommufdCtx implements EmulatedFile {
   /** Ioctls below the iommufd range go to the VFIO type1 compat handler. */
   private vfioCompat(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
     return vfioCompatIoctl(this, task, request, arg, trace);
+  }
+
+  /** iommufd_fops_mmap: a region a driver published (a vIOMMU's page); the mapping holds its owner. */
+  mmap(task: Task, offset: bigint, length: bigint, prot: number, flags: number): MmapRegion {
+    void task;
+    return this.mmaps.mmap(offset, length, prot, flags);
   }
 
   /** IOMMU_DESTROY. */

@@ -371,10 +371,19 @@ export function testCmd(u: TestCmd): number {
       return 0;
     }
     case T.IOMMU_TEST_OP_TRIGGER_VEVENT: {
+      // iommufd_test_trigger_vevent: the vIOMMU and virtual ID the device
+      // learnt at its last attach (ENOENT without, or for virtual ID 0);
+      // EOPNOTSUPP when the vIOMMU has no SELFTEST vEVENTQ.
       const p = payload(u, T.IommuTestCmdTriggerVevent);
       const idev = getDevice(u.ctx, p.dev_id);
-      u.ctx.objects.put(idev);
-      throw new Errno(ENOENT, 'device has no vDEVICE');
+      try {
+        const m = idev.dev;
+        if (!(m instanceof MockDevice) || !m.viommu || !m.vdevId) throw new Errno(ENOENT, 'device is not on a vIOMMU with a virtual ID');
+        m.viommu.reportSelftestEvent(m.vdevId);
+        return 0;
+      } finally {
+        u.ctx.objects.put(idev);
+      }
     }
     case T.IOMMU_TEST_OP_CREATE_ACCESS: return createAccess(u);
     case T.IOMMU_TEST_OP_ACCESS_REPLACE_IOAS: return accessReplaceIoas(u);

@@ -95,6 +95,8 @@ export interface UserData {
   readonly length: number;
   /** Read `len` bytes from `off` of the user buffer (EFAULT). */
   read(off: number, len: number): Uint8Array;
+  /** Write back to the user buffer (EFAULT); absent where the ioctl has no out-data. */
+  write?(off: number, data: Uint8Array): void;
 }
 
 /**
@@ -108,6 +110,42 @@ export function copyUserData(ud: UserData, type: number, size: number, minLen: n
   const out = new Uint8Array(new ArrayBuffer(size));
   out.set(ud.read(0, ud.length));
   void E2BIG;
+  return out;
+}
+
+/**
+ * iommu_copy_struct_to_user: write the first `ud.length` bytes of `data` (a
+ * struct of `data.length` bytes) back; the same type and length rules as
+ * copyUserData.
+ */
+export function copyUserDataToUser(ud: UserData, type: number, data: Uint8Array, minLen: number): void {
+  if (ud.type !== type) throw new Errno(EINVAL, 'user data type');
+  if (ud.length < minLen || data.length < ud.length) throw new Errno(EINVAL, 'user data length');
+  if (!ud.write) throw new Errno(EINVAL, 'user data is read-only here');
+  ud.write(0, data.subarray(0, ud.length));
+}
+
+/**
+ * iommu_copy_struct_from_full_user_array: every entry of the array at once,
+ * each `size` bytes. The type must match and the array be non-empty
+ * (EINVAL); entries of another length go through copy_struct_from_user one
+ * by one (zero-extended when shorter, E2BIG for non-zero bytes past `size`).
+ */
+export function copyUserDataFullArray(a: UserDataArray, type: number, size: number): Uint8Array[] {
+  if (a.type !== type) throw new Errno(EINVAL, 'user data type');
+  if (!a.entryNum) throw new Errno(EINVAL, 'empty array');
+  if (a.entryLen === size) {
+    const all = a.read(0, a.entryNum * size);
+    return Array.from({ length: a.entryNum }, (_, i) => all.slice(i * size, (i + 1) * size));
+  }
+  const out: Uint8Array[] = [];
+  for (let i = 0; i < a.entryNum; i++) {
+    const e = new Uint8Array(new ArrayBuffer(size));
+    const raw = a.read(i * a.entryLen, a.entryLen);
+    if (raw.length > size && raw.subarray(size).some((b) => b !== 0)) throw new Errno(E2BIG, 'non-zero bytes past the entry');
+    e.set(raw.subarray(0, Math.min(size, raw.length)));
+    out.push(e);
+  }
   return out;
 }
 
@@ -130,5 +168,77 @@ export interface IommuDriver {
    * when the driver has no hw_info at all.
    */
   hwInfo?(dev: IommuDevice, type: number): { type: number; data: Uint8Array };
-  /** Driver ops for nested domains, vIOMMUs etc. come with their issues. */
+  /**
+   * ops->get_viommu_size: non-zero when the driver offers a vIOMMU of
+   * `type` for `dev` (the kernel's size of the driver's structure; here any
+   * non-zero value means "supported"). Absent or 0: EOPNOTSUPP.
+   */
+  getViommuSize?(dev: IommuDevice, type: number): number;
+  /**
+   * ops->viommu_init: the driver's half of a new vIOMMU on the nest-parent
+   * `parent`. `userData` is the ioctl's data (undefined when data_len is 0);
+   * the driver may write its out-fields back through `userData.write`.
+   */
+  viommuInit?(core: ViommuCore, parent: PagingDomain, userData: UserData | undefined): HwViommu;
+}
+
+// ---- vIOMMUs (drivers/iommu/iommufd/viommu.c, driver.c) ---------------------
+
+/** Memory a driver lets the program mmap() through the iommufd (iommufd_viommu_alloc_mmap). */
+export interface DriverMmap {
+  /** The offset to hand to userspace for mmap(). */
+  readonly offset: bigint;
+  readonly length: number;
+  /** What the program sees (and has stored) in the region now. */
+  read(off: number, len: number): Uint8Array;
+  write(off: number, data: Uint8Array): void;
+}
+
+/**
+ * What the iommufd core offers a driver's vIOMMU: the iommufd_viommu_* helpers
+ * drivers call (driver.c).
+ */
+export interface ViommuCore {
+  /** iommufd_viommu_find_dev: the device behind virtual ID `virtId`, if a vDEVICE has it. */
+  findDev(virtId: bigint): IommuDevice | undefined;
+  /** iommufd_viommu_get_vdev_id: the virtual ID of `dev`'s vDEVICE here; ENOENT without one. */
+  getVdevId(dev: IommuDevice): bigint;
+  /** iommufd_viommu_report_event: queue an event on the vEVENTQ of `type`; EOPNOTSUPP without one. */
+  reportEvent(type: number, data: Uint8Array): void;
+  /**
+   * iommufd_viommu_alloc_mmap: publish `contents.length` bytes (a page
+   * multiple, EINVAL otherwise) for mmap() on the iommufd; the region starts
+   * as `contents`.
+   */
+  allocMmap(contents: Uint8Array): DriverMmap;
+  /** iommufd_viommu_destroy_mmap. */
+  destroyMmap(m: DriverMmap): void;
+}
+
+/** The core's view of a HW queue a driver initialises (struct iommufd_hw_queue). */
+export interface HwQueueCore {
+  /** The uAPI's queue type. */
+  readonly queueType: number;
+  /** nesting_parent_iova and length as the ioctl gave them. */
+  readonly baseAddr: bigint;
+  readonly length: bigint;
+  /** iommufd_hw_queue_depend: this queue holds `on` (DESTROY of `on` is EBUSY until undepend). */
+  depend(on: HwQueueCore): void;
+  undepend(on: HwQueueCore): void;
+  /** Set by the driver's init: run when the queue is destroyed (hw_queue->destroy). */
+  destroyHook: (() => void) | undefined;
+}
+
+/** A driver's vIOMMU (struct iommufd_viommu_ops with the driver's state). */
+export interface HwViommu {
+  /** viommu->ops->destroy */
+  destroy?(): void;
+  /** ops->alloc_domain_nested: a nested domain that belongs to this vIOMMU. */
+  allocDomainNested?(flags: number, userData: UserData): NestedDomain;
+  /** ops->cache_invalidate: sets array.entryNum to the entries handled; throws on the first bad one. */
+  cacheInvalidate?(array: UserDataArray): void;
+  /** ops->get_hw_queue_size: non-zero when queues of `type` are supported. */
+  getHwQueueSize?(type: number): number;
+  /** ops->hw_queue_init_phys: `basePa` is the physical address of the guest queue. */
+  hwQueueInitPhys?(queue: HwQueueCore, index: number, basePa: bigint): void;
 }

@@ -2,10 +2,14 @@
 // devices on their own bus, each in its own group, and mock paging domains
 // with a 2 KiB granule, the MOCK aperture and dirty tracking. Translations are
 // kept as runs (RunDomain); dirty state per 2 KiB granule as runs.
-import { Errno, EINVAL, EOPNOTSUPP } from '../uapi/errno.js';
+import { Errno, EEXIST, EFAULT, EINVAL, EIO, ENOMEM, EOPNOTSUPP } from '../uapi/errno.js';
 import { RunDomain } from './run-domain.js';
 import { RunCounter } from '../util/run-counter.js';
-import { copyUserData, copyUserDataEntry, type NestedDomain, type UserDataArray, type DirtyOps, type IommuCap, type IommuDevice, type IommuDriver, type IommuGroup, type PagingDomain, type ReservedRegion, type UserData } from './iommu.js';
+import {
+  copyUserData, copyUserDataEntry, copyUserDataFullArray, copyUserDataToUser, type NestedDomain, type UserDataArray,
+  type DirtyOps, type IommuCap, type IommuDevice, type IommuDriver, type IommuGroup, type PagingDomain, type ReservedRegion,
+  type UserData, type DriverMmap, type HwQueueCore, type HwViommu, type ViommuCore, type HwDomain,
+} from './iommu.js';
 
 export const MOCK_PAGE_SIZE = 2048n;
 export const MOCK_HUGE_PAGE_SIZE = 512n * MOCK_PAGE_SIZE;
@@ -41,6 +45,16 @@ export class MockDevice implements IommuDevice {
   readonly maxPasidLog2: number;
   /** The per-device cache the mock vIOMMU invalidates. */
   readonly cache = new Array<number>(MOCK_DEV_CACHE_NUM).fill(IOMMU_TEST_DEV_CACHE_DEFAULT);
+  /** The domain the device is attached to (mdev->domain). */
+  domain: HwDomain | undefined;
+  /**
+   * The vIOMMU of the nested domain the device was attached to, and the
+   * device's virtual ID there (mdev->viommu, mdev->vdev_id). Learnt at
+   * attach and only rewritten when an attach changes the vIOMMU, as the
+   * kernel does: a vDEVICE destroyed later leaves them stale.
+   */
+  viommu: MockViommu | undefined;
+  vdevId = 0n;
 
   constructor(readonly driver: MockIommu, readonly flags: number) {
     this.name = `iommufd_mock${nextMockDevId++}`;
@@ -73,12 +87,13 @@ export class MockPagingDomain extends RunDomain implements PagingDomain {
   get dirtyTracking(): boolean { return this.tracking; }
 
   attachDev(dev: IommuDevice): void {
-    // A domain only takes devices of its own driver.
-    if (!(dev instanceof MockDevice)) throw new Errno(EINVAL, 'not a mock device');
-    if (this.dirtyOps && (dev.flags & MOCK_FLAGS_DEVICE_NO_DIRTY)) {
+    if (this.dirtyOps && dev instanceof MockDevice && (dev.flags & MOCK_FLAGS_DEVICE_NO_DIRTY)) {
       throw new Errno(EINVAL, 'dirty tracking domain on a NO_DIRTY device');
     }
+    mockAttach(this, dev, undefined);
   }
+
+  detachDev(dev: IommuDevice): void { mockDetach(this, dev); }
 
   override unmap(iova: bigint, length: bigint): void {
     super.unmap(iova, length);
@@ -136,16 +151,35 @@ export const MOCK_NESTED_DOMAIN_IOTLB_NUM = 4;
 export const IOMMU_HWPT_INVALIDATE_DATA_SELFTEST = 0xdeadbeef;
 export const IOMMU_TEST_INVALIDATE_FLAG_ALL = 1;
 
-/** A mock nested domain: four IOTLB entries that invalidation zeroes. */
+/**
+ * mock_domain_nop_attach, shared by every mock domain: only mock devices; a
+ * nested domain of a vIOMMU needs the device to have a vDEVICE there
+ * (ENOENT); the device remembers the vIOMMU and its virtual ID.
+ */
+function mockAttach(domain: HwDomain, dev: IommuDevice, viommu: MockViommu | undefined): void {
+  if (!(dev instanceof MockDevice)) throw new Errno(EINVAL, 'not a mock device');
+  let vdevId = 0n;
+  if (viommu) vdevId = viommu.core.getVdevId(dev);
+  if (viommu !== dev.viommu) { dev.viommu = viommu; dev.vdevId = vdevId; }
+  dev.domain = domain;
+}
+
+/** The device went to the blocking domain (unless another attach already took it). */
+function mockDetach(domain: HwDomain, dev: IommuDevice): void {
+  if (!(dev instanceof MockDevice) || dev.domain !== domain) return;
+  dev.domain = undefined;
+  if (dev.viommu) { dev.viommu = undefined; dev.vdevId = 0n; }
+}
+
+/** A mock nested domain: four IOTLB entries that invalidation zeroes; maybe a vIOMMU's. */
 export class MockNestedDomain implements NestedDomain {
   readonly kind = 'nested' as const;
   readonly iotlb: number[];
-  constructor(readonly driver: MockIommu, readonly parent: MockPagingDomain, iotlb: number) {
+  constructor(readonly driver: MockIommu, readonly parent: MockPagingDomain, iotlb: number, readonly viommu?: MockViommu) {
     this.iotlb = new Array<number>(MOCK_NESTED_DOMAIN_IOTLB_NUM).fill(iotlb);
   }
-  attachDev(dev: IommuDevice): void {
-    if (!(dev instanceof MockDevice)) throw new Errno(EINVAL, 'not a mock device');
-  }
+  attachDev(dev: IommuDevice): void { mockAttach(this, dev, this.viommu); }
+  detachDev(dev: IommuDevice): void { mockDetach(this, dev); }
   free(): void {}
   cacheInvalidateUser(a: UserDataArray): void {
     let done = 0;
@@ -204,10 +238,43 @@ export class MockIommu implements IommuDriver {
     void dev;
     if (flags & ~HWPT_ALLOC_PASID) throw new Errno(EOPNOTSUPP, 'nested flags');
     if (!(parent instanceof MockPagingDomain)) throw new Errno(EINVAL, 'parent is not a mock paging domain');
-    if (userData.type !== IOMMU_HWPT_DATA_SELFTEST) throw new Errno(EOPNOTSUPP, 'user data type');
-    const cfg = copyUserData(userData, IOMMU_HWPT_DATA_SELFTEST, 8, 4);
-    return new MockNestedDomain(this, parent, new DataView(cfg.buffer).getUint32(0, true));
+    return allocMockNested(this, parent, userData, undefined);
   };
+
+  /** mock_get_viommu_size: only the SELFTEST type. */
+  getViommuSize(dev: IommuDevice, type: number): number {
+    void dev;
+    return type === IOMMU_VIOMMU_TYPE_SELFTEST ? 1 : 0;
+  }
+
+  /**
+   * mock_viommu_init: with data (struct iommu_viommu_selftest, at least
+   * in_data and out_data), two zeroed pages whose first u32 is in_data are
+   * published for mmap, and out_data, the offset and the length written
+   * back (only as much as data_len covers).
+   */
+  viommuInit(core: ViommuCore, parent: PagingDomain, userData: UserData | undefined): HwViommu {
+    let mmap: DriverMmap | undefined;
+    if (userData) {
+      const inData = new DataView(copyUserData(userData, IOMMU_VIOMMU_TYPE_SELFTEST, 24, 8).buffer).getUint32(0, true);
+      const page = new Uint8Array(new ArrayBuffer(2 * Number(PAGE)));
+      new DataView(page.buffer).setUint32(0, inData, true);
+      mmap = core.allocMmap(page);
+      const out = new Uint8Array(new ArrayBuffer(24));
+      const v = new DataView(out.buffer);
+      v.setUint32(0, inData, true);
+      v.setUint32(4, inData, true);
+      v.setBigUint64(8, mmap.offset, true);
+      v.setBigUint64(16, BigInt(mmap.length), true);
+      try {
+        copyUserDataToUser(userData, IOMMU_VIOMMU_TYPE_SELFTEST, out, 8);
+      } catch (e) {
+        core.destroyMmap(mmap);
+        throw e;
+      }
+    }
+    return new MockViommu(this, core, parent as MockPagingDomain, mmap);
+  }
 
   domainAllocPaging(dev: IommuDevice): PagingDomain {
     return this.domainAllocPagingFlags(dev, 0, undefined);
@@ -219,5 +286,101 @@ export class MockIommu implements IommuDriver {
     const data = new Uint8Array(new ArrayBuffer(8));
     new DataView(data.buffer).setUint32(4, IOMMU_HW_INFO_SELFTEST_REGVAL, true);
     return { type: IOMMU_HW_INFO_TYPE_SELFTEST, data };
+  }
+}
+
+/** __mock_domain_alloc_nested: struct iommu_hwpt_selftest (at least iotlb); another type is EOPNOTSUPP. */
+function allocMockNested(drv: MockIommu, parent: MockPagingDomain, userData: UserData, viommu: MockViommu | undefined): MockNestedDomain {
+  if (userData.type !== IOMMU_HWPT_DATA_SELFTEST) throw new Errno(EOPNOTSUPP, 'user data type');
+  const cfg = copyUserData(userData, IOMMU_HWPT_DATA_SELFTEST, 8, 4);
+  return new MockNestedDomain(drv, parent, new DataView(cfg.buffer).getUint32(0, true), viommu);
+}
+
+export const IOMMU_VIOMMU_TYPE_SELFTEST = 0xdeadbeef;
+export const IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST = 0xdeadbeef;
+export const IOMMU_VEVENTQ_TYPE_SELFTEST = 0xbeefbeef;
+export const IOMMU_HW_QUEUE_TYPE_SELFTEST = 0xdeadbeef;
+export const IOMMU_TEST_HW_QUEUE_MAX = 2;
+const VIOMMU_INVALIDATE_ENTRY_SIZE = 12;
+/** kzalloc's limit (KMALLOC_MAX_SIZE on x86-64): a larger command array is ENOMEM. */
+const KMALLOC_MAX_SIZE = 4 << 20;
+
+/** The mock vIOMMU (struct mock_viommu): nested domains, device-cache invalidation, two HW queues. */
+export class MockViommu implements HwViommu {
+  /** hw_queue[] by index. */
+  readonly hwQueues: Array<HwQueueCore | undefined> = new Array<HwQueueCore | undefined>(IOMMU_TEST_HW_QUEUE_MAX).fill(undefined);
+
+  constructor(readonly driver: MockIommu, readonly core: ViommuCore, readonly s2Parent: MockPagingDomain, readonly mmap: DriverMmap | undefined) {}
+
+  destroy(): void {
+    if (this.mmap) this.core.destroyMmap(this.mmap);
+  }
+
+  allocDomainNested(flags: number, userData: UserData): NestedDomain {
+    if (flags & ~HWPT_ALLOC_PASID) throw new Errno(EOPNOTSUPP, 'nested flags');
+    return allocMockNested(this.driver, this.s2Parent, userData, this);
+  }
+
+  /**
+   * mock_viommu_cache_invalidate on struct iommu_viommu_invalidate_selftest
+   * {flags, vdev_id, cache_id}: an empty array of the right type probes; the
+   * whole array is copied first (a bad type or entry is EINVAL/E2BIG with
+   * nothing handled); then per entry unknown flags EOPNOTSUPP, cache_id > 3
+   * or an unknown vdev_id EINVAL, else the vDEVICE's device cache (one entry,
+   * or all with FLAG_ALL) is zeroed.
+   */
+  cacheInvalidate(a: UserDataArray): void {
+    if (a.entryNum === 0 && a.type === IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST) return;
+    if (a.entryNum * VIOMMU_INVALIDATE_ENTRY_SIZE > KMALLOC_MAX_SIZE) throw new Errno(ENOMEM, 'command array');
+    let done = 0;
+    try {
+      const cmds = copyUserDataFullArray(a, IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST, VIOMMU_INVALIDATE_ENTRY_SIZE);
+      for (const cmd of cmds) {
+        const v = new DataView(cmd.buffer, cmd.byteOffset, cmd.byteLength);
+        const flags = v.getUint32(0, true), vdevId = v.getUint32(4, true), cacheId = v.getUint32(8, true);
+        if (flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) throw new Errno(EOPNOTSUPP, 'invalidation flags');
+        if (cacheId > MOCK_DEV_CACHE_NUM - 1) throw new Errno(EINVAL, 'cache_id');
+        const dev = this.core.findDev(BigInt(vdevId));
+        if (!(dev instanceof MockDevice)) throw new Errno(EINVAL, 'unknown vdev_id');
+        if (flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) dev.cache.fill(0);
+        else dev.cache[cacheId] = 0;
+        done++;
+      }
+    } finally {
+      a.entryNum = done;
+    }
+  }
+
+  getHwQueueSize(type: number): number {
+    return type === IOMMU_HW_QUEUE_TYPE_SELFTEST ? 1 : 0;
+  }
+
+  /**
+   * mock_hw_queue_init_phys: index < 2 (EINVAL), free (EEXIST), index 1 only
+   * after 0 (EIO) and depending on it; the core's physical address must be
+   * what the nest parent translates the queue's IOVA to (EFAULT).
+   */
+  hwQueueInitPhys(q: HwQueueCore, index: number, basePa: bigint): void {
+    if (index >= IOMMU_TEST_HW_QUEUE_MAX) throw new Errno(EINVAL, 'queue index');
+    if (this.hwQueues[index]) throw new Errno(EEXIST, 'queue index in use');
+    let prev: HwQueueCore | undefined;
+    if (index) {
+      prev = this.hwQueues[index - 1];
+      if (!prev) throw new Errno(EIO, 'the previous queue does not exist');
+    }
+    if (basePa !== this.s2Parent.iovaToPhys(q.baseAddr)) throw new Errno(EFAULT, 'base address translates elsewhere');
+    if (prev) q.depend(prev);
+    this.hwQueues[index] = q;
+    q.destroyHook = () => {
+      this.hwQueues[index] = undefined;
+      if (prev) q.undepend(prev);
+    };
+  }
+
+  /** iommufd_test_trigger_vevent's report: a SELFTEST event {virt_id} (u32). */
+  reportSelftestEvent(virtId: bigint): void {
+    const data = new Uint8Array(new ArrayBuffer(4));
+    new DataView(data.buffer).setUint32(0, Number(virtId & 0xffffffffn), true);
+    this.core.reportEvent(IOMMU_VEVENTQ_TYPE_SELFTEST, data);
   }
 }
