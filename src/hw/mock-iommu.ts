@@ -102,19 +102,33 @@ export class MockPagingDomain extends RunDomain implements PagingDomain {
   }
 
   /**
-   * The IO page that holds `iova`: the largest power of two (up to PAGE_SIZE,
-   * as iommufd maps scattered 4 KiB pages) aligned in IOVA and physical
-   * address that the run covers.
+   * The IO page that holds `iova`. The default format maps the scattered
+   * 4 KiB pages iommufd hands it as entries of at most PAGE_SIZE (two 2 KiB
+   * items, or one 2 KiB item for sub-page areas); the huge format has 1 MiB
+   * and 4 KiB pages and uses a 1 MiB entry wherever the run covers one
+   * aligned in IOVA and physical address (huge-page backed memory).
    */
   private entryAt(iova: bigint): { start: bigint; size: bigint } | undefined {
     const r = this.runAt(iova);
     if (!r) return undefined;
-    for (let size = PAGE; size >= MOCK_PAGE_SIZE; size >>= 1n) {
+    const sizes = this.pagetableType === MOCK_IOMMUPT_HUGE ? [MOCK_HUGE_PAGE_SIZE, PAGE] : [PAGE, MOCK_PAGE_SIZE];
+    for (const size of sizes) {
       const start = iova & ~(size - 1n);
       const pa = r.paddr + (start - r.iova);
       if (start >= r.iova && start + size - 1n <= r.last && (pa & (size - 1n)) === 0n) return { start, size };
     }
     return { start: iova & ~(MOCK_PAGE_SIZE - 1n), size: MOCK_PAGE_SIZE };
+  }
+
+  /**
+   * The length a dirty entry is reported with. The 7.2 generic page table
+   * records a contiguous entry of the default format as its first item only
+   * (its end index is the entry's last item, not one past it:
+   * drivers/iommu/generic_pt/iommu_pt.h record_dirty), so a dirty 4 KiB page
+   * reports its first 2 KiB; a huge-format entry is reported whole.
+   */
+  private reportedSize(e: { size: bigint }): bigint {
+    return this.pagetableType === MOCK_IOMMUPT_HUGE ? e.size : MOCK_PAGE_SIZE;
   }
 
   /** The test op DIRTY: mark the IO page behind `iova` dirty (nothing if unmapped). */
@@ -134,7 +148,7 @@ export class MockPagingDomain extends RunDomain implements PagingDomain {
       const end = BigInt(s + len) << GRANULE_SHIFT;
       while (cur < end) {
         const e = this.entryAt(cur) ?? { start: cur, size: MOCK_PAGE_SIZE };
-        record(e.start, e.size);
+        record(e.start, this.reportedSize(e));
         if (!noClear) {
           const eg = Number(e.start >> GRANULE_SHIFT), en = Number(e.size >> GRANULE_SHIFT);
           for (const [ds, dl, dc] of this.dirty.slice(eg, en)) if (dc) this.dirty.add(ds, dl, -dc);
