@@ -1,14 +1,18 @@
 // Hardware page tables (drivers/iommu/iommufd/hw_pagetable.c): HWPT_PAGING
 // objects own an IOMMU domain filled from their IOAS; automatic ones are made
 // by attaching a device to an IOAS and go away with the last detach.
-import { Errno, EINVAL, ENOENT, EOPNOTSUPP } from '../uapi/errno.js';
+import { Errno, EINVAL, EOPNOTSUPP, EOVERFLOW } from '../uapi/errno.js';
+import * as U from '../uapi/iommufd.js';
+import type { Ucmd } from './ucmd.js';
+import { ULONG_MAX } from './io-pagetable.js';
+import type { Task } from './task.js';
 import { IommufdObject, type ObjType } from './object-table.js';
 import type { IommufdIoas } from './ioas.js';
 import type { IommufdCtx } from './iommufd.js';
 import type { HwDomain, NestedDomain, PagingDomain, UserData } from '../hw/iommu.js';
 import type { IommufdDevice } from './device.js';
 import type { IommufdViommu } from './viommu.js';
-import { hwptAttach, hwptDetachDevice } from './device.js';
+import { getDevice, hwptAttach, hwptDetachDevice } from './device.js';
 
 export const IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
 export const IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
@@ -179,14 +183,8 @@ export function getHwptPaging(ctx: IommufdCtx, id: number): HwptPaging {
   return o as HwptPaging;
 }
 
-void ENOENT;
 
 // ---- ioctls -----------------------------------------------------------------
-import * as U from '../uapi/iommufd.js';
-import type { Ucmd } from './ucmd.js';
-import { getDevice } from './device.js';
-import { ULONG_MAX } from './io-pagetable.js';
-import type { Task } from './task.js';
 
 const IOMMU_HWPT_DATA_NONE = 0;
 
@@ -278,7 +276,7 @@ export function getDirtyBitmapIoctl(u: Ucmd<typeof U.IommuHwptGetDirtyBitmap.fie
     // iommufd_check_iova_range
     // u64 arithmetic as the kernel does it: length 0 wraps to U64_MAX.
     const last = c.iova + BigInt.asUintN(64, c.length - 1n);
-    if (last > ULONG_MAX) throw new Errno(EOVERFLOW_, 'iova + length');
+    if (last > ULONG_MAX) throw new Errno(EOVERFLOW, 'iova + length');
     const end = BigInt.asUintN(64, last + 1n);
     const al = iopt.iovaAlignment;
     if ((c.iova & (al - 1n)) || (end & (al - 1n))) throw new Errno(EINVAL, 'not aligned to the IOAS');
@@ -321,7 +319,6 @@ export function getDirtyBitmapIoctl(u: Ucmd<typeof U.IommuHwptGetDirtyBitmap.fie
     u.ctx.objects.put(h);
   }
 }
-import { EOVERFLOW as EOVERFLOW_ } from '../uapi/errno.js';
 
 /** IOMMU_HWPT_INVALIDATE: entry_num is always written back (0 before anything was done). */
 export function hwptInvalidateIoctl(u: Ucmd<typeof U.IommuHwptInvalidate.fields>): number {
