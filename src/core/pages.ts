@@ -15,7 +15,7 @@
 // intervals) is made only when something is held.
 import { Errno, EFAULT, ENOMEM } from '../uapi/errno.js';
 import { iommufdShouldFail } from './faults.js';
-import { PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace, type FileSpace } from '../hw/memory.js';
+import { PAGE_SHIFT, PAGE_SIZE_N, pfnOf, type AddressSpace, type FileSpace } from '../hw/memory.js';
 import type { Task, UserAccount } from './task.js';
 import { RunCounter } from '../util/run-counter.js';
 
@@ -317,10 +317,17 @@ export class IoptPages {
   }
 }
 
-/** Physical address behind user address `va` of `mm` (frames follow the VA; see hw/memory). */
+/**
+ * Physical address behind user address `va` of `mm`: frames follow the VA
+ * (id << 52) + va, except in a MAP_SHARED file mapping, whose pages are the
+ * file's (hw/memory pfnOf).
+ */
 export function pagesPaddr(mm: AddressSpace, va: bigint): bigint {
-  return (BigInt(mm.id) << 52n) + va;
+  if (!mm.sharedFileMaps) return (BigInt(mm.id) << 52n) + va;
+  return (pfnOf(mm, va) << PAGE_SHIFT_N) | (va & PAGE_MASK_N);
 }
+const PAGE_SHIFT_N = BigInt(PAGE_SHIFT);
+const PAGE_MASK_N = PAGE_SIZE_N - 1n;
 
 /** The injection points pfn_reader passes before pinning user pages (pages.c). */
 export function pinInjectionPoints(): void {

@@ -3,7 +3,7 @@
 // this interface: a simulated process (here) and a real client process read
 // through /proc/<pid>/mem (server/process-memory.ts).
 import { Errno, EFAULT, EINVAL } from '../uapi/errno.js';
-import { RunCounter } from '../util/run-counter.js';
+import { RunCounter, type Run } from '../util/run-counter.js';
 
 export const PAGE_SHIFT = 12;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -32,6 +32,41 @@ export interface AddressSpace {
   /** mm->locked_vm and mm->pinned_vm, in pages. */
   lockedVm: number;
   pinnedVm: number;
+  /**
+   * The MAP_SHARED file mappings of this mm overlapping page indexes
+   * [first, end), sorted by start (none: every page is the process's own).
+   * Pages there are the file's pages: their frames are the file's (pfnOf)
+   * and their pins are counted per file page (MmPins), shared with
+   * IOAS_MAP_FILE pins of the same file. Cost is per mapping, not per page.
+   */
+  sharedFileMaps?(first: number, end: number): readonly SharedFileMap[];
+}
+
+/** A MAP_SHARED mapping of a file: page indexes [start, end) of an mm show the file's pages from `pgoff`. */
+export interface SharedFileMap {
+  readonly start: number;
+  readonly end: number;
+  /** File page index (vm_pgoff) shown at `start`. */
+  readonly pgoff: number;
+  /** The file's identity, as FileBacking.identity ("dev:ino"). */
+  readonly identity: string;
+  /** Open the file's bytes, to make its FileSpace when none is live (pins need one). */
+  open(): FileBacking;
+}
+
+const NO_MAPS: readonly SharedFileMap[] = [];
+
+/** The shared file mapping of `maps` holding page index `i`, if any. */
+function mapAt(maps: readonly SharedFileMap[], i: number): SharedFileMap | undefined {
+  for (const m of maps) if (m.start <= i && i < m.end) return m;
+  return undefined;
+}
+
+/** The first start of a mapping of `maps` after `i` (or Infinity). */
+function nextMapStart(maps: readonly SharedFileMap[], i: number): number {
+  let n = Infinity;
+  for (const m of maps) if (m.start > i && m.start < n) n = m.start;
+  return n;
 }
 
 /** The first frame number of mm `id`; frames of different mms never collide. */
@@ -39,8 +74,32 @@ export function pfnBase(id: number): bigint {
   return BigInt(id) << 40n;
 }
 
+/**
+ * The frame behind `va` of `mm`: the process's own (pfnBase(mm.id) + page
+ * index), or, inside a MAP_SHARED file mapping, the file's page (the same
+ * frame IOAS_MAP_FILE of that file maps, see fileFrameId).
+ */
 export function pfnOf(mm: AddressSpace, va: bigint): bigint {
-  return pfnBase(mm.id) + (va >> BigInt(PAGE_SHIFT));
+  const idx = va >> BigInt(PAGE_SHIFT);
+  if (mm.sharedFileMaps) {
+    const i = Number(idx);
+    const m = mm.sharedFileMaps(i, i + 1)[0];
+    if (m) return pfnBase(fileFrameId(m.identity)) + BigInt(m.pgoff + (i - m.start));
+  }
+  return pfnBase(mm.id) + idx;
+}
+
+const fileFrameIds = new Map<string, number>();
+
+/**
+ * The frame space of a file identity: the id of its FileSpace while one is
+ * live, and the same number before and after, so a file page has one frame
+ * whoever looks at it (a process through its mapping, a MAP_FILE area).
+ */
+export function fileFrameId(identity: string): number {
+  let id = fileFrameIds.get(identity);
+  if (id === undefined) { id = allocMmId(); fileFrameIds.set(identity, id); }
+  return id;
 }
 
 /** Which mm a frame belongs to, and the virtual address of that frame's page. */
@@ -53,7 +112,11 @@ export function allocMmId(): number {
   return nextMmId++;
 }
 
-interface Mapping { start: bigint; end: bigint; writable: boolean; }
+interface Mapping {
+  start: bigint; end: bigint; writable: boolean;
+  /** A MAP_SHARED mapping of this file (shared: true) from byte `offset` at `start`. */
+  file?: FileBacking; offset?: bigint;
+}
 
 /**
  * A simulated process: mappings made with `mmap`, contents kept sparsely per
@@ -62,15 +125,20 @@ interface Mapping { start: bigint; end: bigint; writable: boolean; }
  */
 export class SimulatedAddressSpace implements AddressSpace {
   readonly id = allocMmId();
-  readonly pins = new RunCounter();
+  readonly pins: RunCounter = new MmPins(this);
   lockedVm = 0;
   pinnedVm = 0;
   private maps: Mapping[] = [];
   private pages = new Map<bigint, Uint8Array>();
   private nextVa = 0x7f0000000000n;
 
-  /** Map `len` bytes (rounded up to pages); returns the address. */
-  mmap(len: bigint | number, opts: { at?: bigint; writable?: boolean; align?: bigint } = {}): bigint {
+  /**
+   * Map `len` bytes (rounded up to pages); returns the address. With `file`
+   * and `shared`, a MAP_SHARED mapping of the file from byte `offset` (page
+   * aligned): its bytes, frames and pins are the file's. (A file mapped
+   * without `shared` is a private copy: anonymous memory here.)
+   */
+  mmap(len: bigint | number, opts: { at?: bigint; writable?: boolean; align?: bigint; file?: FileBacking; offset?: bigint | number; shared?: boolean } = {}): bigint {
     const size = roundUp(BigInt(len), PAGE_SIZE_N);
     let va: bigint;
     if (opts.at !== undefined) va = opts.at;
@@ -79,8 +147,12 @@ export class SimulatedAddressSpace implements AddressSpace {
       va = roundUp(this.nextVa, align);
       this.nextVa = va + size + PAGE_SIZE_N; // a guard page between mappings
     }
+    const offset = BigInt(opts.offset ?? 0);
+    if (offset % PAGE_SIZE_N) throw new Errno(EINVAL, 'file offset not page aligned');
     this.munmap(va, size);
-    this.maps.push({ start: va, end: va + size, writable: opts.writable ?? true });
+    const m: Mapping = { start: va, end: va + size, writable: opts.writable ?? true };
+    if (opts.file && opts.shared) { m.file = opts.file; m.offset = offset; }
+    this.maps.push(m);
     this.maps.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     return va;
   }
@@ -92,8 +164,9 @@ export class SimulatedAddressSpace implements AddressSpace {
     for (const m of this.maps) {
       if (m.end <= va || m.start >= end) { out.push(m); continue; }
       if (m.start < va) out.push({ ...m, end: va });
-      out.push({ start: m.start > va ? m.start : va, end: m.end < end ? m.end : end, writable });
-      if (m.end > end) out.push({ ...m, start: end });
+      const s = m.start > va ? m.start : va;
+      out.push({ ...m, start: s, end: m.end < end ? m.end : end, writable, offset: m.file ? m.offset! + (s - m.start) : undefined });
+      if (m.end > end) out.push({ ...m, start: end, offset: m.file ? m.offset! + (end - m.start) : undefined });
     }
     this.maps = out.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
   }
@@ -104,10 +177,28 @@ export class SimulatedAddressSpace implements AddressSpace {
     for (const m of this.maps) {
       if (m.end <= va || m.start >= end) { out.push(m); continue; }
       if (m.start < va) out.push({ ...m, end: va });
-      if (m.end > end) out.push({ ...m, start: end });
+      if (m.end > end) out.push({ ...m, start: end, offset: m.file ? m.offset! + (end - m.start) : undefined });
     }
     this.maps = out;
     for (const k of [...this.pages.keys()]) if (k >= va && k < end) this.pages.delete(k);
+  }
+
+  sharedFileMaps(first: number, end: number): readonly SharedFileMap[] {
+    let out: SharedFileMap[] | undefined;
+    for (const m of this.maps) {
+      if (!m.file) continue;
+      const s = Number(m.start >> BigInt(PAGE_SHIFT)), e = Number(m.end >> BigInt(PAGE_SHIFT));
+      if (e <= first || s >= end) continue;
+      const file = m.file;
+      (out ??= []).push({ start: s, end: e, pgoff: Number(m.offset! >> BigInt(PAGE_SHIFT)), identity: file.identity, open: () => file });
+    }
+    return out ?? NO_MAPS;
+  }
+
+  /** The shared file mapping holding `va`, if any. */
+  private fileMapAt(va: bigint): Mapping | undefined {
+    for (const m of this.maps) if (m.file && m.start <= va && va < m.end) return m;
+    return undefined;
   }
 
   private covered(va: bigint, len: bigint, write: boolean): boolean {
@@ -138,8 +229,12 @@ export class SimulatedAddressSpace implements AddressSpace {
       const page = a & ~(PAGE_SIZE_N - 1n);
       const off = Number(a - page);
       const n = Math.min(PAGE_SIZE - off, len - done);
-      const p = this.pages.get(page);
-      if (p) out.set(p.subarray(off, off + n), done);
+      const fm = this.fileMapAt(page);
+      if (fm) out.set(fm.file!.read(fm.offset! + (a - fm.start), n), done);
+      else {
+        const p = this.pages.get(page);
+        if (p) out.set(p.subarray(off, off + n), done);
+      }
       done += n;
     }
     return out;
@@ -153,6 +248,8 @@ export class SimulatedAddressSpace implements AddressSpace {
       const page = a & ~(PAGE_SIZE_N - 1n);
       const off = Number(a - page);
       const n = Math.min(PAGE_SIZE - off, data.length - done);
+      const fm = this.fileMapAt(page);
+      if (fm) { fm.file!.write(fm.offset! + (a - fm.start), data.subarray(done, done + n)); done += n; continue; }
       let p = this.pages.get(page);
       if (!p) { p = new Uint8Array(PAGE_SIZE); this.pages.set(page, p); }
       p.set(data.subarray(done, done + n), off);
@@ -204,14 +301,16 @@ const fileSpacesById = new Map<number, FileSpace>();
  * by its holders; `put()` drops a holder and the last one closes the backing.
  */
 export class FileSpace implements AddressSpace {
-  readonly id = allocMmId();
+  readonly id: number;
   readonly pins = new RunCounter();
   /** Unused: a file has no locked_vm of its own (charges go to the mapping task). */
   lockedVm = 0;
   pinnedVm = 0;
   private holders = 0;
 
-  private constructor(readonly backing: FileBacking) {}
+  private constructor(readonly backing: FileBacking) {
+    this.id = fileFrameId(backing.identity);
+  }
 
   /** The space of `backing`'s file, held once more. A second backing of a file already known is closed. */
   static get(backing: FileBacking): FileSpace {
@@ -225,6 +324,12 @@ export class FileSpace implements AddressSpace {
     s.holders++;
     return s;
   }
+
+  /** The live space of file `identity`, if any (not held). */
+  static find(identity: string): FileSpace | undefined { return fileSpaces.get(identity); }
+
+  /** Hold this live space once more (put() lets go). */
+  ref(): this { this.holders++; return this; }
 
   /** The live space with frame space `id` (see frameOwner), if any. */
   static byId(id: number): FileSpace | undefined { return fileSpacesById.get(id); }
@@ -320,5 +425,164 @@ export class SimulatedFile implements FileBacking {
       p.set(data.subarray(done, done + n), o);
       done += n;
     }
+  }
+}
+
+// ---- pins of an mm with shared file mappings ------------------------------------
+
+interface PinRoute { start: number; end: number; space: FileSpace; fileStart: number; }
+
+/**
+ * An mm's pin counts (AddressSpace.pins) that know about MAP_SHARED file
+ * mappings: a pin of a page inside one is a pin of the file's page (its
+ * FileSpace's `pins`, shared with IOAS_MAP_FILE of that file), and counts
+ * read there (get, slice: MD_CHECK_REFS) are the file page's. Pages outside
+ * are counted here, as a plain RunCounter (whose runs(), covered and runCount
+ * are those pages only).
+ *
+ * A pin remembers where it went (a route per pinned piece), so its unpin
+ * drops the same page even if the process remapped the address since, as the
+ * kernel's unpin drops the page it pinned. The mm holds each file's space
+ * while it has routes into it. Work is per run and per mapping, never per page.
+ */
+export class MmPins extends RunCounter {
+  /** Routed pieces, sorted by start, disjoint; every page in one has a count in `routed`. */
+  private routes: PinRoute[] = [];
+  private readonly routed = new RunCounter();
+  /** Spaces held for routes, with the pages routed into each. */
+  private readonly held = new Map<FileSpace, number>();
+
+  constructor(private readonly mm: Pick<AddressSpace, 'sharedFileMaps'>) { super(); }
+
+  private maps(first: number, end: number): readonly SharedFileMap[] {
+    return this.mm.sharedFileMaps ? this.mm.sharedFileMaps(first, end) : NO_MAPS;
+  }
+
+  /** Pins per page of the process's own pages plus those of its file pages (see the class). */
+  override add(start: number, len: number, delta: number): Run[] {
+    if (len <= 0 || delta === 0) return [];
+    const maps = delta > 0 ? this.maps(start, start + len) : NO_MAPS;
+    if (!maps.length && !this.routes.length) return super.add(start, len, delta);
+    const changed: Run[] = [];
+    const end = start + len;
+    let cur = start;
+    let ri = this.routeIndex(cur);
+    while (cur < end) {
+      const r = this.routes[ri];
+      // A pin follows what is mapped now: an address that was remapped to
+      // the process's own memory since an earlier pin routed it pins its own page.
+      const now = delta > 0 && r && r.start <= cur ? mapAt(maps, cur) : undefined;
+      if (r && r.start <= cur && (delta < 0 || now)) {
+        const e = Math.min(r.end, end, now ? now.end : Infinity);
+        this.fileAdd(r.space, r.fileStart + (cur - r.start), e - cur, delta);
+        changed.push(...this.routed.add(cur, e - cur, delta));
+        cur = e;
+        if (cur >= r.end) ri++;
+        continue;
+      }
+      let e = Math.min(end, r ? (r.start <= cur ? r.end : r.start) : Infinity);
+      const m = mapAt(maps, cur);
+      if (m) {
+        e = Math.min(e, m.end);
+        const space = this.acquire(m);
+        const route: PinRoute = { start: cur, end: e, space, fileStart: m.pgoff + (cur - m.start) };
+        this.routes.splice(ri, 0, route);
+        ri++;
+        this.held.set(space, this.held.get(space)! + (e - cur));
+        this.fileAdd(space, route.fileStart, e - cur, delta);
+        changed.push(...this.routed.add(cur, e - cur, delta));
+      } else {
+        e = Math.min(e, nextMapStart(maps, cur));
+        changed.push(...super.add(cur, e - cur, delta));
+      }
+      cur = e;
+      if (r && cur >= r.end) ri++;
+    }
+    if (delta < 0) this.dropUnrouted(start, end);
+    return changed;
+  }
+
+  /** Count at page `index`: its file page's when a shared file mapping shows it now. */
+  override get(index: number): number {
+    const m = this.maps(index, index + 1)[0];
+    if (!m) return super.get(index);
+    const space = FileSpace.find(m.identity);
+    return space ? space.pins.get(m.pgoff + (index - m.start)) : 0;
+  }
+
+  /** The runs of [start, start+len) with their counts, file pages' counts where files are mapped now. */
+  override slice(start: number, len: number): Array<readonly [number, number, number]> {
+    const end = start + len;
+    const maps = this.maps(start, end);
+    if (!maps.length) return super.slice(start, len);
+    const out: Array<readonly [number, number, number]> = [];
+    let cur = start;
+    while (cur < end) {
+      const m = mapAt(maps, cur);
+      if (m) {
+        const e = Math.min(end, m.end);
+        const space = FileSpace.find(m.identity);
+        const fs = m.pgoff + (cur - m.start);
+        if (!space) out.push([cur, e - cur, 0]);
+        else for (const [s, n, c] of space.pins.slice(fs, e - cur)) out.push([cur + (s - fs), n, c]);
+        cur = e;
+      } else {
+        const e = Math.min(end, nextMapStart(maps, cur));
+        out.push(...super.slice(cur, e - cur));
+        cur = e;
+      }
+    }
+    return out;
+  }
+
+  /** Pages of this mm pinned into files (tests). */
+  get fileRouted(): number { return this.routed.covered; }
+
+  private fileAdd(space: FileSpace, fileStart: number, n: number, delta: number): void {
+    space.pins.add(fileStart, n, delta);
+  }
+
+  /** Index of the first route ending after `i`. */
+  private routeIndex(i: number): number {
+    let lo = 0, hi = this.routes.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.routes[mid]!.end <= i) lo = mid + 1; else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The file space of mapping `m`, held by this mm from its first route on. */
+  private acquire(m: SharedFileMap): FileSpace {
+    let s = FileSpace.find(m.identity);
+    if (s && this.held.has(s)) return s;
+    s = s ? s.ref() : FileSpace.get(m.open());
+    this.held.set(s, 0);
+    return s;
+  }
+
+  /** Cut the pages of [start, end) no longer pinned out of the routes; let go of spaces with none left. */
+  private dropUnrouted(start: number, end: number): void {
+    const out: PinRoute[] = [];
+    let i = this.routeIndex(start);
+    const first = i;
+    for (; i < this.routes.length && this.routes[i]!.start < end; i++) {
+      const r = this.routes[i]!;
+      for (const [s, n, c] of this.routed.slice(r.start, r.end - r.start)) {
+        if (c > 0) {
+          const l = out[out.length - 1];
+          if (l && l.end === s && l.space === r.space && l.fileStart + (s - l.start) === r.fileStart + (s - r.start)) l.end = s + n;
+          else out.push({ start: s, end: s + n, space: r.space, fileStart: r.fileStart + (s - r.start) });
+        } else this.release(r.space, n);
+      }
+    }
+    this.routes.splice(first, i - first, ...out);
+  }
+
+  private release(space: FileSpace, pages: number): void {
+    const left = this.held.get(space)! - pages;
+    if (left > 0) { this.held.set(space, left); return; }
+    this.held.delete(space);
+    space.put();
   }
 }

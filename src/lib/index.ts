@@ -119,6 +119,18 @@ export class SimProcess {
   mmap(len: bigint | number, opts?: { at?: bigint; writable?: boolean; align?: bigint }): bigint {
     return this.mm.mmap(len, opts);
   }
+
+  /**
+   * mmap plain file `fd` (see memfdCreate) from byte `offset`: MAP_SHARED by
+   * default, so the pages at the returned address are the file's (their
+   * frames, and their pins shared with IOAS_MAP_FILE of it); `shared: false`
+   * is a private copy (anonymous memory here).
+   */
+  mmapFile(fd: number, len: bigint | number, opts: { offset?: bigint | number; shared?: boolean; at?: bigint; writable?: boolean; align?: bigint } = {}): bigint {
+    const file = this.plainFiles.get(fd);
+    if (!file) throw new Errno(9);
+    return this.mm.mmap(len, { ...opts, file, shared: opts.shared ?? true });
+  }
 }
 
 /** The result of a raw ioctl: the return value or errno, and the struct bytes after the call. */

@@ -7,7 +7,9 @@
 // its files, as the kernel's are.
 import * as fs from 'node:fs';
 import { Errno, EFAULT } from '../uapi/errno.js';
-import { allocMmId, PAGE_SIZE_N, type AddressSpace, type FileBacking } from '../hw/memory.js';
+import { allocMmId, MmPins, PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace, type FileBacking, type SharedFileMap } from '../hw/memory.js';
+import { openFileBacking } from './file-backing.js';
+import { makedev } from './protocol.js';
 import { RunCounter } from '../util/run-counter.js';
 import { RLIM_INFINITY, userAccount, type FaultInjector, type Task, type UserAccount } from '../core/task.js';
 import type { EmulatedFile } from '../core/file.js';
@@ -28,7 +30,11 @@ export const DEFER_MAX = 64 * 1024;
 /** A write into the requesting client's memory that its shim makes (process_vm_writev). */
 export interface DeferredWrite { va: bigint; data: Uint8Array }
 
-interface Vma { start: bigint; end: bigint; read: boolean; write: boolean; }
+export interface Vma {
+  start: bigint; end: bigint; read: boolean; write: boolean;
+  /** A MAP_SHARED mapping of a file (a memfd, a shmem or other file, shared anonymous memory): its identity and offset. */
+  file?: { identity: string; offset: bigint; path: string };
+}
 
 /** Parse /proc/<pid>/maps text into sorted mappings. */
 export function parseMaps(text: string): Vma[] {
@@ -39,15 +45,33 @@ export function parseMaps(text: string): Vma[] {
     const sp = line.indexOf(' ', dash);
     if (dash < 0 || sp < 0) continue;
     const perms = line.slice(sp + 1, sp + 5);
-    out.push({
+    const v: Vma = {
       start: BigInt('0x' + line.slice(0, dash)),
       end: BigInt('0x' + line.slice(dash + 1, sp)),
       read: perms[0] === 'r',
       write: perms[1] === 'w',
-    });
+    };
+    if (perms[3] === 's') {
+      // "start-end perms offset major:minor inode   path"
+      const f = line.slice(sp + 6).split(/\s+/);
+      const [offset, dev, inode] = f;
+      const path = line.slice(sp + 6).replace(/^\S+\s+\S+\s+\S+\s*/, '');
+      const mm = dev ? /^([0-9a-f]+):([0-9a-f]+)$/.exec(dev) : null;
+      if (offset && mm && inode && inode !== '0') {
+        v.file = { identity: `${makedev(parseInt(mm[1]!, 16), parseInt(mm[2]!, 16))}:${inode}`, offset: BigInt('0x' + offset), path };
+      }
+    }
+    out.push(v);
   }
   return out;
 }
+
+/** Shmem-like files (as statfs would say): pinnable by memfd_pin_folios. A guess from the maps path. */
+function shmemPath(p: string): boolean {
+  return p.startsWith('/memfd:') || p.startsWith('/dev/shm/') || p.startsWith('/dev/zero') || p.startsWith('/SYSV') || p.startsWith('/anon_hugepage') || p.startsWith('/dev/hugepages/');
+}
+
+const NO_FILE_MAPS: readonly SharedFileMap[] = [];
 
 /** Is [va, va+len) covered by mappings with the needed permission? */
 function covered(vmas: readonly Vma[], va: bigint, len: bigint, write: boolean): boolean {
@@ -77,7 +101,7 @@ function covered(vmas: readonly Vma[], va: bigint, len: bigint, write: boolean):
  */
 export class ProcessAddressSpace implements AddressSpace {
   readonly id = allocMmId();
-  readonly pins = new RunCounter();
+  readonly pins: RunCounter = new MmPins(this);
   lockedVm = 0;
   pinnedVm = 0;
   private memFd: number;
@@ -165,6 +189,83 @@ export class ProcessAddressSpace implements AddressSpace {
       }
     }
     return this.vmas;
+  }
+
+  /** The shared file mappings of the current snapshot, as SharedFileMaps (made once per snapshot). */
+  private fileMaps: { of: Vma[]; maps: SharedFileMap[] } | undefined;
+
+  sharedFileMaps(first: number, end: number): readonly SharedFileMap[] {
+    const vmas = this.maps();
+    let fm = this.fileMaps;
+    if (!fm || fm.of !== vmas) {
+      const maps: SharedFileMap[] = [];
+      for (const v of vmas) {
+        const f = v.file;
+        if (!f) continue;
+        const vma = v;
+        maps.push({
+          start: Number(v.start >> BigInt(PAGE_SHIFT)), end: Number(v.end >> BigInt(PAGE_SHIFT)),
+          pgoff: Number(f.offset >> BigInt(PAGE_SHIFT)), identity: f.identity,
+          open: () => this.openMapped(vma),
+        });
+      }
+      this.fileMaps = fm = { of: vmas, maps };
+    }
+    if (!fm.maps.length) return fm.maps;
+    let out: SharedFileMap[] | undefined;
+    for (const m of fm.maps) if (m.start < end && m.end > first) (out ??= []).push(m);
+    return out ?? NO_FILE_MAPS;
+  }
+
+  /**
+   * The bytes of the file a shared mapping shows, to make its FileSpace: the
+   * file itself through /proc/<pid>/map_files (needs CAP_SYS_ADMIN) or an fd
+   * of the process open on it, else the mapping's own bytes (reads and
+   * writes through the process's memory, past it zeros).
+   */
+  private openMapped(v: Vma): FileBacking {
+    const f = v.file!;
+    const tryOpen = (p: string): FileBacking | undefined => {
+      try {
+        const b = openFileBacking(p);
+        if (b.identity === f.identity) return b;
+        b.close?.();
+      } catch { /* not that way */ }
+      return undefined;
+    };
+    const b = tryOpen(`/proc/${this.pid}/map_files/${v.start.toString(16)}-${v.end.toString(16)}`);
+    if (b) return b;
+    try {
+      for (const fd of fs.readdirSync(`/proc/${this.pid}/fd`)) {
+        let st: fs.BigIntStats;
+        try { st = fs.statSync(`/proc/${this.pid}/fd/${fd}`, { bigint: true }); } catch { continue; }
+        if (`${st.dev}:${st.ino}` !== f.identity) continue;
+        const b2 = tryOpen(`/proc/${this.pid}/fd/${fd}`);
+        if (b2) return b2;
+      }
+    } catch { /* no fds to look at */ }
+    const base = v.start - f.offset;
+    const lo = f.offset, hi = f.offset + (v.end - v.start);
+    return {
+      identity: f.identity,
+      isMemfd: shmemPath(f.path),
+      size: () => hi,
+      read: (off, len) => {
+        const out = new Uint8Array(len);
+        const s = off > lo ? off : lo, e = off + BigInt(len) < hi ? off + BigInt(len) : hi;
+        if (s < e && !this.closed) {
+          const got = this.readRaw(base + s, Number(e - s), true);
+          if (got) out.set(got, Number(s - off));
+        }
+        return out;
+      },
+      write: (off, data) => {
+        const s = off > lo ? off : lo, e = off + BigInt(data.length) < hi ? off + BigInt(data.length) : hi;
+        if (s < e && !this.closed) {
+          try { this.writeRaw(base + s, data.subarray(Number(s - off), Number(e - off))); } catch { /* gone */ }
+        }
+      },
+    };
   }
 
   private static inRange(va: bigint, len: number | bigint): boolean {
