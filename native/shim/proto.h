@@ -53,7 +53,9 @@ enum iemu_op {
 	IEMU_OP_MMAP = 5,      /* arg: offset; a[0]: length; a[1]: prot; a[2]: flags; reply: mapping id, REC_PATH */
 	IEMU_OP_MUNMAP = 6,    /* arg: mapping id: the last piece of that mapping is gone */
 	IEMU_OP_MMAP_DUP = 7,  /* arg: a mapping id; a[0]: the pid of a child fork() just made, which holds a copy */
-	IEMU_OP_RESOLVE = 8,   /* ext: a control path; reply: REC_PATH of the file that stands for it */
+	IEMU_OP_RESOLVE = 8,   /* ext: a control path; reply: REC_PATH of the file that stands for it
+				* (the path itself: open the real file, e.g. the status of a process
+				* the server does not know) */
 	IEMU_OP_CLOSED = 9,    /* ino: a file this process just closed an fd of; the reply comes once
 				* the server has seen the release that close caused, if it did */
 };

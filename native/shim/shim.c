@@ -9,7 +9,8 @@
  *   IOMMUFD_EMU_PATHS     ':'-separated fnmatch patterns of emulated paths, each
  *                         optionally "=MAJOR,MINOR" (what stat() reports)
  *   IOMMUFD_EMU_REDIRECT  ':'-separated fnmatch patterns of control paths
- *                         (fail-nth, debugfs) whose real file the server names
+ *                         (fail-nth, debugfs, /proc/<pid>/status) whose real
+ *                         file the server names (maybe the path itself)
  *   IOMMUFD_EMU_STATE     the server's state directory (control files live there)
  *   IOMMUFD_EMU_TRACER    server pid to name as ptracer (Yama) at start-up
  *
@@ -555,7 +556,7 @@ static void scan_fds(void)
 		if (S_ISSOCK(st.st_mode) && peer_is_server(fd)) {
 			remember(st.st_ino, 0);
 			fd_mark(fd, FD_EMU, st.st_ino);
-		} else if (S_ISREG(st.st_mode) && state_dir_len) {
+		} else if (S_ISREG(st.st_mode) && (st.st_mode & S_IWUSR) && state_dir_len) {
 			char link[64], target[PATH_MAX];
 			ssize_t n;
 			snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
@@ -993,11 +994,13 @@ static int in_state_dir(const char *norm)
 	return state_dir_len && strncmp(norm, state_dir, state_dir_len) == 0 && norm[state_dir_len] == '/';
 }
 
-/* A regular file under the server's state dir is a control file: writes set it. */
+/* A regular file under the server's state dir is a control file: writes set
+ * it. Read-only ones (a /proc/<pid>/status copy, or the real file the server
+ * passed a path through to) are plain files. */
 static void mark_if_control(int fd)
 {
 	struct stat st;
-	if (fd >= 0 && raw_fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+	if (fd >= 0 && raw_fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & S_IWUSR))
 		fd_mark(fd, FD_CTL, st.st_ino);
 }
 

@@ -32,6 +32,7 @@ import {
 import { ProcessAddressSpace, ProcessTask, type ResolvedFd, type TaskHost } from './process-memory.js';
 import { openFileBacking } from './file-backing.js';
 import { FaultControl } from './fault-injection.js';
+import { ProcStatus } from './proc-status.js';
 
 export interface ServerOptions {
   engine?: Engine;
@@ -129,7 +130,7 @@ export function pathsEnv(paths: readonly string[]): string {
 
 /** IOMMUFD_EMU_REDIRECT for the shim: control paths it asks us about (OP_RESOLVE). */
 export function redirectEnv(): string {
-  return FaultControl.patterns.join(':');
+  return [...FaultControl.patterns, ...ProcStatus.patterns].join(':');
 }
 
 function fmtDuration(ns: bigint): string {
@@ -159,6 +160,8 @@ export class EmuServer {
   /** Our private state: region backings and control files. */
   readonly stateDir: string;
   readonly faults: FaultControl;
+  /** /proc/<pid>/status with the engine's VmLck/VmPin. */
+  private readonly procStatus: ProcStatus;
   private readonly server: net.Server;
   private readonly files = new Map<bigint, OpenFile>();
   /** Open files that can poll(): their wake bytes are re-checked after each request. */
@@ -190,6 +193,7 @@ export class EmuServer {
     this.stateDir = makeStateDir();
     fs.mkdirSync(path.join(this.stateDir, 'regions'), { mode: 0o700 });
     this.faults = new FaultControl(this.stateDir);
+    this.procStatus = new ProcStatus(this.stateDir, (p) => this.own(p));
     this.server = net.createServer({ allowHalfOpen: false }, (s) => this.accept(s));
     this.server.on('error', (e) => this.log(`server socket: ${e.message}`));
   }
@@ -360,6 +364,7 @@ export class EmuServer {
     if (this.procs.get(p.pid) === p) {
       this.procs.delete(p.pid);
       this.faults.forgetProcess(p.pid);
+      this.procStatus.forget(p.pid);
     }
     this.dropPending(p);
     for (const id of [...p.mappings.keys()]) this.unmap(p, id);
@@ -787,6 +792,11 @@ export class EmuServer {
     const p = Buffer.from(q.ext).toString('utf8');
     let target: string;
     try {
+      if (ProcStatus.matches(p)) {
+        target = this.procStatus.resolve(proc.pid, q.tid, p, (pid) => this.procs.get(pid)?.mm);
+        this.trace?.(`[${proc.pid}] status("${p}") → ${target === p ? 'host' : target}`);
+        return encodeReply(0, 0, [{ type: REC_PATH, addr: 0n, data: Buffer.from(target) }]);
+      }
       target = this.faults.resolve(proc.pid, q.tid, p);
     } catch (e) {
       return encodeReply(isErrno(e) ? -e.code : -EIO);
