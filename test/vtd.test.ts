@@ -338,7 +338,12 @@ test('PASID attach (measured on e1000e): PASID 0 is the plain attachment; other 
   assert.equal(errnoOf(() => d0.attach(ioas, { pasid: 1 })), E.EINVAL, 'an IOAS');
   assert.equal(errnoOf(() => d0.attach(plain, { pasid: 1 })), E.EINVAL, 'a HWPT without ALLOC_PASID');
   assert.equal(errnoOf(() => d0.attach(99, { pasid: 1 })), E.ENOENT);
-  assert.equal(errnoOf(() => d0.attach(pasidHwpt, { pasid: 1 })), E.EOPNOTSUPP, 'succeeds on the kernel; not emulated yet');
+  // The e1000e has no PASIDs (max_pasids 0): the core skips its range check and set_dev_pasid.
+  assert.equal(d0.attach(pasidHwpt, { pasid: 1 }), pasidHwpt, 'a PASID-capable HWPT attaches');
+  assert.equal(d0.attach(pasidHwpt, { pasid: 1 }), pasidHwpt, 'again: VFIO replaces a PASID it attached');
+  assert.equal(errnoOf(() => d0.attach(ioas, { pasid: 0 })), E.EINVAL, 'with a PASID attached the device itself needs a PASID-capable HWPT');
+  assert.equal(errnoOf(() => f.destroy(pasidHwpt)), E.EBUSY);
+  d0.detach({ pasid: 1 });
   assert.equal(f.ctx.objects.peek(ioas)!.type, 'IOAS', 'nothing left behind');
   // PASID 0 through the PASID form: attach, replace, detach (the plain form then has nothing to detach)
   const auto = d0.attach(ioas, { pasid: 0 });

@@ -10,16 +10,33 @@ import type { IommufdIoas } from './ioas.js';
 import type { IommuDevice, IommuGroup } from '../hw/iommu.js';
 import type { Ucmd } from './ucmd.js';
 import { HwptPaging, findHwptPaging, hwptPagingAlloc, hwptPut, type IommufdHwpt } from './hw-pagetable.js';
+import { IOMMU_NO_PASID, attachDevicePasid, detachDevicePasid, replaceDevicePasid } from './pasid.js';
 
-/** The attachment of a group (no PASID): one HWPT, the devices attached through it. */
-interface GroupAttach { hwpt: IommufdHwpt | undefined; readonly devices: Map<number, IommufdDevice>; }
+/**
+ * struct iommufd_attach_handle: what the iommu core keeps for an attachment
+ * of a group or a PASID and hands back with its faults (the device that made
+ * it, the HWPT it is to). A replace makes a new one.
+ */
+export class AttachHandle {
+  constructor(readonly idev: IommufdDevice, readonly hwpt: IommufdHwpt) {}
+}
+
+/** struct iommufd_attach: the attachment of one PASID of a group: one HWPT, the devices attached through it. */
+interface GroupAttach {
+  hwpt: IommufdHwpt | undefined;
+  readonly devices: Map<number, IommufdDevice>;
+  handle: AttachHandle | undefined;
+}
 
 /** struct iommufd_group: a context's view of an iommu_group. */
 export class IommufdGroup {
   refs = 1;
-  attach: GroupAttach | undefined;
+  /** igroup->pasid_attach: the attachments by PASID (IOMMU_NO_PASID = 0: the group's own). */
+  readonly pasidAttach = new Map<number, GroupAttach>();
   swMsiStart: bigint | undefined;
   constructor(readonly ctx: IommufdCtx, readonly group: IommuGroup) {}
+  /** The attachment without a PASID. */
+  get attach(): GroupAttach | undefined { return this.pasidAttach.get(IOMMU_NO_PASID); }
 }
 
 /** DMA ownership of a group: which context, and how many of its devices claim it. */
@@ -100,6 +117,11 @@ export function deviceBind(ctx: IommufdCtx, dev: IommuDevice, opts: { mock?: boo
  * the number is not reused until the file is closed).
  */
 export function deviceUnbind(idev: IommufdDevice): void {
+  // Attachments of PASIDs other than IOMMU_NO_PASID that the binder left
+  // (as vfio_iommufd_physical_unbind detaches each of its PASIDs first).
+  for (const [pasid, a] of [...idev.igroup.pasidAttach]) {
+    if (pasid !== IOMMU_NO_PASID && a.devices.has(idev.id)) deviceDetach(idev, pasid);
+  }
   idev.destroying = true;
   if (idev.vdev) idev.ctx.objects.destroyUser(idev.vdev, true);
   idev.ctx.objects.destroyUser(idev);
@@ -123,24 +145,69 @@ function enforceDevResvRegions(ioas: IommufdIoas, idev: IommufdDevice): void {
   }
 }
 
-/** iommufd_hw_pagetable_attach: attach `idev` (its group on first use) to `hwpt`. */
-export function hwptAttach(hwpt: IommufdHwpt, idev: IommufdDevice): void {
+/**
+ * iommufd_hwpt_pasid_compat: a PASID other than IOMMU_NO_PASID needs a HWPT
+ * allocated with IOMMU_HWPT_ALLOC_PASID and, if the group itself is
+ * attached, a PASID-capable HWPT there too; the group may only go to a
+ * HWPT that is not PASID-capable while no other PASID is attached. EINVAL.
+ */
+function hwptPasidCompat(hwpt: IommufdHwpt, idev: IommufdDevice, pasid: number): void {
   const ig = idev.igroup;
-  const first = !ig.attach;
-  const attach: GroupAttach = ig.attach ?? { hwpt: undefined, devices: new Map() };
+  if (pasid === IOMMU_NO_PASID) {
+    if (!hwpt.pasidCompat && [...ig.pasidAttach.keys()].some((p) => p !== IOMMU_NO_PASID)) {
+      throw new Errno(EINVAL, 'PASIDs are attached: the group needs a PASID-capable HWPT');
+    }
+  } else {
+    if (!hwpt.pasidCompat) throw new Errno(EINVAL, 'the HWPT was not allocated with IOMMU_HWPT_ALLOC_PASID');
+    const rid = ig.attach?.hwpt;
+    if (rid && !rid.pasidCompat) throw new Errno(EINVAL, 'the group is attached to a HWPT that is not PASID-capable');
+  }
+}
+
+/**
+ * iommufd_hwpt_attach_device: the group (IOMMU_NO_PASID) or one PASID of the
+ * device goes to `hwpt`'s domain. Returns the new attach handle.
+ */
+function hwptAttachDevice(hwpt: IommufdHwpt, idev: IommufdDevice, pasid: number): AttachHandle {
+  hwptPasidCompat(hwpt, idev, pasid);
+  const handle = new AttachHandle(idev, hwpt);
+  if (pasid === IOMMU_NO_PASID) {
+    hwpt.domain!.attachDev(idev.dev);
+    idev.dev.group.domain = hwpt.domain!;
+  } else {
+    attachDevicePasid(hwpt.domain!, idev.dev, pasid, handle);
+  }
+  return handle;
+}
+
+/** iommufd_auto_response_faults: the handle's pending faults on the HWPT's queue get INVALID. */
+function autoResponseFaults(hwpt: IommufdHwpt, handle: AttachHandle | undefined): void {
+  if (!handle) return;
+  (hwpt.fault as { autoRespond?: (d: IommufdDevice, h?: object) => void } | undefined)?.autoRespond?.(handle.idev, handle);
+}
+
+/**
+ * iommufd_hw_pagetable_attach: attach `idev` (its group on first use) to
+ * `hwpt`, for IOMMU_NO_PASID or a PASID. Only the group's own attachment
+ * reserves the device's regions in the IOAS.
+ */
+export function hwptAttach(hwpt: IommufdHwpt, idev: IommufdDevice, pasid = IOMMU_NO_PASID): void {
+  const ig = idev.igroup;
+  const existing = ig.pasidAttach.get(pasid);
+  const attach: GroupAttach = existing ?? { hwpt: undefined, devices: new Map(), handle: undefined };
   if (attach.devices.has(idev.id)) throw new Errno(EBUSY, 'device already attached');
   if (attach.hwpt && attach.hwpt !== hwpt) throw new Errno(EINVAL, 'group attached to another HWPT');
   const paging = findHwptPaging(hwpt);
-  if (paging) enforceDevResvRegions(paging.ioas, idev);
+  const resv = paging && pasid === IOMMU_NO_PASID ? paging : undefined;
+  if (resv) enforceDevResvRegions(resv.ioas, idev);
   try {
-    if (first) {
-      hwpt.domain!.attachDev(idev.dev);
-      idev.dev.group.domain = hwpt.domain!;
+    if (!existing) {
+      attach.handle = hwptAttachDevice(hwpt, idev, pasid);
       attach.hwpt = hwpt;
-      ig.attach = attach;
+      ig.pasidAttach.set(pasid, attach);
     }
   } catch (e) {
-    if (paging) paging.ioas.iopt.removeReserved(idev.dev);
+    if (resv) resv.ioas.iopt.removeReserved(idev.dev);
     throw e;
   }
   hwpt.users++;
@@ -152,55 +219,76 @@ export function hwptAttach(hwpt: IommufdHwpt, idev: IommufdDevice): void {
  * with its last device), drop its reservations, put the HWPT. Returns the
  * HWPT it was attached to.
  */
-export function hwptDetachDevice(idev: IommufdDevice, put = true): IommufdHwpt | undefined {
+export function hwptDetachDevice(idev: IommufdDevice, put = true, pasid = IOMMU_NO_PASID): IommufdHwpt | undefined {
   const ig = idev.igroup;
-  const attach = ig.attach;
+  const attach = ig.pasidAttach.get(pasid);
   if (!attach || !attach.devices.has(idev.id)) return undefined;
   const hwpt = attach.hwpt!;
   attach.devices.delete(idev.id);
   if (attach.devices.size === 0) {
-    hwpt.domain!.detachDev?.(idev.dev);
-    idev.dev.group.domain = null;
-    ig.attach = undefined;
-    // iommufd_auto_response_faults: the device's pending faults get INVALID.
-    (hwpt.fault as { autoRespond?: (d: IommufdDevice) => void } | undefined)?.autoRespond?.(idev);
+    // iommufd_hwpt_detach_device
+    if (pasid === IOMMU_NO_PASID) {
+      hwpt.domain!.detachDev?.(idev.dev);
+      idev.dev.group.domain = null;
+    } else {
+      detachDevicePasid(hwpt.domain!, idev.dev, pasid);
+    }
+    ig.pasidAttach.delete(pasid);
+    autoResponseFaults(hwpt, attach.handle);
   }
   const paging = findHwptPaging(hwpt);
-  if (paging) paging.ioas.iopt.removeReserved(idev.dev);
+  if (paging && pasid === IOMMU_NO_PASID) paging.ioas.iopt.removeReserved(idev.dev);
   if (put) hwptPut(idev.ctx, hwpt);
   else hwpt.users--;
   return hwpt;
 }
 
-/** iommufd_device_do_replace: move the whole group to `hwpt`; returns the HWPT to put, if any. */
-function doReplace(idev: IommufdDevice, hwpt: IommufdHwpt): IommufdHwpt | undefined {
+/**
+ * iommufd_hwpt_replace_device: move the group (IOMMU_NO_PASID) or the PASID
+ * from `old` to `hwpt` with a new handle; the old handle's faults are
+ * answered INVALID.
+ */
+function hwptReplaceDevice(idev: IommufdDevice, pasid: number, hwpt: IommufdHwpt, old: IommufdHwpt, oldHandle: AttachHandle | undefined): AttachHandle {
+  hwptPasidCompat(hwpt, idev, pasid);
+  const handle = new AttachHandle(idev, hwpt);
+  if (pasid === IOMMU_NO_PASID) {
+    hwpt.domain!.attachDev(idev.dev);
+    old.domain!.detachDev?.(idev.dev);
+    idev.dev.group.domain = hwpt.domain!;
+  } else {
+    replaceDevicePasid(hwpt.domain!, idev.dev, pasid, handle);
+  }
+  autoResponseFaults(old, oldHandle);
+  return handle;
+}
+
+/** iommufd_device_do_replace: move the whole group's attachment of `pasid` to `hwpt`; returns the HWPT to put, if any. */
+function doReplace(idev: IommufdDevice, hwpt: IommufdHwpt, pasid: number): IommufdHwpt | undefined {
   const ig = idev.igroup;
-  const attach = ig.attach;
+  const attach = ig.pasidAttach.get(pasid);
   if (!attach) throw new Errno(EINVAL, 'not attached');
   const old = attach.hwpt!;
   if (!attach.devices.has(idev.id)) throw new Errno(EINVAL, 'device not attached');
   if (hwpt === old) return undefined;
+  const rid = pasid === IOMMU_NO_PASID;
   const paging = findHwptPaging(hwpt);
   const oldPaging = findHwptPaging(old);
-  const newIoas = paging && (!oldPaging || paging.ioas !== oldPaging.ioas);
+  const newIoas = rid && paging && (!oldPaging || paging.ioas !== oldPaging.ioas) ? paging : undefined;
   if (newIoas) {
     try {
-      for (const d of attach.devices.values()) enforceDevResvRegions(paging.ioas, d);
+      for (const d of attach.devices.values()) enforceDevResvRegions(newIoas.ioas, d);
     } catch (e) {
-      for (const d of attach.devices.values()) paging.ioas.iopt.removeReserved(d.dev);
+      for (const d of attach.devices.values()) newIoas.ioas.iopt.removeReserved(d.dev);
       throw e;
     }
   }
   try {
-    hwpt.domain!.attachDev(idev.dev);
+    attach.handle = hwptReplaceDevice(idev, pasid, hwpt, old, attach.handle);
   } catch (e) {
-    if (newIoas) for (const d of attach.devices.values()) paging.ioas.iopt.removeReserved(d.dev);
+    if (newIoas) for (const d of attach.devices.values()) newIoas.ioas.iopt.removeReserved(d.dev);
     throw e;
   }
-  old.domain!.detachDev?.(idev.dev);
-  idev.dev.group.domain = hwpt.domain!;
-  (old.fault as { autoRespond?: (d: IommufdDevice) => void } | undefined)?.autoRespond?.(idev);
-  if (oldPaging && (!paging || paging.ioas !== oldPaging.ioas)) {
+  if (rid && oldPaging && (!paging || paging.ioas !== oldPaging.ioas)) {
     for (const d of attach.devices.values()) oldPaging.ioas.iopt.removeReserved(d.dev);
   }
   attach.hwpt = hwpt;
@@ -210,22 +298,26 @@ function doReplace(idev: IommufdDevice, hwpt: IommufdHwpt): IommufdHwpt | undefi
   return old;
 }
 
-function doAttach(idev: IommufdDevice, hwpt: IommufdHwpt): IommufdHwpt | undefined {
-  hwptAttach(hwpt, idev);
+function doAttach(idev: IommufdDevice, hwpt: IommufdHwpt, pasid: number): IommufdHwpt | undefined {
+  hwptAttach(hwpt, idev, pasid);
   return undefined;
 }
 
-type AttachFn = (idev: IommufdDevice, hwpt: IommufdHwpt) => IommufdHwpt | undefined;
+type AttachFn = (idev: IommufdDevice, hwpt: IommufdHwpt, pasid: number) => IommufdHwpt | undefined;
 
-/** iommufd_device_auto_get_domain: reuse an automatic HWPT of the IOAS that takes the device, or make one. */
-function autoGetDomain(idev: IommufdDevice, ioas: IommufdIoas, fn: AttachFn): { ptId: number; put: IommufdHwpt | undefined } {
+/**
+ * iommufd_device_auto_get_domain: reuse an automatic HWPT of the IOAS that
+ * takes the device, or make one. Automatic HWPTs are never PASID-capable, so
+ * for a PASID other than IOMMU_NO_PASID every try ends in EINVAL.
+ */
+function autoGetDomain(idev: IommufdDevice, pasid: number, ioas: IommufdIoas, fn: AttachFn): { ptId: number; put: IommufdHwpt | undefined } {
   const immediate = fn === doAttach;
   for (const h of [...ioas.hwpts]) {
     const hp = h as HwptPaging;
     if (!hp.autoDomain || hp.users === 0) continue;
     hp.users++; hp.shortterm++;
     try {
-      const put = fn(idev, hp);
+      const put = fn(idev, hp, pasid);
       return { ptId: hp.id, put };
     } catch (e) {
       if (e instanceof Errno && e.code === EINVAL) continue; // incompatible: try the next one
@@ -234,10 +326,10 @@ function autoGetDomain(idev: IommufdDevice, ioas: IommufdIoas, fn: AttachFn): { 
       hp.users--; hp.shortterm--;
     }
   }
-  const h = hwptPagingAlloc(idev.ctx, ioas, idev, 0, immediate, undefined);
+  const h = hwptPagingAlloc(idev.ctx, ioas, idev, 0, immediate, undefined, pasid);
   let put: IommufdHwpt | undefined;
   if (!immediate) {
-    try { put = fn(idev, h); } catch (e) { idev.ctx.objects.abortAndDestroy(h); throw e; }
+    try { put = fn(idev, h, pasid); } catch (e) { idev.ctx.objects.abortAndDestroy(h); throw e; }
   }
   h.autoDomain = true;
   idev.ctx.objects.finalize(h);
@@ -245,7 +337,7 @@ function autoGetDomain(idev: IommufdDevice, ioas: IommufdIoas, fn: AttachFn): { 
 }
 
 /** iommufd_device_change_pt: attach or replace to an IOAS (automatic domain) or a HWPT. Returns the resulting HWPT ID. */
-function changePt(idev: IommufdDevice, ptId: number, fn: AttachFn): number {
+function changePt(idev: IommufdDevice, pasid: number, ptId: number, fn: AttachFn): number {
   const ctx = idev.ctx;
   const pt = ctx.objects.get(ptId);
   let put: IommufdHwpt | undefined;
@@ -253,10 +345,10 @@ function changePt(idev: IommufdDevice, ptId: number, fn: AttachFn): number {
   try {
     switch (pt.type) {
       case 'HWPT_PAGING': case 'HWPT_NESTED':
-        put = fn(idev, pt as IommufdHwpt);
+        put = fn(idev, pt as IommufdHwpt, pasid);
         break;
       case 'IOAS': {
-        const r = autoGetDomain(idev, pt as IommufdIoas, fn);
+        const r = autoGetDomain(idev, pasid, pt as IommufdIoas, fn);
         out = r.ptId; put = r.put;
         break;
       }
@@ -270,25 +362,35 @@ function changePt(idev: IommufdDevice, ptId: number, fn: AttachFn): number {
   return out;
 }
 
-/** iommufd_device_attach: returns the HWPT ID the device is now attached to. */
-export function deviceAttach(idev: IommufdDevice, ptId: number): number {
-  const out = changePt(idev, ptId, doAttach);
+/**
+ * iommufd_device_attach: attach the device (IOMMU_NO_PASID) or one of its
+ * PASIDs; returns the HWPT ID it is now attached to.
+ */
+export function deviceAttach(idev: IommufdDevice, ptId: number, pasid = IOMMU_NO_PASID): number {
+  const out = changePt(idev, pasid, ptId, doAttach);
   idev.users++;
   return out;
 }
 
-export function deviceReplace(idev: IommufdDevice, ptId: number): number {
-  return changePt(idev, ptId, doReplace);
+/** iommufd_device_replace: the same for an attached device or PASID. */
+export function deviceReplace(idev: IommufdDevice, ptId: number, pasid = IOMMU_NO_PASID): number {
+  return changePt(idev, pasid, ptId, doReplace);
 }
 
-export function deviceDetach(idev: IommufdDevice): void {
-  if (hwptDetachDevice(idev)) idev.users--;
+/** iommufd_device_detach: nothing if the device or PASID is not attached. */
+export function deviceDetach(idev: IommufdDevice, pasid = IOMMU_NO_PASID): void {
+  if (hwptDetachDevice(idev, true, pasid)) idev.users--;
 }
 
-/** The HWPT a device is attached to now, if any. */
-export function attachedHwpt(idev: IommufdDevice): IommufdHwpt | undefined {
-  const a = idev.igroup.attach;
+/** The HWPT a device (or one of its PASIDs) is attached to now, if any. */
+export function attachedHwpt(idev: IommufdDevice, pasid = IOMMU_NO_PASID): IommufdHwpt | undefined {
+  const a = idev.igroup.pasidAttach.get(pasid);
   return a && a.devices.has(idev.id) ? a.hwpt : undefined;
+}
+
+/** iommu_attach_handle_get(group, pasid, 0) as iommufd made it: the attach handle of a PASID of the device's group. */
+export function attachHandleOf(idev: IommufdDevice, pasid: number): AttachHandle | undefined {
+  return idev.igroup.pasidAttach.get(pasid)?.handle;
 }
 
 export function getDevice(ctx: IommufdCtx, id: number): IommufdDevice {

@@ -22,7 +22,11 @@ const IOMMUFD_PAGE_RESP_INVALID = 1;
 export interface PageRequest { flags: number; pasid: number; grpid: number; perm: number; addr: bigint; }
 
 /** An iopf_group: the faults of one page request group from one device. */
-export interface IopfGroup { readonly idev: IommufdDevice; readonly faults: PageRequest[]; cookie: number; response?: number; }
+export interface IopfGroup {
+  readonly idev: IommufdDevice; readonly faults: PageRequest[]; cookie: number; response?: number;
+  /** The attach handle the fault came through (group->attach_handle). */
+  readonly handle?: object;
+}
 
 export class IommufdFault extends IommufdObject {
   readonly type = 'FAULT' as const;
@@ -47,10 +51,14 @@ export class IommufdFault extends IommufdObject {
     this.responded.push({ group: g, code });
   }
 
-  /** iommufd_auto_response_faults: a device left the HWPT; its pending groups get INVALID. */
-  autoRespond(idev: IommufdDevice): void {
-    for (const g of [...this.deliver]) if (g.idev === idev) { this.deliver.splice(this.deliver.indexOf(g), 1); this.respond(g, IOMMUFD_PAGE_RESP_INVALID); }
-    for (const [c, g] of [...this.response]) if (g.idev === idev) { this.response.delete(c); this.respond(g, IOMMUFD_PAGE_RESP_INVALID); }
+  /**
+   * iommufd_auto_response_faults: an attachment left the HWPT; the pending
+   * groups that came through its handle (without one: of the device) get INVALID.
+   */
+  autoRespond(idev: IommufdDevice, handle?: object): void {
+    const mine = (g: IopfGroup) => (handle && g.handle ? g.handle === handle : g.idev === idev);
+    for (const g of [...this.deliver]) if (mine(g)) { this.deliver.splice(this.deliver.indexOf(g), 1); this.respond(g, IOMMUFD_PAGE_RESP_INVALID); }
+    for (const [c, g] of [...this.response]) if (mine(g)) { this.response.delete(c); this.respond(g, IOMMUFD_PAGE_RESP_INVALID); }
   }
 
   destroy(): void {

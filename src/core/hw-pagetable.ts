@@ -127,11 +127,11 @@ function enforceCc(h: HwptPaging): void {
 /**
  * iommufd_hwpt_paging_alloc: a HWPT_PAGING for `idev` on `ioas`, its domain
  * filled (pinning and charging) and listed. With `immediateAttach` the device
- * is attached before the fill. Returns the object reserved but unpublished;
+ * (or its `pasid`) is attached before the fill. Returns the object reserved but unpublished;
  * the caller finalizes or aborts it.
  */
 export function hwptPagingAlloc(ctx: IommufdCtx, ioas: IommufdIoas, idev: IommufdDevice, flags: number,
-  immediateAttach: boolean, userData: UserData | undefined): HwptPaging {
+  immediateAttach: boolean, userData: UserData | undefined, pasid = 0): HwptPaging {
   const valid = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID;
   const drv = idev.dev.driver;
   if ((flags || userData) && !drv.domainAllocPagingFlags) throw new Errno(EOPNOTSUPP, 'driver takes no flags or data');
@@ -149,10 +149,10 @@ export function hwptPagingAlloc(ctx: IommufdCtx, ioas: IommufdIoas, idev: Iommuf
       ? drv.domainAllocPagingFlags(idev.dev, flags & ~IOMMU_HWPT_FAULT_ID_VALID, userData)
       : drv.domainAllocPaging(idev.dev);
     if (idev.enforceCacheCoherency) enforceCc(h);
-    if (immediateAttach) { hwptAttach(h, idev); attached = true; }
+    if (immediateAttach) { hwptAttach(h, idev, pasid); attached = true; }
     h.publish();
   } catch (e) {
-    if (attached) hwptDetachDevice(idev, false);
+    if (attached) hwptDetachDevice(idev, false, pasid);
     ctx.objects.abortAndDestroy(h);
     throw e;
   }

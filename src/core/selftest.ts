@@ -10,8 +10,8 @@ import { IommufdObject } from './object-table.js';
 import type { IommufdCtx } from './iommufd.js';
 import type { Ucmd } from './ucmd.js';
 import type { IommufdIoas } from './ioas.js';
-import { attachedHwpt, deviceAttach, deviceBind, deviceDetach, deviceReplace, deviceUnbind, getDevice, type IommufdDevice } from './device.js';
-import { IOMMU_PGFAULT_FLAGS_LAST_PAGE, IOMMU_PGFAULT_FLAGS_PASID_VALID, type IommufdFault } from './eventq.js';
+import { deviceAttach, deviceBind, deviceDetach, deviceReplace, deviceUnbind, getDevice, type IommufdDevice } from './device.js';
+import { testPasidAttach, testPasidCheckHwpt, testPasidDetach, testPasidReplace, testTriggerIopf } from './pasid.js';
 import { getHwptPaging, type HwptNested } from './hw-pagetable.js';
 import { MockDevice, MockNestedDomain, MockPagingDomain } from '../hw/mock-iommu.js';
 import { PAGE_SIZE_N, PAGE_SHIFT, pfnOf } from '../hw/memory.js';
@@ -353,23 +353,11 @@ export function testCmd(u: TestCmd): number {
       return 0;
     }
     case T.IOMMU_TEST_OP_DIRTY: return dirty(u);
-    case T.IOMMU_TEST_OP_TRIGGER_IOPF: {
-      const p = payload(u, T.IommuTestCmdTriggerIopf);
-      const idev = getDevice(u.ctx, p.dev_id);
-      u.ctx.objects.put(idev);
-      if (!(idev.dev instanceof MockDevice)) throw new Errno(EINVAL, 'not a mock device');
-      // iommu_report_device_fault: a one-fault group to the attached domain's
-      // fault queue; a domain without one drops it (the ioctl still succeeds).
-      const hwpt = p.pasid === 0 ? attachedHwpt(idev) : undefined;
-      const fault = hwpt?.fault as IommufdFault | undefined;
-      if (fault) {
-        fault.report({
-          idev, cookie: 0,
-          faults: [{ flags: IOMMU_PGFAULT_FLAGS_LAST_PAGE | (p.pasid ? IOMMU_PGFAULT_FLAGS_PASID_VALID : 0), pasid: p.pasid, grpid: p.grpid, perm: p.perm, addr: p.addr }],
-        });
-      }
-      return 0;
-    }
+    case T.IOMMU_TEST_OP_TRIGGER_IOPF: return testTriggerIopf(u);
+    case T.IOMMU_TEST_OP_PASID_ATTACH: return testPasidAttach(u);
+    case T.IOMMU_TEST_OP_PASID_REPLACE: return testPasidReplace(u);
+    case T.IOMMU_TEST_OP_PASID_DETACH: return testPasidDetach(u);
+    case T.IOMMU_TEST_OP_PASID_CHECK_HWPT: return testPasidCheckHwpt(u);
     case T.IOMMU_TEST_OP_TRIGGER_VEVENT: {
       // iommufd_test_trigger_vevent: the vIOMMU and virtual ID the device
       // learnt at its last attach (ENOENT without, or for virtual ID 0);

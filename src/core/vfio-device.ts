@@ -8,12 +8,11 @@
 // works on a file before it is bound; every other ioctl is EINVAL until then.
 // The last close of a bound file unbinds: PASID and plain attachments are
 // detached and the DEVICE object goes away.
-import { Errno, E2BIG, EBADF, EBADFD, EINVAL, ENOTTY, EOPNOTSUPP } from '../uapi/errno.js';
+import { Errno, E2BIG, EBADF, EBADFD, EINVAL, ENOSPC, ENOTTY } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import type { EmulatedFile, IoctlTrace } from './file.js';
 import type { Task } from './task.js';
 import { IommufdCtx } from './iommufd.js';
-import type { IommufdHwpt } from './hw-pagetable.js';
 import { deviceAttach, deviceBind, deviceDetach, deviceReplace, deviceUnbind, type IommufdDevice } from './device.js';
 import type { PciFunction } from '../hw/pci.js';
 import type { VfioPciInfo } from '../hw/e1000e.js';
@@ -55,7 +54,7 @@ export class VfioDevice {
     // iommufd alive for its devices the way the kernel's file reference does).
     const live = idev.ctx.objects.peek(idev.id) === idev;
     if (live) {
-      for (const pasid of [...this.pasids]) { deviceDetach(idev); this.pasids.delete(pasid); }
+      for (const pasid of [...this.pasids].sort((a, b) => a - b)) { deviceDetach(idev, pasid); this.pasids.delete(pasid); }
       if (this.iommufdAttached) deviceDetach(idev);
       deviceUnbind(idev);
     }
@@ -172,31 +171,22 @@ export class VfioDeviceFile implements EmulatedFile {
     return 0;
   }
 
-  /** vfio_iommufd_physical_pasid_attach_ioas. */
+  /**
+   * vfio_iommufd_physical_pasid_attach_ioas: a PASID VFIO already attached is
+   * replaced, any other attached. PASID 0 is IOMMU_NO_PASID, the same
+   * attachment as without the flag (tracked by VFIO as a PASID). Measured on
+   * the e1000e (no PASID capability): an IOAS (its automatic HWPT is never
+   * PASID-capable) and a HWPT without IOMMU_HWPT_ALLOC_PASID are EINVAL, a
+   * PASID-capable HWPT attaches.
+   */
   private pasidAttach(idev: IommufdDevice, pasid: number, ptId: number): number {
     const vdev = this.device;
-    if (pasid !== IOMMU_NO_PASID) {
-      // Measured on the oracle (e1000e, no PASID capability): an IOAS (its
-      // automatic HWPT is never PASID-capable) and a HWPT allocated without
-      // IOMMU_HWPT_ALLOC_PASID are EINVAL; a PASID-capable HWPT attaches. The
-      // core has no per-PASID attachments (igroup->pasid_attach) yet.
-      const ctx = idev.ctx;
-      const pt = ctx.objects.get(ptId);
-      try {
-        if ((pt.type !== 'HWPT_PAGING' && pt.type !== 'HWPT_NESTED') || !(pt as IommufdHwpt).pasidCompat) {
-          throw new Errno(EINVAL, 'PASID attach needs a HWPT allocated with IOMMU_HWPT_ALLOC_PASID');
-        }
-        throw new Errno(EOPNOTSUPP, 'attaching a PASID other than 0 is not emulated yet');
-      } finally {
-        ctx.objects.put(pt);
-      }
-    }
-    // PASID 0 is IOMMU_NO_PASID: the same attachment as without the flag,
-    // tracked by VFIO as a PASID.
-    if (vdev.pasids.has(pasid)) return deviceReplace(idev, ptId);
+    if (vdev.pasids.has(pasid)) return deviceReplace(idev, ptId, pasid);
+    // ida_alloc_range(pasid, pasid): the IDA holds non-negative ints only.
+    if (pasid > 0x7fffffff) throw new Errno(ENOSPC, 'PASID past INT_MAX');
     vdev.pasids.add(pasid);
     try {
-      return deviceAttach(idev, ptId);
+      return deviceAttach(idev, ptId, pasid);
     } catch (e) {
       vdev.pasids.delete(pasid);
       throw e;
@@ -219,7 +209,7 @@ export class VfioDeviceFile implements EmulatedFile {
       const pasid = u32At(task.mm.read(arg + BigInt(minsz), 4), 0);
       if (trace) trace.args += ` pasid=${pasid}`;
       if (!vdev.pasids.has(pasid)) return 0;
-      deviceDetach(idev);
+      deviceDetach(idev, pasid);
       vdev.pasids.delete(pasid);
       return 0;
     }

@@ -12,7 +12,7 @@
 import { Errno, EINVAL, EOPNOTSUPP } from '../uapi/errno.js';
 import { IOMMU_READ, IOMMU_WRITE } from '../core/domain.js';
 import { RunDomain } from './run-domain.js';
-import type { IommuCap, IommuDevice, NestedDomain, PagingDomain, ReservedRegion, UserData } from './iommu.js';
+import type { HwDomain, IommuCap, IommuDevice, NestedDomain, PagingDomain, ReservedRegion, UserData } from './iommu.js';
 import type { PciFunction, PciIommu } from './pci.js';
 
 // ---- registers ---------------------------------------------------------------
@@ -27,6 +27,8 @@ export const ECAP_DT = 1n << 2n;
 export const ECAP_IR = 1n << 3n;
 export const ECAP_SC = 1n << 7n;
 export const ECAP_NEST = 1n << 26n;
+/** ECAP.PASID (bit 40): the unit takes requests with a PASID. */
+export const ECAP_PASID = 1n << 40n;
 export const ECAP_SMTS = 1n << 43n;
 export const ECAP_SLADS = 1n << 45n;
 export const ECAP_SLTS = 1n << 46n;
@@ -88,6 +90,8 @@ export class IntelVtd implements PciIommu {
   readonly name: string;
   readonly cap: bigint;
   readonly ecap: bigint;
+  /** intel_iommu_ops.blocked_domain (blocking_domain, with set_dev_pasid). */
+  readonly blockedDomain: HwDomain = new VtdBlockingDomain(this);
 
   constructor(o: IntelVtdOptions = {}) {
     this.name = `dmar${o.index ?? 0}`;
@@ -97,6 +101,8 @@ export class IntelVtd implements PciIommu {
   }
 
   get snoopControl(): boolean { return (this.ecap & ECAP_SC) !== 0n; }
+  /** pasid_supported: scalable mode with ECAP.PASID (neither on this machine). */
+  get pasidSupported(): boolean { return this.scalableMode && (this.ecap & ECAP_PASID) !== 0n; }
   get cachingMode(): boolean { return (this.cap & CAP_CM) !== 0n; }
   /** Scalable mode (sm_supported): off on this machine, so the unit works in legacy mode. */
   get scalableMode(): boolean { return (this.ecap & ECAP_SMTS) !== 0n; }
@@ -169,6 +175,19 @@ export class IntelVtd implements PciIommu {
   }
 }
 
+/** The static blocking domain: a PASID set to it is torn down. */
+class VtdBlockingDomain implements HwDomain {
+  readonly kind = 'blocked' as const;
+  constructor(readonly driver: IntelVtd) {}
+  attachDev(dev: IommuDevice): void { void dev; }
+  /** blocking_domain_set_dev_pasid: tear the PASID entry down and leave `old`. */
+  setDevPasid(dev: IommuDevice, pasid: number, old: HwDomain | undefined): void {
+    void pasid;
+    if (old instanceof VtdSecondStageDomain) old.detachDev(dev);
+  }
+  free(): void {}
+}
+
 // ---- the second-stage domain ----------------------------------------------------
 
 /** A second-stage (SL) paging domain: translations as runs, each remembering whether its entries snoop. */
@@ -219,6 +238,17 @@ export class VtdSecondStageDomain extends RunDomain implements PagingDomain {
 
   detachDev(dev: IommuDevice): void {
     this.devices.delete(dev);
+  }
+
+  /**
+   * intel_iommu_set_dev_pasid: EOPNOTSUPP without PASID support on the unit
+   * (legacy mode). The core only calls it for devices with PASIDs; the
+   * scalable-mode PASID table is not modelled beyond the compatibility check.
+   */
+  setDevPasid(dev: IommuDevice, pasid: number, old: HwDomain | undefined): void {
+    void pasid; void old;
+    if (!(dev.driver instanceof IntelVtd) || !dev.driver.pasidSupported) throw new Errno(EOPNOTSUPP, 'the unit has no PASID support');
+    this.attachDev(dev);
   }
 
   /** intel_iommu_enforce_cache_coherency_ss: every attached device's unit must have SC. */

@@ -23,6 +23,18 @@ export interface IommuGroup {
   dmaOwner: unknown;
   /** The domain the group is attached to now (null: the blocking/default domain). */
   domain: HwDomain | null;
+  /**
+   * group->pasid_array for PASIDs other than IOMMU_NO_PASID: the domain each
+   * PASID is attached to and its user's attach handle (created on first use).
+   */
+  pasidArray?: Map<number, PasidEntry>;
+}
+
+/** An entry of a group's pasid_array. */
+export interface PasidEntry {
+  readonly domain: HwDomain;
+  /** The attach handle its user (iommufd) gave, if any. */
+  readonly handle: unknown;
 }
 
 /** A device behind an IOMMU (struct device + its dev_iommu). */
@@ -34,6 +46,11 @@ export interface IommuDevice {
   readonly isPci: boolean;
   /** PASID width in bits the device supports and has enabled (0: none). */
   readonly maxPasidLog2: number;
+  /**
+   * dev->iommu->max_pasids when it is not simply 1 << maxPasidLog2 (or 0 for
+   * no PASIDs), e.g. a platform device whose "pasid-num-bits" is 0: 1.
+   */
+  readonly maxPasids?: number;
   reservedRegions(): ReservedRegion[];
 }
 
@@ -50,13 +67,25 @@ export interface DirtyOps {
 /** A domain as a driver hands it to iommufd (struct iommu_domain). */
 export interface HwDomain {
   readonly driver: IommuDriver;
-  readonly kind: 'paging' | 'nested';
+  /** IOMMU_DOMAIN_PAGING / _NESTED, or the driver's static blocked domain. */
+  readonly kind: 'paging' | 'nested' | 'blocked';
   /** Attach a whole group (the first device of a group attaches it); EINVAL when incompatible. */
   attachDev(dev: IommuDevice): void;
   /** The domain was detached from `dev` (it goes to the blocking domain). */
   detachDev?(dev: IommuDevice): void;
   /** iommu_domain_free. Everything must already be unmapped. */
   free(): void;
+  /**
+   * ops->set_dev_pasid: make `pasid` of `dev` translate through this domain;
+   * `old` is the domain it leaves (undefined for a first attach). Absent: the
+   * domain cannot serve PASIDs (iommu_attach_device_pasid is EOPNOTSUPP).
+   */
+  setDevPasid?(dev: IommuDevice, pasid: number, old: HwDomain | undefined): void;
+}
+
+/** dev->iommu->max_pasids: how many PASIDs the device may use (0: no PASID support). */
+export function deviceMaxPasids(dev: IommuDevice): number {
+  return dev.maxPasids ?? (dev.maxPasidLog2 > 0 ? 2 ** dev.maxPasidLog2 : 0);
 }
 
 /** A paging domain: translations iommufd fills from an IOAS. */
@@ -153,6 +182,13 @@ export function copyUserDataFullArray(a: UserDataArray, type: number, size: numb
 export interface IommuDriver {
   readonly name: string;
   capable(dev: IommuDevice, cap: IommuCap): boolean;
+  /** ops->blocked_domain: a static domain that blocks DMA (PASID detach sets it). */
+  readonly blockedDomain?: HwDomain;
+  /**
+   * ops->user_pasid_table: the PASID table belongs to the guest, so a fault
+   * with a PASID that has no attachment goes to the device's nested domain.
+   */
+  readonly userPasidTable?: boolean;
   /**
    * ops->domain_alloc_paging_flags, or undefined when the driver lacks it
    * (then iommufd refuses flags and user data with EOPNOTSUPP).

@@ -43,6 +43,13 @@ export class MockDevice implements IommuDevice {
   readonly group: IommuGroup;
   readonly isPci = false;
   readonly maxPasidLog2: number;
+  /**
+   * max_pasids from the "pasid-num-bits" property mock_dev_create sets: 20
+   * bits with MOCK_FLAGS_DEVICE_PASID, else 0 bits, which is one PASID.
+   */
+  readonly maxPasids: number;
+  /** mdev->pasid_1024_fake_error: the next set_dev_pasid of PASID 1024 to a non-blocked domain fails. */
+  pasid1024FakeError = false;
   /** The per-device cache the mock vIOMMU invalidates. */
   readonly cache = new Array<number>(MOCK_DEV_CACHE_NUM).fill(IOMMU_TEST_DEV_CACHE_DEFAULT);
   /** The domain the device is attached to (mdev->domain). */
@@ -60,6 +67,7 @@ export class MockDevice implements IommuDevice {
     this.name = `iommufd_mock${nextMockDevId++}`;
     this.group = { id: nextGroupId++, isolatedMsi: true, dmaOwner: undefined, domain: null };
     this.maxPasidLog2 = flags & MOCK_FLAGS_DEVICE_PASID ? MOCK_PASID_WIDTH : 0;
+    this.maxPasids = 2 ** this.maxPasidLog2;
   }
 
   reservedRegions(): ReservedRegion[] { return []; }
@@ -94,6 +102,8 @@ export class MockPagingDomain extends RunDomain implements PagingDomain {
   }
 
   detachDev(dev: IommuDevice): void { mockDetach(this, dev); }
+
+  setDevPasid(dev: IommuDevice, pasid: number, old: HwDomain | undefined): void { mockSetDevPasid(this, dev, pasid, old); }
 
   override unmap(iova: bigint, length: bigint): void {
     super.unmap(iova, length);
@@ -178,6 +188,38 @@ function mockAttach(domain: HwDomain, dev: IommuDevice, viommu: MockViommu | und
   dev.domain = domain;
 }
 
+/** The PASID the core reserves for the replace-failure test (IOMMU_TEST_PASID_RESERVED). */
+export const IOMMU_TEST_PASID_RESERVED = 1024;
+
+/**
+ * mock_domain_set_dev_pasid_nop, shared by every mock domain: PASID 1024
+ * fakes a failure of every second attach to a non-blocked domain (the first
+ * sets the flag, the second clears it and fails with ENOMEM; the blocked
+ * domain clears it), so that the core's replace rollback can be tested.
+ */
+function mockSetDevPasid(domain: HwDomain, dev: IommuDevice, pasid: number, old: HwDomain | undefined): void {
+  void old;
+  if (!(dev instanceof MockDevice)) throw new Errno(EINVAL, 'not a mock device');
+  if (pasid !== IOMMU_TEST_PASID_RESERVED) return;
+  if (domain.kind === 'blocked') {
+    dev.pasid1024FakeError = false;
+  } else if (dev.pasid1024FakeError) {
+    dev.pasid1024FakeError = false;
+    throw new Errno(ENOMEM, 'faked set_dev_pasid failure (PASID 1024)');
+  } else {
+    dev.pasid1024FakeError = true;
+  }
+}
+
+/** mock_blocking_domain: the mock driver's default and blocked domain. */
+export class MockBlockedDomain implements HwDomain {
+  readonly kind = 'blocked' as const;
+  constructor(readonly driver: MockIommu) {}
+  attachDev(dev: IommuDevice): void { mockAttach(this, dev, undefined); }
+  setDevPasid(dev: IommuDevice, pasid: number, old: HwDomain | undefined): void { mockSetDevPasid(this, dev, pasid, old); }
+  free(): void {}
+}
+
 /** The device went to the blocking domain (unless another attach already took it). */
 function mockDetach(domain: HwDomain, dev: IommuDevice): void {
   if (!(dev instanceof MockDevice) || dev.domain !== domain) return;
@@ -194,6 +236,7 @@ export class MockNestedDomain implements NestedDomain {
   }
   attachDev(dev: IommuDevice): void { mockAttach(this, dev, this.viommu); }
   detachDev(dev: IommuDevice): void { mockDetach(this, dev); }
+  setDevPasid(dev: IommuDevice, pasid: number, old: HwDomain | undefined): void { mockSetDevPasid(this, dev, pasid, old); }
   free(): void {}
   cacheInvalidateUser(a: UserDataArray): void {
     let done = 0;
@@ -217,6 +260,9 @@ export class MockNestedDomain implements NestedDomain {
 /** The mock IOMMU instance (mock_ops on the iommufd_mock bus). */
 export class MockIommu implements IommuDriver {
   readonly name = 'iommufd_mock';
+  readonly blockedDomain: HwDomain = new MockBlockedDomain(this);
+  /** mock_ops.user_pasid_table */
+  readonly userPasidTable = true;
 
   createDevice(flags: number): MockDevice {
     if (flags & ~(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_PASID)) throw new Errno(EINVAL, 'mock device flags');
