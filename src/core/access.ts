@@ -9,7 +9,8 @@ import type { IommufdIoas } from './ioas.js';
 import { ULONG_MAX, type IoptAccess } from './io-pagetable.js';
 import type { IoptArea } from './area.js';
 import { IOMMU_READ, IOMMU_WRITE } from './domain.js';
-import { PAGE_SIZE_N } from '../hw/memory.js';
+import { FileSpace, PAGE_SHIFT, PAGE_SIZE_N, frameOwner } from '../hw/memory.js';
+import type { IommuDomain } from './domain.js';
 import { pagesPaddr } from './pages.js';
 
 export const IOMMUFD_ACCESS_RW_WRITE = 1 << 0;
@@ -230,10 +231,39 @@ export function accessRw(a: IommufdAccess, iova: bigint, data: Uint8Array, flags
     const pages = area.source;
     if (write && !pages.writable) throw new Errno(EPERM, 'pages are read-only');
     const va = pages.uptr + area.startByteOf(from);
-    if (write) pages.mm.write(va, data.subarray(off, off + n));
-    else data.set(pages.mm.read(va, n), off);
+    try {
+      if (write) pages.mm.write(va, data.subarray(off, off + n));
+      else data.set(pages.mm.read(va, n), off);
+    } catch (e) {
+      // The owner's mm is gone (iopt_pages_rw_slow): read the pinned pages
+      // through the frames a domain holds for them, page by page.
+      if (!(e instanceof Errno) || !area.filled || !ioas.iopt.domains.length || !rwPhysical(ioas.iopt.domains[0]!, from, data.subarray(off, off + n), write)) throw e;
+    }
     off += n;
     r = it.next();
   }
   if (!r.value) throw new Errno(ENOENT, 'IOVA range has a hole');
+}
+
+/**
+ * Copy between `data` and the memory behind [iova, iova+len) as a domain
+ * translates it, for frames that outlive their process (shared file pages).
+ * False when some frame cannot be reached.
+ */
+function rwPhysical(d: IommuDomain, iova: bigint, data: Uint8Array, write: boolean): boolean {
+  let done = 0;
+  while (done < data.length) {
+    const at = iova + BigInt(done);
+    const pa = d.iovaToPhys(at);
+    if (pa === undefined) return false;
+    const n = Math.min(data.length - done, Number(PAGE_SIZE_N - (pa & (PAGE_SIZE_N - 1n))));
+    const owner = frameOwner(pa >> BigInt(PAGE_SHIFT));
+    const fs = FileSpace.byId(owner.mmId);
+    if (!fs) return false;
+    const off = owner.va + (pa & (PAGE_SIZE_N - 1n));
+    if (write) fs.write(off, data.subarray(done, done + n));
+    else data.set(fs.read(off, n), done);
+    done += n;
+  }
+  return true;
 }
