@@ -113,6 +113,10 @@ enum iemu_rec_type {
 	IEMU_REC_PATH = 3,
 };
 #define IEMU_NEWFD_CLOEXEC 1u
+/* REC_NEWFD: the new fd becomes the call's result (a non-negative result is
+ * replaced; addr is unused), for ioctls that return an fd (the selftest's
+ * DMABUF_GET). */
+#define IEMU_NEWFD_RESULT 2u
 
 _Static_assert(sizeof(struct iemu_hello) == 32, "hello is 32 bytes");
 _Static_assert(sizeof(struct iemu_req) == 96, "request is 96 bytes");

@@ -710,7 +710,9 @@ static long apply_records(long ret, const unsigned char *p, size_t len, struct o
 			fd_mark(fd, FD_EMU, ino);
 			made[nmade++] = fd;
 			fdno = fd;
-			if (vm_write((uintptr_t)rec.addr, &fdno, sizeof(fdno)) < 0)
+			if (rec.flags & IEMU_NEWFD_RESULT)
+				ret = fd;
+			else if (vm_write((uintptr_t)rec.addr, &fdno, sizeof(fdno)) < 0)
 				ret = -EFAULT;
 			break;
 		}

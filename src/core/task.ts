@@ -31,6 +31,15 @@ export interface Task {
    */
   installFile?(file: EmulatedFile, fdAt: bigint): void;
   /**
+   * For ioctls whose result is a new fd (the selftest's DMABUF_GET, like
+   * dma_buf_fd): once the ioctl succeeds, give the caller an fd for `file`
+   * (close-on-exec when `cloexec`) and make its number the ioctl's result.
+   * Returns what the ioctl returns now: the fd number where the host knows it
+   * at once (the library), else a placeholder the host replaces (the server).
+   * Absent where the caller cannot receive files.
+   */
+  installFileResult?(file: EmulatedFile, cloexec: boolean): number;
+  /**
    * The task's fault injection (the kernel's should_fail_ex as reached from
    * failslab, fail_page_alloc, fail_iommufd, fail_usercopy...), absent when
    * nothing can fire: `task.faultInjector?.shouldFail('failslab', { mayWait: true })`.

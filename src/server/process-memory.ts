@@ -393,6 +393,8 @@ export interface ResolvedFd {
 /** The server's side of a ProcessTask. */
 export interface TaskHost {
   installFile?(file: EmulatedFile, fdAt: bigint): void;
+  /** The ioctl's result becomes a new fd for `file` (Task.installFileResult). */
+  installFileResult?(file: EmulatedFile, cloexec: boolean): number;
   resolveFd?(pid: number, fd: number): ResolvedFd;
   faultInjector?(pid: number, tid: number): FaultInjector | undefined;
 }
@@ -451,6 +453,11 @@ export class ProcessTask implements Task {
   installFile(file: EmulatedFile, fdAt: bigint): void {
     if (!this.host?.installFile) throw new Errno(EFAULT, 'this caller cannot receive files');
     this.host.installFile(file, fdAt);
+  }
+
+  installFileResult(file: EmulatedFile, cloexec: boolean): number {
+    if (!this.host?.installFileResult) throw new Errno(EFAULT, 'this caller cannot receive files');
+    return this.host.installFileResult(file, cloexec);
   }
 
   resolveFd(fd: number): ResolvedFd {

@@ -34,6 +34,8 @@ export const REC_WRITE = 1;
 export const REC_NEWFD = 2;
 export const REC_PATH = 3;
 export const NEWFD_CLOEXEC = 1;
+/** REC_NEWFD: the new fd is the call's result (addr unused), as IEMU_NEWFD_RESULT. */
+export const NEWFD_RESULT = 2;
 export const REC_HDR = 16;
 
 export const HELLO_SIZE = 32;

@@ -25,7 +25,7 @@ import { Errno, EACCES, EBADF, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOSYS, EPER
 import { describeRequest } from '../uapi/ioctls.js';
 import {
   AUX_DRAIN, HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_ADOPT, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_EXT, MAX_PATH,
-  NEWFD_CLOEXEC, OP_CLOSED, OP_FILE_INFO, OP_IOCTL, OP_MMAP, OP_MMAP_DUP, OP_MUNMAP, OP_READ, OP_RESOLVE, OP_WRITE,
+  NEWFD_CLOEXEC, NEWFD_RESULT, OP_CLOSED, OP_FILE_INFO, OP_IOCTL, OP_MMAP, OP_MMAP_DUP, OP_MUNMAP, OP_READ, OP_RESOLVE, OP_WRITE,
   REC_NEWFD, REC_PATH, REC_WRITE, REQ_MAPS_STALE, REQ_SIZE, decodeHello, decodeRequest, encodeReply, makedev,
   param, requestExtLen, type Hello, type Rec, type Request,
 } from './protocol.js';
@@ -72,7 +72,7 @@ interface ClientProcess {
   /** What its tasks get from us (fds, file identity, fault injection). */
   host: TaskHost;
   /** Files made by the request in progress. */
-  made: Array<{ file: EmulatedFile; fdAt: bigint; cloexec: boolean }>;
+  made: Array<{ file: EmulatedFile; fdAt: bigint; cloexec: boolean; asResult?: boolean }>;
   /** Files announced to the client (REC_NEWFD) but not yet adopted. */
   pending: Map<bigint, PendingFile>;
   /** Its mappings of emulated files, by id (a forked child's copies keep their parent's ids). */
@@ -351,6 +351,8 @@ export class EmuServer {
     };
     p.host = {
       installFile: (file, fdAt) => { p.made.push({ file, fdAt, cloexec: true }); },
+      // The client's fd number is the ioctl's result once it adopts the file (NEWFD_RESULT).
+      installFileResult: (file, cloexec) => { p.made.push({ file, fdAt: 0n, cloexec, asResult: true }); return 0; },
       resolveFd: (pid2, fd) => this.resolveFd(pid2, fd),
       faultInjector: (pid2, tid) => this.faults.injector(pid2, tid),
     };
@@ -628,7 +630,7 @@ export class EmuServer {
         proc.pending.set(token, { token, file: m.file, fdAt: m.fdAt, cloexec: m.cloexec });
         const data = new Uint8Array(8);
         new DataView(data.buffer).setBigUint64(0, token, true);
-        (recs ??= []).push({ type: REC_NEWFD, flags: m.cloexec ? NEWFD_CLOEXEC : 0, addr: m.fdAt, data });
+        (recs ??= []).push({ type: REC_NEWFD, flags: (m.cloexec ? NEWFD_CLOEXEC : 0) | (m.asResult ? NEWFD_RESULT : 0), addr: m.fdAt, data });
       }
     }
     if (this.pollable.size) for (const p of this.pollable) this.syncWake(p);
