@@ -230,6 +230,7 @@ export function accessRw(a: IommufdAccess, iova: bigint, data: Uint8Array, flags
     const n = Number(to - from + 1n);
     const pages = area.source;
     if (write && !pages.writable) throw new Errno(EPERM, 'pages are read-only');
+    if (pages.dmabuf) throw new Errno(EINVAL, 'dma-buf pages have no CPU access'); // iopt_pages_rw_access
     const va = pages.uptr + area.startByteOf(from);
     try {
       if (write) pages.mm.write(va, data.subarray(off, off + n));

@@ -17,13 +17,13 @@
 // A compact row turns into object form (one way) when something needs the
 // objects: COPY shares its pages, an access pins it, a caller changes a field.
 // Lookups hand callers IoptArea views of compact rows (see area.ts).
-import { Errno, EADDRINUSE, EBUSY, EDEADLK, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, EOVERFLOW, EPERM } from '../uapi/errno.js';
+import { Errno, EADDRINUSE, EBUSY, EDEADLK, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EOVERFLOW, EPERM } from '../uapi/errno.js';
 import { iommufdShouldFail } from './faults.js';
 import { PAGE_SIZE_N } from '../hw/memory.js';
 import { IoptArea, type CompactAreaHost } from './area.js';
-import { IoptPages, ACCOUNT_MODES, chargePages, pagesPaddr, pinInjectionPoints, type CompactPagesHost } from './pages.js';
+import { IoptPages, ACCOUNT_MODES, chargePages, pagesPaddr, pinInjectionPoints, type CompactPagesHost, type DmabufImporter } from './pages.js';
 import type { Task } from './task.js';
-import { IOMMU_READ, IOMMU_WRITE, smallestPage, type IommuDomain } from './domain.js';
+import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE, smallestPage, type IommuDomain } from './domain.js';
 import { SortedRows, TWO32, hi32, lo32 } from '../util/sorted-rows.js';
 
 export const ULONG_MAX = (1n << 64n) - 1n;
@@ -73,7 +73,7 @@ const SRC_SHIFT = 24; // task index 1..255; 0 marks an object-form row
 const PAGE = 4096;
 const MAX_SOURCES = 255;
 
-export class IoPagetable implements CompactAreaHost, CompactPagesHost {
+export class IoPagetable implements CompactAreaHost, CompactPagesHost, DmabufImporter {
   private rows = new SortedRows(W);
   /** Object-form areas by slot (row word VA_LO). */
   private objs: Array<IoptArea | undefined> = [];
@@ -557,6 +557,8 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
     if (single && this.compactRows && this.compactInsert(elm, iova, prot)) return;
     const area = new IoptArea(iova, iova + elm.length - 1n, elm.startByte, prot, pages);
     pages.attached = true;
+    // The revoke tracker: a dma-buf's revoke reaches every table mapping its pages.
+    pages.dmabuf?.tables.add(this);
     this.insertObj(area);
   }
 
@@ -603,13 +605,17 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
 
   /** Hold the area's pages (if not yet) and map it into `domains`. */
   private fillArea(a: IoptArea, domains: readonly IommuDomain[]): void {
+    // A revoked dma-buf fills nothing (iopt_area_fill_domain{,s}); its areas still count as filled.
+    if (a.source.revoked) { a.filled = true; return; }
     if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: batch allocation');
     const firstFill = !a.filled;
     if (firstFill) a.source.hold(a.firstIndex, a.indexCount);
+    // dma-buf PFNs are a BATCH_MMIO batch: mapped without IOMMU_CACHE.
+    const prot = a.source.dmabuf ? a.prot & ~IOMMU_CACHE : a.prot;
     const mapped: IommuDomain[] = [];
     try {
       for (const d of domains) {
-        d.map(a.iova, a.source.paddr(a.startByte), a.length, a.prot);
+        d.map(a.iova, a.source.paddr(a.startByte), a.length, prot);
         mapped.push(d);
       }
     } catch (e) {
@@ -621,7 +627,8 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
   }
 
   private unfillArea(a: IoptArea, domains: readonly IommuDomain[]): void {
-    for (const d of domains) d.unmap(a.iova, a.length);
+    // A revoked dma-buf's areas are in no domain any more (iopt_area_unfill_domain).
+    if (!a.source.revoked) for (const d of domains) d.unmap(a.iova, a.length);
     if (a.filled && domains.length === this.domains.length) {
       a.source.release(a.firstIndex, a.indexCount);
       a.filled = false;
@@ -840,7 +847,7 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
             if (wasFirst) { this.compactRelease(p); this.setFlag(p, FILLED, false); }
           } else {
             const a = this.objAt(p);
-            domain.unmap(a.iova, a.length);
+            if (!a.source.revoked) domain.unmap(a.iova, a.length);
             if (wasFirst) { a.source.release(a.firstIndex, a.indexCount); a.filled = false; }
           }
         }
@@ -870,7 +877,7 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
       }
       const a = this.objAt(p);
       if (!a.pages) continue;
-      domain.unmap(a.iova, a.length);
+      if (!a.source.revoked) domain.unmap(a.iova, a.length);
       if (last && a.filled) { a.source.release(a.firstIndex, a.indexCount); a.filled = false; }
     }
     this.removeReserved(domain);
@@ -974,6 +981,8 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
   private splitArea(view: IoptArea, iova: bigint): void {
     if (iova === view.iova || iova === view.last) return;
     if (!view.pages || view.preventAccess) throw new Errno(EBUSY, 'area is being created or unmapped');
+    // iopt_area_split: the domains_itree of dma-buf pages is not split.
+    if (view.source.dmabuf) throw new Errno(EOPNOTSUPP, 'dma-buf areas are not split');
     const newStart = iova + 1n;
     const mask = this.iovaAlignment - 1n;
     if ((newStart & mask) || (view.startByteOf(newStart) & mask)) throw new Errno(EINVAL, 'cut not aligned');
@@ -992,5 +1001,22 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost {
     this.removeRow(this.findPos(area.iova));
     this.insertObj(lhs);
     this.insertObj(rhs);
+  }
+
+  // ---- dma-buf revoke (the hook core/dmabuf.ts uses) -----------------------
+
+  /**
+   * iopt_revoke_notify for this table: unmap every area of `pages` from every
+   * domain (the tracker's (area, domain) pairs). The areas stay; the caller
+   * marks the pages revoked, so later fills and unfills skip the domains.
+   */
+  revokeDmabuf(pages: IoptPages): void {
+    if (!this.domains.length) return;
+    for (let p = this.rows.first(); p >= 0; p = this.rows.next(p)) {
+      if (this.isCompact(p)) continue;
+      const a = this.objAt(p);
+      if (a.source !== pages || !a.filled) continue;
+      for (const d of this.domains) d.unmap(a.iova, a.length);
+    }
   }
 }

@@ -12,6 +12,7 @@ import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from './domain.js';
 import type { Ucmd } from './ucmd.js';
 import type { IommufdCtx } from './iommufd.js';
 import type { Task } from './task.js';
+import { DmaBufFile, dmabufPages } from './dmabuf.js';
 
 const U64_MAX = (1n << 64n) - 1n;
 const SIZE_MAX = ULONG_MAX;
@@ -246,7 +247,9 @@ function opaqueBacking(): FileBacking {
  * `start`. Mapping is lazy: any open file maps; only pinning (a domain, now
  * or later, or an access) needs a memfd/shmem file and pages inside it
  * (EINVAL otherwise, from memfd_pin_folios). Without FIXED_IOVA the IOVA is
- * chosen as for MAP, with the file offset as the hint.
+ * chosen as for MAP, with the file offset as the hint. A dma-buf fd (the
+ * selftest's, core/dmabuf.ts) is mapped at once instead: pages of kind
+ * 'dmabuf', never pinned (EINVAL past the buffer, ENODEV while revoked).
  */
 export function ioasMapFile(u: Ucmd<typeof U.IommuIoasMapFile.fields>): number {
   const c = u.cmd;
@@ -258,22 +261,28 @@ export function ioasMapFile(u: Ucmd<typeof U.IommuIoasMapFile.fields>): number {
     if (c.start + c.length - 1n > ULONG_MAX) throw new Errno(EOVERFLOW, 'start + length');
     const r = u.task.resolveFd?.(c.fd) ?? { kind: 'bad' as const };
     if (r.kind === 'bad') throw new Errno(EBADF, `fd ${c.fd}`);
-    let backing: FileBacking;
-    try {
-      backing = r.kind === 'other' && r.openBacking ? r.openBacking() : opaqueBacking();
-    } catch (e) {
-      if (e instanceof Errno) throw e;
-      backing = opaqueBacking(); // the file cannot be reached: it maps, it never pins
-    }
-    const file = FileSpace.get(backing);
     const prot = convProt(c.flags);
     const startByte = c.start & (PAGE_SIZE_N - 1n);
-    // iopt_alloc_pages: the iommu API's size_t length.
-    if (c.length > SIZE_MAX - PAGE_SIZE_N) { file.put(); throw new Errno(EINVAL, 'length'); }
-    const npages = Number((c.length + startByte + PAGE_SIZE_N - 1n) / PAGE_SIZE_N);
-    // The pages take over the file hold; their last reference drops it.
-    const pages = new IoptPages(u.task, c.start - startByte, npages, (prot & IOMMU_WRITE) !== 0, file);
-    if (u.ctx.accountMode === 'MM' && pages.accountMode === 'USER') pages.accountMode = 'MM';
+    let pages: IoptPages;
+    if (r.file instanceof DmaBufFile) {
+      // dma_buf_get succeeded: iopt_alloc_dmabuf_pages (EINVAL past the buffer, ENODEV revoked).
+      pages = dmabufPages(u.task, r.file, c.start, startByte, c.length, (prot & IOMMU_WRITE) !== 0);
+    } else {
+      let backing: FileBacking;
+      try {
+        backing = r.kind === 'other' && r.openBacking ? r.openBacking() : opaqueBacking();
+      } catch (e) {
+        if (e instanceof Errno) throw e;
+        backing = opaqueBacking(); // the file cannot be reached: it maps, it never pins
+      }
+      const file = FileSpace.get(backing);
+      // iopt_alloc_pages: the iommu API's size_t length.
+      if (c.length > SIZE_MAX - PAGE_SIZE_N) { file.put(); throw new Errno(EINVAL, 'length'); }
+      const npages = Number((c.length + startByte + PAGE_SIZE_N - 1n) / PAGE_SIZE_N);
+      // The pages take over the file hold; their last reference drops it.
+      pages = new IoptPages(u.task, c.start - startByte, npages, (prot & IOMMU_WRITE) !== 0, file);
+      if (u.ctx.accountMode === 'MM' && pages.accountMode === 'USER') pages.accountMode = 'MM';
+    }
     const fixed = (c.flags & U.IOMMU_IOAS_MAP_FIXED_IOVA) !== 0;
     try {
       c.iova = ioas.iopt.mapPages([{ pages, startByte, length: c.length }], c.length, fixed ? c.iova : undefined, prot);

@@ -13,7 +13,7 @@
 // (a hold, an access pin, a COPY sharing it) turns the row into the object
 // form, with this object as its pages. Per-index state (RunCounter, access
 // intervals) is made only when something is held.
-import { Errno, EFAULT, ENOMEM } from '../uapi/errno.js';
+import { Errno, EFAULT, EINVAL, ENOMEM } from '../uapi/errno.js';
 import { iommufdShouldFail } from './faults.js';
 import { PAGE_SHIFT, PAGE_SIZE_N, pfnOf, type AddressSpace, type FileSpace } from '../hw/memory.js';
 import type { Task, UserAccount } from './task.js';
@@ -63,16 +63,41 @@ export interface CompactPagesHost {
   ownPages(view: IoptPages, key: bigint): IoptPages | null;
 }
 
-/** What an iopt_pages maps: a process's memory (MAP) or a file's pages (MAP_FILE). */
-export type PagesKind = 'user' | 'file';
+/** What an iopt_pages maps: a process's memory (MAP), a file's pages or a dma-buf (MAP_FILE). */
+export type PagesKind = 'user' | 'file' | 'dmabuf';
+
+/**
+ * What a 'dmabuf' pages holds of its dma-buf (the kernel's pages->dmabuf: the
+ * dynamic attachment and the physical range it was given; core/dmabuf.ts
+ * makes it). The memory is physically contiguous and never pinned or charged
+ * (IOPT_PAGES_ACCOUNT_NONE); a revoke unmaps it from every domain for good.
+ */
+export interface DmabufAttachment {
+  /** The buffer's memory: its frames, as a space whose addresses are buffer offsets. */
+  readonly space: FileSpace;
+  /** phys.len == 0: the exporter revoked the buffer; nothing maps these pages again. */
+  readonly revoked: boolean;
+  /** The io_pagetables whose areas map these pages (the tracker's domains are theirs). */
+  readonly tables: Set<DmabufImporter>;
+  /** iopt_release_pages: dma_buf_unpin, dma_buf_detach, dma_buf_put. */
+  detach(): void;
+}
+
+/** An io_pagetable as the revoke path sees it (iopt_revoke_notify). */
+export interface DmabufImporter {
+  /** Unmap every area of `pages` from every domain that holds it. */
+  revokeDmabuf(pages: IoptPages): void;
+}
 
 export class IoptPages {
   private _refs = 1;
   private _sourceTask: Task;
   /** IOPT_ADDRESS_USER or IOPT_ADDRESS_FILE. */
   readonly kind: PagesKind;
-  /** The file of a 'file' pages (null for 'user'): its pages, pins and frames. */
+  /** The file of a 'file' pages, the buffer of a 'dmabuf' one (null for 'user'): its pages, pins and frames. */
   readonly file: FileSpace | null;
+  /** The dma-buf attachment of a 'dmabuf' pages (null otherwise). */
+  readonly dmabuf: DmabufAttachment | null;
   private _accountMode: AccountMode;
   private _holders: RunCounter | null = null;
   private _npinned = 0;
@@ -96,12 +121,18 @@ export class IoptPages {
     readonly writable: boolean,
     /** A file's space: these are file pages (iopt_alloc_file_pages); the caller's hold passes to them. */
     file?: FileSpace,
+    /** A dma-buf attachment: these are dma-buf pages (iopt_alloc_dmabuf_pages); they detach it when released. */
+    dmabuf?: DmabufAttachment,
   ) {
     this._sourceTask = task;
-    this._accountMode = task.capIpcLock ? 'NONE' : 'USER';
-    this.kind = file ? 'file' : 'user';
-    this.file = file ?? null;
+    this._accountMode = dmabuf ? 'NONE' : task.capIpcLock ? 'NONE' : 'USER';
+    this.kind = dmabuf ? 'dmabuf' : file ? 'file' : 'user';
+    this.file = dmabuf ? dmabuf.space : file ?? null;
+    this.dmabuf = dmabuf ?? null;
   }
+
+  /** iopt_dmabuf_revoked: a dma-buf whose exporter took the memory back (never true for other kinds). */
+  get revoked(): boolean { return this.dmabuf?.revoked ?? false; }
 
   /** The task whose RLIMIT_MEMLOCK limits the charge (the mapper's group leader). */
   get sourceTask(): Task { return this._sourceTask; }
@@ -192,8 +223,11 @@ export class IoptPages {
     const o = this.own();
     const was = o._refs;
     o._refs = v;
-    // The last reference of file pages drops the file (fput).
-    if (was > 0 && v <= 0 && o.file) o.file.put();
+    // The last reference of file pages drops the file (fput), of dma-buf pages the attachment.
+    if (was > 0 && v <= 0) {
+      if (o.dmabuf) o.dmabuf.detach();
+      else if (o.file) o.file.put();
+    }
   }
 
   get accountMode(): AccountMode { return this.cs() >= 0 ? this._accountMode : this.own()._accountMode; }
@@ -231,6 +265,8 @@ export class IoptPages {
    * npinned (ENOMEM over RLIMIT_MEMLOCK). On failure nothing has changed.
    */
   hold(start: number, n: number): void {
+    // dma-buf PFNs come from the exporter: nothing is pinned or charged.
+    if (this.dmabuf) return;
     const o = this.own();
     if (o !== this) return o.hold(start, n);
     const holders = this._holders ??= new RunCounter();
@@ -261,6 +297,7 @@ export class IoptPages {
 
   /** Drop one holder from [start, start+n); unpin and uncharge what is left unheld. Never fails. */
   release(start: number, n: number): void {
+    if (this.dmabuf) return;
     const o = this.own();
     if (o !== this) return o.release(start, n);
     const holders = this._holders ??= new RunCounter();
@@ -273,6 +310,8 @@ export class IoptPages {
 
   /** iopt_area_add_access: hold [first, last] for an access, once per distinct interval. */
   accessHold(first: number, last: number): void {
+    // iopt_area_add_access: accesses cannot pin dma-buf pages.
+    if (this.dmabuf) throw new Errno(EINVAL, 'dma-buf pages cannot be pinned by an access');
     const o = this.own();
     if (o !== this) return o.accessHold(first, last);
     const m = this._intervals ??= new Map();
@@ -285,7 +324,7 @@ export class IoptPages {
 
   /** iopt_area_remove_access: the interval must match an earlier hold exactly. */
   accessRelease(first: number, last: number): boolean {
-    if (this.cs() >= 0) return false; // a compact row has no access intervals
+    if (this.dmabuf || this.cs() >= 0) return false; // a compact row has no access intervals
     const o = this.own();
     if (o !== this) return o.accessRelease(first, last);
     const m = this._intervals;

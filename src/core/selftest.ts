@@ -12,6 +12,7 @@ import type { Ucmd } from './ucmd.js';
 import type { IommufdIoas } from './ioas.js';
 import { deviceAttach, deviceBind, deviceDetach, deviceReplace, deviceUnbind, getDevice, type IommufdDevice } from './device.js';
 import { testPasidAttach, testPasidCheckHwpt, testPasidDetach, testPasidReplace, testTriggerIopf } from './pasid.js';
+import { testDmabufGet, testDmabufRevoke } from './dmabuf.js';
 import { getHwptPaging, type HwptNested } from './hw-pagetable.js';
 import { MockDevice, MockNestedDomain, MockPagingDomain } from '../hw/mock-iommu.js';
 import { PAGE_SIZE_N, PAGE_SHIFT, pfnOf } from '../hw/memory.js';
@@ -378,6 +379,8 @@ export function testCmd(u: TestCmd): number {
     case T.IOMMU_TEST_OP_ACCESS_PAGES: return accessPages(u);
     case T.IOMMU_TEST_OP_ACCESS_RW: return accessRwOp(u);
     case T.IOMMU_TEST_OP_DESTROY_ACCESS_PAGES: return destroyAccessPages(u);
+    case T.IOMMU_TEST_OP_DMABUF_GET: return testDmabufGet(u);
+    case T.IOMMU_TEST_OP_DMABUF_REVOKE: return testDmabufRevoke(u);
     default:
       throw new Errno(EOPNOTSUPP, `test op ${u.cmd.op}`);
   }

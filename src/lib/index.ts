@@ -14,6 +14,7 @@ import * as T from '../uapi/iommufd-test.js';
 import type { IommufdObject } from '../core/object-table.js';
 import type { EmulatedFile } from '../core/file.js';
 import { VfioDeviceHandle } from './vfio.js';
+import { DmaBuf, DmaBufFile } from '../core/dmabuf.js';
 
 export { Engine } from '../core/engine.js';
 export { IommufdCtx } from '../core/iommufd.js';
@@ -25,6 +26,7 @@ export { SimulatedAddressSpace, SimulatedFile, FileSpace, PAGE_SIZE, type FileBa
 export { RunDomain } from '../hw/run-domain.js';
 export { RLIM_INFINITY } from '../core/task.js';
 export { VfioDeviceHandle } from './vfio.js';
+export { DmaBuf, DmaBufFile } from '../core/dmabuf.js';
 export * as vfio from '../uapi/vfio.js';
 export { Machine, openMachine } from './coherency.js';
 export { CpuCache, SystemMemory, physAddr, CACHE_LINE, type PhysicalMemory } from '../hw/cache.js';
@@ -66,6 +68,7 @@ export class SimProcess {
         new DataView(b.buffer).setInt32(0, fd, true);
         this.mm.write(fdAt, b);
       },
+      installFileResult: (file) => this.addFile(file),
       resolveFd: (fd): ResolvedFile => {
         const file = this.files.get(fd);
         if (file) return { file, kind: 'emulated' };
@@ -272,6 +275,30 @@ export class IommufdFile {
     const r = this.ioctlRaw(T.IOMMU_TEST_CMD, bytes);
     if (r.errno) throw new Errno(r.errno);
     return view.decode(r.out);
+  }
+
+  /**
+   * IOMMU_TEST_OP_DMABUF_GET: a test dma-buf of `length` bytes (rounded up to
+   * pages; 0 and over 512 pages are EINVAL). Returns its fd in the process's
+   * table (the ioctl's result), for mapFile and dmabufRevoke.
+   */
+  dmabufGet(length: number, openFlags = 0o2000000): number {
+    const bytes = T.IommuTestCmdDmabufGet.encodeInto({ length, open_flags: openFlags },
+      T.IommuTestCmd.encode({ size: T.IOMMU_TEST_CMD_SIZE, op: T.IOMMU_TEST_OP_DMABUF_GET, id: 0 }));
+    const r = this.ioctlRaw(T.IOMMU_TEST_CMD, bytes);
+    if (r.errno) throw new Errno(r.errno);
+    return r.rc;
+  }
+
+  /** IOMMU_TEST_OP_DMABUF_REVOKE: revoke (true) or restore (false) the dma-buf behind `fd`; either way every live mapping of it is revoked. */
+  dmabufRevoke(fd: number, revoked: boolean): void {
+    this.testCmd(T.IOMMU_TEST_OP_DMABUF_REVOKE, 0, T.IommuTestCmdDmabufRevoke, { dmabuf_fd: fd, revoked: revoked ? 1 : 0 });
+  }
+
+  /** The dma-buf behind `fd` of this process (inspection), or undefined. */
+  dmabuf(fd: number): DmaBuf | undefined {
+    const f = this.proc.files.get(fd);
+    return f instanceof DmaBufFile ? f.buf : undefined;
   }
 
   /** IOMMU_TEST_OP_MOCK_DOMAIN(_FLAGS): plug a mock device in and attach it to `ptId`. */
