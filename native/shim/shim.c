@@ -1218,15 +1218,20 @@ static void drain_wake(int fd, uint32_t aux)
 }
 
 /* read of an emulated file into `buf` (the server writes it as copy_to_user). */
-static ssize_t emu_read(int fd, ino_t ino, void *buf, size_t len, off_t pos)
+static ssize_t emu_read(int fd, ino_t ino, void *buf, size_t len, off_t pos, int positional)
 {
 	struct iemu_req q;
 	struct outcome oc = { 0 };
 	long ret;
+	if (positional && pos < 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	req_init(&q, IEMU_OP_READ, ino);
 	q.request = (uint32_t)(len > MAX_RW ? MAX_RW : len);
 	q.arg = (uint64_t)(uintptr_t)buf;
 	q.a[0] = (uint64_t)pos;
+	q.a[1] = (uint64_t)positional; /* pread: the file must have a pread mode */
 	ret = transact(&q, NULL, 0, &oc);
 	drain_wake(fd, oc.aux);
 	return ret_errno(ret);
@@ -1234,7 +1239,7 @@ static ssize_t emu_read(int fd, ino_t ino, void *buf, size_t len, off_t pos)
 
 /* write of an emulated file: its bytes travel with the request (the readable
  * prefix of them; the server faults on the rest as copy_from_user would). */
-static ssize_t emu_write(int fd, ino_t ino, const void *buf, size_t len, off_t pos)
+static ssize_t emu_write(int fd, ino_t ino, const void *buf, size_t len, off_t pos, int positional)
 {
 	struct iemu_req q;
 	struct outcome oc = { 0 };
@@ -1244,6 +1249,10 @@ static ssize_t emu_write(int fd, ino_t ino, const void *buf, size_t len, off_t p
 	small[0] = 0;
 	long ret;
 
+	if (positional && pos < 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (len > MAX_WRITE)
 		len = MAX_WRITE;
 	if (len > sizeof(small) && !(data = malloc(len))) {
@@ -1260,6 +1269,7 @@ static ssize_t emu_write(int fd, ino_t ino, const void *buf, size_t len, off_t p
 	q.request = (uint32_t)len;
 	q.arg = (uint64_t)(uintptr_t)buf;
 	q.a[0] = (uint64_t)pos;
+	q.a[1] = (uint64_t)positional; /* pwrite: the file must have a pwrite mode */
 	ret = transact(&q, data, (uint32_t)got, &oc);
 	drain_wake(fd, oc.aux);
 	if (data != small)
@@ -1312,7 +1322,7 @@ static void *gather(const struct iovec *iov, int cnt, size_t *total)
 	return buf;
 }
 
-static ssize_t emu_readv(int fd, ino_t ino, const struct iovec *iov, int cnt, off_t pos)
+static ssize_t emu_readv(int fd, ino_t ino, const struct iovec *iov, int cnt, off_t pos, int positional)
 {
 	size_t t = 0;
 	ssize_t n;
@@ -1331,7 +1341,7 @@ static ssize_t emu_readv(int fd, ino_t ino, const struct iovec *iov, int cnt, of
 		errno = ENOMEM;
 		return -1;
 	}
-	n = emu_read(fd, ino, bounce, t, pos);
+	n = emu_read(fd, ino, bounce, t, pos, positional);
 	if (n > 0) {
 		struct iovec local = { bounce, (size_t)n };
 		if (process_vm_writev(self_pid(), &local, 1, iov, (unsigned long)cnt, 0) != n) {
@@ -1343,7 +1353,7 @@ static ssize_t emu_readv(int fd, ino_t ino, const struct iovec *iov, int cnt, of
 	return n;
 }
 
-static ssize_t emu_writev(int fd, ino_t ino, const struct iovec *iov, int cnt, off_t pos, int ctl)
+static ssize_t emu_writev(int fd, ino_t ino, const struct iovec *iov, int cnt, off_t pos, int positional, int ctl)
 {
 	size_t t;
 	ssize_t n;
@@ -1355,7 +1365,7 @@ static ssize_t emu_writev(int fd, ino_t ino, const struct iovec *iov, int cnt, o
 	buf = gather(iov, cnt, &t);
 	if (!buf)
 		return -1;
-	n = ctl ? ctl_write(fd, buf, t) : emu_write(fd, ino, buf, t, pos);
+	n = ctl ? ctl_write(fd, buf, t) : emu_write(fd, ino, buf, t, pos, positional);
 	free(buf);
 	return n;
 }
@@ -1365,7 +1375,7 @@ EXPORT ssize_t read(int fd, void *buf, size_t len)
 	ino_t ino;
 	resolve();
 	if (fd_kind(fd, &ino) == FD_EMU)
-		return emu_read(fd, ino, buf, len, 0);
+		return emu_read(fd, ino, buf, len, 0, 0);
 	return real_read(fd, buf, len);
 }
 
@@ -1374,7 +1384,7 @@ EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
 	ino_t ino;
 	resolve();
 	if (len <= buflen && fd_kind(fd, &ino) == FD_EMU)
-		return emu_read(fd, ino, buf, len, 0);
+		return emu_read(fd, ino, buf, len, 0, 0);
 	return real_read_chk(fd, buf, len, buflen);
 }
 
@@ -1385,7 +1395,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t len)
 	resolve();
 	k = fd_kind(fd, &ino);
 	if (k == FD_EMU)
-		return emu_write(fd, ino, buf, len, 0);
+		return emu_write(fd, ino, buf, len, 0, 0);
 	if (k == FD_CTL)
 		return ctl_write(fd, buf, len);
 	return real_write(fd, buf, len);
@@ -1395,7 +1405,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t len)
 	ino_t ino;                                                  \
 	resolve();                                                  \
 	if (fd_kind(fd, &ino) == FD_EMU)                            \
-		return emu_read(fd, ino, buf, len, off);            \
+		return emu_read(fd, ino, buf, len, off, 1);         \
 	return real_call;
 
 #define PWRITE_BODY(real_call)                                      \
@@ -1404,7 +1414,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t len)
 	resolve();                                                  \
 	k = fd_kind(fd, &ino);                                      \
 	if (k == FD_EMU)                                            \
-		return emu_write(fd, ino, buf, len, off);           \
+		return emu_write(fd, ino, buf, len, off, 1);        \
 	if (k == FD_CTL)                                            \
 		return ctl_write(fd, buf, len);                     \
 	return real_call;
@@ -1419,7 +1429,7 @@ EXPORT ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t bufl
 	ino_t ino;
 	resolve();
 	if (len <= buflen && fd_kind(fd, &ino) == FD_EMU)
-		return emu_read(fd, ino, buf, len, off);
+		return emu_read(fd, ino, buf, len, off, 1);
 	return real_pread_chk(fd, buf, len, off, buflen);
 }
 
@@ -1428,7 +1438,7 @@ EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t len, off_t off, size_t bu
 	ino_t ino;
 	resolve();
 	if (len <= buflen && fd_kind(fd, &ino) == FD_EMU)
-		return emu_read(fd, ino, buf, len, off);
+		return emu_read(fd, ino, buf, len, off, 1);
 	return real_pread64_chk(fd, buf, len, off, buflen);
 }
 
@@ -1437,7 +1447,7 @@ EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
 	ino_t ino;
 	resolve();
 	if (fd_kind(fd, &ino) == FD_EMU)
-		return emu_readv(fd, ino, iov, cnt, 0);
+		return emu_readv(fd, ino, iov, cnt, 0, 0);
 	return real_readv(fd, iov, cnt);
 }
 
@@ -1448,7 +1458,7 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	resolve();
 	k = fd_kind(fd, &ino);
 	if (k != FD_NONE)
-		return emu_writev(fd, ino, iov, cnt, 0, k == FD_CTL);
+		return emu_writev(fd, ino, iov, cnt, 0, 0, k == FD_CTL);
 	return real_writev(fd, iov, cnt);
 }
 
@@ -1456,7 +1466,7 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	ino_t ino;                                                  \
 	resolve();                                                  \
 	if (fd_kind(fd, &ino) == FD_EMU)                            \
-		return emu_readv(fd, ino, iov, cnt, off);           \
+		return emu_readv(fd, ino, iov, cnt, off, 1);        \
 	return real_fn(fd, iov, cnt, off);
 
 #define PWRITEV_BODY(real_fn)                                       \
@@ -1465,7 +1475,7 @@ EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
 	resolve();                                                  \
 	k = fd_kind(fd, &ino);                                      \
 	if (k != FD_NONE)                                           \
-		return emu_writev(fd, ino, iov, cnt, off, k == FD_CTL); \
+		return emu_writev(fd, ino, iov, cnt, off, 1, k == FD_CTL); \
 	return real_fn(fd, iov, cnt, off);
 
 EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off) { PREADV_BODY(real_preadv) }

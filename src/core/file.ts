@@ -76,6 +76,12 @@ export interface EmulatedFile {
    * kernel's fop does. Without it: EINVAL.
    */
   read?(task: Task, buf: bigint, len: number, pos: bigint): number;
+  /**
+   * The file has a pread/pwrite mode (FMODE_PREAD/FMODE_PWRITE). Without it
+   * pread(2)/pwrite(2) are ESPIPE whatever the offset, as for the kernel's
+   * anon-inode files; read(2)/write(2) then pass `pos` 0.
+   */
+  readonly positional?: boolean;
   /** write(2)/pwrite(2): consume up to `len` bytes from `buf` (task.mm.read); returns bytes taken. Without it: EINVAL. */
   write?(task: Task, buf: bigint, len: number, pos: bigint): number;
   /** poll(2): the POLL* bits that hold now (POLLIN when read() would return data). */

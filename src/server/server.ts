@@ -21,7 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../core/engine.js';
 import { POLLIN, type EmulatedFile, type IoctlTrace, type MmapRegion, type RegionMemory } from '../core/file.js';
-import { Errno, EACCES, EBADF, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOSYS, EPERM, errnoName, isErrno } from '../uapi/errno.js';
+import { Errno, EACCES, EBADF, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOSYS, EPERM, ESPIPE, errnoName, isErrno } from '../uapi/errno.js';
 import { describeRequest } from '../uapi/ioctls.js';
 import {
   AUX_DRAIN, HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_ADOPT, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_EXT, MAX_PATH,
@@ -652,10 +652,13 @@ export class EmuServer {
     const isRead = q.op === OP_READ;
     const acc = of.oflags & O_ACCMODE;
     if (isRead ? acc === O_WRONLY : acc === O_RDONLY) return encodeReply(-EBADF);
+    // pread/pwrite need the file's pread mode (FMODE_PREAD/PWRITE): anon-inode
+    // files (fault queues, event queues, access fds) have none: ESPIPE.
+    if (param(q, 1) === 1n && !of.file.positional) return encodeReply(-ESPIPE);
     const fn = isRead ? of.file.read : of.file.write;
     if (!fn) return encodeReply(-EINVAL);
     const len = Math.min(q.request, MAX_RW);
-    const pos = param(q, 0);
+    const pos = param(q, 1) === 1n ? param(q, 0) : 0n;
     const task = new ProcessTask(proc.pid, q.tid, proc.mm, this.rootCaps, proc.host);
     // A write's bytes came with the request: they are the read-ahead window.
     proc.mm.beginIoctl(q.arg, isRead ? undefined : q.ext, true);
