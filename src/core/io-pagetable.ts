@@ -21,7 +21,7 @@ import { Errno, EADDRINUSE, EBUSY, EDEADLK, EEXIST, EINVAL, ENOENT, ENOMEM, ENOS
 import { iommufdShouldFail } from './faults.js';
 import { PAGE_SIZE_N } from '../hw/memory.js';
 import { IoptArea, type CompactAreaHost } from './area.js';
-import { IoptPages, ACCOUNT_MODES, chargePages, pagesPaddr, pinInjectionPoints, type CompactPagesHost, type DmabufImporter } from './pages.js';
+import { IoptPages, ACCOUNT_MODES, chargePages, physicalRuns, pinInjectionPoints, type CompactPagesHost, type DmabufImporter, type PhysRun } from './pages.js';
 import type { Task } from './task.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE, smallestPage, type IommuDomain } from './domain.js';
 import { SortedRows, TWO32, hi32, lo32 } from '../util/sorted-rows.js';
@@ -259,12 +259,12 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost, DmabufImp
     const firstFill = !(ctl & FILLED);
     if (firstFill) this.compactHold(pos);
     const iova = this.rows.key(pos), length = BigInt(len);
-    const paddr = pagesPaddr(task.mm, BigInt(uptr + pageOff));
+    const runs = physicalRuns(task.mm, BigInt(uptr + pageOff), length);
     const prot = (ctl >>> PROT_SHIFT) & PROT_MASK;
     const mapped: IommuDomain[] = [];
     try {
       for (const d of domains) {
-        d.map(iova, paddr, length, prot);
+        mapRuns(d, iova, runs, prot);
         mapped.push(d);
       }
     } catch (e) {
@@ -614,8 +614,9 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost, DmabufImp
     const prot = a.source.dmabuf ? a.prot & ~IOMMU_CACHE : a.prot;
     const mapped: IommuDomain[] = [];
     try {
+      const runs = a.source.physRuns(a.startByte, a.length);
       for (const d of domains) {
-        d.map(a.iova, a.source.paddr(a.startByte), a.length, prot);
+        mapRuns(d, a.iova, runs, prot);
         mapped.push(d);
       }
     } catch (e) {
@@ -1018,5 +1019,16 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost, DmabufImp
       if (a.source !== pages || !a.filled) continue;
       for (const d of this.domains) d.unmap(a.iova, a.length);
     }
+  }
+}
+
+/** One iommu_map per physically contiguous run (batch_to_domain); on failure what this call mapped is unmapped. */
+function mapRuns(d: IommuDomain, iova: bigint, runs: readonly PhysRun[], prot: number): void {
+  let done = 0;
+  try {
+    for (const r of runs) { d.map(iova + r.off, r.paddr, r.len, prot); done++; }
+  } catch (e) {
+    for (let i = 0; i < done; i++) d.unmap(iova + runs[i]!.off, runs[i]!.len);
+    throw e;
   }
 }

@@ -354,6 +354,11 @@ export class IoptPages {
   paddr(byte: bigint): bigint {
     return pagesPaddr(this.mm, this.uptr + byte);
   }
+
+  /** The physically contiguous runs behind `len` bytes from byte `byte`. */
+  physRuns(byte: bigint, len: bigint): PhysRun[] {
+    return physicalRuns(this.mm, this.uptr + byte, len);
+  }
 }
 
 /**
@@ -367,6 +372,39 @@ export function pagesPaddr(mm: AddressSpace, va: bigint): bigint {
 }
 const PAGE_SHIFT_N = BigInt(PAGE_SHIFT);
 const PAGE_MASK_N = PAGE_SIZE_N - 1n;
+
+/** A physically contiguous piece of a user range: `len` bytes at byte `off` of the range, from `paddr`. */
+export interface PhysRun { readonly off: bigint; readonly len: bigint; readonly paddr: bigint; }
+
+/**
+ * The physically contiguous runs behind [va, va+len) of `mm` (what
+ * batch_to_domain maps with one iommu_map each): anonymous memory follows
+ * the VA, a shared file mapping follows its file's pages. One run per
+ * mapping crossed, never per page.
+ */
+export function physicalRuns(mm: AddressSpace, va: bigint, len: bigint): PhysRun[] {
+  if (!mm.sharedFileMaps || len <= 0n) return [{ off: 0n, len, paddr: pagesPaddr(mm, va) }];
+  const first = Number(va >> PAGE_SHIFT_N);
+  const end = Number((va + len + PAGE_MASK_N) >> PAGE_SHIFT_N);
+  // Boundaries: where a file mapping starts or ends inside the range.
+  const cuts = new Set<bigint>();
+  for (const m of mm.sharedFileMaps(first, end)) {
+    for (const page of [m.start, m.end]) {
+      const at = BigInt(page) << PAGE_SHIFT_N;
+      if (at > va && at < va + len) cuts.add(at);
+    }
+  }
+  const points = [va, ...[...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)), va + len];
+  const out: PhysRun[] = [];
+  for (let i = 0; i + 1 < points.length; i++) {
+    const s = points[i]!, e = points[i + 1]!;
+    const paddr = pagesPaddr(mm, s);
+    const prev = out[out.length - 1];
+    if (prev && prev.paddr + prev.len === paddr) out[out.length - 1] = { off: prev.off, len: prev.len + (e - s), paddr: prev.paddr };
+    else out.push({ off: s - va, len: e - s, paddr });
+  }
+  return out;
+}
 
 /** The injection points pfn_reader passes before pinning user pages (pages.c). */
 export function pinInjectionPoints(): void {
