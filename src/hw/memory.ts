@@ -123,13 +123,65 @@ interface Mapping {
  * touched page (a page never written reads as zeros). For the library, tests
  * and demos.
  */
+/**
+ * Bytes kept sparsely per touched page: a page never written reads as zeros.
+ * The one store behind simulated processes and simulated files.
+ */
+export class SparsePages {
+  private pages = new Map<bigint, Uint8Array>();
+
+  /** Copy `len` bytes from `at` into `out` at `outOff`. */
+  readInto(at: bigint, len: number, out: Uint8Array, outOff: number): void {
+    let done = 0;
+    while (done < len) {
+      const a = at + BigInt(done);
+      const page = a & ~(PAGE_SIZE_N - 1n);
+      const o = Number(a - page);
+      const n = Math.min(PAGE_SIZE - o, len - done);
+      const p = this.pages.get(page);
+      if (p) out.set(p.subarray(o, o + n), outOff + done);
+      done += n;
+    }
+  }
+
+  write(at: bigint, data: Uint8Array): void {
+    let done = 0;
+    while (done < data.length) {
+      const a = at + BigInt(done);
+      const page = a & ~(PAGE_SIZE_N - 1n);
+      const o = Number(a - page);
+      const n = Math.min(PAGE_SIZE - o, data.length - done);
+      let p = this.pages.get(page);
+      if (!p) { p = new Uint8Array(PAGE_SIZE); this.pages.set(page, p); }
+      p.set(data.subarray(done, done + n), o);
+      done += n;
+    }
+  }
+
+  /** Forget the pages that start in [start, end). */
+  drop(start: bigint, end: bigint): void {
+    for (const k of [...this.pages.keys()]) if (k >= start && k < end) this.pages.delete(k);
+  }
+}
+
+/** The page-bounded pieces of [at, at+len): [address, offset into the range, bytes]. */
+function* pageChunks(at: bigint, len: number): Generator<readonly [bigint, number, number]> {
+  let done = 0;
+  while (done < len) {
+    const a = at + BigInt(done);
+    const n = Math.min(PAGE_SIZE - Number(a & (PAGE_SIZE_N - 1n)), len - done);
+    yield [a, done, n];
+    done += n;
+  }
+}
+
 export class SimulatedAddressSpace implements AddressSpace {
   readonly id = allocMmId();
   readonly pins: RunCounter = new MmPins(this);
   lockedVm = 0;
   pinnedVm = 0;
   private maps: Mapping[] = [];
-  private pages = new Map<bigint, Uint8Array>();
+  private readonly pages = new SparsePages();
   private nextVa = 0x7f0000000000n;
 
   /**
@@ -180,7 +232,7 @@ export class SimulatedAddressSpace implements AddressSpace {
       if (m.end > end) out.push({ ...m, start: end, offset: m.file ? m.offset! + (end - m.start) : undefined });
     }
     this.maps = out;
-    for (const k of [...this.pages.keys()]) if (k >= va && k < end) this.pages.delete(k);
+    this.pages.drop(va, end);
   }
 
   sharedFileMaps(first: number, end: number): readonly SharedFileMap[] {
@@ -223,37 +275,21 @@ export class SimulatedAddressSpace implements AddressSpace {
   read(va: bigint, len: number): Uint8Array {
     if (!this.covered(va, BigInt(len), false)) throw new Errno(EFAULT, 'read of unmapped memory');
     const out = new Uint8Array(new ArrayBuffer(len));
-    let done = 0;
-    while (done < len) {
-      const a = va + BigInt(done);
-      const page = a & ~(PAGE_SIZE_N - 1n);
-      const off = Number(a - page);
-      const n = Math.min(PAGE_SIZE - off, len - done);
-      const fm = this.fileMapAt(page);
+    for (const [a, done, n] of pageChunks(va, len)) {
+      const fm = this.fileMapAt(a & ~(PAGE_SIZE_N - 1n));
       if (fm) out.set(fm.file!.read(fm.offset! + (a - fm.start), n), done);
-      else {
-        const p = this.pages.get(page);
-        if (p) out.set(p.subarray(off, off + n), done);
-      }
-      done += n;
+      else this.pages.readInto(a, n, out, done);
     }
     return out;
   }
 
   write(va: bigint, data: Uint8Array): void {
     if (!this.covered(va, BigInt(data.length), true)) throw new Errno(EFAULT, 'write to unmapped memory');
-    let done = 0;
-    while (done < data.length) {
-      const a = va + BigInt(done);
-      const page = a & ~(PAGE_SIZE_N - 1n);
-      const off = Number(a - page);
-      const n = Math.min(PAGE_SIZE - off, data.length - done);
-      const fm = this.fileMapAt(page);
-      if (fm) { fm.file!.write(fm.offset! + (a - fm.start), data.subarray(done, done + n)); done += n; continue; }
-      let p = this.pages.get(page);
-      if (!p) { p = new Uint8Array(PAGE_SIZE); this.pages.set(page, p); }
-      p.set(data.subarray(done, done + n), off);
-      done += n;
+    for (const [a, done, n] of pageChunks(va, data.length)) {
+      const fm = this.fileMapAt(a & ~(PAGE_SIZE_N - 1n));
+      const piece = data.subarray(done, done + n);
+      if (fm) fm.file!.write(fm.offset! + (a - fm.start), piece);
+      else this.pages.write(a, piece);
     }
   }
 }
@@ -382,7 +418,7 @@ let nextSimFile = 1;
  */
 export class SimulatedFile implements FileBacking {
   readonly identity: string;
-  private pages = new Map<bigint, Uint8Array>();
+  private readonly pages = new SparsePages();
   private _size: bigint;
 
   constructor(size: bigint | number, readonly isMemfd = true, name = 'memfd') {
@@ -395,36 +431,17 @@ export class SimulatedFile implements FileBacking {
   /** ftruncate: bytes past the new size are dropped. */
   truncate(size: bigint | number): void {
     this._size = BigInt(size);
-    for (const k of [...this.pages.keys()]) if (k >= this._size) this.pages.delete(k);
+    this.pages.drop(this._size, 1n << 64n);
   }
 
   read(off: bigint, len: number): Uint8Array {
     const out = new Uint8Array(len);
-    let done = 0;
-    while (done < len) {
-      const a = off + BigInt(done);
-      const page = a & ~(PAGE_SIZE_N - 1n);
-      const o = Number(a - page);
-      const n = Math.min(PAGE_SIZE - o, len - done);
-      const p = this.pages.get(page);
-      if (p) out.set(p.subarray(o, o + n), done);
-      done += n;
-    }
+    this.pages.readInto(off, len, out, 0);
     return out;
   }
 
   write(off: bigint, data: Uint8Array): void {
-    let done = 0;
-    while (done < data.length) {
-      const a = off + BigInt(done);
-      const page = a & ~(PAGE_SIZE_N - 1n);
-      const o = Number(a - page);
-      const n = Math.min(PAGE_SIZE - o, data.length - done);
-      let p = this.pages.get(page);
-      if (!p) { p = new Uint8Array(PAGE_SIZE); this.pages.set(page, p); }
-      p.set(data.subarray(done, done + n), o);
-      done += n;
-    }
+    this.pages.write(off, data);
   }
 }
 
