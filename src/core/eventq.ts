@@ -142,9 +142,7 @@ export class FaultFile implements EmulatedFile {
   release(): void {
     if (this.closed) return;
     this.closed = true;
-    this.fault.file = undefined;
-    this.fault.users--;
-    this.fault.ctx.unhold();
+    eventqFileRelease(this.fault);
   }
 }
 
@@ -154,24 +152,47 @@ export function faultAllocIoctl(u: Ucmd<typeof U.IommuFaultAlloc.fields>): numbe
   if (c.flags) throw new Errno(EOPNOTSUPP, 'flags');
   const t = u.ctx.objects;
   const fault = t.alloc(new IommufdFault(u.ctx));
-  const file = new FaultFile(fault);
-  if (!u.task.installFile) { t.abortAndDestroy(fault); throw new Errno(EOPNOTSUPP, 'this caller cannot receive files'); }
-  // iommufd_eventq_init: the file holds the object and the context.
-  fault.users++;
+  eventqPublish(u, fault, new FaultFile(fault), 12n, () => {
+    c.out_fault_id = fault.id;
+    c.out_fault_fd = 0; // the host stores the real fd number
+  });
+  return 0;
+}
+
+/** An object whose fd is an event queue (struct iommufd_eventq). */
+interface EventqObject extends IommufdObject {
+  readonly ctx: IommufdCtx;
+  file: EmulatedFile | undefined;
+}
+
+/**
+ * iommufd_eventq_init, the reply and fd_install: the new file holds the
+ * object and the context; `fillIds` sets the struct's out fields; the fd
+ * number lands at `fdOffset` of the struct. A failed reply aborts the object.
+ */
+function eventqPublish(u: Ucmd, obj: EventqObject, file: EmulatedFile, fdOffset: bigint, fillIds: () => void): void {
+  const t = u.ctx.objects;
+  if (!u.task.installFile) { t.abortAndDestroy(obj); throw new Errno(EOPNOTSUPP, 'this caller cannot receive files'); }
+  obj.users++;
   u.ctx.hold();
-  fault.file = file;
-  c.out_fault_id = fault.id;
-  c.out_fault_fd = 0; // the host stores the real fd number
+  obj.file = file;
+  fillIds();
   try {
     u.respond();
   } catch (e) {
     file.release();
-    t.abortAndDestroy(fault);
+    t.abortAndDestroy(obj);
     throw e;
   }
-  t.finalize(fault);
-  u.task.installFile(file, u.arg + 12n);
-  return 0;
+  t.finalize(obj);
+  u.task.installFile(file, u.arg + fdOffset);
+}
+
+/** The fd's last close: it lets go of its object and the context. */
+function eventqFileRelease(obj: EventqObject): void {
+  obj.file = undefined;
+  obj.users--;
+  obj.ctx.unhold();
 }
 
 // ---- vEVENT queues (IOMMUFD_OBJ_VEVENTQ) --------------------------------------
@@ -279,9 +300,7 @@ export class VeventqFile implements EmulatedFile {
   release(): void {
     if (this.closed) return;
     this.closed = true;
-    this.veventq.file = undefined;
-    this.veventq.users--;
-    this.veventq.ctx.unhold();
+    eventqFileRelease(this.veventq);
   }
 }
 
@@ -303,23 +322,10 @@ export function veventqAllocIoctl(u: Ucmd<typeof U.IommuVeventqAlloc.fields>): n
     const q = t.alloc(new IommufdVeventq(u.ctx, viommu, c.type, c.veventq_depth));
     viommu.users++;
     viommu.veventqs.push(q);
-    if (!u.task.installFile) { t.abortAndDestroy(q); throw new Errno(EOPNOTSUPP, 'this caller cannot receive files'); }
-    // iommufd_eventq_init: the file holds the object and the context.
-    const file = new VeventqFile(q);
-    q.users++;
-    u.ctx.hold();
-    q.file = file;
-    c.out_veventq_id = q.id;
-    c.out_veventq_fd = 0; // the host stores the real fd number
-    try {
-      u.respond();
-    } catch (e) {
-      file.release();
-      t.abortAndDestroy(q);
-      throw e;
-    }
-    t.finalize(q);
-    u.task.installFile(file, u.arg + 24n);
+    eventqPublish(u, q, new VeventqFile(q), 24n, () => {
+      c.out_veventq_id = q.id;
+      c.out_veventq_fd = 0; // the host stores the real fd number
+    });
     return 0;
   } finally {
     t.put(viommu);
