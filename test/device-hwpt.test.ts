@@ -2,20 +2,15 @@
 // kernel's attach rules, automatic domains, refcounts and the mock's checks.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openIommufd, errno as E, uapi as U, testAbi as T, type IommufdFile } from '../src/lib/index.js';
+import { errno as E, uapi as U, testAbi as T } from '../src/lib/index.js';
 import type { HwptPaging } from '../src/core/hw-pagetable.js';
 import { errnoOf } from './lib/errno-of.js';
+import { setup } from './lib/ioas-setup.js';
 
 const MiB = 1n << 20n;
 const PAGE = 4096n;
 
 
-function setup(): { f: IommufdFile; ioas: number; buf: bigint } {
-  const f = openIommufd();
-  const ioas = f.ioasAlloc();
-  const buf = f.proc.mmap(16n * MiB, { align: 2n * MiB });
-  return { f, ioas, buf };
-}
 
 test('MOCK_DOMAIN on an IOAS: IDs in the order selftest, device, HWPT; aperture and 2 KiB alignment', () => {
   const { f, ioas } = setup();

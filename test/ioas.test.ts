@@ -3,17 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openIommufd, IommufdFile, SimProcess, RunDomain, Errno, uapi as U, errno as E, Engine } from '../src/lib/index.js';
 import { errnoOf } from './lib/errno-of.js';
+import { setup } from './lib/ioas-setup.js';
 
 const MiB = 1n << 20n;
 const PAGE = 4096n;
 
 
-function setup(): { f: IommufdFile; ioas: number; buf: bigint } {
-  const f = openIommufd();
-  const ioas = f.ioasAlloc();
-  const buf = f.proc.mmap(16n * MiB, { align: 2n * MiB });
-  return { f, ioas, buf };
-}
 
 test('object IDs start at 1 and reuse the lowest free', () => {
   const f = openIommufd();

@@ -7,16 +7,8 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { EmuServer } from '../src/server/server.js';
 import { TestEngine } from './shim/test-engine.js';
-import { SHIM, compileClient, ensureShim, removeTempDir } from './shim/build.js';
+import { SHIM, compileClient, ensureShim, removeTempDir, steps } from './shim/build.js';
 
-function steps(stdout: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const i = line.indexOf(': ');
-    if (i > 0) m.set(line.slice(0, i), line.slice(i + 2));
-  }
-  return m;
-}
 
 describe('emulated files beyond ioctl', () => {
   let server: EmuServer;

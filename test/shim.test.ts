@@ -6,7 +6,7 @@ import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_pr
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { BIN, compileClient, ensureShim, removeTempDir, tempDir } from './shim/build.js';
+import { BIN, compileClient, ensureShim, removeTempDir, steps, tempDir } from './shim/build.js';
 
 const bins: Record<string, string> = {};
 
@@ -15,15 +15,6 @@ function run(args: string[], opts: { env?: NodeJS.ProcessEnv; timeout?: number }
   return { status: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** The client's "step: result" lines as a map. */
-function steps(stdout: string): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const line of stdout.split('\n')) {
-    const i = line.indexOf(': ');
-    if (i > 0) m.set(line.slice(0, i), line.slice(i + 2));
-  }
-  return m;
-}
 
 before(() => {
   ensureShim();

@@ -39,3 +39,13 @@ export function removeTempDir(): void {
   if (outDir) fs.rmSync(outDir, { recursive: true, force: true });
   outDir = undefined;
 }
+
+/** A client's "step: result" lines as a map. */
+export function steps(stdout: string): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const i = line.indexOf(': ');
+    if (i > 0) m.set(line.slice(0, i), line.slice(i + 2));
+  }
+  return m;
+}
