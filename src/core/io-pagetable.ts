@@ -27,6 +27,8 @@ import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE, smallestPage, type IommuDomain } 
 import { SortedRows, TWO32, hi32, lo32 } from '../util/sorted-rows.js';
 
 export const ULONG_MAX = (1n << 64n) - 1n;
+/** The largest u64 (unmap-all's length); equal to ULONG_MAX on the 64-bit machines we model. */
+export const U64_MAX = (1n << 64n) - 1n;
 /** HPAGE_SIZE on x86-64 with transparent huge pages (the auto-IOVA alignment cap). */
 export const HPAGE_SIZE = 2n << 20n;
 

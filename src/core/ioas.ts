@@ -6,7 +6,7 @@ import * as U from '../uapi/iommufd.js';
 import type { Decoded } from '../uapi/struct.js';
 import { FileSpace, PAGE_SIZE_N, type FileBacking } from '../hw/memory.js';
 import { IommufdObject } from './object-table.js';
-import { IoPagetable, ULONG_MAX, type IovaRange, type PagesSlice } from './io-pagetable.js';
+import { IoPagetable, ULONG_MAX, U64_MAX, type IovaRange, type PagesSlice } from './io-pagetable.js';
 import { ACCOUNT_MODES, IoptPages, chargePages, type AccountMode } from './pages.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from './domain.js';
 import type { Ucmd } from './ucmd.js';
@@ -14,7 +14,6 @@ import type { IommufdCtx } from './iommufd.js';
 import type { Task } from './task.js';
 import { DmaBufFile, dmabufPages } from './dmabuf.js';
 
-const U64_MAX = (1n << 64n) - 1n;
 const SIZE_MAX = ULONG_MAX;
 const MAP_FLAGS = U.IOMMU_IOAS_MAP_FIXED_IOVA | U.IOMMU_IOAS_MAP_WRITEABLE | U.IOMMU_IOAS_MAP_READABLE;
 

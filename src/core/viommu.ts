@@ -14,9 +14,8 @@ import { accessAttachInternal, accessCreateInternal, accessDetach, accessPinPage
 import type { IommufdVeventq } from './eventq.js';
 import type { DriverMmap, HwQueueCore, HwViommu, IommuDevice, IommuDriver } from '../hw/iommu.js';
 import { PAGE_SIZE_N } from '../hw/memory.js';
+import { ULONG_MAX, U64_MAX } from './io-pagetable.js';
 
-const U64_MAX = (1n << 64n) - 1n;
-const ULONG_MAX = U64_MAX;
 const INT_MAX = 0x7fffffffn;
 
 /** struct iommufd_viommu: the core half; `hw` is the driver's. */
