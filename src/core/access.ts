@@ -119,25 +119,6 @@ export function accessReplace(a: IommufdAccess, ioasId: number): void {
   try { changeIoas(a, ioas); } finally { a.ctx.objects.put(ioas); }
 }
 
-interface Piece { area: IoptArea; from: bigint; to: bigint; }
-
-/** The contiguous areas over [iova, last] in order; `done` tells whether they covered it all. */
-function* contig(ioas: IommufdIoas, iova: bigint, last: bigint): Generator<Piece, boolean> {
-  let cur = iova;
-  let area = ioas.iopt.areaAt(cur);
-  while (area && area.pages) {
-    const to = last < area.last ? last : area.last;
-    yield { area, from: cur, to };
-    if (last <= area.last) return true;
-    cur = area.last + 1n;
-    const next = ioas.iopt.areaAt(cur);
-    area = next && next.iova === cur ? next : undefined;
-  }
-  return false;
-}
-
-const indexOf = (area: IoptArea, iova: bigint): number => Number(area.startByteOf(iova) / PAGE_SIZE_N);
-
 /** Physical address of page `index` of an area's pages (the struct page a pin returns). */
 function pagePaddr(area: IoptArea, index: number): bigint {
   const pages = area.source;
@@ -162,33 +143,12 @@ export function accessPinPages(a: IommufdAccess, iova: bigint, length: bigint, f
   if (last > ULONG_MAX) throw new Errno(EOVERFLOW, 'iova + length');
   const ioas = a.ioas;
   if (!ioas) throw new Errno(ENOENT, 'not attached');
-  const done: Array<{ area: IoptArea; first: number; lastIdx: number }> = [];
   try {
-    const it = contig(ioas, iova, last);
-    let r = it.next();
-    while (!r.done) {
-      const { area, from, to } = r.value;
-      // iopt_area_contig_is_aligned: the start inside its page at 0, and an
-      // area we continue past must end on a page end.
-      const aligned = area.startByteOf(from) % PAGE_SIZE_N === 0n
-        && (to >= last || area.startByteOf(area.last) % PAGE_SIZE_N === PAGE_SIZE_N - 1n);
-      if (area.preventAccess || !aligned) throw new Errno(EINVAL, 'area busy or not page aligned');
-      if (!allowed(area, flags)) throw new Errno(EPERM, 'area protection');
-      const first = indexOf(area, from), lastIdx = indexOf(area, to);
-      area.source.accessHold(first, lastIdx);
-      area.numAccesses++;
-      if (a.internal) area.numLocks++;
-      done.push({ area, first, lastIdx });
-      if (outPaddrs) for (let i = first; i <= lastIdx; i++) outPaddrs.push(pagePaddr(area, i));
-      r = it.next();
-    }
-    if (!r.value) throw new Errno(ENOENT, 'IOVA range has a hole');
+    ioas.iopt.accessPin(iova, length, (flags & IOMMUFD_ACCESS_RW_WRITE) !== 0, {
+      internal: a.internal,
+      onPinned: outPaddrs && ((area, first, lastIdx) => { for (let i = first; i <= lastIdx; i++) outPaddrs.push(pagePaddr(area, i)); }),
+    });
   } catch (e) {
-    for (const d of done) {
-      d.area.source.accessRelease(d.first, d.lastIdx);
-      d.area.numAccesses--;
-      if (a.internal) d.area.numLocks--;
-    }
     if (outPaddrs) outPaddrs.length = 0;
     throw e;
   }
@@ -196,15 +156,7 @@ export function accessPinPages(a: IommufdAccess, iova: bigint, length: bigint, f
 
 /** iommufd_access_unpin_pages: undo a pin of exactly this range. */
 export function accessUnpinPages(a: IommufdAccess, iova: bigint, length: bigint): void {
-  const ioas = a.ioasUnpin;
-  if (!ioas || !length) return;
-  const last = iova + length - 1n;
-  for (const { area, from, to } of contig(ioas, iova, last) as Iterable<Piece>) {
-    if (area.source.accessRelease(indexOf(area, from), indexOf(area, to))) {
-      area.numAccesses--;
-      if (a.internal) area.numLocks--;
-    }
-  }
+  a.ioasUnpin?.iopt.accessUnpin(iova, length, a.internal);
 }
 
 /**
@@ -220,7 +172,7 @@ export function accessRw(a: IommufdAccess, iova: bigint, data: Uint8Array, flags
   const ioas = a.ioas;
   if (!ioas) throw new Errno(ENOENT, 'not attached');
   const write = (flags & IOMMUFD_ACCESS_RW_WRITE) !== 0;
-  const it = contig(ioas, iova, last);
+  const it = ioas.iopt.contigAreas(iova, last);
   let r = it.next();
   let off = 0;
   while (!r.done) {

@@ -895,61 +895,82 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost, DmabufImp
     try { this.recalcAlignment(); } catch (e) { this.accesses.pop(); throw e; }
   }
 
-  /** The contiguous areas covering [iova, last] as (area, first iova, last iova) pieces; ENOENT on a hole. */
-  private contigPieces(iova: bigint, last: bigint): Array<{ area: IoptArea; from: bigint; to: bigint }> {
-    const out: Array<{ area: IoptArea; from: bigint; to: bigint }> = [];
+  /**
+   * The contiguous areas over [iova, last] in IOVA order, each with the part
+   * of the range it holds (iopt_for_each_contig_area); the generator returns
+   * whether they covered the whole range (iopt_area_contig_done).
+   */
+  *contigAreas(iova: bigint, last: bigint): Generator<{ area: IoptArea; from: bigint; to: bigint }, boolean> {
     let cur = iova;
     let p = this.posAt(iova);
     while (p >= 0) {
       const area = this.areaOf(p);
       if (!area.pages) break;
       const to = last < area.last ? last : area.last;
-      out.push({ area, from: cur, to });
-      if (last <= area.last) return out;
+      yield { area, from: cur, to };
+      if (last <= area.last) return true;
       cur = area.last + 1n;
       p = this.nextAt(p, cur);
     }
-    throw new Errno(ENOENT, 'IOVA range has a hole');
+    return false;
   }
 
   /**
-   * iommufd_access_pin_pages at the iopt level: pin [iova, iova+length) for
-   * an access. EINVAL while an unmap waits on the area, EPERM when the area's
-   * protection does not allow the access. All or nothing.
+   * iommufd_access_pin_pages at the iopt level: pin [iova, iova+length) area
+   * by area in IOVA order. EINVAL while an unmap waits on an area or when an
+   * inner area boundary is not page aligned (iopt_area_contig_is_aligned),
+   * EPERM for the area's protection, ENOENT at a hole. `internal` accesses
+   * also lock the areas against unmap; `onPinned` sees each piece pinned. A
+   * failure unpins what this call pinned.
    */
-  accessPin(iova: bigint, length: bigint, write: boolean): void {
+  accessPin(iova: bigint, length: bigint, write: boolean,
+    o: { internal?: boolean; onPinned?: (area: IoptArea, first: number, last: number) => void } = {}): void {
     if (length === 0n) throw new Errno(EINVAL, 'length 0');
     const last = iova + length - 1n;
     if (last > ULONG_MAX) throw new Errno(EOVERFLOW, 'iova + length');
-    const pieces = this.contigPieces(iova, last);
-    for (const { area } of pieces) {
-      if (area.preventAccess) throw new Errno(EINVAL, 'an unmap is waiting on this area');
-      if (write ? !(area.prot & IOMMU_WRITE) : !(area.prot & IOMMU_READ)) throw new Errno(EPERM, 'area protection');
-    }
     const done: Array<{ area: IoptArea; first: number; lastIdx: number }> = [];
     try {
-      for (const piece of pieces) {
-        const area = this.owned(piece.area);
-        const first = Number(area.startByteOf(piece.from) / PAGE_SIZE_N);
-        const lastIdx = Number(area.startByteOf(piece.to) / PAGE_SIZE_N);
+      const it = this.contigAreas(iova, last);
+      let r = it.next();
+      while (!r.done) {
+        const { from, to } = r.value;
+        const area = this.owned(r.value.area);
+        const aligned = area.startByteOf(from) % PAGE_SIZE_N === 0n
+          && (to >= last || area.startByteOf(area.last) % PAGE_SIZE_N === PAGE_SIZE_N - 1n);
+        if (area.preventAccess || !aligned) throw new Errno(EINVAL, 'area busy or not page aligned');
+        if (write ? !(area.prot & IOMMU_WRITE) : !(area.prot & IOMMU_READ)) throw new Errno(EPERM, 'area protection');
+        const first = Number(area.startByteOf(from) / PAGE_SIZE_N);
+        const lastIdx = Number(area.startByteOf(to) / PAGE_SIZE_N);
         area.source.accessHold(first, lastIdx);
         area.numAccesses++;
+        if (o.internal) area.numLocks++;
         done.push({ area, first, lastIdx });
+        o.onPinned?.(area, first, lastIdx);
+        r = it.next();
       }
+      if (!r.value) throw new Errno(ENOENT, 'IOVA range has a hole');
     } catch (e) {
-      for (const d of done) { d.area.source.accessRelease(d.first, d.lastIdx); d.area.numAccesses--; }
+      for (const d of done) {
+        d.area.source.accessRelease(d.first, d.lastIdx);
+        d.area.numAccesses--;
+        if (o.internal) d.area.numLocks--;
+      }
       throw e;
     }
   }
 
   /** iommufd_access_unpin_pages: undo an accessPin of exactly the same range. */
-  accessUnpin(iova: bigint, length: bigint): void {
+  accessUnpin(iova: bigint, length: bigint, internal = false): void {
+    if (!length) return;
     const last = iova + length - 1n;
-    for (const { area, from, to } of this.contigPieces(iova, last)) {
+    for (const { area, from, to } of this.contigAreas(iova, last) as Iterable<{ area: IoptArea; from: bigint; to: bigint }>) {
       if (!area.numAccesses) continue; // compact rows hold no access pins
       const first = Number(area.startByteOf(from) / PAGE_SIZE_N);
       const lastIdx = Number(area.startByteOf(to) / PAGE_SIZE_N);
-      if (area.source.accessRelease(first, lastIdx)) area.numAccesses--;
+      if (area.source.accessRelease(first, lastIdx)) {
+        area.numAccesses--;
+        if (internal) area.numLocks--;
+      }
     }
   }
 
