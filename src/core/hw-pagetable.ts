@@ -297,16 +297,7 @@ export function getDirtyBitmapIoctl(u: Ucmd<typeof U.IommuHwptGetDirtyBitmap.fie
       }
     };
     // Walk the contiguous areas; a hole stops the walk (the kernel then still answers 0).
-    let cur = c.iova;
-    let area = iopt.areaAt(cur);
-    while (area && area.pages) {
-      const to = last < area.last ? last : area.last;
-      ops.readAndClearDirty(cur, to - cur + 1n, noClear, setBits);
-      if (to >= last) break;
-      cur = area.last + 1n;
-      const next = iopt.areaAt(cur);
-      area = next && next.iova === cur ? next : undefined;
-    }
+    for (const { from, to } of iopt.contigAreas(c.iova, last)) ops.readAndClearDirty(from, to - from + 1n, noClear, setBits);
     for (const [w, bits] of words) {
       const at = c.data + w * 8n;
       const old = new DataView(u.task.mm.read(at, 8).buffer).getBigUint64(0, true);
