@@ -1,8 +1,8 @@
 // One open /dev/iommu (struct iommufd_ctx, drivers/iommu/iommufd/main.c): the
 // object table, the ioctl table and its generic size rules, options, release.
-import { Errno, E2BIG, EINVAL, ENODEV, ENOTTY, EOPNOTSUPP, EPERM, EBUSY } from '../uapi/errno.js';
+import { Errno, EINVAL, ENODEV, ENOTTY, EOPNOTSUPP, EPERM, EBUSY } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
-import { IOMMUFD_IOCTLS, type IoctlDesc } from '../uapi/ioctls.js';
+import { IOMMUFD_IOCTLS } from '../uapi/ioctls.js';
 import { formatStruct, type Fields } from '../uapi/struct.js';
 import type { EmulatedFile, IoctlTrace, MmapRegion } from './file.js';
 import { IommufdMmapTable } from './mmap.js';
@@ -19,6 +19,7 @@ import * as selftest from './selftest.js';
 import { vfioCompatIoctl } from './vfio-compat.js';
 import * as viommu from './viommu.js';
 import { withTask } from './faults.js';
+import { copyStructFromUser } from './uaccess.js';
 import * as eventq from './eventq.js';
 import { IOMMUFD_CMD_TEST } from '../uapi/iommufd-test.js';
 
@@ -57,9 +58,6 @@ export function registerIoctl<F extends Fields>(nr: number, h: IoctlHandler<F>):
   handle(nr, h);
 }
 
-/** Chunk size for checking that bytes past the struct are zero. */
-const TAIL_CHUNK = 4096;
-
 export class IommufdCtx implements EmulatedFile {
   readonly kind = 'iommufd';
   readonly objects = new ObjectTable();
@@ -93,7 +91,7 @@ export class IommufdCtx implements EmulatedFile {
     const handler = HANDLERS.get(nr);
     if (!desc || desc.request !== request || !handler) throw new Errno(ENOTTY, 'unknown iommufd ioctl');
     if (userSize < desc.minSize) throw new Errno(EINVAL, `size ${userSize} < ${desc.minSize}`);
-    const buf = this.copyStructFromUser(task, desc, arg, userSize);
+    const buf = copyStructFromUser(task, arg, userSize, desc.struct.size);
     const def = desc.struct;
     const cmd = def.decode(buf);
     if (trace) trace.args = formatStruct(def, cmd);
@@ -114,20 +112,6 @@ export class IommufdCtx implements EmulatedFile {
       if (changed.length) trace.out = formatStruct(def, cmd, changed);
     }
     return rc;
-  }
-
-  /** copy_struct_from_user: zero-extend a short struct; bytes past ours must be zero (E2BIG). */
-  private copyStructFromUser(task: Task, desc: IoctlDesc, arg: bigint, userSize: number): Uint8Array {
-    const full = desc.struct.size;
-    const buf = new Uint8Array(new ArrayBuffer(full));
-    if (userSize > full) {
-      for (let off = full; off < userSize; off += TAIL_CHUNK) {
-        const n = Math.min(TAIL_CHUNK, userSize - off);
-        if (task.mm.read(arg + BigInt(off), n).some((b) => b !== 0)) throw new Errno(E2BIG, 'non-zero bytes past the struct');
-      }
-    }
-    buf.set(task.mm.read(arg, Math.min(userSize, full)));
-    return buf;
   }
 
   /** Ioctls below the iommufd range go to the VFIO type1 compat handler. */

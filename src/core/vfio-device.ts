@@ -8,10 +8,11 @@
 // works on a file before it is bound; every other ioctl is EINVAL until then.
 // The last close of a bound file unbinds: PASID and plain attachments are
 // detached and the DEVICE object goes away.
-import { Errno, E2BIG, EBADF, EBADFD, EINVAL, ENOSPC, ENOTTY } from '../uapi/errno.js';
+import { Errno, EBADF, EBADFD, EINVAL, ENOSPC, ENOTTY } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import type { EmulatedFile, IoctlTrace } from './file.js';
 import type { Task } from './task.js';
+import { copyStructFromUser } from './uaccess.js';
 import { IommufdCtx } from './iommufd.js';
 import { deviceAttach, deviceBind, deviceDetach, deviceReplace, deviceUnbind, type IommufdDevice } from './device.js';
 import type { PciFunction } from '../hw/pci.js';
@@ -25,7 +26,6 @@ const VFIO_REGION_INFO_CAP_MSIX_MAPPABLE = 3;
 /** struct vfio_device_feature.flags: the feature number and the operation bits. */
 const FEATURE_MASK = 0xffff, FEATURE_SET = 1 << 16, FEATURE_GET = 1 << 17, FEATURE_PROBE = 1 << 18;
 /** Chunk size for checking that bytes past a struct are zero. */
-const TAIL_CHUNK = 4096;
 
 /** A PCI function vfio-pci drives, with what vfio-pci reports about it. */
 export type VfioPciFunction = PciFunction & { readonly vfio: VfioPciInfo };
@@ -331,17 +331,6 @@ function iommufdCtxFromFd(task: Task, fd: number): IommufdCtx {
   if (r.kind === 'bad') throw new Errno(EBADF, `fd ${fd} is not open`);
   if (r.kind !== 'emulated' || !(r.file instanceof IommufdCtx)) throw new Errno(EBADFD, `fd ${fd} is not an iommufd`);
   return r.file;
-}
-
-/** copy_struct_from_user: bytes the kernel does not know must be zero (E2BIG); a short struct is zero-extended. */
-function copyStructFromUser(task: Task, arg: bigint, userSize: number, size: number): Uint8Array {
-  for (let off = size; off < userSize; off += TAIL_CHUNK) {
-    const n = Math.min(TAIL_CHUNK, userSize - off);
-    if (task.mm.read(arg + BigInt(off), n).some((b) => b !== 0)) throw new Errno(E2BIG, 'non-zero bytes past the struct');
-  }
-  const buf = new Uint8Array(new ArrayBuffer(size));
-  buf.set(task.mm.read(arg, Math.min(userSize, size)));
-  return buf;
 }
 
 function u32At(b: Uint8Array, off: number): number {
