@@ -164,17 +164,6 @@ export class SparsePages {
   }
 }
 
-/** The page-bounded pieces of [at, at+len): [address, offset into the range, bytes]. */
-function* pageChunks(at: bigint, len: number): Generator<readonly [bigint, number, number]> {
-  let done = 0;
-  while (done < len) {
-    const a = at + BigInt(done);
-    const n = Math.min(PAGE_SIZE - Number(a & (PAGE_SIZE_N - 1n)), len - done);
-    yield [a, done, n];
-    done += n;
-  }
-}
-
 export class SimulatedAddressSpace implements AddressSpace {
   readonly id = allocMmId();
   readonly pins: RunCounter = new MmPins(this);
@@ -248,6 +237,10 @@ export class SimulatedAddressSpace implements AddressSpace {
   }
 
   /** The shared file mapping holding `va`, if any. */
+  private hasFileMaps(): boolean {
+    return this.maps.some((m) => m.file !== undefined);
+  }
+
   private fileMapAt(va: bigint): Mapping | undefined {
     for (const m of this.maps) if (m.file && m.start <= va && va < m.end) return m;
     return undefined;
@@ -275,21 +268,29 @@ export class SimulatedAddressSpace implements AddressSpace {
   read(va: bigint, len: number): Uint8Array {
     if (!this.covered(va, BigInt(len), false)) throw new Errno(EFAULT, 'read of unmapped memory');
     const out = new Uint8Array(new ArrayBuffer(len));
-    for (const [a, done, n] of pageChunks(va, len)) {
+    if (!this.hasFileMaps()) { this.pages.readInto(va, len, out, 0); return out; }
+    for (let done = 0; done < len;) {
+      const a = va + BigInt(done);
+      const n = Math.min(PAGE_SIZE - Number(a & (PAGE_SIZE_N - 1n)), len - done);
       const fm = this.fileMapAt(a & ~(PAGE_SIZE_N - 1n));
       if (fm) out.set(fm.file!.read(fm.offset! + (a - fm.start), n), done);
       else this.pages.readInto(a, n, out, done);
+      done += n;
     }
     return out;
   }
 
   write(va: bigint, data: Uint8Array): void {
     if (!this.covered(va, BigInt(data.length), true)) throw new Errno(EFAULT, 'write to unmapped memory');
-    for (const [a, done, n] of pageChunks(va, data.length)) {
+    if (!this.hasFileMaps()) { this.pages.write(va, data); return; }
+    for (let done = 0; done < data.length;) {
+      const a = va + BigInt(done);
+      const n = Math.min(PAGE_SIZE - Number(a & (PAGE_SIZE_N - 1n)), data.length - done);
       const fm = this.fileMapAt(a & ~(PAGE_SIZE_N - 1n));
       const piece = data.subarray(done, done + n);
       if (fm) fm.file!.write(fm.offset! + (a - fm.start), piece);
       else this.pages.write(a, piece);
+      done += n;
     }
   }
 }
