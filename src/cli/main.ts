@@ -171,8 +171,14 @@ async function cmdRun(args: string[]): Promise<number> {
       };
     } else {
       server = await EmuServer.start({ trace: traceSink(opts.get('trace')), engine: new Engine({ platform }), rootCaps: opts.has('root-caps') });
-      env = server.clientEnv(shim);
-      if (user) server.allowUser(user.uid, user.gid);
+      if (user) {
+        server.allowUser(user.uid, user.gid);
+        // The user may not reach the checkout's shim (a 0700 clone, a home
+        // directory): preload a copy from the server's directory it owns.
+        env = server.clientEnv(server.shareWithUser(shim));
+      } else {
+        env = server.clientEnv(shim);
+      }
     }
   } catch (e) {
     say(`${connect !== undefined ? `cannot reach the server at ${connect}` : 'cannot start the server'}: ${(e as Error).message}`);

@@ -245,6 +245,19 @@ export class EmuServer {
     walk(this.stateDir);
   }
 
+  /**
+   * A copy of file `src` (the shim) in the server's private directory,
+   * readable by the user `allowUser` let in; returns its path.
+   */
+  shareWithUser(src: string): string {
+    if (!this.ownDir || !this.allowed) return src;
+    const dst = path.join(this.ownDir, path.basename(src));
+    fs.copyFileSync(src, dst);
+    fs.chmodSync(dst, 0o755);
+    this.own(dst);
+    return dst;
+  }
+
   private own(p: string): void {
     if (this.allowed) try { fs.chownSync(p, this.allowed.uid, this.allowed.gid); } catch { /* best effort */ }
   }
