@@ -4,15 +4,15 @@ import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import { EmuServer } from '../src/server/server.js';
 import { parseMaps, parseMemlock, parseStatus, ProcessTask, ProcessAddressSpace } from '../src/server/process-memory.js';
 import {
-  KIND_CHANNEL, KIND_FILE, OP_IOCTL, REPLY_SIZE, REQ_SIZE, decodeReply, encodeHello, IEMU_MAGIC,
+  KIND_CHANNEL, KIND_FILE, OP_IOCTL, REQ_SIZE, encodeHello, IEMU_MAGIC,
 } from '../src/server/protocol.js';
 import { RLIM_INFINITY } from '../src/core/task.js';
 import { EBADF, EFAULT, ENOENT, ENOSYS } from '../src/uapi/errno.js';
 import { SHIM, compileClient, ensureShim, removeTempDir } from './shim/build.js';
+import { exchange } from './wire.js';
 
 describe('/proc parsing', () => {
   it('parses maps into sorted ranges with permissions', () => {
@@ -51,24 +51,6 @@ describe('/proc parsing', () => {
   });
 });
 
-/** Send `frames` on a new connection; collect `replies` replies. */
-function exchange(sock: string, frames: Buffer[], replies: number): Promise<Array<{ magic: number; result: number; aux: number }>> {
-  return new Promise((resolve, reject) => {
-    const c = net.connect(sock, () => { for (const f of frames) c.write(f); });
-    let buf = Buffer.alloc(0);
-    c.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= replies * REPLY_SIZE) {
-        const out = [];
-        for (let i = 0; i < replies; i++) out.push(decodeReply(buf, i * REPLY_SIZE));
-        c.destroy();
-        resolve(out);
-      }
-    });
-    c.on('error', reject);
-  });
-}
-
 function req(op: number, request: number, arg: bigint, ino: bigint): Buffer {
   const b = Buffer.alloc(REQ_SIZE);
   b.writeUInt32LE(op, 0);
@@ -105,8 +87,7 @@ describe('server', () => {
 
   it('answers ENOENT to open of a path it does not emulate', async () => {
     const p = Buffer.from('/dev/not-emulated');
-    const hello = encodeHello({ kind: KIND_FILE, pid: process.pid, tid: process.pid, ino: 777n, oflags: 2, pathLen: p.length });
-    const [r] = await exchange(server.socketPath, [hello, p], 1);
+    const [r] = await exchange(server.socketPath, (ino) => [encodeHello({ kind: KIND_FILE, pid: process.pid, tid: process.pid, ino, oflags: 2, pathLen: p.length }), p], 1);
     assert.equal(r!.result, -ENOENT);
   });
 

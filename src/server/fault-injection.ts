@@ -18,6 +18,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Errno, ENOENT } from '../uapi/errno.js';
 import type { FaultInjector } from '../core/task.js';
+import { writePrivate, type Owner } from './private-files.js';
 
 /** Knobs every fault_attr directory has, with the kernel's defaults. */
 const COMMON_KNOBS: Record<string, string> = {
@@ -110,9 +111,10 @@ export class FaultControl {
 
   /**
    * Where the control path `p` (absolute, as the shim normalised it) opened by
-   * thread `tid` of `pid` lives. ENOENT for what the kernel would not have.
+   * thread `tid` of `pid` (a process of `owner`) lives. ENOENT for what the
+   * kernel would not have.
    */
-  resolve(pid: number, tid: number, p: string): string {
+  resolve(pid: number, tid: number, p: string, owner?: Owner): string {
     const clean = path.posix.normalize(p).replace(/\/$/, '');
     if (clean === '/sys/kernel/debug') return this.debugfs;
     if (clean.startsWith('/sys/kernel/debug/')) {
@@ -126,17 +128,19 @@ export class FaultControl {
     if (m && (m[1] === 'self' || Number(m[1]) === pid)) target = Number(m[2]);
     // Only a thread of the caller: /proc/<pid>/task/ lists them.
     if (target === undefined || !fs.existsSync(`/proc/${pid}/task/${target}`)) throw new Errno(ENOENT, p);
-    return this.taskFile(pid, target).file;
+    return this.taskFile(pid, target, owner).file;
   }
 
-  private taskFile(pid: number, tid: number): TaskFaults {
+  private taskFile(pid: number, tid: number, owner: Owner | undefined): TaskFaults {
     let t = this.tasks.get(tid);
     if (t && t.pid !== pid) { this.forget(t); t = undefined; } // a reused tid: a new task
     if (!t) {
+      // Our directory (searchable, never writable by the client); its file the task's own.
       const dir = path.join(this.taskDir, String(tid));
-      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.rmSync(dir, { recursive: true, force: true }); // a dead task's leftovers
+      fs.mkdirSync(dir, { mode: 0o711 });
       const file = path.join(dir, 'fail-nth');
-      fs.writeFileSync(file, '0\n', { mode: 0o600 });
+      writePrivate(file, '0\n', 0o600, owner);
       t = new TaskFaults(pid, tid, file, this);
       this.tasks.set(tid, t);
     }

@@ -20,24 +20,31 @@ function opaque(identity: string, size: bigint): FileBacking {
 }
 
 /**
- * Open the file at `path` (normally /proc/<pid>/fd/<n>) as a FileBacking:
- * read-write when the server may, else read-only (writes through a
- * read-only backing are dropped). Identity "dev:ino" from fstat; memfd-ness
- * (shmem or hugetlbfs) from statfs. Throws the fs error when the path cannot
- * be looked at.
+ * Open the file at `path` (normally /proc/<pid>/fd/<n>) as a FileBacking,
+ * with no more access than `access` (the client's own fd's: a root server
+ * reopening it must not read or write what the client could not): read-write
+ * when both are allowed and the server may, else what is left (writes through
+ * a read-only backing are dropped, reads of a write-only one are zeros).
+ * Identity "dev:ino" from fstat; memfd-ness (shmem or hugetlbfs) from statfs.
+ * Throws the fs error when the path cannot be looked at.
  */
-export function openFileBacking(path: string): FileBacking {
+export function openFileBacking(path: string, access: { read: boolean; write: boolean } = { read: true, write: true }): FileBacking {
   const st = fs.statSync(path, { bigint: true });
   const identity = `${st.dev}:${st.ino}`;
   if (!st.isFile()) return opaque(identity, st.size);
-  let fd: number;
-  let writable = true;
-  try {
-    fd = fs.openSync(path, fs.constants.O_RDWR);
-  } catch {
-    writable = false;
-    try { fd = fs.openSync(path, fs.constants.O_RDONLY); } catch { return opaque(identity, st.size); }
+  let writable = access.write;
+  const readable = access.read;
+  const tryModes = [
+    ...(readable && writable ? [fs.constants.O_RDWR] : []),
+    ...(readable ? [fs.constants.O_RDONLY] : []),
+    ...(!readable && writable ? [fs.constants.O_WRONLY] : []),
+  ];
+  let opened: number | undefined;
+  for (const mode of tryModes) {
+    try { opened = fs.openSync(path, mode); break; } catch { if (mode === fs.constants.O_RDWR) writable = false; }
   }
+  if (opened === undefined) return opaque(identity, st.size);
+  const fd = opened;
   let type = 0;
   try { type = Number(fs.statfsSync(path).type); } catch { /* not shmem as far as we know */ }
   const isMemfd = type === TMPFS_MAGIC || type === HUGETLBFS_MAGIC;
@@ -49,7 +56,7 @@ export function openFileBacking(path: string): FileBacking {
     read: (off, len) => {
       const out = new Uint8Array(len);
       let done = 0;
-      while (open && done < len) {
+      while (open && readable && done < len) {
         const n = fs.readSync(fd, out, done, len - done, off + BigInt(done));
         if (n <= 0) break; // past EOF: zeros
         done += n;

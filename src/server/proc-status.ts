@@ -16,6 +16,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AddressSpace } from '../hw/memory.js';
+import { writePrivate, type Owner } from './private-files.js';
 
 const KB_PER_PAGE = 4;
 
@@ -31,10 +32,9 @@ export class ProcStatus {
   readonly dir: string;
   private seq = 0;
 
-  constructor(stateDir: string, private readonly own: (p: string) => void) {
+  constructor(stateDir: string) {
     this.dir = path.join(stateDir, 'status');
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o755 });
-    own(this.dir);
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
   }
 
   /** Glob patterns (fnmatch without FNM_PATHNAME) of the paths the shim sends us. */
@@ -52,10 +52,12 @@ export class ProcStatus {
   }
 
   /**
-   * The file standing for status path `p` opened by thread `tid` of `pid`:
-   * a rewritten copy when the process it names is one `mmOf` knows, else `p`.
+   * The file standing for status path `p` opened by thread `tid` of `pid` (a
+   * process of `owner`): a rewritten copy, owned by `owner`, when the process
+   * it names is one `mmOf` lets it see, else `p` (the client opens the real
+   * file with its own rights).
    */
-  resolve(pid: number, tid: number, p: string, mmOf: (pid: number) => AddressSpace | undefined): string {
+  resolve(pid: number, tid: number, p: string, owner: Owner, mmOf: (pid: number) => AddressSpace | undefined): string {
     let real: string;
     let m: RegExpExecArray | null;
     if (p === '/proc/self/status') real = `/proc/${pid}/status`;
@@ -63,17 +65,20 @@ export class ProcStatus {
     else if ((m = /^\/proc\/(self|\d+)\/task\/(\d+)\/status$/.exec(p))) real = `/proc/${m[1] === 'self' ? pid : m[1]}/task/${m[2]}/status`;
     else if (/^\/proc\/\d+\/status$/.test(p)) real = p;
     else return p;
+    // Only a process we may show (read nothing as root for a client that could not).
+    const named = Number(/^\/proc\/(\d+)/.exec(real)![1]);
+    if (named !== pid && !mmOf(named)) return p;
     let text: string;
     try { text = fs.readFileSync(real, 'latin1'); } catch { return p; } // the real open says why
     const tgid = /^Tgid:\s*(\d+)$/m.exec(text);
     const mm = tgid ? mmOf(Number(tgid[1])) : undefined;
     if (!mm) return p;
     const dir = path.join(this.dir, tgid![1]!);
-    if (!fs.existsSync(dir)) { fs.mkdirSync(dir, { recursive: true, mode: 0o755 }); this.own(dir); }
+    fs.mkdirSync(dir, { recursive: true, mode: 0o711 });
     const name = real.slice('/proc/'.length).replace(/\//g, '-');
     const file = path.join(dir, name);
     const tmp = path.join(dir, `.${name}.${this.seq++}`);
-    fs.writeFileSync(tmp, rewriteStatus(text, mm), { mode: 0o444, encoding: 'latin1' });
+    writePrivate(tmp, rewriteStatus(text, mm), 0o444, owner);
     fs.renameSync(tmp, file);
     return file;
   }

@@ -6,7 +6,7 @@
 // of its connections, so pins are per page of the process and global across
 // its files, as the kernel's are.
 import * as fs from 'node:fs';
-import { Errno, EFAULT } from '../uapi/errno.js';
+import { Errno, EFAULT, ESRCH } from '../uapi/errno.js';
 import { allocMmId, MmPins, PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace, type FileBacking, type SharedFileMap } from '../hw/memory.js';
 import { openFileBacking } from './file-backing.js';
 import { makedev } from './protocol.js';
@@ -397,6 +397,8 @@ export interface TaskHost {
   installFileResult?(file: EmulatedFile, cloexec: boolean): number;
   resolveFd?(pid: number, fd: number): ResolvedFd;
   faultInjector?(pid: number, tid: number): FaultInjector | undefined;
+  /** Whether the process is still the one its pid named when it connected (else /proc/<pid> is another's). */
+  alive?(): boolean;
 }
 
 /** Parse "Max locked memory" from /proc/<pid>/limits (soft limit). */
@@ -474,13 +476,19 @@ export class ProcessTask implements Task {
     return ((st.capEff >> bit) & 1n) === 1n;
   }
 
+  /**
+   * The calling thread's credentials: /proc/<pid>/task/<tid>, so a tid that
+   * is not one of this process's threads reads nothing (then the process's
+   * own). Read first, then checked that the pid still names our client.
+   */
   private readStatus(): Status {
     if (!this.status) {
-      try {
-        this.status = parseStatus(fs.readFileSync(`/proc/${this.tid}/status`, 'latin1'));
-      } catch {
-        try { this.status = parseStatus(fs.readFileSync(`/proc/${this.pid}/status`, 'latin1')); } catch { this.status = { uid: 0, capEff: 0n, capBnd: (1n << 64n) - 1n }; }
+      let text: string | undefined;
+      for (const p of [`/proc/${this.pid}/task/${this.tid}/status`, `/proc/${this.pid}/status`]) {
+        try { text = fs.readFileSync(p, 'latin1'); break; } catch { /* next */ }
       }
+      if (text === undefined || (this.host?.alive && !this.host.alive())) throw new Errno(ESRCH, `process ${this.pid} is gone`);
+      this.status = parseStatus(text);
     }
     return this.status;
   }
@@ -490,11 +498,10 @@ export class ProcessTask implements Task {
   get capSysResource(): boolean { return this.cap(CAP_SYS_RESOURCE); }
   get rlimitMemlock(): bigint {
     if (this.memlock === undefined) {
-      try {
-        this.memlock = parseMemlock(fs.readFileSync(`/proc/${this.pid}/limits`, 'latin1'));
-      } catch {
-        this.memlock = RLIM_INFINITY;
-      }
+      let text: string;
+      try { text = fs.readFileSync(`/proc/${this.pid}/limits`, 'latin1'); } catch { text = ''; }
+      if (this.host?.alive && !this.host.alive()) throw new Errno(ESRCH, `process ${this.pid} is gone`);
+      this.memlock = parseMemlock(text);
     }
     return this.memlock;
   }

@@ -7,13 +7,24 @@
 // process's ioctls, reads, writes, mmaps and control-path lookups, naming the
 // file by the socket inode of the client's end. See native/shim/proto.h.
 //
+// Who may touch what: a connection's process is the kernel's answer
+// (SO_PEERCRED, with a pidfd against pid reuse; see peer.ts), never a number
+// from a frame: a hello that states another pid is refused. A process reaches
+// only files it holds (an inode its /proc/<pid>/fd shows: opened, inherited or
+// passed), its own memory (/proc/<pid>/mem of that very process), its own
+// threads (/proc/<pid>/task/<tid>) and its own fd numbers.
+//
 // Isolation: everything a connection does runs inside try/catch; a malformed
 // frame ends that connection only; a non-Errno exception from the engine is a
 // bug, logged and answered with EIO.
 //
-// State directory (private, 0700; tmpfs when /dev/shm is writable): the
-// backing files of mmap regions (regions/N), the fault-injection control
-// files (debugfs/..., task/<tid>/fail-nth; see fault-injection.ts).
+// State directory (tmpfs when /dev/shm is writable): the backing files of mmap
+// regions (regions/N), the fault-injection control files (debugfs/...,
+// task/<tid>/fail-nth; see fault-injection.ts), status snapshots. Every
+// directory is the server's own (0700; 0711 once another user is let in, so
+// that user can reach but never list or create); a file made for a client is
+// created new (O_EXCL|O_NOFOLLOW) in such a directory and given to the client
+// by fchown of the open file, never by a path.
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -21,7 +32,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Engine } from '../core/engine.js';
 import { POLLIN, type EmulatedFile, type IoctlTrace, type MmapRegion, type RegionMemory } from '../core/file.js';
-import { Errno, EACCES, EBADF, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOSYS, EPERM, ESPIPE, errnoName, isErrno } from '../uapi/errno.js';
+import { Errno, EACCES, EBADF, EEXIST, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOSYS, EPERM, ESPIPE, errnoName, isErrno } from '../uapi/errno.js';
 import { describeRequest } from '../uapi/ioctls.js';
 import {
   AUX_DRAIN, HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_ADOPT, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_EXT, MAX_PATH,
@@ -31,6 +42,8 @@ import {
 } from './protocol.js';
 import { ProcessAddressSpace, ProcessTask, type ResolvedFd, type TaskHost } from './process-memory.js';
 import { openFileBacking } from './file-backing.js';
+import { Peer, fdAccess, holdsSocket } from './peer.js';
+import { createPrivate, type Owner } from './private-files.js';
 import { FaultControl } from './fault-injection.js';
 import { ProcStatus } from './proc-status.js';
 
@@ -65,6 +78,10 @@ interface PendingFile { token: bigint; file: EmulatedFile; fdAt: bigint; cloexec
 /** A client process (one exec image): its address space, shared by all its connections. */
 interface ClientProcess {
   pid: number;
+  /** The kernel's word for who it is (its channel's SO_PEERCRED, or its parent's at fork). */
+  peer: Peer;
+  /** Socket inodes of emulated files it was seen to hold (its /proc/<pid>/fd). */
+  owned: Set<bigint>;
   /** The shim's name for this process image: a new one after exec or fork. */
   cookie: bigint;
   mm: ProcessAddressSpace;
@@ -174,7 +191,7 @@ export class EmuServer {
   private readonly trace: ((line: string) => void) | undefined;
   private readonly rootCaps: boolean;
   private readonly log: (line: string) => void;
-  /** The user `allowUser` let in: files we create later are chowned to it. */
+  /** The user `allowUser` let in (besides our own uid and root). */
   private allowed: { uid: number; gid: number } | undefined;
   private closed = false;
 
@@ -185,6 +202,7 @@ export class EmuServer {
     this.log = opts.log ?? ((l) => process.stderr.write(`iommufd-emu: ${l}\n`));
     if (opts.socketPath) {
       this.socketPath = path.resolve(opts.socketPath);
+      checkSocketDir(this.socketPath);
     } else {
       this.ownDir = fs.mkdtempSync(path.join(os.tmpdir(), 'iommufd-emu-'));
       fs.chmodSync(this.ownDir, 0o700);
@@ -193,7 +211,7 @@ export class EmuServer {
     this.stateDir = makeStateDir();
     fs.mkdirSync(path.join(this.stateDir, 'regions'), { mode: 0o700 });
     this.faults = new FaultControl(this.stateDir);
-    this.procStatus = new ProcStatus(this.stateDir, (p) => this.own(p));
+    this.procStatus = new ProcStatus(this.stateDir);
     this.server = net.createServer({ allowHalfOpen: false }, (s) => this.accept(s));
     this.server.on('error', (e) => this.log(`server socket: ${e.message}`));
   }
@@ -233,16 +251,23 @@ export class EmuServer {
     };
   }
 
-  /** Let another user connect: hand it the socket, our private directory and our state. */
+  /**
+   * Let another user connect. Nothing changes hands: our directories stay
+   * ours and become reachable (0711: search, no listing, no creating), the
+   * socket becomes connectable by anyone (0666) and each connection's
+   * SO_PEERCRED decides (our uid, root, and this user). The files a client
+   * needs are made its own when they are made (private-files.ts).
+   */
   allowUser(uid: number, gid: number): void {
     this.allowed = { uid, gid };
-    if (this.ownDir) fs.chownSync(this.ownDir, uid, gid);
-    fs.chownSync(this.socketPath, uid, gid);
-    const walk = (p: string) => {
-      fs.chownSync(p, uid, gid);
-      if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
-    };
-    walk(this.stateDir);
+    if (this.ownDir) fs.chmodSync(this.ownDir, 0o711);
+    for (const d of [this.stateDir, path.join(this.stateDir, 'regions'), this.faults.taskDir, this.procStatus.dir]) fs.chmodSync(d, 0o711);
+    fs.chmodSync(this.socketPath, 0o666);
+  }
+
+  /** Whether a process of user `uid` may use this server. */
+  private mayConnect(uid: number): boolean {
+    return uid === 0 || uid === process.geteuid?.() || uid === this.allowed?.uid;
   }
 
   /**
@@ -252,14 +277,9 @@ export class EmuServer {
   shareWithUser(src: string): string {
     if (!this.ownDir || !this.allowed) return src;
     const dst = path.join(this.ownDir, path.basename(src));
-    fs.copyFileSync(src, dst);
-    fs.chmodSync(dst, 0o755);
-    this.own(dst);
+    const fd = createPrivate(dst, 0o755);
+    try { fs.writeFileSync(fd, fs.readFileSync(src)); } finally { fs.closeSync(fd); }
     return dst;
-  }
-
-  private own(p: string): void {
-    if (this.allowed) try { fs.chownSync(p, this.allowed.uid, this.allowed.gid); } catch { /* best effort */ }
   }
 
   /** Number of open emulated files (for tests and status). */
@@ -286,6 +306,20 @@ export class EmuServer {
   // ---- connections ----
 
   private accept(sock: net.Socket): void {
+    let peer: Peer;
+    try {
+      peer = Peer.of(sock);
+    } catch (e) {
+      this.log(`dropping a connection: the kernel cannot say who it is (${(e as Error).message})`);
+      sock.destroy();
+      return;
+    }
+    if (!this.mayConnect(peer.uid)) {
+      this.log(`refusing a connection from pid ${peer.pid}: uid ${peer.uid} may not use this server`);
+      peer.release();
+      sock.destroy();
+      return;
+    }
     this.sockets.add(sock);
     sock.setNoDelay?.(true);
     let buf: Buffer = Buffer.alloc(0);
@@ -305,18 +339,24 @@ export class EmuServer {
           if (buf.length < HELLO_SIZE) return;
           const h = decodeHello(buf);
           if (h.magic !== IEMU_MAGIC || h.version !== IEMU_VERSION) return fail('bad hello (a shim of another version?)');
+          if (h.pid !== peer.pid) {
+            return fail(`its hello states pid ${h.pid} but the kernel says the peer is pid ${peer.pid} (uid ${peer.uid}): refused`);
+          }
           if (h.kind === KIND_FILE || h.kind === KIND_ADOPT) {
             if (h.pathLen > MAX_PATH) return fail('path too long');
             if (buf.length < HELLO_SIZE + h.pathLen) return;
             const body = buf.subarray(HELLO_SIZE, HELLO_SIZE + h.pathLen);
             buf = buf.subarray(HELLO_SIZE + h.pathLen);
             hello = h;
-            onClose = h.kind === KIND_FILE ? this.openFile(sock, h, body.toString('utf8')) : this.adoptFile(sock, h, body);
+            if (!holdsSocket(peer.pid, h.ino) || !peer.alive()) return fail(`pid ${peer.pid} does not hold the socket its hello names`);
+            const live = this.files.get(h.ino);
+            if (live && !live.sock.destroyed && !live.closed) return fail(`pid ${peer.pid} names the socket of a file that is open`);
+            onClose = h.kind === KIND_FILE ? this.openFile(sock, h, peer, body.toString('utf8')) : this.adoptFile(sock, h, peer, body);
             onFrames = (b) => b.subarray(b.length); // nothing travels on a file connection
           } else if (h.kind === KIND_CHANNEL) {
             buf = buf.subarray(HELLO_SIZE);
             hello = h;
-            const ch = this.openChannel(sock, h);
+            const ch = this.openChannel(sock, h, peer);
             if (!ch) return;
             onClose = ch.close;
             onFrames = ch.frames;
@@ -351,31 +391,59 @@ export class EmuServer {
     sock.on('close', () => {
       this.sockets.delete(sock);
       closed();
+      peer.release();
     });
   }
 
-  /** The ClientProcess for `pid`, made on first sight. Throws what opening /proc/<pid>/mem throws. */
-  private process(pid: number, cookie = 0n): ClientProcess {
+  /**
+   * The ClientProcess of `peer`, made on first sight. Throws what opening
+   * /proc/<pid>/mem throws, or ESRCH when the process is gone (its pid may
+   * name another process by now).
+   */
+  private process(peer: Peer, cookie = 0n): ClientProcess {
+    const pid = peer.pid;
     const known = this.procs.get(pid);
     if (known) return known;
+    const mm = new ProcessAddressSpace(pid);
+    if (!peer.alive()) {
+      mm.close();
+      throw Object.assign(new Error(`process ${pid} is gone`), { code: 'ESRCH' });
+    }
     const p: ClientProcess = {
-      pid, cookie, mm: new ProcessAddressSpace(pid), channels: 0,
+      pid, peer: peer.hold(), owned: new Set(), cookie, mm, channels: 0,
       host: undefined as unknown as TaskHost, made: [], pending: new Map(), mappings: new Map(),
     };
     p.host = {
       installFile: (file, fdAt) => { p.made.push({ file, fdAt, cloexec: true }); },
       // The client's fd number is the ioctl's result once it adopts the file (NEWFD_RESULT).
       installFileResult: (file, cloexec) => { p.made.push({ file, fdAt: 0n, cloexec, asResult: true }); return 0; },
-      resolveFd: (pid2, fd) => this.resolveFd(pid2, fd),
-      faultInjector: (pid2, tid) => this.faults.injector(pid2, tid),
+      resolveFd: (_pid, fd) => this.resolveFd(p, fd),
+      faultInjector: (_pid, tid) => this.faults.injector(pid, tid),
+      alive: () => p.peer.alive(),
     };
     this.procs.set(pid, p);
     return p;
   }
 
+  /**
+   * The open file with socket inode `ino`, if process `proc` holds it: it
+   * opened or adopted it, or its /proc/<pid>/fd shows it (inherited at fork,
+   * passed with SCM_RIGHTS). Another process's file is as any fd it does not
+   * hold: EBADF.
+   */
+  private fileOf(proc: ClientProcess, ino: bigint): OpenFile | undefined {
+    const of = this.files.get(ino);
+    if (!of) return undefined;
+    if (proc.owned.has(ino)) return of;
+    if (!holdsSocket(proc.pid, ino) || !proc.peer.alive()) return undefined;
+    proc.owned.add(ino);
+    return of;
+  }
+
   /** A process image is gone (exit, exec): its mappings, unadopted files and control files go too. */
   private dropProcess(p: ClientProcess): void {
     p.mm.close();
+    p.peer.release();
     if (this.procs.get(p.pid) === p) {
       this.procs.delete(p.pid);
       this.faults.forgetProcess(p.pid);
@@ -391,7 +459,7 @@ export class EmuServer {
     p.pending.clear();
   }
 
-  private openChannel(sock: net.Socket, h: Hello): { frames: (b: Buffer) => Buffer; close: () => void } | undefined {
+  private openChannel(sock: net.Socket, h: Hello, peer: Peer): { frames: (b: Buffer) => Buffer; close: () => void } | undefined {
     let proc: ClientProcess;
     try {
       // A channel from a new image of a pid we hold (after exec, or a reused pid)
@@ -403,7 +471,7 @@ export class EmuServer {
         if (old.channels === 0) this.dropProcess(old);
         else this.procs.delete(h.pid);
       }
-      proc = this.process(h.pid, h.ino);
+      proc = this.process(peer, h.ino);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       this.log(`cannot access the memory of client pid ${h.pid} (/proc/${h.pid}/mem: ${code ?? e}); ` +
@@ -439,14 +507,15 @@ export class EmuServer {
     return { frames, close };
   }
 
-  private openFile(sock: net.Socket, h: Hello, p: string): () => void {
+  private openFile(sock: net.Socket, h: Hello, peer: Peer, p: string): () => void {
     let result = 0;
     let of: OpenFile | undefined;
     try {
-      const proc = this.process(h.pid);
-      const task = new ProcessTask(h.pid, h.tid, proc.mm, this.rootCaps, proc.host);
+      const proc = this.process(peer);
+      const task = new ProcessTask(proc.pid, h.tid, proc.mm, this.rootCaps, proc.host);
       const file = this.engine.open(p, task);
       of = this.register(sock, h, file, p, deviceNumber(p), h.oflags);
+      proc.owned.add(h.ino);
     } catch (e) {
       result = isErrno(e) ? -e.code : -EIO;
       if (!isErrno(e)) {
@@ -461,8 +530,8 @@ export class EmuServer {
   }
 
   /** An ADOPT connection: the fd the client made for a file an ioctl created. */
-  private adoptFile(sock: net.Socket, h: Hello, body: Buffer): () => void {
-    const proc = this.procs.get(h.pid);
+  private adoptFile(sock: net.Socket, h: Hello, peer: Peer, body: Buffer): () => void {
+    const proc = this.procs.get(peer.pid);
     const token = body.length === 8 ? body.readBigUInt64LE(0) : 0n;
     const pf = proc?.pending.get(token);
     if (!proc || !pf) {
@@ -471,6 +540,7 @@ export class EmuServer {
     }
     proc.pending.delete(token);
     const of = this.register(sock, h, pf.file, `anon_inode:[${pf.file.kind}]`, 0n, O_RDWR);
+    proc.owned.add(h.ino);
     this.trace?.(`[${h.pid}] new fd for ${of.path}`);
     sock.write(encodeReply(0, 0));
     this.syncWake(of);
@@ -545,15 +615,32 @@ export class EmuServer {
 
   // ---- file identity ----
 
-  private resolveFd(pid: number, fd: number): ResolvedFd {
+  /** Fd number `fd` of process `proc`: its own fd table, nobody else's. */
+  private resolveFd(proc: ClientProcess, fd: number): ResolvedFd {
+    if (!Number.isInteger(fd) || fd < 0) return { kind: 'bad' };
+    const pid = proc.pid;
     let link: string;
     try { link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return { kind: 'bad' }; }
+    // Read, then check the process is still the one we know (its pid not reused).
+    const access = fdAccess(pid, fd);
+    if (!proc.peer.alive() || !access) return { kind: 'bad' };
     const m = /^socket:\[(\d+)\]$/.exec(link);
     const of = m ? this.files.get(BigInt(m[1]!)) : undefined;
-    if (of) return { file: of.file, kind: 'emulated' };
+    if (of) {
+      proc.owned.add(of.ino);
+      return { file: of.file, kind: 'emulated' };
+    }
     const path = `/proc/${pid}/fd/${fd}`;
-    // IOAS_MAP_FILE: the engine opens the file's bytes through the same path.
-    return { kind: 'other', path, openBacking: () => openFileBacking(path) };
+    // IOAS_MAP_FILE: the engine opens the file's bytes through the same path,
+    // with no more access than the client's own fd has.
+    return {
+      kind: 'other', path,
+      openBacking: () => {
+        const b = openFileBacking(path, access);
+        if (!proc.peer.alive()) { b.close?.(); throw Object.assign(new Error(`process ${pid} is gone`), { code: 'ESRCH' }); }
+        return b;
+      },
+    };
   }
 
   // ---- requests ----
@@ -567,7 +654,7 @@ export class EmuServer {
     switch (q.op) {
       case OP_IOCTL: return this.ioctl(proc, q);
       case OP_FILE_INFO: {
-        const of = this.files.get(q.ino);
+        const of = this.fileOf(proc, q.ino);
         return of ? encodeReply(0, Number(of.rdev)) : encodeReply(-EBADF);
       }
       case OP_READ: case OP_WRITE: return this.readWrite(proc, q);
@@ -579,7 +666,7 @@ export class EmuServer {
         // The client's close() of that fd has happened; if it was the last
         // reference, the file's EOF is queued on its socket and reaches us in
         // this or the next turn of the event loop. Answer after both.
-        if (!this.files.has(q.ino)) return encodeReply(0);
+        if (!this.fileOf(proc, q.ino)) return encodeReply(0);
         setImmediate(() => setImmediate(() => { if (!sock.destroyed) sock.write(encodeReply(0)); }));
         return undefined;
       }
@@ -616,7 +703,7 @@ export class EmuServer {
   }
 
   private ioctl(proc: ClientProcess, q: Request): Buffer {
-    const of = this.files.get(q.ino);
+    const of = this.fileOf(proc, q.ino);
     if (!of) return encodeReply(-EBADF);
     const task = new ProcessTask(proc.pid, q.tid, proc.mm, this.rootCaps, proc.host);
     proc.mm.beginIoctl(q.arg, q.inline, true);
@@ -660,7 +747,7 @@ export class EmuServer {
   }
 
   private readWrite(proc: ClientProcess, q: Request): Buffer {
-    const of = this.files.get(q.ino);
+    const of = this.fileOf(proc, q.ino);
     if (!of) return encodeReply(-EBADF);
     const isRead = q.op === OP_READ;
     const acc = of.oflags & O_ACCMODE;
@@ -688,7 +775,7 @@ export class EmuServer {
   // ---- mmap ----
 
   private mmap(proc: ClientProcess, q: Request): Buffer {
-    const of = this.files.get(q.ino);
+    const of = this.fileOf(proc, q.ino);
     if (!of) return encodeReply(-EBADF);
     const offset = q.arg;
     let length = param(q, 0);
@@ -726,7 +813,7 @@ export class EmuServer {
     }
     let backing: Backing;
     try {
-      backing = this.backing(of, region);
+      backing = this.backing(of, region, proc.peer);
     } catch (e) {
       this.log(`cannot back a mapping of ${of.path}: ${(e as Error).message}`);
       region.unmapped();
@@ -740,13 +827,12 @@ export class EmuServer {
     return encodeReply(id, 0, recs);
   }
 
-  /** The shared file behind `region`, made (and attached) on its first mapping. */
-  private backing(of: OpenFile, region: MmapRegion): Backing {
+  /** The shared file behind `region`, made (and attached) on its first mapping, by `owner`. */
+  private backing(of: OpenFile, region: MmapRegion, owner: Owner): Backing {
     const known = this.backings.get(region);
     if (known) return known;
     const p = path.join(this.stateDir, 'regions', String(this.nextBacking++));
-    const fd = fs.openSync(p, 'w+', 0o600);
-    this.own(p);
+    const fd = createPrivate(p, 0o600, owner);
     const b: Backing = { path: p, fd, region };
     try {
       fs.ftruncateSync(fd, region.length);
@@ -794,8 +880,12 @@ export class EmuServer {
   private dupMapping(proc: ClientProcess, id: number, child: number): number {
     const m = proc.mappings.get(id);
     if (!m || !child || child === proc.pid) return -EINVAL;
+    // Only a child of the caller: its parent (blocked in fork() until we
+    // answer) has not reaped it, so the pid is still that child.
+    if (parentOf(child) !== proc.pid) return -EINVAL;
     let cp: ClientProcess;
-    try { cp = this.process(child); } catch { return 0; /* already gone */ }
+    const peer = Peer.child(child, proc.peer);
+    try { cp = this.process(peer); } catch { return 0; /* already gone */ } finally { peer.release(); }
     if (cp.mappings.has(id)) return 0;
     try { m.region.duplicated?.(); } catch (e) { this.log(`duplicated() failed (bug): ${(e as Error)?.stack ?? e}`); return -EIO; }
     cp.mappings.set(id, { id, of: m.of, region: m.region });
@@ -811,28 +901,55 @@ export class EmuServer {
     let target: string;
     try {
       if (ProcStatus.matches(p)) {
-        target = this.procStatus.resolve(proc.pid, q.tid, p, (pid) => this.procs.get(pid)?.mm);
+        target = this.procStatus.resolve(proc.pid, q.tid, p, proc.peer, (pid) => {
+          // Another client's numbers only for its own user (or root), as hidepid would.
+          const other = this.procs.get(pid);
+          return other && (proc.peer.uid === 0 || other.peer.uid === proc.peer.uid) ? other.mm : undefined;
+        });
         this.trace?.(`[${proc.pid}] status("${p}") → ${target === p ? 'host' : target}`);
         return encodeReply(0, 0, [{ type: REC_PATH, addr: 0n, data: Buffer.from(target) }]);
       }
-      target = this.faults.resolve(proc.pid, q.tid, p);
+      target = this.faults.resolve(proc.pid, q.tid, p, proc.peer);
     } catch (e) {
       return encodeReply(isErrno(e) ? -e.code : -EIO);
     }
-    if (target.startsWith(this.faults.taskDir)) { this.own(path.dirname(target)); this.own(target); }
     return encodeReply(0, 0, [{ type: REC_PATH, addr: 0n, data: Buffer.from(target) }]);
   }
 }
 
 const WAKE_BYTE = Buffer.from([0x21]);
 
+/** The parent pid of process `pid` (field 4 of /proc/<pid>/stat), or 0. */
+function parentOf(pid: number): number {
+  try {
+    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * `serve --socket PATH`: the directory must be one nobody else can change
+ * (owned by us or root, not writable by group or others), or another user
+ * could swap the socket for theirs.
+ */
+function checkSocketDir(socketPath: string): void {
+  const dir = path.dirname(socketPath);
+  const st = fs.statSync(dir);
+  const me = process.geteuid?.() ?? 0;
+  if ((st.uid !== me && st.uid !== 0) || (st.mode & 0o022)) {
+    throw new Errno(EACCES, `${dir}: others can write this directory (or it is not ours); put the socket in a directory only we can write`);
+  }
+}
+
 class BadFrame extends Error {}
 
 /** A socket file left by a server that died: remove it; a live one: EADDRINUSE. */
 async function removeStaleSocket(p: string): Promise<void> {
   let st: fs.Stats;
-  try { st = fs.statSync(p); } catch { return; }
-  if (!st.isSocket()) throw new Errno(17, `${p} exists and is not a socket`);
+  try { st = fs.lstatSync(p); } catch { return; }
+  if (!st.isSocket()) throw new Errno(EEXIST, `${p} exists and is not a socket`);
   const alive = await new Promise<boolean>((resolve) => {
     const c = net.connect(p);
     c.once('connect', () => { c.destroy(); resolve(true); });

@@ -28,19 +28,20 @@ test('rewriteStatus: VmLck/VmPin plus the engine pages, in kB, width 8 as the ke
 test('ProcStatus: the status names of a known process are rewritten; others pass through', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'iommufd-emu-status-'));
   try {
-    const ps = new ProcStatus(dir, () => {});
+    const ps = new ProcStatus(dir);
     const me = process.pid;
     const mm = { lockedVm: 1, pinnedVm: 2 } as Parameters<typeof rewriteStatus>[1] as never;
     const known = (pid: number) => (pid === me ? mm : undefined);
+    const owner = { uid: process.getuid!(), gid: process.getgid!() };
     for (const p of ['/proc/self/status', '/proc/thread-self/status', `/proc/${me}/status`, `/proc/${me}/task/${me}/status`, `/proc/self/task/${me}/status`]) {
       assert.ok(ProcStatus.matches(p), p);
-      const f = ps.resolve(me, me, p, known);
+      const f = ps.resolve(me, me, p, owner, known);
       assert.notEqual(f, p, p);
       assert.match(fs.readFileSync(f, 'latin1'), /^VmLck:\t       4 kB\nVmPin:\t       8 kB$/m, p);
       assert.equal(fs.statSync(f).mode & 0o777, 0o444, 'read-only: not a control file to the shim');
     }
-    for (const p of [`/proc/${me}/fd/0/status`, '/proc/999999999/status', `/proc/${me}/net/status`]) assert.equal(ps.resolve(me, me, p, known), p, p);
-    assert.equal(ps.resolve(me, me, '/proc/self/status', () => undefined), '/proc/self/status', 'an unknown process');
+    for (const p of [`/proc/${me}/fd/0/status`, '/proc/999999999/status', `/proc/${me}/net/status`]) assert.equal(ps.resolve(me, me, p, owner, known), p, p);
+    assert.equal(ps.resolve(me, me, '/proc/self/status', owner, () => undefined), '/proc/self/status', 'an unknown process');
     assert.ok(!ProcStatus.matches('/proc/self/stat'));
     ps.forget(me);
     assert.deepEqual(fs.readdirSync(ps.dir), []);

@@ -1,0 +1,104 @@
+// Who is at the other end of a connection, as the kernel says: SO_PEERCRED
+// (pid, uid, gid, fixed when the client called connect()) and a pidfd of that
+// process, so a pid that outlived its process is never taken for a new one.
+// Node has no getsockopt: native/peer (a small Node-API module that knows
+// nothing of iommufd) asks for us.
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+interface PeerModule {
+  peerCred(fd: number): [number, number, number];
+  peerPidfd(fd: number): number;
+  pidfdOpen(pid: number): number;
+  pidfdAlive(pidfd: number): boolean;
+}
+
+/** dist/src/server → the checkout's native/peer/peer.node. */
+export function peerModulePath(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../native/peer/peer.node');
+}
+
+const native = createRequire(import.meta.url)(peerModulePath()) as PeerModule;
+
+/**
+ * The identity of a client process. Held by each connection and by the
+ * server's record of the process; the pidfd closes with the last holder.
+ */
+export class Peer {
+  private holders = 1;
+
+  private constructor(
+    readonly pid: number, readonly uid: number, readonly gid: number,
+    /** A pidfd of that very process, or -1 when the kernel gave none. */
+    private pidfd: number,
+  ) {}
+
+  /** The peer of a connected Unix socket; throws (with the errno) if the kernel cannot say. */
+  static of(sock: net.Socket): Peer {
+    const fd = (sock as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    if (typeof fd !== 'number' || fd < 0) throw new Error('the connection has no file descriptor');
+    const [pid, uid, gid] = native.peerCred(fd);
+    const pidfd = pid > 0 ? native.peerPidfd(fd) : -1;
+    return new Peer(pid, uid, gid, pidfd >= 0 ? pidfd : -1);
+  }
+
+  /**
+   * Process `pid`, known to be what the caller says (a child that `parent`
+   * just forked: its pid cannot be reused while the parent has not reaped it),
+   * with the parent's credentials, which a fork copies.
+   */
+  static child(pid: number, parent: Peer): Peer {
+    const pidfd = native.pidfdOpen(pid);
+    return new Peer(pid, parent.uid, parent.gid, pidfd >= 0 ? pidfd : -1);
+  }
+
+  hold(): this {
+    this.holders++;
+    return this;
+  }
+
+  /**
+   * Whether the process still exists, so its pid still names it: checked
+   * after reading /proc/<pid>/..., what was read was its own.
+   */
+  alive(): boolean {
+    if (this.pidfd < 0) return this.pid > 0 && fs.existsSync(`/proc/${this.pid}`);
+    return native.pidfdAlive(this.pidfd);
+  }
+
+  /** One holder is done with it. */
+  release(): void {
+    if (--this.holders > 0 || this.pidfd < 0) return;
+    try { fs.closeSync(this.pidfd); } catch { /* closed */ }
+    this.pidfd = -1;
+  }
+}
+
+/** /proc/<pid>/fd of process `pid` holds the socket with inode `ino`. */
+export function holdsSocket(pid: number, ino: bigint): boolean {
+  const want = `socket:[${ino}]`;
+  let fds: string[];
+  try { fds = fs.readdirSync(`/proc/${pid}/fd`); } catch { return false; }
+  for (const fd of fds) {
+    try { if (fs.readlinkSync(`/proc/${pid}/fd/${fd}`) === want) return true; } catch { /* closed meanwhile */ }
+  }
+  return false;
+}
+
+/** O_PATH: a file descriptor that only names a file (fget refuses it). */
+const O_PATH = 0o10000000;
+
+/** The access an open file of process `pid` has (from /proc/<pid>/fdinfo), or undefined for none/O_PATH. */
+export function fdAccess(pid: number, fd: number): { read: boolean; write: boolean } | undefined {
+  let text: string;
+  try { text = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1'); } catch { return undefined; }
+  const m = /^flags:\s*([0-7]+)$/m.exec(text);
+  if (!m) return undefined;
+  const flags = parseInt(m[1]!, 8);
+  if (flags & O_PATH) return undefined;
+  const acc = flags & 3;
+  return { read: acc !== 1, write: acc !== 0 };
+}
