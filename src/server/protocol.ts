@@ -109,6 +109,11 @@ export function requestExtLen(b: Buffer, off = 0): number {
   return b.readUInt32LE(off + 36);
 }
 
+/** The pid the request at `off` states (its sender's, for an honest shim). */
+export function requestPid(b: Buffer, off = 0): number {
+  return b.readUInt32LE(off + 4);
+}
+
 const NO_BYTES = new Uint8Array(0);
 
 export function decodeRequest(b: Buffer, off = 0): Request {

@@ -38,7 +38,7 @@ import {
   AUX_DRAIN, HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_ADOPT, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_EXT, MAX_PATH,
   NEWFD_CLOEXEC, NEWFD_RESULT, OP_CLOSED, OP_FILE_INFO, OP_IOCTL, OP_MMAP, OP_MMAP_DUP, OP_MUNMAP, OP_READ, OP_RESOLVE, OP_WRITE,
   REC_NEWFD, REC_PATH, REC_WRITE, REQ_MAPS_STALE, REQ_SIZE, decodeHello, decodeRequest, encodeReply, makedev,
-  param, requestExtLen, type Hello, type Rec, type Request,
+  param, requestExtLen, requestPid, type Hello, type Rec, type Request,
 } from './protocol.js';
 import { ProcessAddressSpace, ProcessTask, type ResolvedFd, type TaskHost } from './process-memory.js';
 import { openFileBacking } from './file-backing.js';
@@ -490,6 +490,8 @@ export class EmuServer {
         const ext = requestExtLen(b, off);
         if (ext > MAX_EXT) throw new BadFrame(`request extension of ${ext} bytes`);
         if (b.length - off < REQ_SIZE + ext) break;
+        const stated = requestPid(b, off);
+        if (stated !== proc.pid) throw new BadFrame(`a request states pid ${stated} on the channel of pid ${proc.pid} (SO_PEERCRED): refused`);
         const r = this.request(proc, b, off, sock);
         off += REQ_SIZE + ext;
         if (!r) continue; // answered later
