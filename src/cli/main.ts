@@ -3,7 +3,7 @@
 // `run --connect` joins). Exit codes follow Unix tools: 2 for usage errors,
 // 126/127 for a command that cannot run or is not found, the command's own
 // status otherwise (128+signal when it was killed).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
@@ -76,8 +76,28 @@ export function shimPath(): string {
   return path.resolve(here, '../../../native/shim/libiommufd-shim.so');
 }
 
+/** One line on stderr; nothing when stderr is gone (a closed pipe): we never die of our output. */
 function say(line: string): void {
-  fs.writeSync(2, `${PROG}: ${line}\n`);
+  try { writeAll(2, `${PROG}: ${line}\n`); } catch { /* nobody is listening */ }
+}
+
+const waitCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Write all of `text` to `fd`, as a blocking write would: a non-blocking fd
+ * that is full (EAGAIN; a pipe another process set O_NONBLOCK on) is waited
+ * for, a partial write is continued. Throws the other errors (EPIPE...).
+ */
+function writeAll(fd: number, text: string): void {
+  let buf = Buffer.from(text, 'utf8');
+  while (buf.length) {
+    try {
+      buf = buf.subarray(fs.writeSync(fd, buf));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(waitCell, 0, 0, 1);
+    }
+  }
 }
 
 interface Parsed {
@@ -114,11 +134,27 @@ function parseOptions(args: string[], known: Set<string>, takesValue: Set<string
   return { opts, rest: args.slice(i) };
 }
 
-/** A line sink for --trace: stderr, or a file written synchronously (lines stay in order with the client's output). */
+/**
+ * A line sink for --trace: stderr, or a file written synchronously (lines
+ * stay in order with the client's output). It never throws: the server calls
+ * it inside a client's request. When the reader goes away (`| head`: EPIPE)
+ * or the sink fails in any other way, the trace stops with one line on
+ * stderr and the program goes on untraced.
+ */
 function traceSink(v: string | true | undefined): ((line: string) => void) | undefined {
   if (v === undefined) return undefined;
   const fd = v === true ? 2 : fs.openSync(v, 'w');
-  return (line) => { fs.writeSync(fd, line + '\n'); };
+  let stopped = false;
+  return (line) => {
+    if (stopped) return;
+    try {
+      writeAll(fd, line + '\n');
+    } catch (e) {
+      stopped = true;
+      if (fd !== 2) try { fs.closeSync(fd); } catch { /* closed */ }
+      say(`--trace stopped: cannot write to ${v === true ? 'stderr' : v} (${(e as Error).message}); the program goes on untraced`);
+    }
+  };
 }
 
 async function cmdRun(args: string[]): Promise<number> {
@@ -158,50 +194,70 @@ async function cmdRun(args: string[]): Promise<number> {
     return 126;
   }
 
+  // From here on the status is the program's: the server's troubles are
+  // logged, and whatever happens its directories are removed before we exit.
+  const onBug = (e: unknown) => { say(`internal error (bug), the program goes on: ${(e as Error)?.stack ?? e}`); };
+  process.on('uncaughtException', onBug);
+  process.on('unhandledRejection', onBug);
   let server: EmuServer | undefined;
-  let env: NodeJS.ProcessEnv;
   try {
-    if (connect !== undefined) {
-      const q = await queryServer(connect);
-      const preload = process.env.LD_PRELOAD ? `${shim} ${process.env.LD_PRELOAD}` : shim;
-      env = {
-        ...process.env, LD_PRELOAD: preload, IOMMUFD_EMU_SOCKET: path.resolve(connect),
-        IOMMUFD_EMU_PATHS: q.paths, IOMMUFD_EMU_REDIRECT: q.redirect, IOMMUFD_EMU_STATE: q.stateDir,
-        IOMMUFD_EMU_TRACER: String(q.pid),
-      };
-    } else {
-      server = await EmuServer.start({ trace: traceSink(opts.get('trace')), engine: new Engine({ platform }), rootCaps: opts.has('root-caps') });
-      if (user) {
-        server.allowUser(user.uid, user.gid);
-        // The user may not reach the checkout's shim (a 0700 clone, a home
-        // directory): preload a copy from the server's directory it owns.
-        env = server.clientEnv(server.shareWithUser(shim));
+    let env: NodeJS.ProcessEnv;
+    try {
+      if (connect !== undefined) {
+        const q = await queryServer(connect);
+        const preload = process.env.LD_PRELOAD ? `${shim} ${process.env.LD_PRELOAD}` : shim;
+        env = {
+          ...process.env, LD_PRELOAD: preload, IOMMUFD_EMU_SOCKET: path.resolve(connect),
+          IOMMUFD_EMU_PATHS: q.paths, IOMMUFD_EMU_REDIRECT: q.redirect, IOMMUFD_EMU_STATE: q.stateDir,
+          IOMMUFD_EMU_TRACER: String(q.pid),
+        };
       } else {
-        env = server.clientEnv(shim);
+        server = await EmuServer.start({
+          trace: traceSink(opts.get('trace')), log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
+        });
+        if (user) {
+          server.allowUser(user.uid, user.gid);
+          // The user may not reach the checkout's shim (a 0700 clone, a home
+          // directory): preload a copy from the server's directory it owns.
+          env = server.clientEnv(server.shareWithUser(shim));
+        } else {
+          env = server.clientEnv(shim);
+        }
       }
+    } catch (e) {
+      say(`${connect !== undefined ? `cannot reach the server at ${connect}` : 'cannot start the server'}: ${(e as Error).message}`);
+      return 1;
     }
-  } catch (e) {
-    say(`${connect !== undefined ? `cannot reach the server at ${connect}` : 'cannot start the server'}: ${(e as Error).message}`);
-    return 1;
-  }
-
-  const child = spawn(exe, rest.slice(1), { stdio: 'inherit', env, argv0: cmd, ...(user ?? {}) });
-  // The terminal delivers SIGINT/SIGQUIT to CMD itself; we outlive it to report its status.
-  const ignore = () => {};
-  const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
-  const handlers: Array<[NodeJS.Signals, () => void]> = [
-    ['SIGINT', ignore], ['SIGQUIT', ignore], ['SIGTERM', forward('SIGTERM')], ['SIGHUP', forward('SIGHUP')],
-  ];
-  for (const [s, h] of handlers) process.on(s, h);
-  const status = await new Promise<number>((resolve) => {
-    child.once('error', (e) => { say(`${cmd}: ${e.message}`); resolve(126); });
-    child.once('exit', (code, signal) => {
-      resolve(signal ? 128 + (osSignal(signal) ?? 0) : code ?? 0);
+    let child: ChildProcess;
+    try {
+      child = spawn(exe, rest.slice(1), { stdio: 'inherit', env, argv0: cmd, ...(user ?? {}) });
+    } catch (e) {
+      say(`${cmd}: ${(e as Error).message}`);
+      return 126;
+    }
+    const status = new Promise<number>((resolve) => {
+      child.once('error', (e) => { say(`${cmd}: ${e.message}`); resolve(126); });
+      child.once('exit', (code, signal) => {
+        resolve(signal ? 128 + (osSignal(signal) ?? 0) : code ?? 0);
+      });
     });
-  });
-  for (const [s, h] of handlers) process.off(s, h);
-  await server?.close();
-  return status;
+    // The terminal delivers SIGINT/SIGQUIT to CMD itself; we outlive it to report its status.
+    const ignore = () => {};
+    const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
+    const handlers: Array<[NodeJS.Signals, () => void]> = [
+      ['SIGINT', ignore], ['SIGQUIT', ignore], ['SIGTERM', forward('SIGTERM')], ['SIGHUP', forward('SIGHUP')],
+    ];
+    for (const [s, h] of handlers) process.on(s, h);
+    try {
+      return await status;
+    } finally {
+      for (const [s, h] of handlers) process.off(s, h);
+    }
+  } finally {
+    try { await server?.close(); } catch (e) { say(`closing the server: ${(e as Error)?.stack ?? e}`); }
+    process.off('uncaughtException', onBug);
+    process.off('unhandledRejection', onBug);
+  }
 }
 
 /** A user by name or number, from /etc/passwd. */
@@ -230,17 +286,20 @@ async function cmdServe(args: string[]): Promise<number> {
   }
   let server: EmuServer;
   try {
-    server = await EmuServer.start({ socketPath: opts.get('socket') as string | undefined, trace: traceSink(opts.get('trace')), engine: new Engine({ platform }), rootCaps: opts.has('root-caps') });
+    server = await EmuServer.start({
+      socketPath: opts.get('socket') as string | undefined, trace: traceSink(opts.get('trace')), log: say,
+      engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
+    });
   } catch (e) {
     say(`cannot start the server: ${(e as Error).message}`);
     return 1;
   }
-  process.stdout.write(server.socketPath + '\n');
+  try { writeAll(1, server.socketPath + '\n'); } catch { /* nobody reads it */ }
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
-  await server.close();
+  try { await server.close(); } catch (e) { say(`closing the server: ${(e as Error)?.stack ?? e}`); }
   return 0;
 }
 
