@@ -1,10 +1,12 @@
 // `iommufd-emu run` never dies of its output and always ends like its
 // program: a trace reader that goes away (| head, a closed stderr) stops the
-// trace and nothing else; no directory is left behind.
+// trace and nothing else; SIGINT/SIGTERM reach the program and run exits with
+// its status; no directory is left behind.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { BIN, compileClient, ensureShim, removeTempDir, steps, tempDir } from './shim/build.js';
 
@@ -14,7 +16,7 @@ const orphans: number[] = [];
 
 before(() => {
   ensureShim();
-  for (const name of ['tracepipe']) bins[name] = compileClient(name);
+  for (const name of ['tracepipe', 'sigwait']) bins[name] = compileClient(name);
 });
 after(() => {
   for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -114,4 +116,31 @@ describe('run --trace: a reader that goes away', () => {
     assert.equal(r.get('done'), 'yes');
     assertGone(serverDirs(r));
   });
+});
+
+describe('run: signals', () => {
+  // detached: a new session without a terminal, as under a supervisor or timeout(1).
+  const cases: Array<[NodeJS.Signals, 'die' | 'catch', number]> = [
+    ['SIGINT', 'catch', 100 + 2],
+    ['SIGINT', 'die', 128 + 2],
+    ['SIGTERM', 'catch', 100 + 15],
+    ['SIGTERM', 'die', 128 + 15],
+  ];
+  for (const [sig, mode, expected] of cases) {
+    it(`${sig} to run reaches the program (${mode === 'catch' ? 'it handles it and exits' : 'it dies of it'}); run exits ${expected}`, { timeout: 20_000 }, async () => {
+      const out = outFile();
+      const p = launch(process.execPath, [BIN, 'run', '--', bins.sigwait!, out, mode], true);
+      await p.waitFor('ready\n');
+      const r0 = steps(fs.readFileSync(out, 'utf8'));
+      orphans.push(Number(r0.get('pid')));
+      assert.equal(r0.get('option get'), '0');
+      const dirs = serverDirs(r0);
+      for (const d of dirs) assert.ok(fs.existsSync(d), `${d} exists while the program runs`);
+      p.child.kill(sig);
+      const { status } = await p.exit;
+      assert.equal(status, expected, p.stderr());
+      if (mode === 'catch') assert.match(fs.readFileSync(out, 'utf8'), new RegExp(`^caught ${os.constants.signals[sig]}$`, 'm'));
+      assertGone(dirs);
+    });
+  }
 });

@@ -56,7 +56,7 @@ const SERVE_HELP = `Usage: ${PROG} serve [OPTIONS]
 Run a long-lived iommufd-emu server and print its socket path on stdout.
 Clients join it with '${PROG} run --connect SOCK -- CMD'; each names the server
 its ptracer (prctl PR_SET_PTRACER) so that the server may access its memory
-under Yama. Stops on SIGINT or SIGTERM.
+under Yama. Stops on SIGINT, SIGTERM or SIGHUP.
 
 Options:
   --socket PATH     listen on PATH (default: a new private directory under the
@@ -194,8 +194,10 @@ async function cmdRun(args: string[]): Promise<number> {
     return 126;
   }
 
-  // From here on the status is the program's: the server's troubles are
-  // logged, and whatever happens its directories are removed before we exit.
+  // From here on the status is the program's: signals are forwarded to it
+  // (or, before it runs, end the run), the server's troubles are logged, and
+  // whatever happens the server's directories are removed before we exit.
+  const signals = new RunSignals();
   const onBug = (e: unknown) => { say(`internal error (bug), the program goes on: ${(e as Error)?.stack ?? e}`); };
   process.on('uncaughtException', onBug);
   process.on('unhandledRejection', onBug);
@@ -228,6 +230,9 @@ async function cmdRun(args: string[]): Promise<number> {
       say(`${connect !== undefined ? `cannot reach the server at ${connect}` : 'cannot start the server'}: ${(e as Error).message}`);
       return 1;
     }
+    // Stopped before the program ran: report it as a shell reports a kill.
+    if (signals.first) return 128 + (osSignal(signals.first) ?? 0);
+
     let child: ChildProcess;
     try {
       child = spawn(exe, rest.slice(1), { stdio: 'inherit', env, argv0: cmd, ...(user ?? {}) });
@@ -241,22 +246,63 @@ async function cmdRun(args: string[]): Promise<number> {
         resolve(signal ? 128 + (osSignal(signal) ?? 0) : code ?? 0);
       });
     });
-    // The terminal delivers SIGINT/SIGQUIT to CMD itself; we outlive it to report its status.
-    const ignore = () => {};
-    const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
-    const handlers: Array<[NodeJS.Signals, () => void]> = [
-      ['SIGINT', ignore], ['SIGQUIT', ignore], ['SIGTERM', forward('SIGTERM')], ['SIGHUP', forward('SIGHUP')],
-    ];
-    for (const [s, h] of handlers) process.on(s, h);
-    try {
-      return await status;
-    } finally {
-      for (const [s, h] of handlers) process.off(s, h);
-    }
+    signals.forwardTo(child);
+    return await status;
   } finally {
     try { await server?.close(); } catch (e) { say(`closing the server: ${(e as Error)?.stack ?? e}`); }
+    signals.remove();
     process.off('uncaughtException', onBug);
     process.off('unhandledRejection', onBug);
+  }
+}
+
+/**
+ * The signals `run` passes on to its program, as a terminal or timeout(1)
+ * would: SIGTERM and SIGHUP always; SIGINT and SIGQUIT unless we are in the
+ * terminal's foreground process group, where the terminal delivered them to
+ * the program itself (it is in our group) and a second one would be a
+ * second ^C. Before the program runs, the first signal is remembered and
+ * the run ends without starting it.
+ */
+class RunSignals {
+  first: NodeJS.Signals | undefined;
+  private child: ChildProcess | undefined;
+  private readonly handlers: Array<[NodeJS.Signals, () => void]> = [];
+
+  constructor() {
+    for (const sig of ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]) {
+      const h = () => this.got(sig);
+      this.handlers.push([sig, h]);
+      process.on(sig, h);
+    }
+  }
+
+  forwardTo(child: ChildProcess): void {
+    this.child = child;
+  }
+
+  private got(sig: NodeJS.Signals): void {
+    this.first ??= sig;
+    if (!this.child) return;
+    if ((sig === 'SIGINT' || sig === 'SIGQUIT') && inForegroundOfTerminal()) return;
+    try { this.child.kill(sig); } catch { /* gone */ }
+  }
+
+  remove(): void {
+    for (const [s, h] of this.handlers) process.off(s, h);
+  }
+}
+
+/** Whether our process group is the foreground group of our controlling terminal (so it sends ^C to us all). */
+function inForegroundOfTerminal(): boolean {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    // pid (comm) state ppid pgrp session tty_nr tpgid ...; comm may hold spaces and parentheses.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pgrp = Number(f[2]), ttyNr = Number(f[4]), tpgid = Number(f[5]);
+    return ttyNr !== 0 && tpgid > 0 && tpgid === pgrp;
+  } catch {
+    return false;
   }
 }
 
@@ -295,11 +341,14 @@ async function cmdServe(args: string[]): Promise<number> {
     return 1;
   }
   try { writeAll(1, server.socketPath + '\n'); } catch { /* nobody reads it */ }
+  const stops: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  let stop = () => {};
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    stop = resolve;
+    for (const sig of stops) process.on(sig, stop);
   });
   try { await server.close(); } catch (e) { say(`closing the server: ${(e as Error)?.stack ?? e}`); }
+  for (const sig of stops) process.off(sig, stop);
   return 0;
 }
 
