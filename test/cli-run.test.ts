@@ -1,7 +1,8 @@
 // `iommufd-emu run` never dies of its output and always ends like its
 // program: a trace reader that goes away (| head, a closed stderr) stops the
 // trace and nothing else; SIGINT/SIGTERM reach the program and run exits with
-// its status; no directory is left behind.
+// its status; no directory is left behind, and those of a killed run are
+// removed at the next start.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -16,7 +17,7 @@ const orphans: number[] = [];
 
 before(() => {
   ensureShim();
-  for (const name of ['tracepipe', 'sigwait']) bins[name] = compileClient(name);
+  for (const name of ['tracepipe', 'sigwait', 'status']) bins[name] = compileClient(name);
 });
 after(() => {
   for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -143,4 +144,35 @@ describe('run: signals', () => {
       assertGone(dirs);
     });
   }
+});
+
+describe('run: a killed run', () => {
+  it("SIGKILL leaves the directories; the next start removes them (the owner is dead) and keeps a live run's", { timeout: 20_000 }, async () => {
+    const out = outFile();
+    const killed = launch(process.execPath, [BIN, 'run', '--', bins.sigwait!, out, 'die'], true);
+    await killed.waitFor('ready\n');
+    const out2 = outFile();
+    const live = launch(process.execPath, [BIN, 'run', '--', bins.sigwait!, out2, 'die'], true);
+    await live.waitFor('ready\n');
+    const r = steps(fs.readFileSync(out, 'utf8'));
+    const pid = Number(r.get('pid'));
+    orphans.push(pid, Number(steps(fs.readFileSync(out2, 'utf8')).get('pid')));
+    const dirs = serverDirs(r);
+    const liveDirs = serverDirs(steps(fs.readFileSync(out2, 'utf8')));
+    for (const d of dirs) assert.ok(fs.existsSync(d), `${d} exists while the program runs`);
+    killed.child.kill('SIGKILL');
+    assert.equal((await killed.exit).signal, 'SIGKILL'); // reaped: its pid is gone
+    process.kill(pid, 'SIGKILL'); // the orphaned program
+    // (Not checked here that they are still there: another test's run may
+    // start, and clean them up, at any moment now.)
+
+    const next = launch(process.execPath, [BIN, 'run', '--', bins.status!, 'status', '3']);
+    assert.equal((await next.exit).status, 3, next.stderr());
+    assertGone(dirs);
+    for (const d of liveDirs) assert.ok(fs.existsSync(d), `${d} of the live run is kept`);
+
+    live.child.kill('SIGTERM');
+    assert.equal((await live.exit).status, 128 + 15, live.stderr());
+    assertGone(liveDirs);
+  });
 });
