@@ -32,7 +32,11 @@ const RUN_HELP = `Usage: ${PROG} run [OPTIONS] [--] CMD [ARGS...]
 Run CMD with the iommufd-emu shim preloaded: its open("/dev/iommu") and the
 ioctls on that fd are answered by the emulator. CMD runs as a child of the
 server, so the server may read and write its memory. Exits with CMD's status
-(128+N when CMD was killed by signal N).
+(128+N when CMD was killed by signal N). SIGTERM and SIGHUP are passed on to
+CMD, and SIGINT and SIGQUIT unless they came from the terminal (which sent
+them to CMD too); run then waits for CMD and cleans up. If the trace's reader
+goes away (--trace | head), the trace stops and CMD goes on. Directories left
+by a run that was killed (SIGKILL) are removed when the next one starts.
 
 Options:
   --platform NAME|FILE  the simulated machine: a built-in name (${Object.keys(PLATFORMS).join(', ')};
