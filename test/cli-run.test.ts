@@ -13,7 +13,8 @@ import { BIN, compileClient, ensureShim, removeTempDir, steps, tempDir } from '.
 
 const bins: Record<string, string> = {};
 const started = new Set<ChildProcess>();
-const orphans: number[] = [];
+/** Programs that may outlive a failed test (killed in after()); removed once known to be gone, pids are reused. */
+const orphans = new Set<number>();
 
 before(() => {
   ensureShim();
@@ -133,13 +134,15 @@ describe('run: signals', () => {
       const p = launch(process.execPath, [BIN, 'run', '--', bins.sigwait!, out, mode], true);
       await p.waitFor('ready\n');
       const r0 = steps(fs.readFileSync(out, 'utf8'));
-      orphans.push(Number(r0.get('pid')));
+      const progPid = Number(r0.get('pid'));
+      orphans.add(progPid);
       assert.equal(r0.get('option get'), '0');
       const dirs = serverDirs(r0);
       for (const d of dirs) assert.ok(fs.existsSync(d), `${d} exists while the program runs`);
       p.child.kill(sig);
       const { status } = await p.exit;
       assert.equal(status, expected, p.stderr());
+      orphans.delete(progPid); // run waited for it
       if (mode === 'catch') assert.match(fs.readFileSync(out, 'utf8'), new RegExp(`^caught ${os.constants.signals[sig]}$`, 'm'));
       assertGone(dirs);
     });
@@ -156,13 +159,15 @@ describe('run: a killed run', () => {
     await live.waitFor('ready\n');
     const r = steps(fs.readFileSync(out, 'utf8'));
     const pid = Number(r.get('pid'));
-    orphans.push(pid, Number(steps(fs.readFileSync(out2, 'utf8')).get('pid')));
+    const livePid = Number(steps(fs.readFileSync(out2, 'utf8')).get('pid'));
+    orphans.add(pid).add(livePid);
     const dirs = serverDirs(r);
     const liveDirs = serverDirs(steps(fs.readFileSync(out2, 'utf8')));
     for (const d of dirs) assert.ok(fs.existsSync(d), `${d} exists while the program runs`);
     killed.child.kill('SIGKILL');
     assert.equal((await killed.exit).signal, 'SIGKILL'); // reaped: its pid is gone
     process.kill(pid, 'SIGKILL'); // the orphaned program
+    orphans.delete(pid);
     // (Not checked here that they are still there: another test's run may
     // start, and clean them up, at any moment now.)
 
@@ -172,7 +177,9 @@ describe('run: a killed run', () => {
     for (const d of liveDirs) assert.ok(fs.existsSync(d), `${d} of the live run is kept`);
 
     live.child.kill('SIGTERM');
-    assert.equal((await live.exit).status, 128 + 15, live.stderr());
+    const liveExit = await live.exit;
+    assert.equal(liveExit.status, 128 + 15, live.stderr());
+    orphans.delete(livePid); // run waited for it
     assertGone(liveDirs);
   });
 });
