@@ -1,6 +1,7 @@
 // Stale server directories: markOwner records the pid, removeStaleDirs removes
 // what dead servers left and nothing else (live owners, unknown recent ones,
-// symlinks, other users' directories, what links point to).
+// owners in another pid namespace, symlinks, other users' directories, what
+// links point to).
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -50,9 +51,10 @@ describe('markOwner', () => {
     const d = fs.mkdtempSync(path.join(base, 'mark-'));
     markOwner(d);
     const f = path.join(d, OWNER_FILE);
-    assert.equal(fs.readFileSync(f, 'utf8'), `${process.pid}\n`);
+    const ns = fs.readlinkSync('/proc/self/ns/pid');
+    assert.equal(fs.readFileSync(f, 'utf8'), `${process.pid}\n${ns}\n`);
     assert.equal(fs.statSync(f).mode & 0o777, 0o600);
-    assert.equal(readOwner(d, uid), process.pid);
+    assert.deepEqual(readOwner(d, uid), { pid: process.pid, pidns: ns });
     assert.throws(() => markOwner(d), { code: 'EEXIST' });
 
     const l = fs.mkdtempSync(path.join(base, 'mark-'));
@@ -88,15 +90,21 @@ describe('removeStaleDirs', () => {
     const foreign = serverDir('iommufd-emu-Frgn01', deadPid);
     fs.chownSync(path.join(foreign, OWNER_FILE), 65534, 65534);
     fs.chownSync(foreign, 65534, 65534);
+    // A dead pid, but recorded in another pid namespace (a container sharing the directory): kept.
+    const otherNs = serverDir('iommufd-emu-Nspc01');
+    fs.writeFileSync(path.join(otherNs, OWNER_FILE), `${deadPid}\npid:[1]\n`);
+    // The same with our namespace: removed.
+    const sameNs = serverDir('iommufd-emu-Nspc02');
+    fs.writeFileSync(path.join(sameNs, OWNER_FILE), `${deadPid}\n${fs.readlinkSync('/proc/self/ns/pid')}\n`);
     // Not our names.
     const other = serverDir('iommufd-emu-clients-Other1', deadPid);
     // A cleaner that died half way.
     const halfDone = serverDir(`.iommufd-emu-stale-${deadPid}-iommufd-emu-Half01`);
 
     const removed = removeStaleDirs({ bases: [base] }).sort();
-    assert.deepEqual(removed, [dead, deadState, halfDone, unknownOld].sort());
+    assert.deepEqual(removed, [dead, deadState, halfDone, unknownOld, sameNs].sort());
     for (const d of removed) assert.equal(exists(d), false, d);
-    for (const d of [live, liveOther, unknownNew, garbage, link, foreign, other]) assert.equal(exists(d), true, d);
+    for (const d of [live, liveOther, unknownNew, garbage, link, foreign, other, otherNs]) assert.equal(exists(d), true, d);
     assert.equal(fs.lstatSync(link).isSymbolicLink(), true);
     assert.equal(exists(path.join(target, OWNER_FILE)), true, "the link's target is untouched");
     assert.equal(fs.readFileSync(path.join(outside, 'precious'), 'utf8'), 'keep me');

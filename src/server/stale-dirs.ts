@@ -6,7 +6,8 @@
 //
 // Safety: only entries that are real directories (lstat: never a symlink),
 // owned by our uid, whose `owner` file is a regular file of ours naming a
-// pid that does not exist. A directory whose owner is unknown (no file yet:
+// pid that does not exist in our pid namespace (one recorded in another
+// namespace is never judged dead). A directory whose owner is unknown (no file yet:
 // the moment between mkdtemp and markOwner, or a server from before owner
 // files) is left alone unless it is older than `unknownAfterMs`. The
 // directory is first renamed to a private name and checked to be the same
@@ -27,7 +28,10 @@ const DOOMED = /^\.iommufd-emu-stale-(\d+)-/;
 
 /**
  * Record this process as the owner of `dir`, a directory it just created:
- * `dir/owner` made with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, holding our pid.
+ * `dir/owner` made with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600, holding our
+ * pid, and on a second line our pid namespace (`pid:[N]`), so that a cleaner
+ * in another namespace sharing the directory (containers sharing /tmp) does
+ * not take a pid it cannot see for a dead one.
  * Throws (EEXIST among others) when it cannot.
  */
 export function markOwner(dir: string): void {
@@ -35,10 +39,28 @@ export function markOwner(dir: string): void {
   const fd = fs.openSync(path.join(dir, OWNER_FILE), c.O_WRONLY | c.O_CREAT | c.O_EXCL | c.O_NOFOLLOW, 0o600);
   try {
     fs.fchmodSync(fd, 0o600); // whatever the umask
-    fs.writeSync(fd, `${process.pid}\n`);
+    const ns = pidNamespace();
+    fs.writeSync(fd, `${process.pid}\n${ns ? `${ns}\n` : ''}`);
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Our pid namespace as /proc names it (`pid:[4026531836]`), when /proc says. */
+function pidNamespace(): string | undefined {
+  try {
+    const ns = fs.readlinkSync('/proc/self/ns/pid');
+    return /^pid:\[\d+\]$/.test(ns) ? ns : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** What an owner file says. */
+export interface Owner {
+  pid: number;
+  /** Its pid namespace, when recorded. */
+  pidns?: string;
 }
 
 export interface StaleDirOptions {
@@ -54,8 +76,8 @@ export interface StaleDirOptions {
 
 export const DEFAULT_UNKNOWN_AFTER_MS = 24 * 3600 * 1000;
 
-/** The pid in `dir/owner`, or undefined when there is none we trust. */
-export function readOwner(dir: string, uid: number): number | undefined {
+/** What `dir/owner` says, or undefined when there is nothing we trust. */
+export function readOwner(dir: string, uid: number): Owner | undefined {
   const c = fs.constants;
   let fd: number;
   try {
@@ -65,12 +87,13 @@ export function readOwner(dir: string, uid: number): number | undefined {
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile() || st.uid !== uid || st.size > 32) return undefined;
-    const buf = Buffer.alloc(32);
+    if (!st.isFile() || st.uid !== uid || st.size > 64) return undefined;
+    const buf = Buffer.alloc(64);
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
-    const m = /^(\d{1,10})\n?$/.exec(buf.subarray(0, n).toString('latin1'));
+    const m = /^(\d{1,10})(?:\n(pid:\[\d+\]))?\n?$/.exec(buf.subarray(0, n).toString('latin1'));
     const pid = m ? Number(m[1]) : 0;
-    return pid > 0 && pid <= 0x3fffffff ? pid : undefined;
+    if (!(pid > 0 && pid <= 0x3fffffff)) return undefined;
+    return m![2] ? { pid, pidns: m![2] } : { pid };
   } catch {
     return undefined;
   } finally {
@@ -120,10 +143,12 @@ export function removeStaleDirs(opts: StaleDirOptions = {}): string[] {
 function removeIfStale(base: string, dir: string, uid: number, unknownAfter: number, owner?: number): boolean {
   const st = fs.lstatSync(dir);
   if (!st.isDirectory() || st.uid !== uid) return false;
-  const pid = owner ?? readOwner(dir, uid);
-  if (pid === undefined) {
+  const o: Owner | undefined = owner !== undefined ? { pid: owner } : readOwner(dir, uid);
+  if (o === undefined) {
     if (Date.now() - st.mtimeMs < unknownAfter) return false;
-  } else if (pid === process.pid || pidAlive(pid)) {
+  } else if (o.pidns !== undefined && o.pidns !== pidNamespace()) {
+    return false; // a pid we cannot see is not a dead one
+  } else if (o.pid === process.pid || pidAlive(o.pid)) {
     return false;
   }
   // Take it out of the way under a name no server or cleaner uses, then
