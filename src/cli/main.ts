@@ -3,12 +3,13 @@
 // `run --connect` joins). Exit codes follow Unix tools: 2 for usage errors,
 // 126/127 for a command that cannot run or is not found, the command's own
 // status otherwise (128+signal when it was killed).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmuServer, queryServer } from '../server/server.js';
+import { markOwner, removeStaleDirs } from '../server/stale-dirs.js';
 import { Engine } from '../core/engine.js';
 import { loadPlatform, PLATFORMS, type Platform } from '../hw/platform.js';
 import { checkDynamic, resolveCommand } from './elf.js';
@@ -31,7 +32,11 @@ const RUN_HELP = `Usage: ${PROG} run [OPTIONS] [--] CMD [ARGS...]
 Run CMD with the iommufd-emu shim preloaded: its open("/dev/iommu") and the
 ioctls on that fd are answered by the emulator. CMD runs as a child of the
 server, so the server may read and write its memory. Exits with CMD's status
-(128+N when CMD was killed by signal N).
+(128+N when CMD was killed by signal N). SIGTERM and SIGHUP are passed on to
+CMD, and SIGINT and SIGQUIT unless they came from the terminal (which sent
+them to CMD too); run then waits for CMD and cleans up. If the trace's reader
+goes away (--trace | head), the trace stops and CMD goes on. Directories left
+by a run that was killed (SIGKILL) are removed when the next one starts.
 
 Options:
   --platform NAME|FILE  the simulated machine: a built-in name (${Object.keys(PLATFORMS).join(', ')};
@@ -56,7 +61,7 @@ const SERVE_HELP = `Usage: ${PROG} serve [OPTIONS]
 Run a long-lived iommufd-emu server and print its socket path on stdout.
 Clients join it with '${PROG} run --connect SOCK -- CMD'; each names the server
 its ptracer (prctl PR_SET_PTRACER) so that the server may access its memory
-under Yama. Stops on SIGINT or SIGTERM.
+under Yama. Stops on SIGINT, SIGTERM or SIGHUP.
 
 Options:
   --socket PATH     listen on PATH (default: a new private directory under the
@@ -76,8 +81,28 @@ export function shimPath(): string {
   return path.resolve(here, '../../../native/shim/libiommufd-shim.so');
 }
 
+/** One line on stderr; nothing when stderr is gone (a closed pipe): we never die of our output. */
 function say(line: string): void {
-  fs.writeSync(2, `${PROG}: ${line}\n`);
+  try { writeAll(2, `${PROG}: ${line}\n`); } catch { /* nobody is listening */ }
+}
+
+const waitCell = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Write all of `text` to `fd`, as a blocking write would: a non-blocking fd
+ * that is full (EAGAIN; a pipe another process set O_NONBLOCK on) is waited
+ * for, a partial write is continued. Throws the other errors (EPIPE...).
+ */
+function writeAll(fd: number, text: string): void {
+  let buf = Buffer.from(text, 'utf8');
+  while (buf.length) {
+    try {
+      buf = buf.subarray(fs.writeSync(fd, buf));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      Atomics.wait(waitCell, 0, 0, 1);
+    }
+  }
 }
 
 interface Parsed {
@@ -114,11 +139,27 @@ function parseOptions(args: string[], known: Set<string>, takesValue: Set<string
   return { opts, rest: args.slice(i) };
 }
 
-/** A line sink for --trace: stderr, or a file written synchronously (lines stay in order with the client's output). */
+/**
+ * A line sink for --trace: stderr, or a file written synchronously (lines
+ * stay in order with the client's output). It never throws: the server calls
+ * it inside a client's request. When the reader goes away (`| head`: EPIPE)
+ * or the sink fails in any other way, the trace stops with one line on
+ * stderr and the program goes on untraced.
+ */
 function traceSink(v: string | true | undefined): ((line: string) => void) | undefined {
   if (v === undefined) return undefined;
   const fd = v === true ? 2 : fs.openSync(v, 'w');
-  return (line) => { fs.writeSync(fd, line + '\n'); };
+  let stopped = false;
+  return (line) => {
+    if (stopped) return;
+    try {
+      writeAll(fd, line + '\n');
+    } catch (e) {
+      stopped = true;
+      if (fd !== 2) try { fs.closeSync(fd); } catch { /* closed */ }
+      say(`--trace stopped: cannot write to ${v === true ? 'stderr' : v} (${(e as Error).message}); the program goes on untraced`);
+    }
+  };
 }
 
 async function cmdRun(args: string[]): Promise<number> {
@@ -158,50 +199,133 @@ async function cmdRun(args: string[]): Promise<number> {
     return 126;
   }
 
+  // From here on the status is the program's: signals are forwarded to it
+  // (or, before it runs, end the run), the server's troubles are logged, and
+  // whatever happens the server's directories are removed before we exit.
+  const signals = new RunSignals();
+  const onBug = (e: unknown) => { say(`internal error (bug), the program goes on: ${(e as Error)?.stack ?? e}`); };
+  process.on('uncaughtException', onBug);
+  process.on('unhandledRejection', onBug);
   let server: EmuServer | undefined;
-  let env: NodeJS.ProcessEnv;
   try {
-    if (connect !== undefined) {
-      const q = await queryServer(connect);
-      const preload = process.env.LD_PRELOAD ? `${shim} ${process.env.LD_PRELOAD}` : shim;
-      env = {
-        ...process.env, LD_PRELOAD: preload, IOMMUFD_EMU_SOCKET: path.resolve(connect),
-        IOMMUFD_EMU_PATHS: q.paths, IOMMUFD_EMU_REDIRECT: q.redirect, IOMMUFD_EMU_STATE: q.stateDir,
-        IOMMUFD_EMU_TRACER: String(q.pid),
-      };
-    } else {
-      server = await EmuServer.start({ trace: traceSink(opts.get('trace')), engine: new Engine({ platform }), rootCaps: opts.has('root-caps') });
-      if (user) {
-        server.allowUser(user.uid, user.gid);
-        // The user may not reach the checkout's shim (a 0700 clone, a home
-        // directory): preload a copy from the server's directory it owns.
-        env = server.clientEnv(server.shareWithUser(shim));
+    let env: NodeJS.ProcessEnv;
+    try {
+      if (connect !== undefined) {
+        const q = await queryServer(connect);
+        const preload = process.env.LD_PRELOAD ? `${shim} ${process.env.LD_PRELOAD}` : shim;
+        env = {
+          ...process.env, LD_PRELOAD: preload, IOMMUFD_EMU_SOCKET: path.resolve(connect),
+          IOMMUFD_EMU_PATHS: q.paths, IOMMUFD_EMU_REDIRECT: q.redirect, IOMMUFD_EMU_STATE: q.stateDir,
+          IOMMUFD_EMU_TRACER: String(q.pid),
+        };
       } else {
-        env = server.clientEnv(shim);
+        removeStaleDirs();
+        server = await EmuServer.start({
+          trace: traceSink(opts.get('trace')), log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
+        });
+        claimDirs(server, true);
+        if (user) {
+          server.allowUser(user.uid, user.gid);
+          // The user may not reach the checkout's shim (a 0700 clone, a home
+          // directory): preload a copy from the server's directory it owns.
+          env = server.clientEnv(server.shareWithUser(shim));
+        } else {
+          env = server.clientEnv(shim);
+        }
       }
+    } catch (e) {
+      say(`${connect !== undefined ? `cannot reach the server at ${connect}` : 'cannot start the server'}: ${(e as Error).message}`);
+      return 1;
     }
-  } catch (e) {
-    say(`${connect !== undefined ? `cannot reach the server at ${connect}` : 'cannot start the server'}: ${(e as Error).message}`);
-    return 1;
+    // Stopped before the program ran: report it as a shell reports a kill.
+    if (signals.first) return 128 + (osSignal(signals.first) ?? 0);
+
+    let child: ChildProcess;
+    try {
+      child = spawn(exe, rest.slice(1), { stdio: 'inherit', env, argv0: cmd, ...(user ?? {}) });
+    } catch (e) {
+      say(`${cmd}: ${(e as Error).message}`);
+      return 126;
+    }
+    const status = new Promise<number>((resolve) => {
+      child.once('error', (e) => { say(`${cmd}: ${e.message}`); resolve(126); });
+      child.once('exit', (code, signal) => {
+        resolve(signal ? 128 + (osSignal(signal) ?? 0) : code ?? 0);
+      });
+    });
+    signals.forwardTo(child);
+    return await status;
+  } finally {
+    try { await server?.close(); } catch (e) { say(`closing the server: ${(e as Error)?.stack ?? e}`); }
+    signals.remove();
+    process.off('uncaughtException', onBug);
+    process.off('unhandledRejection', onBug);
+  }
+}
+
+/**
+ * The signals `run` passes on to its program, as a terminal or timeout(1)
+ * would: SIGTERM and SIGHUP always; SIGINT and SIGQUIT unless we are in the
+ * terminal's foreground process group, where the terminal delivered them to
+ * the program itself (it is in our group) and a second one would be a
+ * second ^C. Before the program runs, the first signal is remembered and
+ * the run ends without starting it.
+ */
+class RunSignals {
+  first: NodeJS.Signals | undefined;
+  private child: ChildProcess | undefined;
+  private readonly handlers: Array<[NodeJS.Signals, () => void]> = [];
+
+  constructor() {
+    for (const sig of ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]) {
+      const h = () => this.got(sig);
+      this.handlers.push([sig, h]);
+      process.on(sig, h);
+    }
   }
 
-  const child = spawn(exe, rest.slice(1), { stdio: 'inherit', env, argv0: cmd, ...(user ?? {}) });
-  // The terminal delivers SIGINT/SIGQUIT to CMD itself; we outlive it to report its status.
-  const ignore = () => {};
-  const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
-  const handlers: Array<[NodeJS.Signals, () => void]> = [
-    ['SIGINT', ignore], ['SIGQUIT', ignore], ['SIGTERM', forward('SIGTERM')], ['SIGHUP', forward('SIGHUP')],
-  ];
-  for (const [s, h] of handlers) process.on(s, h);
-  const status = await new Promise<number>((resolve) => {
-    child.once('error', (e) => { say(`${cmd}: ${e.message}`); resolve(126); });
-    child.once('exit', (code, signal) => {
-      resolve(signal ? 128 + (osSignal(signal) ?? 0) : code ?? 0);
-    });
-  });
-  for (const [s, h] of handlers) process.off(s, h);
-  await server?.close();
-  return status;
+  forwardTo(child: ChildProcess): void {
+    this.child = child;
+  }
+
+  private got(sig: NodeJS.Signals): void {
+    this.first ??= sig;
+    if (!this.child) return;
+    if ((sig === 'SIGINT' || sig === 'SIGQUIT') && inForegroundOfTerminal()) return;
+    try { this.child.kill(sig); } catch { /* gone */ }
+  }
+
+  remove(): void {
+    for (const [s, h] of this.handlers) process.off(s, h);
+  }
+}
+
+/** Whether our process group is the foreground group of our controlling terminal (so it sends ^C to us all). */
+function inForegroundOfTerminal(): boolean {
+  try {
+    const stat = fs.readFileSync('/proc/self/stat', 'utf8');
+    // pid (comm) state ppid pgrp session tty_nr tpgid ...; comm may hold spaces and parentheses.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const pgrp = Number(f[2]), ttyNr = Number(f[4]), tpgid = Number(f[5]);
+    return ttyNr !== 0 && tpgid > 0 && tpgid === pgrp;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Record us as the owner of the server's directories (its socket directory
+ * when it made one), so that a later start removes them if we are killed
+ * before we can (removeStaleDirs). Until the server does it itself when it
+ * creates them, this is done here, just after.
+ */
+function claimDirs(server: EmuServer, ownSocketDir: boolean): void {
+  const dirs = [server.stateDir, ...(ownSocketDir ? [path.dirname(server.socketPath)] : [])];
+  for (const d of dirs) {
+    try { markOwner(d); } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') say(`cannot mark ${d} as ours: ${(e as Error).message}`);
+    }
+  }
 }
 
 /** A user by name or number, from /etc/passwd. */
@@ -230,17 +354,25 @@ async function cmdServe(args: string[]): Promise<number> {
   }
   let server: EmuServer;
   try {
-    server = await EmuServer.start({ socketPath: opts.get('socket') as string | undefined, trace: traceSink(opts.get('trace')), engine: new Engine({ platform }), rootCaps: opts.has('root-caps') });
+    removeStaleDirs();
+    server = await EmuServer.start({
+      socketPath: opts.get('socket') as string | undefined, trace: traceSink(opts.get('trace')), log: say,
+      engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
+    });
   } catch (e) {
     say(`cannot start the server: ${(e as Error).message}`);
     return 1;
   }
-  process.stdout.write(server.socketPath + '\n');
+  claimDirs(server, !opts.has('socket'));
+  try { writeAll(1, server.socketPath + '\n'); } catch { /* nobody reads it */ }
+  const stops: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  let stop = () => {};
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    stop = resolve;
+    for (const sig of stops) process.on(sig, stop);
   });
-  await server.close();
+  try { await server.close(); } catch (e) { say(`closing the server: ${(e as Error)?.stack ?? e}`); }
+  for (const sig of stops) process.off(sig, stop);
   return 0;
 }
 
