@@ -9,7 +9,7 @@ import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EmuServer, queryServer } from '../server/server.js';
-import { markOwner, removeStaleDirs } from '../server/stale-dirs.js';
+import { removeStaleDirs } from '../server/stale-dirs.js';
 import { Engine } from '../core/engine.js';
 import { loadPlatform, PLATFORMS, type Platform } from '../hw/platform.js';
 import { checkDynamic, resolveCommand } from './elf.js';
@@ -223,7 +223,6 @@ async function cmdRun(args: string[]): Promise<number> {
         server = await EmuServer.start({
           trace: traceSink(opts.get('trace')), log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
         });
-        claimDirs(server, true);
         if (user) {
           server.allowUser(user.uid, user.gid);
           // The user may not reach the checkout's shim (a 0700 clone, a home
@@ -313,21 +312,6 @@ function inForegroundOfTerminal(): boolean {
   }
 }
 
-/**
- * Record us as the owner of the server's directories (its socket directory
- * when it made one), so that a later start removes them if we are killed
- * before we can (removeStaleDirs). Until the server does it itself when it
- * creates them, this is done here, just after.
- */
-function claimDirs(server: EmuServer, ownSocketDir: boolean): void {
-  const dirs = [server.stateDir, ...(ownSocketDir ? [path.dirname(server.socketPath)] : [])];
-  for (const d of dirs) {
-    try { markOwner(d); } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') say(`cannot mark ${d} as ours: ${(e as Error).message}`);
-    }
-  }
-}
-
 /** A user by name or number, from /etc/passwd. */
 function lookupUser(u: string): { uid: number; gid: number } | undefined {
   let lines: string[] = [];
@@ -363,7 +347,6 @@ async function cmdServe(args: string[]): Promise<number> {
     say(`cannot start the server: ${(e as Error).message}`);
     return 1;
   }
-  claimDirs(server, !opts.has('socket'));
   try { writeAll(1, server.socketPath + '\n'); } catch { /* nobody reads it */ }
   const stops: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   let stop = () => {};

@@ -44,6 +44,7 @@ import { ProcessAddressSpace, ProcessTask, type ResolvedFd, type TaskHost } from
 import { openFileBacking } from './file-backing.js';
 import { Peer, fdAccess, holdsSocket } from './peer.js';
 import { createPrivate, type Owner } from './private-files.js';
+import { markOwner } from './stale-dirs.js';
 import { FaultControl } from './fault-injection.js';
 import { ProcStatus } from './proc-status.js';
 
@@ -161,6 +162,7 @@ function makeStateDir(): string {
     try {
       const d = fs.mkdtempSync(path.join(base, 'iommufd-emu-state-'));
       fs.chmodSync(d, 0o700);
+      markOwner(d);
       return d;
     } catch { /* next */ }
   }
@@ -206,6 +208,7 @@ export class EmuServer {
     } else {
       this.ownDir = fs.mkdtempSync(path.join(os.tmpdir(), 'iommufd-emu-'));
       fs.chmodSync(this.ownDir, 0o700);
+      markOwner(this.ownDir);
       this.socketPath = path.join(this.ownDir, 'sock');
     }
     this.stateDir = makeStateDir();
