@@ -406,7 +406,12 @@ export class EmuServer {
   private process(peer: Peer, cookie = 0n): ClientProcess {
     const pid = peer.pid;
     const known = this.procs.get(pid);
-    if (known) return known;
+    if (known) {
+      if (known.peer.alive()) return known;
+      // The process we knew by this pid is gone (a child kept its channel open): a new one.
+      if (known.channels === 0) this.dropProcess(known);
+      else this.procs.delete(pid);
+    }
     const mm = new ProcessAddressSpace(pid);
     if (!peer.alive()) {
       mm.close();
@@ -671,7 +676,9 @@ export class EmuServer {
         // The client's close() of that fd has happened; if it was the last
         // reference, the file's EOF is queued on its socket and reaches us in
         // this or the next turn of the event loop. Answer after both.
-        if (!this.fileOf(proc, q.ino)) return encodeReply(0);
+        // (Any file: the fd is already gone from the client's table, and
+        // waiting tells nothing but that a file is being released.)
+        if (!this.files.has(q.ino)) return encodeReply(0);
         setImmediate(() => setImmediate(() => { if (!sock.destroyed) sock.write(encodeReply(0)); }));
         return undefined;
       }
