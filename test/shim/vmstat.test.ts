@@ -50,7 +50,8 @@ test('ProcStatus: the status names of a known process are rewritten; others pass
   }
 });
 
-test('VmLck/VmPin through every name of the file, from a child, and for shared memfd pages: as on Linux', { skip: process.getuid?.() !== 0 ? 'needs root (RLIMIT_MODE needs CAP_SYS_RESOURCE)' : false }, () => {
+test('VmLck/VmPin through every name of the file, from a child, and for shared memfd pages: as on Linux', () => {
+  assert.equal(process.getuid?.(), 0, 'missing prerequisite: this test runs as root (RLIMIT_MODE needs CAP_SYS_RESOURCE)');
   const r = spawnSync(process.execPath, [BIN, 'run', '--root-caps', '--', bin], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, fs.readFileSync(path.join(SRC, 'vmstat.golden'), 'utf8'));
