@@ -5,7 +5,7 @@
 // fails with ENOENT, close.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BIN, ROOT, ensureShim, removeTempDir, tempDir } from './shim/build.js';
@@ -135,5 +135,32 @@ describe('run -c, -C', () => {
     const r = spawnSync(process.execPath, [BIN, 'run', '-c', '--', hello], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     assert.equal(table(r.stderr.split('\n').filter((l) => l)).get('total')!.calls, 6);
+  });
+});
+
+describe('serve -c', () => {
+  it('counts the calls of the clients that join it and prints the table when stopped', { timeout: 30_000 }, async () => {
+    const file = path.join(tempDir(), `serve-${seq++}.log`);
+    const server = spawn(process.execPath, [BIN, 'serve', '-c', '-o', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    server.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+    try {
+      const sock = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        server.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; if (out.includes('\n')) resolve(out.trim()); });
+        void exited.then(() => reject(new Error(`serve exited: ${err}`)));
+      });
+      for (let i = 0; i < 2; i++) {
+        const r = spawnSync(process.execPath, [BIN, 'run', '--connect', sock, '--', hello], { encoding: 'utf8', timeout: 20_000 });
+        assert.equal(r.status, 0, r.stderr);
+      }
+    } finally {
+      server.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, err);
+    const t = table(fs.readFileSync(file, 'utf8').split('\n').filter((l) => l));
+    assert.deepEqual({ calls: t.get('total')!.calls, errors: t.get('total')!.errors }, { calls: 12, errors: 2 });
+    assert.equal(t.get('IOMMU_IOAS_UNMAP')!.calls, 4);
   });
 });

@@ -19,8 +19,9 @@ import { TRACE_CLASSES, TraceFilter, Tracer, TraceUsageError, writeAll } from '.
 const PROG = 'iommufd-emu';
 
 const EXIT_STATUS = `Exit status:
-  N         CMD's own status (128+N when CMD was killed by signal N)
-  1         the emulator could not start (the server, the trace file, the shim)
+  CMD's     CMD ran: its own status (128+N when it was killed by signal N)
+  1         the emulator could not start (the server, the trace file, the
+            shim) or --user without root
   2         a usage error (an unknown option or combination, no CMD)
   126       CMD cannot run: a directory, not executable, statically linked
   127       CMD not found
