@@ -113,10 +113,10 @@ describe('run -c, -C', () => {
     const { lines } = traced(['-c']);
     assert.equal(lines.filter((l) => l.startsWith('[')).length, 0, 'no trace lines');
     const t = table(lines);
-    assert.deepEqual([...t.keys()].sort(), ['IOMMU_IOAS_ALLOC', 'IOMMU_IOAS_IOVA_RANGES', 'IOMMU_IOAS_MAP', 'IOMMU_IOAS_UNMAP', 'open', 'total']);
+    assert.deepEqual([...t.keys()].sort(), ['IOMMU_IOAS_ALLOC', 'IOMMU_IOAS_IOVA_RANGES', 'IOMMU_IOAS_MAP', 'IOMMU_IOAS_UNMAP', 'open', 'release', 'total']);
     assert.deepEqual({ calls: t.get('IOMMU_IOAS_UNMAP')!.calls, errors: t.get('IOMMU_IOAS_UNMAP')!.errors }, { calls: 2, errors: 1 });
     assert.deepEqual({ calls: t.get('IOMMU_IOAS_MAP')!.calls, errors: t.get('IOMMU_IOAS_MAP')!.errors }, { calls: 1, errors: 0 });
-    assert.deepEqual({ calls: t.get('total')!.calls, errors: t.get('total')!.errors }, { calls: 6, errors: 1 });
+    assert.deepEqual({ calls: t.get('total')!.calls, errors: t.get('total')!.errors }, { calls: 7, errors: 1 });
     assert.equal(t.get('total')!.pct, 100);
     const names = [...t.keys()].filter((n) => n !== 'total');
     const sum = names.reduce((s, n) => s + t.get(n)!.seconds, 0);
@@ -134,7 +134,7 @@ describe('run -c, -C', () => {
   it('-c without -o: the table goes to stderr at exit', () => {
     const r = spawnSync(process.execPath, [BIN, 'run', '-c', '--', hello], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    assert.equal(table(r.stderr.split('\n').filter((l) => l)).get('total')!.calls, 6);
+    assert.equal(table(r.stderr.split('\n').filter((l) => l)).get('total')!.calls, 7);
   });
 });
 
@@ -160,7 +160,7 @@ describe('serve -c', () => {
     }
     assert.equal(await exited, 0, err);
     const t = table(fs.readFileSync(file, 'utf8').split('\n').filter((l) => l));
-    assert.deepEqual({ calls: t.get('total')!.calls, errors: t.get('total')!.errors }, { calls: 12, errors: 2 });
+    assert.deepEqual({ calls: t.get('total')!.calls, errors: t.get('total')!.errors }, { calls: 14, errors: 2 });
     assert.equal(t.get('IOMMU_IOAS_UNMAP')!.calls, 4);
   });
 });

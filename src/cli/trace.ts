@@ -122,11 +122,15 @@ export class Tracer {
   readonly line = (line: string, ev?: TraceEvent): void => {
     const name = ev?.name ?? /^\[[^\]]*\] ([A-Za-z_][\w|]*)/.exec(line)?.[1] ?? '';
     if (this.o.filter && !this.o.filter.shows(name)) return;
-    if (this.o.summary && ev) {
+    // Counted: ioctls and opens (from their event), and the other calls the
+    // server writes as `name(...) = result` (read, write, mmap, release...),
+    // untimed; not the notes (new fd for, fork:).
+    const isCall = ev !== undefined || /^\[[^\]]*\] [a-z]+\(/.test(line);
+    if (this.o.summary && isCall) {
       const t = this.tally.get(name) ?? { calls: 0, errors: 0, ns: 0n };
       t.calls++;
-      if (ev.result < 0) t.errors++;
-      t.ns += ev.durationNs ?? 0n;
+      if (ev ? ev.result < 0 : / = -1 [A-Z]/.test(line)) t.errors++;
+      t.ns += ev?.durationNs ?? 0n;
       this.tally.set(name, t);
     }
     if (!this.o.lines) return;
