@@ -177,6 +177,18 @@ describe('failures said once, with their cause (1)', () => {
     assert.deepEqual(said(r.stderr), ['iommufd-emu: cannot listen on /nonexistent-dir/sock: its directory /nonexistent-dir: No such file or directory']);
   });
 
+  it('serve --socket in a directory others can write, or on a file that is not a socket', () => {
+    const r = cli(['serve', '--socket', '/tmp/iommufd-emu-test.sock']);
+    assert.equal(r.status, 1);
+    assert.deepEqual(said(r.stderr), ['iommufd-emu: cannot listen on /tmp/iommufd-emu-test.sock: /tmp: others can write this directory (or it is not ours); put the socket in a directory only we can write']);
+    const own = fs.mkdtempSync(path.join(tempDir(), 'sockdir-'));
+    fs.chmodSync(own, 0o700);
+    fs.writeFileSync(path.join(own, 'file'), '');
+    const f = cli(['serve', '--socket', path.join(own, 'file')]);
+    assert.equal(f.status, 1);
+    assert.deepEqual(said(f.stderr), [`iommufd-emu: cannot listen on ${path.join(own, 'file')}: ${path.join(own, 'file')} exists and is not a socket`]);
+  });
+
   it('run --connect to a socket that is not there', () => {
     const r = cli(['run', '--connect', '/nonexistent-dir/sock', '--', hello]);
     assert.equal(r.status, 1);

@@ -151,7 +151,8 @@ const STRERROR: Readonly<Record<string, string>> = {
 function reason(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   if (err?.syscall && err.code && STRERROR[err.code]) return STRERROR[err.code]!;
-  return String(err?.message ?? e);
+  // The engine's and server's errors read "EACCES: why": the why is the cause.
+  return String(err?.message ?? e).replace(/^E[A-Z0-9]+: (?=.)/, '');
 }
 
 interface OptionSpec {
@@ -514,7 +515,7 @@ async function cmdServe(args: string[]): Promise<number> {
       socketPath, trace: tracer?.line, log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
     });
   } catch (e) {
-    say(`cannot start the server: ${reason(e)}`);
+    say(`${socketPath !== undefined ? `cannot listen on ${socketPath}` : 'cannot start the server'}: ${reason(e)}`);
     tracer?.finish();
     return 1;
   }
