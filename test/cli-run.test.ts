@@ -92,7 +92,7 @@ describe('run --trace: a reader that goes away', () => {
     await p.closed;
     const r = steps(fs.readFileSync(out, 'utf8'));
     assert.equal(status, 7, `run exits with the program's status; stderr: ${p.stderr()}`);
-    assert.match(p.stdout(), /^\[\d+\] open\("\/dev\/iommu"\) = fd\n$/, 'head printed the first trace line');
+    assert.match(p.stdout(), /^\[\d+\] open\("\/dev\/iommu"\) = \d+\n$/, 'head printed the first trace line');
     assert.equal(r.get('reader gone'), 'yes');
     assert.equal(r.get('ioctls'), '250');
     assert.equal(r.get('failures'), '0', `first failure: ${r.get('first failure')}; stderr: ${p.stderr()}`);

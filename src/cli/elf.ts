@@ -3,17 +3,39 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** CMD as execvp would find it, or undefined. */
-export function resolveCommand(cmd: string, envPath = process.env.PATH ?? '/usr/bin:/bin'): string | undefined {
-  const ok = (p: string) => {
-    try { return fs.statSync(p).isFile() && (fs.accessSync(p, fs.constants.X_OK), true); } catch { return false; }
+/** Where CMD is, or why a shell could not run it (its status and its words). */
+export type FoundCommand = { path: string } | { status: 126 | 127; reason: string };
+
+/**
+ * CMD as bash would find and judge it: a name with a slash is that file; a
+ * bare name is searched in PATH (directories and non-executables skipped;
+ * a non-executable file found on the way is "Permission denied" when nothing
+ * better turns up). Not found is 127; found but not runnable (a directory,
+ * no execute permission) is 126.
+ */
+export function findCommand(cmd: string, envPath = process.env.PATH ?? '/usr/bin:/bin'): FoundCommand {
+  const check = (p: string): FoundCommand => {
+    let st: fs.Stats;
+    try { st = fs.statSync(p); } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EACCES') return { status: 126, reason: 'Permission denied' };
+      if (code === 'ENOTDIR') return { status: 126, reason: 'Not a directory' };
+      return { status: 127, reason: 'No such file or directory' };
+    }
+    if (st.isDirectory()) return { status: 126, reason: 'Is a directory' };
+    try { fs.accessSync(p, fs.constants.X_OK); } catch { return { status: 126, reason: 'Permission denied' }; }
+    return { path: path.resolve(p) };
   };
-  if (cmd.includes('/')) return ok(cmd) ? path.resolve(cmd) : undefined;
-  for (const dir of envPath.split(':')) {
-    const p = path.join(dir || '.', cmd);
-    if (ok(p)) return p;
+  if (cmd.includes('/')) return check(cmd);
+  let denied: FoundCommand | undefined;
+  if (cmd !== '') {
+    for (const dir of envPath.split(':')) {
+      const r = check(path.join(dir || '.', cmd));
+      if ('path' in r) return r;
+      if (r.reason === 'Permission denied' && !denied) denied = r;
+    }
   }
-  return undefined;
+  return denied ?? { status: 127, reason: 'command not found' };
 }
 
 const PT_INTERP = 3;

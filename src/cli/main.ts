@@ -5,6 +5,7 @@
 // status otherwise (128+signal when it was killed).
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,9 +13,19 @@ import { EmuServer, queryServer } from '../server/server.js';
 import { removeStaleDirs } from '../server/stale-dirs.js';
 import { Engine } from '../core/engine.js';
 import { loadPlatform, PLATFORMS, type Platform } from '../hw/platform.js';
-import { checkDynamic, resolveCommand } from './elf.js';
+import { checkDynamic, findCommand } from './elf.js';
+import { TRACE_CLASSES, TraceFilter, Tracer, TraceUsageError, writeAll } from './trace.js';
 
 const PROG = 'iommufd-emu';
+
+const EXIT_STATUS = `Exit status:
+  CMD's     CMD ran: its own status (128+N when it was killed by signal N)
+  1         the emulator could not start (the server, the trace file, the
+            shim) or --user without root
+  2         a usage error (an unknown option or combination, no CMD)
+  126       CMD cannot run: a directory, not executable, statically linked
+  127       CMD not found
+`;
 
 const MAIN_HELP = `Usage: ${PROG} COMMAND [OPTIONS]
 
@@ -24,7 +35,27 @@ Commands:
   run     run a program with /dev/iommu emulated
   serve   run a long-lived server that 'run --connect' joins
 
+Options:
+  -h, --help     show this help
+  -V, --version  print the version
+
 '${PROG} COMMAND --help' describes each command.
+`;
+
+const TRACE_HELP = `Tracing (strace's habits; any of these turns the trace on):
+  --trace[=FILE]    log every call on an emulated file (name, decoded
+                    arguments, result or errno, time) to stderr, or to FILE.
+                    '--trace FILE' works too: the next word is FILE unless it
+                    is '--' or starts with '-' (so write '--trace -- CMD')
+  -o, --output FILE write the trace (and the -c table) to FILE
+  -t, -tt, -ttt     prefix each line with the time of day, with microseconds,
+                    or as seconds since the epoch
+  -e trace=SET      show only these calls: names (IOMMU_IOAS_MAP, open...) and
+                    classes, comma-separated; '!SET' shows all but those.
+                    Classes: ${Object.keys(TRACE_CLASSES).join(', ')}
+  -c, --summary-only  count calls, errors and time per call name and print a
+                    table at exit, instead of the lines
+  -C, --summary     the lines and the table
 `;
 
 const RUN_HELP = `Usage: ${PROG} run [OPTIONS] [--] CMD [ARGS...]
@@ -37,48 +68,71 @@ CMD, and SIGINT and SIGQUIT unless they came from the terminal (which sent
 them to CMD too); run then waits for CMD and cleans up. If the trace's reader
 goes away (--trace | head), the trace stops and CMD goes on. Directories left
 by a run that was killed (SIGKILL) are removed when the next one starts.
+Options take their value as --opt=V or --opt V.
 
 Options:
   --platform NAME|FILE  the simulated machine: a built-in name (${Object.keys(PLATFORMS).join(', ')};
                     default mock) or a JSON platform file {"base": NAME, ...}
-  --trace[=FILE]    log every emulated ioctl (name, decoded arguments, result or
-                    errno, time) to stderr, or to FILE
   --root-caps       a root client also holds the capabilities this container
                     withholds (absent from its bounding set, e.g.
                     CAP_SYS_RESOURCE), as root outside a container does; ones
                     the client dropped itself stay dropped
   --connect SOCK    use the server listening on SOCK ('${PROG} serve') instead
-                    of starting one
+                    of starting one (not with --platform, --root-caps or the
+                    trace: they belong to that server)
   --user[=USER]     run CMD as USER (a name or uid; default nobody), for
-                    RLIMIT_MEMLOCK accounting as an ordinary user (needs root)
+                    RLIMIT_MEMLOCK accounting as an ordinary user (needs root);
+                    '--user USER' as --trace FILE
   -h, --help        show this help
+  -V, --version     print the version
 
+${TRACE_HELP}
 CMD must be dynamically linked: a static binary cannot take LD_PRELOAD.
-`;
+
+${EXIT_STATUS}`;
 
 const SERVE_HELP = `Usage: ${PROG} serve [OPTIONS]
 
 Run a long-lived iommufd-emu server and print its socket path on stdout.
 Clients join it with '${PROG} run --connect SOCK -- CMD'; each names the server
 its ptracer (prctl PR_SET_PTRACER) so that the server may access its memory
-under Yama. Stops on SIGINT, SIGTERM or SIGHUP.
+under Yama. Stops on SIGINT, SIGTERM or SIGHUP (and prints the -c table then).
 
 Options:
   --socket PATH     listen on PATH (default: a new private directory under the
-                    temporary directory)
-  --trace[=FILE]    log every emulated ioctl to stderr, or to FILE
+                    temporary directory); its directory must exist and be
+                    writable by us only
   --platform NAME|FILE  the simulated machine (see 'run --help')
   --root-caps       root clients hold what the container withholds (see 'run --help')
   -h, --help        show this help
+  -V, --version     print the version
+
+${TRACE_HELP}
+Exit status: 0 when stopped by a signal, 1 when it cannot start, 2 for a
+usage error.
 `;
 
 class UsageError extends Error {}
 
+/** The package's root: dist/src/cli → ../../.. */
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
 /** The shim library: IOMMUFD_EMU_SHIM, or native/shim beside our dist/. */
 export function shimPath(): string {
   if (process.env.IOMMUFD_EMU_SHIM) return path.resolve(process.env.IOMMUFD_EMU_SHIM);
-  const here = path.dirname(fileURLToPath(import.meta.url)); // dist/src/cli
-  return path.resolve(here, '../../../native/shim/libiommufd-shim.so');
+  return path.join(ROOT, 'native/shim/libiommufd-shim.so');
+}
+
+/** What builds the native parts here: an installed package is rebuilt by npm, a checkout by its build. */
+function buildHint(): string {
+  return ROOT.split(path.sep).includes('node_modules')
+    ? "run 'npm rebuild iommufd-emu' (it needs cc and make)"
+    : `run 'npm run build' in ${ROOT} (it runs make -C native/shim)`;
+}
+
+/** The version in our package.json. */
+export function version(): string {
+  return (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 /** One line on stderr; nothing when stderr is gone (a closed pipe): we never die of our output. */
@@ -86,92 +140,189 @@ function say(line: string): void {
   try { writeAll(2, `${PROG}: ${line}\n`); } catch { /* nobody is listening */ }
 }
 
-const waitCell = new Int32Array(new SharedArrayBuffer(4));
+const STRERROR: Readonly<Record<string, string>> = {
+  ENOENT: 'No such file or directory', EACCES: 'Permission denied', EPERM: 'Operation not permitted',
+  EISDIR: 'Is a directory', ENOTDIR: 'Not a directory', EROFS: 'Read-only file system', EEXIST: 'File exists',
+  ENOSPC: 'No space left on device', ELOOP: 'Too many levels of symbolic links', ENAMETOOLONG: 'File name too long',
+  ECONNREFUSED: 'Connection refused', ENOTSOCK: 'Socket operation on non-socket', EADDRINUSE: 'Address already in use',
+};
 
-/**
- * Write all of `text` to `fd`, as a blocking write would: a non-blocking fd
- * that is full (EAGAIN; a pipe another process set O_NONBLOCK on) is waited
- * for, a partial write is continued. Throws the other errors (EPIPE...).
- */
-function writeAll(fd: number, text: string): void {
-  let buf = Buffer.from(text, 'utf8');
-  while (buf.length) {
-    try {
-      buf = buf.subarray(fs.writeSync(fd, buf));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
-      Atomics.wait(waitCell, 0, 0, 1);
-    }
-  }
+/** An error in a shell's words: "No such file or directory", not Node's "ENOENT: no such file..., open 'x'". */
+function reason(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err?.syscall && err.code && STRERROR[err.code]) return STRERROR[err.code]!;
+  // The engine's and server's errors read "EACCES: why": the why is the cause.
+  return String(err?.message ?? e).replace(/^E[A-Z0-9]+: (?=.)/, '');
+}
+
+interface OptionSpec {
+  /** Where its value is kept. */
+  key: string;
+  long?: string;
+  short?: string;
+  /** 'optional': --opt=V, or --opt V when V is not '--' and does not start with '-'. */
+  value: 'none' | 'required' | 'optional';
 }
 
 interface Parsed {
-  opts: Map<string, string | true>;
+  /** Each option's values in order (true for one without a value). */
+  opts: Map<string, Array<string | true>>;
+  /** Options whose optional value was the next word (--trace FILE). */
+  spaced: Set<string>;
   rest: string[];
 }
 
+const COMMON: OptionSpec[] = [
+  { key: 'help', long: 'help', short: 'h', value: 'none' },
+  { key: 'version', long: 'version', short: 'V', value: 'none' },
+];
+const TRACE_OPTS: OptionSpec[] = [
+  { key: 'trace', long: 'trace', value: 'optional' },
+  { key: 'output', long: 'output', short: 'o', value: 'required' },
+  { key: 'timestamps', short: 't', value: 'none' },
+  { key: 'filter', short: 'e', value: 'required' },
+  { key: 'summary-only', long: 'summary-only', short: 'c', value: 'none' },
+  { key: 'summary', long: 'summary', short: 'C', value: 'none' },
+];
+const SERVER_OPTS: OptionSpec[] = [
+  { key: 'platform', long: 'platform', value: 'required' },
+  { key: 'root-caps', long: 'root-caps', value: 'none' },
+];
+const RUN_OPTS: OptionSpec[] = [...COMMON, ...TRACE_OPTS, ...SERVER_OPTS,
+  { key: 'connect', long: 'connect', value: 'required' },
+  { key: 'user', long: 'user', value: 'optional' },
+];
+const SERVE_OPTS: OptionSpec[] = [...COMMON, ...TRACE_OPTS, ...SERVER_OPTS,
+  { key: 'socket', long: 'socket', value: 'required' },
+];
+
 /**
- * Options before the command: `--name`, `--name=value`, `--name value` for
- * those in `takesValue`; `--` or the first non-option ends them.
+ * Options before the command, as getopt_long reads them: `--name`,
+ * `--name=V`, `--name V`; `-x`, clustered `-ctt`, `-o FILE`, `-oFILE`. `--`
+ * or the first word that is not an option ends them.
  */
-function parseOptions(args: string[], known: Set<string>, takesValue: Set<string>, optionalValue: Set<string>): Parsed {
-  const opts = new Map<string, string | true>();
+function parseOptions(args: string[], specs: OptionSpec[]): Parsed {
+  const opts = new Map<string, Array<string | true>>();
+  const spaced = new Set<string>();
+  const put = (s: OptionSpec, v: string | true) => { const a = opts.get(s.key) ?? []; a.push(v); opts.set(s.key, a); };
   let i = 0;
   for (; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--') { i++; break; }
-    if (a === '-h') { opts.set('help', true); continue; }
-    if (!a.startsWith('--') || a === '-') break;
-    const eq = a.indexOf('=');
-    const name = a.slice(2, eq < 0 ? undefined : eq);
-    if (!known.has(name)) throw new UsageError(`unknown option '${a}'`);
-    if (eq >= 0) {
-      if (!takesValue.has(name) && !optionalValue.has(name)) throw new UsageError(`option '--${name}' takes no value`);
-      opts.set(name, a.slice(eq + 1));
-    } else if (takesValue.has(name)) {
-      const v = args[++i];
-      if (v === undefined) throw new UsageError(`option '--${name}' needs a value`);
-      opts.set(name, v);
-    } else {
-      opts.set(name, true);
+    if (!a.startsWith('-') || a === '-') break;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      const name = a.slice(2, eq < 0 ? undefined : eq);
+      const s = specs.find((x) => x.long === name);
+      if (!s) throw new UsageError(`unknown option '${eq < 0 ? a : a.slice(0, eq)}'`);
+      if (eq >= 0) {
+        if (s.value === 'none') throw new UsageError(`option '--${name}' takes no value`);
+        put(s, a.slice(eq + 1));
+      } else if (s.value === 'required') {
+        const v = args[++i];
+        if (v === undefined) throw new UsageError(`option '--${name}' needs a value`);
+        put(s, v);
+      } else if (s.value === 'optional' && args[i + 1] !== undefined && args[i + 1] !== '--' && !args[i + 1]!.startsWith('-')) {
+        put(s, args[++i]!);
+        spaced.add(s.key);
+      } else {
+        put(s, true);
+      }
+      continue;
+    }
+    for (let j = 1; j < a.length; j++) {
+      const s = specs.find((x) => x.short === a[j]);
+      if (!s) throw new UsageError(`unknown option '-${a[j]}'`);
+      if (s.value === 'none') { put(s, true); continue; }
+      const v = j + 1 < a.length ? a.slice(j + 1) : args[++i];
+      if (v === undefined) throw new UsageError(`option '-${a[j]}' needs a value`);
+      put(s, v);
+      break;
     }
   }
-  return { opts, rest: args.slice(i) };
+  return { opts, spaced, rest: args.slice(i) };
 }
 
-/**
- * A line sink for --trace: stderr, or a file written synchronously (lines
- * stay in order with the client's output). It never throws: the server calls
- * it inside a client's request. When the reader goes away (`| head`: EPIPE)
- * or the sink fails in any other way, the trace stops with one line on
- * stderr and the program goes on untraced.
- */
-function traceSink(v: string | true | undefined): ((line: string) => void) | undefined {
-  if (v === undefined) return undefined;
-  const fd = v === true ? 2 : fs.openSync(v, 'w');
-  let stopped = false;
-  return (line) => {
-    if (stopped) return;
+/** The last value of an option (a later one wins, as in getopt programs). */
+function last(p: Parsed, key: string): string | true | undefined {
+  const a = p.opts.get(key);
+  return a?.[a.length - 1];
+}
+
+/** The tracer the trace options ask for, or undefined when none is given. */
+function tracerFor(p: Parsed): Tracer | undefined {
+  const traceOpt = last(p, 'trace');
+  const output = last(p, 'output') as string | undefined;
+  const filters = (p.opts.get('filter') ?? []) as string[];
+  const timestamps = Math.min(3, p.opts.get('timestamps')?.length ?? 0);
+  const summaryOnly = p.opts.has('summary-only');
+  const summary = summaryOnly || p.opts.has('summary');
+  if (traceOpt === undefined && output === undefined && !filters.length && !timestamps && !summary) return undefined;
+  if (typeof traceOpt === 'string' && output !== undefined && traceOpt !== output) {
+    throw new UsageError(`--trace ${traceOpt} and -o ${output} name two trace files; give one`);
+  }
+  const file = typeof traceOpt === 'string' ? traceOpt : output;
+  if (file === '') throw new UsageError('the trace file name is empty');
+  if (typeof traceOpt === 'string' && p.spaced.has('trace')) {
+    // '--trace PROG ARGS' would truncate PROG: a word that names a program is not a trace file.
     try {
-      writeAll(fd, line + '\n');
-    } catch (e) {
-      stopped = true;
-      if (fd !== 2) try { fs.closeSync(fd); } catch { /* closed */ }
-      say(`--trace stopped: cannot write to ${v === true ? 'stderr' : v} (${(e as Error).message}); the program goes on untraced`);
-    }
-  };
+      const st = fs.statSync(traceOpt);
+      if (st.isFile() && st.mode & 0o111) {
+        throw new UsageError(`--trace ${traceOpt}: that is a program, not a trace file; write '--trace -- CMD' to trace to stderr or '--trace=FILE'`);
+      }
+    } catch (e) { if (e instanceof UsageError) throw e; }
+  }
+  let filter: TraceFilter | undefined;
+  try {
+    for (const f of filters) (filter ??= new TraceFilter()).add(f);
+  } catch (e) {
+    if (e instanceof TraceUsageError) throw new UsageError(e.message);
+    throw e;
+  }
+  return new Tracer({ file, lines: !summaryOnly, summary, filter, timestamps, say });
+}
+
+/** Open the tracer's file; false (after saying why) when it cannot be. */
+function openTracer(t: Tracer | undefined, p: Parsed): boolean {
+  if (!t) return true;
+  try {
+    t.open();
+    return true;
+  } catch (e) {
+    const file = typeof last(p, 'trace') === 'string' ? last(p, 'trace') : last(p, 'output');
+    say(`cannot open trace file ${file}: ${reason(e)}`);
+    return false;
+  }
+}
+
+/** The temporary directory the server makes its own under: say so once when it is not there. */
+function checkTmpdir(): boolean {
+  const dir = os.tmpdir();
+  try {
+    if (fs.statSync(dir).isDirectory()) return true;
+    say(`cannot start the server: the temporary directory ${dir} is not a directory (set TMPDIR)`);
+  } catch (e) {
+    say(`cannot start the server: the temporary directory ${dir}: ${reason(e)} (set TMPDIR)`);
+  }
+  return false;
 }
 
 async function cmdRun(args: string[]): Promise<number> {
-  const { opts, rest } = parseOptions(args, new Set(['platform', 'trace', 'connect', 'user', 'root-caps', 'help']),
-    new Set(['platform', 'connect']), new Set(['trace', 'user']));
+  const p = parseOptions(args, RUN_OPTS);
+  const { opts, rest } = p;
   if (opts.has('help')) { process.stdout.write(RUN_HELP); return 0; }
+  if (opts.has('version')) { process.stdout.write(`${PROG} ${version()}\n`); return 0; }
   if (rest.length === 0) throw new UsageError('run: missing CMD');
-  const connect = opts.get('connect') as string | undefined;
-  if (connect !== undefined && opts.has('trace')) {
-    throw new UsageError(`run: --trace needs the in-process server; trace a shared one with '${PROG} serve --trace'`);
+  const connect = last(p, 'connect') as string | undefined;
+  const tracer = tracerFor(p);
+  if (connect !== undefined) {
+    // What a server is made with belongs to the server we join: refuse rather than ignore.
+    for (const [key, what] of [['platform', '--platform'], ['root-caps', '--root-caps']] as const) {
+      if (opts.has(key)) throw new UsageError(`run: --connect and ${what} cannot be used together: the server at ${connect} has its own; give ${what} to '${PROG} serve'`);
+    }
+    if (tracer) throw new UsageError(`run: --connect and tracing (--trace, -o, -t, -e, -c) cannot be used together: trace the shared server with '${PROG} serve --trace'`);
   }
-  const platformArg = opts.get('platform') as string | undefined;
+  const platformArg = last(p, 'platform') as string | undefined;
   let platform: Platform | undefined;
   if (platformArg !== undefined) {
     try { platform = loadPlatform(platformArg); } catch (e) { say((e as Error).message.replace(/^E[A-Z0-9]+: /, '')); return 2; }
@@ -179,25 +330,29 @@ async function cmdRun(args: string[]): Promise<number> {
 
   let user: { uid: number; gid: number } | undefined;
   if (opts.has('user')) {
-    const u = opts.get('user');
-    user = lookupUser(u === true ? 'nobody' : u!);
-    if (!user) throw new UsageError(`run: no such user '${u === true ? 'nobody' : u}'`);
+    const u = last(p, 'user');
+    const name = u === true ? 'nobody' : u!;
+    user = lookupUser(name);
+    if (!user) throw new UsageError(`run: no such user '${name}'`);
     if (process.geteuid?.() !== 0) { say('--user needs root'); return 1; }
   }
 
   const shim = shimPath();
   if (!fs.existsSync(shim)) {
-    say(`the shim ${shim} is not built; run 'npm run build' (it runs make -C native/shim)`);
+    say(`the shim ${shim} is not built; ${buildHint()}`);
     return 1;
   }
   const cmd = rest[0]!;
-  const exe = resolveCommand(cmd);
-  if (!exe) { say(`${cmd}: command not found`); return 127; }
+  const found = findCommand(cmd);
+  if (!('path' in found)) { say(`${cmd}: ${found.reason}`); return found.status; }
+  const exe = found.path;
   const dyn = checkDynamic(exe);
   if (dyn === 'static') {
     say(`${cmd} is statically linked: the shim cannot be preloaded into it (LD_PRELOAD needs the dynamic loader), so /dev/iommu cannot be emulated for it; link it dynamically`);
     return 126;
   }
+  if (connect === undefined && !checkTmpdir()) return 1;
+  if (!openTracer(tracer, p)) return 1;
 
   // From here on the status is the program's: signals are forwarded to it
   // (or, before it runs, end the run), the server's troubles are logged, and
@@ -221,7 +376,7 @@ async function cmdRun(args: string[]): Promise<number> {
       } else {
         removeStaleDirs();
         server = await EmuServer.start({
-          trace: traceSink(opts.get('trace')), log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
+          trace: tracer?.line, log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
         });
         if (user) {
           server.allowUser(user.uid, user.gid);
@@ -233,7 +388,7 @@ async function cmdRun(args: string[]): Promise<number> {
         }
       }
     } catch (e) {
-      say(`${connect !== undefined ? `cannot reach the server at ${connect}` : 'cannot start the server'}: ${(e as Error).message}`);
+      say(`${connect !== undefined ? `cannot reach the server at ${connect}` : 'cannot start the server'}: ${reason(e)}`);
       return 1;
     }
     // Stopped before the program ran: report it as a shell reports a kill.
@@ -256,6 +411,7 @@ async function cmdRun(args: string[]): Promise<number> {
     return await status;
   } finally {
     try { await server?.close(); } catch (e) { say(`closing the server: ${(e as Error)?.stack ?? e}`); }
+    tracer?.finish();
     signals.remove();
     process.off('uncaughtException', onBug);
     process.off('unhandledRejection', onBug);
@@ -328,23 +484,39 @@ function osSignal(name: NodeJS.Signals): number | undefined {
 }
 
 async function cmdServe(args: string[]): Promise<number> {
-  const { opts, rest } = parseOptions(args, new Set(['socket', 'trace', 'platform', 'root-caps', 'help']), new Set(['socket', 'platform']), new Set(['trace']));
+  const p = parseOptions(args, SERVE_OPTS);
+  const { opts, rest } = p;
   if (opts.has('help')) { process.stdout.write(SERVE_HELP); return 0; }
+  if (opts.has('version')) { process.stdout.write(`${PROG} ${version()}\n`); return 0; }
   if (rest.length) throw new UsageError(`serve: unexpected argument '${rest[0]}'`);
+  const tracer = tracerFor(p);
   let platform: Platform | undefined;
-  const platformArg = opts.get('platform') as string | undefined;
+  const platformArg = last(p, 'platform') as string | undefined;
   if (platformArg !== undefined) {
     try { platform = loadPlatform(platformArg); } catch (e) { say((e as Error).message.replace(/^E[A-Z0-9]+: /, '')); return 2; }
   }
+  const socketPath = last(p, 'socket') as string | undefined;
+  if (socketPath !== undefined) {
+    const dir = path.dirname(path.resolve(socketPath));
+    try {
+      if (!fs.statSync(dir).isDirectory()) { say(`cannot listen on ${socketPath}: ${dir}: Not a directory`); return 1; }
+    } catch (e) {
+      say(`cannot listen on ${socketPath}: its directory ${dir}: ${reason(e)}`);
+      return 1;
+    }
+  } else if (!checkTmpdir()) {
+    return 1;
+  }
+  if (!openTracer(tracer, p)) return 1;
   let server: EmuServer;
   try {
     removeStaleDirs();
     server = await EmuServer.start({
-      socketPath: opts.get('socket') as string | undefined, trace: traceSink(opts.get('trace')), log: say,
-      engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
+      socketPath, trace: tracer?.line, log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
     });
   } catch (e) {
-    say(`cannot start the server: ${(e as Error).message}`);
+    say(`${socketPath !== undefined ? `cannot listen on ${socketPath}` : 'cannot start the server'}: ${reason(e)}`);
+    tracer?.finish();
     return 1;
   }
   try { writeAll(1, server.socketPath + '\n'); } catch { /* nobody reads it */ }
@@ -355,6 +527,7 @@ async function cmdServe(args: string[]): Promise<number> {
     for (const sig of stops) process.on(sig, stop);
   });
   try { await server.close(); } catch (e) { say(`closing the server: ${(e as Error)?.stack ?? e}`); }
+  tracer?.finish();
   for (const sig of stops) process.off(sig, stop);
   return 0;
 }
@@ -369,6 +542,9 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
       case '-h': case '--help': case 'help':
         process.stdout.write(MAIN_HELP);
+        return 0;
+      case '-V': case '--version':
+        process.stdout.write(`${PROG} ${version()}\n`);
         return 0;
       case 'run': return await cmdRun(args);
       case 'serve': return await cmdServe(args);

@@ -15,6 +15,7 @@ import type { IommufdObject } from '../core/object-table.js';
 import type { EmulatedFile } from '../core/file.js';
 import { VfioDeviceHandle } from './vfio.js';
 import { DmaBuf, DmaBufFile } from '../core/dmabuf.js';
+import { loadPlatform, type Platform } from '../hw/platform.js';
 
 export { Engine } from '../core/engine.js';
 export { IommufdCtx } from '../core/iommufd.js';
@@ -33,6 +34,17 @@ export { CpuCache, SystemMemory, physAddr, CACHE_LINE, type PhysicalMemory } fro
 export { DmaEngine, iommuFaults, type DmaOptions, type DmaReadResult, type DmaWriteResult, type DmaSegment, type IommuFault, type DmaFaultReason } from '../hw/dma.js';
 export { KvmVm, type WbinvdResult } from '../kvm/kvm.js';
 export { KvmVfioDevice, vfioFileEnforcedCoherent } from '../kvm/vfio.js';
+// The simulated machines, by name (`openIommufd({ platform: 'qemu-vtd' })`) or as values.
+export { PLATFORMS, DEFAULT_PLATFORM, loadPlatform, type Platform } from '../hw/platform.js';
+// The types that appear in the signatures above and below.
+export type { EngineOptions } from '../core/engine.js';
+export type { Task, ResolvedFile, UserAccount } from '../core/task.js';
+export type { IommuDomain } from '../core/domain.js';
+export type { IommufdIoas } from '../core/ioas.js';
+export type { IommufdObject } from '../core/object-table.js';
+export type { EmulatedFile } from '../core/file.js';
+export type { StructDef, Fields, Decoded } from '../uapi/struct.js';
+export type { VfioProcess, VfioRawResult } from './vfio.js';
 
 let nextPid = 1000;
 
@@ -358,7 +370,12 @@ export class IommufdFile {
   }
 }
 
-/** Open /dev/iommu on a fresh engine from a fresh simulated process. */
-export function openIommufd(o: { process?: ProcessOptions; engine?: EngineOptions } = {}): IommufdFile {
-  return new IommufdFile(new SimProcess(o.process), new Engine(o.engine));
+/**
+ * Open /dev/iommu on a fresh engine from a fresh simulated process.
+ * `platform` is the machine: a built-in name (see PLATFORMS), a platform
+ * file's path or a Platform; it overrides `engine.platform`.
+ */
+export function openIommufd(o: { process?: ProcessOptions; engine?: EngineOptions; platform?: string | Platform } = {}): IommufdFile {
+  const platform = typeof o.platform === 'string' ? loadPlatform(o.platform) : o.platform;
+  return new IommufdFile(new SimProcess(o.process), new Engine(platform ? { ...o.engine, platform } : o.engine));
 }

@@ -52,13 +52,16 @@ export interface ServerOptions {
   engine?: Engine;
   /** Listen here; default: `sock` in a new private 0700 directory under the tmpdir. */
   socketPath?: string;
-  /** One decoded line per ioctl. */
-  trace?: (line: string) => void;
+  /** One decoded line per ioctl; `ev` says what an ioctl's or open's line is about (for filters and summaries). */
+  trace?: (line: string, ev?: TraceEvent) => void;
   /** One-line diagnostics for humans (default: stderr). */
   log?: (line: string) => void;
   /** Clients whose euid is 0 get every capability (as root outside a container). */
   rootCaps?: boolean;
 }
+
+/** A traced call: its name, result (-1 or the errno's negation for open) and errno; an open's socket inode. */
+export interface TraceEvent { name: string; pid: number; result: number; errno: number; durationNs?: bigint; ino?: bigint }
 
 const O_ACCMODE = 3;
 const O_WRONLY = 1;
@@ -190,7 +193,7 @@ export class EmuServer {
   private nextMapping = 1;
   private nextBacking = 1;
   private readonly sockets = new Set<net.Socket>();
-  private readonly trace: ((line: string) => void) | undefined;
+  private readonly trace: ((line: string, ev?: TraceEvent) => void) | undefined;
   private readonly rootCaps: boolean;
   private readonly log: (line: string) => void;
   /** The user `allowUser` let in (besides our own uid and root). */
@@ -534,7 +537,8 @@ export class EmuServer {
         else this.log(`open ${p} failed (bug): ${(e as Error)?.stack ?? e}`);
       }
     }
-    this.trace?.(`[${h.pid}] open("${p}") = ${result < 0 ? `-1 ${errnoName(-result)}` : 'fd'}`);
+    this.trace?.(`[${h.pid}] open("${p}") = ${result < 0 ? `-1 ${errnoName(-result)}` : 'fd'}`,
+      { name: 'open', pid: h.pid, result, errno: result < 0 ? -result : 0, ino: h.ino });
     sock.write(encodeReply(result, Number(of?.rdev ?? 0n)));
     return () => { if (of) this.fileClosed(of); };
   }
@@ -752,7 +756,8 @@ export class EmuServer {
       const err = this.lastErr as Errno | undefined;
       const res = err ? `-1 ${err.message}` : `${result}${trace.out ? ` {${trace.out}}` : ''}`;
       const tid = q.tid !== proc.pid ? `/${q.tid}` : '';
-      this.trace(`[${proc.pid}${tid}] ${name}(${trace.args}) = ${res} <${fmtDuration(dt)}>`);
+      this.trace(`[${proc.pid}${tid}] ${name}(${trace.args}) = ${res} <${fmtDuration(dt)}>`,
+        { name, pid: proc.pid, result: err ? -1 : result, errno: err?.code ?? 0, durationNs: dt });
     }
     // Writes made before a failure still land, as copy_to_user's would.
     return encodeReply(result, 0, recs ?? NO_RECS);

@@ -1,0 +1,166 @@
+// strace's habits in `run`'s trace: -o FILE, -t/-tt/-ttt timestamps, -e
+// trace=NAME|CLASS filters, -c/-C summary tables, and the fd number an open
+// returned. The program is the README's example (examples/hello-iommufd.c):
+// open, IOAS_ALLOC, IOAS_MAP, IOVA_RANGES, IOAS_UNMAP, a second UNMAP that
+// fails with ENOENT, close.
+import { after, before, describe, it } from 'node:test';
+import * as assert from 'node:assert/strict';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BIN, ROOT, ensureShim, removeTempDir, tempDir } from './shim/build.js';
+
+let hello = '';
+before(() => {
+  ensureShim();
+  hello = path.join(tempDir(), 'hello-iommufd');
+  execFileSync('cc', ['-O2', '-o', hello, path.join(ROOT, 'examples/hello-iommufd.c')], { stdio: 'inherit' });
+});
+after(() => removeTempDir());
+
+let seq = 0;
+/** Run hello under `run ARGS -o FILE`; returns the trace file's lines and the run's stderr. */
+function traced(args: string[]): { lines: string[]; stderr: string } {
+  const file = path.join(tempDir(), `trace-${seq++}.log`);
+  const r = spawnSync(process.execPath, [BIN, 'run', ...args, '-o', file, '--', hello], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^second unmap: No such file or directory$/m, 'the program ran to its end');
+  return { lines: fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== ''), stderr: r.stderr };
+}
+
+/** The call name of a trace line. */
+function callOf(line: string): string {
+  return /^\[\d+\] (?:[\d:.]+ )?([A-Za-z_|]+)/.exec(line)?.[1] ?? `?${line}`;
+}
+
+const ALL = ['open', 'IOMMU_IOAS_ALLOC', 'IOMMU_IOAS_MAP', 'IOMMU_IOAS_IOVA_RANGES', 'IOMMU_IOAS_UNMAP', 'IOMMU_IOAS_UNMAP', 'release'];
+
+describe('run -o FILE', () => {
+  it('writes every call to FILE and nothing to stderr; open shows its fd number', () => {
+    const { lines, stderr } = traced([]);
+    assert.deepEqual(lines.map(callOf), ALL);
+    assert.doesNotMatch(stderr, /IOMMU_/);
+    assert.match(lines[0]!, /^\[\d+\] open\("\/dev\/iommu"\) = 3$/, 'the program\'s first fd is 3');
+    assert.match(lines[5]!, /IOMMU_IOAS_UNMAP\(.*\) = -1 ENOENT/);
+  });
+});
+
+describe('run -t, -tt, -ttt', () => {
+  const forms: Array<[string, RegExp]> = [
+    ['-t', /^\[\d+\] \d\d:\d\d:\d\d [A-Za-z]/],
+    ['-tt', /^\[\d+\] \d\d:\d\d:\d\d\.\d{6} [A-Za-z]/],
+    ['-ttt', /^\[\d+\] \d{10}\.\d{6} [A-Za-z]/],
+  ];
+  for (const [flag, re] of forms) {
+    it(`${flag}: every line carries the time after its pid`, () => {
+      const { lines } = traced([flag]);
+      assert.deepEqual(lines.map(callOf), ALL);
+      for (const l of lines) assert.match(l, re);
+    });
+  }
+
+  it('-ttt: the times are now, and do not go backwards', () => {
+    const t0 = Date.now() / 1000;
+    const { lines } = traced(['-ttt']);
+    const ts = lines.map((l) => Number(/^\[\d+\] (\d+\.\d+) /.exec(l)![1]));
+    for (let i = 1; i < ts.length; i++) assert.ok(ts[i]! >= ts[i - 1]!, `${lines[i - 1]}\n${lines[i]}`);
+    assert.ok(ts[0]! >= t0 - 1 && ts[ts.length - 1]! <= Date.now() / 1000 + 1);
+  });
+});
+
+describe('run -e trace=SET', () => {
+  const cases: Array<[string, string[]]> = [
+    ['trace=IOMMU_IOAS_UNMAP', ['IOMMU_IOAS_UNMAP', 'IOMMU_IOAS_UNMAP']],
+    ['IOMMU_IOAS_MAP,open', ['open', 'IOMMU_IOAS_MAP']],
+    ['trace=iommu_ioas_alloc', ['IOMMU_IOAS_ALLOC']],
+    ['trace=ioas', ALL.filter((n) => n.startsWith('IOMMU_IOAS_'))],
+    ['trace=%file', ['open', 'release']],
+    ['trace=!ioas', ['open', 'release']],
+    ['trace=!IOMMU_IOAS_UNMAP,open', ['IOMMU_IOAS_ALLOC', 'IOMMU_IOAS_MAP', 'IOMMU_IOAS_IOVA_RANGES', 'release']],
+    ['trace=hwpt', []],
+    ['trace=all', ALL],
+  ];
+  for (const [set, expected] of cases) {
+    it(`-e ${set}`, () => {
+      assert.deepEqual(traced(['-e', set]).lines.map(callOf), expected);
+    });
+  }
+
+  it('-e without --trace, -o or -c traces to stderr', () => {
+    const r = spawnSync(process.execPath, [BIN, 'run', '-e', 'trace=IOMMU_IOAS_MAP', '--', hello], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(r.stderr.split('\n').filter((l) => l).map(callOf), ['IOMMU_IOAS_MAP']);
+  });
+});
+
+/** The summary table's rows: name → [calls, errors, usecs/call, seconds]. */
+function table(lines: string[]): Map<string, { calls: number; errors: number; usecs: number; seconds: number; pct: number }> {
+  const i = lines.findIndex((l) => /^% time +seconds +usecs\/call +calls +errors +call$/.test(l));
+  assert.ok(i >= 0, `a table header in\n${lines.join('\n')}`);
+  assert.match(lines[i + 1]!, /^-{6} -{11} -{11} -{9} -{9} -{16}$/);
+  const rows = new Map<string, { calls: number; errors: number; usecs: number; seconds: number; pct: number }>();
+  for (const l of lines.slice(i + 2)) {
+    if (l.startsWith('---')) continue;
+    const m = /^ *([\d.]+) +([\d.]+) +(\d+) +(\d+) +(\d*) (\S+)$/.exec(l);
+    assert.ok(m, `a table row: ${l}`);
+    rows.set(m[6]!, { pct: Number(m[1]), seconds: Number(m[2]), usecs: Number(m[3]), calls: Number(m[4]), errors: Number(m[5] || 0) });
+  }
+  return rows;
+}
+
+describe('run -c, -C', () => {
+  it('-c: a table of calls, errors and time per call name, instead of the lines', () => {
+    const { lines } = traced(['-c']);
+    assert.equal(lines.filter((l) => l.startsWith('[')).length, 0, 'no trace lines');
+    const t = table(lines);
+    assert.deepEqual([...t.keys()].sort(), ['IOMMU_IOAS_ALLOC', 'IOMMU_IOAS_IOVA_RANGES', 'IOMMU_IOAS_MAP', 'IOMMU_IOAS_UNMAP', 'open', 'release', 'total']);
+    assert.deepEqual({ calls: t.get('IOMMU_IOAS_UNMAP')!.calls, errors: t.get('IOMMU_IOAS_UNMAP')!.errors }, { calls: 2, errors: 1 });
+    assert.deepEqual({ calls: t.get('IOMMU_IOAS_MAP')!.calls, errors: t.get('IOMMU_IOAS_MAP')!.errors }, { calls: 1, errors: 0 });
+    assert.deepEqual({ calls: t.get('total')!.calls, errors: t.get('total')!.errors }, { calls: 7, errors: 1 });
+    assert.equal(t.get('total')!.pct, 100);
+    const names = [...t.keys()].filter((n) => n !== 'total');
+    const sum = names.reduce((s, n) => s + t.get(n)!.seconds, 0);
+    assert.ok(Math.abs(sum - t.get('total')!.seconds) < 1e-5, 'the total is the sum');
+    assert.ok(t.get('IOMMU_IOAS_MAP')!.seconds > 0, 'ioctls are timed');
+    for (let i = 1; i < names.length; i++) assert.ok(t.get(names[i - 1]!)!.seconds >= t.get(names[i]!)!.seconds, 'most time first');
+  });
+
+  it('-C: the lines and the table; -e narrows both', () => {
+    const { lines } = traced(['-C', '-e', 'trace=IOMMU_IOAS_UNMAP']);
+    assert.deepEqual(lines.filter((l) => l.startsWith('[')).map(callOf), ['IOMMU_IOAS_UNMAP', 'IOMMU_IOAS_UNMAP']);
+    assert.deepEqual([...table(lines).keys()], ['IOMMU_IOAS_UNMAP', 'total']);
+  });
+
+  it('-c without -o: the table goes to stderr at exit', () => {
+    const r = spawnSync(process.execPath, [BIN, 'run', '-c', '--', hello], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(table(r.stderr.split('\n').filter((l) => l)).get('total')!.calls, 7);
+  });
+});
+
+describe('serve -c', () => {
+  it('counts the calls of the clients that join it and prints the table when stopped', { timeout: 30_000 }, async () => {
+    const file = path.join(tempDir(), `serve-${seq++}.log`);
+    const server = spawn(process.execPath, [BIN, 'serve', '-c', '-o', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    server.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+    try {
+      const sock = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        server.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; if (out.includes('\n')) resolve(out.trim()); });
+        void exited.then(() => reject(new Error(`serve exited: ${err}`)));
+      });
+      for (let i = 0; i < 2; i++) {
+        const r = spawnSync(process.execPath, [BIN, 'run', '--connect', sock, '--', hello], { encoding: 'utf8', timeout: 20_000 });
+        assert.equal(r.status, 0, r.stderr);
+      }
+    } finally {
+      server.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0, err);
+    const t = table(fs.readFileSync(file, 'utf8').split('\n').filter((l) => l));
+    assert.deepEqual({ calls: t.get('total')!.calls, errors: t.get('total')!.errors }, { calls: 14, errors: 2 });
+    assert.equal(t.get('IOMMU_IOAS_UNMAP')!.calls, 4);
+  });
+});
