@@ -158,9 +158,6 @@ typedef ssize_t (*read_chk_fn)(int, void *, size_t, size_t);
 typedef ssize_t (*pread_chk_fn)(int, void *, size_t, off_t, size_t);
 typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 typedef int (*munmap_fn)(void *, size_t);
-typedef int (*mprotect_fn)(void *, size_t, int);
-typedef int (*pkey_mprotect_fn)(void *, size_t, int, int);
-typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
 typedef int (*close_fn)(int);
 typedef pid_t (*fork_fn)(void);
 typedef int (*dup_fn)(int);
@@ -189,9 +186,6 @@ static read_chk_fn real_read_chk;
 static pread_chk_fn real_pread_chk, real_pread64_chk;
 static mmap_fn real_mmap, real_mmap64;
 static munmap_fn real_munmap;
-static mprotect_fn real_mprotect;
-static pkey_mprotect_fn real_pkey_mprotect;
-static mremap_fn real_mremap;
 static close_fn real_close;
 static fork_fn real_fork;
 static dup_fn real_dup;
@@ -248,9 +242,6 @@ static void resolve(void)
 	real_mmap = (mmap_fn)next_sym("mmap");
 	real_mmap64 = (mmap_fn)next_sym("mmap64");
 	real_munmap = (munmap_fn)next_sym("munmap");
-	real_mprotect = (mprotect_fn)next_sym("mprotect");
-	real_pkey_mprotect = (pkey_mprotect_fn)next_sym("pkey_mprotect");
-	real_mremap = (mremap_fn)next_sym("mremap");
 	real_close = (close_fn)next_sym("close");
 	real_fork = (fork_fn)next_sym("fork");
 	real_dup = (dup_fn)next_sym("dup");
@@ -343,54 +334,17 @@ static int raw_close(int fd)
 	return (int)syscall(SYS_close, fd);
 }
 
-/* Pages this process has been seen to read or write through
- * process_vm_readv/writev (which honour protections and never fault). Later
- * copies that stay inside such pages use memcpy: two syscalls fewer per
- * ioctl. The cache is emptied by every munmap, mprotect, mremap and MAP_FIXED
- * mmap the program makes; memory glibc unmaps internally (free() of a large
- * block) is not seen, so an ioctl on freed memory may fault in the program
- * where the kernel would answer EFAULT. */
-#define PAGE_SLOTS 64
-static uintptr_t rd_pages[PAGE_SLOTS], wr_pages[PAGE_SLOTS];
-
-static void forget_pages(void)
-{
-	memset(rd_pages, 0, sizeof(rd_pages));
-	memset(wr_pages, 0, sizeof(wr_pages));
-}
-
-/* Is [addr, addr+len) (at most two pages) all in `cache`? */
-static int pages_known(const uintptr_t *cache, uintptr_t addr, size_t len)
-{
-	uintptr_t first = addr >> 12, last = (addr + len - 1) >> 12;
-	if (last - first > 1)
-		return 0;
-	return cache[first % PAGE_SLOTS] == first + 1 && cache[last % PAGE_SLOTS] == last + 1;
-}
-
-static void pages_learn(uintptr_t *cache, uintptr_t addr, size_t len)
-{
-	uintptr_t first = addr >> 12, last = (addr + len - 1) >> 12;
-	if (last - first > 1)
-		return;
-	cache[first % PAGE_SLOTS] = first + 1;
-	cache[last % PAGE_SLOTS] = last + 1;
-}
-
 /* Copy to our own memory as the kernel's copy_to_user would: honours page
- * protections, never faults. Returns 0 or -1 (EFAULT). */
+ * protections, never faults, whatever the program did to its address space
+ * behind our back (free() of a big block, a raw munmap syscall): checked at
+ * every call, as the kernel checks. Returns 0 or -1 (EFAULT). */
 static int vm_write(uintptr_t addr, const void *src, size_t len)
 {
 	struct iovec local = { (void *)src, len }, remote = { (void *)addr, len };
 	if (!len)
 		return 0;
-	if (pages_known(wr_pages, addr, len)) {
-		memcpy((void *)addr, src, len);
-		return 0;
-	}
 	if (process_vm_writev(self_pid(), &local, 1, &remote, 1, 0) != (ssize_t)len)
 		return -1;
-	pages_learn(wr_pages, addr, len);
 	return 0;
 }
 
@@ -398,17 +352,9 @@ static int vm_write(uintptr_t addr, const void *src, size_t len)
 static ssize_t vm_read(void *dst, uintptr_t addr, size_t len)
 {
 	struct iovec local = { dst, len }, remote = { (void *)addr, len };
-	ssize_t n;
 	if (!len)
 		return 0;
-	if (pages_known(rd_pages, addr, len)) {
-		memcpy(dst, (const void *)addr, len);
-		return (ssize_t)len;
-	}
-	n = process_vm_readv(self_pid(), &local, 1, &remote, 1, 0);
-	if (n == (ssize_t)len)
-		pages_learn(rd_pages, addr, len);
-	return n;
+	return process_vm_readv(self_pid(), &local, 1, &remote, 1, 0);
 }
 
 static int connect_server(int cloexec)
@@ -1605,10 +1551,8 @@ static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags,
 		errno = e;
 		return MAP_FAILED;
 	}
-	if (flags & MAP_FIXED) {
-		forget_pages();
+	if (flags & MAP_FIXED)
 		forget_range((uintptr_t)p, (uintptr_t)p + plen);
-	}
 	pthread_mutex_lock(&maplock);
 	if (nmaps < MAX_MAPS) {
 		maps[nmaps].start = (uintptr_t)p;
@@ -1627,11 +1571,8 @@ static void *mmap_common(mmap_fn real, void *addr, size_t len, int prot, int fla
 	if (!(flags & MAP_ANONYMOUS) && fd_kind(fd, &ino) == FD_EMU)
 		return emu_mmap(real, addr, len, prot, flags, ino, off);
 	p = real(addr, len, prot, flags, fd, off);
-	if (p != MAP_FAILED && (flags & MAP_FIXED)) {
-		forget_pages();
-		if (nmaps)
-			forget_range((uintptr_t)p, (uintptr_t)p + ((len + 4095) & ~(size_t)4095));
-	}
+	if (p != MAP_FAILED && (flags & MAP_FIXED) && nmaps)
+		forget_range((uintptr_t)p, (uintptr_t)p + ((len + 4095) & ~(size_t)4095));
 	return p;
 }
 
@@ -1651,44 +1592,10 @@ EXPORT int munmap(void *addr, size_t len)
 {
 	int r;
 	resolve();
-	forget_pages();
 	r = real_munmap(addr, len);
 	if (r == 0 && nmaps)
 		forget_range((uintptr_t)addr, (uintptr_t)addr + ((len + 4095) & ~(size_t)4095));
 	return r;
-}
-
-EXPORT int mprotect(void *addr, size_t len, int prot)
-{
-	resolve();
-	forget_pages();
-	return real_mprotect(addr, len, prot);
-}
-
-EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey)
-{
-	resolve();
-	forget_pages();
-	if (!real_pkey_mprotect) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real_pkey_mprotect(addr, len, prot, pkey);
-}
-
-EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
-{
-	va_list ap;
-	void *new_addr = NULL, *p;
-	resolve();
-	if (flags & MREMAP_FIXED) {
-		va_start(ap, flags);
-		new_addr = va_arg(ap, void *);
-		va_end(ap);
-	}
-	forget_pages();
-	p = real_mremap(old, old_len, new_len, flags, new_addr);
-	return p;
 }
 
 /* ---- close and dup: keep the fd table true ---- */
