@@ -33,6 +33,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -110,6 +111,40 @@ static pid_t my_pid;
 static __thread pid_t my_tid;
 static __thread unsigned my_tid_gen;
 static unsigned fork_gen = 1;
+/* A signal handler may close, dup or ioctl an emulated fd (close() is
+ * async-signal-safe) while its thread is inside one of our round trips: our
+ * locks are therefore held with the program's signals blocked, and the
+ * handler runs when the round trip is over, as it would after a syscall.
+ * The synchronous signals stay open (blocked, a fault would kill the process
+ * at once instead of reaching the program's handler). Neither call changes
+ * errno. */
+static sigset_t async_sigs;
+static int async_sigs_ready;
+
+static void take(pthread_mutex_t *m, sigset_t *old)
+{
+	if (!async_sigs_ready) {
+		sigset_t s;
+		sigfillset(&s);
+		sigdelset(&s, SIGSEGV);
+		sigdelset(&s, SIGBUS);
+		sigdelset(&s, SIGILL);
+		sigdelset(&s, SIGFPE);
+		sigdelset(&s, SIGTRAP);
+		sigdelset(&s, SIGSYS);
+		async_sigs = s;
+		async_sigs_ready = 1;
+	}
+	pthread_sigmask(SIG_BLOCK, &async_sigs, old);
+	pthread_mutex_lock(m);
+}
+
+static void give(pthread_mutex_t *m, const sigset_t *old)
+{
+	pthread_mutex_unlock(m);
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
 
 static pid_t self_pid(void)
 {
@@ -457,6 +492,7 @@ static int peer_is_server(int fd)
  * Never changes errno. */
 static int is_emulated_fd(int fd, ino_t *ino)
 {
+	sigset_t sigs;
 	struct stat st;
 	int saved = errno, ours = 0;
 
@@ -469,14 +505,14 @@ static int is_emulated_fd(int fd, ino_t *ino)
 	if (raw_fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
 		goto out;
 	*ino = st.st_ino;
-	pthread_mutex_lock(&lock);
+	take(&lock, &sigs);
 	ours = lookup_known(st.st_ino, NULL);
-	pthread_mutex_unlock(&lock);
 	if (!ours && fd != chan_fd && peer_is_server(fd)) {
+	give(&lock, &sigs);
 		ours = 1;
-		pthread_mutex_lock(&lock);
+		take(&lock, &sigs);
 		remember(st.st_ino, 0);
-		pthread_mutex_unlock(&lock);
+		give(&lock, &sigs);
 	}
 	if (ours)
 		fd_mark(fd, FD_EMU, st.st_ino);
@@ -682,6 +718,7 @@ static long apply_records(long ret, const unsigned char *p, size_t len, struct o
  * after carrying out its records. */
 static long transact(struct iemu_req *q, const void *ext, uint32_t ext_len, struct outcome *out)
 {
+	sigset_t sigs;
 	struct iemu_reply r;
 	/* The reply and small records arrive in one recv: we never read past our
 	 * reply, since the server answers one request at a time. */
@@ -694,7 +731,7 @@ static long transact(struct iemu_req *q, const void *ext, uint32_t ext_len, stru
 	q->pid = (uint32_t)self_pid();
 	q->tid = (uint32_t)self_tid();
 	q->ext_len = ext_len;
-	pthread_mutex_lock(&lock);
+	take(&lock, &sigs);
 	fd = channel();
 	if (fd < 0) {
 		ret = -(errno ? errno : EIO);
@@ -746,7 +783,7 @@ broken:
 	chan_fd = -1;
 	ret = -EIO;
 out:
-	pthread_mutex_unlock(&lock);
+	give(&lock, &sigs);
 	free(big);
 	return ret;
 }
@@ -955,14 +992,15 @@ static void mark_if_control(int fd)
 /* open(2) of an emulated path: a FILE connection to the server. */
 static int emu_open(const char *p, int flags)
 {
+	sigset_t sigs;
 	ino_t ino;
 	dev_t rdev;
 	int fd, e;
 
 	/* The channel first, so the server knows this process before its files. */
-	pthread_mutex_lock(&lock);
+	take(&lock, &sigs);
 	fd = channel();
-	pthread_mutex_unlock(&lock);
+	give(&lock, &sigs);
 	if (fd < 0) {
 		errno = errno == ECONNREFUSED || errno == ENOENT ? ENODEV : errno;
 		return -1;
@@ -970,9 +1008,9 @@ static int emu_open(const char *p, int flags)
 	fd = file_connect(IEMU_KIND_FILE, flags & O_CLOEXEC, (uint32_t)flags, p, (uint32_t)strlen(p), &ino, &rdev);
 	if (fd < 0)
 		return -1;
-	pthread_mutex_lock(&lock);
+	take(&lock, &sigs);
 	remember(ino, rdev);
-	pthread_mutex_unlock(&lock);
+	give(&lock, &sigs);
 	fd_mark(fd, FD_EMU, ino);
 	if (flags & O_NONBLOCK) {
 		e = errno;
@@ -1435,10 +1473,11 @@ EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) { 
  * mapping whose last piece went. */
 static void forget_range(uintptr_t start, uintptr_t end)
 {
+	sigset_t sigs;
 	uint32_t gone[MAX_MAPS];
 	int ngone = 0, i, j;
 
-	pthread_mutex_lock(&maplock);
+	take(&maplock, &sigs);
 	for (i = 0; i < nmaps; i++) {
 		uintptr_t s = maps[i].start, e = maps[i].end;
 		uint32_t id = maps[i].id;
@@ -1467,7 +1506,7 @@ static void forget_range(uintptr_t start, uintptr_t end)
 		if (!left)
 			gone[ngone++] = id;
 	}
-	pthread_mutex_unlock(&maplock);
+	give(&maplock, &sigs);
 	for (i = 0; i < ngone; i++) {
 		struct iemu_req q;
 		req_init(&q, IEMU_OP_MUNMAP, 0);
@@ -1481,6 +1520,7 @@ static void forget_range(uintptr_t start, uintptr_t end)
  * opens its channel at once (reset_after_fork) so its exit is seen. */
 EXPORT pid_t fork(void)
 {
+	sigset_t sigs;
 	uint32_t ids[MAX_MAPS];
 	int n = 0, i, j;
 	pid_t child;
@@ -1489,14 +1529,14 @@ EXPORT pid_t fork(void)
 	child = real_fork();
 	if (child <= 0 || !active || !nmaps)
 		return child;
-	pthread_mutex_lock(&maplock);
+	take(&maplock, &sigs);
 	for (i = 0; i < nmaps; i++) {
 		for (j = 0; j < n && ids[j] != maps[i].id; j++)
 			;
 		if (j == n)
 			ids[n++] = maps[i].id;
 	}
-	pthread_mutex_unlock(&maplock);
+	give(&maplock, &sigs);
 	for (i = 0; i < n; i++) {
 		struct iemu_req q;
 		int saved = errno;
@@ -1520,6 +1560,7 @@ static void mappings_after_fork(void)
 
 static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, ino_t ino, off_t off)
 {
+	sigset_t sigs;
 	char path[PATH_MAX];
 	struct iemu_req q;
 	struct outcome oc = { .path = path, .path_size = sizeof(path) };
@@ -1553,14 +1594,14 @@ static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags,
 	}
 	if (flags & MAP_FIXED)
 		forget_range((uintptr_t)p, (uintptr_t)p + plen);
-	pthread_mutex_lock(&maplock);
+	take(&maplock, &sigs);
 	if (nmaps < MAX_MAPS) {
 		maps[nmaps].start = (uintptr_t)p;
 		maps[nmaps].end = (uintptr_t)p + plen;
 		maps[nmaps].id = (uint32_t)id;
 		nmaps++;
 	}
-	pthread_mutex_unlock(&maplock);
+	give(&maplock, &sigs);
 	return p;
 }
 
@@ -1729,23 +1770,24 @@ static int stat_path(int dirfd, const char **path, struct stat *st, char *target
 
 static int stat_fd(int fd, struct stat *st)
 {
+	sigset_t sigs;
 	ino_t ino;
 	dev_t rdev = 0;
 	struct outcome oc = { 0 };
 	int found;
 	if (!is_emulated_fd(fd, &ino))
 		return 0;
-	pthread_mutex_lock(&lock);
+	take(&lock, &sigs);
 	found = lookup_known(ino, &rdev);
-	pthread_mutex_unlock(&lock);
+	give(&lock, &sigs);
 	if (!found || rdev == 0) {
 		struct iemu_req q;
 		req_init(&q, IEMU_OP_FILE_INFO, ino);
 		if (transact(&q, NULL, 0, &oc) >= 0)
 			rdev = (dev_t)oc.aux;
-		pthread_mutex_lock(&lock);
+		take(&lock, &sigs);
 		remember(ino, rdev);
-		pthread_mutex_unlock(&lock);
+		give(&lock, &sigs);
 	}
 	fake_stat(st, rdev, ino);
 	return 1;
