@@ -98,19 +98,18 @@ static pthread_mutex_t maplock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int chan_fd = -1;
 static pid_t chan_pid;
+static ino_t chan_ino;
+/* A vfork child that made its own channel keeps its parent's here (they
+ * share this memory); the parent takes it back when it runs again. */
+static int lent_fd = -1;
+static pid_t lent_pid;
+static ino_t lent_ino;
 /* A REC_WRITE faulted: tell the server with the next request. */
 static int maps_stale;
 /* Names this process image to the server: new at start-up (so after exec) and
  * in a forked child, so the server knows a reconnecting image from a new one. */
 static uint64_t image_cookie;
 
-/* getpid()/gettid() are syscalls in current glibc: cache them. The pid is
- * re-read when it may have changed (a fork child resets it; a child made by
- * clone/vfork without fork handlers is caught by channel()'s check). */
-static pid_t my_pid;
-static __thread pid_t my_tid;
-static __thread unsigned my_tid_gen;
-static unsigned fork_gen = 1;
 /* A signal handler may close, dup or ioctl an emulated fd (close() is
  * async-signal-safe) while its thread is inside one of our round trips: our
  * locks are therefore held with the program's signals blocked, and the
@@ -145,21 +144,45 @@ static void give(pthread_mutex_t *m, const sigset_t *old)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
+/* Who we are, from the kernel at each call: a child made by the raw fork,
+ * clone or vfork syscall runs no fork handlers and still holds our memory,
+ * caches and all (glibc's getpid() is a plain syscall too). The tid is
+ * cached per thread, with the pid it was read in. */
+static __thread pid_t my_tid, my_tid_pid;
 
 static pid_t self_pid(void)
 {
-	if (!my_pid)
-		my_pid = getpid();
-	return my_pid;
+	return (pid_t)syscall(SYS_getpid);
 }
 
-static pid_t self_tid(void)
+static pid_t self_tid(pid_t pid)
 {
-	if (my_tid_gen != fork_gen) {
-		my_tid = gettid();
-		my_tid_gen = fork_gen;
+	if (my_tid_pid != pid) {
+		my_tid = (pid_t)syscall(SYS_gettid);
+		my_tid_pid = pid;
 	}
 	return my_tid;
+}
+
+/* A page the kernel gives a forked child as zeros (MADV_WIPEONFORK): still
+ * set when the pid changed, our memory is shared with the process whose
+ * channel we hold (a vfork or CLONE_VM child); cleared, it is a copy (a raw
+ * fork). NULL where the kernel has no MADV_WIPEONFORK: taken as a copy. */
+static volatile int *fork_mark;
+
+static void fork_mark_init(void)
+{
+#ifdef MADV_WIPEONFORK
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	if (madvise(p, 4096, MADV_WIPEONFORK) != 0) {
+		munmap(p, 4096);
+		return;
+	}
+	fork_mark = p;
+	*fork_mark = 1;
+#endif
 }
 
 static void new_cookie(void)
@@ -507,8 +530,8 @@ static int is_emulated_fd(int fd, ino_t *ino)
 	*ino = st.st_ino;
 	take(&lock, &sigs);
 	ours = lookup_known(st.st_ino, NULL);
-	if (!ours && fd != chan_fd && peer_is_server(fd)) {
 	give(&lock, &sigs);
+	if (!ours && fd != chan_fd && fd != lent_fd && peer_is_server(fd)) {
 		ours = 1;
 		take(&lock, &sigs);
 		remember(st.st_ino, 0);
@@ -553,7 +576,16 @@ static void scan_fds(void)
 
 /* ---- the channel ---- */
 
-/* The channel of this process; called with `lock` held. */
+static int fd_is(int fd, ino_t ino)
+{
+	struct stat st;
+	return fd >= 0 && raw_fstat(fd, &st) == 0 && st.st_ino == ino;
+}
+
+static void mappings_not_ours(void);
+
+/* The channel of this process; called with `lock` held. The server knows a
+ * connection by its peer's credentials, so a new process needs its own. */
 static int channel(void)
 {
 	struct iemu_hello h;
@@ -563,9 +595,43 @@ static int channel(void)
 
 	if (chan_fd >= 0 && chan_pid == pid)
 		return chan_fd;
-	my_pid = pid;
-	/* A child made without fork() (clone, vfork) still has the parent's. */
-	chan_fd = -1;
+	if (chan_fd >= 0) {
+		/* The channel of another process: we are a child made without
+		 * glibc's fork (its handlers reset all this). */
+		if (fork_mark && *fork_mark) {
+			/* Its memory is ours (vfork, CLONE_VM): keep its channel for it. */
+			if (lent_fd < 0 || lent_pid != pid) {
+				lent_fd = chan_fd;
+				lent_pid = chan_pid;
+				lent_ino = chan_ino;
+			}
+		} else {
+			/* A copy of the parent (the raw fork or clone syscall): this
+			 * fd is our copy of its channel; the parent's mappings of
+			 * emulated files are not registered in our name. */
+			if (fd_is(chan_fd, chan_ino))
+				raw_close(chan_fd);
+			lent_fd = -1;
+			new_cookie();
+			mappings_not_ours();
+			if (tracer_pid > 0)
+				prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
+		}
+		chan_fd = -1;
+	}
+	if (lent_fd >= 0 && lent_pid == pid) {
+		/* The parent of a vfork child, running again. */
+		fd = lent_fd;
+		lent_fd = -1;
+		if (fd_is(fd, lent_ino)) {
+			chan_fd = fd;
+			chan_pid = pid;
+			chan_ino = lent_ino;
+			return fd;
+		}
+	}
+	if (fork_mark)
+		*fork_mark = 1;
 	fd = connect_server(1);
 	if (fd < 0)
 		return -1;
@@ -580,7 +646,7 @@ static int channel(void)
 	h.version = IEMU_VERSION;
 	h.kind = IEMU_KIND_CHANNEL;
 	h.pid = (uint32_t)pid;
-	h.tid = (uint32_t)gettid();
+	h.tid = (uint32_t)self_tid(pid);
 	h.ino = image_cookie;
 	if (write_all(fd, &h, sizeof(h)) < 0 || read_all(fd, &r, sizeof(r)) < 0 || r.magic != IEMU_MAGIC) {
 		raw_close(fd);
@@ -596,6 +662,10 @@ static int channel(void)
 				pid, strerror(-r.result));
 		errno = -r.result;
 		return -1;
+	}
+	{
+		struct stat st;
+		chan_ino = raw_fstat(fd, &st) == 0 ? st.st_ino : 0;
 	}
 	chan_fd = fd;
 	chan_pid = pid;
@@ -623,7 +693,7 @@ static int file_connect(uint16_t kind, int cloexec, uint32_t oflags, const void 
 	h.version = IEMU_VERSION;
 	h.kind = kind;
 	h.pid = (uint32_t)self_pid();
-	h.tid = (uint32_t)self_tid();
+	h.tid = (uint32_t)self_tid(h.pid);
 	h.ino = st.st_ino;
 	h.oflags = oflags;
 	h.path_len = body_len;
@@ -729,7 +799,7 @@ static long transact(struct iemu_req *q, const void *ext, uint32_t ext_len, stru
 	int fd;
 
 	q->pid = (uint32_t)self_pid();
-	q->tid = (uint32_t)self_tid();
+	q->tid = (uint32_t)self_tid(q->pid);
 	q->ext_len = ext_len;
 	take(&lock, &sigs);
 	fd = channel();
@@ -814,11 +884,12 @@ static void reset_after_fork(void)
 	 * of the parent, and the channel is the parent's. */
 	pthread_mutex_init(&lock, NULL);
 	pthread_mutex_init(&maplock, NULL);
-	my_pid = 0;
-	fork_gen++;
 	if (chan_fd >= 0)
 		raw_close(chan_fd);
 	chan_fd = -1;
+	lent_fd = -1;
+	if (fork_mark)
+		*fork_mark = 1;
 	new_cookie();
 	if (active && tracer_pid > 0)
 		prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
@@ -875,6 +946,7 @@ __attribute__((constructor)) static void shim_init(void)
 	if (tracer_pid > 0)
 		prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
 	new_cookie();
+	fork_mark_init();
 	pthread_atfork(NULL, NULL, reset_after_fork);
 	active = 1;
 	scan_fds();
@@ -1549,12 +1621,22 @@ EXPORT pid_t fork(void)
 	return child;
 }
 
+/* A raw-fork child holds copies of its parent's mappings of emulated
+ * files, but the server knows them only in the parent's name (OP_MMAP_DUP
+ * comes from glibc's fork path): forget them here, so that our munmaps do
+ * not speak for mappings we were never given. */
+static void mappings_not_ours(void)
+{
+	nmaps = 0;
+}
+
 static void mappings_after_fork(void)
 {
+	sigset_t sigs;
 	int saved = errno;
-	pthread_mutex_lock(&lock);
+	take(&lock, &sigs);
 	channel();
-	pthread_mutex_unlock(&lock);
+	give(&lock, &sigs);
 	errno = saved;
 }
 

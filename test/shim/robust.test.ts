@@ -24,6 +24,7 @@ interface Client {
 const clients: Client[] = [
   { name: 'efault', what: 'an ioctl on memory freed, raw-munmapped or raw-mprotected answers EFAULT, never SIGSEGV' },
   { name: 'signal_close', what: 'a signal handler that dups and closes the fd while its thread is mid-ioctl neither hangs nor disturbs errno' },
+  { name: 'raw_fork', what: 'children of the raw fork and clone syscalls and of vfork are processes of their own' },
 ];
 
 const bins = new Map<string, string>();
