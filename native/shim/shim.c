@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -50,7 +51,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+
 #include "proto.h"
+
+/* Newer than some installed headers (include/uapi/linux/fs.h). */
+#ifndef FS_IOC_GETFSUUID
+#define FS_IOC_GETFSUUID _IOR(0x15, 0, struct { __u8 len; __u8 uuid[16]; })
+#endif
+#ifndef FS_IOC_GETFSSYSFSPATH
+#define FS_IOC_GETFSSYSFSPATH _IOR(0x15, 1, struct { __u8 len; __u8 name[128]; })
+#endif
 
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_PATTERNS 32
@@ -877,6 +889,7 @@ static long ret_errno(long ret)
 /* ---- fork: mappings and the channel ---- */
 
 static void mappings_after_fork(void);
+static dev_t file_rdev(ino_t ino);
 
 static void reset_after_fork(void)
 {
@@ -1227,6 +1240,54 @@ EXPORT DIR *opendir(const char *path)
 
 /* ---- ioctl ---- */
 
+/* The ioctls fs/ioctl.c's do_vfs_ioctl() answers itself, before the file's
+ * own unlocked_ioctl: the same for every file of a kind, so the shim answers
+ * them and the server never sees them. For a character device or an anon
+ * inode file and for our socket (neither regular, both on a filesystem with
+ * a page-sized block, no freeze, fiemap, uuid or sysfs name) they act the
+ * same, so most run on the real fd, which also keeps FD_CLOEXEC and
+ * O_NONBLOCK where fcntl() and exec look. The exceptions:
+ *  - FIOASYNC: sockets have ->fasync, the emulated files do not: turning it
+ *    on is ENOTTY, turning it off (no change) is 0, after reading the int.
+ *  - FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR: the VFS reads the argument (EFAULT)
+ *    and, as the inode has no fileattr_set, hands the call to the driver.
+ *  - FS_IOC_GETFSUUID: the uuid of the file's filesystem. sockfs and anon
+ *    inodes have none (ENOTTY); a character device node is on /dev's
+ *    filesystem (devtmpfs has one): asked of /dev itself.
+ *  - FIONREAD, FS_IOC_GETFLAGS, FS_IOC_FSGETXATTR go to the driver of a
+ *    non-regular file: forwarded as any other ioctl. */
+enum { VFS_DRIVER = 0, VFS_ON_SOCKET, VFS_FIOASYNC, VFS_READS_INT, VFS_READS_FSXATTR, VFS_FSUUID };
+
+static int vfs_ioctl_kind(unsigned int cmd)
+{
+	switch (cmd) {
+	case FIOCLEX:
+	case FIONCLEX:
+	case FIONBIO:
+	case FIOQSIZE:
+	case FIFREEZE:
+	case FITHAW:
+	case FS_IOC_FIEMAP:
+	case FIGETBSZ:
+	case FICLONE:
+	case FICLONERANGE:
+	case FIDEDUPERANGE:
+	case FS_IOC_GETFSSYSFSPATH:
+		return VFS_ON_SOCKET;
+	case FS_IOC_GETFSUUID:
+		return VFS_FSUUID;
+	case FIOASYNC:
+		return VFS_FIOASYNC;
+	case FS_IOC_SETFLAGS:
+		return VFS_READS_INT;
+	case FS_IOC_FSSETXATTR:
+		return VFS_READS_FSXATTR;
+	default:
+		return VFS_DRIVER;
+	}
+}
+
+
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {
 	struct iemu_req q;
@@ -1241,6 +1302,49 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_end(ap);
 	if (!is_emulated_fd(fd, &ino))
 		return real_ioctl(fd, request, arg);
+	switch (vfs_ioctl_kind((unsigned int)request)) {
+	case VFS_ON_SOCKET:
+		return real_ioctl(fd, request, arg);
+	case VFS_FIOASYNC: {
+		int on;
+		if (vm_read(&on, arg, sizeof(on)) != (ssize_t)sizeof(on)) {
+			errno = EFAULT;
+			return -1;
+		}
+		if (on) {
+			errno = ENOTTY;
+			return -1;
+		}
+		return 0;
+	}
+	case VFS_FSUUID: {
+		int dev, r, e;
+		if (!file_rdev(ino))
+			return real_ioctl(fd, request, arg);
+		dev = real_open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dev < 0)
+			return real_ioctl(fd, request, arg);
+		r = real_ioctl(dev, request, arg);
+		e = errno;
+		raw_close(dev);
+		errno = e;
+		return r;
+	}
+	case VFS_READS_INT:
+	case VFS_READS_FSXATTR: {
+		unsigned char in[sizeof(struct fsxattr)];
+		size_t need = vfs_ioctl_kind((unsigned int)request) == VFS_READS_INT ? sizeof(int) : sizeof(struct fsxattr);
+		saved = errno;
+		if (vm_read(in, arg, need) != (ssize_t)need) {
+			errno = EFAULT;
+			return -1;
+		}
+		errno = saved;
+		break;
+	}
+	default:
+		break;
+	}
 	saved = errno;
 	req_init(&q, IEMU_OP_IOCTL, ino);
 	q.request = (uint32_t)request;
@@ -1781,7 +1885,13 @@ EXPORT int dup3(int fd, int to, int flags)
 static int fcntl_common(fcntl_fn real, int fd, int cmd, va_list ap)
 {
 	void *arg = va_arg(ap, void *);
-	int r = real(fd, cmd, arg);
+	ino_t ino;
+	int r;
+	/* setfl() sets FASYNC only through ->fasync, which sockets have and
+	 * the emulated files do not: O_ASYNC is ignored for them. */
+	if (cmd == F_SETFL && ((uintptr_t)arg & O_ASYNC) && is_emulated_fd(fd, &ino))
+		arg = (void *)((uintptr_t)arg & ~(uintptr_t)O_ASYNC);
+	r = real(fd, cmd, arg);
 	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		fd_copy(fd, r);
 	return r;
@@ -1850,15 +1960,14 @@ static int stat_path(int dirfd, const char **path, struct stat *st, char *target
 	return 0;
 }
 
-static int stat_fd(int fd, struct stat *st)
+/* The device number of an emulated file (0: not a device node, e.g. a file
+ * an ioctl made), asking the server when we do not know it. */
+static dev_t file_rdev(ino_t ino)
 {
 	sigset_t sigs;
-	ino_t ino;
 	dev_t rdev = 0;
 	struct outcome oc = { 0 };
 	int found;
-	if (!is_emulated_fd(fd, &ino))
-		return 0;
 	take(&lock, &sigs);
 	found = lookup_known(ino, &rdev);
 	give(&lock, &sigs);
@@ -1871,7 +1980,15 @@ static int stat_fd(int fd, struct stat *st)
 		remember(ino, rdev);
 		give(&lock, &sigs);
 	}
-	fake_stat(st, rdev, ino);
+	return rdev;
+}
+
+static int stat_fd(int fd, struct stat *st)
+{
+	ino_t ino;
+	if (!is_emulated_fd(fd, &ino))
+		return 0;
+	fake_stat(st, file_rdev(ino), ino);
 	return 1;
 }
 

@@ -25,6 +25,8 @@ const clients: Client[] = [
   { name: 'efault', what: 'an ioctl on memory freed, raw-munmapped or raw-mprotected answers EFAULT, never SIGSEGV' },
   { name: 'signal_close', what: 'a signal handler that dups and closes the fd while its thread is mid-ioctl neither hangs nor disturbs errno' },
   { name: 'raw_fork', what: 'children of the raw fork and clone syscalls and of vfork are processes of their own' },
+  { name: 'vfs_ioctl', what: 'FIOCLEX, FIONBIO, FIOASYNC, FIGETBSZ... on /dev/iommu and a fault queue are answered as the VFS does' },
+  { name: 'vfs_ioctl', golden: 'vfs_ioctl_vfio', args: ['vfio'], platform: 'qemu-vtd', what: 'the VFS ioctls on a VFIO cdev (oracle --vfio)' },
 ];
 
 const bins = new Map<string, string>();
