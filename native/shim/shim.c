@@ -41,6 +41,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -889,6 +890,7 @@ static long ret_errno(long ret)
 /* ---- fork: mappings and the channel ---- */
 
 static void mappings_after_fork(void);
+static void exec_closed_wait(void);
 static dev_t file_rdev(ino_t ino);
 
 static void reset_after_fork(void)
@@ -963,6 +965,7 @@ __attribute__((constructor)) static void shim_init(void)
 	pthread_atfork(NULL, NULL, reset_after_fork);
 	active = 1;
 	scan_fds();
+	exec_closed_wait();
 }
 
 /* ---- paths ---- */
@@ -1830,11 +1833,22 @@ EXPORT int munmap(void *addr, size_t len)
 /* Closing an emulated fd may release the file; the server sees that on the
  * file's socket, with no order against our channel. So ask the server to
  * answer once it has: a close() is complete when it returns, as the kernel's
- * last fput is before the next syscall. */
+ * last fput is before the next syscall. Every way an fd goes (close, dup2 and
+ * dup3 over it, close_range, closefrom, close-on-exec) ends here. Never
+ * changes errno. */
+static void file_closed(ino_t ino)
+{
+	struct iemu_req q;
+	int saved = errno;
+	req_init(&q, IEMU_OP_CLOSED, ino);
+	transact(&q, NULL, 0, NULL);
+	errno = saved;
+}
+
 EXPORT int close(int fd)
 {
 	ino_t ino;
-	int r, saved;
+	int r;
 	resolve();
 	if (fd_kind(fd, &ino) != FD_EMU) {
 		fd_forget(fd);
@@ -1842,13 +1856,48 @@ EXPORT int close(int fd)
 	}
 	fd_forget(fd);
 	r = real_close(fd);
-	if (r == 0) {
-		struct iemu_req q;
-		saved = errno;
-		req_init(&q, IEMU_OP_CLOSED, ino);
-		transact(&q, NULL, 0, NULL);
-		errno = saved;
+	if (r == 0)
+		file_closed(ino);
+	return r;
+}
+
+/* The program is about to put its own file at `fd`, which holds our
+ * channel: move the channel out of the way first (the fd number is the
+ * program's). Returns 1 when it moved (`fd` then holds a stale copy). */
+static int spare_channel(int fd)
+{
+	sigset_t sigs;
+	int moved = 0;
+	take(&lock, &sigs);
+	if (fd >= 0 && fd == chan_fd && chan_pid == self_pid()) {
+		int to = real_fcntl(fd, F_DUPFD_CLOEXEC, CHANNEL_FD_FLOOR);
+		chan_fd = to;
+		moved = 1;
 	}
+	give(&lock, &sigs);
+	return moved;
+}
+
+/* dup2/dup3 close what `to` held first, as close() would. */
+static int dup_over(int fd, int to, int flags, int three)
+{
+	ino_t ino = 0;
+	int was, moved, r, saved;
+	was = fd != to && is_emulated_fd(to, &ino);
+	moved = fd != to && spare_channel(to);
+	r = three ? real_dup3(fd, to, flags) : real_dup2(fd, to);
+	if (r < 0) {
+		if (moved) {
+			saved = errno;
+			raw_close(to);
+			errno = saved;
+		}
+		return r;
+	}
+	if (r != fd)
+		fd_copy(fd, r);
+	if (was)
+		file_closed(ino);
 	return r;
 }
 
@@ -1864,22 +1913,326 @@ EXPORT int dup(int fd)
 
 EXPORT int dup2(int fd, int to)
 {
-	int r;
 	resolve();
-	r = real_dup2(fd, to);
-	if (r >= 0 && r != fd)
-		fd_copy(fd, r);
-	return r;
+	return dup_over(fd, to, 0, 0);
 }
 
 EXPORT int dup3(int fd, int to, int flags)
 {
-	int r;
 	resolve();
-	r = real_dup3(fd, to, flags);
-	if (r >= 0)
-		fd_copy(fd, r);
-	return r;
+	return dup_over(fd, to, flags, 1);
+}
+
+/* ---- close_range, closefrom, exec: many fds at once ---- */
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#define MAX_CLOSING 256
+
+struct linux_dirent64_ {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* Call `fn` for each open fd in [first, last], from /proc/self/fd with raw
+ * syscalls only (no malloc: this runs in vfork children and after fork in
+ * threaded programs). Our channel is never passed. Returns -1 when the
+ * directory cannot be read. */
+static int each_fd(unsigned first, unsigned last, void (*fn)(int fd, void *ctx), void *ctx)
+{
+	char buf[4096];
+	int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
+	if (dir < 0)
+		return -1;
+	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		long o = 0;
+		while (o < n) {
+			struct linux_dirent64_ *d = (struct linux_dirent64_ *)(buf + o);
+			const char *c = d->d_name;
+			unsigned long v = 0;
+			o += d->d_reclen;
+			if (*c < '0' || *c > '9')
+				continue;
+			while (*c >= '0' && *c <= '9')
+				v = v * 10 + (unsigned long)(*c++ - '0');
+			if (v < first || v > last || (int)v == dir || (int)v == chan_fd)
+				continue;
+			fn((int)v, ctx);
+		}
+	}
+	raw_close(dir);
+	return 0;
+}
+
+struct closing {
+	ino_t ino[MAX_CLOSING];
+	int n;
+	int cloexec_only; /* collect only the fds marked close-on-exec */
+};
+
+static void collect_fd(int fd, void *ctx)
+{
+	struct closing *c = ctx;
+	ino_t ino;
+	int i;
+	if (c->cloexec_only) {
+		int fl = real_fcntl(fd, F_GETFD);
+		if (fl < 0 || !(fl & FD_CLOEXEC))
+			return;
+	}
+	if (!is_emulated_fd(fd, &ino))
+		return;
+	for (i = 0; i < c->n; i++)
+		if (c->ino[i] == ino)
+			return;
+	if (c->n < MAX_CLOSING)
+		c->ino[c->n++] = ino;
+}
+
+static int sys_close_range(unsigned first, unsigned last, unsigned flags)
+{
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+/* close_range(2) that leaves our channel where it is (it is not the
+ * program's fd) and waits for the releases it caused, as close() does. */
+static int emu_close_range(unsigned first, unsigned last, unsigned flags)
+{
+	struct closing c;
+	unsigned i;
+	int ch = chan_fd >= 0 && chan_pid == self_pid() ? chan_fd : -1, r;
+
+	c.n = 0;
+	c.cloexec_only = 0;
+	if (first > last || !active)
+		return sys_close_range(first, last, flags);
+	/* Marking close-on-exec closes nothing now (exec will: see exec_env). */
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		each_fd(first, last, collect_fd, &c);
+	if (ch < 0 || (unsigned)ch < first || (unsigned)ch > last || (flags & CLOSE_RANGE_CLOEXEC)) {
+		r = sys_close_range(first, last, flags);
+	} else {
+		r = 0;
+		if ((unsigned)ch > first)
+			r = sys_close_range(first, (unsigned)ch - 1, flags);
+		if (r == 0 && (unsigned)ch < last)
+			r = sys_close_range((unsigned)ch + 1, last, flags);
+		if (r == 0 && first == last && (flags & CLOSE_RANGE_UNSHARE))
+			r = unshare(CLONE_FILES);
+	}
+	if (r != 0 || (flags & CLOSE_RANGE_CLOEXEC))
+		return r;
+	for (i = first; i <= last && i < FDTAB; i++)
+		if ((int)i != ch)
+			fd_forget((int)i);
+	for (i = 0; i < (unsigned)c.n; i++)
+		file_closed(c.ino[i]);
+	return 0;
+}
+
+EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	resolve();
+	return emu_close_range(first, last, (unsigned)flags);
+}
+
+static void close_one(int fd, void *ctx)
+{
+	(void)ctx;
+	close(fd);
+}
+
+EXPORT void closefrom(int lowfd)
+{
+	int saved;
+	resolve();
+	saved = errno;
+	if (lowfd < 0)
+		lowfd = 0;
+	if (emu_close_range((unsigned)lowfd, ~0U, 0) != 0)
+		each_fd((unsigned)lowfd, ~0U, close_one, NULL);
+	errno = saved;
+}
+
+/* exec closes the close-on-exec fds once it cannot fail any more, and the
+ * server then sees their files' sockets close with nothing to order that
+ * against. Closing them ourselves before the exec would be wrong when it
+ * fails (execvp tries each PATH entry; the fds must survive), so the new
+ * image does what close() does: the exec wrappers name the files in
+ * EXEC_CLOSED_ENV and the shim's constructor in the new image waits for each
+ * release (OP_CLOSED) and removes the variable before main() runs. */
+#define EXEC_CLOSED_ENV "IOMMUFD_EMU_EXEC_CLOSED"
+#define EXEC_CLOSED_MAX 64
+
+/* The environment for an exec: `envp` without any EXEC_CLOSED_ENV, plus one
+ * naming the close-on-exec emulated files, in `out` (n + 2 slots). Returns
+ * envp itself when there are none. */
+static char *const *exec_env(char *const *envp, char **out, size_t slots, char *var, size_t varsize)
+{
+	struct closing c;
+	size_t o = 0, len, k = 0;
+	int i;
+
+	if (!active)
+		return envp;
+	c.n = 0;
+	c.cloexec_only = 1;
+	each_fd(0, ~0U, collect_fd, &c);
+	if (!c.n)
+		return envp;
+	len = (size_t)snprintf(var, varsize, "%s=", EXEC_CLOSED_ENV);
+	for (i = 0; i < c.n && i < EXEC_CLOSED_MAX && len + 24 < varsize; i++)
+		len += (size_t)snprintf(var + len, varsize - len, "%s%llu", i ? "," : "", (unsigned long long)c.ino[i]);
+	for (; envp && envp[o]; o++)
+		if (strncmp(envp[o], EXEC_CLOSED_ENV "=", sizeof(EXEC_CLOSED_ENV)) != 0 && k + 2 < slots)
+			out[k++] = envp[o];
+	out[k++] = var;
+	out[k] = NULL;
+	return out;
+}
+
+static size_t env_count(char *const *envp)
+{
+	size_t n = 0;
+	while (envp && envp[n])
+		n++;
+	return n;
+}
+
+/* In a new image: wait for the releases the exec caused. */
+static void exec_closed_wait(void)
+{
+	const char *v = getenv(EXEC_CLOSED_ENV);
+	char copy[EXEC_CLOSED_MAX * 24];
+	char *p, *save = NULL;
+	if (!v)
+		return;
+	snprintf(copy, sizeof(copy), "%s", v);
+	unsetenv(EXEC_CLOSED_ENV);
+	for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		unsigned long long ino = strtoull(p, NULL, 10);
+		if (ino)
+			file_closed((ino_t)ino);
+	}
+}
+
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+typedef int (*execveat_fn)(int, const char *, char *const[], char *const[], int);
+static execve_fn real_execve, real_execvpe;
+static fexecve_fn real_fexecve;
+static execveat_fn real_execveat;
+
+static void resolve_exec(void)
+{
+	if (!real_execve) {
+		real_execvpe = (execve_fn)next_sym("execvpe");
+		real_fexecve = (fexecve_fn)next_sym("fexecve");
+		real_execveat = (execveat_fn)next_sym("execveat");
+		real_execve = (execve_fn)next_sym("execve");
+	}
+}
+
+#define EXEC_ENV(envp)                                                                       \
+	size_t slots_ = env_count(envp) + 2;                                                 \
+	char *slot_[slots_];                                                                 \
+	char var_[sizeof(EXEC_CLOSED_ENV) + EXEC_CLOSED_MAX * 24];                          \
+	char *const *env_ = exec_env(envp, slot_, slots_, var_, sizeof(var_))
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	resolve();
+	resolve_exec();
+	EXEC_ENV(envp);
+	return real_execve(path, argv, env_);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	resolve();
+	resolve_exec();
+	EXEC_ENV(environ);
+	return real_execve(path, argv, env_);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	resolve();
+	resolve_exec();
+	EXEC_ENV(envp);
+	return real_execvpe(file, argv, env_);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	resolve();
+	resolve_exec();
+	EXEC_ENV(environ);
+	return real_execvpe(file, argv, env_);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	resolve();
+	resolve_exec();
+	EXEC_ENV(envp);
+	return real_fexecve(fd, argv, env_);
+}
+
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	resolve();
+	resolve_exec();
+	EXEC_ENV(envp);
+	if (!real_execveat)
+		return (int)syscall(SYS_execveat, dirfd, path, argv, env_, flags);
+	return real_execveat(dirfd, path, argv, env_, flags);
+}
+
+/* execl, execle, execlp: their arguments as an argv on the stack. */
+#define ARGV_FROM_VA(arg, argv_, envp_out)                                  \
+	size_t n_ = 1;                                                      \
+	va_list ap_;                                                        \
+	va_start(ap_, arg);                                                 \
+	while (va_arg(ap_, char *))                                         \
+		n_++;                                                       \
+	va_end(ap_);                                                        \
+	char *argv_[n_ + 1];                                                \
+	argv_[0] = (char *)arg;                                             \
+	va_start(ap_, arg);                                                 \
+	for (size_t i_ = 1; i_ <= n_; i_++)                                 \
+		argv_[i_] = va_arg(ap_, char *);                            \
+	envp_out;                                                           \
+	va_end(ap_)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	ARGV_FROM_VA(arg, av, (void)0);
+	return execv(path, av);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	ARGV_FROM_VA(arg, av, (void)0);
+	return execvp(file, av);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char *const *envp;
+	ARGV_FROM_VA(arg, av, envp = va_arg(ap_, char *const *));
+	return execve(path, av, envp);
 }
 
 static int fcntl_common(fcntl_fn real, int fd, int cmd, va_list ap)

@@ -27,6 +27,7 @@ const clients: Client[] = [
   { name: 'raw_fork', what: 'children of the raw fork and clone syscalls and of vfork are processes of their own' },
   { name: 'vfs_ioctl', what: 'FIOCLEX, FIONBIO, FIOASYNC, FIGETBSZ... on /dev/iommu and a fault queue are answered as the VFS does' },
   { name: 'vfs_ioctl', golden: 'vfs_ioctl_vfio', args: ['vfio'], platform: 'qemu-vtd', what: 'the VFS ioctls on a VFIO cdev (oracle --vfio)' },
+  { name: 'release', what: 'dup2, dup3, close_range, closefrom and close-on-exec release the last fd synchronously; a failed exec keeps it' },
 ];
 
 const bins = new Map<string, string>();
