@@ -23,7 +23,15 @@
  *
  * poll/select/epoll are not intercepted: the server keeps a wake byte queued
  * on an emulated file's socket while it is readable (proto.h), so they work
- * on the real fd. They also see POLLOUT always (a socket is writable). */
+ * on the real fd. They also see POLLOUT always (a socket is writable).
+ *
+ * As robust as libc: a call that succeeds leaves errno alone; our locks are
+ * held with signals blocked (a handler may close an fd mid-ioctl); the pid
+ * comes from the kernel at each call (children of the raw fork/clone/vfork
+ * syscalls get their own channel); user memory is only touched through
+ * process_vm_readv/writev (EFAULT, never SIGSEGV); every way an fd goes
+ * (close, dup2/dup3 over it, close_range, closefrom, close-on-exec) waits for
+ * the release it caused; the ioctls the VFS answers never reach the server. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
@@ -809,7 +817,7 @@ static long transact(struct iemu_req *q, const void *ext, uint32_t ext_len, stru
 	unsigned char *big = NULL, *recs;
 	size_t got = 0;
 	long ret;
-	int fd;
+	int fd, saved = errno;
 
 	q->pid = (uint32_t)self_pid();
 	q->tid = (uint32_t)self_tid(q->pid);
@@ -868,6 +876,8 @@ broken:
 out:
 	give(&lock, &sigs);
 	free(big);
+	/* The result carries any error: errno stays as the program had it. */
+	errno = saved;
 	return ret;
 }
 
@@ -1083,7 +1093,7 @@ static int emu_open(const char *p, int flags)
 	sigset_t sigs;
 	ino_t ino;
 	dev_t rdev;
-	int fd, e;
+	int fd, saved = errno;
 
 	/* The channel first, so the server knows this process before its files. */
 	take(&lock, &sigs);
@@ -1100,11 +1110,9 @@ static int emu_open(const char *p, int flags)
 	remember(ino, rdev);
 	give(&lock, &sigs);
 	fd_mark(fd, FD_EMU, ino);
-	if (flags & O_NONBLOCK) {
-		e = errno;
+	if (flags & O_NONBLOCK)
 		real_fcntl(fd, F_SETFL, O_NONBLOCK);
-		errno = e;
-	}
+	errno = saved;
 	return fd;
 }
 
@@ -1424,9 +1432,11 @@ static ssize_t emu_write(int fd, ino_t ino, const void *buf, size_t len, off_t p
 	}
 	if (len) {
 		struct iovec local = { data, len }, remote = { (void *)buf, len };
+		int saved = errno;
 		got = process_vm_readv(self_pid(), &local, 1, &remote, 1, 0);
 		if (got < 0)
 			got = 0;
+		errno = saved;
 	}
 	req_init(&q, IEMU_OP_WRITE, ino);
 	q.request = (uint32_t)len;
@@ -1951,10 +1961,13 @@ struct linux_dirent64_ {
 static int each_fd(unsigned first, unsigned last, void (*fn)(int fd, void *ctx), void *ctx)
 {
 	char buf[4096];
+	int saved = errno;
 	int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	long n;
-	if (dir < 0)
+	if (dir < 0) {
+		errno = saved;
 		return -1;
+	}
 	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
 		long o = 0;
 		while (o < n) {
@@ -1972,6 +1985,7 @@ static int each_fd(unsigned first, unsigned last, void (*fn)(int fd, void *ctx),
 		}
 	}
 	raw_close(dir);
+	errno = saved;
 	return 0;
 }
 
