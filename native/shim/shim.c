@@ -417,23 +417,23 @@ static int raw_close(int fd)
  * protections, never faults, whatever the program did to its address space
  * behind our back (free() of a big block, a raw munmap syscall): checked at
  * every call, as the kernel checks. Returns 0 or -1 (EFAULT). */
-static int vm_write(uintptr_t addr, const void *src, size_t len)
+static int vm_write(pid_t pid, uintptr_t addr, const void *src, size_t len)
 {
 	struct iovec local = { (void *)src, len }, remote = { (void *)addr, len };
 	if (!len)
 		return 0;
-	if (process_vm_writev(self_pid(), &local, 1, &remote, 1, 0) != (ssize_t)len)
+	if (process_vm_writev(pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
 		return -1;
 	return 0;
 }
 
 /* Copy from our own memory as copy_from_user would; returns bytes read. */
-static ssize_t vm_read(void *dst, uintptr_t addr, size_t len)
+static ssize_t vm_read(pid_t pid, void *dst, uintptr_t addr, size_t len)
 {
 	struct iovec local = { dst, len }, remote = { (void *)addr, len };
 	if (!len)
 		return 0;
-	return process_vm_readv(self_pid(), &local, 1, &remote, 1, 0);
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0);
 }
 
 static int connect_server(int cloexec)
@@ -607,11 +607,10 @@ static void mappings_not_ours(void);
 
 /* The channel of this process; called with `lock` held. The server knows a
  * connection by its peer's credentials, so a new process needs its own. */
-static int channel(void)
+static int channel(pid_t pid)
 {
 	struct iemu_hello h;
 	struct iemu_reply r;
-	pid_t pid = self_pid();
 	int fd, high;
 
 	if (chan_fd >= 0 && chan_pid == pid)
@@ -759,7 +758,7 @@ static long apply_records(long ret, const unsigned char *p, size_t len, struct o
 		o += sizeof(rec) + (((size_t)rec.size + 7) & ~(size_t)7);
 		switch (rec.type) {
 		case IEMU_REC_WRITE:
-			if (vm_write((uintptr_t)rec.addr, payload, rec.size) < 0) {
+			if (vm_write(chan_pid, (uintptr_t)rec.addr, payload, rec.size) < 0) {
 				maps_stale = 1;
 				if (ret >= 0)
 					ret = -EFAULT;
@@ -785,7 +784,7 @@ static long apply_records(long ret, const unsigned char *p, size_t len, struct o
 			fdno = fd;
 			if (rec.flags & IEMU_NEWFD_RESULT)
 				ret = fd;
-			else if (vm_write((uintptr_t)rec.addr, &fdno, sizeof(fdno)) < 0)
+			else if (vm_write(chan_pid, (uintptr_t)rec.addr, &fdno, sizeof(fdno)) < 0)
 				ret = -EFAULT;
 			break;
 		}
@@ -819,11 +818,13 @@ static long transact(struct iemu_req *q, const void *ext, uint32_t ext_len, stru
 	long ret;
 	int fd, saved = errno;
 
-	q->pid = (uint32_t)self_pid();
-	q->tid = (uint32_t)self_tid(q->pid);
+	/* The caller may have asked the kernel who we are already. */
+	if (!q->pid)
+		q->pid = (uint32_t)self_pid();
+	q->tid = (uint32_t)self_tid((pid_t)q->pid);
 	q->ext_len = ext_len;
 	take(&lock, &sigs);
-	fd = channel();
+	fd = channel((pid_t)q->pid);
 	if (fd < 0) {
 		ret = -(errno ? errno : EIO);
 		goto out;
@@ -1097,7 +1098,7 @@ static int emu_open(const char *p, int flags)
 
 	/* The channel first, so the server knows this process before its files. */
 	take(&lock, &sigs);
-	fd = channel();
+	fd = channel(self_pid());
 	give(&lock, &sigs);
 	if (fd < 0) {
 		errno = errno == ECONNREFUSED || errno == ENOENT ? ENODEV : errno;
@@ -1305,6 +1306,7 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_list ap;
 	unsigned long arg;
 	ino_t ino;
+	pid_t pid;
 	int saved;
 
 	resolve();
@@ -1313,12 +1315,13 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_end(ap);
 	if (!is_emulated_fd(fd, &ino))
 		return real_ioctl(fd, request, arg);
+	pid = self_pid();
 	switch (vfs_ioctl_kind((unsigned int)request)) {
 	case VFS_ON_SOCKET:
 		return real_ioctl(fd, request, arg);
 	case VFS_FIOASYNC: {
 		int on;
-		if (vm_read(&on, arg, sizeof(on)) != (ssize_t)sizeof(on)) {
+		if (vm_read(pid, &on, arg, sizeof(on)) != (ssize_t)sizeof(on)) {
 			errno = EFAULT;
 			return -1;
 		}
@@ -1346,7 +1349,7 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 		unsigned char in[sizeof(struct fsxattr)];
 		size_t need = vfs_ioctl_kind((unsigned int)request) == VFS_READS_INT ? sizeof(int) : sizeof(struct fsxattr);
 		saved = errno;
-		if (vm_read(in, arg, need) != (ssize_t)need) {
+		if (vm_read(pid, in, arg, need) != (ssize_t)need) {
 			errno = EFAULT;
 			return -1;
 		}
@@ -1358,16 +1361,17 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	}
 	saved = errno;
 	req_init(&q, IEMU_OP_IOCTL, ino);
+	q.pid = (uint32_t)pid;
 	q.request = (uint32_t)request;
 	q.arg = arg;
 	if (arg >= 4096 && arg <= (unsigned long)-4096) {
 		/* Safe on any value: a bad address reads short, never faults. */
-		ssize_t n = vm_read(q.inline_data, arg, IEMU_INLINE);
+		ssize_t n = vm_read(pid, q.inline_data, arg, IEMU_INLINE);
 		if (n < 0 && errno == EFAULT) {
 			/* The window crosses into an unmapped page: take what precedes it. */
 			size_t part = 4096 - (arg & 4095);
 			if (part < IEMU_INLINE)
-				n = vm_read(q.inline_data, arg, part);
+				n = vm_read(pid, q.inline_data, arg, part);
 		}
 		q.inline_len = n > 0 ? (uint32_t)n : 0;
 	}
@@ -1752,7 +1756,7 @@ static void mappings_after_fork(void)
 	sigset_t sigs;
 	int saved = errno;
 	take(&lock, &sigs);
-	channel();
+	channel(self_pid());
 	give(&lock, &sigs);
 	errno = saved;
 }
