@@ -136,12 +136,19 @@ static uint64_t image_cookie;
  * locks are therefore held with the program's signals blocked, and the
  * handler runs when the round trip is over, as it would after a syscall.
  * The synchronous signals stay open (blocked, a fault would kill the process
- * at once instead of reaching the program's handler). Neither call changes
- * errno. */
+ * at once instead of reaching the program's handler). Cancellation is off
+ * as well: the send/recv/poll of a round trip are cancellation points, and
+ * a thread cancelled there would leave the lock held for ever (glibc's
+ * ioctl is no cancellation point at all). Neither call changes errno. */
+struct held {
+	sigset_t sigs;
+	int cancel;
+};
+
 static sigset_t async_sigs;
 static int async_sigs_ready;
 
-static void take(pthread_mutex_t *m, sigset_t *old)
+static void take(pthread_mutex_t *m, struct held *old)
 {
 	if (!async_sigs_ready) {
 		sigset_t s;
@@ -155,14 +162,16 @@ static void take(pthread_mutex_t *m, sigset_t *old)
 		async_sigs = s;
 		async_sigs_ready = 1;
 	}
-	pthread_sigmask(SIG_BLOCK, &async_sigs, old);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
+	pthread_sigmask(SIG_BLOCK, &async_sigs, &old->sigs);
 	pthread_mutex_lock(m);
 }
 
-static void give(pthread_mutex_t *m, const sigset_t *old)
+static void give(pthread_mutex_t *m, const struct held *old)
 {
 	pthread_mutex_unlock(m);
-	pthread_sigmask(SIG_SETMASK, old, NULL);
+	pthread_sigmask(SIG_SETMASK, &old->sigs, NULL);
+	pthread_setcancelstate(old->cancel, NULL);
 }
 
 /* Who we are, from the kernel at each call: a child made by the raw fork,
@@ -536,7 +545,7 @@ static int peer_is_server(int fd)
  * Never changes errno. */
 static int is_emulated_fd(int fd, ino_t *ino)
 {
-	sigset_t sigs;
+	struct held sigs;
 	struct stat st;
 	int saved = errno, ours = 0;
 
@@ -808,7 +817,7 @@ static long apply_records(long ret, const unsigned char *p, size_t len, struct o
  * after carrying out its records. */
 static long transact(struct iemu_req *q, const void *ext, uint32_t ext_len, struct outcome *out)
 {
-	sigset_t sigs;
+	struct held sigs;
 	struct iemu_reply r;
 	/* The reply and small records arrive in one recv: we never read past our
 	 * reply, since the server answers one request at a time. */
@@ -1091,7 +1100,7 @@ static void mark_if_control(int fd)
 /* open(2) of an emulated path: a FILE connection to the server. */
 static int emu_open(const char *p, int flags)
 {
-	sigset_t sigs;
+	struct held sigs;
 	ino_t ino;
 	dev_t rdev;
 	int fd, saved = errno;
@@ -1666,7 +1675,7 @@ EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) { 
  * mapping whose last piece went. */
 static void forget_range(uintptr_t start, uintptr_t end)
 {
-	sigset_t sigs;
+	struct held sigs;
 	uint32_t gone[MAX_MAPS];
 	int ngone = 0, i, j;
 
@@ -1713,7 +1722,7 @@ static void forget_range(uintptr_t start, uintptr_t end)
  * opens its channel at once (reset_after_fork) so its exit is seen. */
 EXPORT pid_t fork(void)
 {
-	sigset_t sigs;
+	struct held sigs;
 	uint32_t ids[MAX_MAPS];
 	int n = 0, i, j;
 	pid_t child;
@@ -1753,7 +1762,7 @@ static void mappings_not_ours(void)
 
 static void mappings_after_fork(void)
 {
-	sigset_t sigs;
+	struct held sigs;
 	int saved = errno;
 	take(&lock, &sigs);
 	channel(self_pid());
@@ -1763,7 +1772,7 @@ static void mappings_after_fork(void)
 
 static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, ino_t ino, off_t off)
 {
-	sigset_t sigs;
+	struct held sigs;
 	char path[PATH_MAX];
 	struct iemu_req q;
 	struct outcome oc = { .path = path, .path_size = sizeof(path) };
@@ -1880,7 +1889,7 @@ EXPORT int close(int fd)
  * program's). Returns 1 when it moved (`fd` then holds a stale copy). */
 static int spare_channel(int fd)
 {
-	sigset_t sigs;
+	struct held sigs;
 	int moved = 0;
 	take(&lock, &sigs);
 	if (fd >= 0 && fd == chan_fd && chan_pid == self_pid()) {
@@ -2335,7 +2344,7 @@ static int stat_path(int dirfd, const char **path, struct stat *st, char *target
  * an ioctl made), asking the server when we do not know it. */
 static dev_t file_rdev(ino_t ino)
 {
-	sigset_t sigs;
+	struct held sigs;
 	dev_t rdev = 0;
 	struct outcome oc = { 0 };
 	int found;

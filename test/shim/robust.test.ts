@@ -1,6 +1,7 @@
 // The shim behaves as libc and the kernel do where a program does something
 // unusual with its emulated files: a signal handler that closes one mid-ioctl,
-// a child made by the raw fork syscall, dup2/close_range/exec releasing the
+// a thread cancelled between ioctls, a child made by the raw fork syscall,
+// dup2/close_range/exec releasing the
 // last fd of a file, an ioctl on memory the program unmapped behind libc, the
 // ioctls the VFS answers before any driver. Each client in test/shim/ prints
 // one line per step; NAME.golden is what Linux 7.2.13 printed for it
@@ -29,6 +30,7 @@ const clients: Client[] = [
   { name: 'vfs_ioctl', golden: 'vfs_ioctl_vfio', args: ['vfio'], platform: 'qemu-vtd', what: 'the VFS ioctls on a VFIO cdev (oracle --vfio)' },
   { name: 'release', what: 'dup2, dup3, close_range, closefrom and close-on-exec release the last fd synchronously; a failed exec keeps it' },
   { name: 'errno_kept', what: 'successful calls leave errno alone' },
+  { name: 'cancel', what: 'threads cancelled between ioctls (pthread_testcancel) leave the file usable; ioctl is no cancellation point' },
 ];
 
 const bins = new Map<string, string>();
