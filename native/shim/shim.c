@@ -879,8 +879,10 @@ static long transact(struct iemu_req *q, const void *ext, uint32_t ext_len, stru
 	ret = apply_records(r.result, recs, r.ext_len, out);
 	goto out;
 broken:
-	/* The server went away mid-request; the next call reconnects. */
-	raw_close(fd);
+	/* The server went away mid-request; the next call reconnects. (Close
+	 * the number only while it is still our channel.) */
+	if (fd_is(fd, chan_ino))
+		raw_close(fd);
 	chan_fd = -1;
 	ret = -EIO;
 out:
@@ -1873,7 +1875,16 @@ EXPORT int close(int fd)
 	ino_t ino;
 	int r;
 	resolve();
-	if (fd_kind(fd, &ino) != FD_EMU) {
+	/* Any fd, however it came (SCM_RIGHTS, inherited and never used): one
+	 * fstat for an fd that is not in our table, a getpeername more for a
+	 * socket we do not know. */
+	if (!is_emulated_fd(fd, &ino)) {
+		if (fd >= 0 && fd == chan_fd && chan_pid == self_pid()) {
+			/* Not an fd the program opened (a loop closing every
+			 * number, say): to it the number is free. */
+			errno = EBADF;
+			return -1;
+		}
 		fd_forget(fd);
 		return real_close(fd);
 	}

@@ -29,6 +29,7 @@ const clients: Client[] = [
   { name: 'vfs_ioctl', what: 'FIOCLEX, FIONBIO, FIOASYNC, FIGETBSZ... on /dev/iommu and a fault queue are answered as the VFS does' },
   { name: 'vfs_ioctl', golden: 'vfs_ioctl_vfio', args: ['vfio'], platform: 'qemu-vtd', what: 'the VFS ioctls on a VFIO cdev (oracle --vfio)' },
   { name: 'release', what: 'dup2, dup3, close_range, closefrom and close-on-exec release the last fd synchronously; a failed exec keeps it' },
+  { name: 'scm_close', what: 'closing an fd received by SCM_RIGHTS releases the file at once; closing every number spares the channel' },
   { name: 'errno_kept', what: 'successful calls leave errno alone' },
   { name: 'cancel', what: 'threads cancelled between ioctls (pthread_testcancel) leave the file usable; ioctl is no cancellation point' },
 ];
