@@ -23,7 +23,15 @@
  *
  * poll/select/epoll are not intercepted: the server keeps a wake byte queued
  * on an emulated file's socket while it is readable (proto.h), so they work
- * on the real fd. They also see POLLOUT always (a socket is writable). */
+ * on the real fd. They also see POLLOUT always (a socket is writable).
+ *
+ * As robust as libc: a call that succeeds leaves errno alone; our locks are
+ * held with signals blocked (a handler may close an fd mid-ioctl); the pid
+ * comes from the kernel at each call (children of the raw fork/clone/vfork
+ * syscalls get their own channel); user memory is only touched through
+ * process_vm_readv/writev (EFAULT, never SIGSEGV); every way an fd goes
+ * (close, dup2/dup3 over it, close_range, closefrom, close-on-exec) waits for
+ * the release it caused; the ioctls the VFS answers never reach the server. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
@@ -33,12 +41,15 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -49,7 +60,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+
 #include "proto.h"
+
+/* Newer than some installed headers (include/uapi/linux/fs.h). */
+#ifndef FS_IOC_GETFSUUID
+#define FS_IOC_GETFSUUID _IOR(0x15, 0, struct { __u8 len; __u8 uuid[16]; })
+#endif
+#ifndef FS_IOC_GETFSSYSFSPATH
+#define FS_IOC_GETFSSYSFSPATH _IOR(0x15, 1, struct { __u8 len; __u8 name[128]; })
+#endif
 
 #define EXPORT __attribute__((visibility("default")))
 #define MAX_PATTERNS 32
@@ -97,34 +119,100 @@ static pthread_mutex_t maplock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static int chan_fd = -1;
 static pid_t chan_pid;
+static ino_t chan_ino;
+/* A vfork child that made its own channel keeps its parent's here (they
+ * share this memory); the parent takes it back when it runs again. */
+static int lent_fd = -1;
+static pid_t lent_pid;
+static ino_t lent_ino;
 /* A REC_WRITE faulted: tell the server with the next request. */
 static int maps_stale;
 /* Names this process image to the server: new at start-up (so after exec) and
  * in a forked child, so the server knows a reconnecting image from a new one. */
 static uint64_t image_cookie;
 
-/* getpid()/gettid() are syscalls in current glibc: cache them. The pid is
- * re-read when it may have changed (a fork child resets it; a child made by
- * clone/vfork without fork handlers is caught by channel()'s check). */
-static pid_t my_pid;
-static __thread pid_t my_tid;
-static __thread unsigned my_tid_gen;
-static unsigned fork_gen = 1;
+/* A signal handler may close, dup or ioctl an emulated fd (close() is
+ * async-signal-safe) while its thread is inside one of our round trips: our
+ * locks are therefore held with the program's signals blocked, and the
+ * handler runs when the round trip is over, as it would after a syscall.
+ * The synchronous signals stay open (blocked, a fault would kill the process
+ * at once instead of reaching the program's handler). Cancellation is off
+ * as well: the send/recv/poll of a round trip are cancellation points, and
+ * a thread cancelled there would leave the lock held for ever (glibc's
+ * ioctl is no cancellation point at all). Neither call changes errno. */
+struct held {
+	sigset_t sigs;
+	int cancel;
+};
+
+static sigset_t async_sigs;
+static int async_sigs_ready;
+
+static void take(pthread_mutex_t *m, struct held *old)
+{
+	if (!async_sigs_ready) {
+		sigset_t s;
+		sigfillset(&s);
+		sigdelset(&s, SIGSEGV);
+		sigdelset(&s, SIGBUS);
+		sigdelset(&s, SIGILL);
+		sigdelset(&s, SIGFPE);
+		sigdelset(&s, SIGTRAP);
+		sigdelset(&s, SIGSYS);
+		async_sigs = s;
+		async_sigs_ready = 1;
+	}
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
+	pthread_sigmask(SIG_BLOCK, &async_sigs, &old->sigs);
+	pthread_mutex_lock(m);
+}
+
+static void give(pthread_mutex_t *m, const struct held *old)
+{
+	pthread_mutex_unlock(m);
+	pthread_sigmask(SIG_SETMASK, &old->sigs, NULL);
+	pthread_setcancelstate(old->cancel, NULL);
+}
+
+/* Who we are, from the kernel at each call: a child made by the raw fork,
+ * clone or vfork syscall runs no fork handlers and still holds our memory,
+ * caches and all (glibc's getpid() is a plain syscall too). The tid is
+ * cached per thread, with the pid it was read in. */
+static __thread pid_t my_tid, my_tid_pid;
 
 static pid_t self_pid(void)
 {
-	if (!my_pid)
-		my_pid = getpid();
-	return my_pid;
+	return (pid_t)syscall(SYS_getpid);
 }
 
-static pid_t self_tid(void)
+static pid_t self_tid(pid_t pid)
 {
-	if (my_tid_gen != fork_gen) {
-		my_tid = gettid();
-		my_tid_gen = fork_gen;
+	if (my_tid_pid != pid) {
+		my_tid = (pid_t)syscall(SYS_gettid);
+		my_tid_pid = pid;
 	}
 	return my_tid;
+}
+
+/* A page the kernel gives a forked child as zeros (MADV_WIPEONFORK): still
+ * set when the pid changed, our memory is shared with the process whose
+ * channel we hold (a vfork or CLONE_VM child); cleared, it is a copy (a raw
+ * fork). NULL where the kernel has no MADV_WIPEONFORK: taken as a copy. */
+static volatile int *fork_mark;
+
+static void fork_mark_init(void)
+{
+#ifdef MADV_WIPEONFORK
+	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	if (madvise(p, 4096, MADV_WIPEONFORK) != 0) {
+		munmap(p, 4096);
+		return;
+	}
+	fork_mark = p;
+	*fork_mark = 1;
+#endif
 }
 
 static void new_cookie(void)
@@ -158,9 +246,6 @@ typedef ssize_t (*read_chk_fn)(int, void *, size_t, size_t);
 typedef ssize_t (*pread_chk_fn)(int, void *, size_t, off_t, size_t);
 typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 typedef int (*munmap_fn)(void *, size_t);
-typedef int (*mprotect_fn)(void *, size_t, int);
-typedef int (*pkey_mprotect_fn)(void *, size_t, int, int);
-typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
 typedef int (*close_fn)(int);
 typedef pid_t (*fork_fn)(void);
 typedef int (*dup_fn)(int);
@@ -189,9 +274,6 @@ static read_chk_fn real_read_chk;
 static pread_chk_fn real_pread_chk, real_pread64_chk;
 static mmap_fn real_mmap, real_mmap64;
 static munmap_fn real_munmap;
-static mprotect_fn real_mprotect;
-static pkey_mprotect_fn real_pkey_mprotect;
-static mremap_fn real_mremap;
 static close_fn real_close;
 static fork_fn real_fork;
 static dup_fn real_dup;
@@ -248,9 +330,6 @@ static void resolve(void)
 	real_mmap = (mmap_fn)next_sym("mmap");
 	real_mmap64 = (mmap_fn)next_sym("mmap64");
 	real_munmap = (munmap_fn)next_sym("munmap");
-	real_mprotect = (mprotect_fn)next_sym("mprotect");
-	real_pkey_mprotect = (pkey_mprotect_fn)next_sym("pkey_mprotect");
-	real_mremap = (mremap_fn)next_sym("mremap");
 	real_close = (close_fn)next_sym("close");
 	real_fork = (fork_fn)next_sym("fork");
 	real_dup = (dup_fn)next_sym("dup");
@@ -343,72 +422,27 @@ static int raw_close(int fd)
 	return (int)syscall(SYS_close, fd);
 }
 
-/* Pages this process has been seen to read or write through
- * process_vm_readv/writev (which honour protections and never fault). Later
- * copies that stay inside such pages use memcpy: two syscalls fewer per
- * ioctl. The cache is emptied by every munmap, mprotect, mremap and MAP_FIXED
- * mmap the program makes; memory glibc unmaps internally (free() of a large
- * block) is not seen, so an ioctl on freed memory may fault in the program
- * where the kernel would answer EFAULT. */
-#define PAGE_SLOTS 64
-static uintptr_t rd_pages[PAGE_SLOTS], wr_pages[PAGE_SLOTS];
-
-static void forget_pages(void)
-{
-	memset(rd_pages, 0, sizeof(rd_pages));
-	memset(wr_pages, 0, sizeof(wr_pages));
-}
-
-/* Is [addr, addr+len) (at most two pages) all in `cache`? */
-static int pages_known(const uintptr_t *cache, uintptr_t addr, size_t len)
-{
-	uintptr_t first = addr >> 12, last = (addr + len - 1) >> 12;
-	if (last - first > 1)
-		return 0;
-	return cache[first % PAGE_SLOTS] == first + 1 && cache[last % PAGE_SLOTS] == last + 1;
-}
-
-static void pages_learn(uintptr_t *cache, uintptr_t addr, size_t len)
-{
-	uintptr_t first = addr >> 12, last = (addr + len - 1) >> 12;
-	if (last - first > 1)
-		return;
-	cache[first % PAGE_SLOTS] = first + 1;
-	cache[last % PAGE_SLOTS] = last + 1;
-}
-
 /* Copy to our own memory as the kernel's copy_to_user would: honours page
- * protections, never faults. Returns 0 or -1 (EFAULT). */
-static int vm_write(uintptr_t addr, const void *src, size_t len)
+ * protections, never faults, whatever the program did to its address space
+ * behind our back (free() of a big block, a raw munmap syscall): checked at
+ * every call, as the kernel checks. Returns 0 or -1 (EFAULT). */
+static int vm_write(pid_t pid, uintptr_t addr, const void *src, size_t len)
 {
 	struct iovec local = { (void *)src, len }, remote = { (void *)addr, len };
 	if (!len)
 		return 0;
-	if (pages_known(wr_pages, addr, len)) {
-		memcpy((void *)addr, src, len);
-		return 0;
-	}
-	if (process_vm_writev(self_pid(), &local, 1, &remote, 1, 0) != (ssize_t)len)
+	if (process_vm_writev(pid, &local, 1, &remote, 1, 0) != (ssize_t)len)
 		return -1;
-	pages_learn(wr_pages, addr, len);
 	return 0;
 }
 
 /* Copy from our own memory as copy_from_user would; returns bytes read. */
-static ssize_t vm_read(void *dst, uintptr_t addr, size_t len)
+static ssize_t vm_read(pid_t pid, void *dst, uintptr_t addr, size_t len)
 {
 	struct iovec local = { dst, len }, remote = { (void *)addr, len };
-	ssize_t n;
 	if (!len)
 		return 0;
-	if (pages_known(rd_pages, addr, len)) {
-		memcpy(dst, (const void *)addr, len);
-		return (ssize_t)len;
-	}
-	n = process_vm_readv(self_pid(), &local, 1, &remote, 1, 0);
-	if (n == (ssize_t)len)
-		pages_learn(rd_pages, addr, len);
-	return n;
+	return process_vm_readv(pid, &local, 1, &remote, 1, 0);
 }
 
 static int connect_server(int cloexec)
@@ -511,6 +545,7 @@ static int peer_is_server(int fd)
  * Never changes errno. */
 static int is_emulated_fd(int fd, ino_t *ino)
 {
+	struct held sigs;
 	struct stat st;
 	int saved = errno, ours = 0;
 
@@ -523,14 +558,14 @@ static int is_emulated_fd(int fd, ino_t *ino)
 	if (raw_fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
 		goto out;
 	*ino = st.st_ino;
-	pthread_mutex_lock(&lock);
+	take(&lock, &sigs);
 	ours = lookup_known(st.st_ino, NULL);
-	pthread_mutex_unlock(&lock);
-	if (!ours && fd != chan_fd && peer_is_server(fd)) {
+	give(&lock, &sigs);
+	if (!ours && fd != chan_fd && fd != lent_fd && peer_is_server(fd)) {
 		ours = 1;
-		pthread_mutex_lock(&lock);
+		take(&lock, &sigs);
 		remember(st.st_ino, 0);
-		pthread_mutex_unlock(&lock);
+		give(&lock, &sigs);
 	}
 	if (ours)
 		fd_mark(fd, FD_EMU, st.st_ino);
@@ -571,19 +606,61 @@ static void scan_fds(void)
 
 /* ---- the channel ---- */
 
-/* The channel of this process; called with `lock` held. */
-static int channel(void)
+static int fd_is(int fd, ino_t ino)
+{
+	struct stat st;
+	return fd >= 0 && raw_fstat(fd, &st) == 0 && st.st_ino == ino;
+}
+
+static void mappings_not_ours(void);
+
+/* The channel of this process; called with `lock` held. The server knows a
+ * connection by its peer's credentials, so a new process needs its own. */
+static int channel(pid_t pid)
 {
 	struct iemu_hello h;
 	struct iemu_reply r;
-	pid_t pid = self_pid();
 	int fd, high;
 
 	if (chan_fd >= 0 && chan_pid == pid)
 		return chan_fd;
-	my_pid = pid;
-	/* A child made without fork() (clone, vfork) still has the parent's. */
-	chan_fd = -1;
+	if (chan_fd >= 0) {
+		/* The channel of another process: we are a child made without
+		 * glibc's fork (its handlers reset all this). */
+		if (fork_mark && *fork_mark) {
+			/* Its memory is ours (vfork, CLONE_VM): keep its channel for it. */
+			if (lent_fd < 0 || lent_pid != pid) {
+				lent_fd = chan_fd;
+				lent_pid = chan_pid;
+				lent_ino = chan_ino;
+			}
+		} else {
+			/* A copy of the parent (the raw fork or clone syscall): this
+			 * fd is our copy of its channel; the parent's mappings of
+			 * emulated files are not registered in our name. */
+			if (fd_is(chan_fd, chan_ino))
+				raw_close(chan_fd);
+			lent_fd = -1;
+			new_cookie();
+			mappings_not_ours();
+			if (tracer_pid > 0)
+				prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
+		}
+		chan_fd = -1;
+	}
+	if (lent_fd >= 0 && lent_pid == pid) {
+		/* The parent of a vfork child, running again. */
+		fd = lent_fd;
+		lent_fd = -1;
+		if (fd_is(fd, lent_ino)) {
+			chan_fd = fd;
+			chan_pid = pid;
+			chan_ino = lent_ino;
+			return fd;
+		}
+	}
+	if (fork_mark)
+		*fork_mark = 1;
 	fd = connect_server(1);
 	if (fd < 0)
 		return -1;
@@ -598,7 +675,7 @@ static int channel(void)
 	h.version = IEMU_VERSION;
 	h.kind = IEMU_KIND_CHANNEL;
 	h.pid = (uint32_t)pid;
-	h.tid = (uint32_t)gettid();
+	h.tid = (uint32_t)self_tid(pid);
 	h.ino = image_cookie;
 	if (write_all(fd, &h, sizeof(h)) < 0 || read_all(fd, &r, sizeof(r)) < 0 || r.magic != IEMU_MAGIC) {
 		raw_close(fd);
@@ -614,6 +691,10 @@ static int channel(void)
 				pid, strerror(-r.result));
 		errno = -r.result;
 		return -1;
+	}
+	{
+		struct stat st;
+		chan_ino = raw_fstat(fd, &st) == 0 ? st.st_ino : 0;
 	}
 	chan_fd = fd;
 	chan_pid = pid;
@@ -641,7 +722,7 @@ static int file_connect(uint16_t kind, int cloexec, uint32_t oflags, const void 
 	h.version = IEMU_VERSION;
 	h.kind = kind;
 	h.pid = (uint32_t)self_pid();
-	h.tid = (uint32_t)self_tid();
+	h.tid = (uint32_t)self_tid(h.pid);
 	h.ino = st.st_ino;
 	h.oflags = oflags;
 	h.path_len = body_len;
@@ -686,7 +767,7 @@ static long apply_records(long ret, const unsigned char *p, size_t len, struct o
 		o += sizeof(rec) + (((size_t)rec.size + 7) & ~(size_t)7);
 		switch (rec.type) {
 		case IEMU_REC_WRITE:
-			if (vm_write((uintptr_t)rec.addr, payload, rec.size) < 0) {
+			if (vm_write(chan_pid, (uintptr_t)rec.addr, payload, rec.size) < 0) {
 				maps_stale = 1;
 				if (ret >= 0)
 					ret = -EFAULT;
@@ -712,7 +793,7 @@ static long apply_records(long ret, const unsigned char *p, size_t len, struct o
 			fdno = fd;
 			if (rec.flags & IEMU_NEWFD_RESULT)
 				ret = fd;
-			else if (vm_write((uintptr_t)rec.addr, &fdno, sizeof(fdno)) < 0)
+			else if (vm_write(chan_pid, (uintptr_t)rec.addr, &fdno, sizeof(fdno)) < 0)
 				ret = -EFAULT;
 			break;
 		}
@@ -736,6 +817,7 @@ static long apply_records(long ret, const unsigned char *p, size_t len, struct o
  * after carrying out its records. */
 static long transact(struct iemu_req *q, const void *ext, uint32_t ext_len, struct outcome *out)
 {
+	struct held sigs;
 	struct iemu_reply r;
 	/* The reply and small records arrive in one recv: we never read past our
 	 * reply, since the server answers one request at a time. */
@@ -743,13 +825,15 @@ static long transact(struct iemu_req *q, const void *ext, uint32_t ext_len, stru
 	unsigned char *big = NULL, *recs;
 	size_t got = 0;
 	long ret;
-	int fd;
+	int fd, saved = errno;
 
-	q->pid = (uint32_t)self_pid();
-	q->tid = (uint32_t)self_tid();
+	/* The caller may have asked the kernel who we are already. */
+	if (!q->pid)
+		q->pid = (uint32_t)self_pid();
+	q->tid = (uint32_t)self_tid((pid_t)q->pid);
 	q->ext_len = ext_len;
-	pthread_mutex_lock(&lock);
-	fd = channel();
+	take(&lock, &sigs);
+	fd = channel((pid_t)q->pid);
 	if (fd < 0) {
 		ret = -(errno ? errno : EIO);
 		goto out;
@@ -795,13 +879,17 @@ static long transact(struct iemu_req *q, const void *ext, uint32_t ext_len, stru
 	ret = apply_records(r.result, recs, r.ext_len, out);
 	goto out;
 broken:
-	/* The server went away mid-request; the next call reconnects. */
-	raw_close(fd);
+	/* The server went away mid-request; the next call reconnects. (Close
+	 * the number only while it is still our channel.) */
+	if (fd_is(fd, chan_ino))
+		raw_close(fd);
 	chan_fd = -1;
 	ret = -EIO;
 out:
-	pthread_mutex_unlock(&lock);
+	give(&lock, &sigs);
 	free(big);
+	/* The result carries any error: errno stays as the program had it. */
+	errno = saved;
 	return ret;
 }
 
@@ -824,6 +912,8 @@ static long ret_errno(long ret)
 /* ---- fork: mappings and the channel ---- */
 
 static void mappings_after_fork(void);
+static void exec_closed_wait(void);
+static dev_t file_rdev(ino_t ino);
 
 static void reset_after_fork(void)
 {
@@ -831,11 +921,12 @@ static void reset_after_fork(void)
 	 * of the parent, and the channel is the parent's. */
 	pthread_mutex_init(&lock, NULL);
 	pthread_mutex_init(&maplock, NULL);
-	my_pid = 0;
-	fork_gen++;
 	if (chan_fd >= 0)
 		raw_close(chan_fd);
 	chan_fd = -1;
+	lent_fd = -1;
+	if (fork_mark)
+		*fork_mark = 1;
 	new_cookie();
 	if (active && tracer_pid > 0)
 		prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
@@ -892,9 +983,11 @@ __attribute__((constructor)) static void shim_init(void)
 	if (tracer_pid > 0)
 		prctl(PR_SET_PTRACER, (unsigned long)tracer_pid, 0, 0, 0);
 	new_cookie();
+	fork_mark_init();
 	pthread_atfork(NULL, NULL, reset_after_fork);
 	active = 1;
 	scan_fds();
+	exec_closed_wait();
 }
 
 /* ---- paths ---- */
@@ -1009,14 +1102,15 @@ static void mark_if_control(int fd)
 /* open(2) of an emulated path: a FILE connection to the server. */
 static int emu_open(const char *p, int flags)
 {
+	struct held sigs;
 	ino_t ino;
 	dev_t rdev;
-	int fd, e;
+	int fd, saved = errno;
 
 	/* The channel first, so the server knows this process before its files. */
-	pthread_mutex_lock(&lock);
-	fd = channel();
-	pthread_mutex_unlock(&lock);
+	take(&lock, &sigs);
+	fd = channel(self_pid());
+	give(&lock, &sigs);
 	if (fd < 0) {
 		errno = errno == ECONNREFUSED || errno == ENOENT ? ENODEV : errno;
 		return -1;
@@ -1024,15 +1118,13 @@ static int emu_open(const char *p, int flags)
 	fd = file_connect(IEMU_KIND_FILE, flags & O_CLOEXEC, (uint32_t)flags, p, (uint32_t)strlen(p), &ino, &rdev);
 	if (fd < 0)
 		return -1;
-	pthread_mutex_lock(&lock);
+	take(&lock, &sigs);
 	remember(ino, rdev);
-	pthread_mutex_unlock(&lock);
+	give(&lock, &sigs);
 	fd_mark(fd, FD_EMU, ino);
-	if (flags & O_NONBLOCK) {
-		e = errno;
+	if (flags & O_NONBLOCK)
 		real_fcntl(fd, F_SETFL, O_NONBLOCK);
-		errno = e;
-	}
+	errno = saved;
 	return fd;
 }
 
@@ -1171,12 +1263,61 @@ EXPORT DIR *opendir(const char *path)
 
 /* ---- ioctl ---- */
 
+/* The ioctls fs/ioctl.c's do_vfs_ioctl() answers itself, before the file's
+ * own unlocked_ioctl: the same for every file of a kind, so the shim answers
+ * them and the server never sees them. For a character device or an anon
+ * inode file and for our socket (neither regular, both on a filesystem with
+ * a page-sized block, no freeze, fiemap, uuid or sysfs name) they act the
+ * same, so most run on the real fd, which also keeps FD_CLOEXEC and
+ * O_NONBLOCK where fcntl() and exec look. The exceptions:
+ *  - FIOASYNC: sockets have ->fasync, the emulated files do not: turning it
+ *    on is ENOTTY, turning it off (no change) is 0, after reading the int.
+ *  - FS_IOC_SETFLAGS, FS_IOC_FSSETXATTR: the VFS reads the argument (EFAULT)
+ *    and, as the inode has no fileattr_set, hands the call to the driver.
+ *  - FS_IOC_GETFSUUID: the uuid of the file's filesystem. sockfs and anon
+ *    inodes have none (ENOTTY); a character device node is on /dev's
+ *    filesystem (devtmpfs has one): asked of /dev itself.
+ *  - FIONREAD, FS_IOC_GETFLAGS, FS_IOC_FSGETXATTR go to the driver of a
+ *    non-regular file: forwarded as any other ioctl. */
+enum { VFS_DRIVER = 0, VFS_ON_SOCKET, VFS_FIOASYNC, VFS_READS_INT, VFS_READS_FSXATTR, VFS_FSUUID };
+
+static int vfs_ioctl_kind(unsigned int cmd)
+{
+	switch (cmd) {
+	case FIOCLEX:
+	case FIONCLEX:
+	case FIONBIO:
+	case FIOQSIZE:
+	case FIFREEZE:
+	case FITHAW:
+	case FS_IOC_FIEMAP:
+	case FIGETBSZ:
+	case FICLONE:
+	case FICLONERANGE:
+	case FIDEDUPERANGE:
+	case FS_IOC_GETFSSYSFSPATH:
+		return VFS_ON_SOCKET;
+	case FS_IOC_GETFSUUID:
+		return VFS_FSUUID;
+	case FIOASYNC:
+		return VFS_FIOASYNC;
+	case FS_IOC_SETFLAGS:
+		return VFS_READS_INT;
+	case FS_IOC_FSSETXATTR:
+		return VFS_READS_FSXATTR;
+	default:
+		return VFS_DRIVER;
+	}
+}
+
+
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {
 	struct iemu_req q;
 	va_list ap;
 	unsigned long arg;
 	ino_t ino;
+	pid_t pid;
 	int saved;
 
 	resolve();
@@ -1185,18 +1326,63 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_end(ap);
 	if (!is_emulated_fd(fd, &ino))
 		return real_ioctl(fd, request, arg);
+	pid = self_pid();
+	switch (vfs_ioctl_kind((unsigned int)request)) {
+	case VFS_ON_SOCKET:
+		return real_ioctl(fd, request, arg);
+	case VFS_FIOASYNC: {
+		int on;
+		if (vm_read(pid, &on, arg, sizeof(on)) != (ssize_t)sizeof(on)) {
+			errno = EFAULT;
+			return -1;
+		}
+		if (on) {
+			errno = ENOTTY;
+			return -1;
+		}
+		return 0;
+	}
+	case VFS_FSUUID: {
+		int dev, r, e;
+		if (!file_rdev(ino))
+			return real_ioctl(fd, request, arg);
+		dev = real_open("/dev", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dev < 0)
+			return real_ioctl(fd, request, arg);
+		r = real_ioctl(dev, request, arg);
+		e = errno;
+		raw_close(dev);
+		errno = e;
+		return r;
+	}
+	case VFS_READS_INT:
+	case VFS_READS_FSXATTR: {
+		unsigned char in[sizeof(struct fsxattr)];
+		size_t need = vfs_ioctl_kind((unsigned int)request) == VFS_READS_INT ? sizeof(int) : sizeof(struct fsxattr);
+		saved = errno;
+		if (vm_read(pid, in, arg, need) != (ssize_t)need) {
+			errno = EFAULT;
+			return -1;
+		}
+		errno = saved;
+		break;
+	}
+	default:
+		break;
+	}
 	saved = errno;
 	req_init(&q, IEMU_OP_IOCTL, ino);
+	q.pid = (uint32_t)pid;
 	q.request = (uint32_t)request;
 	q.arg = arg;
 	if (arg >= 4096 && arg <= (unsigned long)-4096) {
 		/* Safe on any value: a bad address reads short, never faults. */
-		ssize_t n = vm_read(q.inline_data, arg, IEMU_INLINE);
+		ssize_t n = vm_read(pid, q.inline_data, arg, IEMU_INLINE);
 		if (n < 0 && errno == EFAULT) {
 			/* The window crosses into an unmapped page: take what precedes it. */
 			size_t part = 4096 - (arg & 4095);
 			if (part < IEMU_INLINE)
-				n = vm_read(q.inline_data, arg, part);
+				n = vm_read(pid, q.inline_data, arg, part);
 		}
 		q.inline_len = n > 0 ? (uint32_t)n : 0;
 	}
@@ -1261,9 +1447,11 @@ static ssize_t emu_write(int fd, ino_t ino, const void *buf, size_t len, off_t p
 	}
 	if (len) {
 		struct iovec local = { data, len }, remote = { (void *)buf, len };
+		int saved = errno;
 		got = process_vm_readv(self_pid(), &local, 1, &remote, 1, 0);
 		if (got < 0)
 			got = 0;
+		errno = saved;
 	}
 	req_init(&q, IEMU_OP_WRITE, ino);
 	q.request = (uint32_t)len;
@@ -1489,10 +1677,11 @@ EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) { 
  * mapping whose last piece went. */
 static void forget_range(uintptr_t start, uintptr_t end)
 {
+	struct held sigs;
 	uint32_t gone[MAX_MAPS];
 	int ngone = 0, i, j;
 
-	pthread_mutex_lock(&maplock);
+	take(&maplock, &sigs);
 	for (i = 0; i < nmaps; i++) {
 		uintptr_t s = maps[i].start, e = maps[i].end;
 		uint32_t id = maps[i].id;
@@ -1521,7 +1710,7 @@ static void forget_range(uintptr_t start, uintptr_t end)
 		if (!left)
 			gone[ngone++] = id;
 	}
-	pthread_mutex_unlock(&maplock);
+	give(&maplock, &sigs);
 	for (i = 0; i < ngone; i++) {
 		struct iemu_req q;
 		req_init(&q, IEMU_OP_MUNMAP, 0);
@@ -1535,6 +1724,7 @@ static void forget_range(uintptr_t start, uintptr_t end)
  * opens its channel at once (reset_after_fork) so its exit is seen. */
 EXPORT pid_t fork(void)
 {
+	struct held sigs;
 	uint32_t ids[MAX_MAPS];
 	int n = 0, i, j;
 	pid_t child;
@@ -1543,14 +1733,14 @@ EXPORT pid_t fork(void)
 	child = real_fork();
 	if (child <= 0 || !active || !nmaps)
 		return child;
-	pthread_mutex_lock(&maplock);
+	take(&maplock, &sigs);
 	for (i = 0; i < nmaps; i++) {
 		for (j = 0; j < n && ids[j] != maps[i].id; j++)
 			;
 		if (j == n)
 			ids[n++] = maps[i].id;
 	}
-	pthread_mutex_unlock(&maplock);
+	give(&maplock, &sigs);
 	for (i = 0; i < n; i++) {
 		struct iemu_req q;
 		int saved = errno;
@@ -1563,17 +1753,28 @@ EXPORT pid_t fork(void)
 	return child;
 }
 
+/* A raw-fork child holds copies of its parent's mappings of emulated
+ * files, but the server knows them only in the parent's name (OP_MMAP_DUP
+ * comes from glibc's fork path): forget them here, so that our munmaps do
+ * not speak for mappings we were never given. */
+static void mappings_not_ours(void)
+{
+	nmaps = 0;
+}
+
 static void mappings_after_fork(void)
 {
+	struct held sigs;
 	int saved = errno;
-	pthread_mutex_lock(&lock);
-	channel();
-	pthread_mutex_unlock(&lock);
+	take(&lock, &sigs);
+	channel(self_pid());
+	give(&lock, &sigs);
 	errno = saved;
 }
 
 static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, ino_t ino, off_t off)
 {
+	struct held sigs;
 	char path[PATH_MAX];
 	struct iemu_req q;
 	struct outcome oc = { .path = path, .path_size = sizeof(path) };
@@ -1605,18 +1806,16 @@ static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags,
 		errno = e;
 		return MAP_FAILED;
 	}
-	if (flags & MAP_FIXED) {
-		forget_pages();
+	if (flags & MAP_FIXED)
 		forget_range((uintptr_t)p, (uintptr_t)p + plen);
-	}
-	pthread_mutex_lock(&maplock);
+	take(&maplock, &sigs);
 	if (nmaps < MAX_MAPS) {
 		maps[nmaps].start = (uintptr_t)p;
 		maps[nmaps].end = (uintptr_t)p + plen;
 		maps[nmaps].id = (uint32_t)id;
 		nmaps++;
 	}
-	pthread_mutex_unlock(&maplock);
+	give(&maplock, &sigs);
 	return p;
 }
 
@@ -1627,11 +1826,8 @@ static void *mmap_common(mmap_fn real, void *addr, size_t len, int prot, int fla
 	if (!(flags & MAP_ANONYMOUS) && fd_kind(fd, &ino) == FD_EMU)
 		return emu_mmap(real, addr, len, prot, flags, ino, off);
 	p = real(addr, len, prot, flags, fd, off);
-	if (p != MAP_FAILED && (flags & MAP_FIXED)) {
-		forget_pages();
-		if (nmaps)
-			forget_range((uintptr_t)p, (uintptr_t)p + ((len + 4095) & ~(size_t)4095));
-	}
+	if (p != MAP_FAILED && (flags & MAP_FIXED) && nmaps)
+		forget_range((uintptr_t)p, (uintptr_t)p + ((len + 4095) & ~(size_t)4095));
 	return p;
 }
 
@@ -1651,44 +1847,10 @@ EXPORT int munmap(void *addr, size_t len)
 {
 	int r;
 	resolve();
-	forget_pages();
 	r = real_munmap(addr, len);
 	if (r == 0 && nmaps)
 		forget_range((uintptr_t)addr, (uintptr_t)addr + ((len + 4095) & ~(size_t)4095));
 	return r;
-}
-
-EXPORT int mprotect(void *addr, size_t len, int prot)
-{
-	resolve();
-	forget_pages();
-	return real_mprotect(addr, len, prot);
-}
-
-EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey)
-{
-	resolve();
-	forget_pages();
-	if (!real_pkey_mprotect) {
-		errno = ENOSYS;
-		return -1;
-	}
-	return real_pkey_mprotect(addr, len, prot, pkey);
-}
-
-EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
-{
-	va_list ap;
-	void *new_addr = NULL, *p;
-	resolve();
-	if (flags & MREMAP_FIXED) {
-		va_start(ap, flags);
-		new_addr = va_arg(ap, void *);
-		va_end(ap);
-	}
-	forget_pages();
-	p = real_mremap(old, old_len, new_len, flags, new_addr);
-	return p;
 }
 
 /* ---- close and dup: keep the fd table true ---- */
@@ -1696,25 +1858,80 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 /* Closing an emulated fd may release the file; the server sees that on the
  * file's socket, with no order against our channel. So ask the server to
  * answer once it has: a close() is complete when it returns, as the kernel's
- * last fput is before the next syscall. */
+ * last fput is before the next syscall. Every way an fd goes (close, dup2 and
+ * dup3 over it, close_range, closefrom, close-on-exec) ends here. Never
+ * changes errno. */
+static void file_closed(ino_t ino)
+{
+	struct iemu_req q;
+	int saved = errno;
+	req_init(&q, IEMU_OP_CLOSED, ino);
+	transact(&q, NULL, 0, NULL);
+	errno = saved;
+}
+
 EXPORT int close(int fd)
 {
 	ino_t ino;
-	int r, saved;
+	int r;
 	resolve();
-	if (fd_kind(fd, &ino) != FD_EMU) {
+	/* Any fd, however it came (SCM_RIGHTS, inherited and never used): one
+	 * fstat for an fd that is not in our table, a getpeername more for a
+	 * socket we do not know. */
+	if (!is_emulated_fd(fd, &ino)) {
+		if (fd >= 0 && fd == chan_fd && chan_pid == self_pid()) {
+			/* Not an fd the program opened (a loop closing every
+			 * number, say): to it the number is free. */
+			errno = EBADF;
+			return -1;
+		}
 		fd_forget(fd);
 		return real_close(fd);
 	}
 	fd_forget(fd);
 	r = real_close(fd);
-	if (r == 0) {
-		struct iemu_req q;
-		saved = errno;
-		req_init(&q, IEMU_OP_CLOSED, ino);
-		transact(&q, NULL, 0, NULL);
-		errno = saved;
+	if (r == 0)
+		file_closed(ino);
+	return r;
+}
+
+/* The program is about to put its own file at `fd`, which holds our
+ * channel: move the channel out of the way first (the fd number is the
+ * program's). Returns 1 when it moved (`fd` then holds a stale copy). */
+static int spare_channel(int fd)
+{
+	struct held sigs;
+	int moved = 0;
+	take(&lock, &sigs);
+	if (fd >= 0 && fd == chan_fd && chan_pid == self_pid()) {
+		int to = real_fcntl(fd, F_DUPFD_CLOEXEC, CHANNEL_FD_FLOOR);
+		chan_fd = to;
+		moved = 1;
 	}
+	give(&lock, &sigs);
+	return moved;
+}
+
+/* dup2/dup3 close what `to` held first, as close() would. */
+static int dup_over(int fd, int to, int flags, int three)
+{
+	ino_t ino = 0;
+	int was, moved, r, saved;
+	was = fd != to && is_emulated_fd(to, &ino);
+	moved = fd != to && spare_channel(to);
+	r = three ? real_dup3(fd, to, flags) : real_dup2(fd, to);
+	if (r < 0) {
+		if (moved) {
+			saved = errno;
+			raw_close(to);
+			errno = saved;
+		}
+		return r;
+	}
+	if (r != fd)
+		fd_copy(fd, r);
+	if (was)
+		file_closed(ino);
 	return r;
 }
 
@@ -1730,28 +1947,342 @@ EXPORT int dup(int fd)
 
 EXPORT int dup2(int fd, int to)
 {
-	int r;
 	resolve();
-	r = real_dup2(fd, to);
-	if (r >= 0 && r != fd)
-		fd_copy(fd, r);
-	return r;
+	return dup_over(fd, to, 0, 0);
 }
 
 EXPORT int dup3(int fd, int to, int flags)
 {
-	int r;
 	resolve();
-	r = real_dup3(fd, to, flags);
-	if (r >= 0)
-		fd_copy(fd, r);
-	return r;
+	return dup_over(fd, to, flags, 1);
+}
+
+/* ---- close_range, closefrom, exec: many fds at once ---- */
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#define MAX_CLOSING 256
+
+struct linux_dirent64_ {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+/* Call `fn` for each open fd in [first, last], from /proc/self/fd with raw
+ * syscalls only (no malloc: this runs in vfork children and after fork in
+ * threaded programs). Our channel is never passed. Returns -1 when the
+ * directory cannot be read. */
+static int each_fd(unsigned first, unsigned last, void (*fn)(int fd, void *ctx), void *ctx)
+{
+	char buf[4096];
+	int saved = errno;
+	int dir = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n;
+	if (dir < 0) {
+		errno = saved;
+		return -1;
+	}
+	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		long o = 0;
+		while (o < n) {
+			struct linux_dirent64_ *d = (struct linux_dirent64_ *)(buf + o);
+			const char *c = d->d_name;
+			unsigned long v = 0;
+			o += d->d_reclen;
+			if (*c < '0' || *c > '9')
+				continue;
+			while (*c >= '0' && *c <= '9')
+				v = v * 10 + (unsigned long)(*c++ - '0');
+			if (v < first || v > last || (int)v == dir || (int)v == chan_fd)
+				continue;
+			fn((int)v, ctx);
+		}
+	}
+	raw_close(dir);
+	errno = saved;
+	return 0;
+}
+
+struct closing {
+	ino_t ino[MAX_CLOSING];
+	int n;
+	int cloexec_only; /* collect only the fds marked close-on-exec */
+};
+
+static void collect_fd(int fd, void *ctx)
+{
+	struct closing *c = ctx;
+	ino_t ino;
+	int i;
+	if (c->cloexec_only) {
+		int fl = real_fcntl(fd, F_GETFD);
+		if (fl < 0 || !(fl & FD_CLOEXEC))
+			return;
+	}
+	if (!is_emulated_fd(fd, &ino))
+		return;
+	for (i = 0; i < c->n; i++)
+		if (c->ino[i] == ino)
+			return;
+	if (c->n < MAX_CLOSING)
+		c->ino[c->n++] = ino;
+}
+
+static int sys_close_range(unsigned first, unsigned last, unsigned flags)
+{
+	return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+/* close_range(2) that leaves our channel where it is (it is not the
+ * program's fd) and waits for the releases it caused, as close() does. */
+static int emu_close_range(unsigned first, unsigned last, unsigned flags)
+{
+	struct closing c;
+	unsigned i;
+	int ch = chan_fd >= 0 && chan_pid == self_pid() ? chan_fd : -1, r;
+
+	c.n = 0;
+	c.cloexec_only = 0;
+	if (first > last || !active)
+		return sys_close_range(first, last, flags);
+	/* Marking close-on-exec closes nothing now (exec will: see exec_env). */
+	if (!(flags & CLOSE_RANGE_CLOEXEC))
+		each_fd(first, last, collect_fd, &c);
+	if (ch < 0 || (unsigned)ch < first || (unsigned)ch > last || (flags & CLOSE_RANGE_CLOEXEC)) {
+		r = sys_close_range(first, last, flags);
+	} else {
+		r = 0;
+		if ((unsigned)ch > first)
+			r = sys_close_range(first, (unsigned)ch - 1, flags);
+		if (r == 0 && (unsigned)ch < last)
+			r = sys_close_range((unsigned)ch + 1, last, flags);
+		if (r == 0 && first == last && (flags & CLOSE_RANGE_UNSHARE))
+			r = unshare(CLONE_FILES);
+	}
+	if (r != 0 || (flags & CLOSE_RANGE_CLOEXEC))
+		return r;
+	for (i = first; i <= last && i < FDTAB; i++)
+		if ((int)i != ch)
+			fd_forget((int)i);
+	for (i = 0; i < (unsigned)c.n; i++)
+		file_closed(c.ino[i]);
+	return 0;
+}
+
+EXPORT int close_range(unsigned first, unsigned last, int flags)
+{
+	resolve();
+	return emu_close_range(first, last, (unsigned)flags);
+}
+
+static void close_one(int fd, void *ctx)
+{
+	(void)ctx;
+	close(fd);
+}
+
+EXPORT void closefrom(int lowfd)
+{
+	int saved;
+	resolve();
+	saved = errno;
+	if (lowfd < 0)
+		lowfd = 0;
+	if (emu_close_range((unsigned)lowfd, ~0U, 0) != 0)
+		each_fd((unsigned)lowfd, ~0U, close_one, NULL);
+	errno = saved;
+}
+
+/* exec closes the close-on-exec fds once it cannot fail any more, and the
+ * server then sees their files' sockets close with nothing to order that
+ * against. Closing them ourselves before the exec would be wrong when it
+ * fails (execvp tries each PATH entry; the fds must survive), so the new
+ * image does what close() does: the exec wrappers name the files in
+ * EXEC_CLOSED_ENV and the shim's constructor in the new image waits for each
+ * release (OP_CLOSED) and removes the variable before main() runs. */
+#define EXEC_CLOSED_ENV "IOMMUFD_EMU_EXEC_CLOSED"
+#define EXEC_CLOSED_MAX 64
+
+/* The environment for an exec: `envp` without any EXEC_CLOSED_ENV, plus one
+ * naming the close-on-exec emulated files, in `out` (n + 2 slots). Returns
+ * envp itself when there are none. */
+static char *const *exec_env(char *const *envp, char **out, size_t slots, char *var, size_t varsize)
+{
+	struct closing c;
+	size_t o = 0, len, k = 0;
+	int i;
+
+	if (!active)
+		return envp;
+	c.n = 0;
+	c.cloexec_only = 1;
+	each_fd(0, ~0U, collect_fd, &c);
+	if (!c.n)
+		return envp;
+	len = (size_t)snprintf(var, varsize, "%s=", EXEC_CLOSED_ENV);
+	for (i = 0; i < c.n && i < EXEC_CLOSED_MAX && len + 24 < varsize; i++)
+		len += (size_t)snprintf(var + len, varsize - len, "%s%llu", i ? "," : "", (unsigned long long)c.ino[i]);
+	for (; envp && envp[o]; o++)
+		if (strncmp(envp[o], EXEC_CLOSED_ENV "=", sizeof(EXEC_CLOSED_ENV)) != 0 && k + 2 < slots)
+			out[k++] = envp[o];
+	out[k++] = var;
+	out[k] = NULL;
+	return out;
+}
+
+static size_t env_count(char *const *envp)
+{
+	size_t n = 0;
+	while (envp && envp[n])
+		n++;
+	return n;
+}
+
+/* In a new image: wait for the releases the exec caused. */
+static void exec_closed_wait(void)
+{
+	const char *v = getenv(EXEC_CLOSED_ENV);
+	char copy[EXEC_CLOSED_MAX * 24];
+	char *p, *save = NULL;
+	if (!v)
+		return;
+	snprintf(copy, sizeof(copy), "%s", v);
+	unsetenv(EXEC_CLOSED_ENV);
+	for (p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		unsigned long long ino = strtoull(p, NULL, 10);
+		if (ino)
+			file_closed((ino_t)ino);
+	}
+}
+
+typedef int (*execve_fn)(const char *, char *const[], char *const[]);
+typedef int (*fexecve_fn)(int, char *const[], char *const[]);
+typedef int (*execveat_fn)(int, const char *, char *const[], char *const[], int);
+static execve_fn real_execve, real_execvpe;
+static fexecve_fn real_fexecve;
+static execveat_fn real_execveat;
+
+static void resolve_exec(void)
+{
+	if (!real_execve) {
+		real_execvpe = (execve_fn)next_sym("execvpe");
+		real_fexecve = (fexecve_fn)next_sym("fexecve");
+		real_execveat = (execveat_fn)next_sym("execveat");
+		real_execve = (execve_fn)next_sym("execve");
+	}
+}
+
+#define EXEC_ENV(envp)                                                                       \
+	size_t slots_ = env_count(envp) + 2;                                                 \
+	char *slot_[slots_];                                                                 \
+	char var_[sizeof(EXEC_CLOSED_ENV) + EXEC_CLOSED_MAX * 24];                          \
+	char *const *env_ = exec_env(envp, slot_, slots_, var_, sizeof(var_))
+
+EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	resolve();
+	resolve_exec();
+	EXEC_ENV(envp);
+	return real_execve(path, argv, env_);
+}
+
+EXPORT int execv(const char *path, char *const argv[])
+{
+	resolve();
+	resolve_exec();
+	EXEC_ENV(environ);
+	return real_execve(path, argv, env_);
+}
+
+EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	resolve();
+	resolve_exec();
+	EXEC_ENV(envp);
+	return real_execvpe(file, argv, env_);
+}
+
+EXPORT int execvp(const char *file, char *const argv[])
+{
+	resolve();
+	resolve_exec();
+	EXEC_ENV(environ);
+	return real_execvpe(file, argv, env_);
+}
+
+EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	resolve();
+	resolve_exec();
+	EXEC_ENV(envp);
+	return real_fexecve(fd, argv, env_);
+}
+
+EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
+{
+	resolve();
+	resolve_exec();
+	EXEC_ENV(envp);
+	if (!real_execveat)
+		return (int)syscall(SYS_execveat, dirfd, path, argv, env_, flags);
+	return real_execveat(dirfd, path, argv, env_, flags);
+}
+
+/* execl, execle, execlp: their arguments as an argv on the stack. */
+#define ARGV_FROM_VA(arg, argv_, envp_out)                                  \
+	size_t n_ = 1;                                                      \
+	va_list ap_;                                                        \
+	va_start(ap_, arg);                                                 \
+	while (va_arg(ap_, char *))                                         \
+		n_++;                                                       \
+	va_end(ap_);                                                        \
+	char *argv_[n_ + 1];                                                \
+	argv_[0] = (char *)arg;                                             \
+	va_start(ap_, arg);                                                 \
+	for (size_t i_ = 1; i_ <= n_; i_++)                                 \
+		argv_[i_] = va_arg(ap_, char *);                            \
+	envp_out;                                                           \
+	va_end(ap_)
+
+EXPORT int execl(const char *path, const char *arg, ...)
+{
+	ARGV_FROM_VA(arg, av, (void)0);
+	return execv(path, av);
+}
+
+EXPORT int execlp(const char *file, const char *arg, ...)
+{
+	ARGV_FROM_VA(arg, av, (void)0);
+	return execvp(file, av);
+}
+
+EXPORT int execle(const char *path, const char *arg, ...)
+{
+	char *const *envp;
+	ARGV_FROM_VA(arg, av, envp = va_arg(ap_, char *const *));
+	return execve(path, av, envp);
 }
 
 static int fcntl_common(fcntl_fn real, int fd, int cmd, va_list ap)
 {
 	void *arg = va_arg(ap, void *);
-	int r = real(fd, cmd, arg);
+	ino_t ino;
+	int r;
+	/* setfl() sets FASYNC only through ->fasync, which sockets have and
+	 * the emulated files do not: O_ASYNC is ignored for them. */
+	if (cmd == F_SETFL && ((uintptr_t)arg & O_ASYNC) && is_emulated_fd(fd, &ino))
+		arg = (void *)((uintptr_t)arg & ~(uintptr_t)O_ASYNC);
+	r = real(fd, cmd, arg);
 	if (r >= 0 && (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC))
 		fd_copy(fd, r);
 	return r;
@@ -1820,27 +2351,35 @@ static int stat_path(int dirfd, const char **path, struct stat *st, char *target
 	return 0;
 }
 
-static int stat_fd(int fd, struct stat *st)
+/* The device number of an emulated file (0: not a device node, e.g. a file
+ * an ioctl made), asking the server when we do not know it. */
+static dev_t file_rdev(ino_t ino)
 {
-	ino_t ino;
+	struct held sigs;
 	dev_t rdev = 0;
 	struct outcome oc = { 0 };
 	int found;
-	if (!is_emulated_fd(fd, &ino))
-		return 0;
-	pthread_mutex_lock(&lock);
+	take(&lock, &sigs);
 	found = lookup_known(ino, &rdev);
-	pthread_mutex_unlock(&lock);
+	give(&lock, &sigs);
 	if (!found || rdev == 0) {
 		struct iemu_req q;
 		req_init(&q, IEMU_OP_FILE_INFO, ino);
 		if (transact(&q, NULL, 0, &oc) >= 0)
 			rdev = (dev_t)oc.aux;
-		pthread_mutex_lock(&lock);
+		take(&lock, &sigs);
 		remember(ino, rdev);
-		pthread_mutex_unlock(&lock);
+		give(&lock, &sigs);
 	}
-	fake_stat(st, rdev, ino);
+	return rdev;
+}
+
+static int stat_fd(int fd, struct stat *st)
+{
+	ino_t ino;
+	if (!is_emulated_fd(fd, &ino))
+		return 0;
+	fake_stat(st, file_rdev(ino), ino);
 	return 1;
 }
 
