@@ -16,7 +16,7 @@ import { E1000e } from '../src/hw/e1000e.js';
 import { RunDomain } from '../src/hw/run-domain.js';
 import { newIommuGroup } from '../src/hw/pci.js';
 import type { IommuDevice, IommuDriver, PagingDomain } from '../src/hw/iommu.js';
-import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../src/core/domain.js';
+import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../src/hw/iommu.js';
 import { SimulatedAddressSpace } from '../src/hw/memory.js';
 import { errnoOf } from './lib/errno-of.js';
 

@@ -10,7 +10,7 @@
 // leaf entry written after enforce_cache_coherency; entries already written
 // keep theirs, so each translation run remembers whether it snoops.
 import { Errno, EINVAL, EOPNOTSUPP } from '../uapi/errno.js';
-import { IOMMU_READ, IOMMU_WRITE } from '../core/domain.js';
+import { IOMMU_READ, IOMMU_WRITE } from './iommu.js';
 import { RunDomain } from './run-domain.js';
 import type { HwDomain, IommuCap, IommuDevice, NestedDomain, PagingDomain, ReservedRegion, UserData } from './iommu.js';
 import type { PciFunction, PciIommu } from './pci.js';

@@ -6,7 +6,7 @@ import { IommufdCtx } from '../core/iommufd.js';
 import type { IommufdIoas } from '../core/ioas.js';
 import { RLIM_INFINITY, userAccount, type ResolvedFile, type Task } from '../core/task.js';
 import { SimulatedAddressSpace, SimulatedFile } from '../hw/memory.js';
-import type { IommuDomain } from '../core/domain.js';
+import type { IommuDomain } from '../hw/iommu.js';
 import { Errno } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import type { StructDef, Fields, Decoded } from '../uapi/struct.js';
