@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { EmuServer, queryServer } from '../server/server.js';
 import { removeStaleDirs } from '../server/stale-dirs.js';
 import { Engine } from '../core/engine.js';
-import { loadPlatform, PLATFORMS, type Platform } from '../hw/platform.js';
+import { PLATFORMS, type Platform } from '../hw/platform.js';
+import { loadPlatform } from '../server/platform-file.js';
 import { checkDynamic, resolveCommand } from './elf.js';
 
 const PROG = 'iommufd-emu';
