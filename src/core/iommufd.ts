@@ -2,7 +2,7 @@
 // object table, the ioctl table and its generic size rules, options, release.
 import { Errno, EINVAL, ENODEV, ENOTTY, EOPNOTSUPP, EPERM, EBUSY } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
-import { IOMMUFD_IOCTLS } from '../uapi/ioctls.js';
+import { IOMMUFD_IOCTLS, IOMMUFD_TABLE_LEN, IOMMUFD_TABLE_LEN_NO_TEST } from '../uapi/ioctls.js';
 import { formatStruct, type Fields } from '../uapi/struct.js';
 import type { EmulatedFile, IoctlTrace, MmapRegion } from './file.js';
 import { IommufdMmapTable } from './mmap.js';
@@ -82,7 +82,7 @@ export class IommufdCtx implements EmulatedFile {
 
   private dispatch(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
     const nr = request & 0xff;
-    const tableLen = !this.engine.testAbi ? 0x95 - U.IOMMUFD_CMD_BASE : 0xa1 - U.IOMMUFD_CMD_BASE;
+    const tableLen = this.engine.testAbi ? IOMMUFD_TABLE_LEN : IOMMUFD_TABLE_LEN_NO_TEST;
     if (nr < U.IOMMUFD_CMD_BASE || nr - U.IOMMUFD_CMD_BASE >= tableLen) return this.vfioCompat(task, request, arg, trace);
     const desc = IOMMUFD_IOCTLS[nr - U.IOMMUFD_CMD_BASE];
     if (trace) trace.name = desc && desc.request === request ? desc.name : `ioctl 0x${request.toString(16)}`;
