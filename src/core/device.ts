@@ -397,9 +397,9 @@ export function getDevice(ctx: IommufdCtx, id: number): IommufdDevice {
   return ctx.objects.get<IommufdDevice>(id, 'DEVICE');
 }
 
-const IOMMU_HW_INFO_FLAG_INPUT_TYPE = 1;
-const IOMMU_HW_CAP_DIRTY_TRACKING = 1n << 0n;
-const IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED = 1n << 3n;
+const { IOMMU_HW_INFO_FLAG_INPUT_TYPE } = U;
+const IOMMU_HW_CAP_DIRTY_TRACKING = BigInt(U.IOMMU_HW_CAP_DIRTY_TRACKING);
+const IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED = BigInt(U.IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED);
 
 /** IOMMU_GET_HW_INFO (iommufd_get_hw_info). */
 export function getHwInfo(u: Ucmd<typeof U.IommuHwInfo.fields>): number {

@@ -14,6 +14,10 @@ import { IOMMU_READ, IOMMU_WRITE } from './iommu.js';
 import { RunDomain } from './run-domain.js';
 import type { HwDomain, IommuCap, IommuDevice, NestedDomain, PagingDomain, ReservedRegion, UserData } from './iommu.js';
 import type { PciFunction, PciIommu } from './pci.js';
+import {
+  IOMMU_HW_INFO_TYPE_DEFAULT, IOMMU_HW_INFO_TYPE_INTEL_VTD, IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+  IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_ALLOC_PASID, IommuHwInfoVtd,
+} from '../uapi/iommufd.js';
 
 // ---- registers ---------------------------------------------------------------
 
@@ -45,19 +49,6 @@ export const capSagaw = (cap: bigint): number => field(cap, 8, 5);
 export const capMgaw = (cap: bigint): number => field(cap, 16, 6) + 1;
 /** CAP.SLLPS: second-stage large pages (bit 0: 2 MiB, bit 1: 1 GiB). */
 export const capSllps = (cap: bigint): number => field(cap, 34, 4);
-
-// ---- uAPI values the driver answers with ---------------------------------------
-
-export const IOMMU_HW_INFO_TYPE_DEFAULT = 0;
-export const IOMMU_HW_INFO_TYPE_INTEL_VTD = 1;
-/** struct iommu_hw_info_vtd.flags: the driver always reports this erratum (read-only mappings in nest parents). */
-export const IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 = 1;
-/** sizeof(struct iommu_hw_info_vtd): u32 flags, u32 __reserved, u64 cap_reg, u64 ecap_reg. */
-export const IOMMU_HW_INFO_VTD_SIZE = 24;
-
-const HWPT_ALLOC_NEST_PARENT = 1 << 0;
-const HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
-const HWPT_ALLOC_PASID = 1 << 3;
 
 /** The interrupt-address window (IOAPIC_RANGE_START..END): DMA there is an MSI, never translated. */
 export const VTD_MSI_START = 0xfee00000n;
@@ -138,17 +129,17 @@ export class IntelVtd implements PciIommu {
   readonly domainAllocPagingFlags = (dev: IommuDevice, flags: number, userData: UserData | undefined): PagingDomain => {
     void dev;
     if (userData) throw new Errno(EOPNOTSUPP, 'VT-d paging domains take no user data');
-    if (flags & ~(HWPT_ALLOC_NEST_PARENT | HWPT_ALLOC_DIRTY_TRACKING | HWPT_ALLOC_PASID)) throw new Errno(EOPNOTSUPP, 'paging flags');
-    if ((flags & HWPT_ALLOC_NEST_PARENT) && !this.nestedSupported) throw new Errno(EOPNOTSUPP, 'no nesting (legacy mode)');
-    if ((flags & HWPT_ALLOC_DIRTY_TRACKING) && !this.dirtySupported) throw new Errno(EOPNOTSUPP, 'no dirty tracking (legacy mode)');
+    if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | IOMMU_HWPT_ALLOC_PASID)) throw new Errno(EOPNOTSUPP, 'paging flags');
+    if ((flags & IOMMU_HWPT_ALLOC_NEST_PARENT) && !this.nestedSupported) throw new Errno(EOPNOTSUPP, 'no nesting (legacy mode)');
+    if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && !this.dirtySupported) throw new Errno(EOPNOTSUPP, 'no dirty tracking (legacy mode)');
     if (this.scalableMode && !(this.ecap & ECAP_SLTS)) throw new Errno(EOPNOTSUPP, 'no second-stage translation');
-    return new VtdSecondStageDomain(this, (flags & HWPT_ALLOC_NEST_PARENT) !== 0);
+    return new VtdSecondStageDomain(this, (flags & IOMMU_HWPT_ALLOC_NEST_PARENT) !== 0);
   };
 
   /** intel_iommu_domain_alloc_nested: only with nesting support, which legacy mode lacks. */
   readonly domainAllocNested = (dev: IommuDevice, parent: PagingDomain, flags: number, userData: UserData): NestedDomain => {
     void dev; void parent; void userData;
-    if (!this.nestedSupported || (flags & ~HWPT_ALLOC_PASID)) throw new Errno(EOPNOTSUPP, 'no nesting');
+    if (!this.nestedSupported || (flags & ~IOMMU_HWPT_ALLOC_PASID)) throw new Errno(EOPNOTSUPP, 'no nesting');
     throw new Errno(EOPNOTSUPP, 'first-stage nested domains are not modelled yet');
   };
 
@@ -160,11 +151,8 @@ export class IntelVtd implements PciIommu {
   hwInfo(dev: IommuDevice, type: number): { type: number; data: Uint8Array } {
     void dev;
     if (type !== IOMMU_HW_INFO_TYPE_DEFAULT && type !== IOMMU_HW_INFO_TYPE_INTEL_VTD) throw new Errno(EOPNOTSUPP, 'hw info type');
-    const data = new Uint8Array(new ArrayBuffer(IOMMU_HW_INFO_VTD_SIZE));
-    const v = new DataView(data.buffer);
-    v.setUint32(0, IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, true);
-    v.setBigUint64(8, this.cap, true);
-    v.setBigUint64(16, this.ecap, true);
+    // The driver always reports the erratum (read-only mappings in nest parents).
+    const data = IommuHwInfoVtd.encode({ flags: IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, cap_reg: this.cap, ecap_reg: this.ecap });
     return { type: IOMMU_HW_INFO_TYPE_INTEL_VTD, data };
   }
 
