@@ -382,12 +382,6 @@ export function deviceDetach(idev: IommufdDevice, pasid = IOMMU_NO_PASID): void 
   if (hwptDetachDevice(idev, true, pasid)) idev.users--;
 }
 
-/** The HWPT a device (or one of its PASIDs) is attached to now, if any. */
-export function attachedHwpt(idev: IommufdDevice, pasid = IOMMU_NO_PASID): IommufdHwpt | undefined {
-  const a = idev.igroup.pasidAttach.get(pasid);
-  return a && a.devices.has(idev.id) ? a.hwpt : undefined;
-}
-
 /** iommu_attach_handle_get(group, pasid, 0) as iommufd made it: the attach handle of a PASID of the device's group. */
 export function attachHandleOf(idev: IommufdDevice, pasid: number): AttachHandle | undefined {
   return idev.igroup.pasidAttach.get(pasid)?.handle;

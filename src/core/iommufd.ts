@@ -53,11 +53,6 @@ handle(C.IOAS_CHANGE_PROCESS, ioas.ioasChangeProcess);
 handle(C.IOAS_MAP_FILE, ioas.ioasMapFile);
 handle(C.FAULT_QUEUE_ALLOC, eventq.faultAllocIoctl);
 
-/** Register the handler of another ioctl (HWPT, device, test ABI modules do this). */
-export function registerIoctl<F extends Fields>(nr: number, h: IoctlHandler<F>): void {
-  handle(nr, h);
-}
-
 export class IommufdCtx implements EmulatedFile {
   readonly kind = 'iommufd';
   readonly objects = new ObjectTable();

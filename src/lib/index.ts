@@ -7,7 +7,7 @@ import type { IommufdIoas } from '../core/ioas.js';
 import { RLIM_INFINITY, userAccount, type ResolvedFile, type Task } from '../core/task.js';
 import { SimulatedAddressSpace, SimulatedFile } from '../hw/memory.js';
 import type { IommuDomain } from '../hw/iommu.js';
-import { Errno } from '../uapi/errno.js';
+import { Errno, EBADF } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import type { StructDef, Fields, Decoded } from '../uapi/struct.js';
 import * as T from '../uapi/iommufd-test.js';
@@ -114,7 +114,7 @@ export class SimProcess {
   closeFd(fd: number): void {
     if (this.plainFiles.delete(fd)) return;
     const f = this.files.get(fd);
-    if (!f) throw new Errno(9);
+    if (!f) throw new Errno(EBADF);
     this.files.delete(fd);
     f.release();
   }
@@ -131,7 +131,7 @@ export class SimProcess {
    */
   mmapFile(fd: number, len: bigint | number, opts: { offset?: bigint | number; shared?: boolean; at?: bigint; writable?: boolean; align?: bigint } = {}): bigint {
     const file = this.plainFiles.get(fd);
-    if (!file) throw new Errno(9);
+    if (!file) throw new Errno(EBADF);
     return this.mm.mmap(len, { ...opts, file, shared: opts.shared ?? true });
   }
 }
