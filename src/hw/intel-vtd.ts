@@ -21,7 +21,7 @@ import {
 
 // ---- registers ---------------------------------------------------------------
 
-/** qemu 10's intel-iommu (caching-mode=on, intremap=on, aw-bits 39, legacy mode), as the oracle machine reads it. */
+/** qemu 7.2's intel-iommu (caching-mode=on, intremap=on, aw-bits 39, legacy mode), as the oracle machine read it (oracle/recorded-with.txt). */
 export const QEMU_VTD_CAP = 0x00d2008c22260286n;
 /** The same unit's ECAP without snoop control; with snoop-control=on, ECAP.SC is set as well. */
 export const QEMU_VTD_ECAP = 0x0000000000f00f4an;
