@@ -3,7 +3,7 @@
 import { Errno, EINVAL, ENODEV, ENOTTY, EOPNOTSUPP, EPERM, EBUSY } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import { IOMMUFD_IOCTLS, IOMMUFD_TABLE_LEN, IOMMUFD_TABLE_LEN_NO_TEST } from '../uapi/ioctls.js';
-import { formatStruct, type Fields } from '../uapi/struct.js';
+import { formatStruct, widthOf, type Fields } from '../uapi/struct.js';
 import type { EmulatedFile, IoctlTrace, MmapRegion } from './file.js';
 import { IommufdMmapTable } from './mmap.js';
 import type { Task } from './task.js';
@@ -101,8 +101,13 @@ export class IommufdCtx implements EmulatedFile {
     const rc = handler(u);
     if (trace && before) {
       const after = def.encode(cmd);
+      // Only what the handler wrote back: fields whose own bytes changed,
+      // within what the caller's size let it copy out (as strace shows).
       const changed = Object.entries(def.fields)
-        .filter(([, f]) => f.off + 0 < def.size && before.subarray(f.off, f.off + 8).some((b, i) => b !== after[f.off + i]))
+        .filter(([, f]) => {
+          const end = Math.min(f.off + widthOf(f), userSize);
+          return f.off < end && before.subarray(f.off, end).some((b, i) => b !== after[f.off + i]);
+        })
         .map(([k]) => k);
       if (changed.length) trace.out = formatStruct(def, cmd, changed);
     }
