@@ -63,15 +63,15 @@ export class IommufdDevice extends IommufdObject {
 }
 
 function getGroup(ctx: IommufdCtx, dev: IommuDevice): IommufdGroup {
-  const g = ctx.groups.get(dev.group.id);
+  const g = ctx.groups.get(dev.group);
   if (g) { g.refs++; return g; }
   const n = new IommufdGroup(ctx, dev.group);
-  ctx.groups.set(dev.group.id, n);
+  ctx.groups.set(dev.group, n);
   return n;
 }
 
 function putGroup(g: IommufdGroup): void {
-  if (--g.refs === 0) g.ctx.groups.delete(g.group.id);
+  if (--g.refs === 0) g.ctx.groups.delete(g.group);
 }
 
 /** iommu_device_claim_dma_owner: one owner per group; another owner → EBUSY. */

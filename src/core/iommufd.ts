@@ -13,6 +13,7 @@ import type { AccountMode } from './pages.js';
 import type { IoctlHandler, Ucmd } from './ucmd.js';
 import * as ioas from './ioas.js';
 import type { IommufdGroup } from './device.js';
+import type { IommuGroup } from '../hw/iommu.js';
 import * as device from './device.js';
 import * as hwpt from './hw-pagetable.js';
 import * as selftest from './selftest.js';
@@ -58,8 +59,12 @@ export class IommufdCtx implements EmulatedFile {
   readonly objects = new ObjectTable();
   /** IOPT_PAGES_ACCOUNT_USER for /dev/iommu, MM when opened as /dev/vfio/vfio. */
   accountMode: AccountMode;
-  /** iommufd_group records by iommu_group id (ictx->groups). */
-  readonly groups = new Map<number, IommufdGroup>();
+  /**
+   * iommufd_group records by iommu_group (ictx->groups, keyed by the group
+   * itself: ids are unique per machine, and a test may plug in a function
+   * whose unit numbers its groups alone).
+   */
+  readonly groups = new Map<IommuGroup, IommufdGroup>();
   /** The IOAS the VFIO type1 compat ioctls act on. */
   vfioIoas: ioas.IommufdIoas | undefined;
   /** Regions drivers published for mmap() of this file (ictx->mt_mmap). */

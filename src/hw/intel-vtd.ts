@@ -10,7 +10,7 @@
 // leaf entry written after enforce_cache_coherency; entries already written
 // keep theirs, so each translation run remembers whether it snoops.
 import { Errno, EINVAL, EOPNOTSUPP } from '../uapi/errno.js';
-import { IOMMU_READ, IOMMU_WRITE } from './iommu.js';
+import { IOMMU_READ, IOMMU_WRITE, IommuGroupIds } from './iommu.js';
 import { RunDomain } from './run-domain.js';
 import type { HwDomain, IommuCap, IommuDevice, NestedDomain, PagingDomain, ReservedRegion, UserData } from './iommu.js';
 import type { PciFunction, PciIommu } from './pci.js';
@@ -74,6 +74,8 @@ export interface IntelVtdOptions {
   readonly ecap?: bigint;
   /** Set ECAP.SC (qemu's snoop-control=on). */
   readonly snoopControl?: boolean;
+  /** The machine's iommu_group ids (default: the unit's own). */
+  readonly groupIds?: IommuGroupIds;
 }
 
 /** One DMA remapping unit and the intel_iommu_ops that serve its devices. */
@@ -83,9 +85,11 @@ export class IntelVtd implements PciIommu {
   readonly ecap: bigint;
   /** intel_iommu_ops.blocked_domain (blocking_domain, with set_dev_pasid). */
   readonly blockedDomain: HwDomain = new VtdBlockingDomain(this);
+  readonly groupIds: IommuGroupIds;
 
   constructor(o: IntelVtdOptions = {}) {
     this.name = `dmar${o.index ?? 0}`;
+    this.groupIds = o.groupIds ?? new IommuGroupIds();
     this.cap = o.cap ?? QEMU_VTD_CAP;
     const ecap = o.ecap ?? QEMU_VTD_ECAP;
     this.ecap = o.snoopControl === undefined ? ecap : o.snoopControl ? ecap | ECAP_SC : ecap & ~ECAP_SC;

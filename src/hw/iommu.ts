@@ -59,6 +59,20 @@ export interface IommuGroup {
   pasidArray?: Map<number, PasidEntry>;
 }
 
+/**
+ * The iommu_group ids of one machine (the kernel's iommu_group_ida): its
+ * engine owns it, so two engines in one process number their groups alone.
+ */
+export class IommuGroupIds {
+  private next: number;
+  constructor(first = 1) { this.next = first; }
+
+  /** iommu_group_alloc: a new group of its own, with the next id. */
+  alloc(isolatedMsi: boolean): IommuGroup {
+    return { id: this.next++, isolatedMsi, dmaOwner: undefined, domain: null };
+  }
+}
+
 /** An entry of a group's pasid_array. */
 export interface PasidEntry {
   readonly domain: HwDomain;

@@ -19,7 +19,7 @@ import {
 import {
   copyUserData, copyUserDataEntry, copyUserDataFullArray, copyUserDataToUser, type NestedDomain, type UserDataArray,
   type DirtyOps, type IommuCap, type IommuDevice, type IommuDriver, type IommuGroup, type PagingDomain, type ReservedRegion,
-  type UserData, type DriverMmap, type HwQueueCore, type HwViommu, type ViommuCore, type HwDomain,
+  type UserData, type DriverMmap, type HwQueueCore, type HwViommu, type ViommuCore, type HwDomain, IommuGroupIds,
 } from './iommu.js';
 
 // The uAPI's mock geometry, as the bigints page tables work in.
@@ -32,9 +32,6 @@ const GRANULE_SHIFT = 11n;
 
 /** The generic page table's sizes for the mock format: every power of two from 2 KiB to 64 GiB. */
 const MOCK_PGSIZE_BITMAP = ((1n << 37n) - 1n) & ~(MOCK_PAGE_SIZE - 1n);
-
-let nextMockDevId = 0;
-let nextGroupId = 1000;
 
 export class MockDevice implements IommuDevice {
   readonly name: string;
@@ -62,8 +59,8 @@ export class MockDevice implements IommuDevice {
   vdevId = 0n;
 
   constructor(readonly driver: MockIommu, readonly flags: number) {
-    this.name = `iommufd_mock${nextMockDevId++}`;
-    this.group = { id: nextGroupId++, isolatedMsi: true, dmaOwner: undefined, domain: null };
+    this.name = `iommufd_mock${driver.nextDevId++}`;
+    this.group = driver.groupIds.alloc(true);
     this.maxPasidLog2 = flags & MOCK_FLAGS_DEVICE_PASID ? MOCK_PASID_WIDTH : 0;
     this.maxPasids = 2 ** this.maxPasidLog2;
   }
@@ -253,6 +250,10 @@ export class MockIommu implements IommuDriver {
   readonly blockedDomain: HwDomain = new MockBlockedDomain(this);
   /** mock_ops.user_pasid_table */
   readonly userPasidTable = true;
+  /** The number of the next mock device (iommufd_mockN), per instance: the engine owns it. */
+  nextDevId = 0;
+  /** Groups of mock devices, numbered apart from the machine's PCI groups. */
+  readonly groupIds = new IommuGroupIds(1000);
 
   createDevice(flags: number): MockDevice {
     if (flags & ~(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_PASID)) throw new Errno(EINVAL, 'mock device flags');
