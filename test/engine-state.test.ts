@@ -1,10 +1,14 @@
-// Everything mutable of a machine belongs to its engine: two engines in one
-// process number their devices and groups alone.
+// Everything mutable belongs to an engine: two engines in one process number
+// their devices and groups alone, and the file-frame ids of files nobody
+// holds any more are forgotten (a long-lived server does not grow with every
+// file ever mapped).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openIommufd, Engine, IommufdFile } from '../src/lib/index.js';
+import { openIommufd, Engine, FileSpace, IommufdFile, SimProcess } from '../src/lib/index.js';
 import { PLATFORMS } from '../src/hw/platform.js';
 import type { IommufdDevice } from '../src/core/device.js';
+
+const PAGE = 4096n;
 
 function mockDevice(f: IommufdFile): IommufdDevice {
   const ioas = f.ioasAlloc();
@@ -27,4 +31,18 @@ test('two engines on one platform number their PCI groups alone, as the oracle m
   const groups = () => new Engine({ platform }).vfioDevices.map((d) => d.pci.group.id);
   assert.deepEqual(groups(), [1, 2]);
   assert.deepEqual(groups(), [1, 2], 'a second engine starts again at group 1');
+});
+
+test('the file-frame id map shrinks when files are released', () => {
+  const before = FileSpace.frameIds;
+  const f = new IommufdFile(new SimProcess({ uid: 0 }), new Engine());
+  const ioas = f.ioasAlloc();
+  for (let i = 0; i < 20; i++) {
+    const mfd = f.proc.memfdCreate(4n * PAGE);
+    f.mapFile({ ioasId: ioas, fd: mfd, length: 4n * PAGE, iova: 1n << 24n });
+    assert.equal(FileSpace.frameIds, before + 1, 'one live file, one frame space id');
+    f.unmap(ioas, 1n << 24n, 4n * PAGE);
+    f.proc.closeFd(mfd);
+    assert.equal(FileSpace.frameIds, before, 'released with its last holder');
+  }
 });
