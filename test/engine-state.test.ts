@@ -4,7 +4,7 @@
 // file ever mapped).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openIommufd, Engine, FileSpace, IommufdFile, SimProcess } from '../src/lib/index.js';
+import { openIommufd, Engine, FileSpace, IommufdFile, SimProcess, testAbi as T } from '../src/lib/index.js';
 import { PLATFORMS } from '../src/hw/platform.js';
 import type { IommufdDevice } from '../src/core/device.js';
 
@@ -45,4 +45,11 @@ test('the file-frame id map shrinks when files are released', () => {
     f.proc.closeFd(mfd);
     assert.equal(FileSpace.frameIds, before, 'released with its last holder');
   }
+});
+
+test('IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT sets its own engine\'s limit only', () => {
+  const a = openIommufd(), b = openIommufd();
+  a.testCmd(T.IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT, 0, T.IommuTestCmdMemoryLimit, { limit: 4096 });
+  assert.equal(a.ctx.engine.testMemoryLimit, 4096);
+  assert.equal(b.ctx.engine.testMemoryLimit, 65536);
 });

@@ -24,6 +24,8 @@ export class Engine {
   readonly testAbi: boolean;
   /** The mock IOMMU of the test driver (its devices are made by IOMMU_TEST_OP_MOCK_DOMAIN). */
   readonly mock = new MockIommu();
+  /** iommufd_test_memory_limit (IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT), bytes: selftest.c's global, this engine's. */
+  testMemoryLimit = 65536;
   /** The machine's iommu_group ids (its PCI functions'); the engine's alone. */
   readonly iommuGroupIds = new IommuGroupIds();
 
