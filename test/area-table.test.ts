@@ -9,7 +9,7 @@ import { SortedRows, ROWS_PER_CHUNK } from '../src/util/sorted-rows.js';
 import { IoPagetable, type IoptAccess } from '../src/core/io-pagetable.js';
 import { IoptPages } from '../src/core/pages.js';
 import type { IoptArea } from '../src/core/area.js';
-import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../src/core/domain.js';
+import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../src/hw/iommu.js';
 import { SimProcess, RunDomain, Errno, errno as E } from '../src/lib/index.js';
 
 const PAGE = 4096n;

@@ -14,9 +14,8 @@ import type { HwptPaging } from '../src/core/hw-pagetable.js';
 import { IntelVtd, VtdSecondStageDomain, VTD_SS_PTE_SNP } from '../src/hw/intel-vtd.js';
 import { E1000e } from '../src/hw/e1000e.js';
 import { RunDomain } from '../src/hw/run-domain.js';
-import { newIommuGroup } from '../src/hw/pci.js';
 import type { IommuDevice, IommuDriver, PagingDomain } from '../src/hw/iommu.js';
-import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../src/core/domain.js';
+import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE, IommuGroupIds } from '../src/hw/iommu.js';
 import { SimulatedAddressSpace } from '../src/hw/memory.js';
 import { errnoOf } from './lib/errno-of.js';
 
@@ -195,7 +194,7 @@ test('other drivers: snooping is forced by a domain attribute (enforcing), per d
   const m = openMachine('mock');
   const proc = m.process();
   const buf = proc.mmap(PAGE);
-  const group = newIommuGroup(true);
+  const group = new IommuGroupIds().alloc(true);
   class AttrDomain extends RunDomain implements PagingDomain {
     readonly kind = 'paging' as const;
     enforcing = false;

@@ -9,7 +9,7 @@ import { PLATFORMS, type Platform } from '../src/hw/platform.js';
 import type { HwptPaging } from '../src/core/hw-pagetable.js';
 import { IntelVtd, VtdSecondStageDomain, QEMU_VTD_CAP, QEMU_VTD_ECAP, ECAP_SC, VTD_SS_PTE_R, VTD_SS_PTE_W, VTD_SS_PTE_SNP } from '../src/hw/intel-vtd.js';
 import { E1000e } from '../src/hw/e1000e.js';
-import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../src/core/domain.js';
+import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../src/hw/iommu.js';
 import { errnoOf } from './lib/errno-of.js';
 
 const MiB = 1n << 20n;

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { EmuServer, queryServer } from '../server/server.js';
 import { removeStaleDirs } from '../server/stale-dirs.js';
 import { Engine } from '../core/engine.js';
-import { loadPlatform, PLATFORMS, type Platform } from '../hw/platform.js';
+import { PLATFORMS, type Platform } from '../hw/platform.js';
+import { loadPlatform } from '../server/platform-file.js';
 import { checkDynamic, findCommand } from './elf.js';
 import { TRACE_CLASSES, TraceFilter, Tracer, TraceUsageError, writeAll } from './trace.js';
 

@@ -8,9 +8,8 @@ import type { IommufdCtx } from './iommufd.js';
 import type { IommufdIoas } from './ioas.js';
 import { ULONG_MAX, type IoptAccess } from './io-pagetable.js';
 import type { IoptArea } from './area.js';
-import { IOMMU_READ, IOMMU_WRITE } from './domain.js';
+import { IOMMU_READ, IOMMU_WRITE, type IommuDomain } from '../hw/iommu.js';
 import { FileSpace, PAGE_SHIFT, PAGE_SIZE_N, frameOwner } from '../hw/memory.js';
-import type { IommuDomain } from './domain.js';
 import { pagesPaddr } from './pages.js';
 
 export const IOMMUFD_ACCESS_RW_WRITE = 1 << 0;

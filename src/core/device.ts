@@ -63,15 +63,15 @@ export class IommufdDevice extends IommufdObject {
 }
 
 function getGroup(ctx: IommufdCtx, dev: IommuDevice): IommufdGroup {
-  const g = ctx.groups.get(dev.group.id);
+  const g = ctx.groups.get(dev.group);
   if (g) { g.refs++; return g; }
   const n = new IommufdGroup(ctx, dev.group);
-  ctx.groups.set(dev.group.id, n);
+  ctx.groups.set(dev.group, n);
   return n;
 }
 
 function putGroup(g: IommufdGroup): void {
-  if (--g.refs === 0) g.ctx.groups.delete(g.group.id);
+  if (--g.refs === 0) g.ctx.groups.delete(g.group);
 }
 
 /** iommu_device_claim_dma_owner: one owner per group; another owner → EBUSY. */
@@ -382,12 +382,6 @@ export function deviceDetach(idev: IommufdDevice, pasid = IOMMU_NO_PASID): void 
   if (hwptDetachDevice(idev, true, pasid)) idev.users--;
 }
 
-/** The HWPT a device (or one of its PASIDs) is attached to now, if any. */
-export function attachedHwpt(idev: IommufdDevice, pasid = IOMMU_NO_PASID): IommufdHwpt | undefined {
-  const a = idev.igroup.pasidAttach.get(pasid);
-  return a && a.devices.has(idev.id) ? a.hwpt : undefined;
-}
-
 /** iommu_attach_handle_get(group, pasid, 0) as iommufd made it: the attach handle of a PASID of the device's group. */
 export function attachHandleOf(idev: IommufdDevice, pasid: number): AttachHandle | undefined {
   return idev.igroup.pasidAttach.get(pasid)?.handle;
@@ -397,9 +391,9 @@ export function getDevice(ctx: IommufdCtx, id: number): IommufdDevice {
   return ctx.objects.get<IommufdDevice>(id, 'DEVICE');
 }
 
-const IOMMU_HW_INFO_FLAG_INPUT_TYPE = 1;
-const IOMMU_HW_CAP_DIRTY_TRACKING = 1n << 0n;
-const IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED = 1n << 3n;
+const { IOMMU_HW_INFO_FLAG_INPUT_TYPE } = U;
+const IOMMU_HW_CAP_DIRTY_TRACKING = BigInt(U.IOMMU_HW_CAP_DIRTY_TRACKING);
+const IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED = BigInt(U.IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED);
 
 /** IOMMU_GET_HW_INFO (iommufd_get_hw_info). */
 export function getHwInfo(u: Ucmd<typeof U.IommuHwInfo.fields>): number {

@@ -9,6 +9,7 @@ import { MockIommu } from '../hw/mock-iommu.js';
 // VFIO device cdevs of the platform's PCI functions (qemu-vtd, qemu-vtd-sc)
 import { VfioDevice, VfioDeviceFile, type VfioPciFunction } from './vfio-device.js';
 import { q35VfioMachine } from '../hw/q35.js';
+import { IommuGroupIds } from '../hw/iommu.js';
 
 export interface EngineOptions {
   /** The simulated machine (default: the built-in "mock" platform). */
@@ -23,11 +24,15 @@ export class Engine {
   readonly testAbi: boolean;
   /** The mock IOMMU of the test driver (its devices are made by IOMMU_TEST_OP_MOCK_DOMAIN). */
   readonly mock = new MockIommu();
+  /** iommufd_test_memory_limit (IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT), bytes: selftest.c's global, this engine's. */
+  testMemoryLimit = 65536;
+  /** The machine's iommu_group ids (its PCI functions'); the engine's alone. */
+  readonly iommuGroupIds = new IommuGroupIds();
 
   constructor(readonly options: EngineOptions = {}) {
     this.platform = options.platform ?? PLATFORMS[DEFAULT_PLATFORM]!;
     this.testAbi = options.testAbi ?? this.platform.testAbi;
-    for (const fn of q35VfioMachine(this.platform.vtd).vfioFunctions) this.plugVfioDevice(fn);
+    for (const fn of q35VfioMachine(this.platform.vtd, this.iommuGroupIds).vfioFunctions) this.plugVfioDevice(fn);
   }
 
   // ---- VFIO device cdevs ----

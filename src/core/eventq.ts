@@ -13,10 +13,7 @@ import type { IommufdDevice } from './device.js';
 
 const FAULT_SIZE = U.IommuHwptPgfault.size; // 40
 const RESPONSE_SIZE = U.IommuHwptPageResponse.size; // 8
-export const IOMMU_PGFAULT_FLAGS_PASID_VALID = 1 << 0;
-export const IOMMU_PGFAULT_FLAGS_LAST_PAGE = 1 << 1;
-const IOMMUFD_PAGE_RESP_SUCCESS = 0;
-const IOMMUFD_PAGE_RESP_INVALID = 1;
+const { IOMMUFD_PAGE_RESP_SUCCESS, IOMMUFD_PAGE_RESP_INVALID } = U;
 
 /** One page request as the IOMMU reported it (struct iommu_fault_page_request). */
 export interface PageRequest { flags: number; pasid: number; grpid: number; perm: number; addr: bigint; }

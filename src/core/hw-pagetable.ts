@@ -14,10 +14,7 @@ import type { IommufdDevice } from './device.js';
 import type { IommufdViommu } from './viommu.js';
 import { getDevice, hwptAttach, hwptDetachDevice } from './device.js';
 
-export const IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
-export const IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
-export const IOMMU_HWPT_FAULT_ID_VALID = 1 << 2;
-export const IOMMU_HWPT_ALLOC_PASID = 1 << 3;
+const { IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, IOMMU_HWPT_FAULT_ID_VALID, IOMMU_HWPT_ALLOC_PASID, IOMMU_HWPT_DATA_NONE } = U;
 
 export abstract class IommufdHwpt extends IommufdObject {
   abstract override readonly type: Extract<ObjType, 'HWPT_PAGING' | 'HWPT_NESTED'>;
@@ -185,8 +182,6 @@ export function getHwptPaging(ctx: IommufdCtx, id: number): HwptPaging {
 
 
 // ---- ioctls -----------------------------------------------------------------
-
-const IOMMU_HWPT_DATA_NONE = 0;
 
 /** struct iommu_user_data for a driver: type, length and a reader of the caller's buffer. */
 export function userDataOf(task: Task, type: number, uptr: bigint, len: number): UserData {

@@ -23,7 +23,7 @@ import { PAGE_SIZE_N } from '../hw/memory.js';
 import { IoptArea, type CompactAreaHost } from './area.js';
 import { IoptPages, ACCOUNT_MODES, chargePages, physicalRuns, pinInjectionPoints, type CompactPagesHost, type DmabufImporter, type PhysRun } from './pages.js';
 import type { Task } from './task.js';
-import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE, smallestPage, type IommuDomain } from './domain.js';
+import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE, smallestPage, type IommuDomain } from '../hw/iommu.js';
 import { SortedRows, TWO32, hi32, lo32 } from '../util/sorted-rows.js';
 
 export const ULONG_MAX = (1n << 64n) - 1n;

@@ -8,7 +8,7 @@ import { FileSpace, PAGE_SIZE_N, type FileBacking } from '../hw/memory.js';
 import { IommufdObject } from './object-table.js';
 import { IoPagetable, ULONG_MAX, U64_MAX, type IovaRange, type PagesSlice } from './io-pagetable.js';
 import { ACCOUNT_MODES, IoptPages, chargePages, type AccountMode } from './pages.js';
-import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from './domain.js';
+import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../hw/iommu.js';
 import type { Ucmd } from './ucmd.js';
 import type { IommufdCtx } from './iommufd.js';
 import type { Task } from './task.js';

@@ -2,8 +2,8 @@
 // object table, the ioctl table and its generic size rules, options, release.
 import { Errno, EINVAL, ENODEV, ENOTTY, EOPNOTSUPP, EPERM, EBUSY } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
-import { IOMMUFD_IOCTLS } from '../uapi/ioctls.js';
-import { formatStruct, type Fields } from '../uapi/struct.js';
+import { IOMMUFD_IOCTLS, IOMMUFD_TABLE_LEN, IOMMUFD_TABLE_LEN_NO_TEST } from '../uapi/ioctls.js';
+import { formatStruct, widthOf, type Fields } from '../uapi/struct.js';
 import type { EmulatedFile, IoctlTrace, MmapRegion } from './file.js';
 import { IommufdMmapTable } from './mmap.js';
 import type { Task } from './task.js';
@@ -13,6 +13,7 @@ import type { AccountMode } from './pages.js';
 import type { IoctlHandler, Ucmd } from './ucmd.js';
 import * as ioas from './ioas.js';
 import type { IommufdGroup } from './device.js';
+import type { IommuGroup } from '../hw/iommu.js';
 import * as device from './device.js';
 import * as hwpt from './hw-pagetable.js';
 import * as selftest from './selftest.js';
@@ -53,18 +54,17 @@ handle(C.IOAS_CHANGE_PROCESS, ioas.ioasChangeProcess);
 handle(C.IOAS_MAP_FILE, ioas.ioasMapFile);
 handle(C.FAULT_QUEUE_ALLOC, eventq.faultAllocIoctl);
 
-/** Register the handler of another ioctl (HWPT, device, test ABI modules do this). */
-export function registerIoctl<F extends Fields>(nr: number, h: IoctlHandler<F>): void {
-  handle(nr, h);
-}
-
 export class IommufdCtx implements EmulatedFile {
   readonly kind = 'iommufd';
   readonly objects = new ObjectTable();
   /** IOPT_PAGES_ACCOUNT_USER for /dev/iommu, MM when opened as /dev/vfio/vfio. */
   accountMode: AccountMode;
-  /** iommufd_group records by iommu_group id (ictx->groups). */
-  readonly groups = new Map<number, IommufdGroup>();
+  /**
+   * iommufd_group records by iommu_group (ictx->groups, keyed by the group
+   * itself: ids are unique per machine, and a test may plug in a function
+   * whose unit numbers its groups alone).
+   */
+  readonly groups = new Map<IommuGroup, IommufdGroup>();
   /** The IOAS the VFIO type1 compat ioctls act on. */
   vfioIoas: ioas.IommufdIoas | undefined;
   /** Regions drivers published for mmap() of this file (ictx->mt_mmap). */
@@ -82,7 +82,7 @@ export class IommufdCtx implements EmulatedFile {
 
   private dispatch(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
     const nr = request & 0xff;
-    const tableLen = !this.engine.testAbi ? 0x95 - U.IOMMUFD_CMD_BASE : 0xa1 - U.IOMMUFD_CMD_BASE;
+    const tableLen = this.engine.testAbi ? IOMMUFD_TABLE_LEN : IOMMUFD_TABLE_LEN_NO_TEST;
     if (nr < U.IOMMUFD_CMD_BASE || nr - U.IOMMUFD_CMD_BASE >= tableLen) return this.vfioCompat(task, request, arg, trace);
     const desc = IOMMUFD_IOCTLS[nr - U.IOMMUFD_CMD_BASE];
     if (trace) trace.name = desc && desc.request === request ? desc.name : `ioctl 0x${request.toString(16)}`;
@@ -106,8 +106,13 @@ export class IommufdCtx implements EmulatedFile {
     const rc = handler(u);
     if (trace && before) {
       const after = def.encode(cmd);
+      // Only what the handler wrote back: fields whose own bytes changed,
+      // within what the caller's size let it copy out (as strace shows).
       const changed = Object.entries(def.fields)
-        .filter(([, f]) => f.off + 0 < def.size && before.subarray(f.off, f.off + 8).some((b, i) => b !== after[f.off + i]))
+        .filter(([, f]) => {
+          const end = Math.min(f.off + widthOf(f), userSize);
+          return f.off < end && before.subarray(f.off, end).some((b, i) => b !== after[f.off + i]);
+        })
         .map(([k]) => k);
       if (changed.length) trace.out = formatStruct(def, cmd, changed);
     }

@@ -12,7 +12,8 @@ import { deviceMaxPasids, type HwDomain, type IommuDevice, type IommuGroup, type
 import { MockDevice } from '../hw/mock-iommu.js';
 import type { Ucmd } from './ucmd.js';
 import type { IommufdHwpt } from './hw-pagetable.js';
-import { IOMMU_PGFAULT_FLAGS_LAST_PAGE, IOMMU_PGFAULT_FLAGS_PASID_VALID, type IommufdFault } from './eventq.js';
+import { IOMMU_PGFAULT_FLAGS_LAST_PAGE, IOMMU_PGFAULT_FLAGS_PASID_VALID } from '../uapi/iommufd.js';
+import type { IommufdFault } from './eventq.js';
 import { attachHandleOf, deviceAttach, deviceDetach, deviceReplace, getDevice, type AttachHandle } from './device.js';
 import type { SelftestObj } from './selftest.js';
 

@@ -32,9 +32,6 @@ export class SelftestObj extends IommufdObject {
   }
 }
 
-/** The global temporary-memory limit (IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT), bytes. */
-export let testMemoryLimit = 65536;
-
 type TestCmd = Ucmd<typeof T.IommuTestCmd.fields>;
 
 function payload<F extends Fields>(u: TestCmd, view: StructDef<F>): Decoded<F> {
@@ -350,7 +347,7 @@ export function testCmd(u: TestCmd): number {
     case T.IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT: {
       const p = payload(u, T.IommuTestCmdMemoryLimit);
       if (p.limit < 12) throw new Errno(EINVAL, 'limit below 12 bytes');
-      testMemoryLimit = p.limit;
+      u.ctx.engine.testMemoryLimit = p.limit;
       return 0;
     }
     case T.IOMMU_TEST_OP_DIRTY: return dirty(u);

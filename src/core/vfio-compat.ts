@@ -8,7 +8,7 @@ import * as V from '../uapi/vfio.js';
 import { describeRequest, vfioIoctlByRequest } from '../uapi/ioctls.js';
 import { formatStruct, type Decoded, type Fields, type StructDef } from '../uapi/struct.js';
 import { PAGE_SIZE_N } from '../hw/memory.js';
-import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from './domain.js';
+import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../hw/iommu.js';
 import { ULONG_MAX } from './io-pagetable.js';
 import { IommufdIoas, ioptMapUserPages } from './ioas.js';
 import type { IoctlTrace } from './file.js';

@@ -16,8 +16,7 @@
 // memory behind the page) is recorded against the IOMMU unit and the device,
 // answered as EFAULT, and nothing changes.
 import { EFAULT } from '../uapi/errno.js';
-import { IOMMU_READ, IOMMU_WRITE } from '../core/domain.js';
-import type { HwDomain, IommuDevice, IommuDriver } from './iommu.js';
+import { IOMMU_READ, IOMMU_WRITE, type HwDomain, type IommuDevice, type IommuDriver } from './iommu.js';
 import { RunDomain } from './run-domain.js';
 import { VtdSecondStageDomain, VTD_SS_PTE_R, VTD_SS_PTE_SNP, VTD_SS_PTE_W } from './intel-vtd.js';
 import type { CpuCache } from './cache.js';

@@ -10,14 +10,18 @@
 // leaf entry written after enforce_cache_coherency; entries already written
 // keep theirs, so each translation run remembers whether it snoops.
 import { Errno, EINVAL, EOPNOTSUPP } from '../uapi/errno.js';
-import { IOMMU_READ, IOMMU_WRITE } from '../core/domain.js';
+import { IOMMU_READ, IOMMU_WRITE, IommuGroupIds } from './iommu.js';
 import { RunDomain } from './run-domain.js';
 import type { HwDomain, IommuCap, IommuDevice, NestedDomain, PagingDomain, ReservedRegion, UserData } from './iommu.js';
 import type { PciFunction, PciIommu } from './pci.js';
+import {
+  IOMMU_HW_INFO_TYPE_DEFAULT, IOMMU_HW_INFO_TYPE_INTEL_VTD, IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
+  IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_ALLOC_PASID, IommuHwInfoVtd,
+} from '../uapi/iommufd.js';
 
 // ---- registers ---------------------------------------------------------------
 
-/** qemu 10's intel-iommu (caching-mode=on, intremap=on, aw-bits 39, legacy mode), as the oracle machine reads it. */
+/** qemu 7.2's intel-iommu (caching-mode=on, intremap=on, aw-bits 39, legacy mode), as the oracle machine read it (oracle/recorded-with.txt). */
 export const QEMU_VTD_CAP = 0x00d2008c22260286n;
 /** The same unit's ECAP without snoop control; with snoop-control=on, ECAP.SC is set as well. */
 export const QEMU_VTD_ECAP = 0x0000000000f00f4an;
@@ -46,19 +50,6 @@ export const capMgaw = (cap: bigint): number => field(cap, 16, 6) + 1;
 /** CAP.SLLPS: second-stage large pages (bit 0: 2 MiB, bit 1: 1 GiB). */
 export const capSllps = (cap: bigint): number => field(cap, 34, 4);
 
-// ---- uAPI values the driver answers with ---------------------------------------
-
-export const IOMMU_HW_INFO_TYPE_DEFAULT = 0;
-export const IOMMU_HW_INFO_TYPE_INTEL_VTD = 1;
-/** struct iommu_hw_info_vtd.flags: the driver always reports this erratum (read-only mappings in nest parents). */
-export const IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 = 1;
-/** sizeof(struct iommu_hw_info_vtd): u32 flags, u32 __reserved, u64 cap_reg, u64 ecap_reg. */
-export const IOMMU_HW_INFO_VTD_SIZE = 24;
-
-const HWPT_ALLOC_NEST_PARENT = 1 << 0;
-const HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
-const HWPT_ALLOC_PASID = 1 << 3;
-
 /** The interrupt-address window (IOAPIC_RANGE_START..END): DMA there is an MSI, never translated. */
 export const VTD_MSI_START = 0xfee00000n;
 export const VTD_MSI_LAST = 0xfeefffffn;
@@ -83,6 +74,8 @@ export interface IntelVtdOptions {
   readonly ecap?: bigint;
   /** Set ECAP.SC (qemu's snoop-control=on). */
   readonly snoopControl?: boolean;
+  /** The machine's iommu_group ids (default: the unit's own). */
+  readonly groupIds?: IommuGroupIds;
 }
 
 /** One DMA remapping unit and the intel_iommu_ops that serve its devices. */
@@ -92,9 +85,11 @@ export class IntelVtd implements PciIommu {
   readonly ecap: bigint;
   /** intel_iommu_ops.blocked_domain (blocking_domain, with set_dev_pasid). */
   readonly blockedDomain: HwDomain = new VtdBlockingDomain(this);
+  readonly groupIds: IommuGroupIds;
 
   constructor(o: IntelVtdOptions = {}) {
     this.name = `dmar${o.index ?? 0}`;
+    this.groupIds = o.groupIds ?? new IommuGroupIds();
     this.cap = o.cap ?? QEMU_VTD_CAP;
     const ecap = o.ecap ?? QEMU_VTD_ECAP;
     this.ecap = o.snoopControl === undefined ? ecap : o.snoopControl ? ecap | ECAP_SC : ecap & ~ECAP_SC;
@@ -138,17 +133,17 @@ export class IntelVtd implements PciIommu {
   readonly domainAllocPagingFlags = (dev: IommuDevice, flags: number, userData: UserData | undefined): PagingDomain => {
     void dev;
     if (userData) throw new Errno(EOPNOTSUPP, 'VT-d paging domains take no user data');
-    if (flags & ~(HWPT_ALLOC_NEST_PARENT | HWPT_ALLOC_DIRTY_TRACKING | HWPT_ALLOC_PASID)) throw new Errno(EOPNOTSUPP, 'paging flags');
-    if ((flags & HWPT_ALLOC_NEST_PARENT) && !this.nestedSupported) throw new Errno(EOPNOTSUPP, 'no nesting (legacy mode)');
-    if ((flags & HWPT_ALLOC_DIRTY_TRACKING) && !this.dirtySupported) throw new Errno(EOPNOTSUPP, 'no dirty tracking (legacy mode)');
+    if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | IOMMU_HWPT_ALLOC_PASID)) throw new Errno(EOPNOTSUPP, 'paging flags');
+    if ((flags & IOMMU_HWPT_ALLOC_NEST_PARENT) && !this.nestedSupported) throw new Errno(EOPNOTSUPP, 'no nesting (legacy mode)');
+    if ((flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) && !this.dirtySupported) throw new Errno(EOPNOTSUPP, 'no dirty tracking (legacy mode)');
     if (this.scalableMode && !(this.ecap & ECAP_SLTS)) throw new Errno(EOPNOTSUPP, 'no second-stage translation');
-    return new VtdSecondStageDomain(this, (flags & HWPT_ALLOC_NEST_PARENT) !== 0);
+    return new VtdSecondStageDomain(this, (flags & IOMMU_HWPT_ALLOC_NEST_PARENT) !== 0);
   };
 
   /** intel_iommu_domain_alloc_nested: only with nesting support, which legacy mode lacks. */
   readonly domainAllocNested = (dev: IommuDevice, parent: PagingDomain, flags: number, userData: UserData): NestedDomain => {
     void dev; void parent; void userData;
-    if (!this.nestedSupported || (flags & ~HWPT_ALLOC_PASID)) throw new Errno(EOPNOTSUPP, 'no nesting');
+    if (!this.nestedSupported || (flags & ~IOMMU_HWPT_ALLOC_PASID)) throw new Errno(EOPNOTSUPP, 'no nesting');
     throw new Errno(EOPNOTSUPP, 'first-stage nested domains are not modelled yet');
   };
 
@@ -160,11 +155,8 @@ export class IntelVtd implements PciIommu {
   hwInfo(dev: IommuDevice, type: number): { type: number; data: Uint8Array } {
     void dev;
     if (type !== IOMMU_HW_INFO_TYPE_DEFAULT && type !== IOMMU_HW_INFO_TYPE_INTEL_VTD) throw new Errno(EOPNOTSUPP, 'hw info type');
-    const data = new Uint8Array(new ArrayBuffer(IOMMU_HW_INFO_VTD_SIZE));
-    const v = new DataView(data.buffer);
-    v.setUint32(0, IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, true);
-    v.setBigUint64(8, this.cap, true);
-    v.setBigUint64(16, this.ecap, true);
+    // The driver always reports the erratum (read-only mappings in nest parents).
+    const data = IommuHwInfoVtd.encode({ flags: IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, cap_reg: this.cap, ecap_reg: this.ecap });
     return { type: IOMMU_HW_INFO_TYPE_INTEL_VTD, data };
   }
 

@@ -1,8 +1,37 @@
 // What the iommufd core needs of an IOMMU driver and its devices: the parts of
 // struct iommu_ops, struct iommu_domain_ops and struct device that
 // drivers/iommu/iommufd/ calls. Each driver model in hw/ implements these.
-import type { IommuDomain } from '../core/domain.js';
 import { Errno, EINVAL, E2BIG } from '../uapi/errno.js';
+
+// The iommu core's view of a domain (include/linux/iommu.h: IOMMU_READ..,
+// struct iommu_domain as the iommufd io_pagetable uses it).
+export const IOMMU_READ = 1 << 0;
+export const IOMMU_WRITE = 1 << 1;
+export const IOMMU_CACHE = 1 << 2;
+
+export interface IommuDomain {
+  /** Supported IO page sizes, as a bitmap of sizes (bit n = 2^n bytes). */
+  readonly pgsizeBitmap: bigint;
+  /** The aperture, inclusive. */
+  readonly apertureStart: bigint;
+  readonly apertureEnd: bigint;
+  /**
+   * Map [iova, iova+length) to [paddr, ...). The iommu core splits it into
+   * the page sizes the domain supports. May throw Errno; on failure nothing
+   * is left mapped by this call.
+   */
+  map(iova: bigint, paddr: bigint, length: bigint, prot: number): void;
+  /** Unmap [iova, iova+length); never fails. */
+  unmap(iova: bigint, length: bigint): void;
+  /** The physical address behind `iova`, or undefined when unmapped. */
+  iovaToPhys(iova: bigint): bigint | undefined;
+}
+
+/** Smallest page size of a domain (1 << ffs(pgsize_bitmap)). */
+export function smallestPage(d: IommuDomain): bigint {
+  const b = d.pgsizeBitmap;
+  return b & -b;
+}
 
 /** enum iommu_cap */
 export type IommuCap = 'CACHE_COHERENCY' | 'ENFORCE_CACHE_COHERENCY' | 'DIRTY_TRACKING' | 'PCI_ATS_SUPPORTED';
@@ -28,6 +57,20 @@ export interface IommuGroup {
    * PASID is attached to and its user's attach handle (created on first use).
    */
   pasidArray?: Map<number, PasidEntry>;
+}
+
+/**
+ * The iommu_group ids of one machine (the kernel's iommu_group_ida): its
+ * engine owns it, so two engines in one process number their groups alone.
+ */
+export class IommuGroupIds {
+  private next: number;
+  constructor(first = 1) { this.next = first; }
+
+  /** iommu_group_alloc: a new group of its own, with the next id. */
+  alloc(isolatedMsi: boolean): IommuGroup {
+    return { id: this.next++, isolatedMsi, dmaOwner: undefined, domain: null };
+  }
 }
 
 /** An entry of a group's pasid_array. */

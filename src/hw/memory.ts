@@ -93,8 +93,11 @@ const fileFrameIds = new Map<string, number>();
 
 /**
  * The frame space of a file identity: the id of its FileSpace while one is
- * live, and the same number before and after, so a file page has one frame
- * whoever looks at it (a process through its mapping, a MAP_FILE area).
+ * live, and the same number before, so a file page has one frame whoever
+ * looks at it (a process through its mapping, a MAP_FILE area). When the
+ * last holder lets the space go, the id is forgotten (FileSpace.put): like
+ * a page-cache page nobody pins, the file's pages may get other frames
+ * later, and the map does not grow with every file ever mapped.
  */
 export function fileFrameId(identity: string): number {
   let id = fileFrameIds.get(identity);
@@ -374,6 +377,9 @@ export class FileSpace implements AddressSpace {
   /** How many live file spaces there are (tests: nothing leaks). */
   static get live(): number { return fileSpaces.size; }
 
+  /** How many file identities have a frame space id now (tests: the map shrinks). */
+  static get frameIds(): number { return fileFrameIds.size; }
+
   get identity(): string { return this.backing.identity; }
   get isMemfd(): boolean { return this.backing.isMemfd; }
   get size(): bigint { return this.backing.size(); }
@@ -381,7 +387,10 @@ export class FileSpace implements AddressSpace {
   /** Drop a holder; the last one forgets the space and closes the file. */
   put(): void {
     if (--this.holders > 0) return;
-    if (fileSpaces.get(this.identity) === this) fileSpaces.delete(this.identity);
+    if (fileSpaces.get(this.identity) === this) {
+      fileSpaces.delete(this.identity);
+      if (fileFrameIds.get(this.identity) === this.id) fileFrameIds.delete(this.identity);
+    }
     fileSpacesById.delete(this.id);
     this.backing.close?.();
   }

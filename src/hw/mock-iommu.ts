@@ -5,38 +5,33 @@
 import { Errno, EEXIST, EFAULT, EINVAL, EIO, ENOMEM, EOPNOTSUPP } from '../uapi/errno.js';
 import { RunDomain } from './run-domain.js';
 import { RunCounter } from '../util/run-counter.js';
+import { IOMMU_HWPT_ALLOC_DIRTY_TRACKING, IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_ALLOC_PASID } from '../uapi/iommufd.js';
+import {
+  IOMMU_HW_INFO_SELFTEST_REGVAL, IOMMU_HW_INFO_TYPE_SELFTEST, IOMMU_HW_QUEUE_TYPE_SELFTEST, IOMMU_HWPT_DATA_SELFTEST,
+  IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, IOMMU_TEST_DEV_CACHE_DEFAULT, IOMMU_TEST_HW_QUEUE_MAX, IOMMU_TEST_INVALIDATE_FLAG_ALL,
+  IOMMU_TEST_PASID_RESERVED, IOMMU_VEVENTQ_TYPE_SELFTEST, IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST, IOMMU_VIOMMU_TYPE_SELFTEST,
+  IommuHwptInvalidateSelftest, IommuHwptSelftest, IommuTestHwInfo, IommuViommuEventSelftest, IommuViommuInvalidateSelftest,
+  IommuViommuSelftest, MOCK_DEV_CACHE_NUM, MOCK_FLAGS_DEVICE_NO_DIRTY, MOCK_FLAGS_DEVICE_PASID, MOCK_IOMMUPT_DEFAULT,
+  MOCK_IOMMUPT_HUGE, MOCK_NESTED_DOMAIN_IOTLB_NUM, MOCK_PASID_WIDTH,
+  MOCK_APERTURE_LAST as MOCK_APERTURE_LAST_N, MOCK_APERTURE_START as MOCK_APERTURE_START_N,
+  MOCK_HUGE_PAGE_SIZE as MOCK_HUGE_PAGE_SIZE_N, MOCK_PAGE_SIZE as MOCK_PAGE_SIZE_N,
+} from '../uapi/iommufd-test.js';
 import {
   copyUserData, copyUserDataEntry, copyUserDataFullArray, copyUserDataToUser, type NestedDomain, type UserDataArray,
   type DirtyOps, type IommuCap, type IommuDevice, type IommuDriver, type IommuGroup, type PagingDomain, type ReservedRegion,
-  type UserData, type DriverMmap, type HwQueueCore, type HwViommu, type ViommuCore, type HwDomain,
+  type UserData, type DriverMmap, type HwQueueCore, type HwViommu, type ViommuCore, type HwDomain, IommuGroupIds,
 } from './iommu.js';
 
-export const MOCK_PAGE_SIZE = 2048n;
-export const MOCK_HUGE_PAGE_SIZE = 512n * MOCK_PAGE_SIZE;
-export const MOCK_APERTURE_START = 1n << 24n;
-export const MOCK_APERTURE_LAST = (1n << 31n) - 1n;
-export const MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0;
-export const MOCK_FLAGS_DEVICE_PASID = 1 << 2;
-export const MOCK_PASID_WIDTH = 20;
-export const MOCK_DEV_CACHE_NUM = 4;
-export const IOMMU_TEST_DEV_CACHE_DEFAULT = 0xbaddad;
-export const IOMMU_HW_INFO_TYPE_SELFTEST = 0xfeedbeef;
-export const IOMMU_HW_INFO_SELFTEST_REGVAL = 0xdeadbeef;
-export const IOMMU_HWPT_DATA_SELFTEST = 0xdead;
-export const MOCK_IOMMUPT_DEFAULT = 0;
-export const MOCK_IOMMUPT_HUGE = 1;
-
-const HWPT_ALLOC_NEST_PARENT = 1 << 0;
-const HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
-const HWPT_ALLOC_PASID = 1 << 3;
+// The uAPI's mock geometry, as the bigints page tables work in.
+const MOCK_PAGE_SIZE = BigInt(MOCK_PAGE_SIZE_N);
+const MOCK_HUGE_PAGE_SIZE = BigInt(MOCK_HUGE_PAGE_SIZE_N);
+const MOCK_APERTURE_START = BigInt(MOCK_APERTURE_START_N);
+const MOCK_APERTURE_LAST = BigInt(MOCK_APERTURE_LAST_N);
 const PAGE = 4096n;
 const GRANULE_SHIFT = 11n;
 
 /** The generic page table's sizes for the mock format: every power of two from 2 KiB to 64 GiB. */
 const MOCK_PGSIZE_BITMAP = ((1n << 37n) - 1n) & ~(MOCK_PAGE_SIZE - 1n);
-
-let nextMockDevId = 0;
-let nextGroupId = 1000;
 
 export class MockDevice implements IommuDevice {
   readonly name: string;
@@ -64,8 +59,8 @@ export class MockDevice implements IommuDevice {
   vdevId = 0n;
 
   constructor(readonly driver: MockIommu, readonly flags: number) {
-    this.name = `iommufd_mock${nextMockDevId++}`;
-    this.group = { id: nextGroupId++, isolatedMsi: true, dmaOwner: undefined, domain: null };
+    this.name = `iommufd_mock${driver.nextDevId++}`;
+    this.group = driver.groupIds.alloc(true);
     this.maxPasidLog2 = flags & MOCK_FLAGS_DEVICE_PASID ? MOCK_PASID_WIDTH : 0;
     this.maxPasids = 2 ** this.maxPasidLog2;
   }
@@ -171,10 +166,6 @@ export class MockPagingDomain extends RunDomain implements PagingDomain {
   free(): void {}
 }
 
-export const MOCK_NESTED_DOMAIN_IOTLB_NUM = 4;
-export const IOMMU_HWPT_INVALIDATE_DATA_SELFTEST = 0xdeadbeef;
-export const IOMMU_TEST_INVALIDATE_FLAG_ALL = 1;
-
 /**
  * mock_domain_nop_attach, shared by every mock domain: only mock devices; a
  * nested domain of a vIOMMU needs the device to have a vDEVICE there
@@ -187,9 +178,6 @@ function mockAttach(domain: HwDomain, dev: IommuDevice, viommu: MockViommu | und
   if (viommu !== dev.viommu) { dev.viommu = viommu; dev.vdevId = vdevId; }
   dev.domain = domain;
 }
-
-/** The PASID the core reserves for the replace-failure test (IOMMU_TEST_PASID_RESERVED). */
-export const IOMMU_TEST_PASID_RESERVED = 1024;
 
 /**
  * mock_domain_set_dev_pasid_nop, shared by every mock domain: PASID 1024
@@ -243,9 +231,8 @@ export class MockNestedDomain implements NestedDomain {
     try {
       if (a.type !== IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) throw new Errno(EINVAL, 'invalidation data type');
       for (let i = 0; i < a.entryNum; i++) {
-        // struct iommu_hwpt_invalidate_selftest { u32 flags; u32 iotlb_id; }
-        const e = new DataView(copyUserDataEntry(a, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, i, 8, 8).buffer);
-        const flags = e.getUint32(0, true), id = e.getUint32(4, true);
+        const S = IommuHwptInvalidateSelftest;
+        const { flags, iotlb_id: id } = S.decode(copyUserDataEntry(a, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, i, S.size, S.size));
         if (flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) throw new Errno(EOPNOTSUPP, 'invalidation flags');
         if (id > MOCK_NESTED_DOMAIN_IOTLB_NUM - 1) throw new Errno(EINVAL, 'iotlb_id');
         if (flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) this.iotlb.fill(0); else this.iotlb[id] = 0;
@@ -263,6 +250,10 @@ export class MockIommu implements IommuDriver {
   readonly blockedDomain: HwDomain = new MockBlockedDomain(this);
   /** mock_ops.user_pasid_table */
   readonly userPasidTable = true;
+  /** The number of the next mock device (iommufd_mockN), per instance: the engine owns it. */
+  nextDevId = 0;
+  /** Groups of mock devices, numbered apart from the machine's PCI groups. */
+  readonly groupIds = new IommuGroupIds(1000);
 
   createDevice(flags: number): MockDevice {
     if (flags & ~(MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_PASID)) throw new Errno(EINVAL, 'mock device flags');
@@ -278,17 +269,17 @@ export class MockIommu implements IommuDriver {
   }
 
   readonly domainAllocPagingFlags = (dev: IommuDevice, flags: number, userData: UserData | undefined): PagingDomain => {
-    const dirty = (flags & HWPT_ALLOC_DIRTY_TRACKING) !== 0;
+    const dirty = (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) !== 0;
     const noDirty = ((dev as MockDevice).flags & MOCK_FLAGS_DEVICE_NO_DIRTY) !== 0;
-    if ((flags & ~(HWPT_ALLOC_DIRTY_TRACKING | HWPT_ALLOC_NEST_PARENT | HWPT_ALLOC_PASID)) || (dirty && noDirty)) {
+    if ((flags & ~(IOMMU_HWPT_ALLOC_DIRTY_TRACKING | IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_PASID)) || (dirty && noDirty)) {
       throw new Errno(EOPNOTSUPP, 'paging flags');
     }
     let pagetableType = MOCK_IOMMUPT_DEFAULT;
     if (userData) {
       if (userData.type !== IOMMU_HWPT_DATA_SELFTEST && userData.type !== 0) throw new Errno(EOPNOTSUPP, 'user data type');
-      // struct iommu_hwpt_selftest { u32 iotlb; u32 pagetable_type; }, first version ends at iotlb.
-      const cfg = copyUserData(userData, IOMMU_HWPT_DATA_SELFTEST, 8, 4);
-      pagetableType = new DataView(cfg.buffer).getUint32(4, true);
+      // The first version of struct iommu_hwpt_selftest ends at iotlb.
+      const S = IommuHwptSelftest;
+      pagetableType = S.decode(copyUserData(userData, IOMMU_HWPT_DATA_SELFTEST, S.size, S.end('iotlb'))).pagetable_type;
     }
     if (pagetableType !== MOCK_IOMMUPT_DEFAULT && pagetableType !== MOCK_IOMMUPT_HUGE) throw new Errno(EOPNOTSUPP, 'pagetable_type');
     return new MockPagingDomain(this, pagetableType, dirty);
@@ -296,7 +287,7 @@ export class MockIommu implements IommuDriver {
 
   readonly domainAllocNested = (dev: IommuDevice, parent: PagingDomain, flags: number, userData: UserData): NestedDomain => {
     void dev;
-    if (flags & ~HWPT_ALLOC_PASID) throw new Errno(EOPNOTSUPP, 'nested flags');
+    if (flags & ~IOMMU_HWPT_ALLOC_PASID) throw new Errno(EOPNOTSUPP, 'nested flags');
     if (!(parent instanceof MockPagingDomain)) throw new Errno(EINVAL, 'parent is not a mock paging domain');
     return allocMockNested(this, parent, userData, undefined);
   };
@@ -316,18 +307,14 @@ export class MockIommu implements IommuDriver {
   viommuInit(core: ViommuCore, parent: PagingDomain, userData: UserData | undefined): HwViommu {
     let mmap: DriverMmap | undefined;
     if (userData) {
-      const inData = new DataView(copyUserData(userData, IOMMU_VIOMMU_TYPE_SELFTEST, 24, 8).buffer).getUint32(0, true);
+      const S = IommuViommuSelftest;
+      const inData = S.decode(copyUserData(userData, IOMMU_VIOMMU_TYPE_SELFTEST, S.size, S.end('out_data'))).in_data;
       const page = new Uint8Array(new ArrayBuffer(2 * Number(PAGE)));
       new DataView(page.buffer).setUint32(0, inData, true);
       mmap = core.allocMmap(page);
-      const out = new Uint8Array(new ArrayBuffer(24));
-      const v = new DataView(out.buffer);
-      v.setUint32(0, inData, true);
-      v.setUint32(4, inData, true);
-      v.setBigUint64(8, mmap.offset, true);
-      v.setBigUint64(16, BigInt(mmap.length), true);
+      const out = S.encode({ in_data: inData, out_data: inData, out_mmap_offset: mmap.offset, out_mmap_length: BigInt(mmap.length) });
       try {
-        copyUserDataToUser(userData, IOMMU_VIOMMU_TYPE_SELFTEST, out, 8);
+        copyUserDataToUser(userData, IOMMU_VIOMMU_TYPE_SELFTEST, out, S.end('out_data'));
       } catch (e) {
         core.destroyMmap(mmap);
         throw e;
@@ -343,25 +330,19 @@ export class MockIommu implements IommuDriver {
   hwInfo(dev: IommuDevice, type: number): { type: number; data: Uint8Array } {
     void dev;
     if (type !== 0 && type !== IOMMU_HW_INFO_TYPE_SELFTEST) throw new Errno(EOPNOTSUPP, 'hw info type');
-    const data = new Uint8Array(new ArrayBuffer(8));
-    new DataView(data.buffer).setUint32(4, IOMMU_HW_INFO_SELFTEST_REGVAL, true);
-    return { type: IOMMU_HW_INFO_TYPE_SELFTEST, data };
+    return { type: IOMMU_HW_INFO_TYPE_SELFTEST, data: IommuTestHwInfo.encode({ test_reg: IOMMU_HW_INFO_SELFTEST_REGVAL }) };
   }
 }
 
 /** __mock_domain_alloc_nested: struct iommu_hwpt_selftest (at least iotlb); another type is EOPNOTSUPP. */
 function allocMockNested(drv: MockIommu, parent: MockPagingDomain, userData: UserData, viommu: MockViommu | undefined): MockNestedDomain {
   if (userData.type !== IOMMU_HWPT_DATA_SELFTEST) throw new Errno(EOPNOTSUPP, 'user data type');
-  const cfg = copyUserData(userData, IOMMU_HWPT_DATA_SELFTEST, 8, 4);
-  return new MockNestedDomain(drv, parent, new DataView(cfg.buffer).getUint32(0, true), viommu);
+  const S = IommuHwptSelftest;
+  const cfg = S.decode(copyUserData(userData, IOMMU_HWPT_DATA_SELFTEST, S.size, S.end('iotlb')));
+  return new MockNestedDomain(drv, parent, cfg.iotlb, viommu);
 }
 
-export const IOMMU_VIOMMU_TYPE_SELFTEST = 0xdeadbeef;
-export const IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST = 0xdeadbeef;
-export const IOMMU_VEVENTQ_TYPE_SELFTEST = 0xbeefbeef;
-export const IOMMU_HW_QUEUE_TYPE_SELFTEST = 0xdeadbeef;
-export const IOMMU_TEST_HW_QUEUE_MAX = 2;
-const VIOMMU_INVALIDATE_ENTRY_SIZE = 12;
+const VIOMMU_INVALIDATE_ENTRY_SIZE = IommuViommuInvalidateSelftest.size;
 /** kzalloc's limit (KMALLOC_MAX_SIZE on x86-64): a larger command array is ENOMEM. */
 const KMALLOC_MAX_SIZE = 4 << 20;
 
@@ -377,7 +358,7 @@ export class MockViommu implements HwViommu {
   }
 
   allocDomainNested(flags: number, userData: UserData): NestedDomain {
-    if (flags & ~HWPT_ALLOC_PASID) throw new Errno(EOPNOTSUPP, 'nested flags');
+    if (flags & ~IOMMU_HWPT_ALLOC_PASID) throw new Errno(EOPNOTSUPP, 'nested flags');
     return allocMockNested(this.driver, this.s2Parent, userData, this);
   }
 
@@ -396,8 +377,7 @@ export class MockViommu implements HwViommu {
     try {
       const cmds = copyUserDataFullArray(a, IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST, VIOMMU_INVALIDATE_ENTRY_SIZE);
       for (const cmd of cmds) {
-        const v = new DataView(cmd.buffer, cmd.byteOffset, cmd.byteLength);
-        const flags = v.getUint32(0, true), vdevId = v.getUint32(4, true), cacheId = v.getUint32(8, true);
+        const { flags, vdev_id: vdevId, cache_id: cacheId } = IommuViommuInvalidateSelftest.decode(cmd);
         if (flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) throw new Errno(EOPNOTSUPP, 'invalidation flags');
         if (cacheId > MOCK_DEV_CACHE_NUM - 1) throw new Errno(EINVAL, 'cache_id');
         const dev = this.core.findDev(BigInt(vdevId));
@@ -439,8 +419,6 @@ export class MockViommu implements HwViommu {
 
   /** iommufd_test_trigger_vevent's report: a SELFTEST event {virt_id} (u32). */
   reportSelftestEvent(virtId: bigint): void {
-    const data = new Uint8Array(new ArrayBuffer(4));
-    new DataView(data.buffer).setUint32(0, Number(virtId & 0xffffffffn), true);
-    this.core.reportEvent(IOMMU_VEVENTQ_TYPE_SELFTEST, data);
+    this.core.reportEvent(IOMMU_VEVENTQ_TYPE_SELFTEST, IommuViommuEventSelftest.encode({ virt_id: Number(virtId & 0xffffffffn) }));
   }
 }

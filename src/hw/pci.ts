@@ -2,7 +2,7 @@
 // translates its DMA and the group it is in. What iommufd and VFIO need of a
 // struct pci_dev, not a config space: no BARs are decoded and no DMA engine
 // runs yet. Device models (e1000e.ts) add what VFIO reports about them.
-import type { IommuDevice, IommuDriver, IommuGroup, ReservedRegion } from './iommu.js';
+import type { IommuDevice, IommuDriver, IommuGroup, IommuGroupIds, ReservedRegion } from './iommu.js';
 
 /** A PCI address: domain, bus, device (slot) and function. */
 export interface Bdf {
@@ -22,13 +22,8 @@ export function formatBdf(a: Bdf): string {
 export interface PciIommu extends IommuDriver {
   /** ops->get_resv_regions for `dev`. */
   reservedRegionsOf(dev: PciFunction): ReservedRegion[];
-}
-
-let nextGroupId = 1;
-
-/** A new iommu_group (pci_device_group: a function on a root bus without peers of its own). */
-export function newIommuGroup(isolatedMsi: boolean): IommuGroup {
-  return { id: nextGroupId++, isolatedMsi, dmaOwner: undefined, domain: null };
+  /** The group ids of the unit's machine: pci_device_group gives a function without peers its own group. */
+  readonly groupIds: IommuGroupIds;
 }
 
 export interface PciFunctionOptions {
@@ -71,7 +66,7 @@ export class PciFunction implements IommuDevice {
     this.deviceId = o.deviceId;
     this.classCode = o.classCode;
     this.driver = o.iommu;
-    this.group = o.group ?? newIommuGroup(o.isolatedMsi ?? true);
+    this.group = o.group ?? o.iommu.groupIds.alloc(o.isolatedMsi ?? true);
     this.maxPasidLog2 = o.pasidWidth ?? 0;
     this.ats = o.ats ?? false;
   }

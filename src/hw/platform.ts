@@ -3,11 +3,12 @@
 //   mock        the plain oracle machine: iommufd with its mock test driver
 //               (IOMMUFD_TEST), no PCI devices for VFIO. The default.
 //   qemu-vtd    the --vfio machine: one VT-d unit without snoop control and
-//               two e1000e NICs bound to vfio-pci (device model: to come).
+//               two e1000e NICs bound to vfio-pci (hw/e1000e.ts: what
+//               VFIO reports of them).
 //   qemu-vtd-sc the same VT-d unit with snoop control (ECAP.SC).
-// A platform file is JSON: {"base": "<built-in name>", ...overrides}.
-import * as fs from 'node:fs';
-import { Errno, ENOENT, EINVAL } from '../uapi/errno.js';
+// A platform file is JSON: {"base": "<built-in name>", ...overrides}
+// (parsePlatform; server/platform-file.ts reads the file).
+import { Errno, EINVAL } from '../uapi/errno.js';
 
 export interface Platform {
   readonly name: string;
@@ -26,24 +27,23 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
 
 export const DEFAULT_PLATFORM = 'mock';
 
-/** A built-in platform by name, or a JSON platform file. */
-export function loadPlatform(nameOrFile: string): Platform {
-  const builtin = PLATFORMS[nameOrFile];
-  if (builtin) return builtin;
-  if (!fs.existsSync(nameOrFile)) {
-    throw new Errno(ENOENT, `${nameOrFile}: no such platform (built-in: ${Object.keys(PLATFORMS).join(', ')}) or file`);
-  }
+/**
+ * The platform a platform file's text describes: JSON {"base": "<built-in
+ * name>", ...overrides}. `source` names the file in errors. Reading the file
+ * is the caller's (server/platform-file.ts): hw/ touches no file.
+ */
+export function parsePlatform(text: string, source: string): Platform {
   let j: unknown;
-  try { j = JSON.parse(fs.readFileSync(nameOrFile, 'utf8')); } catch (e) {
-    throw new Errno(EINVAL, `${nameOrFile}: not JSON: ${(e as Error).message}`);
+  try { j = JSON.parse(text); } catch (e) {
+    throw new Errno(EINVAL, `${source}: not JSON: ${(e as Error).message}`);
   }
-  if (typeof j !== 'object' || j === null) throw new Errno(EINVAL, `${nameOrFile}: a platform file is a JSON object`);
+  if (typeof j !== 'object' || j === null) throw new Errno(EINVAL, `${source}: a platform file is a JSON object`);
   const o = j as Record<string, unknown>;
   const base = PLATFORMS[String(o['base'] ?? DEFAULT_PLATFORM)];
-  if (!base) throw new Errno(EINVAL, `${nameOrFile}: unknown base ${String(o['base'])}`);
+  if (!base) throw new Errno(EINVAL, `${source}: unknown base ${String(o['base'])}`);
   return {
     ...base,
-    name: String(o['name'] ?? nameOrFile),
+    name: String(o['name'] ?? source),
     description: String(o['description'] ?? base.description),
     testAbi: typeof o['testAbi'] === 'boolean' ? o['testAbi'] : base.testAbi,
   };

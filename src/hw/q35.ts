@@ -5,6 +5,7 @@
 // the host bridge and the ICH9 functions are not assignable and not modelled.
 import { IntelVtd } from './intel-vtd.js';
 import { E1000e } from './e1000e.js';
+import type { IommuGroupIds } from './iommu.js';
 
 export interface VfioMachine {
   /** The VT-d units, dmar0 first. */
@@ -18,8 +19,8 @@ export interface VfioMachine {
  * behind dmar0, whose scope is all of segment 0 (INCLUDE_PCI_ALL). No unit:
  * no VFIO devices (vfio-pci needs an IOMMU, no-IOMMU mode is not modelled).
  */
-export function q35VfioMachine(vtd: ReadonlyArray<{ snoopControl: boolean }>): VfioMachine {
-  const units = vtd.map((u, index) => new IntelVtd({ index, snoopControl: u.snoopControl }));
+export function q35VfioMachine(vtd: ReadonlyArray<{ snoopControl: boolean }>, groupIds: IommuGroupIds): VfioMachine {
+  const units = vtd.map((u, index) => new IntelVtd({ index, snoopControl: u.snoopControl, groupIds }));
   const first = units[0];
   const vfioFunctions = first
     ? [1, 2].map((slot) => new E1000e({ bdf: { domain: 0, bus: 0, device: slot, fn: 0 }, iommu: first, isolatedMsi: true }))

@@ -3,7 +3,7 @@
 // models (VT-d, SMMUv3, AMD-Vi, the mock) bring their own page formats.
 import BTreeModule from 'sorted-btree';
 import { Errno, EEXIST, EINVAL } from '../uapi/errno.js';
-import type { IommuDomain } from '../core/domain.js';
+import type { IommuDomain } from './iommu.js';
 
 const BTree = BTreeModule.default;
 type BTreeT<K, V> = InstanceType<typeof BTreeModule.default<K, V>>;

@@ -4,7 +4,8 @@
 // let a NIC read or write it with or without No Snoop, and see what each
 // side ends up seeing.
 import { Engine } from '../core/engine.js';
-import { PLATFORMS, loadPlatform, type Platform } from '../hw/platform.js';
+import { PLATFORMS, type Platform } from '../hw/platform.js';
+import { loadPlatform } from '../server/platform-file.js';
 import { CpuCache, SystemMemory, physAddr } from '../hw/cache.js';
 import { DmaEngine } from '../hw/dma.js';
 import { KvmVm } from '../kvm/kvm.js';

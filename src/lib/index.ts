@@ -6,8 +6,8 @@ import { IommufdCtx } from '../core/iommufd.js';
 import type { IommufdIoas } from '../core/ioas.js';
 import { RLIM_INFINITY, userAccount, type ResolvedFile, type Task } from '../core/task.js';
 import { SimulatedAddressSpace, SimulatedFile } from '../hw/memory.js';
-import type { IommuDomain } from '../core/domain.js';
-import { Errno } from '../uapi/errno.js';
+import type { IommuDomain } from '../hw/iommu.js';
+import { Errno, EBADF } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import type { StructDef, Fields, Decoded } from '../uapi/struct.js';
 import * as T from '../uapi/iommufd-test.js';
@@ -15,7 +15,8 @@ import type { IommufdObject } from '../core/object-table.js';
 import type { EmulatedFile } from '../core/file.js';
 import { VfioDeviceHandle } from './vfio.js';
 import { DmaBuf, DmaBufFile } from '../core/dmabuf.js';
-import { loadPlatform, type Platform } from '../hw/platform.js';
+import { type Platform } from '../hw/platform.js';
+import { loadPlatform } from '../server/platform-file.js';
 
 export { Engine } from '../core/engine.js';
 export { IommufdCtx } from '../core/iommufd.js';
@@ -35,11 +36,12 @@ export { DmaEngine, iommuFaults, type DmaOptions, type DmaReadResult, type DmaWr
 export { KvmVm, type WbinvdResult } from '../kvm/kvm.js';
 export { KvmVfioDevice, vfioFileEnforcedCoherent } from '../kvm/vfio.js';
 // The simulated machines, by name (`openIommufd({ platform: 'qemu-vtd' })`) or as values.
-export { PLATFORMS, DEFAULT_PLATFORM, loadPlatform, type Platform } from '../hw/platform.js';
+export { PLATFORMS, DEFAULT_PLATFORM, type Platform } from '../hw/platform.js';
+export { loadPlatform } from '../server/platform-file.js';
 // The types that appear in the signatures above and below.
 export type { EngineOptions } from '../core/engine.js';
 export type { Task, ResolvedFile, UserAccount } from '../core/task.js';
-export type { IommuDomain } from '../core/domain.js';
+export type { IommuDomain } from '../hw/iommu.js';
 export type { IommufdIoas } from '../core/ioas.js';
 export type { IommufdObject } from '../core/object-table.js';
 export type { EmulatedFile } from '../core/file.js';
@@ -126,7 +128,7 @@ export class SimProcess {
   closeFd(fd: number): void {
     if (this.plainFiles.delete(fd)) return;
     const f = this.files.get(fd);
-    if (!f) throw new Errno(9);
+    if (!f) throw new Errno(EBADF);
     this.files.delete(fd);
     f.release();
   }
@@ -143,7 +145,7 @@ export class SimProcess {
    */
   mmapFile(fd: number, len: bigint | number, opts: { offset?: bigint | number; shared?: boolean; at?: bigint; writable?: boolean; align?: bigint } = {}): bigint {
     const file = this.plainFiles.get(fd);
-    if (!file) throw new Errno(9);
+    if (!file) throw new Errno(EBADF);
     return this.mm.mmap(len, { ...opts, file, shared: opts.shared ?? true });
   }
 }

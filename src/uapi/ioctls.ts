@@ -52,7 +52,10 @@ export const IOMMUFD_IOCTLS: ReadonlyArray<IoctlDesc | undefined> = (() => {
 })();
 
 /** The table's length as the kernel sizes it (test builds reach IOMMU_TEST_CMD at 0xa0). */
-export const IOMMUFD_TABLE_LEN = 0xa0 - U.IOMMUFD_CMD_BASE + 1;
+export const IOMMUFD_TABLE_LEN = T.IOMMUFD_CMD_TEST - U.IOMMUFD_CMD_BASE + 1;
+
+/** The table's length without CONFIG_IOMMUFD_TEST: up to its last other entry. */
+export const IOMMUFD_TABLE_LEN_NO_TEST = IOMMUFD_IOCTLS.reduce((n, d, i) => (d && d.nr !== T.IOMMUFD_CMD_TEST ? i + 1 : n), 0);
 
 export function ioctlByRequest(request: number): IoctlDesc | undefined {
   const nr = request & 0xff;
