@@ -506,13 +506,3 @@ export class ProcessTask implements Task {
     return this.memlock;
   }
 }
-
-/** A process's start time (field 22 of /proc/<pid>/stat), to tell a reused pid from the old one. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const s = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return s.slice(s.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}

@@ -37,7 +37,7 @@ import { describeRequest } from '../uapi/ioctls.js';
 import {
   AUX_DRAIN, HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_ADOPT, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_EXT, MAX_PATH,
   NEWFD_CLOEXEC, NEWFD_RESULT, OP_CLOSED, OP_FILE_INFO, OP_IOCTL, OP_MMAP, OP_MMAP_DUP, OP_MUNMAP, OP_READ, OP_RESOLVE, OP_WRITE,
-  REC_NEWFD, REC_PATH, REC_WRITE, REQ_MAPS_STALE, REQ_SIZE, decodeHello, decodeRequest, encodeReply, makedev,
+  REC_NEWFD, REC_PATH, REC_WRITE, REPLY_SIZE, REQ_MAPS_STALE, REQ_SIZE, decodeHello, decodeReply, decodeRequest, encodeHello, encodeReply, makedev,
   param, requestExtLen, requestPid, type Hello, type Rec, type Request,
 } from './protocol.js';
 import { ProcessAddressSpace, ProcessTask, type ResolvedFd, type TaskHost } from './process-memory.js';
@@ -978,7 +978,6 @@ async function removeStaleSocket(p: string): Promise<void> {
 
 /** Ask a running server (over its socket) for its emulated paths and pid. */
 export async function queryServer(socketPath: string): Promise<{ paths: string; redirect: string; stateDir: string; pid: number }> {
-  const { encodeHello, decodeReply, REPLY_SIZE } = await import('./protocol.js');
   return new Promise((resolve, reject) => {
     const c = net.connect(socketPath);
     const chunks: Buffer[] = [];
