@@ -5,7 +5,8 @@
  * what to do first (write these bytes here, make this new fd). See proto.h.
  *
  * Environment (set by `iommufd-emu run`):
- *   IOMMUFD_EMU_SOCKET    the server's socket path; without it the shim is inert
+ *   IOMMUFD_EMU_SOCKET    the server's socket path; without it, or without
+ *                         IOMMUFD_EMU_PATHS, the shim is inert
  *   IOMMUFD_EMU_PATHS     ':'-separated fnmatch patterns of emulated paths, each
  *                         optionally "=MAJOR,MINOR" (what stat() reports)
  *   IOMMUFD_EMU_REDIRECT  ':'-separated fnmatch patterns of control paths
@@ -965,13 +966,14 @@ __attribute__((constructor)) static void shim_init(void)
 	const char *tracer = getenv("IOMMUFD_EMU_TRACER");
 
 	resolve();
-	if (!sock || !*sock || strlen(sock) >= sizeof(server_addr.sun_path))
+	/* Nothing of our own about which paths are emulated: the server says. */
+	if (!sock || !*sock || strlen(sock) >= sizeof(server_addr.sun_path) || !paths || !*paths)
 		return;
 	memset(&server_addr, 0, sizeof(server_addr));
 	server_addr.sun_family = AF_UNIX;
 	strcpy(server_addr.sun_path, sock);
 	server_addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sock) + 1);
-	npatterns = parse_patterns(paths && *paths ? paths : "/dev/iommu=10,123", patterns, 1);
+	npatterns = parse_patterns(paths, patterns, 1);
 	if (redir && *redir)
 		nredirects = parse_patterns(redir, redirects, 0);
 	if (state && *state && strlen(state) < sizeof(state_dir)) {
