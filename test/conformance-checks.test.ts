@@ -2,6 +2,8 @@
 // (test/lib/conformance.ts, used by test/conformance.test.ts):
 //   - a golden edited by hand, even one byte, does not match the stamp the
 //     oracle wrote when it recorded the golden, and the failure names the line;
+//     the same for the goldens of test/shim/ (stamped as shim/G, checked by
+//     test/shim/robust.test.ts and vmstat.test.ts before they compare);
 //   - a missing prerequisite (gcc, the shim library, a platform, a golden)
 //     is a failure naming it, never a skip or a todo.
 // Everything is tried on copies or in memory: the real goldens, stamps and
@@ -20,6 +22,8 @@ import {
   platformProblem,
   prerequisiteProblems,
   readStamps,
+  shimGoldenProblem,
+  shimGoldens,
 } from './lib/conformance.js';
 import { findRoot } from './lib/conformance.js';
 
@@ -28,6 +32,8 @@ const CLIENTS = join(ROOT, 'test', 'conformance');
 const STAMP = join(ROOT, 'oracle', 'recorded-with.txt');
 const EMU = join(ROOT, 'bin', 'iommufd-emu');
 const goldens = readdirSync(CLIENTS).filter((f) => f.endsWith('.golden')).map((f) => f.slice(0, -'.golden'.length)).sort();
+const SHIM = join(ROOT, 'test', 'shim');
+const shimGoldenFiles = readdirSync(SHIM).filter((f) => f.endsWith('.golden')).map((f) => f.slice(0, -'.golden'.length)).sort();
 
 const temps: string[] = [];
 function temp(prefix: string): string {
@@ -61,6 +67,61 @@ describe('golden stamps: a golden edited after recording fails', () => {
     for (const name of goldens) {
       assert.equal(goldenStampProblem(name, readFileSync(join(CLIENTS, `${name}.golden`)), stamps.get(name)), undefined);
     }
+    // test/shim: every golden there is named by a "// golden:" line of a client, every
+    // such line has its golden, and each matches its stamp (shim/G) and its client's source.
+    assert.ok(shimGoldenFiles.length > 0);
+    assert.deepEqual(shimGoldens(SHIM).map((g) => g.golden), shimGoldenFiles);
+    for (const g of shimGoldens(SHIM)) assert.equal(shimGoldenProblem(ROOT, g, stamps), undefined);
+  });
+
+  it('changing any one byte of a test/shim golden fails, naming shim/G.golden and the line', () => {
+    for (const g of shimGoldens(SHIM)) {
+      const bytes = readFileSync(join(SHIM, `${g.golden}.golden`));
+      for (let i = 0; i < bytes.length; i++) {
+        const why = goldenStampProblem(g.stampName, edited(bytes, i), stamps.get(g.stampName));
+        assert.ok(why, `byte ${i} of test/shim/${g.golden}.golden changed and nothing noticed`);
+        assert.match(why, new RegExp(`^shim/${g.golden}\\.golden line ${lineOf(bytes, i)} .*(does not match the stamp|is not in the stamp|is missing)`), why);
+      }
+    }
+  });
+
+  it('through the shim tests\' helper: a copy of a test/shim golden with one byte changed fails with the line', () => {
+    // A copy of the layout: DIR/test/shim/{CLIENT.c,G.golden}, DIR/test/conformance/include/, DIR/oracle/recorded-with.txt.
+    const dir = temp('iommufd-shim-golden-edit-');
+    const shim = join(dir, 'test', 'shim');
+    mkdirSync(shim, { recursive: true });
+    mkdirSync(join(dir, 'oracle'), { recursive: true });
+    const g = shimGoldens(SHIM).find((x) => x.args.length > 0) ?? shimGoldens(SHIM)[0]!;
+    cpSync(join(SHIM, `${g.client}.c`), join(shim, `${g.client}.c`));
+    cpSync(join(SHIM, `${g.golden}.golden`), join(shim, `${g.golden}.golden`));
+    cpSync(join(CLIENTS, 'include'), join(dir, 'test', 'conformance', 'include'), { recursive: true });
+    cpSync(STAMP, join(dir, 'oracle', 'recorded-with.txt'));
+
+    const [copy] = shimGoldens(shim).filter((x) => x.golden === g.golden);
+    assert.deepEqual(copy, g);
+    assert.equal(shimGoldenProblem(dir, copy!), undefined, 'the unedited copy passes');
+
+    const golden = readFileSync(join(shim, `${g.golden}.golden`));
+    const line2 = golden.indexOf(0x0a) + 1;
+    writeFileSync(join(shim, `${g.golden}.golden`), edited(golden, line2 + 1));
+    assert.match(
+      shimGoldenProblem(dir, copy!)!,
+      new RegExp(`^shim/${g.golden}\\.golden line 2 ".*" does not match the stamp in oracle/recorded-with\\.txt: the golden was edited after it was recorded; .*record shim/${g.golden}$`),
+    );
+
+    writeFileSync(join(shim, `${g.golden}.golden`), golden);
+    writeFileSync(join(shim, `${g.client}.c`), `${readFileSync(join(shim, `${g.client}.c`), 'utf8')}\n// changed\n`);
+    assert.match(shimGoldenProblem(dir, copy!)!, new RegExp(`test/shim/${g.client}\\.c or a header it includes changed after shim/${g.golden}\\.golden was recorded`));
+    writeFileSync(join(dir, 'test', 'conformance', 'include', 'iofd.h'), '/* changed */\n', { flag: 'a' });
+    cpSync(join(SHIM, `${g.client}.c`), join(shim, `${g.client}.c`));
+    assert.match(shimGoldenProblem(dir, copy!)!, /or a header it includes changed/, 'a header in test/conformance/include counts');
+    cpSync(join(CLIENTS, 'include', 'iofd.h'), join(dir, 'test', 'conformance', 'include', 'iofd.h'));
+    assert.equal(shimGoldenProblem(dir, copy!), undefined);
+
+    writeFileSync(join(dir, 'oracle', 'recorded-with.txt'), readFileSync(STAMP, 'utf8').split('\n').filter((l) => !l.includes(` ${g.stampName} `)).join('\n'));
+    assert.match(shimGoldenProblem(dir, copy!)!, new RegExp(`^shim/${g.golden}\\.golden is not listed in oracle/recorded-with\\.txt`));
+    unlinkSync(join(shim, `${g.golden}.golden`));
+    assert.match(shimGoldenProblem(dir, copy!)!, new RegExp(`test/shim/${g.golden}\\.golden does not exist`));
   });
 
   it('changing any one byte of a golden fails, naming the line of a changed character', () => {

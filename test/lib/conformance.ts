@@ -78,10 +78,10 @@ export function readStamps(file: string): Map<string, Stamp> {
 /**
  * The sha256 the oracle stamps a client's source with: NAME.c and,
  * recursively, the headers it includes with #include "..." (beside the
- * includer, then in CLIENTS/include), concatenated in order of their paths
- * relative to CLIENTS.
+ * includer, then in INCLUDE, by default CLIENTS/include), concatenated in
+ * order of their paths relative to CLIENTS.
  */
-export function clientSha(clients: string, name: string): string {
+export function clientSha(clients: string, name: string, include = join(clients, 'include')): string {
   const seen = new Set<string>();
   const todo = [`${name}.c`];
   while (todo.length > 0) {
@@ -90,7 +90,7 @@ export function clientSha(clients: string, name: string): string {
     seen.add(rel);
     const text = readFileSync(join(clients, rel), 'utf8');
     for (const m of text.matchAll(/^\s*#\s*include\s*"([^"]*)"/gm)) {
-      for (const cand of [join(dirname(join(clients, rel)), m[1]!), join(clients, 'include', m[1]!)]) {
+      for (const cand of [join(dirname(join(clients, rel)), m[1]!), join(include, m[1]!)]) {
         if (existsSync(cand)) {
           todo.push(relative(clients, cand));
           break;
@@ -181,6 +181,17 @@ export function header(src: string, key: string): string | undefined {
     if (m) return m[1];
   }
   return undefined;
+}
+
+/** Text after every "// KEY:" in the first 40 lines of a client, in order. */
+export function headers(src: string, key: string): string[] {
+  const re = new RegExp(`^\\s*//\\s*${key}:\\s*(.*?)\\s*$`);
+  const out: string[] = [];
+  for (const line of src.split('\n').slice(0, 40)) {
+    const m = re.exec(line);
+    if (m && m[1] !== '') out.push(m[1]!);
+  }
+  return out;
 }
 
 export function splitLines(text: string): string[] {
@@ -384,4 +395,60 @@ export function compare(golden: string[], got: string[], show = 4): Comparison {
   if (gExit === oExit) matched++;
   else diffs.push(`  ${gExit} from the kernel, ${oExit} from the emulator`);
   return { matched, diffs };
+}
+
+// ------------------------------------------------------------- test/shim goldens
+
+/**
+ * A golden of a test/shim client, from a "// golden: G [FLAGS...] [-- ARGS...]"
+ * line in the first 40 lines of test/shim/CLIENT.c: test/shim/G.golden is the
+ * stdout of CLIENT (which exits 0) run with ARGS on the oracle machine FLAGS.
+ * `npm run oracle -- record` writes it and stamps it as shim/G.
+ */
+export interface ShimGolden {
+  golden: string; // G: test/shim/G.golden
+  stampName: string; // shim/G in oracle/recorded-with.txt
+  client: string; // CLIENT: test/shim/CLIENT.c
+  oracleFlags: string[];
+  args: string[];
+  platform: Platform; // the emulator platform mirroring the oracle machine
+}
+
+/** Every golden the clients of SHIM (test/shim) declare, by golden name. */
+export function shimGoldens(shim: string): ShimGolden[] {
+  const out: ShimGolden[] = [];
+  for (const file of readdirSync(shim).sort()) {
+    if (!file.endsWith('.c')) continue;
+    for (const h of headers(readFileSync(join(shim, file), 'utf8'), 'golden')) {
+      const words = h.split(/\s+/);
+      const golden = words.shift()!;
+      const dash = words.indexOf('--');
+      const oracleFlags = dash < 0 ? words : words.slice(0, dash);
+      const args = dash < 0 ? [] : words.slice(dash + 1);
+      const platform: Platform = oracleFlags.includes('--snoop-control') ? 'qemu-vtd-sc' : oracleFlags.includes('--vfio') ? 'qemu-vtd' : 'mock';
+      out.push({ golden, stampName: `shim/${golden}`, client: file.slice(0, -2), oracleFlags, args, platform });
+    }
+  }
+  return out.sort((a, b) => (a.golden < b.golden ? -1 : a.golden > b.golden ? 1 : 0));
+}
+
+/**
+ * Why test/shim/G.golden cannot be compared (undefined if it can): it is
+ * missing, its bytes are not the ones the oracle recorded and stamped as
+ * shim/G (naming the first line that differs), or its client or a header it
+ * includes changed since. ROOT is the repository (test/shim, test/conformance/include,
+ * oracle/recorded-with.txt); STAMPS, if given, replaces reading the stamp file.
+ */
+export function shimGoldenProblem(root: string, g: ShimGolden, stamps?: Map<string, Stamp>): string | undefined {
+  const shim = join(root, 'test', 'shim');
+  const file = join(shim, `${g.golden}.golden`);
+  if (!existsSync(file)) return `test/shim/${g.golden}.golden does not exist: record it on the real kernel: npm run oracle -- record ${g.stampName}`;
+  const all = stamps ?? readStamps(join(root, 'oracle', 'recorded-with.txt'));
+  const stamp = all.get(g.stampName);
+  const edited = goldenStampProblem(g.stampName, readFileSync(file), stamp);
+  if (edited) return edited;
+  if (stamp!.source !== clientSha(shim, g.client, join(root, 'test', 'conformance', 'include'))) {
+    return `test/shim/${g.client}.c or a header it includes changed after ${g.stampName}.golden was recorded (re-record: npm run oracle -- record ${g.stampName})`;
+  }
+  return undefined;
 }

@@ -4,7 +4,8 @@
  * with deferred cancellation enabled; the main thread cancels them at
  * once and joins them; its own ioctls must still work.
  * Built with -I test/conformance/include; runs unchanged on the oracle
- * (npm run oracle -- run test/shim/cancel.c). */
+ * (npm run oracle -- record shim/cancel). */
+// golden: cancel
 #define _GNU_SOURCE
 #include "iofd.h"
 #include <pthread.h>

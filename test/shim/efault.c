@@ -4,7 +4,8 @@
  * kernel's copy_from_user/copy_to_user answer EFAULT; the process must never
  * get a SIGSEGV, even when an earlier ioctl used the same page.
  * Built with -I test/conformance/include; runs unchanged on the oracle
- * (npm run oracle -- run test/shim/efault.c). */
+ * (npm run oracle -- record shim/efault). */
+// golden: efault
 #define _GNU_SOURCE
 #include "iofd.h"
 #include <sys/syscall.h>

@@ -2,7 +2,8 @@
  * every call the shim takes over on an emulated file or path, each made
  * with errno set to a value no call would set.
  * Built with -I test/conformance/include; runs unchanged on the oracle
- * (npm run oracle -- run test/shim/errno_kept.c). */
+ * (npm run oracle -- record shim/errno_kept). */
+// golden: errno_kept
 #define _GNU_SOURCE
 #include "iofd.h"
 #include <linux/close_range.h>

@@ -4,7 +4,8 @@
  * to the child (VmPin in its /proc/self/status), not to its parent; the
  * parent's calls after the child are its own again.
  * Built with -I test/conformance/include; runs unchanged on the oracle
- * (npm run oracle -- run test/shim/raw_fork.c). */
+ * (npm run oracle -- record shim/raw_fork). */
+// golden: raw_fork
 #define _GNU_SOURCE
 #include "iofd.h"
 #include <signal.h>

@@ -6,7 +6,8 @@
  * /proc/self/status drops at once; across exec, the new image sees the pins
  * of a shared memfd page gone. A failed exec keeps the fds.
  * Built with -I test/conformance/include; runs unchanged on the oracle
- * (npm run oracle -- run test/shim/release.c). */
+ * (npm run oracle -- record shim/release). */
+// golden: release
 #define _GNU_SOURCE
 #include "iofd.h"
 #include <linux/close_range.h>

@@ -5,7 +5,8 @@
  * Then a loop closing every fd number above the program's own (as daemons
  * do) closes nothing the program opened, and its fd still works.
  * Built with -I test/conformance/include; runs unchanged on the oracle
- * (npm run oracle -- run test/shim/scm_close.c). */
+ * (npm run oracle -- record shim/scm_close). */
+// golden: scm_close
 #define _GNU_SOURCE
 #include "iofd.h"
 #include <sys/socket.h>

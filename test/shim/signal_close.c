@@ -4,7 +4,8 @@
  * every handler dups the fd and closes the dup. Nothing may hang, every call
  * must succeed, and a successful ioctl leaves errno as the program had it.
  * Built with -I test/conformance/include; runs unchanged on the oracle
- * (npm run oracle -- run test/shim/signal_close.c). */
+ * (npm run oracle -- record shim/signal_close). */
+// golden: signal_close
 #define _GNU_SOURCE
 #include "iofd.h"
 #include <pthread.h>

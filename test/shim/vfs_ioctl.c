@@ -5,7 +5,9 @@
  * must answer as the VFS does for the device, never as for a socket.
  * With an argument "vfio": the same on /dev/vfio/devices/vfio0 (not bound).
  * Built with -I test/conformance/include; runs unchanged on the oracle
- * (npm run oracle -- run test/shim/vfs_ioctl.c; --vfio for vfs_ioctl_vfio). */
+ * (npm run oracle -- record shim/vfs_ioctl shim/vfs_ioctl_vfio). */
+// golden: vfs_ioctl
+// golden: vfs_ioctl_vfio --vfio -- vfio
 #define _GNU_SOURCE
 #include "iofd.h"
 #include <linux/fs.h>

@@ -4,8 +4,9 @@
  * forked child about its parent, and for pages of a MAP_SHARED memfd
  * mapping, whose pins are the file's (MD_CHECK_REFS shares them with
  * IOAS_MAP_FILE). Built with -I test/conformance/include; runs unchanged on
- * the oracle's kernel (npm run oracle -- run test/shim/vmstat.c).
+ * the oracle's kernel (npm run oracle -- record shim/vmstat).
  * Prints the lines with their tab as "\t" so the format is compared too. */
+// golden: vmstat
 #define _GNU_SOURCE
 #include "iofd.h"
 #include <linux/capability.h>

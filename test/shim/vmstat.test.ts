@@ -1,7 +1,8 @@
 // /proc/<pid>/status under `iommufd-emu run`: VmLck and VmPin carry the
 // engine's accounting (test/shim/vmstat.c), and MAP_SHARED memfd pages pin as
 // the file's pages. The expected output is what Linux printed for the same
-// program (`npm run oracle -- run test/shim/vmstat.c`, Linux 7.2.13): vmstat.golden.
+// program (`npm run oracle -- record shim/vmstat`, Linux 7.2.13): vmstat.golden,
+// whose bytes must be the ones stamped in oracle/recorded-with.txt.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BIN, ROOT, SRC, compileClient, ensureShim, removeTempDir } from './build.js';
 import { rewriteStatus, ProcStatus } from '../../src/server/proc-status.js';
+import { shimGoldenProblem, shimGoldens } from '../lib/conformance.js';
 
 let bin = '';
 before(() => {
@@ -51,8 +53,11 @@ test('ProcStatus: the status names of a known process are rewritten; others pass
 });
 
 test('VmLck/VmPin through every name of the file, from a child, and for shared memfd pages: as on Linux', () => {
+  const g = shimGoldens(SRC).find((x) => x.golden === 'vmstat');
+  assert.ok(g, 'test/shim/vmstat.c has no "// golden: vmstat" line');
+  assert.equal(shimGoldenProblem(ROOT, g), undefined);
   assert.equal(process.getuid?.(), 0, 'missing prerequisite: this test runs as root (RLIMIT_MODE needs CAP_SYS_RESOURCE)');
-  const r = spawnSync(process.execPath, [BIN, 'run', '--root-caps', '--', bin], { encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [BIN, 'run', '--root-caps', '--', bin, ...g.args], { encoding: 'utf8', timeout: 30_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, fs.readFileSync(path.join(SRC, 'vmstat.golden'), 'utf8'));
 });
