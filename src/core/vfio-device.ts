@@ -17,10 +17,9 @@ import { IommufdCtx } from './iommufd.js';
 import { deviceAttach, deviceBind, deviceDetach, deviceReplace, deviceUnbind, type IommufdDevice } from './device.js';
 import type { PciFunction, PciFunctionModel } from '../hw/pci.js';
 import { VfioPciConfig } from './vfio-pci-config.js';
+import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_STD_HEADER_SIZEOF } from '../uapi/pci-regs.js';
 import type { VfioPciInfo } from '../hw/e1000e.js';
 
-/** The basic header pci_restore_config_space writes back, and the command register's bus master bit. */
-const PCI_STD_HEADER_SIZEOF = 64, PCI_COMMAND = 0x04, PCI_COMMAND_MASTER = 0x4;
 /** IOMMU_NO_PASID: PASID 0 means "the device's requests without a PASID". */
 const IOMMU_NO_PASID = 0;
 const VFIO_REGION_INFO_CAP_MSIX_MAPPABLE = 3;

@@ -3,6 +3,7 @@
 // struct pci_dev, not a config space: no BARs are decoded and no DMA engine
 // runs yet. Device models (e1000e.ts) add what VFIO reports about them.
 import type { IommuDevice, IommuDriver, IommuGroup, ReservedRegion } from './iommu.js';
+export { PCI_CFG_SPACE_SIZE, PCI_CFG_SPACE_EXP_SIZE } from '../uapi/pci-regs.js';
 
 /** A PCI address: domain, bus, device (slot) and function. */
 export interface Bdf {
@@ -88,10 +89,6 @@ export class PciFunction implements IommuDevice {
 // assigned them, register handlers behind each BAR, and a function reset.
 // QEMU's PCIDevice is the reference: a config image with a write mask and a
 // write-1-to-clear mask per byte (hw/pci/pci.c pci_default_write_config).
-
-/** PCI_CFG_SPACE_SIZE and PCI_CFG_SPACE_EXP_SIZE. */
-export const PCI_CFG_SPACE_SIZE = 256;
-export const PCI_CFG_SPACE_EXP_SIZE = 4096;
 
 /** A function's config space as its hardware answers config cycles. */
 export class PciConfigSpace {
