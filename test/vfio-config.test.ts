@@ -233,3 +233,13 @@ test('VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: argsz below the header is EINVAL, then
   assert.equal(d0.ioctlRaw(V.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, S.encode({ argsz: 12 })).errno, E.ENODEV);
   assert.equal(d0.ioctlRaw(V.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, new Uint8Array(76).fill(0, 0).map((_, i) => (i === 0 ? 76 : 0))).errno, E.ENODEV);
 });
+
+test('trace: a region access names its region and offset', () => {
+  const { d0 } = machine();
+  const buf = d0.proc.mm.mmap(4096);
+  const t = { name: '', args: '' };
+  d0.file.read!(d0.proc.task, buf, 4, CFG + 0x10n, t);
+  assert.deepEqual(t, { name: 'read', args: 'region=CONFIG off=0x10 len=4' });
+  d0.file.write!(d0.proc.task, buf, 2, (3n << 40n) + 0x2000n, t);
+  assert.deepEqual(t, { name: 'write', args: 'region=BAR3 off=0x2000 len=2' });
+});

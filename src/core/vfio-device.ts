@@ -302,13 +302,15 @@ export class VfioDeviceFile implements EmulatedFile {
   }
 
   /** vfio_pci_core_read / vfio_pci_core_write: the regions through the file offset. */
-  read(task: Task, buf: bigint, len: number, pos: bigint): number {
+  read(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number {
+    if (trace) traceRegion(trace, 'read', pos, len);
     const data = this.regionRw(pos, len);
     task.mm.write(buf, data);
     return data.length;
   }
 
-  write(task: Task, buf: bigint, len: number, pos: bigint): number {
+  write(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number {
+    if (trace) traceRegion(trace, 'write', pos, len);
     if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');
     if (len === 0) return 0;
     return this.regionRw(pos, len, task.mm.read(buf, len)).length;
@@ -461,6 +463,15 @@ function iommufdCtxFromFd(task: Task, fd: number): IommufdCtx {
   if (r.kind === 'bad') throw new Errno(EBADF, `fd ${fd} is not open`);
   if (r.kind !== 'emulated' || !(r.file instanceof IommufdCtx)) throw new Errno(EBADFD, `fd ${fd} is not an iommufd`);
   return r.file;
+}
+
+const REGION_NAMES = ['BAR0', 'BAR1', 'BAR2', 'BAR3', 'BAR4', 'BAR5', 'ROM', 'CONFIG', 'VGA'];
+
+/** A region access for --trace: "region=CONFIG off=0x10 len=4". */
+function traceRegion(trace: IoctlTrace, op: string, pos: bigint, len: number): void {
+  const index = Number(pos >> V.VFIO_PCI_OFFSET_SHIFT);
+  trace.name = op;
+  trace.args = `region=${REGION_NAMES[index] ?? index} off=0x${(pos & V.VFIO_PCI_OFFSET_MASK).toString(16)} len=${len}`;
 }
 
 function u32At(b: Uint8Array, off: number): number {
