@@ -166,6 +166,15 @@ static unsigned int find_cap(int id)
 	return 0;
 }
 
+static void dump_fields(const char *what)
+{
+	printf("%s: cmd 0x%04llx cacheline 0x%02llx line 0x%02llx msi 0x%04llx "
+	       "0x40 0x%08llx 0xffc 0x%08llx aer_sever 0x%08llx\n", what,
+	       cfg_rd(dev, 0x04, 2), cfg_rd(dev, 0x0c, 1), cfg_rd(dev, 0x3c, 1),
+	       cfg_rd(dev, 0xd2, 2), cfg_rd(dev, 0x40, 4), cfg_rd(dev, 0xffc, 4),
+	       cfg_rd(dev, 0x10c, 4));
+}
+
 static void rw_errnos(void)
 {
 	char buf[16];
@@ -405,6 +414,27 @@ int main(void)
 	dump(d1, 0, 0x100, 0);
 	dump(d1, 0x100, 0x1000, 1);
 	hot_reset_info(d1, sizeof(struct hot_reset_info), " vfio1");
+
+	/*
+	 * Close and open again: the PCI core puts back the state it saved at
+	 * the first open; what it does not save stays. Then put back what
+	 * this client changed, so that a client after it in the same boot
+	 * reads the same config space.
+	 */
+	note("close and reopen vfio0");
+	cfg_wr(dev, 0x04, 2, 0x0405);
+	cfg_wr(dev, 0x40, 4, 0x12345678);
+	dump_fields("before close");
+	close(dev);
+	dev = open("/dev/vfio/devices/vfio0", O_RDWR);
+	b.iommufd = fd;
+	rc = xioctl(dev, VFIO_DEVICE_BIND_IOMMUFD, &b);
+	step("bind vfio0 again", rc, NULL);
+	dump_fields("after reopen");
+	cfg_wr(dev, 0x40, 4, 0);
+	cfg_wr(dev, 0xffc, 4, 0);
+	cfg_wr(dev, 0x10c, 4, 0x00462030);
+	dump_fields("restored");
 	close(d1);
 	close(dev);
 	close(fd);
