@@ -243,3 +243,12 @@ test('trace: a region access names its region and offset', () => {
   d0.file.write!(d0.proc.task, buf, 2, (3n << 40n) + 0x2000n, t);
   assert.deepEqual(t, { name: 'write', args: 'region=BAR3 off=0x2000 len=2' });
 });
+
+test('a huge count is refused (config: EFAULT) or cut to the BAR before anything is copied', () => {
+  const { d0 } = machine();
+  const buf = d0.proc.mm.mmap(4096);
+  const t = d0.proc.task;
+  assert.throws(() => d0.file.read!(t, buf, 0x7ffff000, CFG), (e: unknown) => e instanceof Errno && e.code === E.EFAULT);
+  assert.throws(() => d0.file.write!(t, buf, 0x7ffff000, CFG), (e: unknown) => e instanceof Errno && e.code === E.EFAULT);
+  assert.equal(d0.file.write!(t, buf, 0x7ffff000, (2n << 40n) + 0x1cn), 4, 'the I/O BAR takes its last 4 bytes; only they are read');
+});

@@ -8,7 +8,7 @@
 // works on a file before it is bound; every other ioctl is EINVAL until then.
 // The last close of a bound file unbinds: PASID and plain attachments are
 // detached and the DEVICE object goes away.
-import { Errno, EBADF, EBADFD, EINVAL, EIO, ENODEV, ENOSPC, ENOTTY } from '../uapi/errno.js';
+import { Errno, EBADF, EBADFD, EFAULT, EINVAL, EIO, ENODEV, ENOSPC, ENOTTY } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import type { EmulatedFile, IoctlTrace } from './file.js';
 import type { Task } from './task.js';
@@ -313,11 +313,12 @@ export class VfioDeviceFile implements EmulatedFile {
     if (trace) traceRegion(trace, 'write', pos, len);
     if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');
     if (len === 0) return 0;
-    return this.regionRw(pos, len, task.mm.read(buf, len)).length;
+    // The bytes are copied in once the region has decided how many it takes.
+    return this.regionRw(pos, len, (n) => task.mm.read(buf, n)).length;
   }
 
   /** vfio_pci_rw: the region is the offset's top bits. */
-  private regionRw(pos: bigint, len: number, data?: Uint8Array): Uint8Array {
+  private regionRw(pos: bigint, len: number, from?: (n: number) => Uint8Array): Uint8Array {
     if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');
     if (len === 0) return new Uint8Array(0);
     const info = this.device.pci.vfio;
@@ -328,14 +329,16 @@ export class VfioDeviceFile implements EmulatedFile {
     if (index === V.VFIO_PCI_CONFIG_REGION_INDEX) {
       // Offsets past 4 GiB are past the end too (EFAULT).
       const o = off > 0xffffffffn ? Number.MAX_SAFE_INTEGER : Number(off);
+      if (o + len > cfg.vconfig.length) throw new Errno(EFAULT, `config access 0x${o.toString(16)}+${len} past the end`);
+      const data = from?.(len);
       const out = cfg.rw(o, len, data);
       return data ?? out;
     }
     if (index === V.VFIO_PCI_ROM_REGION_INDEX) {
-      if (data) throw new Errno(EINVAL, 'the ROM region is read-only');
+      if (from) throw new Errno(EINVAL, 'the ROM region is read-only');
       return this.barRw(cfg, index, off, len);
     }
-    if (index <= V.VFIO_PCI_BAR5_REGION_INDEX) return this.barRw(cfg, index, off, len, data);
+    if (index <= V.VFIO_PCI_BAR5_REGION_INDEX) return this.barRw(cfg, index, off, len, from);
     // VGA (no VGA function) and device-specific regions (none).
     throw new Errno(EINVAL, `region ${index} has no read/write`);
   }
@@ -347,7 +350,7 @@ export class VfioDeviceFile implements EmulatedFile {
    * writes; memory BARs answer EIO while memory decoding is off (the virtual
    * command register) or the function is in D3hot.
    */
-  private barRw(cfg: VfioPciConfig, bar: number, off: bigint, len: number, data?: Uint8Array): Uint8Array {
+  private barRw(cfg: VfioPciConfig, bar: number, off: bigint, len: number, from?: (n: number) => Uint8Array): Uint8Array {
     const model = this.device.pci.model;
     const r = model.resources[bar];
     if (!r || !r.start) throw new Errno(EINVAL, `BAR ${bar} is not implemented`);
@@ -358,6 +361,7 @@ export class VfioDeviceFile implements EmulatedFile {
     const msix = cfg.msixTable();
     if (msix && msix.bar === bar) { xStart = msix.offset; xEnd = msix.offset + msix.size; }
     const maxWidth = bar === V.VFIO_PCI_ROM_REGION_INDEX ? 4 : 8;
+    const data = from?.(count);
     const out = data ?? new Uint8Array(count);
     let done = 0;
     while (done < count) {
