@@ -10,6 +10,7 @@ import type { StructDef } from '../src/uapi/struct.js';
 import * as U from '../src/uapi/iommufd.js';
 import * as V from '../src/uapi/vfio.js';
 import * as T from '../src/uapi/iommufd-test.js';
+import * as P from '../src/uapi/pci-regs.js';
 import {
   IOMMUFD_IOCTLS, IOMMUFD_TABLE_LEN, ioctlByRequest, VFIO_IOCTLS, vfioIoctlByRequest, describeRequest,
 } from '../src/uapi/ioctls.js';
@@ -68,6 +69,8 @@ const KERNEL_LAYOUTS: Record<string, [number, string]> = {
   'vfio_iommu_type1_info_dma_avail': [12, 'id:0:2 version:2:2 next:4:4 avail:8:4'],
   'vfio_iova_range': [16, 'start:0:8 end:8:8'],
   'vfio_irq_info': [16, 'argsz:0:4 flags:4:4 index:8:4 count:12:4'],
+  'vfio_pci_dependent_device': [8, 'devid:0:4 segment:4:2 bus:6:1 devfn:7:1'],
+  'vfio_pci_hot_reset_info': [12, 'argsz:0:4 flags:4:4 count:8:4'],
   'vfio_region_info': [32, 'argsz:0:4 flags:4:4 index:8:4 cap_offset:12:4 size:16:8 offset:24:8'],
   'iommu_hwpt_invalidate_selftest': [8, 'flags:0:4 iotlb_id:4:4'],
   'iommu_hwpt_selftest': [8, 'iotlb:0:4 pagetable_type:4:4'],
@@ -182,10 +185,35 @@ const KERNEL_CONSTANTS: Record<string, number> = {
   VFIO_IOMMU_UNMAP_DMA: 0x3b72, VFIO_IRQ_INFO_AUTOMASKED: 0x4, VFIO_IRQ_INFO_EVENTFD: 0x1,
   VFIO_IRQ_INFO_MASKABLE: 0x2, VFIO_IRQ_INFO_NORESIZE: 0x8, VFIO_MIG_GET_PRECOPY_INFO: 0x3b79,
   VFIO_NOIOMMU_IOMMU: 0x8, VFIO_REGION_INFO_FLAG_CAPS: 0x8, VFIO_REGION_INFO_FLAG_MMAP: 0x4,
+  VFIO_PCI_BAR0_REGION_INDEX: 0, VFIO_PCI_BAR5_REGION_INDEX: 5, VFIO_PCI_ROM_REGION_INDEX: 6,
+  VFIO_PCI_CONFIG_REGION_INDEX: 7, VFIO_PCI_VGA_REGION_INDEX: 8, VFIO_PCI_NUM_REGIONS: 9,
+  VFIO_PCI_HOT_RESET_FLAG_DEV_ID: 0x1, VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED: 0x2,
   VFIO_REGION_INFO_FLAG_READ: 0x1, VFIO_REGION_INFO_FLAG_WRITE: 0x2, VFIO_SET_IOMMU: 0x3b66,
   VFIO_SPAPR_TCE_IOMMU: 0x2, VFIO_SPAPR_TCE_v2_IOMMU: 0x7, VFIO_TYPE: 0x3b, VFIO_TYPE1_IOMMU: 0x1,
   VFIO_TYPE1v2_IOMMU: 0x3, VFIO_UNMAP_ALL: 0x9, VFIO_UPDATE_VADDR: 0xa,
   __VFIO_RESERVED_TYPE1_NESTING_IOMMU: 0x6,
+  // include/uapi/linux/pci_regs.h
+  PCI_STD_HEADER_SIZEOF: 0x40, PCI_COMMAND: 4, PCI_STATUS: 6, PCI_COMMAND_IO: 1, PCI_COMMAND_MEMORY: 2,
+  PCI_COMMAND_INTX_DISABLE: 0x400, PCI_STATUS_CAP_LIST: 0x10, PCI_CACHE_LINE_SIZE: 12, PCI_LATENCY_TIMER: 13,
+  PCI_BIST: 15, PCI_BASE_ADDRESS_0: 0x10, PCI_BASE_ADDRESS_5: 0x24, PCI_ROM_ADDRESS: 0x30, PCI_CAPABILITY_LIST: 0x34,
+  PCI_INTERRUPT_LINE: 0x3c, PCI_INTERRUPT_PIN: 0x3d, PCI_BASE_ADDRESS_SPACE_IO: 1, PCI_BASE_ADDRESS_MEM_TYPE_64: 4,
+  PCI_BASE_ADDRESS_MEM_PREFETCH: 8, PCI_CAP_LIST_NEXT: 1, PCI_CAP_FLAGS: 2, PCI_CAP_ID_PM: 1, PCI_CAP_ID_VPD: 3,
+  PCI_CAP_ID_MSI: 5, PCI_CAP_ID_PCIX: 7, PCI_CAP_ID_HT: 8, PCI_CAP_ID_VNDR: 9, PCI_CAP_ID_EXP: 0x10,
+  PCI_CAP_ID_MSIX: 0x11, PCI_CAP_ID_SATA: 0x12, PCI_CAP_ID_AF: 0x13, PCI_CAP_ID_MAX: 0x14, PCI_PM_PMC: 2,
+  PCI_PM_CTRL: 4, PCI_PM_CAP_PME_MASK: 0xf800, PCI_PM_CTRL_STATE_MASK: 3, PCI_PM_CTRL_PME_ENABLE: 0x100,
+  PCI_PM_CTRL_PME_STATUS: 0x8000, PCI_MSI_FLAGS: 2, PCI_MSI_ADDRESS_LO: 4, PCI_MSI_ADDRESS_HI: 8, PCI_MSI_DATA_32: 8,
+  PCI_MSI_DATA_64: 12, PCI_MSI_MASK_32: 12, PCI_MSI_MASK_64: 0x10, PCI_MSI_PENDING_32: 0x10,
+  PCI_MSI_PENDING_64: 0x14, PCI_MSI_FLAGS_ENABLE: 1, PCI_MSI_FLAGS_QSIZE: 0x70, PCI_MSI_FLAGS_64BIT: 0x80,
+  PCI_MSI_FLAGS_MASKBIT: 0x100, PCI_EXP_FLAGS: 2, PCI_EXP_FLAGS_VERS: 15, PCI_EXP_FLAGS_TYPE: 0xf0,
+  PCI_EXP_TYPE_RC_END: 9, PCI_EXP_DEVCAP: 4, PCI_EXP_DEVCAP_FLR: 0x10000000, PCI_EXP_DEVCTL: 8,
+  PCI_EXP_DEVCTL2: 0x28, PCI_EXP_DEVCTL_PAYLOAD: 0xe0, PCI_EXP_DEVCTL_PHANTOM: 0x200, PCI_EXP_DEVCTL_READRQ: 0x7000,
+  PCI_EXP_DEVCTL_BCR_FLR: 0x8000, PCI_EXP_DEVCTL2_ARI: 0x20, PCI_CAP_EXP_ENDPOINT_SIZEOF_V1: 0x14,
+  PCI_CAP_EXP_ENDPOINT_SIZEOF_V2: 0x34, PCI_AF_CAP: 3, PCI_AF_CTRL: 4, PCI_AF_CAP_TP: 1, PCI_AF_CAP_FLR: 2,
+  PCI_AF_CTRL_FLR: 1, PCI_VPD_ADDR: 2, PCI_VPD_DATA: 4, PCI_X_CMD: 2, PCI_X_ECC_CSR: 8, PCI_CAP_PCIX_SIZEOF_V0: 8,
+  PCI_CAP_PCIX_SIZEOF_V2: 0x18, PCI_EXT_CAP_ID_ERR: 1, PCI_EXT_CAP_ID_PWR: 4, PCI_EXT_CAP_ID_VNDR: 11,
+  PCI_EXT_CAP_ID_DVSEC: 0x23, PCI_EXT_CAP_ID_MAX: 0x31, PCI_ERR_UNCOR_STATUS: 4, PCI_ERR_UNCOR_MASK: 8,
+  PCI_ERR_UNCOR_SEVER: 12, PCI_ERR_COR_STATUS: 0x10, PCI_ERR_COR_MASK: 0x14, PCI_ERR_CAP: 0x18, PCI_PWR_DATA: 8,
+  PCI_COMMAND_MASTER: 4, PCI_CAP_LIST_ID: 0, PCI_CFG_SPACE_SIZE: 0x100, PCI_CFG_SPACE_EXP_SIZE: 0x1000,
 };
 
 // IOCTL_OP rows of drivers/iommu/iommufd/main.c: [offsetofend(last), sizeof].
@@ -214,7 +242,7 @@ const KERNEL_MIN_SIZES: Record<string, [number, number]> = {
   IOMMU_TEST_CMD: [68, 72],
 };
 
-const MODULES: ReadonlyArray<Record<string, unknown>> = [U, V, T];
+const MODULES: ReadonlyArray<Record<string, unknown>> = [U, V, T, P];
 
 function isStruct(v: unknown): v is StructDef {
   return typeof v === 'object' && v !== null && 'fields' in v && 'decode' in v && 'encode' in v;

@@ -73,9 +73,10 @@ export interface EmulatedFile {
    * (task.mm.write, so a bad buffer faults as copy_to_user does) and return
    * how many. `pos` is the pread offset, 0 for read() (these files never
    * advance f_pos). Never blocks: throw Errno(EAGAIN) or return 0 as the
-   * kernel's fop does. Without it: EINVAL.
+   * kernel's fop does. Without it: EINVAL. With `trace`, the file says
+   * what the access meant (trace.args: "region=CONFIG off=0x10").
    */
-  read?(task: Task, buf: bigint, len: number, pos: bigint): number;
+  read?(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number;
   /**
    * The file has a pread/pwrite mode (FMODE_PREAD/FMODE_PWRITE). Without it
    * pread(2)/pwrite(2) are ESPIPE whatever the offset, as for the kernel's
@@ -83,7 +84,7 @@ export interface EmulatedFile {
    */
   readonly positional?: boolean;
   /** write(2)/pwrite(2): consume up to `len` bytes from `buf` (task.mm.read); returns bytes taken. Without it: EINVAL. */
-  write?(task: Task, buf: bigint, len: number, pos: bigint): number;
+  write?(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number;
   /** poll(2): the POLL* bits that hold now (POLLIN when read() would return data). */
   poll?(): number;
   /**

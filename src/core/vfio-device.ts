@@ -8,27 +8,27 @@
 // works on a file before it is bound; every other ioctl is EINVAL until then.
 // The last close of a bound file unbinds: PASID and plain attachments are
 // detached and the DEVICE object goes away.
-import { Errno, EBADF, EBADFD, EINVAL, ENOSPC, ENOTTY } from '../uapi/errno.js';
+import { Errno, EBADF, EBADFD, EFAULT, EINVAL, EIO, ENODEV, ENOSPC, ENOTTY } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import type { EmulatedFile, IoctlTrace } from './file.js';
 import type { Task } from './task.js';
 import { copyStructFromUser } from './uaccess.js';
 import { IommufdCtx } from './iommufd.js';
 import { deviceAttach, deviceBind, deviceDetach, deviceReplace, deviceUnbind, type IommufdDevice } from './device.js';
-import type { PciFunction } from '../hw/pci.js';
+import type { PciFunction, PciFunctionModel } from '../hw/pci.js';
+import { VfioPciConfig } from './vfio-pci-config.js';
+import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_STD_HEADER_SIZEOF } from '../uapi/pci-regs.js';
 import type { VfioPciInfo } from '../hw/e1000e.js';
 
 /** IOMMU_NO_PASID: PASID 0 means "the device's requests without a PASID". */
 const IOMMU_NO_PASID = 0;
-/** VFIO_PCI_INDEX_TO_OFFSET: each region's window in the device file starts at index << 40. */
-const VFIO_PCI_OFFSET_SHIFT = 40n;
 const VFIO_REGION_INFO_CAP_MSIX_MAPPABLE = 3;
 /** struct vfio_device_feature.flags: the feature number and the operation bits. */
 const FEATURE_MASK = 0xffff, FEATURE_SET = 1 << 16, FEATURE_GET = 1 << 17, FEATURE_PROBE = 1 << 18;
 /** Chunk size for checking that bytes past a struct are zero. */
 
-/** A PCI function vfio-pci drives, with what vfio-pci reports about it. */
-export type VfioPciFunction = PciFunction & { readonly vfio: VfioPciInfo };
+/** A PCI function vfio-pci drives: its device model, and what vfio-pci reports about it. */
+export type VfioPciFunction = PciFunction & { readonly vfio: VfioPciInfo; readonly model: PciFunctionModel };
 
 /** struct vfio_device of a vfio-pci function: registered once, opened through its cdev. */
 export class VfioDevice {
@@ -40,8 +40,34 @@ export class VfioDevice {
   iommufdAttached = false;
   /** vdev->pasids: PASIDs attached with VFIO_DEVICE_ATTACH_PASID. */
   readonly pasids = new Set<number>();
+  /** The config-space state of vfio_pci_core_device while the device is open (vconfig and friends). */
+  config: VfioPciConfig | undefined;
+  /** pci_save_state at open: the header the PCI core puts back at close. */
+  private savedHeader: Uint8Array | undefined;
 
   constructor(readonly pci: VfioPciFunction, readonly index: number) {}
+
+  /**
+   * vfio_pci_core_enable: bus mastering off (pci_clear_master), reset the
+   * function (pci_try_reset_function), save its state, and build the
+   * virtual config space from it.
+   */
+  enable(): void {
+    const model = this.pci.model;
+    model.config.write(PCI_COMMAND, 2, model.config.read(PCI_COMMAND, 2) & ~PCI_COMMAND_MASTER);
+    if (this.pci.vfio.resetWorks) model.resetFunction();
+    this.savedHeader = model.config.bytes.slice(0, PCI_STD_HEADER_SIZEOF);
+    this.config = new VfioPciConfig(model);
+  }
+
+  /** vfio_pci_core_disable: reset, then the saved header back (pci_restore_state). */
+  disable(): void {
+    const model = this.pci.model;
+    if (this.pci.vfio.resetWorks) model.resetFunction();
+    if (this.savedHeader) model.config.bytes.set(this.savedHeader, 0);
+    this.savedHeader = undefined;
+    this.config = undefined;
+  }
 
   /** The cdev's path. */
   get path(): string { return `/dev/vfio/devices/vfio${this.index}`; }
@@ -61,6 +87,7 @@ export class VfioDevice {
     this.pasids.clear();
     this.iommufdAttached = false;
     this.idev = undefined;
+    this.disable();
   }
 }
 
@@ -68,6 +95,8 @@ export class VfioDevice {
 /** One open of a VFIO device cdev (struct vfio_device_file). */
 export class VfioDeviceFile implements EmulatedFile {
   readonly kind = 'vfio-device';
+  /** vfio_device_fops has a pread mode: regions are addressed by file offset. */
+  readonly positional = true;
   /** df->access_granted: bound. */
   private accessGranted = false;
   private ictx: IommufdCtx | undefined;
@@ -118,6 +147,7 @@ export class VfioDeviceFile implements EmulatedFile {
       throw e;
     }
     vdev.idev = idev;
+    vdev.enable();
     const out = new Uint8Array(4);
     new DataView(out.buffer).setUint32(0, idev.id, true);
     try {
@@ -240,17 +270,123 @@ export class VfioDeviceFile implements EmulatedFile {
       case V.VFIO_DEVICE_GET_INFO: return this.getInfo(task, arg, trace);
       case V.VFIO_DEVICE_GET_IRQ_INFO: return this.getIrqInfo(task, arg, trace);
       case V.VFIO_DEVICE_RESET:
-        // vfio_pci_ioctl_reset: EINVAL without a reset method; nothing of the function's state is modelled.
+        // vfio_pci_ioctl_reset: EINVAL without a reset method. The PCI core
+        // saves config space before the reset and restores it after, and
+        // vconfig is vfio's own: the user sees the same config space
+        // (measured); only the device's own state is reset.
         if (!this.device.pci.vfio.resetWorks) throw new Errno(EINVAL, 'no reset method');
+        this.device.pci.model.resetFunction();
         return 0;
+      case V.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: return this.hotResetInfo(task, arg, trace);
       case V.VFIO_DEVICE_SET_IRQS:
-      case V.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
       case V.VFIO_DEVICE_PCI_HOT_RESET:
       case V.VFIO_DEVICE_IOEVENTFD:
         throw new Errno(ENOTTY, `${vfioDeviceIoctlName(request)} is not emulated yet`);
       default:
         throw new Errno(ENOTTY, 'not a vfio-pci ioctl');
     }
+  }
+
+  /**
+   * vfio_pci_ioctl_get_pci_hot_reset_info: neither a slot reset nor a bus
+   * reset can be done for a function on a root bus (no bridge to reset),
+   * which is where every modelled function sits: ENODEV (measured on both
+   * e1000e), after the header's argsz check.
+   */
+  private hotResetInfo(task: Task, arg: bigint, trace?: IoctlTrace): number {
+    const S = V.VfioPciHotResetInfo;
+    const hdr = S.decode(task.mm.read(arg, S.size));
+    if (trace) trace.args = `argsz=${hdr.argsz}`;
+    if (hdr.argsz < S.size) throw new Errno(EINVAL, `argsz ${hdr.argsz} < ${S.size}`);
+    throw new Errno(ENODEV, `${this.device.pci.name} is on a root bus: no slot or bus reset`);
+  }
+
+  /** vfio_pci_core_read / vfio_pci_core_write: the regions through the file offset. */
+  read(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number {
+    if (trace) traceRegion(trace, 'read', pos, len);
+    const data = this.regionRw(pos, len);
+    task.mm.write(buf, data);
+    return data.length;
+  }
+
+  write(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number {
+    if (trace) traceRegion(trace, 'write', pos, len);
+    if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');
+    if (len === 0) return 0;
+    // The bytes are copied in once the region has decided how many it takes.
+    return this.regionRw(pos, len, (n) => task.mm.read(buf, n)).length;
+  }
+
+  /** vfio_pci_rw: the region is the offset's top bits. */
+  private regionRw(pos: bigint, len: number, from?: (n: number) => Uint8Array): Uint8Array {
+    if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');
+    if (len === 0) return new Uint8Array(0);
+    const info = this.device.pci.vfio;
+    const index = Number(pos >> V.VFIO_PCI_OFFSET_SHIFT);
+    const off = pos & V.VFIO_PCI_OFFSET_MASK;
+    if (index >= info.numRegions) throw new Errno(EINVAL, `no region ${index}`);
+    const cfg = this.device.config!;
+    if (index === V.VFIO_PCI_CONFIG_REGION_INDEX) {
+      // Offsets past 4 GiB are past the end too (EFAULT).
+      const o = off > 0xffffffffn ? Number.MAX_SAFE_INTEGER : Number(off);
+      if (o + len > cfg.vconfig.length) throw new Errno(EFAULT, `config access 0x${o.toString(16)}+${len} past the end`);
+      const data = from?.(len);
+      const out = cfg.rw(o, len, data);
+      return data ?? out;
+    }
+    if (index === V.VFIO_PCI_ROM_REGION_INDEX) {
+      if (from) throw new Errno(EINVAL, 'the ROM region is read-only');
+      return this.barRw(cfg, index, off, len);
+    }
+    if (index <= V.VFIO_PCI_BAR5_REGION_INDEX) return this.barRw(cfg, index, off, len, from);
+    // VGA (no VGA function) and device-specific regions (none).
+    throw new Errno(EINVAL, `region ${index} has no read/write`);
+  }
+
+  /**
+   * vfio_pci_bar_rw and vfio_pci_core_do_io_rw: within the BAR (a count
+   * past the end is cut short), in the widest aligned accesses up to 8
+   * bytes (4 for the ROM); the MSI-X table reads as all-ones and drops
+   * writes; memory BARs answer EIO while memory decoding is off (the virtual
+   * command register) or the function is in D3hot.
+   */
+  private barRw(cfg: VfioPciConfig, bar: number, off: bigint, len: number, from?: (n: number) => Uint8Array): Uint8Array {
+    const model = this.device.pci.model;
+    const r = model.resources[bar];
+    if (!r || !r.start) throw new Errno(EINVAL, `BAR ${bar} is not implemented`);
+    if (off >= r.length) throw new Errno(EINVAL, `offset 0x${off.toString(16)} past BAR ${bar}`);
+    let pos = Number(off);
+    const count = Math.min(len, Number(r.length - off));
+    let xStart = 0, xEnd = 0;
+    const msix = cfg.msixTable();
+    if (msix && msix.bar === bar) { xStart = msix.offset; xEnd = msix.offset + msix.size; }
+    const maxWidth = bar === V.VFIO_PCI_ROM_REGION_INDEX ? 4 : 8;
+    const data = from?.(count);
+    const out = data ?? new Uint8Array(count);
+    let done = 0;
+    while (done < count) {
+      const left = count - done;
+      const fillable = pos < xStart ? Math.min(left, xStart - pos) : pos >= xEnd ? left : 0;
+      let width = 0;
+      for (const w of [8, 4, 2, 1]) if (w <= maxWidth && fillable >= w && pos % w === 0) { width = w; break; }
+      if (!width) {
+        const n = Math.min(left, xEnd - pos);
+        if (!data) out.fill(0xff, done, done + n);
+        done += n; pos += n;
+        continue;
+      }
+      if (!r.io && !cfg.memoryEnabled) throw new Errno(EIO, `BAR ${bar}: memory decoding is disabled`);
+      if (data) {
+        let v = 0n;
+        for (let i = width - 1; i >= 0; i--) v = (v << 8n) | BigInt(data[done + i]!);
+        model.barWrite(bar, pos, width, v);
+      } else {
+        const v = model.barRead(bar, pos, width);
+        for (let i = 0; i < width; i++) out[done + i] = Number((v >> BigInt(8 * i)) & 0xffn);
+      }
+      done += width; pos += width;
+    }
+    return data ? data.subarray(0, count) : out;
   }
 
   /** vfio_pci_ioctl_get_info: no capabilities (no zPCI, no AtomicOps completer) on this machine. */
@@ -292,7 +428,7 @@ export class VfioDeviceFile implements EmulatedFile {
         capOffset = S.size;
       }
     }
-    const offset = BigInt(c.index) << VFIO_PCI_OFFSET_SHIFT;
+    const offset = BigInt(c.index) << V.VFIO_PCI_OFFSET_SHIFT;
     task.mm.write(arg, S.encode({ argsz, flags, index: c.index, cap_offset: capOffset, size: r.size, offset }));
     if (trace) trace.out = `flags=0x${flags.toString(16)} size=0x${r.size.toString(16)} offset=0x${offset.toString(16)}`;
     return 0;
@@ -331,6 +467,15 @@ function iommufdCtxFromFd(task: Task, fd: number): IommufdCtx {
   if (r.kind === 'bad') throw new Errno(EBADF, `fd ${fd} is not open`);
   if (r.kind !== 'emulated' || !(r.file instanceof IommufdCtx)) throw new Errno(EBADFD, `fd ${fd} is not an iommufd`);
   return r.file;
+}
+
+const REGION_NAMES = ['BAR0', 'BAR1', 'BAR2', 'BAR3', 'BAR4', 'BAR5', 'ROM', 'CONFIG', 'VGA'];
+
+/** A region access for --trace: "region=CONFIG off=0x10 len=4". */
+function traceRegion(trace: IoctlTrace, op: string, pos: bigint, len: number): void {
+  const index = Number(pos >> V.VFIO_PCI_OFFSET_SHIFT);
+  trace.name = op;
+  trace.args = `region=${REGION_NAMES[index] ?? index} off=0x${(pos & V.VFIO_PCI_OFFSET_MASK).toString(16)} len=${len}`;
 }
 
 function u32At(b: Uint8Array, off: number): number {

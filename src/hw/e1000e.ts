@@ -3,7 +3,10 @@
 // IOMMU and VFIO see: IDs, no PASID and no ATS capability (GET_HW_INFO on the
 // real machine reports max_pasid_log2 0 and PCI_ATS_NOT_SUPPORTED), and what
 // vfio-pci reports about its regions and IRQs.
-import { PciFunction, type Bdf, type PciIommu } from './pci.js';
+import {
+  PciConfigSpace, PciFunction, PciRegisterFile, PCI_CFG_SPACE_EXP_SIZE,
+  type Bdf, type PciBarResource, type PciFunctionModel, type PciIommu,
+} from './pci.js';
 import type { IommuGroup } from './iommu.js';
 
 export const E1000E_VENDOR_ID = 0x8086;
@@ -63,13 +66,140 @@ export const E1000E_VFIO_INFO: VfioPciInfo = {
   ],
 };
 
+/** What the firmware (SeaBIOS on the oracle's q35) gave the function, and its MAC. */
+export interface E1000eFirmware {
+  /** BAR0 (MMIO), BAR1 (flash), BAR2 (I/O ports), BAR3 (MSI-X). */
+  readonly bars: readonly [bigint, bigint, bigint, bigint];
+  /** PCI_INTERRUPT_LINE. */
+  readonly irqLine: number;
+  /** The MAC address, six bytes (the device serial number is made from it). */
+  readonly mac: readonly number[];
+}
+
+/** 0000:00:01.0 on the oracle's --vfio machine, measured. */
+export const E1000E_FIRMWARE_SLOT1: E1000eFirmware = {
+  bars: [0xfeb60000n, 0xfeb80000n, 0xc040n, 0xfebe0000n], irqLine: 0x0a, mac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x56],
+};
+/** 0000:00:02.0, measured. */
+export const E1000E_FIRMWARE_SLOT2: E1000eFirmware = {
+  bars: [0xfeba0000n, 0xfebc0000n, 0xc060n, 0xfebe4000n], irqLine: 0x0b, mac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x57],
+};
+
+// Capability offsets of qemu's e1000e (hw/net/e1000e.c), as the oracle reads them.
+const CAP_MSIX = 0xa0, CAP_PM = 0xc8, CAP_MSI = 0xd0, CAP_EXP = 0xe0, ECAP_AER = 0x100, ECAP_DSN = 0x140;
+/** qemu's PCI_ERR_UNC_SUPPORTED and PCI_ERR_COR_SUPPORTED (hw/pci/pcie_regs.h). */
+const AER_UNC_SUPPORTED = 0x03fff030, AER_COR_SUPPORTED = 0xf1c1;
+
+/**
+ * The config space qemu's e1000e presents once the firmware and the host
+ * kernel have set it up (command: I/O, memory and SERR enabled). The masks
+ * are qemu's: its default write mask (command IO|MEMORY|MASTER|SERR|
+ * INTX_DISABLE, cache line and interrupt line; every byte past the header
+ * writable unless a capability claims it) and each capability's own.
+ * Values and the masks vfio-pci lets writes reach were measured on the
+ * oracle (test/conformance/vfio_config.golden).
+ */
+export function e1000eConfigSpace(fw: E1000eFirmware): PciConfigSpace {
+  const c = new PciConfigSpace(PCI_CFG_SPACE_EXP_SIZE);
+  c.wmask.fill(0xff, 0x40);
+  c.set(0x00, 2, E1000E_VENDOR_ID);
+  c.set(0x02, 2, E1000E_DEVICE_ID);
+  c.set(0x04, 2, 0x0103);
+  c.setMasks(0x04, 2, 0x0507);
+  c.set(0x06, 2, 0x0010); // capability list
+  c.set(0x08, 4, E1000E_CLASS << 8); // revision 0
+  c.setMasks(0x0c, 1, 0xff); // cache line size
+  c.set(0x10, 4, Number(fw.bars[0]));
+  c.set(0x14, 4, Number(fw.bars[1]));
+  c.set(0x18, 4, Number(fw.bars[2]) | 1);
+  c.set(0x1c, 4, Number(fw.bars[3]));
+  c.set(0x2c, 2, E1000E_VENDOR_ID); // subsystem vendor; subsystem id 0
+  c.set(0x34, 1, CAP_PM);
+  c.set(0x3c, 1, fw.irqLine);
+  c.setMasks(0x3c, 1, 0xff);
+  c.set(0x3d, 1, 1); // INTA
+  const claim = (off: number, len: number) => c.setMasks(off, len, 0);
+  // MSI-X: 5 vectors, table at BAR3 + 0, PBA at BAR3 + 0x2000.
+  claim(CAP_MSIX, 12);
+  c.set(CAP_MSIX, 4, 0x00040011);
+  c.setMasks(CAP_MSIX + 3, 1, 0xc0); // enable, function mask
+  c.set(CAP_MSIX + 4, 4, 0x00000003);
+  c.set(CAP_MSIX + 8, 4, 0x00002003);
+  // Power management: PMC 0x0022 (version 2, DSI).
+  claim(CAP_PM, 8);
+  c.set(CAP_PM, 4, 0x0022d001);
+  c.setMasks(CAP_PM + 4, 2, 0x0103, 0x8000); // state, PME enable; PME status W1C
+  // MSI: one vector, 64-bit addresses.
+  claim(CAP_MSI, 14);
+  c.set(CAP_MSI, 4, 0x0080e005);
+  c.setMasks(CAP_MSI + 2, 1, 0x71); // enable, multiple message enable
+  c.setMasks(CAP_MSI + 4, 4, 0xfffffffc);
+  c.setMasks(CAP_MSI + 8, 4, 0xffffffff);
+  c.setMasks(CAP_MSI + 12, 2, 0xffff);
+  // PCI Express v1, root complex integrated endpoint.
+  claim(CAP_EXP, 0x14);
+  c.set(CAP_EXP, 4, 0x0091a010);
+  c.set(CAP_EXP + 4, 4, 0x00008000);
+  c.set(CAP_EXP + 12, 4, 0x00000411);
+  c.set(CAP_EXP + 16, 4, 0x00110000);
+  // AER, then the device serial number (from the MAC).
+  claim(ECAP_AER, ECAP_DSN - ECAP_AER);
+  c.set(ECAP_AER, 4, 0x14020001);
+  c.setMasks(ECAP_AER + 4, 4, 0, AER_UNC_SUPPORTED);
+  c.set(ECAP_AER + 12, 4, 0x00462030);
+  c.setMasks(ECAP_AER + 12, 4, AER_UNC_SUPPORTED);
+  c.setMasks(ECAP_AER + 16, 4, 0, AER_COR_SUPPORTED);
+  c.set(ECAP_AER + 20, 4, 0x0000e000);
+  c.setMasks(ECAP_AER + 20, 4, AER_COR_SUPPORTED);
+  c.set(ECAP_AER + 24, 4, 0x000000a0);
+  c.setMasks(ECAP_AER + 24, 4, 0x140); // ECRC generation and check enable
+  claim(ECAP_DSN, 12);
+  const m = fw.mac;
+  c.set(ECAP_DSN, 4, 0x00010003);
+  c.set(ECAP_DSN + 4, 4, (0xff000000 | (m[3]! << 16) | (m[4]! << 8) | m[5]!) >>> 0);
+  c.set(ECAP_DSN + 8, 4, ((m[0]! << 24) | (m[1]! << 16) | (m[2]! << 8) | 0xff) >>> 0);
+  return c;
+}
+
+/** The e1000e's BARs: 128 KiB MMIO, 128 KiB flash, 32 bytes of I/O ports, 16 KiB for MSI-X; no ROM (romfile=). */
+function e1000eResources(fw: E1000eFirmware): PciBarResource[] {
+  const mem = (start: bigint, length: bigint): PciBarResource => ({ start, length, io: false, mem64: false, prefetch: false });
+  return [
+    mem(fw.bars[0], 0x20000n), mem(fw.bars[1], 0x20000n),
+    { start: fw.bars[2], length: 0x20n, io: true, mem64: false, prefetch: false },
+    mem(fw.bars[3], 0x4000n),
+  ];
+}
+
+/**
+ * qemu's e1000e as a PCI function model. Its registers are a plain register
+ * file per BAR for now (the 82574L register semantics come with their own issue).
+ */
+export class E1000eModel implements PciFunctionModel {
+  readonly config: PciConfigSpace;
+  readonly resources: ReadonlyArray<PciBarResource | undefined>;
+  private readonly regs: PciRegisterFile;
+
+  constructor(fw: E1000eFirmware) {
+    this.config = e1000eConfigSpace(fw);
+    this.resources = e1000eResources(fw);
+    this.regs = new PciRegisterFile(this.resources);
+  }
+
+  barRead(bar: number, off: number, size: number): bigint { return this.regs.read(bar, off, size); }
+  barWrite(bar: number, off: number, size: number, val: bigint): void { this.regs.write(bar, off, size, val); }
+  resetFunction(): void { this.regs.reset(); }
+}
+
 export class E1000e extends PciFunction {
   readonly vfio: VfioPciInfo = E1000E_VFIO_INFO;
+  readonly model: E1000eModel;
 
-  constructor(o: { bdf: Bdf; iommu: PciIommu; group?: IommuGroup; isolatedMsi?: boolean }) {
+  constructor(o: { bdf: Bdf; iommu: PciIommu; group?: IommuGroup; isolatedMsi?: boolean; firmware?: E1000eFirmware }) {
     super({
       bdf: o.bdf, vendorId: E1000E_VENDOR_ID, deviceId: E1000E_DEVICE_ID, classCode: E1000E_CLASS,
       iommu: o.iommu, ...(o.group ? { group: o.group } : {}), isolatedMsi: o.isolatedMsi ?? true,
     });
+    this.model = new E1000eModel(o.firmware ?? E1000E_FIRMWARE_SLOT1);
   }
 }

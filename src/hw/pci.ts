@@ -3,6 +3,7 @@
 // struct pci_dev, not a config space: no BARs are decoded and no DMA engine
 // runs yet. Device models (e1000e.ts) add what VFIO reports about them.
 import type { IommuDevice, IommuDriver, IommuGroup, IommuGroupIds, ReservedRegion } from './iommu.js';
+export { PCI_CFG_SPACE_SIZE, PCI_CFG_SPACE_EXP_SIZE } from '../uapi/pci-regs.js';
 
 /** A PCI address: domain, bus, device (slot) and function. */
 export interface Bdf {
@@ -73,5 +74,109 @@ export class PciFunction implements IommuDevice {
 
   reservedRegions(): ReservedRegion[] {
     return this.driver.reservedRegionsOf(this);
+  }
+}
+
+// ---- The PCI-function model interface ------------------------------------
+//
+// What a device model supplies so that a bus driver (vfio-pci) can drive it:
+// its config space as the hardware implements it, its BARs as the firmware
+// assigned them, register handlers behind each BAR, and a function reset.
+// QEMU's PCIDevice is the reference: a config image with a write mask and a
+// write-1-to-clear mask per byte (hw/pci/pci.c pci_default_write_config).
+
+/** A function's config space as its hardware answers config cycles. */
+export class PciConfigSpace {
+  /** The register values. */
+  readonly bytes: Uint8Array;
+  /** Bits a write may change. */
+  readonly wmask: Uint8Array;
+  /** Bits a write of 1 clears. */
+  readonly w1cmask: Uint8Array;
+
+  constructor(readonly size: number) {
+    this.bytes = new Uint8Array(size);
+    this.wmask = new Uint8Array(size);
+    this.w1cmask = new Uint8Array(size);
+  }
+
+  /** A little-endian read of 1, 2 or 4 bytes. */
+  read(off: number, len: number): number {
+    let v = 0;
+    for (let i = len - 1; i >= 0; i--) v = (v * 256) + (this.bytes[off + i] ?? 0);
+    return v >>> 0;
+  }
+
+  /** A config write: writable bits take the value, write-1-to-clear bits clear. */
+  write(off: number, len: number, val: number): void {
+    for (let i = 0; i < len && off + i < this.size; i++) {
+      const b = (val >>> (8 * i)) & 0xff, o = off + i;
+      const wm = this.wmask[o]!, w1c = this.w1cmask[o]!;
+      this.bytes[o] = ((this.bytes[o]! & ~wm) | (b & wm)) & ~(b & w1c);
+    }
+  }
+
+  /** Set a default value (device construction; no masks apply). */
+  set(off: number, len: number, val: number): void {
+    for (let i = 0; i < len; i++) this.bytes[off + i] = (val >>> (8 * i)) & 0xff;
+  }
+
+  /** Set the write and write-1-to-clear masks of a field. */
+  setMasks(off: number, len: number, wmask: number, w1cmask = 0): void {
+    for (let i = 0; i < len; i++) {
+      this.wmask[off + i] = (wmask >>> (8 * i)) & 0xff;
+      this.w1cmask[off + i] = (w1cmask >>> (8 * i)) & 0xff;
+    }
+  }
+}
+
+/** A BAR as the PCI core sees the resource behind it (pci_resource_start/len/flags). */
+export interface PciBarResource {
+  /** The address the firmware assigned (0: unassigned). */
+  readonly start: bigint;
+  /** A power of two. */
+  readonly length: bigint;
+  readonly io: boolean;
+  readonly mem64: boolean;
+  readonly prefetch: boolean;
+}
+
+/** What a PCI function model supplies to the bus driver that drives it. */
+export interface PciFunctionModel {
+  /** The config space the hardware presents (vendor, BARs, capabilities). */
+  readonly config: PciConfigSpace;
+  /** BAR 0..5 and the ROM (index 6); undefined: not implemented. */
+  readonly resources: ReadonlyArray<PciBarResource | undefined>;
+  /** A register read of `size` bytes (1, 2, 4 or 8) at `off` in BAR `bar`. */
+  barRead(bar: number, off: number, size: number): bigint;
+  /** A register write. */
+  barWrite(bar: number, off: number, size: number, val: bigint): void;
+  /** A function-level reset of the device's own state (the PCI core saves and restores config space around it). */
+  resetFunction(): void;
+}
+
+/** The simplest BAR model: each BAR is plain memory (registers without side effects). */
+export class PciRegisterFile {
+  private readonly bars: Array<Uint8Array | undefined>;
+
+  constructor(resources: ReadonlyArray<PciBarResource | undefined>) {
+    this.bars = resources.slice(0, 6).map((r) => (r ? new Uint8Array(Number(r.length)) : undefined));
+  }
+
+  read(bar: number, off: number, size: number): bigint {
+    const b = this.bars[bar];
+    let v = 0n;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b?.[off + i] ?? 0xff);
+    return v;
+  }
+
+  write(bar: number, off: number, size: number, val: bigint): void {
+    const b = this.bars[bar];
+    if (!b) return;
+    for (let i = 0; i < size && off + i < b.length; i++) b[off + i] = Number((val >> BigInt(8 * i)) & 0xffn);
+  }
+
+  reset(): void {
+    for (const b of this.bars) b?.fill(0);
   }
 }

@@ -3,8 +3,8 @@
 //   mock        the plain oracle machine: iommufd with its mock test driver
 //               (IOMMUFD_TEST), no PCI devices for VFIO. The default.
 //   qemu-vtd    the --vfio machine: one VT-d unit without snoop control and
-//               two e1000e NICs bound to vfio-pci (hw/e1000e.ts: what
-//               VFIO reports of them).
+//               two e1000e NICs bound to vfio-pci (hw/e1000e.ts: config
+//               space and BAR regions; the registers are a plain file for now).
 //   qemu-vtd-sc the same VT-d unit with snoop control (ECAP.SC).
 // A platform file is JSON: {"base": "<built-in name>", ...overrides}
 // (parsePlatform; server/platform-file.ts reads the file).

@@ -4,7 +4,7 @@
 // 0000:00:01.0 (iommu group 1, vfio0) and 0000:00:02.0 (group 2, vfio1);
 // the host bridge and the ICH9 functions are not assignable and not modelled.
 import { IntelVtd } from './intel-vtd.js';
-import { E1000e } from './e1000e.js';
+import { E1000e, E1000E_FIRMWARE_SLOT1, E1000E_FIRMWARE_SLOT2 } from './e1000e.js';
 import type { IommuGroupIds } from './iommu.js';
 
 export interface VfioMachine {
@@ -23,7 +23,8 @@ export function q35VfioMachine(vtd: ReadonlyArray<{ snoopControl: boolean }>, gr
   const units = vtd.map((u, index) => new IntelVtd({ index, snoopControl: u.snoopControl, groupIds }));
   const first = units[0];
   const vfioFunctions = first
-    ? [1, 2].map((slot) => new E1000e({ bdf: { domain: 0, bus: 0, device: slot, fn: 0 }, iommu: first, isolatedMsi: true }))
+    ? [E1000E_FIRMWARE_SLOT1, E1000E_FIRMWARE_SLOT2].map((firmware, i) =>
+      new E1000e({ bdf: { domain: 0, bus: 0, device: i + 1, fn: 0 }, iommu: first, isolatedMsi: true, firmware }))
     : [];
   return { units, vfioFunctions };
 }

@@ -2,7 +2,7 @@
 // cdev ioctls (bind / attach / detach and the basic info queries) and the type1
 // container ioctls that iommufd answers in VFIO-compat mode. Field names are the
 // kernel's. VFIO structs open with argsz (the caller's length) and flags.
-import { defineStruct, u16, u32, s32, u64 } from './struct.js';
+import { defineStruct, u8, u16, u32, s32, u64 } from './struct.js';
 
 export const VFIO_TYPE = 0x3b; // ';' — the same type byte as iommufd
 export const VFIO_BASE = 100;
@@ -134,6 +134,17 @@ export const VfioRegionInfo = defineStruct('vfio_region_info', 32, {
   size: u64(16), offset: u64(24),
 });
 
+// vfio-pci's region indexes; each region's window in the device file starts
+// at VFIO_PCI_INDEX_TO_OFFSET(index) = index << 40.
+export const VFIO_PCI_OFFSET_SHIFT = 40n;
+export const VFIO_PCI_OFFSET_MASK = (1n << VFIO_PCI_OFFSET_SHIFT) - 1n;
+export const VFIO_PCI_BAR0_REGION_INDEX = 0;
+export const VFIO_PCI_BAR5_REGION_INDEX = 5;
+export const VFIO_PCI_ROM_REGION_INDEX = 6;
+export const VFIO_PCI_CONFIG_REGION_INDEX = 7;
+export const VFIO_PCI_VGA_REGION_INDEX = 8;
+export const VFIO_PCI_NUM_REGIONS = 9;
+
 export const VFIO_IRQ_INFO_EVENTFD = 1 << 0;
 export const VFIO_IRQ_INFO_MASKABLE = 1 << 1;
 export const VFIO_IRQ_INFO_AUTOMASKED = 1 << 2;
@@ -141,6 +152,22 @@ export const VFIO_IRQ_INFO_NORESIZE = 1 << 3;
 
 export const VfioIrqInfo = defineStruct('vfio_irq_info', 16, {
   argsz: u32(0), flags: u32(4), index: u32(8), count: u32(12),
+});
+
+// ---------------------------------------------------------------------------
+// PCI hot reset
+
+export const VFIO_PCI_HOT_RESET_FLAG_DEV_ID = 1 << 0;
+export const VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED = 1 << 1;
+
+/** Header; count × vfio_pci_dependent_device follow at offset 12 (devices[]). */
+export const VfioPciHotResetInfo = defineStruct('vfio_pci_hot_reset_info', 12, {
+  argsz: u32(0), flags: u32(4), count: u32(8),
+});
+
+/** group_id, or devid with VFIO_PCI_HOT_RESET_FLAG_DEV_ID. */
+export const VfioPciDependentDevice = defineStruct('vfio_pci_dependent_device', 8, {
+  devid: u32(0), segment: u16(4), bus: u8(6), devfn: u8(7),
 });
 
 // ---------------------------------------------------------------------------
