@@ -117,6 +117,8 @@ interface OpenFile {
   closed: boolean;
   /** Backing files of its regions, removed on release. */
   backings: Backing[];
+  /** f_pos: where read()/write() of a positional file go next (shared by every dup, as the open file description is). */
+  pos: bigint;
 }
 
 interface Backing { path: string; fd: number; region: MmapRegion }
@@ -562,7 +564,7 @@ export class EmuServer {
   }
 
   private register(sock: net.Socket, h: Hello, file: EmulatedFile, p: string, rdev: bigint, oflags: number): OpenFile {
-    const of: OpenFile = { pid: h.pid, file, path: p, ino: h.ino, rdev, oflags, sock, wake: false, mapped: 0, closed: false, backings: [] };
+    const of: OpenFile = { pid: h.pid, file, path: p, ino: h.ino, rdev, oflags, sock, wake: false, mapped: 0, closed: false, backings: [], pos: 0n };
     const stale = this.files.get(h.ino);
     if (stale) this.releaseFile(stale);
     this.files.set(h.ino, of);
@@ -775,17 +777,22 @@ export class EmuServer {
     const fn = isRead ? of.file.read : of.file.write;
     if (!fn) return encodeReply(-EINVAL);
     const len = Math.min(q.request, MAX_RW);
-    const pos = param(q, 1) === 1n ? param(q, 0) : 0n;
+    const explicit = param(q, 1) === 1n;
+    const pos = explicit ? param(q, 0) : of.file.positional ? of.pos : 0n;
     const task = new ProcessTask(proc.pid, q.tid, proc.mm, this.rootCaps, proc.host);
     // A write's bytes came with the request: they are the read-ahead window.
     proc.mm.beginIoctl(q.arg, isRead ? undefined : q.ext, true);
     this.lastErr = undefined;
-    const result = this.guard(() => `${isRead ? 'read' : 'write'} of ${of.path}`, () => fn.call(of.file, task, q.arg, len, pos));
+    const trace: IoctlTrace | undefined = this.trace ? { name: '', args: '' } : undefined;
+    const result = this.guard(() => `${isRead ? 'read' : 'write'} of ${of.path}`, () => fn.call(of.file, task, q.arg, len, pos, trace));
+    // read()/write() move the file position (vfs_read's *ppos), pread/pwrite do not.
+    if (!explicit && result > 0 && of.file.positional) of.pos = pos + BigInt(result);
     const recs = EmuServer.writeRecs(proc, undefined);
     this.faults.flush();
     const aux = this.drainIfIdle(of);
     if (this.pollable.size) for (const p of this.pollable) if (p !== of) this.syncWake(p);
-    this.trace?.(`[${proc.pid}] ${isRead ? 'read' : 'write'}(${of.path}, ${len}) = ${result < 0 ? `-1 ${errnoName(-result)}` : result}`);
+    const call = `${explicit ? 'p' : ''}${isRead ? 'read' : 'write'}`;
+    this.trace?.(`[${proc.pid}] ${call}(${of.path}, ${trace?.args || len}) = ${result < 0 ? `-1 ${errnoName(-result)}` : result}`);
     return encodeReply(result, aux, recs ?? NO_RECS);
   }
 
