@@ -105,6 +105,9 @@ Options:
                     writable by us only
   --platform NAME|FILE  the simulated machine (see 'run --help')
   --root-caps       root clients hold what the container withholds (see 'run --help')
+  --user USER       also let USER's processes in (a name or uid; needs root):
+                    by default only our own user and root may connect. Each
+                    connection's user is the kernel's (SO_PEERCRED)
   -h, --help        show this help
   -V, --version     print the version
 
@@ -195,6 +198,7 @@ const RUN_OPTS: OptionSpec[] = [...COMMON, ...TRACE_OPTS, ...SERVER_OPTS,
 ];
 const SERVE_OPTS: OptionSpec[] = [...COMMON, ...TRACE_OPTS, ...SERVER_OPTS,
   { key: 'socket', long: 'socket', value: 'required' },
+  { key: 'user', long: 'user', value: 'required' },
 ];
 
 /**
@@ -496,6 +500,13 @@ async function cmdServe(args: string[]): Promise<number> {
   if (platformArg !== undefined) {
     try { platform = loadPlatform(platformArg); } catch (e) { say((e as Error).message.replace(/^E[A-Z0-9]+: /, '')); return 2; }
   }
+  let user: { uid: number; gid: number } | undefined;
+  if (opts.has('user')) {
+    const name = last(p, 'user') as string;
+    user = lookupUser(name);
+    if (!user) throw new UsageError(`serve: no such user '${name}'`);
+    if (process.geteuid?.() !== 0) { say('--user needs root'); return 1; }
+  }
   const socketPath = last(p, 'socket') as string | undefined;
   if (socketPath !== undefined) {
     const dir = path.dirname(path.resolve(socketPath));
@@ -520,6 +531,7 @@ async function cmdServe(args: string[]): Promise<number> {
     tracer?.finish();
     return 1;
   }
+  if (user) server.allowUser(user.uid, user.gid);
   try { writeAll(1, server.socketPath + '\n'); } catch { /* nobody reads it */ }
   const stops: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   let stop = () => {};
