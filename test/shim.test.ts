@@ -84,7 +84,7 @@ describe('iommufd-emu run', () => {
     assert.equal(r.status, 0, r.stderr);
     const t = fs.readFileSync(file, 'utf8');
     assert.match(t, /open\("\/dev\/iommu"\) = \d+/);
-    assert.match(t, /IOMMU_OPTION\(.*option_id=0 op=1.*\) = 0 .*<[0-9.]+(us|ms)>/);
+    assert.match(t, /IOMMU_OPTION\(.*option_id=IOMMU_OPTION_RLIMIT_MODE op=IOMMU_OPTION_OP_GET.*\) = 0 .*<[0-9.]+(us|ms)>/);
     assert.match(t, /= -1 ENOTTY/);
     assert.match(t, /IOMMU_OPTION\(.*\) = -1 EFAULT/);
     assert.match(t, /release\("\/dev\/iommu"\) \(last close\)/);

@@ -1,6 +1,6 @@
 // include/uapi/linux/iommufd.h: request numbers, enums and struct layouts.
 // Field names are the kernel's, so a reader can hold this file beside the header.
-import { defineStruct, u8, u16, u32, s32, u64, bytes, u32s, u64s } from './struct.js';
+import { defineStruct, enumNames, flagNames, u8, u16, u32, s32, u64, bytes, u32s, u64s } from './struct.js';
 
 export const IOMMUFD_TYPE = 0x3b; // ';'
 export const IOMMUFD_CMD_BASE = 0x80;
@@ -58,6 +58,10 @@ export const IOMMU_HW_QUEUE_ALLOC = iommufdRequest(IOMMUFD_CMD.HW_QUEUE_ALLOC);
 export const IOMMU_IOAS_MAP_FIXED_IOVA = 1 << 0;
 export const IOMMU_IOAS_MAP_WRITEABLE = 1 << 1;
 export const IOMMU_IOAS_MAP_READABLE = 1 << 2;
+const IOAS_MAP_FLAGS = flagNames(
+  [IOMMU_IOAS_MAP_FIXED_IOVA, 'IOMMU_IOAS_MAP_FIXED_IOVA'], [IOMMU_IOAS_MAP_WRITEABLE, 'IOMMU_IOAS_MAP_WRITEABLE'],
+  [IOMMU_IOAS_MAP_READABLE, 'IOMMU_IOAS_MAP_READABLE'],
+);
 
 // enum iommufd_option, enum iommufd_option_ops
 export const IOMMU_OPTION_RLIMIT_MODE = 0;
@@ -94,12 +98,12 @@ export const IommuIoasAllowIovas = defineStruct('iommu_ioas_allow_iovas', 24, {
 export const IommuIoasMap = defineStruct('iommu_ioas_map', 40, {
   size: u32(0), flags: u32(4), ioas_id: u32(8), __reserved: u32(12),
   user_va: u64(16), length: u64(24), iova: u64(32),
-});
+}, { flags: IOAS_MAP_FLAGS });
 
 export const IommuIoasCopy = defineStruct('iommu_ioas_copy', 40, {
   size: u32(0), flags: u32(4), dst_ioas_id: u32(8), src_ioas_id: u32(12),
   length: u64(16), dst_iova: u64(24), src_iova: u64(32),
-});
+}, { flags: IOAS_MAP_FLAGS });
 
 export const IommuIoasUnmap = defineStruct('iommu_ioas_unmap', 24, {
   size: u32(0), ioas_id: u32(4), iova: u64(8), length: u64(16),
@@ -107,16 +111,21 @@ export const IommuIoasUnmap = defineStruct('iommu_ioas_unmap', 24, {
 
 export const IommuOption = defineStruct('iommu_option', 24, {
   size: u32(0), option_id: u32(4), op: u16(8), __reserved: u16(10), object_id: u32(12), val64: u64(16),
+}, {
+  option_id: enumNames([IOMMU_OPTION_RLIMIT_MODE, 'IOMMU_OPTION_RLIMIT_MODE'], [IOMMU_OPTION_HUGE_PAGES, 'IOMMU_OPTION_HUGE_PAGES']),
+  op: enumNames([IOMMU_OPTION_OP_SET, 'IOMMU_OPTION_OP_SET'], [IOMMU_OPTION_OP_GET, 'IOMMU_OPTION_OP_GET']),
 });
 
 export const IommuVfioIoas = defineStruct('iommu_vfio_ioas', 12, {
   size: u32(0), ioas_id: u32(4), op: u16(8), __reserved: u16(10),
+}, {
+  op: enumNames([IOMMU_VFIO_IOAS_GET, 'IOMMU_VFIO_IOAS_GET'], [IOMMU_VFIO_IOAS_SET, 'IOMMU_VFIO_IOAS_SET'], [IOMMU_VFIO_IOAS_CLEAR, 'IOMMU_VFIO_IOAS_CLEAR']),
 });
 
 export const IommuIoasMapFile = defineStruct('iommu_ioas_map_file', 40, {
   size: u32(0), flags: u32(4), ioas_id: u32(8), fd: s32(12),
   start: u64(16), length: u64(24), iova: u64(32),
-});
+}, { flags: IOAS_MAP_FLAGS });
 
 // ---------------------------------------------------------------------------
 // Hardware page tables (IOMMU_HWPT_ALLOC) and their driver payloads
@@ -156,6 +165,15 @@ export const IommuHwptAlloc = defineStruct('iommu_hwpt_alloc', 48, {
   size: u32(0), flags: u32(4), dev_id: u32(8), pt_id: u32(12),
   out_hwpt_id: u32(16), __reserved: u32(20), data_type: u32(24), data_len: u32(28),
   data_uptr: u64(32), fault_id: u32(40), __reserved2: u32(44),
+}, {
+  flags: flagNames(
+    [IOMMU_HWPT_ALLOC_NEST_PARENT, 'IOMMU_HWPT_ALLOC_NEST_PARENT'], [IOMMU_HWPT_ALLOC_DIRTY_TRACKING, 'IOMMU_HWPT_ALLOC_DIRTY_TRACKING'],
+    [IOMMU_HWPT_FAULT_ID_VALID, 'IOMMU_HWPT_FAULT_ID_VALID'], [IOMMU_HWPT_ALLOC_PASID, 'IOMMU_HWPT_ALLOC_PASID'],
+  ),
+  data_type: enumNames(
+    [IOMMU_HWPT_DATA_NONE, 'IOMMU_HWPT_DATA_NONE'], [IOMMU_HWPT_DATA_VTD_S1, 'IOMMU_HWPT_DATA_VTD_S1'],
+    [IOMMU_HWPT_DATA_ARM_SMMUV3, 'IOMMU_HWPT_DATA_ARM_SMMUV3'], [IOMMU_HWPT_DATA_AMD_GUEST, 'IOMMU_HWPT_DATA_AMD_GUEST'],
+  ),
 });
 
 // ---------------------------------------------------------------------------
@@ -217,7 +235,7 @@ export const IOMMU_HWPT_DIRTY_TRACKING_ENABLE = 1;
 
 export const IommuHwptSetDirtyTracking = defineStruct('iommu_hwpt_set_dirty_tracking', 16, {
   size: u32(0), flags: u32(4), hwpt_id: u32(8), __reserved: u32(12),
-});
+}, { flags: flagNames([IOMMU_HWPT_DIRTY_TRACKING_ENABLE, 'IOMMU_HWPT_DIRTY_TRACKING_ENABLE']) });
 
 // enum iommufd_hwpt_get_dirty_bitmap_flags
 export const IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR = 1;
@@ -225,7 +243,7 @@ export const IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR = 1;
 export const IommuHwptGetDirtyBitmap = defineStruct('iommu_hwpt_get_dirty_bitmap', 48, {
   size: u32(0), hwpt_id: u32(4), flags: u32(8), __reserved: u32(12),
   iova: u64(16), length: u64(24), page_size: u64(32), data: u64(40),
-});
+}, { flags: flagNames([IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR, 'IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR']) });
 
 // ---------------------------------------------------------------------------
 // Cache invalidation (IOMMU_HWPT_INVALIDATE) and its payloads

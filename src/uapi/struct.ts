@@ -48,8 +48,32 @@ export function widthOf(f: FieldSpec): number {
   }
 }
 
+/**
+ * How a trace shows a field's value: the names of its flag bits (joined with
+ * '|', unknown bits as hex) or of its enum values, as strace prints them.
+ */
+export interface Symbolic { readonly kind: 'flags' | 'enum'; readonly names: ReadonlyArray<readonly [number, string]> }
+
+export function flagNames(...names: Array<readonly [number, string]>): Symbolic { return { kind: 'flags', names }; }
+export function enumNames(...names: Array<readonly [number, string]>): Symbolic { return { kind: 'enum', names }; }
+
+/** `v` as `sym` names it: FOO|BAR|0x80 for flags (0 as 0), NAME or the number for an enum. */
+export function symbolic(sym: Symbolic, v: number): string {
+  if (sym.kind === 'enum') return sym.names.find(([n]) => n === v)?.[1] ?? (v > 9 ? `0x${(v >>> 0).toString(16)}` : String(v));
+  if (v === 0) return '0';
+  const parts: string[] = [];
+  let rest = v >>> 0;
+  for (const [bit, name] of sym.names) {
+    if (bit !== 0 && (rest & bit) === bit) { parts.push(name); rest = (rest & ~bit) >>> 0; }
+  }
+  if (rest) parts.push(`0x${rest.toString(16)}`);
+  return parts.join('|');
+}
+
 export interface StructDef<F extends Fields = Fields> {
   readonly name: string;
+  /** Fields a trace shows by name (flags, enums). */
+  readonly symbols?: { readonly [field: string]: Symbolic };
   /** sizeof(struct) in the newest header we know. */
   readonly size: number;
   readonly fields: F;
@@ -103,13 +127,15 @@ export function writeField(dv: DataView, f: FieldSpec, v: FieldValue): void {
   }
 }
 
-export function defineStruct<F extends Fields>(name: string, size: number, fields: F): StructDef<F> {
+export function defineStruct<F extends Fields>(
+  name: string, size: number, fields: F, symbols?: { readonly [K in keyof F]?: Symbolic },
+): StructDef<F> {
   for (const [k, f] of Object.entries(fields)) {
     if (f.off + widthOf(f) > size) throw new Error(`${name}.${k} lies past sizeof ${size}`);
   }
   const entries = Object.entries(fields);
   return {
-    name, size, fields,
+    name, size, fields, ...(symbols ? { symbols: symbols as { readonly [field: string]: Symbolic } } : {}),
     decode(buf) {
       const dv = view(buf);
       const out: Record<string, unknown> = {};
@@ -151,7 +177,9 @@ export function formatStruct(def: StructDef, v: Record<string, unknown>, only?: 
     if (only && !only.includes(k)) continue;
     if (k === 'size' || k === 'argsz') continue;
     const x = v[k];
-    if (typeof x === 'bigint') parts.push(`${k}=0x${x.toString(16)}`);
+    const sym = def.symbols?.[k];
+    if (sym && typeof x === 'number') parts.push(`${k}=${symbolic(sym, x)}`);
+    else if (typeof x === 'bigint') parts.push(`${k}=0x${x.toString(16)}`);
     else if (typeof x === 'number') parts.push(`${k}=${x > 9 ? '0x' + (x >>> 0).toString(16) : x}`);
     else if (x instanceof Uint8Array) { if (x.some((b) => b !== 0)) parts.push(`${k}=[${Array.from(x).join(',')}]`); }
     else if (Array.isArray(x)) {
