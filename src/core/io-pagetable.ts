@@ -87,6 +87,13 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost, DmabufImp
   private freeSrcs: number[] = [];
   /** Pages views handed out for compact rows, by area IOVA (one identity per row while alive). */
   private pagesViews = new Map<bigint, WeakRef<IoptPages>>();
+  /**
+   * Generations of the rows area views were handed out for, by IOVA, while
+   * the row lives: a view matches its row only by this number, so a view of
+   * an unmapped area never resolves to a newer area at the same IOVA.
+   */
+  private viewGenerations = new Map<bigint, number>();
+  private nextGeneration = 1;
   private reserved: Reserved[] = [];
   private allowed: IovaRange[] = [];
   /** Keep MAP areas as compact rows (false: every area in object form; tests compare the two). */
@@ -158,7 +165,9 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost, DmabufImp
     const ctl = a[o + CTL]!;
     if (ctl >>> SRC_SHIFT === 0) return this.objs[a[o + VA_LO]!]!;
     const iova = (BigInt(a[o]!) << 32n) | BigInt(a[o + 1]!);
-    return IoptArea.view(this, iova, iova + BigInt(a[o + LEN]!) - 1n, BigInt(a[o + VA_LO]! & (PAGE - 1)), (ctl >>> PROT_SHIFT) & PROT_MASK);
+    let generation = this.viewGenerations.get(iova);
+    if (generation === undefined) this.viewGenerations.set(iova, generation = this.nextGeneration++);
+    return IoptArea.view(this, generation, iova, iova + BigInt(a[o + LEN]!) - 1n, BigInt(a[o + VA_LO]! & (PAGE - 1)), (ctl >>> PROT_SHIFT) & PROT_MASK);
   }
 
   private srcRef(task: Task): number {
@@ -197,6 +206,7 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost, DmabufImp
   /** Drop the row at `pos` (nothing else: no unfill, no refs). */
   private removeRow(pos: number): void {
     const ctl = this.rows.get(pos, CTL);
+    if (this.viewGenerations.size) this.viewGenerations.delete(this.rows.key(pos));
     if (ctl >>> SRC_SHIFT === 0) {
       const slot = this.rows.get(pos, VA_LO);
       this.objs[slot] = undefined;
@@ -325,6 +335,7 @@ export class IoPagetable implements CompactAreaHost, CompactPagesHost, DmabufImp
 
   /** @internal */
   resolveArea(view: IoptArea): number | IoptArea | null {
+    if (this.viewGenerations.get(view.iova) !== view.generation) return null;
     const p = this.findPos(view.iova);
     if (p < 0) return null;
     if (!this.isCompact(p)) {
