@@ -1,8 +1,8 @@
 // iopt_area: one MAP (or one piece of a COPY) in an IOAS: an IOVA range bound
 // to a slice of an iopt_pages. Areas never overlap and are unmapped whole.
 //
-// The io_pagetable keeps most areas as compact rows of a typed-array table
-// (io-pagetable.ts), not as objects. The IoptArea its lookups return for such
+// The io_pagetable keeps most areas as compact rows of its area table
+// (area-table.ts), not as objects. The IoptArea its lookups return for such
 // a row is a view: iova, last, startByte and prot are fixed; the rest is read
 // from the row, and a change (say numLocks++) turns the row into the object
 // form first. Views of an unmapped area read as the unmapped object did
@@ -11,7 +11,7 @@
 import { PAGE_SHIFT } from '../hw/memory.js';
 import type { IoptPages } from './pages.js';
 
-/** What an area view asks of the io_pagetable keeping its row. */
+/** What an area view asks of the area table keeping its row. */
 export interface CompactAreaHost {
   /**
    * The row behind `view`: a number (its position) while it is compact, the
@@ -54,7 +54,7 @@ export class IoptArea {
     this._source = source;
   }
 
-  /** A view of a compact row (io_pagetable only); `generation` names that row among all rows ever at `iova`. */
+  /** A view of a compact row (area table only); `generation` names that row among all rows ever at `iova`. */
   static view(host: CompactAreaHost, generation: number, iova: bigint, last: bigint, startByte: bigint, prot: number): IoptArea {
     const a = new IoptArea(iova, last, startByte, prot, null);
     a.host = host;

@@ -7,8 +7,8 @@
 // contiguous memory is one run, not 262144 pages.
 //
 // Most pages objects belong to one MAP's one area and are never shared or
-// pinned by an access; the io_pagetable keeps those as a compact row (see
-// io-pagetable.ts) with no object at all. An IoptPages asked for such an area
+// pinned by an access; the io_pagetable keeps those as a compact row of its
+// area table (area-table.ts) with no object at all. An IoptPages asked for such an area
 // is a *view* bound to the row: it reads the row, and the first change
 // (a hold, an access pin, a COPY sharing it) turns the row into the object
 // form, with this object as its pages. Per-index state (RunCounter, access
@@ -52,7 +52,7 @@ export function chargePages(task: Task, mode: AccountMode, n: number, inc: boole
 }
 
 /**
- * What a pages view asks of the io_pagetable keeping its compact row.
+ * What a pages view asks of the area table keeping its compact row.
  * `compactState`: 0 row compact and not held, 1 compact and held once over
  * every index (its area is filled), -1 the row is no longer compact (or gone).
  * `ownPages`: make the row the object form; returns the pages now in charge
@@ -169,20 +169,20 @@ export class IoptPages {
 
   // ---- view plumbing ---------------------------------------------------------
 
-  /** The compact row of a view is gone (unmapped): keep the unmapped state (io_pagetable only). */
+  /** The compact row of a view is gone (unmapped): keep the unmapped state (area table only). */
   detachCompact(): void {
     if (!this.host) return;
     this.host = null; this._refs = 0;
   }
 
-  /** Make this object a view of a compact row (io_pagetable only). */
+  /** Make this object a view of a compact row (area table only). */
   bindCompact(host: CompactPagesHost, key: bigint, mode: AccountMode): void {
     this.host = host; this.hostKey = key; this._accountMode = mode;
     this._refs = 1; this._holders = null; this._npinned = this._lastNpinned = 0; this._intervals = null;
   }
 
   /**
-   * Turn a view into the object form of its row (io_pagetable only): held
+   * Turn a view into the object form of its row (area table only): held
    * once over every index when the area was filled, pinned and charged already.
    */
   adoptCompact(held: boolean): void {
