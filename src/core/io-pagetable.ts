@@ -5,14 +5,17 @@
 //
 // The areas live in an area table (area-table.ts: compact rows or area
 // objects, by first IOVA); this file says what they mean. Lookups hand
-// callers IoptArea views of compact rows (see area.ts).
-import { Errno, EADDRINUSE, EBUSY, EDEADLK, EEXIST, EINVAL, ENOENT, ENOMEM, ENOSPC, EOPNOTSUPP, EOVERFLOW, EPERM } from '../uapi/errno.js';
-import { iommufdShouldFail } from './faults.js';
+// callers IoptArea views of compact rows (see area.ts). Filling domains from
+// areas and pinning areas for accesses is pages.ts's work, as in the kernel.
+import { Errno, EADDRINUSE, EBUSY, EDEADLK, EEXIST, EINVAL, ENOENT, ENOSPC, EOPNOTSUPP, EOVERFLOW, EPERM } from '../uapi/errno.js';
 import { PAGE_SIZE_N } from '../hw/memory.js';
 import { IoptArea } from './area.js';
-import { AreaTable, type CompactRow } from './area-table.js';
-import { chargePages, physicalRuns, pinInjectionPoints, type DmabufImporter, type IoptPages, type PhysRun } from './pages.js';
-import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE, smallestPage, type IommuDomain } from '../hw/iommu.js';
+import { AreaTable } from './area-table.js';
+import {
+  areaAddAccess, areaFillDomains, areaRemoveAccess, areaUnfillDomains, compactAreaFillDomains, compactAreaUnfillDomains,
+  type DmabufImporter, type IoptPages,
+} from './pages.js';
+import { IOMMU_WRITE, smallestPage, type IommuDomain } from '../hw/iommu.js';
 
 export const ULONG_MAX = (1n << 64n) - 1n;
 /** The largest u64 (unmap-all's length); equal to ULONG_MAX on the 64-bit machines we model. */
@@ -44,8 +47,6 @@ function roundupPowOfTwo(x: bigint): bigint {
   return p;
 }
 
-const PAGE = 4096;
-
 export class IoPagetable implements DmabufImporter {
   /** The areas, by first IOVA (area-table.ts keeps them, mostly as compact rows). */
   private table = new AreaTable();
@@ -63,60 +64,18 @@ export class IoPagetable implements DmabufImporter {
   /** Bytes of the area table's arrays (bench and tests). */
   tableBytes(): number { return this.table.bytes(); }
 
-  // ---- compact rows: holding and filling --------------------------------------
+  // ---- filling rows (pages.ts does the work) ---------------------------------
 
-  /** Hold every index of a compact row's pages once: pin, then charge; all or nothing (IoptPages.hold). */
-  private compactHold(r: CompactRow): void {
-    const mm = r.task.mm;
-    pinInjectionPoints();
-    mm.checkPinnable(BigInt(r.uptr), BigInt(r.npages) * PAGE_SIZE_N, r.writable);
-    mm.pins.add(r.uptr / PAGE, r.npages, +1);
-    try {
-      if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: update pinned');
-      chargePages(r.task, r.mode, r.npages, true);
-    } catch (e) {
-      mm.pins.add(r.uptr / PAGE, r.npages, -1);
-      throw e;
-    }
+  /** iopt_area_fill_domains for the row at `pos`. */
+  private fillRow(pos: number, domains: readonly IommuDomain[]): void {
+    if (this.table.isCompact(pos)) compactAreaFillDomains(this.table, pos, domains);
+    else areaFillDomains(this.table.object(pos), domains);
   }
 
-  /** Undo compactHold (IoptPages.release of every index). */
-  private compactRelease(r: CompactRow): void {
-    r.task.mm.pins.add(r.uptr / PAGE, r.npages, -1);
-    chargePages(r.task, r.mode, r.npages, false);
-  }
-
-  /** fillArea for a compact row. */
-  private compactFill(pos: number, domains: readonly IommuDomain[]): void {
-    // pfn_reader's batch allocation: an injection point for every area filled.
-    if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: batch allocation');
-    const r = this.table.compactRow(pos);
-    const firstFill = !r.filled;
-    if (firstFill) this.compactHold(r);
-    const length = BigInt(r.len);
-    const runs = physicalRuns(r.task.mm, BigInt(r.uptr + r.pageOff), length);
-    const mapped: IommuDomain[] = [];
-    try {
-      for (const d of domains) {
-        mapRuns(d, r.iova, runs, r.prot);
-        mapped.push(d);
-      }
-    } catch (e) {
-      for (const d of mapped) d.unmap(r.iova, length);
-      if (firstFill) this.compactRelease(r);
-      throw e;
-    }
-    this.table.setFilled(pos, true);
-  }
-
-  /** unfillArea for a compact row. */
-  private compactUnfill(pos: number, domains: readonly IommuDomain[]): void {
-    const r = this.table.compactRow(pos);
-    for (const d of domains) d.unmap(r.iova, BigInt(r.len));
-    if (r.filled && domains.length === this.domains.length) {
-      this.compactRelease(r);
-      this.table.setFilled(pos, false);
-    }
+  /** iopt_area_unfill_domains for the row at `pos`; `release`: no domain holds it any more. */
+  private unfillRow(pos: number, domains: readonly IommuDomain[], release: boolean): void {
+    if (this.table.isCompact(pos)) compactAreaUnfillDomains(this.table, pos, domains, release);
+    else areaUnfillDomains(this.table.object(pos), domains, release);
   }
 
   // ---- lookups -------------------------------------------------------------
@@ -296,49 +255,12 @@ export class IoPagetable implements DmabufImporter {
     const done: bigint[] = [];
     try {
       for (const k of keys) {
-        const p = this.table.find(k);
-        if (this.table.isCompact(p)) this.compactFill(p, this.domains); else this.fillArea(this.table.object(p), this.domains);
+        this.fillRow(this.table.find(k), this.domains);
         done.push(k);
       }
     } catch (e) {
-      for (const k of done) {
-        const p = this.table.find(k);
-        if (this.table.isCompact(p)) this.compactUnfill(p, this.domains); else this.unfillArea(this.table.object(p), this.domains);
-      }
+      for (const k of done) this.unfillRow(this.table.find(k), this.domains, true);
       throw e;
-    }
-  }
-
-  /** Hold the area's pages (if not yet) and map it into `domains`. */
-  private fillArea(a: IoptArea, domains: readonly IommuDomain[]): void {
-    // A revoked dma-buf fills nothing (iopt_area_fill_domain{,s}); its areas still count as filled.
-    if (a.source.revoked) { a.filled = true; return; }
-    if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: batch allocation');
-    const firstFill = !a.filled;
-    if (firstFill) a.source.hold(a.firstIndex, a.indexCount);
-    // dma-buf PFNs are a BATCH_MMIO batch: mapped without IOMMU_CACHE.
-    const prot = a.source.dmabuf ? a.prot & ~IOMMU_CACHE : a.prot;
-    const mapped: IommuDomain[] = [];
-    try {
-      const runs = a.source.physRuns(a.startByte, a.length);
-      for (const d of domains) {
-        mapRuns(d, a.iova, runs, prot);
-        mapped.push(d);
-      }
-    } catch (e) {
-      for (const d of mapped) d.unmap(a.iova, a.length);
-      if (firstFill) a.source.release(a.firstIndex, a.indexCount);
-      throw e;
-    }
-    a.filled = true;
-  }
-
-  private unfillArea(a: IoptArea, domains: readonly IommuDomain[]): void {
-    // A revoked dma-buf's areas are in no domain any more (iopt_area_unfill_domain).
-    if (!a.source.revoked) for (const d of domains) d.unmap(a.iova, a.length);
-    if (a.filled && domains.length === this.domains.length) {
-      a.source.release(a.firstIndex, a.indexCount);
-      a.filled = false;
     }
   }
 
@@ -361,7 +283,7 @@ export class IoPagetable implements DmabufImporter {
         const aIova = this.table.iova(p), aLen = this.table.length(p), aLast = aIova + aLen - 1n;
         if (aIova < start || aLast > last) throw new Errno(ENOENT, 'range cuts an area');
         if (aIova !== start) tries = 0;
-        this.compactUnfill(p, this.domains);
+        this.unfillRow(p, this.domains, true);
         this.table.remove(p);
         unmapped += aLen;
         if (aLast >= last) break;
@@ -382,7 +304,7 @@ export class IoPagetable implements DmabufImporter {
       }
       const pages = area.pages;
       area.pages = null;
-      this.unfillArea(area, this.domains);
+      areaUnfillDomains(area, this.domains, true);
       this.table.remove(this.table.find(area.iova));
       pages.refs--;
       unmapped += area.length;
@@ -526,23 +448,12 @@ export class IoPagetable implements DmabufImporter {
       try {
         for (let p = this.table.first(); p >= 0; p = this.table.next(p)) {
           if (!this.table.published(p)) continue;
-          if (this.table.isCompact(p)) this.compactFill(p, [domain]);
-          else this.fillArea(this.table.object(p), [domain]);
+          this.fillRow(p, [domain]);
           filled.push(p);
         }
       } catch (e) {
         const wasFirst = this.domains.length === 0;
-        for (const p of filled) {
-          if (this.table.isCompact(p)) {
-            const r = this.table.compactRow(p);
-            domain.unmap(r.iova, BigInt(r.len));
-            if (wasFirst) { this.compactRelease(r); this.table.setFilled(p, false); }
-          } else {
-            const a = this.table.object(p);
-            if (!a.source.revoked) domain.unmap(a.iova, a.length);
-            if (wasFirst) { a.source.release(a.firstIndex, a.indexCount); a.filled = false; }
-          }
-        }
+        for (const p of filled) this.unfillRow(p, [domain], wasFirst);
         throw e;
       }
     } catch (e) {
@@ -560,16 +471,7 @@ export class IoPagetable implements DmabufImporter {
     this.domains.splice(i, 1);
     const last = this.domains.length === 0;
     for (let p = this.table.first(); p >= 0; p = this.table.next(p)) {
-      if (!this.table.published(p)) continue;
-      if (this.table.isCompact(p)) {
-        const r = this.table.compactRow(p);
-        domain.unmap(r.iova, BigInt(r.len));
-        if (last && r.filled) { this.compactRelease(r); this.table.setFilled(p, false); }
-        continue;
-      }
-      const a = this.table.object(p);
-      if (!a.source.revoked) domain.unmap(a.iova, a.length);
-      if (last && a.filled) { a.source.release(a.firstIndex, a.indexCount); a.filled = false; }
+      if (this.table.published(p)) this.unfillRow(p, [domain], last);
     }
     this.removeReserved(domain);
     this.recalcAlignment();
@@ -626,23 +528,16 @@ export class IoPagetable implements DmabufImporter {
         const aligned = area.startByteOf(from) % PAGE_SIZE_N === 0n
           && (to >= last || area.startByteOf(area.last) % PAGE_SIZE_N === PAGE_SIZE_N - 1n);
         if (area.preventAccess || !aligned) throw new Errno(EINVAL, 'area busy or not page aligned');
-        if (write ? !(area.prot & IOMMU_WRITE) : !(area.prot & IOMMU_READ)) throw new Errno(EPERM, 'area protection');
         const first = Number(area.startByteOf(from) / PAGE_SIZE_N);
         const lastIdx = Number(area.startByteOf(to) / PAGE_SIZE_N);
-        area.source.accessHold(first, lastIdx);
-        area.numAccesses++;
-        if (o.internal) area.numLocks++;
+        areaAddAccess(area, first, lastIdx, write, o.internal ?? false);
         done.push({ area, first, lastIdx });
         o.onPinned?.(area, first, lastIdx);
         r = it.next();
       }
       if (!r.value) throw new Errno(ENOENT, 'IOVA range has a hole');
     } catch (e) {
-      for (const d of done) {
-        d.area.source.accessRelease(d.first, d.lastIdx);
-        d.area.numAccesses--;
-        if (o.internal) d.area.numLocks--;
-      }
+      for (const d of done) areaRemoveAccess(d.area, d.first, d.lastIdx, o.internal ?? false);
       throw e;
     }
   }
@@ -652,13 +547,9 @@ export class IoPagetable implements DmabufImporter {
     if (!length) return;
     const last = iova + length - 1n;
     for (const { area, from, to } of this.contigAreas(iova, last) as Iterable<{ area: IoptArea; from: bigint; to: bigint }>) {
-      if (!area.numAccesses) continue; // compact rows hold no access pins
       const first = Number(area.startByteOf(from) / PAGE_SIZE_N);
       const lastIdx = Number(area.startByteOf(to) / PAGE_SIZE_N);
-      if (area.source.accessRelease(first, lastIdx)) {
-        area.numAccesses--;
-        if (internal) area.numLocks--;
-      }
+      areaRemoveAccess(area, first, lastIdx, internal);
     }
   }
 
@@ -730,16 +621,5 @@ export class IoPagetable implements DmabufImporter {
       if (a.source !== pages || !a.filled) continue;
       for (const d of this.domains) d.unmap(a.iova, a.length);
     }
-  }
-}
-
-/** One iommu_map per physically contiguous run (batch_to_domain); on failure what this call mapped is unmapped. */
-function mapRuns(d: IommuDomain, iova: bigint, runs: readonly PhysRun[], prot: number): void {
-  let done = 0;
-  try {
-    for (const r of runs) { d.map(iova + r.off, r.paddr, r.len, prot); done++; }
-  } catch (e) {
-    for (let i = 0; i < done; i++) d.unmap(iova + runs[i]!.off, runs[i]!.len);
-    throw e;
   }
 }
