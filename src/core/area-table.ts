@@ -43,6 +43,9 @@ const MODE_SHIFT = 22;
 const SRC_SHIFT = 24; // task index 1..255; 0 marks an object-form row
 const PAGE = 4096;
 const MAX_SOURCES = 255;
+/** IOVAs below 2^53 (high word below this) key viewGenerations as numbers: cheaper than bigints. */
+const VIEW_KEY_HI = 0x200000;
+const viewKey = (iova: bigint): number | bigint => (iova < 1n << 53n ? Number(iova) : iova);
 
 /** A compact row's area and pages, in numbers. */
 export interface CompactRow {
@@ -75,11 +78,11 @@ export class AreaTable implements CompactAreaHost, CompactPagesHost {
   /** Pages views handed out for compact rows, by area IOVA (one identity per row while alive). */
   private pagesViews = new Map<bigint, WeakRef<IoptPages>>();
   /**
-   * Generations of the rows area views were handed out for, by IOVA, while
-   * the row lives: a view matches its row only by this number, so a view of
-   * an unmapped area never resolves to a newer area at the same IOVA.
+   * Generations of the rows area views were handed out for, by IOVA (viewKey),
+   * while the row lives: a view matches its row only by this number, so a
+   * view of an unmapped area never resolves to a newer area at the same IOVA.
    */
-  private viewGenerations = new Map<bigint, number>();
+  private viewGenerations = new Map<number | bigint, number>();
   private nextGeneration = 1;
 
   /** Areas in the table. */
@@ -171,8 +174,10 @@ export class AreaTable implements CompactAreaHost, CompactPagesHost {
     const ctl = a[o + CTL]!;
     if (ctl >>> SRC_SHIFT === 0) return this.objs[a[o + VA_LO]!]!;
     const iova = (BigInt(a[o]!) << 32n) | BigInt(a[o + 1]!);
-    let generation = this.viewGenerations.get(iova);
-    if (generation === undefined) this.viewGenerations.set(iova, generation = this.nextGeneration++);
+    // viewKey(iova), from the words.
+    const key = a[o]! < VIEW_KEY_HI ? a[o]! * TWO32 + a[o + 1]! : iova;
+    let generation = this.viewGenerations.get(key);
+    if (generation === undefined) this.viewGenerations.set(key, generation = this.nextGeneration++);
     return IoptArea.view(this, generation, iova, iova + BigInt(a[o + LEN]!) - 1n, BigInt(a[o + VA_LO]! & (PAGE - 1)), (ctl >>> PROT_SHIFT) & PROT_MASK);
   }
 
@@ -272,7 +277,7 @@ export class AreaTable implements CompactAreaHost, CompactPagesHost {
   /** Drop the row at `pos` (nothing else: no unfill, no refs); its views read as unmapped. */
   remove(pos: number): void {
     const ctl = this.rows.get(pos, CTL);
-    if (this.viewGenerations.size) this.viewGenerations.delete(this.rows.key(pos));
+    if (this.viewGenerations.size) this.viewGenerations.delete(viewKey(this.rows.key(pos)));
     if (ctl >>> SRC_SHIFT === 0) {
       const slot = this.rows.get(pos, VA_LO);
       this.objs[slot] = undefined;
@@ -355,7 +360,7 @@ export class AreaTable implements CompactAreaHost, CompactPagesHost {
 
   /** @internal */
   resolveArea(view: IoptArea): number | IoptArea | null {
-    if (this.viewGenerations.get(view.iova) !== view.generation) return null;
+    if (this.viewGenerations.get(viewKey(view.iova)) !== view.generation) return null;
     const p = this.find(view.iova);
     if (p < 0) return null;
     if (!this.isCompact(p)) {
