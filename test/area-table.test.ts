@@ -414,3 +414,38 @@ test('100k one-page areas: the area table stays at 20 bytes an area', () => {
   assert.equal(iopt.areaAt(BigInt(n / 2) * PAGE + 5n)!.source.uptr, buf + BigInt(n / 2 - 1) * PAGE);
   assert.equal(iopt.unmapAll(), BigInt(n) * PAGE);
 });
+
+test('a stale view does not see a newer area at the same IOVA (compact or object form)', () => {
+  const { iopt, map } = oneIopt();
+  const d = new RunDomain();
+  iopt.addDomain(d);
+  map(0, 2, 0x10000n);
+  const stale = iopt.areaAt(0x10000n)!;
+  assert.equal(stale.filled, true);
+  assert.equal(iopt.unmapIova(0x10000n, 2n * PAGE), 2n * PAGE);
+  // A new area with the same IOVA, length and page offset, from other memory.
+  map(8, 2, 0x10000n);
+  assert.equal(stale.pages, null, 'the stale view reads as unmapped');
+  assert.equal(stale.filled, false);
+  assert.notEqual(stale.source, iopt.areaAt(0x10000n)!.source);
+  // The same once the new row is in object form.
+  const fresh = iopt.areaAt(0x10000n)!;
+  fresh.numLocks++;
+  assert.equal(stale.numLocks, 0, 'the stale view sees no lock of the new area');
+  assert.equal(stale.pages, null);
+  fresh.numLocks--;
+  // A write through the stale view stays on the stale view.
+  stale.numLocks++;
+  assert.equal(iopt.areaAt(0x10000n)!.numLocks, 0);
+  // Above 2^53 too (generations are keyed differently there).
+  const high = 1n << 60n;
+  map(16, 1, high);
+  const staleHigh = iopt.areaAt(high)!;
+  assert.equal(iopt.unmapIova(high, PAGE), PAGE);
+  map(20, 1, high);
+  assert.equal(staleHigh.pages, null);
+  assert.equal(iopt.areaAt(high)!.filled, true);
+  assert.equal(staleHigh.filled, false);
+  assert.equal(iopt.unmapAll(), 3n * PAGE);
+  iopt.removeDomain(d);
+});

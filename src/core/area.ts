@@ -1,20 +1,22 @@
 // iopt_area: one MAP (or one piece of a COPY) in an IOAS: an IOVA range bound
 // to a slice of an iopt_pages. Areas never overlap and are unmapped whole.
 //
-// The io_pagetable keeps most areas as compact rows of a typed-array table
-// (io-pagetable.ts), not as objects. The IoptArea its lookups return for such
+// The io_pagetable keeps most areas as compact rows of its area table
+// (area-table.ts), not as objects. The IoptArea its lookups return for such
 // a row is a view: iova, last, startByte and prot are fixed; the rest is read
 // from the row, and a change (say numLocks++) turns the row into the object
 // form first. Views of an unmapped area read as the unmapped object did
-// (pages null, not filled).
+// (pages null, not filled), even once a newer area takes the same IOVA: a
+// view carries its row's generation, which no later row shares.
 import { PAGE_SHIFT } from '../hw/memory.js';
 import type { IoptPages } from './pages.js';
 
-/** What an area view asks of the io_pagetable keeping its row. */
+/** What an area view asks of the area table keeping its row. */
 export interface CompactAreaHost {
   /**
    * The row behind `view`: a number (its position) while it is compact, the
-   * area object once it is in object form, null when it is gone.
+   * area object once it is in object form, null when it is gone (also when a
+   * newer area took its IOVA: `view.generation` is not that row's).
    */
   resolveArea(view: IoptArea): number | IoptArea | null;
   /** Compact row at `pos`: filled? */
@@ -37,6 +39,7 @@ export class IoptArea {
   private _filled = false;
   private readonly _source: IoptPages | null;
   private host: CompactAreaHost | null = null;
+  private _generation = 0;
 
   constructor(
     readonly iova: bigint,
@@ -51,12 +54,16 @@ export class IoptArea {
     this._source = source;
   }
 
-  /** A view of a compact row (io_pagetable only). */
-  static view(host: CompactAreaHost, iova: bigint, last: bigint, startByte: bigint, prot: number): IoptArea {
+  /** A view of a compact row (area table only); `generation` names that row among all rows ever at `iova`. */
+  static view(host: CompactAreaHost, generation: number, iova: bigint, last: bigint, startByte: bigint, prot: number): IoptArea {
     const a = new IoptArea(iova, last, startByte, prot, null);
     a.host = host;
+    a._generation = generation;
     return a;
   }
+
+  /** The generation of the row a view was made of (0 for area objects). */
+  get generation(): number { return this._generation; }
 
   /** The row state behind a view: position, object, or null (gone). Own objects give themselves. */
   private r(): number | IoptArea | null {

@@ -7,17 +7,20 @@
 // contiguous memory is one run, not 262144 pages.
 //
 // Most pages objects belong to one MAP's one area and are never shared or
-// pinned by an access; the io_pagetable keeps those as a compact row (see
-// io-pagetable.ts) with no object at all. An IoptPages asked for such an area
+// pinned by an access; the io_pagetable keeps those as a compact row of its
+// area table (area-table.ts) with no object at all. An IoptPages asked for such an area
 // is a *view* bound to the row: it reads the row, and the first change
 // (a hold, an access pin, a COPY sharing it) turns the row into the object
 // form, with this object as its pages. Per-index state (RunCounter, access
 // intervals) is made only when something is held.
-import { Errno, EFAULT, EINVAL, ENOMEM } from '../uapi/errno.js';
+import { Errno, EFAULT, EINVAL, ENOMEM, EPERM } from '../uapi/errno.js';
 import { iommufdShouldFail } from './faults.js';
 import { PAGE_SHIFT, PAGE_SIZE_N, pfnOf, type AddressSpace, type FileSpace } from '../hw/memory.js';
 import type { Task, UserAccount } from './task.js';
 import { RunCounter } from '../util/run-counter.js';
+import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE, type IommuDomain } from '../hw/iommu.js';
+import type { IoptArea } from './area.js';
+import type { AreaTable, CompactRow } from './area-table.js';
 
 export type AccountMode = 'NONE' | 'USER' | 'MM';
 export const ACCOUNT_MODES: readonly AccountMode[] = ['NONE', 'USER', 'MM'];
@@ -52,7 +55,7 @@ export function chargePages(task: Task, mode: AccountMode, n: number, inc: boole
 }
 
 /**
- * What a pages view asks of the io_pagetable keeping its compact row.
+ * What a pages view asks of the area table keeping its compact row.
  * `compactState`: 0 row compact and not held, 1 compact and held once over
  * every index (its area is filled), -1 the row is no longer compact (or gone).
  * `ownPages`: make the row the object form; returns the pages now in charge
@@ -169,20 +172,20 @@ export class IoptPages {
 
   // ---- view plumbing ---------------------------------------------------------
 
-  /** The compact row of a view is gone (unmapped): keep the unmapped state (io_pagetable only). */
+  /** The compact row of a view is gone (unmapped): keep the unmapped state (area table only). */
   detachCompact(): void {
     if (!this.host) return;
     this.host = null; this._refs = 0;
   }
 
-  /** Make this object a view of a compact row (io_pagetable only). */
+  /** Make this object a view of a compact row (area table only). */
   bindCompact(host: CompactPagesHost, key: bigint, mode: AccountMode): void {
     this.host = host; this.hostKey = key; this._accountMode = mode;
     this._refs = 1; this._holders = null; this._npinned = this._lastNpinned = 0; this._intervals = null;
   }
 
   /**
-   * Turn a view into the object form of its row (io_pagetable only): held
+   * Turn a view into the object form of its row (area table only): held
    * once over every index when the area was filled, pinned and charged already.
    */
   adoptCompact(held: boolean): void {
@@ -410,4 +413,135 @@ export function physicalRuns(mm: AddressSpace, va: bigint, len: bigint): PhysRun
 export function pinInjectionPoints(): void {
   if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: page list allocation');
   if (iommufdShouldFail()) throw new Errno(EFAULT, 'injected: pin_user_pages');
+}
+
+// ---- areas and their pages: domain fill and access pins (pages.c) ---------------
+
+/** batch_to_domain: one iommu_map per physically contiguous run; on failure what this call mapped is unmapped. */
+export function batchToDomain(d: IommuDomain, iova: bigint, runs: readonly PhysRun[], prot: number): void {
+  let done = 0;
+  try {
+    for (const r of runs) { d.map(iova + r.off, r.paddr, r.len, prot); done++; }
+  } catch (e) {
+    for (let i = 0; i < done; i++) d.unmap(iova + runs[i]!.off, runs[i]!.len);
+    throw e;
+  }
+}
+
+/**
+ * iopt_area_fill_domains (one domain: iopt_area_fill_domain): hold the
+ * area's pages if no domain holds them yet, then map the area into
+ * `domains`. All or nothing.
+ */
+export function areaFillDomains(a: IoptArea, domains: readonly IommuDomain[]): void {
+  // A revoked dma-buf fills nothing (iopt_area_fill_domain{,s}); its areas still count as filled.
+  if (a.source.revoked) { a.filled = true; return; }
+  if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: batch allocation');
+  const firstFill = !a.filled;
+  if (firstFill) a.source.hold(a.firstIndex, a.indexCount);
+  // dma-buf PFNs are a BATCH_MMIO batch: mapped without IOMMU_CACHE.
+  const prot = a.source.dmabuf ? a.prot & ~IOMMU_CACHE : a.prot;
+  const mapped: IommuDomain[] = [];
+  try {
+    const runs = a.source.physRuns(a.startByte, a.length);
+    for (const d of domains) {
+      batchToDomain(d, a.iova, runs, prot);
+      mapped.push(d);
+    }
+  } catch (e) {
+    for (const d of mapped) d.unmap(a.iova, a.length);
+    if (firstFill) a.source.release(a.firstIndex, a.indexCount);
+    throw e;
+  }
+  a.filled = true;
+}
+
+/**
+ * iopt_area_unfill_domains (one domain: iopt_area_unfill_domain): unmap the
+ * area from `domains`; with `release` (no domain holds it any more) also let
+ * go of the pages' hold.
+ */
+export function areaUnfillDomains(a: IoptArea, domains: readonly IommuDomain[], release: boolean): void {
+  // A revoked dma-buf's areas are in no domain any more (iopt_area_unfill_domain).
+  if (!a.source.revoked) for (const d of domains) d.unmap(a.iova, a.length);
+  if (a.filled && release) {
+    a.source.release(a.firstIndex, a.indexCount);
+    a.filled = false;
+  }
+}
+
+/** Hold every index of a compact row's pages once: pin, then charge; all or nothing (IoptPages.hold). */
+function compactPagesHold(r: CompactRow): void {
+  const mm = r.task.mm;
+  pinInjectionPoints();
+  mm.checkPinnable(BigInt(r.uptr), BigInt(r.npages) * PAGE_SIZE_N, r.writable);
+  mm.pins.add(r.uptr / PAGE_BYTES, r.npages, +1);
+  try {
+    if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: update pinned');
+    chargePages(r.task, r.mode, r.npages, true);
+  } catch (e) {
+    mm.pins.add(r.uptr / PAGE_BYTES, r.npages, -1);
+    throw e;
+  }
+}
+
+/** Undo compactPagesHold (IoptPages.release of every index). */
+function compactPagesRelease(r: CompactRow): void {
+  r.task.mm.pins.add(r.uptr / PAGE_BYTES, r.npages, -1);
+  chargePages(r.task, r.mode, r.npages, false);
+}
+const PAGE_BYTES = Number(PAGE_SIZE_N);
+
+/** areaFillDomains for the compact row at `pos` of `table` (no pages object is made). */
+export function compactAreaFillDomains(table: AreaTable, pos: number, domains: readonly IommuDomain[]): void {
+  // pfn_reader's batch allocation: an injection point for every area filled.
+  if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: batch allocation');
+  const r = table.compactRow(pos);
+  const firstFill = !r.filled;
+  if (firstFill) compactPagesHold(r);
+  const length = BigInt(r.len);
+  const runs = physicalRuns(r.task.mm, BigInt(r.uptr + r.pageOff), length);
+  const mapped: IommuDomain[] = [];
+  try {
+    for (const d of domains) {
+      batchToDomain(d, r.iova, runs, r.prot);
+      mapped.push(d);
+    }
+  } catch (e) {
+    for (const d of mapped) d.unmap(r.iova, length);
+    if (firstFill) compactPagesRelease(r);
+    throw e;
+  }
+  table.setFilled(pos, true);
+}
+
+/** areaUnfillDomains for the compact row at `pos` of `table`. */
+export function compactAreaUnfillDomains(table: AreaTable, pos: number, domains: readonly IommuDomain[], release: boolean): void {
+  const r = table.compactRow(pos);
+  for (const d of domains) d.unmap(r.iova, BigInt(r.len));
+  if (r.filled && release) {
+    compactPagesRelease(r);
+    table.setFilled(pos, false);
+  }
+}
+
+/**
+ * iopt_area_add_access: pin pages indexes [first, last] of an area in object
+ * form for an access (EPERM for the area's protection); `lockArea` (internal
+ * accesses) also locks the area against unmap.
+ */
+export function areaAddAccess(area: IoptArea, first: number, last: number, write: boolean, lockArea: boolean): void {
+  if (write ? !(area.prot & IOMMU_WRITE) : !(area.prot & IOMMU_READ)) throw new Errno(EPERM, 'area protection');
+  area.source.accessHold(first, last);
+  area.numAccesses++;
+  if (lockArea) area.numLocks++;
+}
+
+/** iopt_area_remove_access: undo an areaAddAccess of exactly [first, last]. */
+export function areaRemoveAccess(area: IoptArea, first: number, last: number, unlockArea: boolean): void {
+  if (!area.numAccesses) return; // compact rows hold no access pins
+  if (area.source.accessRelease(first, last)) {
+    area.numAccesses--;
+    if (unlockArea) area.numLocks--;
+  }
 }
