@@ -5,16 +5,15 @@
 // fails with ENOENT, close.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BIN, ROOT, ensureShim, removeTempDir, tempDir } from './shim/build.js';
+import { BIN, compileExample, ensureShim, removeTempDir, tempDir } from './shim/build.js';
 
 let hello = '';
 before(() => {
   ensureShim();
-  hello = path.join(tempDir(), 'hello-iommufd');
-  execFileSync('cc', ['-O2', '-o', hello, path.join(ROOT, 'examples/hello-iommufd.c')], { stdio: 'inherit' });
+  hello = compileExample('hello-iommufd');
 });
 after(() => removeTempDir());
 

@@ -35,6 +35,13 @@ export function compileClient(name: string, extra: string[] = []): string {
   return out;
 }
 
+/** Compile examples/NAME.c (the README's examples) into the temp dir; returns the binary's path. */
+export function compileExample(name: string): string {
+  const out = path.join(tempDir(), name);
+  execFileSync('cc', ['-O2', '-o', out, path.join(ROOT, 'examples', `${name}.c`)], { stdio: 'inherit' });
+  return out;
+}
+
 export function removeTempDir(): void {
   if (outDir) fs.rmSync(outDir, { recursive: true, force: true });
   outDir = undefined;
