@@ -27,6 +27,13 @@ const MOCK_PAGE_SIZE = BigInt(MOCK_PAGE_SIZE_N);
 const MOCK_HUGE_PAGE_SIZE = BigInt(MOCK_HUGE_PAGE_SIZE_N);
 const MOCK_APERTURE_START = BigInt(MOCK_APERTURE_START_N);
 const MOCK_APERTURE_LAST = BigInt(MOCK_APERTURE_LAST_N);
+/**
+ * The huge format keeps the generic AMDv1 table's own aperture (selftest.c
+ * overrides it with the MOCK one only for the default format): a 2 KiB
+ * granule (11 bits) and 9 index bits a level, from starting level 2 (three
+ * levels): 38 bits, whatever hw_max_vasz_lg2 (56) would allow.
+ */
+const HUGE_APERTURE_LAST = (1n << BigInt(11 + 3 * 9)) - 1n;
 const PAGE = 4096n;
 const GRANULE_SHIFT = 11n;
 
@@ -77,7 +84,7 @@ export class MockPagingDomain extends RunDomain implements PagingDomain {
 
   constructor(readonly driver: MockIommu, readonly pagetableType: number, dirtyTracking: boolean) {
     super(pagetableType === MOCK_IOMMUPT_HUGE
-      ? { pgsizeBitmap: MOCK_HUGE_PAGE_SIZE | PAGE, apertureStart: 0n, apertureEnd: (1n << 56n) - 1n }
+      ? { pgsizeBitmap: MOCK_HUGE_PAGE_SIZE | PAGE, apertureStart: 0n, apertureEnd: HUGE_APERTURE_LAST }
       : { pgsizeBitmap: MOCK_PGSIZE_BITMAP, apertureStart: MOCK_APERTURE_START, apertureEnd: MOCK_APERTURE_LAST });
     if (dirtyTracking) {
       this.dirtyOps = {
