@@ -1,5 +1,6 @@
 // npm run bench: the engine's speed and memory figures, as ratios measured in
 // one run (never thresholds in tests). Prints a table.
+import * as os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { IommufdFile, SimProcess, RunDomain, Engine } from '../src/lib/index.js';
 
@@ -7,11 +8,12 @@ const PAGE = 4096n;
 const GiB = 1n << 30n;
 const MiB = 1n << 20n;
 
-interface Row { name: string; value: string; target?: string }
+/** A figure; `met` is the verdict when it has a target. */
+interface Row { name: string; value: string; target?: string; met?: boolean }
 const rows: Row[] = [];
 /** Keeps measured objects reachable until the end (V8 may free what is no longer used). */
 const keepAlive: unknown[] = [];
-const row = (name: string, value: string, target?: string) => { rows.push({ name, value, target }); };
+const row = (name: string, value: string, target?: string, met?: boolean) => { rows.push({ name, value, target, met }); };
 
 function fresh(): { f: IommufdFile; ioas: number; proc: SimProcess } {
   const proc = new SimProcess({ uid: 0 });
@@ -43,9 +45,11 @@ function timeIt(fn: () => void, minMs = 200): number {
   for (let i = 0; i < pages; i++) f.map({ ioasId: ioas, userVa: buf + BigInt(i) * PAGE, length: PAGE, iova: GiB + BigInt(i) * PAGE });
   f.unmap(ioas, GiB, GiB);
   const perPage = performance.now() - t0;
-  row('1 GiB map+unmap as one run (with a domain)', `${(perRun * 1000).toFixed(1)} µs per run`, '≤ 10 µs');
+  // A ratio against the same engine's per-page path, not an absolute time: a
+  // busy or slower machine moves both sides alike.
+  row('1 GiB map+unmap as one run (with a domain)', `${(perRun * 1000).toFixed(1)} µs per run`);
   row('1 GiB as 262144 page MAPs + UNMAP (baseline)', `${perPage.toFixed(0)} ms`);
-  row('run vs per-page speed-up', `${(perPage / perRun).toFixed(0)}×`, '≥ 10×');
+  row('run vs per-page speed-up', `${(perPage / perRun).toFixed(0)}×`, '≥ 10000×', perPage / perRun >= 10_000);
 }
 
 // 2. per-op cost at 100 and 100 000 areas.
@@ -71,9 +75,9 @@ function perOpMedian(nAreas: number): { map: number; unmap: number; lookup: numb
 {
   const small = perOpMedian(100), big = perOpMedian(100_000);
   const r = (a: number, b: number) => `${(b / a).toFixed(2)}× (${(a * 1000).toFixed(2)} → ${(b * 1000).toFixed(2)} µs)`;
-  row('map+unmap per op, 100k vs 100 areas', r(small.map, big.map), '≤ 2×');
-  row('unmap+map per op, 100k vs 100 areas', r(small.unmap, big.unmap), '≤ 2×');
-  row('lookup per op, 100k vs 100 areas', r(small.lookup, big.lookup), '≤ 2×');
+  row('map+unmap per op, 100k vs 100 areas', r(small.map, big.map), '≤ 2×', big.map / small.map <= 2);
+  row('unmap+map per op, 100k vs 100 areas', r(small.unmap, big.unmap), '≤ 2×', big.unmap / small.unmap <= 2);
+  row('lookup per op, 100k vs 100 areas', r(small.lookup, big.lookup), '≤ 2×', big.lookup / small.lookup <= 2);
 }
 
 // 3. heap per mapped 4 KiB page. The area table lives in typed arrays, whose
@@ -93,7 +97,8 @@ async function heap(): Promise<number> {
   f.map({ ioasId: ioas, userVa: buf, length: 64n * GiB, iova: GiB });
   const h1 = await heap();
   keepAlive.push(f);
-  row('heap per page, 64 GiB contiguous (one area, pinned, domain)', `${((h1 - h0) / Number(64n * GiB / PAGE)).toFixed(4)} B`, '≤ 1 B');
+  const perPage = (h1 - h0) / Number(64n * GiB / PAGE);
+  row('heap per page, 64 GiB contiguous (one area, pinned, domain)', `${perPage.toFixed(4)} B`, '≤ 1 B', perPage <= 1);
 }
 /** Map and unmap one page far away first: the code the loop runs is compiled before h0, not billed per page. */
 function warmUp(f: IommufdFile, ioas: number, buf: bigint): void {
@@ -119,7 +124,7 @@ async function perAreaHeap(withDomain: boolean): Promise<{ total: number; table:
 }
 {
   const plain = await perAreaHeap(false);
-  row('heap per page, every page its own area (100k areas)', `${plain.total.toFixed(1)} B`, '≤ 24 B');
+  row('heap per page, every page its own area (100k areas)', `${plain.total.toFixed(1)} B`, '≤ 24 B', plain.total <= 24);
   row("  of which the io_pagetable's area table", `${plain.table.toFixed(1)} B`);
   // With a domain every area is filled (pinned, charged, mapped); the domain's
   // own page table (hw/run-domain) is the IOMMU's memory, not the io_pagetable's.
@@ -140,5 +145,13 @@ try {
 void keepAlive.length;
 const w = Math.max(...rows.map((r) => r.name.length));
 const v = Math.max(...rows.map((r) => r.value.length));
-console.log(`${'figure'.padEnd(w)}  ${'measured'.padEnd(v)}  target`);
-for (const r of rows) console.log(`${r.name.padEnd(w)}  ${r.value.padEnd(v)}  ${r.target ?? ''}`);
+const t = Math.max(6, ...rows.map((r) => (r.target ?? '').length));
+const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
+console.log(`machine: ${os.cpus().length} CPUs, load average ${load} (figures from a busy machine are noisy; the ratios less so)`);
+console.log(`${'figure'.padEnd(w)}  ${'measured'.padEnd(v)}  ${'target'.padEnd(t)}  verdict`);
+for (const r of rows) {
+  const verdict = r.met === undefined ? '' : r.met ? 'meets' : 'misses';
+  console.log(`${r.name.padEnd(w)}  ${r.value.padEnd(v)}  ${(r.target ?? '').padEnd(t)}  ${verdict}`.trimEnd());
+}
+const judged = rows.filter((r) => r.met !== undefined);
+console.log(`bench: ${judged.filter((r) => r.met).length} of ${judged.length} targets met`);
