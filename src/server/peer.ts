@@ -69,6 +69,25 @@ export class Peer {
     return native.pidfdAlive(this.pidfd);
   }
 
+  /** The error for a process that has gone (its pid may name another one by now). */
+  gone(): Error {
+    return Object.assign(new Error(`process ${this.pid} is gone`), { code: 'ESRCH' });
+  }
+
+  /**
+   * Its /proc/<pid>/fd holds the socket with inode `ino`, read while it was
+   * still the process that connected (read first, then alive()).
+   */
+  holdsSocket(ino: bigint): boolean {
+    return holdsSocket(this.pid, ino) && this.alive();
+  }
+
+  /** The access its fd `fd` has (fdAccess), read while it was still the process that connected. */
+  fdAccess(fd: number): { read: boolean; write: boolean } | undefined {
+    const a = fdAccess(this.pid, fd);
+    return a && this.alive() ? a : undefined;
+  }
+
   /** One holder is done with it. */
   release(): void {
     if (--this.holders > 0 || this.pidfd < 0) return;

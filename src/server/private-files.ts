@@ -28,8 +28,12 @@ export function createPrivate(p: string, mode: number, owner?: Owner): number {
   return fd;
 }
 
-/** Write `text` into a new private file `p` (as createPrivate) and close it. */
-export function writePrivate(p: string, text: string, mode: number, owner?: Owner): void {
+/** Write `data` (text as latin1) into a new private file `p` (as createPrivate) and close it. */
+export function writePrivate(p: string, data: string | Uint8Array, mode: number, owner?: Owner): void {
   const fd = createPrivate(p, mode, owner);
-  try { fs.writeFileSync(fd, text, 'latin1'); } finally { fs.closeSync(fd); }
+  try {
+    if (typeof data === 'string') fs.writeFileSync(fd, data, 'latin1'); else fs.writeFileSync(fd, data);
+  } finally {
+    fs.closeSync(fd);
+  }
 }

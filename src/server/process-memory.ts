@@ -487,10 +487,18 @@ export class ProcessTask implements Task {
       for (const p of [`/proc/${this.pid}/task/${this.tid}/status`, `/proc/${this.pid}/status`]) {
         try { text = fs.readFileSync(p, 'latin1'); break; } catch { /* next */ }
       }
-      if (text === undefined || (this.host?.alive && !this.host.alive())) throw new Errno(ESRCH, `process ${this.pid} is gone`);
+      if (text === undefined) throw this.gone();
+      this.checkAlive();
       this.status = parseStatus(text);
     }
     return this.status;
+  }
+
+  private gone(): Errno { return new Errno(ESRCH, `process ${this.pid} is gone`); }
+
+  /** After a /proc read: the pid still names our client, so what was read was its own. */
+  private checkAlive(): void {
+    if (this.host?.alive && !this.host.alive()) throw this.gone();
   }
 
   get user(): UserAccount { return userAccount(this.readStatus().uid); }
@@ -500,7 +508,7 @@ export class ProcessTask implements Task {
     if (this.memlock === undefined) {
       let text: string;
       try { text = fs.readFileSync(`/proc/${this.pid}/limits`, 'latin1'); } catch { text = ''; }
-      if (this.host?.alive && !this.host.alive()) throw new Errno(ESRCH, `process ${this.pid} is gone`);
+      this.checkAlive();
       this.memlock = parseMemlock(text);
     }
     return this.memlock;

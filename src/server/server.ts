@@ -42,8 +42,8 @@ import {
 } from './protocol.js';
 import { ProcessAddressSpace, ProcessTask, type ResolvedFd, type TaskHost } from './process-memory.js';
 import { openFileBacking } from './file-backing.js';
-import { Peer, fdAccess, holdsSocket } from './peer.js';
-import { createPrivate, type Owner } from './private-files.js';
+import { Peer } from './peer.js';
+import { createPrivate, writePrivate, type Owner } from './private-files.js';
 import { markOwner } from './stale-dirs.js';
 import { FaultControl } from './fault-injection.js';
 import { ProcStatus } from './proc-status.js';
@@ -285,8 +285,7 @@ export class EmuServer {
   shareWithUser(src: string): string {
     if (!this.ownDir || !this.allowed) return src;
     const dst = path.join(this.ownDir, path.basename(src));
-    const fd = createPrivate(dst, 0o755);
-    try { fs.writeFileSync(fd, fs.readFileSync(src)); } finally { fs.closeSync(fd); }
+    writePrivate(dst, fs.readFileSync(src), 0o755);
     return dst;
   }
 
@@ -356,7 +355,7 @@ export class EmuServer {
             const body = buf.subarray(HELLO_SIZE, HELLO_SIZE + h.pathLen);
             buf = buf.subarray(HELLO_SIZE + h.pathLen);
             hello = h;
-            if (!holdsSocket(peer.pid, h.ino) || !peer.alive()) return fail(`pid ${peer.pid} does not hold the socket its hello names`);
+            if (!peer.holdsSocket(h.ino)) return fail(`pid ${peer.pid} does not hold the socket its hello names`);
             const live = this.files.get(h.ino);
             if (live && !live.sock.destroyed && !live.closed) return fail(`pid ${peer.pid} names the socket of a file that is open`);
             onClose = h.kind === KIND_FILE ? this.openFile(sock, h, peer, body.toString('utf8')) : this.adoptFile(sock, h, peer, body);
@@ -414,13 +413,12 @@ export class EmuServer {
     if (known) {
       if (known.peer.alive()) return known;
       // The process we knew by this pid is gone (a child kept its channel open): a new one.
-      if (known.channels === 0) this.dropProcess(known);
-      else this.procs.delete(pid);
+      this.retire(known);
     }
     const mm = new ProcessAddressSpace(pid);
     if (!peer.alive()) {
       mm.close();
-      throw Object.assign(new Error(`process ${pid} is gone`), { code: 'ESRCH' });
+      throw peer.gone();
     }
     const p: ClientProcess = {
       pid, peer: peer.hold(), owned: new Set(), cookie, mm, channels: 0,
@@ -448,9 +446,19 @@ export class EmuServer {
     const of = this.files.get(ino);
     if (!of) return undefined;
     if (proc.owned.has(ino)) return of;
-    if (!holdsSocket(proc.pid, ino) || !proc.peer.alive()) return undefined;
+    if (!proc.peer.holdsSocket(ino)) return undefined;
     proc.owned.add(ino);
     return of;
+  }
+
+  /**
+   * `p` no longer answers for its pid (a new image, or its process is gone):
+   * dropped now if no channel of its is open, else only forgotten by pid
+   * (its last channel's close drops it).
+   */
+  private retire(p: ClientProcess): void {
+    if (p.channels === 0) this.dropProcess(p);
+    else this.procs.delete(p.pid);
   }
 
   /** A process image is gone (exit, exec): its mappings, unadopted files and control files go too. */
@@ -480,10 +488,7 @@ export class EmuServer {
       // A process a parent registered at fork (cookie 0, OP_MMAP_DUP) is this one.
       const old = this.procs.get(h.pid);
       if (old && old.cookie === 0n) old.cookie = h.ino;
-      else if (old && old.cookie !== h.ino) {
-        if (old.channels === 0) this.dropProcess(old);
-        else this.procs.delete(h.pid);
-      }
+      else if (old && old.cookie !== h.ino) this.retire(old);
       proc = this.process(peer, h.ino);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
@@ -637,9 +642,9 @@ export class EmuServer {
     const pid = proc.pid;
     let link: string;
     try { link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return { kind: 'bad' }; }
-    // Read, then check the process is still the one we know (its pid not reused).
-    const access = fdAccess(pid, fd);
-    if (!proc.peer.alive() || !access) return { kind: 'bad' };
+    // Read, then checked that the process is still the one we know (its pid not reused).
+    const access = proc.peer.fdAccess(fd);
+    if (!access) return { kind: 'bad' };
     const m = /^socket:\[(\d+)\]$/.exec(link);
     const of = m ? this.files.get(BigInt(m[1]!)) : undefined;
     if (of) {
@@ -653,7 +658,7 @@ export class EmuServer {
       kind: 'other', path,
       openBacking: () => {
         const b = openFileBacking(path, access);
-        if (!proc.peer.alive()) { b.close?.(); throw Object.assign(new Error(`process ${pid} is gone`), { code: 'ESRCH' }); }
+        if (!proc.peer.alive()) { b.close?.(); throw proc.peer.gone(); }
         return b;
       },
     };
