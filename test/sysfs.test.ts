@@ -115,6 +115,34 @@ describe('the machine\'s sysfs under the shim', () => {
   });
 });
 
+describe('the machine\'s sysfs for a user `serve --user` lets in', () => {
+  it('reads the tree as the kernel lets a user read sysfs', async () => {
+    ensureShim();
+    const server = await EmuServer.start({ engine: new Engine({ platform: PLATFORMS['qemu-vtd']! }) });
+    try {
+      server.allowUser(65534, 65534);
+      const env = server.clientEnv(server.shareWithUser(SHIM), { PATH: process.env.PATH });
+      const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
+        const script = 'ls /sys/bus/pci/devices | wc -l; cat /sys/bus/pci/devices/0000:00:01.0/vfio-dev/vfio0/dev; ' +
+          'readlink -f /sys/bus/pci/devices/0000:00:01.0/iommu_group; ls /dev/vfio/devices; ' +
+          'cat /sys/bus/pci/devices/0000:00:01.0/resource0 2>&1 >/dev/null | grep -c "Permission denied"; ' +
+          'echo x 2>/dev/null > /sys/bus/pci/devices/0000:00:01.0/driver_override || echo refused';
+        const c = spawn('/bin/sh', ['-c', script], { env, uid: 65534, gid: 65534, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '', err = '';
+        c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+        c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+        c.on('error', reject);
+        c.on('close', (code) => resolve({ code, out, err }));
+      });
+      assert.deepEqual(r.out.trim().split('\n'), [
+        '6', '250:0', '/sys/kernel/iommu_groups/1', 'vfio0', 'vfio1', '1', 'refused',
+      ], r.err);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('the machine\'s sysfs tree', () => {
   it('only machines with PCI functions for VFIO have one', async () => {
     assert.equal(machineSysfs(new Engine({ platform: PLATFORMS['mock']! })), undefined);

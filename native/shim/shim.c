@@ -1162,6 +1162,9 @@ static void tree_unmap(char *p)
 
 static int in_state_dir(const char *norm)
 {
+	if (tree_root_len && strncmp(norm, tree_root, tree_root_len) == 0 &&
+	    (norm[tree_root_len] == '/' || norm[tree_root_len] == 0))
+		return 0; /* the machine's tree: plain files, not control files */
 	return state_dir_len && strncmp(norm, state_dir, state_dir_len) == 0 && norm[state_dir_len] == '/';
 }
 
