@@ -97,6 +97,14 @@ static struct pattern patterns[MAX_PATTERNS], redirects[MAX_PATTERNS];
 static int npatterns, nredirects;
 static char state_dir[PATH_MAX];
 static size_t state_dir_len;
+/* IOMMUFD_EMU_TREE: a directory tree of the server's that stands for whole
+ * subtrees of the file system (the emulated machine's sysfs and /dev/vfio):
+ * a path under one of its prefixes is the same path under tree_root. */
+#define MAX_TREE 32
+static char tree_root[PATH_MAX];
+static size_t tree_root_len;
+static struct { char *prefix; size_t len; } tree[MAX_TREE];
+static int ntree;
 static pid_t tracer_pid;
 
 /* Socket inodes we know to be emulated files, with their device numbers. A
@@ -957,6 +965,28 @@ static int parse_patterns(const char *env, struct pattern *out, int devices)
 	return n;
 }
 
+/* "ROOT|PREFIX|PREFIX...": the tree's directory, then the absolute paths it stands for. */
+static void parse_tree(const char *env)
+{
+	char *copy = strdup(env), *save = NULL, *tok;
+	if (!copy)
+		return;
+	tok = strtok_r(copy, "|", &save);
+	if (tok && tok[0] == '/' && strlen(tok) < sizeof(tree_root)) {
+		strcpy(tree_root, tok);
+		tree_root_len = strlen(tok);
+		while ((tok = strtok_r(NULL, "|", &save)) && ntree < MAX_TREE) {
+			size_t l = strlen(tok);
+			while (l > 1 && tok[l - 1] == '/')
+				tok[--l] = 0;
+			if (tok[0] != '/' || l < 2 || !(tree[ntree].prefix = strdup(tok)))
+				continue;
+			tree[ntree++].len = l;
+		}
+	}
+	free(copy);
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	const char *sock = getenv("IOMMUFD_EMU_SOCKET");
@@ -964,6 +994,7 @@ __attribute__((constructor)) static void shim_init(void)
 	const char *redir = getenv("IOMMUFD_EMU_REDIRECT");
 	const char *state = getenv("IOMMUFD_EMU_STATE");
 	const char *tracer = getenv("IOMMUFD_EMU_TRACER");
+	const char *tree_env = getenv("IOMMUFD_EMU_TREE");
 
 	resolve();
 	/* Nothing of our own about which paths are emulated: the server says. */
@@ -976,6 +1007,8 @@ __attribute__((constructor)) static void shim_init(void)
 	npatterns = parse_patterns(paths, patterns, 1);
 	if (redir && *redir)
 		nredirects = parse_patterns(redir, redirects, 0);
+	if (tree_env && *tree_env)
+		parse_tree(tree_env);
 	if (state && *state && strlen(state) < sizeof(state_dir)) {
 		strcpy(state_dir, state);
 		state_dir_len = strlen(state);
@@ -1086,8 +1119,52 @@ static int redirect_norm(const char *norm, char *out, size_t size)
 	return 1;
 }
 
+/* A path the server's tree stands for: its file in the tree, in out. 1 when
+ * `norm` is under a tree prefix (the file may not exist: then the real call
+ * fails with ENOENT, as for any entry the machine does not have), 0 when not,
+ * -1 with errno when the tree's path would be too long. */
+static int tree_map(const char *norm, char *out, size_t size)
+{
+	int i;
+	for (i = 0; i < ntree; i++) {
+		size_t l = tree[i].len;
+		if (strncmp(norm, tree[i].prefix, l) != 0 || (norm[l] != 0 && norm[l] != '/'))
+			continue;
+		if (tree_root_len + strlen(norm) >= size) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(out, tree_root, tree_root_len);
+		strcpy(out + tree_root_len, norm);
+		return 1;
+	}
+	return 0;
+}
+
+/* (dirfd, path) as the file to use: the tree's when the path is under a
+ * prefix (in buf, then 1), else 0; -1 with errno. */
+static int tree_path(int dirfd, const char *path, char *buf, size_t size)
+{
+	char norm[PATH_MAX];
+	if (!ntree || !normalize(dirfd, path, norm))
+		return 0;
+	return tree_map(norm, buf, size);
+}
+
+/* A path in the tree as the program should see it: tree_root taken off. */
+static void tree_unmap(char *p)
+{
+	if (tree_root_len && strncmp(p, tree_root, tree_root_len) == 0 && p[tree_root_len] == '/')
+		memmove(p, p + tree_root_len, strlen(p + tree_root_len) + 1);
+	else if (tree_root_len && strcmp(p, tree_root) == 0)
+		strcpy(p, "/");
+}
+
 static int in_state_dir(const char *norm)
 {
+	if (tree_root_len && strncmp(norm, tree_root, tree_root_len) == 0 &&
+	    (norm[tree_root_len] == '/' || norm[tree_root_len] == 0))
+		return 0; /* the machine's tree: plain files, not control files */
 	return state_dir_len && strncmp(norm, state_dir, state_dir_len) == 0 && norm[state_dir_len] == '/';
 }
 
@@ -1158,6 +1235,8 @@ static int wants_mode(int flags)
 		mark_if_control(fd);                                                \
 		return fd;                                                          \
 	}                                                                           \
+	if (have && ntree && (r = tree_map(norm, target, sizeof(target))) != 0)     \
+		return r < 0 ? -1 : real_open(target, flags, mode);                 \
 	fd = real_fn(__VA_ARGS__);                                                  \
 	if (have && fd >= 0 && in_state_dir(norm))                                  \
 		mark_if_control(fd);                                                \
@@ -1225,6 +1304,8 @@ static FILE *emu_fopen(const char *path, const char *mode, fopen_fn real)
 		r = redirect_norm(norm, target, sizeof(target));
 		if (r < 0)
 			return NULL;
+		if (!r && ntree && (r = tree_map(norm, target, sizeof(target))) != 0)
+			return r < 0 ? NULL : real(target, mode);
 		f = real(r ? target : path, mode);
 		if (f && (r || in_state_dir(norm)))
 			mark_if_control(fileno(f));
@@ -1260,7 +1341,197 @@ EXPORT DIR *opendir(const char *path)
 	resolve();
 	if (normalize(AT_FDCWD, path, norm) && (r = redirect_norm(norm, target, sizeof(target))) != 0)
 		return r < 0 ? NULL : real_opendir(target);
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+		return r < 0 ? NULL : real_opendir(target);
 	return real_opendir(path);
+}
+
+/* ---- the server's tree: readlink, realpath, scandir, chdir ---- */
+
+typedef ssize_t (*readlink_fn)(const char *, char *, size_t);
+typedef ssize_t (*readlinkat_fn)(int, const char *, char *, size_t);
+typedef char *(*realpath_fn)(const char *, char *);
+typedef char *(*canonicalize_fn)(const char *);
+typedef int (*chdir_fn)(const char *);
+typedef int (*scandir_fn)(const char *, struct dirent ***, int (*)(const struct dirent *),
+			  int (*)(const struct dirent **, const struct dirent **));
+
+/* The tree's links are relative, so a link read there reads as the kernel's. */
+EXPORT ssize_t readlink(const char *path, char *buf, size_t size)
+{
+	static readlink_fn real;
+	char target[PATH_MAX];
+	int r;
+	if (!real)
+		real = (readlink_fn)next_sym("readlink");
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+		return r < 0 ? -1 : real(target, buf, size);
+	return real(path, buf, size);
+}
+
+EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
+{
+	static readlinkat_fn real;
+	char target[PATH_MAX];
+	int r;
+	if (!real)
+		real = (readlinkat_fn)next_sym("readlinkat");
+	if ((r = tree_path(dirfd, path, target, sizeof(target))) != 0)
+		return r < 0 ? -1 : real(AT_FDCWD, target, buf, size);
+	return real(dirfd, path, buf, size);
+}
+
+/* _FORTIFY_SOURCE entry points (a link read into a buffer of known size). */
+typedef ssize_t (*readlink_chk_fn)(const char *, char *, size_t, size_t);
+typedef ssize_t (*readlinkat_chk_fn)(int, const char *, char *, size_t, size_t);
+
+EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t size, size_t buflen)
+{
+	static readlink_chk_fn real;
+	char target[PATH_MAX];
+	int r;
+	if (!real)
+		real = (readlink_chk_fn)next_sym("__readlink_chk");
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+		return r < 0 ? -1 : real(target, buf, size, buflen);
+	return real(path, buf, size, buflen);
+}
+
+EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t size, size_t buflen)
+{
+	static readlinkat_chk_fn real;
+	char target[PATH_MAX];
+	int r;
+	if (!real)
+		real = (readlinkat_chk_fn)next_sym("__readlinkat_chk");
+	if ((r = tree_path(dirfd, path, target, sizeof(target))) != 0)
+		return r < 0 ? -1 : real(AT_FDCWD, target, buf, size, buflen);
+	return real(dirfd, path, buf, size, buflen);
+}
+
+/* glibc resolves links with its own internal calls: resolve in the tree,
+ * then name the result as the program sees it. */
+static char *tree_realpath(const char *path, char *resolved, realpath_fn real)
+{
+	char target[PATH_MAX], *out;
+	int r = tree_path(AT_FDCWD, path, target, sizeof(target));
+	if (r <= 0)
+		return r < 0 ? NULL : real(path, resolved);
+	out = real(target, resolved);
+	if (out)
+		tree_unmap(out);
+	return out;
+}
+
+EXPORT char *realpath(const char *path, char *resolved)
+{
+	static realpath_fn real;
+	if (!real)
+		real = (realpath_fn)next_sym("realpath");
+	return tree_realpath(path, resolved, real);
+}
+
+EXPORT char *canonicalize_file_name(const char *path)
+{
+	static realpath_fn real;
+	if (!real)
+		real = (realpath_fn)next_sym("realpath");
+	return tree_realpath(path, NULL, real);
+}
+
+EXPORT char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen)
+{
+	static realpath_fn real;
+	(void)resolvedlen; /* PATH_MAX or more: the caller's buffer was checked at build time */
+	if (!real)
+		real = (realpath_fn)next_sym("realpath");
+	return tree_realpath(path, resolved, real);
+}
+
+#define SCANDIR_BODY(name)                                                          \
+	static scandir_fn real;                                                     \
+	char target[PATH_MAX];                                                      \
+	int r;                                                                      \
+	if (!real)                                                                  \
+		real = (scandir_fn)next_sym(name);                                  \
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)           \
+		return r < 0 ? -1 : real(target, list, filter, compar);             \
+	return real(path, list, filter, compar);
+
+EXPORT int scandir(const char *path, struct dirent ***list, int (*filter)(const struct dirent *),
+		   int (*compar)(const struct dirent **, const struct dirent **))
+{
+	SCANDIR_BODY("scandir")
+}
+
+typedef int (*scandir64_fn)(const char *, struct dirent64 ***, int (*)(const struct dirent64 *),
+			    int (*)(const struct dirent64 **, const struct dirent64 **));
+
+EXPORT int scandir64(const char *path, struct dirent64 ***list, int (*filter)(const struct dirent64 *),
+		     int (*compar)(const struct dirent64 **, const struct dirent64 **))
+{
+	static scandir64_fn real;
+	char target[PATH_MAX];
+	int r;
+	if (!real)
+		real = (scandir64_fn)next_sym("scandir64");
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+		return r < 0 ? -1 : real(target, list, filter, compar);
+	return real(path, list, filter, compar);
+}
+
+/* Extended attributes (ls -l asks for ACLs and security labels): of the tree's file. */
+typedef ssize_t (*getxattr_fn)(const char *, const char *, void *, size_t);
+typedef ssize_t (*listxattr_fn)(const char *, char *, size_t);
+
+#define XATTR_BODY(type, name, ...)                                                 \
+	static type real;                                                           \
+	char target[PATH_MAX];                                                      \
+	int r;                                                                      \
+	if (!real)                                                                  \
+		real = (type)next_sym(name);                                        \
+	if (!real) {                                                                \
+		errno = ENOSYS;                                                     \
+		return -1;                                                          \
+	}                                                                           \
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0) {         \
+		if (r < 0)                                                          \
+			return -1;                                                  \
+		path = target;                                                      \
+	}                                                                           \
+	return real(__VA_ARGS__);
+
+EXPORT ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
+{
+	XATTR_BODY(getxattr_fn, "getxattr", path, name, value, size)
+}
+
+EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size)
+{
+	XATTR_BODY(getxattr_fn, "lgetxattr", path, name, value, size)
+}
+
+EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
+{
+	XATTR_BODY(listxattr_fn, "listxattr", path, list, size)
+}
+
+EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
+{
+	XATTR_BODY(listxattr_fn, "llistxattr", path, list, size)
+}
+
+/* A working directory in the tree: relative paths then resolve there. */
+EXPORT int chdir(const char *path)
+{
+	static chdir_fn real;
+	char target[PATH_MAX];
+	int r;
+	if (!real)
+		real = (chdir_fn)next_sym("chdir");
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+		return r < 0 ? -1 : real(target);
+	return real(path);
 }
 
 /* ---- ioctl ---- */
@@ -2344,6 +2615,8 @@ static int stat_path(int dirfd, const char **path, struct stat *st, char *target
 		return 1;
 	}
 	r = redirect_norm(norm, target, PATH_MAX);
+	if (r == 0 && ntree)
+		r = tree_map(norm, target, PATH_MAX);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -2479,10 +2752,12 @@ static int access_common(int dirfd, const char *path, int mode, int flags, int a
 		if (match_norm(norm))
 			return 0;
 		r = redirect_norm(norm, target, sizeof(target));
+		if (r == 0 && ntree)
+			r = tree_map(norm, target, sizeof(target));
 		if (r < 0)
 			return -1;
 		if (r > 0)
-			return real_access(target, mode);
+			return at ? real_faccessat(AT_FDCWD, target, mode, flags) : real_access(target, mode);
 	}
 	return at ? real_faccessat(dirfd, path, mode, flags) : real_access(path, mode);
 }

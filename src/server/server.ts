@@ -47,6 +47,7 @@ import { createPrivate, writePrivate, type Owner } from './private-files.js';
 import { markOwner } from './stale-dirs.js';
 import { FaultControl } from './fault-injection.js';
 import { ProcStatus } from './proc-status.js';
+import { machineSysfs, treeEnv, writeSysfsTree } from './sysfs.js';
 
 export interface ServerOptions {
   engine?: Engine;
@@ -184,6 +185,8 @@ export class EmuServer {
   /** Our private state: region backings and control files. */
   readonly stateDir: string;
   readonly faults: FaultControl;
+  /** The machine's sysfs and /dev/vfio (sysfs.ts), when it has PCI functions to show. */
+  private readonly treeRoot: string | undefined;
   /** /proc/<pid>/status with the engine's VmLck/VmPin. */
   private readonly procStatus: ProcStatus;
   private readonly server: net.Server;
@@ -220,6 +223,11 @@ export class EmuServer {
     fs.mkdirSync(path.join(this.stateDir, 'regions'), { mode: 0o700 });
     this.faults = new FaultControl(this.stateDir);
     this.procStatus = new ProcStatus(this.stateDir);
+    const tree = machineSysfs(this.engine);
+    if (tree) {
+      this.treeRoot = path.join(fs.realpathSync(this.stateDir), 'tree');
+      writeSysfsTree(this.treeRoot, tree);
+    }
     this.server = net.createServer({ allowHalfOpen: false }, (s) => this.accept(s));
     this.server.on('error', (e) => this.log(`server socket: ${e.message}`));
   }
@@ -256,6 +264,7 @@ export class EmuServer {
       IOMMUFD_EMU_REDIRECT: redirectEnv(),
       IOMMUFD_EMU_STATE: this.stateDir,
       IOMMUFD_EMU_TRACER: String(process.pid),
+      ...(this.treeRoot ? { IOMMUFD_EMU_TREE: treeEnv(this.treeRoot) } : {}),
     };
   }
 
@@ -369,7 +378,7 @@ export class EmuServer {
             onFrames = ch.frames;
           } else if (h.kind === KIND_QUERY) {
             hello = h;
-            const text = Buffer.from(`${pathsEnv(this.engine.paths())}\n${redirectEnv()}\n${this.stateDir}`, 'utf8');
+            const text = Buffer.from(`${pathsEnv(this.engine.paths())}\n${redirectEnv()}\n${this.stateDir}\n${this.treeRoot ? treeEnv(this.treeRoot) : ''}`, 'utf8');
             sock.end(Buffer.concat([encodeReply(text.length, process.pid), text]));
             return;
           } else {
@@ -989,7 +998,7 @@ async function removeStaleSocket(p: string): Promise<void> {
 }
 
 /** Ask a running server (over its socket) for its emulated paths and pid. */
-export async function queryServer(socketPath: string): Promise<{ paths: string; redirect: string; stateDir: string; pid: number }> {
+export async function queryServer(socketPath: string): Promise<{ paths: string; redirect: string; stateDir: string; tree: string; pid: number }> {
   return new Promise((resolve, reject) => {
     const c = net.connect(socketPath);
     const chunks: Buffer[] = [];
@@ -1001,8 +1010,8 @@ export async function queryServer(socketPath: string): Promise<{ paths: string; 
       if (all.length < REPLY_SIZE) return reject(new Error(`${socketPath}: not an iommufd-emu server`));
       const r = decodeReply(all);
       if (r.magic !== IEMU_MAGIC || r.result < 0) return reject(new Error(`${socketPath}: not an iommufd-emu server`));
-      const [paths = '', redirect = '', stateDir = ''] = all.subarray(REPLY_SIZE, REPLY_SIZE + r.result).toString('utf8').split('\n');
-      resolve({ paths, redirect, stateDir, pid: Number(r.aux) });
+      const [paths = '', redirect = '', stateDir = '', tree = ''] = all.subarray(REPLY_SIZE, REPLY_SIZE + r.result).toString('utf8').split('\n');
+      resolve({ paths, redirect, stateDir, tree, pid: Number(r.aux) });
     });
   });
 }
