@@ -127,13 +127,18 @@ interface Mapping { id: number; of: OpenFile; region: MmapRegion }
 
 /**
  * The device numbers stat() reports, as on the oracle's machines (Linux 7.2):
- * /dev/iommu is misc 10:257, /dev/vfio/devices/vfioN the vfio cdev region
- * 250:N (both numbers are assigned at boot there; these are what it assigned).
+ * /dev/iommu is misc 10:257, /dev/vfio/vfio misc 10:196 (VFIO_MINOR),
+ * /dev/vfio/devices/vfioN the vfio cdev region 250:N, /dev/vfio/<group> the
+ * group region 251 with minors in the order the groups were made, which is
+ * the group ids' order here (the dynamic numbers are what that boot assigned).
  */
 function devNumbers(p: string): [number, number] | undefined {
   if (p === '/dev/iommu') return [10, 257];
+  if (p === '/dev/vfio/vfio') return [10, 196];
   const m = /^\/dev\/vfio\/devices\/vfio(\d+)$/.exec(p);
   if (m) return [250, Number(m[1])];
+  const g = /^\/dev\/vfio\/(\d+)$/.exec(p);
+  if (g && Number(g[1]) >= 1) return [251, Number(g[1]) - 1];
   return undefined;
 }
 
