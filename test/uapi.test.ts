@@ -69,6 +69,7 @@ const KERNEL_LAYOUTS: Record<string, [number, string]> = {
   'vfio_iommu_type1_info_dma_avail': [12, 'id:0:2 version:2:2 next:4:4 avail:8:4'],
   'vfio_iova_range': [16, 'start:0:8 end:8:8'],
   'vfio_irq_info': [16, 'argsz:0:4 flags:4:4 index:8:4 count:12:4'],
+  'vfio_irq_set': [20, 'argsz:0:4 flags:4:4 index:8:4 start:12:4 count:16:4'],
   'vfio_pci_dependent_device': [8, 'devid:0:4 segment:4:2 bus:6:1 devfn:7:1'],
   'vfio_pci_hot_reset_info': [12, 'argsz:0:4 flags:4:4 count:8:4'],
   'vfio_region_info': [32, 'argsz:0:4 flags:4:4 index:8:4 cap_offset:12:4 size:16:8 offset:24:8'],
@@ -191,6 +192,10 @@ const KERNEL_CONSTANTS: Record<string, number> = {
   VFIO_REGION_INFO_FLAG_READ: 0x1, VFIO_REGION_INFO_FLAG_WRITE: 0x2, VFIO_SET_IOMMU: 0x3b66,
   VFIO_SPAPR_TCE_IOMMU: 0x2, VFIO_SPAPR_TCE_v2_IOMMU: 0x7, VFIO_TYPE: 0x3b, VFIO_TYPE1_IOMMU: 0x1,
   VFIO_TYPE1v2_IOMMU: 0x3, VFIO_UNMAP_ALL: 0x9, VFIO_UPDATE_VADDR: 0xa,
+  VFIO_PCI_INTX_IRQ_INDEX: 0, VFIO_PCI_MSI_IRQ_INDEX: 1, VFIO_PCI_MSIX_IRQ_INDEX: 2, VFIO_PCI_ERR_IRQ_INDEX: 3,
+  VFIO_PCI_REQ_IRQ_INDEX: 4, VFIO_PCI_NUM_IRQS: 5, VFIO_IRQ_SET_DATA_NONE: 0x1, VFIO_IRQ_SET_DATA_BOOL: 0x2,
+  VFIO_IRQ_SET_DATA_EVENTFD: 0x4, VFIO_IRQ_SET_ACTION_MASK: 0x8, VFIO_IRQ_SET_ACTION_UNMASK: 0x10,
+  VFIO_IRQ_SET_ACTION_TRIGGER: 0x20, VFIO_IRQ_SET_DATA_TYPE_MASK: 0x7, VFIO_IRQ_SET_ACTION_TYPE_MASK: 0x38,
   __VFIO_RESERVED_TYPE1_NESTING_IOMMU: 0x6,
   // include/uapi/linux/pci_regs.h
   PCI_STD_HEADER_SIZEOF: 0x40, PCI_COMMAND: 4, PCI_STATUS: 6, PCI_COMMAND_IO: 1, PCI_COMMAND_MEMORY: 2,

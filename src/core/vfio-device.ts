@@ -21,6 +21,7 @@ import type { PciFunction, PciFunctionModel } from '../hw/pci.js';
 import { VfioPciConfig } from './vfio-pci-config.js';
 import type { VfioGroup } from './vfio-group.js';
 import { vfioCompatIoasGetId } from './vfio-compat.js';
+import { VfioPciIntrs } from './vfio-pci-intrs.js';
 import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_STD_HEADER_SIZEOF } from '../uapi/pci-regs.js';
 import type { VfioPciInfo } from '../hw/e1000e.js';
 
@@ -48,6 +49,8 @@ export class VfioDevice {
   readonly pasids = new Set<number>();
   /** The config-space state of vfio_pci_core_device while the device is open (vconfig and friends). */
   config: VfioPciConfig | undefined;
+  /** Its interrupts (SET_IRQS state) while the device is open. */
+  intrs: VfioPciIntrs | undefined;
   /** pci_save_state at open: the header the PCI core puts back at close. */
   private savedHeader: Uint8Array | undefined;
 
@@ -63,12 +66,25 @@ export class VfioDevice {
     model.config.write(PCI_COMMAND, 2, model.config.read(PCI_COMMAND, 2) & ~PCI_COMMAND_MASTER);
     if (this.pci.vfio.resetWorks) model.resetFunction();
     this.savedHeader = model.config.bytes.slice(0, PCI_STD_HEADER_SIZEOF);
-    this.config = new VfioPciConfig(model);
+    const config = new VfioPciConfig(model);
+    this.config = config;
+    const irqs = this.pci.vfio.irqs;
+    const intrs = new VfioPciIntrs({
+      irqCount: (i) => irqs[i]?.count ?? 0,
+      hasIrq: (irqs[V.VFIO_PCI_INTX_IRQ_INDEX]?.count ?? 0) > 0,
+      isPcie: (irqs[V.VFIO_PCI_ERR_IRQ_INDEX]?.count ?? 0) > 0,
+    }, config);
+    this.intrs = intrs;
+    model.irqSink = { setIntx: (level) => intrs.setIntx(level), msi: (vector, msix) => intrs.raiseMsi(vector, msix) };
   }
 
   /** vfio_pci_core_disable: reset, then the saved header back (pci_restore_state). */
   disable(): void {
     const model = this.pci.model;
+    // vfio_pci_core_disable: interrupts off and their eventfds released first.
+    this.intrs?.teardown();
+    this.intrs = undefined;
+    model.irqSink = undefined;
     if (this.pci.vfio.resetWorks) model.resetFunction();
     if (this.savedHeader) model.config.bytes.set(this.savedHeader, 0);
     this.savedHeader = undefined;
@@ -336,7 +352,7 @@ export class VfioDeviceFile implements EmulatedFile {
         this.device.pci.model.resetFunction();
         return 0;
       case V.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: return this.hotResetInfo(task, arg, trace);
-      case V.VFIO_DEVICE_SET_IRQS:
+      case V.VFIO_DEVICE_SET_IRQS: return this.device.intrs!.setIrqs(task, arg, trace);
       case V.VFIO_DEVICE_PCI_HOT_RESET:
       case V.VFIO_DEVICE_IOEVENTFD:
         throw new Errno(ENOTTY, `${vfioDeviceIoctlName(request)} is not emulated yet`);
@@ -389,7 +405,12 @@ export class VfioDeviceFile implements EmulatedFile {
       const o = off > 0xffffffffn ? Number.MAX_SAFE_INTEGER : Number(off);
       if (o + len > cfg.vconfig.length) throw new Errno(EFAULT, `config access 0x${o.toString(16)}+${len} past the end`);
       const data = from?.(len);
+      const virqDisabled = cfg.virqDisabled;
       const out = cfg.rw(o, len, data);
+      // INTx disable in the command register masks or unmasks INTx (vfio_basic_config_write).
+      if (cfg.virqDisabled !== virqDisabled) {
+        if (cfg.virqDisabled) this.device.intrs?.intxMask(); else this.device.intrs?.intxUnmask();
+      }
       return data ?? out;
     }
     if (index === V.VFIO_PCI_ROM_REGION_INDEX) {

@@ -42,7 +42,7 @@ import {
 } from './protocol.js';
 import { ProcessAddressSpace, ProcessTask, type ResolvedFd, type TaskHost } from './process-memory.js';
 import { openFileBacking } from './file-backing.js';
-import { Peer } from './peer.js';
+import { HostEventfd, Peer } from './peer.js';
 import { createPrivate, writePrivate, type Owner } from './private-files.js';
 import { markOwner } from './stale-dirs.js';
 import { FaultControl } from './fault-injection.js';
@@ -665,6 +665,18 @@ export class EmuServer {
         const b = openFileBacking(path, access);
         if (!proc.peer.alive()) { b.close?.(); throw proc.peer.gone(); }
         return b;
+      },
+      // SET_IRQS: our own copy of the client's eventfd (pidfd_getfd), checked to be
+      // the file /proc showed (it was an eventfd, and the process is still the one).
+      eventfd: () => {
+        if (link !== 'anon_inode:[eventfd]') throw new Errno(EINVAL, `fd ${fd} is not an eventfd`);
+        const copy = proc.peer.getFd(fd);
+        if (copy < 0) throw new Errno(copy === -1 ? EPERM : -copy, `cannot take fd ${fd} of pid ${pid}`);
+        const e = new HostEventfd(copy);
+        let same = false;
+        try { same = fs.readlinkSync(`/proc/self/fd/${copy}`) === link && proc.peer.alive(); } catch { /* as not */ }
+        if (!same) { e.release(); throw new Errno(EBADF, `fd ${fd} of pid ${pid} changed`); }
+        return e;
       },
     };
   }
