@@ -70,6 +70,8 @@ const KERNEL_LAYOUTS: Record<string, [number, string]> = {
   'vfio_iova_range': [16, 'start:0:8 end:8:8'],
   'vfio_irq_info': [16, 'argsz:0:4 flags:4:4 index:8:4 count:12:4'],
   'vfio_irq_set': [20, 'argsz:0:4 flags:4:4 index:8:4 start:12:4 count:16:4'],
+  'vfio_pci_hot_reset': [12, 'argsz:0:4 flags:4:4 count:8:4'],
+  'vfio_device_ioeventfd': [32, 'argsz:0:4 flags:4:4 offset:8:8 data:16:8 fd:24:4 reserved:28:4'],
   'vfio_pci_dependent_device': [8, 'devid:0:4 segment:4:2 bus:6:1 devfn:7:1'],
   'vfio_pci_hot_reset_info': [12, 'argsz:0:4 flags:4:4 count:8:4'],
   'vfio_region_info': [32, 'argsz:0:4 flags:4:4 index:8:4 cap_offset:12:4 size:16:8 offset:24:8'],
@@ -196,6 +198,8 @@ const KERNEL_CONSTANTS: Record<string, number> = {
   VFIO_PCI_REQ_IRQ_INDEX: 4, VFIO_PCI_NUM_IRQS: 5, VFIO_IRQ_SET_DATA_NONE: 0x1, VFIO_IRQ_SET_DATA_BOOL: 0x2,
   VFIO_IRQ_SET_DATA_EVENTFD: 0x4, VFIO_IRQ_SET_ACTION_MASK: 0x8, VFIO_IRQ_SET_ACTION_UNMASK: 0x10,
   VFIO_IRQ_SET_ACTION_TRIGGER: 0x20, VFIO_IRQ_SET_DATA_TYPE_MASK: 0x7, VFIO_IRQ_SET_ACTION_TYPE_MASK: 0x38,
+  VFIO_DEVICE_IOEVENTFD_8: 0x1, VFIO_DEVICE_IOEVENTFD_16: 0x2, VFIO_DEVICE_IOEVENTFD_32: 0x4,
+  VFIO_DEVICE_IOEVENTFD_64: 0x8, VFIO_DEVICE_IOEVENTFD_SIZE_MASK: 0xf,
   __VFIO_RESERVED_TYPE1_NESTING_IOMMU: 0x6,
   // include/uapi/linux/pci_regs.h
   PCI_STD_HEADER_SIZEOF: 0x40, PCI_COMMAND: 4, PCI_STATUS: 6, PCI_COMMAND_IO: 1, PCI_COMMAND_MEMORY: 2,

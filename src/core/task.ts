@@ -83,6 +83,12 @@ export interface EventfdCtx {
   signal(): void;
   /** eventfd_ctx_put: the engine is done with it. */
   release(): void;
+  /**
+   * vfio_virqfd: call `handler` after each signal someone else (the user)
+   * gives the eventfd, until release(). Absent: the host cannot watch it
+   * (the server does not watch its clients' eventfds).
+   */
+  watch?(handler: () => void): void;
 }
 
 /** Per-task fault injection (/proc/<pid>/task/<tid>/fail-nth and the debugfs knobs). */

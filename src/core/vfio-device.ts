@@ -22,6 +22,7 @@ import { VfioPciConfig } from './vfio-pci-config.js';
 import type { VfioGroup } from './vfio-group.js';
 import { vfioCompatIoasGetId } from './vfio-compat.js';
 import { VfioPciIntrs } from './vfio-pci-intrs.js';
+import { VfioPciIoeventfds } from './vfio-pci-ioeventfd.js';
 import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_STD_HEADER_SIZEOF } from '../uapi/pci-regs.js';
 import type { VfioPciInfo } from '../hw/e1000e.js';
 
@@ -51,6 +52,8 @@ export class VfioDevice {
   config: VfioPciConfig | undefined;
   /** Its interrupts (SET_IRQS state) while the device is open. */
   intrs: VfioPciIntrs | undefined;
+  /** Its VFIO_DEVICE_IOEVENTFD registrations while the device is open. */
+  ioeventfds: VfioPciIoeventfds | undefined;
   /** pci_save_state at open: the header the PCI core puts back at close. */
   private savedHeader: Uint8Array | undefined;
 
@@ -76,6 +79,7 @@ export class VfioDevice {
     }, config);
     this.intrs = intrs;
     model.irqSink = { setIntx: (level) => intrs.setIntx(level), msi: (vector, msix) => intrs.raiseMsi(vector, msix) };
+    this.ioeventfds = new VfioPciIoeventfds(model, () => config.msixTable());
   }
 
   /** vfio_pci_core_disable: reset, then the saved header back (pci_restore_state). */
@@ -84,6 +88,8 @@ export class VfioDevice {
     // vfio_pci_core_disable: interrupts off and their eventfds released first.
     this.intrs?.teardown();
     this.intrs = undefined;
+    this.ioeventfds?.teardown();
+    this.ioeventfds = undefined;
     model.irqSink = undefined;
     if (this.pci.vfio.resetWorks) model.resetFunction();
     if (this.savedHeader) model.config.bytes.set(this.savedHeader, 0);
@@ -353,9 +359,8 @@ export class VfioDeviceFile implements EmulatedFile {
         return 0;
       case V.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: return this.hotResetInfo(task, arg, trace);
       case V.VFIO_DEVICE_SET_IRQS: return this.device.intrs!.setIrqs(task, arg, trace);
-      case V.VFIO_DEVICE_PCI_HOT_RESET:
-      case V.VFIO_DEVICE_IOEVENTFD:
-        throw new Errno(ENOTTY, `${vfioDeviceIoctlName(request)} is not emulated yet`);
+      case V.VFIO_DEVICE_PCI_HOT_RESET: return this.hotReset(task, arg, trace);
+      case V.VFIO_DEVICE_IOEVENTFD: return this.device.ioeventfds!.ioctl(task, arg, trace);
       default:
         throw new Errno(ENOTTY, 'not a vfio-pci ioctl');
     }
@@ -372,6 +377,20 @@ export class VfioDeviceFile implements EmulatedFile {
     const hdr = S.decode(task.mm.read(arg, S.size));
     if (trace) trace.args = `argsz=${hdr.argsz}`;
     if (hdr.argsz < S.size) throw new Errno(EINVAL, `argsz ${hdr.argsz} < ${S.size}`);
+    throw new Errno(ENODEV, `${this.device.pci.name} is on a root bus: no slot or bus reset`);
+  }
+
+  /**
+   * vfio_pci_ioctl_pci_hot_reset: the header (no flags; a cdev's file gives
+   * no group fds, a group's device file at least one), then, as for the
+   * info query, no slot or bus reset on the root bus: ENODEV (measured).
+   */
+  private hotReset(task: Task, arg: bigint, trace?: IoctlTrace): number {
+    const S = V.VfioPciHotReset;
+    const h = S.decode(task.mm.read(arg, S.size));
+    if (trace) trace.args = `argsz=${h.argsz} flags=0x${h.flags.toString(16)} count=${h.count}`;
+    if (h.argsz < S.size || h.flags) throw new Errno(EINVAL, 'argsz or flags');
+    if ((h.count !== 0) === !this.group) throw new Errno(EINVAL, this.group ? 'a group\'s device file needs group fds' : 'a cdev takes no group fds');
     throw new Errno(ENODEV, `${this.device.pci.name} is on a root bus: no slot or bus reset`);
   }
 

@@ -74,13 +74,33 @@ export class SimEventfd {
     return v;
   }
 
+  /** Handlers the engine watches it with (virqfds). */
+  private readonly watchers = new Set<() => void>();
+
+  /** write(2) of `n` by the program: the counter grows and the engine's watchers run. */
+  write(n = 1n): void {
+    this.count += n;
+    for (const w of [...this.watchers]) w();
+  }
+
   /** eventfd_ctx_fdget. */
   ref(): EventfdCtx {
     this.refs++;
     let live = true;
+    let watcher: (() => void) | undefined;
     return {
       signal: () => { if (live) this.count++; },
-      release: () => { if (live) { live = false; this.refs--; } },
+      release: () => {
+        if (!live) return;
+        live = false;
+        this.refs--;
+        if (watcher) this.watchers.delete(watcher);
+      },
+      watch: (handler) => {
+        if (!live) return;
+        watcher = handler;
+        this.watchers.add(handler);
+      },
     };
   }
 }

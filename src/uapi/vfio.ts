@@ -188,6 +188,23 @@ export const VfioPciHotResetInfo = defineStruct('vfio_pci_hot_reset_info', 12, {
   argsz: u32(0), flags: u32(4), count: u32(8),
 });
 
+/** Header; count × s32 group fds follow at offset 12 (group_fds[]). */
+export const VfioPciHotReset = defineStruct('vfio_pci_hot_reset', 12, {
+  argsz: u32(0), flags: u32(4), count: u32(8),
+});
+
+// VFIO_DEVICE_IOEVENTFD: the size flag is the write's byte count.
+export const VFIO_DEVICE_IOEVENTFD_8 = 1 << 0;
+export const VFIO_DEVICE_IOEVENTFD_16 = 1 << 1;
+export const VFIO_DEVICE_IOEVENTFD_32 = 1 << 2;
+export const VFIO_DEVICE_IOEVENTFD_64 = 1 << 3;
+export const VFIO_DEVICE_IOEVENTFD_SIZE_MASK = 0xf;
+
+/** offset: the device-file offset (region index << 40 | BAR offset) of the write; fd -1 removes. */
+export const VfioDeviceIoeventfd = defineStruct('vfio_device_ioeventfd', 32, {
+  argsz: u32(0), flags: u32(4), offset: u64(8), data: u64(16), fd: s32(24), reserved: u32(28),
+});
+
 /** group_id, or devid with VFIO_PCI_HOT_RESET_FLAG_DEV_ID. */
 export const VfioPciDependentDevice = defineStruct('vfio_pci_dependent_device', 8, {
   devid: u32(0), segment: u16(4), bus: u8(6), devfn: u8(7),
