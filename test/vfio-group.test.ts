@@ -11,6 +11,7 @@ import type { EmulatedFile } from '../src/core/file.js';
 import { VfioDeviceFile } from '../src/core/vfio-device.js';
 import { IommufdCtx } from '../src/core/iommufd.js';
 import type { PciFunction } from '../src/hw/pci.js';
+import { pathsEnv } from '../src/server/server.js';
 
 interface Ctx { engine: Engine; p: SimProcess; scratch: bigint }
 
@@ -154,4 +155,15 @@ test('GET_DEVICE_FD names: prefix rules, options, a string longer than a page', 
   assert.equal(get(`0000:00:01.0${' '.repeat(5000)}`), -E.EINVAL);
   assert.equal(ioctl(c, g, V.VFIO_GROUP_GET_DEVICE_FD, 0n), -E.EFAULT);
   assert.ok(get(`0000:00:01.0${' '.repeat(4000)}`) >= 3);
+});
+
+test('device numbers: /dev/vfio/vfio is misc 196, a group node 251 with the minor vfio gave it', () => {
+  const c = setup();
+  const minor = (p: string) => c.engine.vfioGroups.find((g) => g.path === p)?.minor;
+  const env = pathsEnv(c.engine.paths(), minor).split(':');
+  assert.ok(env.includes('/dev/vfio/vfio=10,196'));
+  assert.ok(env.includes('/dev/vfio/1=251,0'));
+  assert.ok(env.includes('/dev/vfio/2=251,1'));
+  // Without the engine's minors a group path is no device node.
+  assert.ok(pathsEnv(c.engine.paths()).split(':').includes('/dev/vfio/1'));
 });

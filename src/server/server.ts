@@ -125,33 +125,36 @@ interface Backing { path: string; fd: number; region: MmapRegion }
 
 interface Mapping { id: number; of: OpenFile; region: MmapRegion }
 
+/** A VFIO group node's minor number (the engine's: the order vfio made the groups). */
+type GroupMinor = (path: string) => number | undefined;
+
 /**
  * The device numbers stat() reports, as on the oracle's machines (Linux 7.2):
  * /dev/iommu is misc 10:257, /dev/vfio/vfio misc 10:196 (VFIO_MINOR),
  * /dev/vfio/devices/vfioN the vfio cdev region 250:N, /dev/vfio/<group> the
- * group region 251 with minors in the order the groups were made, which is
- * the group ids' order here (the dynamic numbers are what that boot assigned).
+ * group region 251 with the group's minor (the dynamic majors are what that
+ * boot assigned).
  */
-function devNumbers(p: string): [number, number] | undefined {
+function devNumbers(p: string, groupMinor?: GroupMinor): [number, number] | undefined {
   if (p === '/dev/iommu') return [10, 257];
   if (p === '/dev/vfio/vfio') return [10, 196];
   const m = /^\/dev\/vfio\/devices\/vfio(\d+)$/.exec(p);
   if (m) return [250, Number(m[1])];
-  const g = /^\/dev\/vfio\/(\d+)$/.exec(p);
-  if (g && Number(g[1]) >= 1) return [251, Number(g[1]) - 1];
+  const g = groupMinor?.(p);
+  if (g !== undefined) return [251, g];
   return undefined;
 }
 
 /** The device number stat() reports for an emulated path. */
-export function deviceNumber(p: string): bigint {
-  const d = devNumbers(p);
+export function deviceNumber(p: string, groupMinor?: GroupMinor): bigint {
+  const d = devNumbers(p, groupMinor);
   return d ? makedev(d[0], d[1]) : 0n;
 }
 
 /** IOMMUFD_EMU_PATHS for the shim: patterns, each with "=MAJOR,MINOR" when it is a device. */
-export function pathsEnv(paths: readonly string[]): string {
+export function pathsEnv(paths: readonly string[], groupMinor?: GroupMinor): string {
   return paths.map((p) => {
-    const d = devNumbers(p);
+    const d = devNumbers(p, groupMinor);
     return d ? `${p}=${d[0]},${d[1]}` : p;
   }).join(':');
 }
@@ -183,6 +186,8 @@ const NO_RECS: Rec[] = [];
 
 export class EmuServer {
   readonly engine: Engine;
+  /** /dev/vfio/<group> minors, from the engine's groups. */
+  private readonly groupMinor = (p: string): number | undefined => this.engine.vfioGroups.find((g) => g.path === p)?.minor;
   readonly socketPath: string;
   /** The private directory we created for the socket, removed on close. */
   private readonly ownDir: string | undefined;
@@ -257,7 +262,7 @@ export class EmuServer {
       ...base,
       LD_PRELOAD: preload,
       IOMMUFD_EMU_SOCKET: this.socketPath,
-      IOMMUFD_EMU_PATHS: pathsEnv(this.engine.paths()),
+      IOMMUFD_EMU_PATHS: pathsEnv(this.engine.paths(), this.groupMinor),
       IOMMUFD_EMU_REDIRECT: redirectEnv(),
       IOMMUFD_EMU_STATE: this.stateDir,
       IOMMUFD_EMU_TRACER: String(process.pid),
@@ -374,7 +379,7 @@ export class EmuServer {
             onFrames = ch.frames;
           } else if (h.kind === KIND_QUERY) {
             hello = h;
-            const text = Buffer.from(`${pathsEnv(this.engine.paths())}\n${redirectEnv()}\n${this.stateDir}`, 'utf8');
+            const text = Buffer.from(`${pathsEnv(this.engine.paths(), this.groupMinor)}\n${redirectEnv()}\n${this.stateDir}`, 'utf8');
             sock.end(Buffer.concat([encodeReply(text.length, process.pid), text]));
             return;
           } else {
@@ -539,7 +544,7 @@ export class EmuServer {
       const proc = this.process(peer);
       const task = new ProcessTask(proc.pid, h.tid, proc.mm, this.rootCaps, proc.host);
       const file = this.engine.open(p, task);
-      of = this.register(sock, h, file, p, deviceNumber(p), h.oflags);
+      of = this.register(sock, h, file, p, deviceNumber(p, this.groupMinor), h.oflags);
       proc.owned.add(h.ino);
     } catch (e) {
       result = isErrno(e) ? -e.code : -EIO;
