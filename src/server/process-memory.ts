@@ -11,7 +11,7 @@ import { allocMmId, MmPins, PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace, type Fil
 import { openFileBacking } from './file-backing.js';
 import { makedev } from './protocol.js';
 import { RunCounter } from '../util/run-counter.js';
-import { RLIM_INFINITY, userAccount, type FaultInjector, type Task, type UserAccount } from '../core/task.js';
+import { RLIM_INFINITY, userAccount, type EventfdCtx, type FaultInjector, type Task, type UserAccount } from '../core/task.js';
 import type { EmulatedFile } from '../core/file.js';
 
 /**
@@ -398,6 +398,8 @@ export interface ResolvedFd {
   path?: string;
   /** For 'other': the file's bytes, opened for IOAS_MAP_FILE (see file-backing.ts). */
   openBacking?(): FileBacking;
+  /** For 'other': our own reference to it as an eventfd (Task's ResolvedFile.eventfd). */
+  eventfd?(): EventfdCtx;
 }
 
 /** The server's side of a ProcessTask. */

@@ -42,7 +42,7 @@ import {
 } from './protocol.js';
 import { ProcessAddressSpace, ProcessTask, type ResolvedFd, type TaskHost } from './process-memory.js';
 import { openFileBacking } from './file-backing.js';
-import { Peer } from './peer.js';
+import { HostEventfd, Peer } from './peer.js';
 import { createPrivate, writePrivate, type Owner } from './private-files.js';
 import { markOwner } from './stale-dirs.js';
 import { FaultControl } from './fault-injection.js';
@@ -126,28 +126,36 @@ interface Backing { path: string; fd: number; region: MmapRegion }
 
 interface Mapping { id: number; of: OpenFile; region: MmapRegion }
 
+/** A VFIO group node's minor number (the engine's: the order vfio made the groups). */
+type GroupMinor = (path: string) => number | undefined;
+
 /**
  * The device numbers stat() reports, as on the oracle's machines (Linux 7.2):
- * /dev/iommu is misc 10:257, /dev/vfio/devices/vfioN the vfio cdev region
- * 250:N (both numbers are assigned at boot there; these are what it assigned).
+ * /dev/iommu is misc 10:257, /dev/vfio/vfio misc 10:196 (VFIO_MINOR),
+ * /dev/vfio/devices/vfioN the vfio cdev region 250:N, /dev/vfio/<group> the
+ * group region 251 with the group's minor (the dynamic majors are what that
+ * boot assigned).
  */
-function devNumbers(p: string): [number, number] | undefined {
+function devNumbers(p: string, groupMinor?: GroupMinor): [number, number] | undefined {
   if (p === '/dev/iommu') return [10, 257];
+  if (p === '/dev/vfio/vfio') return [10, 196];
   const m = /^\/dev\/vfio\/devices\/vfio(\d+)$/.exec(p);
   if (m) return [250, Number(m[1])];
+  const g = groupMinor?.(p);
+  if (g !== undefined) return [251, g];
   return undefined;
 }
 
 /** The device number stat() reports for an emulated path. */
-export function deviceNumber(p: string): bigint {
-  const d = devNumbers(p);
+export function deviceNumber(p: string, groupMinor?: GroupMinor): bigint {
+  const d = devNumbers(p, groupMinor);
   return d ? makedev(d[0], d[1]) : 0n;
 }
 
 /** IOMMUFD_EMU_PATHS for the shim: patterns, each with "=MAJOR,MINOR" when it is a device. */
-export function pathsEnv(paths: readonly string[]): string {
+export function pathsEnv(paths: readonly string[], groupMinor?: GroupMinor): string {
   return paths.map((p) => {
-    const d = devNumbers(p);
+    const d = devNumbers(p, groupMinor);
     return d ? `${p}=${d[0]},${d[1]}` : p;
   }).join(':');
 }
@@ -179,6 +187,8 @@ const NO_RECS: Rec[] = [];
 
 export class EmuServer {
   readonly engine: Engine;
+  /** /dev/vfio/<group> minors, from the engine's groups. */
+  private readonly groupMinor = (p: string): number | undefined => this.engine.vfioGroups.find((g) => g.path === p)?.minor;
   readonly socketPath: string;
   /** The private directory we created for the socket, removed on close. */
   private readonly ownDir: string | undefined;
@@ -260,7 +270,7 @@ export class EmuServer {
       ...base,
       LD_PRELOAD: preload,
       IOMMUFD_EMU_SOCKET: this.socketPath,
-      IOMMUFD_EMU_PATHS: pathsEnv(this.engine.paths()),
+      IOMMUFD_EMU_PATHS: pathsEnv(this.engine.paths(), this.groupMinor),
       IOMMUFD_EMU_REDIRECT: redirectEnv(),
       IOMMUFD_EMU_STATE: this.stateDir,
       IOMMUFD_EMU_TRACER: String(process.pid),
@@ -378,7 +388,7 @@ export class EmuServer {
             onFrames = ch.frames;
           } else if (h.kind === KIND_QUERY) {
             hello = h;
-            const text = Buffer.from(`${pathsEnv(this.engine.paths())}\n${redirectEnv()}\n${this.stateDir}\n${this.treeRoot ? treeEnv(this.treeRoot) : ''}`, 'utf8');
+            const text = Buffer.from(`${pathsEnv(this.engine.paths(), this.groupMinor)}\n${redirectEnv()}\n${this.stateDir}\n${this.treeRoot ? treeEnv(this.treeRoot) : ''}`, 'utf8');
             sock.end(Buffer.concat([encodeReply(text.length, process.pid), text]));
             return;
           } else {
@@ -543,7 +553,7 @@ export class EmuServer {
       const proc = this.process(peer);
       const task = new ProcessTask(proc.pid, h.tid, proc.mm, this.rootCaps, proc.host);
       const file = this.engine.open(p, task);
-      of = this.register(sock, h, file, p, deviceNumber(p), h.oflags);
+      of = this.register(sock, h, file, p, deviceNumber(p, this.groupMinor), h.oflags);
       proc.owned.add(h.ino);
     } catch (e) {
       result = isErrno(e) ? -e.code : -EIO;
@@ -669,6 +679,18 @@ export class EmuServer {
         const b = openFileBacking(path, access);
         if (!proc.peer.alive()) { b.close?.(); throw proc.peer.gone(); }
         return b;
+      },
+      // SET_IRQS: our own copy of the client's eventfd (pidfd_getfd), checked to be
+      // the file /proc showed (it was an eventfd, and the process is still the one).
+      eventfd: () => {
+        if (link !== 'anon_inode:[eventfd]') throw new Errno(EINVAL, `fd ${fd} is not an eventfd`);
+        const copy = proc.peer.getFd(fd);
+        if (copy < 0) throw new Errno(copy === -1 ? EPERM : -copy, `cannot take fd ${fd} of pid ${pid}`);
+        const e = new HostEventfd(copy);
+        let same = false;
+        try { same = fs.readlinkSync(`/proc/self/fd/${copy}`) === link && proc.peer.alive(); } catch { /* as not */ }
+        if (!same) { e.release(); throw new Errno(EBADF, `fd ${fd} of pid ${pid} changed`); }
+        return e;
       },
     };
   }
