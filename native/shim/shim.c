@@ -158,6 +158,7 @@ struct held {
 
 static sigset_t async_sigs;
 static int async_sigs_ready;
+static int sigmask_raw(int how, const sigset_t *set, sigset_t *old);
 
 static void take(pthread_mutex_t *m, struct held *old)
 {
@@ -174,14 +175,14 @@ static void take(pthread_mutex_t *m, struct held *old)
 		async_sigs_ready = 1;
 	}
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
-	pthread_sigmask(SIG_BLOCK, &async_sigs, &old->sigs);
+	sigmask_raw(SIG_BLOCK, &async_sigs, &old->sigs);
 	pthread_mutex_lock(m);
 }
 
 static void give(pthread_mutex_t *m, const struct held *old)
 {
 	pthread_mutex_unlock(m);
-	pthread_sigmask(SIG_SETMASK, &old->sigs, NULL);
+	sigmask_raw(SIG_SETMASK, &old->sigs, NULL);
 	pthread_setcancelstate(old->cancel, NULL);
 }
 
@@ -1802,6 +1803,80 @@ static void mappings_after_fork(void)
 	errno = saved;
 }
 
+/* ---- SIGSEGV stays deliverable ---- */
+
+/* A program that blocks SIGSEGV (threads made with every signal blocked,
+ * as QEMU and DPDK make theirs) would be killed by its first access to a
+ * trap mapping: the kernel does not deliver a fault's signal to a blocked
+ * handler. So SIGSEGV is never really blocked while the shim is active;
+ * what the program believes is kept per thread (what its masks read back,
+ * and a fault of its own then kills as it would have). */
+static __thread int segv_masked;
+
+typedef int (*sigmask_fn)(int, const sigset_t *, sigset_t *);
+static sigmask_fn real_pthread_sigmask, real_sigprocmask;
+
+static void resolve_sigmask(void)
+{
+	if (!real_pthread_sigmask) {
+		real_sigprocmask = (sigmask_fn)next_sym("sigprocmask");
+		real_pthread_sigmask = (sigmask_fn)next_sym("pthread_sigmask");
+	}
+}
+
+/* pthread_sigmask without our interposition (returns an errno value). */
+static int sigmask_raw(int how, const sigset_t *set, sigset_t *old)
+{
+	resolve_sigmask();
+	return real_pthread_sigmask(how, set, old);
+}
+
+/* Returns 0 or an errno value, as pthread_sigmask. */
+static int sigmask_common(sigmask_fn real, int how, const sigset_t *set, sigset_t *old)
+{
+	sigset_t s;
+	int was = segv_masked, has = 0, r;
+
+	if (!active)
+		return real(how, set, old) == 0 ? 0 : errno;
+	if (set) {
+		if (how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
+			return EINVAL;
+		s = *set;
+		has = sigismember(&s, SIGSEGV) == 1;
+		sigdelset(&s, SIGSEGV);
+		set = &s;
+	}
+	r = real(how, set, old) == 0 ? 0 : errno;
+	if (r)
+		return r;
+	if (old && was)
+		sigaddset(old, SIGSEGV);
+	if (set && has)
+		segv_masked = how != SIG_UNBLOCK;
+	else if (set && how == SIG_SETMASK)
+		segv_masked = 0;
+	return 0;
+}
+
+EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	resolve_sigmask();
+	return sigmask_common(real_pthread_sigmask, how, set, old);
+}
+
+EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int r;
+	resolve_sigmask();
+	r = sigmask_common(real_sigprocmask, how, set, old);
+	if (r) {
+		errno = r;
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- trap mappings: loads and stores that are reads and writes ---- */
 
 /* The address space of a trap mapping: no access, where the program asked
@@ -1874,7 +1949,9 @@ static void chain_segv(int sig, siginfo_t *si, void *ctx)
 	struct sigaction a = prog_segv;
 	sigset_t old, mask;
 
-	if (!(a.sa_flags & SA_SIGINFO) && (a.sa_handler == SIG_DFL || a.sa_handler == SIG_IGN)) {
+	/* A fault with SIGSEGV blocked (as the program sees it), or ignored,
+	 * kills with the default action (the kernel's force_sig_fault). */
+	if (segv_masked || (!(a.sa_flags & SA_SIGINFO) && (a.sa_handler == SIG_DFL || a.sa_handler == SIG_IGN))) {
 		struct sigaction dfl;
 		memset(&dfl, 0, sizeof(dfl));
 		dfl.sa_handler = SIG_DFL;
@@ -1889,12 +1966,14 @@ static void chain_segv(int sig, siginfo_t *si, void *ctx)
 	mask = a.sa_mask;
 	if (!(a.sa_flags & SA_NODEFER))
 		sigaddset(&mask, sig);
-	pthread_sigmask(SIG_BLOCK, &mask, &old);
+	/* SIGSEGV itself stays open: the handler may touch a BAR too. */
+	sigdelset(&mask, SIGSEGV);
+	sigmask_raw(SIG_BLOCK, &mask, &old);
 	if (a.sa_flags & SA_SIGINFO)
 		a.sa_sigaction(sig, si, ctx);
 	else
 		a.sa_handler(sig);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	sigmask_raw(SIG_SETMASK, &old, NULL);
 }
 
 /* An access the device refused (memory decoding off, say): the kernel's
@@ -1922,7 +2001,7 @@ static void trap_sigbus(siginfo_t *fault)
 	real_sigaction(SIGBUS, &a, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGBUS);
-	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	sigmask_raw(SIG_UNBLOCK, &set, NULL);
 	syscall(SYS_rt_tgsigqueueinfo, self_pid(), self_tid(self_pid()), SIGBUS, &si);
 }
 
@@ -1983,9 +2062,16 @@ static int segv_action(const struct sigaction *act, struct sigaction *old)
 
 EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+	struct sigaction copy;
 	resolve();
 	if (sig == SIGSEGV && trap_installed)
 		return segv_action(act, old);
+	if (active && act && sigismember(&act->sa_mask, SIGSEGV) == 1) {
+		/* A handler that blocks everything may still touch a BAR. */
+		copy = *act;
+		sigdelset(&copy.sa_mask, SIGSEGV);
+		act = &copy;
+	}
 	return real_sigaction(sig, act, old);
 }
 

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <pthread.h>
 
 #define BAR0 ((off_t)0)
 #define CONFIG ((off_t)7 << 40)
@@ -268,6 +269,20 @@ static void on_fault_plain(int sig)
 		}                                                                            \
 	} while (0)
 
+static volatile uint32_t from_handler;
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	from_handler = *(volatile uint32_t *)(bar + SCR);
+}
+
+static void *blocked_thread(void *arg)
+{
+	(void)arg;
+	return (void *)(uintptr_t)*(volatile uint32_t *)(bar + SCR);
+}
+
 static void signals(int before)
 {
 	struct sigaction sa, old;
@@ -297,6 +312,44 @@ static void signals(int before)
 	sigaction(SIGSEGV, &sa, NULL);
 	wr(SCR, 0x600df00d, 4);
 	check("BAR loads still trapped", *(volatile uint32_t *)(bar + SCR), 0x600df00d);
+
+	/* Every signal blocked (as QEMU and DPDK make their threads): the
+	 * BAR still answers, and the mask reads back what was set. */
+	{
+		sigset_t all, old, now;
+		pthread_t t;
+		void *res = NULL;
+		sigfillset(&all);
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		check("load with every signal blocked", *(volatile uint32_t *)(bar + SCR), 0x600df00d);
+		pthread_sigmask(SIG_BLOCK, NULL, &now);
+		check("the mask reads back SIGSEGV blocked", sigismember(&now, SIGSEGV), 1);
+		pthread_create(&t, NULL, blocked_thread, NULL);
+		pthread_join(t, &res);
+		check("a thread made with every signal blocked loads", (uintptr_t)res, 0x600df00d);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		sigprocmask(SIG_BLOCK, NULL, &now);
+		check("sigprocmask reads back SIGSEGV open", sigismember(&now, SIGSEGV), 0);
+	}
+	child = fork();
+	if (child == 0) {
+		sigset_t all;
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, NULL);
+		v = *nowhere;
+		_exit(0);
+	}
+	waitpid(child, &st, 0);
+	check("a fault with SIGSEGV blocked kills, handler or not", WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV, 1);
+	{
+		struct sigaction u;
+		memset(&u, 0, sizeof(u));
+		u.sa_handler = on_usr1;
+		sigfillset(&u.sa_mask);
+		sigaction(SIGUSR1, &u, NULL);
+		raise(SIGUSR1);
+		check("a handler blocking every signal loads", from_handler, 0x600df00d);
+	}
 	FAULTS("a locked add is not emulated, the program's fault",
 	       __asm__ volatile("lock addl $1, (%0)" : : "r"(bar + SCR) : "memory"), SIGSEGV);
 	FAULTS("an access past the BAR mapping faults", v = *(volatile uint32_t *)(bar + BAR_LEN - 2), SIGSEGV);

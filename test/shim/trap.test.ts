@@ -50,7 +50,9 @@ test('every load and store form the decoder knows reaches the BAR with its regis
 
 const SIGNALS = [
   "a real fault reaches sigaction's handler", 'si_addr', "sigaction reads back the program's handler", 'signal() returns it too',
-  "a real fault reaches signal()'s handler", 'BAR loads still trapped', "a locked add is not emulated, the program's fault",
+  "a real fault reaches signal()'s handler", 'BAR loads still trapped', 'load with every signal blocked',
+  'the mask reads back SIGSEGV blocked', 'a thread made with every signal blocked loads', 'sigprocmask reads back SIGSEGV open',
+  'a fault with SIGSEGV blocked kills, handler or not', 'a handler blocking every signal loads', "a locked add is not emulated, the program's fault",
   'an access past the BAR mapping faults', "a forked child's store", 'SIG_DFL kills with SIGSEGV', 'mprotect PROT_READ',
   'load after mprotect', 'store after mprotect PROT_READ faults', 'store on the page made writable again',
   'store on the next page still faults', 'memory decoding off gives SIGBUS', 'SIGBUS si_addr', 'memory decoding on again',
