@@ -771,7 +771,9 @@ export class EmuServer {
   }
 
   private readWrite(proc: ClientProcess, q: Request): Buffer {
-    const of = this.fileOf(proc, q.ino);
+    // A trap mapping's loads and stores name its file, which the mapping
+    // holds after the process closed its last fd of it (vma->vm_file).
+    const of = this.fileOf(proc, q.ino) ?? this.mappedFile(proc, q.ino);
     if (!of) return encodeReply(-EBADF);
     const isRead = q.op === OP_READ;
     const acc = of.oflags & O_ACCMODE;
@@ -857,6 +859,12 @@ export class EmuServer {
     (recs ??= []).push(backing ? { type: REC_PATH, addr: 0n, data: Buffer.from(backing.path) } : { type: REC_TRAP, addr: 0n, data: Buffer.alloc(0) });
     this.trace?.(`[${proc.pid}] mmap(${of.path}, 0x${offset.toString(16)}, 0x${length.toString(16)}) = mapping ${id}`);
     return encodeReply(id, 0, recs);
+  }
+
+  /** A file `proc` holds only through a trap mapping of it. */
+  private mappedFile(proc: ClientProcess, ino: bigint): OpenFile | undefined {
+    for (const m of proc.mappings.values()) if (m.region.trap && m.of.ino === ino) return m.of;
+    return undefined;
   }
 
   /** The shared file behind `region`, made (and attached) on its first mapping, by `owner`. */

@@ -362,6 +362,15 @@ static void signals(int before)
 	}
 	waitpid(child, &st, 0);
 	check("a forked child's store", rd(SCR + 4, 4), 0x600df00e);
+	/* ...even once it has closed its copy of the fd (the mapping holds the file). */
+	child = fork();
+	if (child == 0) {
+		close(dev);
+		*(volatile uint32_t *)(bar + SCR + 4) = *(volatile uint32_t *)(bar + SCR) + 2;
+		_exit(0);
+	}
+	waitpid(child, &st, 0);
+	check("a forked child's store after closing the fd", rd(SCR + 4, 4), 0x600df00f);
 
 	/* The default action: killed by SIGSEGV, as without the shim. */
 	child = fork();
