@@ -857,7 +857,7 @@ export class EmuServer {
     of.mapped++;
     // A trap mapping: the shim turns its loads and stores into reads and writes of this file.
     (recs ??= []).push(backing ? { type: REC_PATH, addr: 0n, data: Buffer.from(backing.path) } : { type: REC_TRAP, addr: 0n, data: Buffer.alloc(0) });
-    this.trace?.(`[${proc.pid}] mmap(${of.path}, 0x${offset.toString(16)}, 0x${length.toString(16)}) = mapping ${id}`);
+    this.trace?.(`[${proc.pid}] mmap(${of.path}, 0x${offset.toString(16)}, 0x${length.toString(16)}) = mapping ${id}${region.trap ? ' (registers: loads and stores trapped)' : ''}`);
     return encodeReply(id, 0, recs);
   }
 
