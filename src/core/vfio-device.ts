@@ -12,7 +12,8 @@
 // attachments are detached and the DEVICE object goes away.
 import { Errno, EBADF, EBADFD, EFAULT, EINVAL, EIO, ENODEV, ENOSPC, ENOTTY } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
-import type { EmulatedFile, IoctlTrace } from './file.js';
+import type { EmulatedFile, IoctlTrace, MmapRegion } from './file.js';
+import { vfioPciMmap } from './vfio-pci-mmap.js';
 import type { Task } from './task.js';
 import { copyStructFromUser } from './uaccess.js';
 import { IommufdCtx } from './iommufd.js';
@@ -408,6 +409,12 @@ export class VfioDeviceFile implements EmulatedFile {
     if (len === 0) return 0;
     // The bytes are copied in once the region has decided how many it takes.
     return this.regionRw(pos, len, (n) => task.mm.read(buf, n)).length;
+  }
+
+  /** vfio_device_fops_mmap: EINVAL until bound; then vfio-pci's rules (vfio-pci-mmap.ts). */
+  mmap(_task: Task, offset: bigint, length: bigint, _prot: number, flags: number): MmapRegion {
+    if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');
+    return vfioPciMmap(this.device.pci.vfio, this.device.pci.model, offset, length, flags);
   }
 
   /** vfio_pci_rw: the region is the offset's top bits. */

@@ -36,7 +36,7 @@ import { Errno, EACCES, EBADF, EEXIST, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOS
 import { describeRequest } from '../uapi/ioctls.js';
 import {
   AUX_DRAIN, HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_ADOPT, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_EXT, MAX_PATH,
-  NEWFD_CLOEXEC, NEWFD_RESULT, OP_CLOSED, OP_FILE_INFO, OP_IOCTL, OP_MMAP, OP_MMAP_DUP, OP_MUNMAP, OP_READ, OP_RESOLVE, OP_WRITE,
+  NEWFD_CLOEXEC, NEWFD_RESULT, REC_TRAP, OP_CLOSED, OP_FILE_INFO, OP_IOCTL, OP_MMAP, OP_MMAP_DUP, OP_MUNMAP, OP_READ, OP_RESOLVE, OP_WRITE,
   REC_NEWFD, REC_PATH, REC_WRITE, REPLY_SIZE, REQ_MAPS_STALE, REQ_SIZE, decodeHello, decodeReply, decodeRequest, encodeHello, encodeReply, makedev,
   param, requestExtLen, requestPid, type Hello, type Rec, type Request,
 } from './protocol.js';
@@ -802,7 +802,9 @@ export class EmuServer {
   }
 
   private readWrite(proc: ClientProcess, q: Request): Buffer {
-    const of = this.fileOf(proc, q.ino);
+    // A trap mapping's loads and stores name its file, which the mapping
+    // holds after the process closed its last fd of it (vma->vm_file).
+    const of = this.fileOf(proc, q.ino) ?? this.mappedFile(proc, q.ino);
     if (!of) return encodeReply(-EBADF);
     const isRead = q.op === OP_READ;
     const acc = of.oflags & O_ACCMODE;
@@ -871,20 +873,29 @@ export class EmuServer {
       this.trace?.(`[${proc.pid}] mmap(${of.path}, 0x${offset.toString(16)}, 0x${length.toString(16)}) = -1 ${errnoName(-result)}`);
       return encodeReply(result, 0, recs ?? NO_RECS);
     }
-    let backing: Backing;
-    try {
-      backing = this.backing(of, region, proc.peer);
-    } catch (e) {
-      this.log(`cannot back a mapping of ${of.path}: ${(e as Error).message}`);
-      region.unmapped();
-      return encodeReply(-ENOMEM);
+    let backing: Backing | undefined;
+    if (!region.trap) {
+      try {
+        backing = this.backing(of, region, proc.peer);
+      } catch (e) {
+        this.log(`cannot back a mapping of ${of.path}: ${(e as Error).message}`);
+        region.unmapped();
+        return encodeReply(-ENOMEM);
+      }
     }
     const id = this.nextMapping++;
     proc.mappings.set(id, { id, of, region });
     of.mapped++;
-    (recs ??= []).push({ type: REC_PATH, addr: 0n, data: Buffer.from(backing.path) });
-    this.trace?.(`[${proc.pid}] mmap(${of.path}, 0x${offset.toString(16)}, 0x${length.toString(16)}) = mapping ${id}`);
+    // A trap mapping: the shim turns its loads and stores into reads and writes of this file.
+    (recs ??= []).push(backing ? { type: REC_PATH, addr: 0n, data: Buffer.from(backing.path) } : { type: REC_TRAP, addr: 0n, data: Buffer.alloc(0) });
+    this.trace?.(`[${proc.pid}] mmap(${of.path}, 0x${offset.toString(16)}, 0x${length.toString(16)}) = mapping ${id}${region.trap ? ' (registers: loads and stores trapped)' : ''}`);
     return encodeReply(id, 0, recs);
+  }
+
+  /** A file `proc` holds only through a trap mapping of it. */
+  private mappedFile(proc: ClientProcess, ino: bigint): OpenFile | undefined {
+    for (const m of proc.mappings.values()) if (m.region.trap && m.of.ino === ino) return m.of;
+    return undefined;
   }
 
   /** The shared file behind `region`, made (and attached) on its first mapping, by `owner`. */
