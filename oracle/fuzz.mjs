@@ -70,10 +70,13 @@ function collect(cmd, argv) {
 /** Runs (each an argv list for gen) on both sides: per run, its lines. */
 async function both(runs) {
   const flat = runs.flatMap((r, i) => (i ? ['--', ...r] : r));
-  const [k, e] = await Promise.all([
-    collect('bash', [join(ROOT, 'oracle/oracle'), 'run', ...(vfio ? ['--vfio'] : []), '--timeout=1800', GEN, ...flat]),
+  const oracle = () => collect('bash', [join(ROOT, 'oracle/oracle'), 'run', ...(vfio ? ['--vfio'] : []), '--timeout=1800', GEN, ...flat]);
+  let [k, e] = await Promise.all([
+    oracle(),
     collect(join(ROOT, 'bin/iommufd-emu'), ['run', '--root-caps', '--platform', vfio ? 'qemu-vtd' : 'mock', '--', bin, ...flat]),
   ]);
+  // a guest that did not come up (a loaded host) is tried again
+  for (let again = 0; again < 3 && k.code === 71; again++) k = await oracle();
   if (k.code !== 0) {
     process.stderr.write(k.err);
     process.exit(k.code ?? 1);
