@@ -100,7 +100,7 @@ static size_t state_dir_len;
 /* IOMMUFD_EMU_TREE: a directory tree of the server's that stands for whole
  * subtrees of the file system (the emulated machine's sysfs and /dev/vfio):
  * a path under one of its prefixes is the same path under tree_root. */
-#define MAX_TREE 32
+#define MAX_TREE 64
 static char tree_root[PATH_MAX];
 static size_t tree_root_len;
 static struct { char *prefix; size_t len; } tree[MAX_TREE];
@@ -1339,9 +1339,12 @@ EXPORT DIR *opendir(const char *path)
 	char norm[PATH_MAX], target[PATH_MAX];
 	int r;
 	resolve();
-	if (normalize(AT_FDCWD, path, norm) && (r = redirect_norm(norm, target, sizeof(target))) != 0)
-		return r < 0 ? NULL : real_opendir(target);
-	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+	if (!normalize(AT_FDCWD, path, norm))
+		return real_opendir(path);
+	r = redirect_norm(norm, target, sizeof(target));
+	if (r == 0 && ntree)
+		r = tree_map(norm, target, sizeof(target));
+	if (r != 0)
 		return r < 0 ? NULL : real_opendir(target);
 	return real_opendir(path);
 }
@@ -1410,15 +1413,16 @@ EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t s
 }
 
 /* glibc resolves links with its own internal calls: resolve in the tree,
- * then name the result as the program sees it. */
+ * then name the result as the program sees it (also for a relative path
+ * from a working directory in the tree). */
 static char *tree_realpath(const char *path, char *resolved, realpath_fn real)
 {
 	char target[PATH_MAX], *out;
 	int r = tree_path(AT_FDCWD, path, target, sizeof(target));
-	if (r <= 0)
-		return r < 0 ? NULL : real(path, resolved);
-	out = real(target, resolved);
-	if (out)
+	if (r < 0)
+		return NULL;
+	out = real(r ? target : path, resolved);
+	if (out && ntree)
 		tree_unmap(out);
 	return out;
 }
