@@ -584,6 +584,14 @@ out:
 }
 
 /* After exec our table is empty: find the emulated and control fds we hold. */
+static int in_state_dir(const char *norm);
+
+/* readlink(2) itself: the shim's own look at /proc/self/fd, not the program's. */
+static ssize_t sys_readlink(const char *path, char *buf, size_t size)
+{
+	return syscall(SYS_readlinkat, AT_FDCWD, path, buf, size);
+}
+
 static void scan_fds(void)
 {
 	DIR *d = real_opendir ? real_opendir("/proc/self/fd") : NULL;
@@ -604,10 +612,12 @@ static void scan_fds(void)
 			char link[64], target[PATH_MAX];
 			ssize_t n;
 			snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-			n = readlink(link, target, sizeof(target) - 1);
-			if (n > (ssize_t)state_dir_len && strncmp(target, state_dir, state_dir_len) == 0 &&
-			    target[state_dir_len] == '/')
-				fd_mark(fd, FD_CTL, st.st_ino);
+			n = sys_readlink(link, target, sizeof(target) - 1);
+			if (n > 0) {
+				target[n] = 0;
+				if (in_state_dir(target))
+					fd_mark(fd, FD_CTL, st.st_ino);
+			}
 		}
 	}
 	closedir(d);
@@ -1042,7 +1052,7 @@ static const char *absolute(int dirfd, const char *path, char *buf, size_t size)
 		char link[64];
 		ssize_t n;
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
-		n = readlink(link, base, sizeof(base) - 1);
+		n = sys_readlink(link, base, sizeof(base) - 1);
 		if (n <= 0)
 			return NULL;
 		base[n] = 0;
