@@ -15,7 +15,8 @@ import { SHIM, compileClient, ensureShim, removeTempDir } from './shim/build.js'
 
 function sh(server: EmuServer, script: string, bin = '/bin/sh'): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const c = spawn(bin, bin === '/bin/sh' ? ['-c', script] : [], { env: server.clientEnv(SHIM), stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...server.clientEnv(SHIM), LC_ALL: 'C' }; // ls sorts by byte
+    const c = spawn(bin, bin === '/bin/sh' ? ['-c', script] : [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
@@ -126,7 +127,7 @@ describe('the machine\'s sysfs for a user `serve --user` lets in', () => {
     const server = await EmuServer.start({ engine: new Engine({ platform: PLATFORMS['qemu-vtd']! }) });
     try {
       server.allowUser(65534, 65534);
-      const env = server.clientEnv(server.shareWithUser(SHIM), { PATH: process.env.PATH });
+      const env = server.clientEnv(server.shareWithUser(SHIM), { PATH: process.env.PATH, LC_ALL: 'C' });
       const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
         const script = 'ls /sys/bus/pci/devices | wc -l; cat /sys/bus/pci/devices/0000:00:01.0/vfio-dev/vfio0/dev; ' +
           'readlink -f /sys/bus/pci/devices/0000:00:01.0/iommu_group; ls /dev/vfio/devices; ' +
