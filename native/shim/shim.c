@@ -101,7 +101,7 @@ static size_t state_dir_len;
 /* IOMMUFD_EMU_TREE: a directory tree of the server's that stands for whole
  * subtrees of the file system (the emulated machine's sysfs and /dev/vfio):
  * a path under one of its prefixes is the same path under tree_root. */
-#define MAX_TREE 32
+#define MAX_TREE 64
 static char tree_root[PATH_MAX];
 static size_t tree_root_len;
 static struct { char *prefix; size_t len; } tree[MAX_TREE];
@@ -607,6 +607,14 @@ out:
 }
 
 /* After exec our table is empty: find the emulated and control fds we hold. */
+static int in_state_dir(const char *norm);
+
+/* readlink(2) itself: the shim's own look at /proc/self/fd, not the program's. */
+static ssize_t sys_readlink(const char *path, char *buf, size_t size)
+{
+	return syscall(SYS_readlinkat, AT_FDCWD, path, buf, size);
+}
+
 static void scan_fds(void)
 {
 	DIR *d = real_opendir ? real_opendir("/proc/self/fd") : NULL;
@@ -627,10 +635,12 @@ static void scan_fds(void)
 			char link[64], target[PATH_MAX];
 			ssize_t n;
 			snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-			n = readlink(link, target, sizeof(target) - 1);
-			if (n > (ssize_t)state_dir_len && strncmp(target, state_dir, state_dir_len) == 0 &&
-			    target[state_dir_len] == '/')
-				fd_mark(fd, FD_CTL, st.st_ino);
+			n = sys_readlink(link, target, sizeof(target) - 1);
+			if (n > 0) {
+				target[n] = 0;
+				if (in_state_dir(target))
+					fd_mark(fd, FD_CTL, st.st_ino);
+			}
 		}
 	}
 	closedir(d);
@@ -1070,7 +1080,7 @@ static const char *absolute(int dirfd, const char *path, char *buf, size_t size)
 		char link[64];
 		ssize_t n;
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
-		n = readlink(link, base, sizeof(base) - 1);
+		n = sys_readlink(link, base, sizeof(base) - 1);
 		if (n <= 0)
 			return NULL;
 		base[n] = 0;
@@ -1367,9 +1377,12 @@ EXPORT DIR *opendir(const char *path)
 	char norm[PATH_MAX], target[PATH_MAX];
 	int r;
 	resolve();
-	if (normalize(AT_FDCWD, path, norm) && (r = redirect_norm(norm, target, sizeof(target))) != 0)
-		return r < 0 ? NULL : real_opendir(target);
-	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+	if (!normalize(AT_FDCWD, path, norm))
+		return real_opendir(path);
+	r = redirect_norm(norm, target, sizeof(target));
+	if (r == 0 && ntree)
+		r = tree_map(norm, target, sizeof(target));
+	if (r != 0)
 		return r < 0 ? NULL : real_opendir(target);
 	return real_opendir(path);
 }
@@ -1438,15 +1451,16 @@ EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t s
 }
 
 /* glibc resolves links with its own internal calls: resolve in the tree,
- * then name the result as the program sees it. */
+ * then name the result as the program sees it (also for a relative path
+ * from a working directory in the tree). */
 static char *tree_realpath(const char *path, char *resolved, realpath_fn real)
 {
 	char target[PATH_MAX], *out;
 	int r = tree_path(AT_FDCWD, path, target, sizeof(target));
-	if (r <= 0)
-		return r < 0 ? NULL : real(path, resolved);
-	out = real(target, resolved);
-	if (out)
+	if (r < 0)
+		return NULL;
+	out = real(r ? target : path, resolved);
+	if (out && ntree)
 		tree_unmap(out);
 	return out;
 }

@@ -195,8 +195,8 @@ export class EmuServer {
   /** Our private state: region backings and control files. */
   readonly stateDir: string;
   readonly faults: FaultControl;
-  /** The machine's sysfs and /dev/vfio (sysfs.ts), when it has PCI functions to show. */
-  private readonly treeRoot: string | undefined;
+  /** IOMMUFD_EMU_TREE: the machine's sysfs and /dev/vfio (sysfs.ts), when it has PCI functions to show. */
+  private readonly treeEnv: string | undefined;
   /** /proc/<pid>/status with the engine's VmLck/VmPin. */
   private readonly procStatus: ProcStatus;
   private readonly server: net.Server;
@@ -235,8 +235,9 @@ export class EmuServer {
     this.procStatus = new ProcStatus(this.stateDir);
     const tree = machineSysfs(this.engine);
     if (tree) {
-      this.treeRoot = path.join(fs.realpathSync(this.stateDir), 'tree');
-      writeSysfsTree(this.treeRoot, tree);
+      const root = path.join(fs.realpathSync(this.stateDir), 'tree');
+      writeSysfsTree(root, tree.entries);
+      this.treeEnv = treeEnv(root, tree.prefixes);
     }
     this.server = net.createServer({ allowHalfOpen: false }, (s) => this.accept(s));
     this.server.on('error', (e) => this.log(`server socket: ${e.message}`));
@@ -274,7 +275,7 @@ export class EmuServer {
       IOMMUFD_EMU_REDIRECT: redirectEnv(),
       IOMMUFD_EMU_STATE: this.stateDir,
       IOMMUFD_EMU_TRACER: String(process.pid),
-      ...(this.treeRoot ? { IOMMUFD_EMU_TREE: treeEnv(this.treeRoot) } : {}),
+      ...(this.treeEnv ? { IOMMUFD_EMU_TREE: this.treeEnv } : {}),
     };
   }
 
@@ -388,7 +389,7 @@ export class EmuServer {
             onFrames = ch.frames;
           } else if (h.kind === KIND_QUERY) {
             hello = h;
-            const text = Buffer.from(`${pathsEnv(this.engine.paths(), this.groupMinor)}\n${redirectEnv()}\n${this.stateDir}\n${this.treeRoot ? treeEnv(this.treeRoot) : ''}`, 'utf8');
+            const text = Buffer.from(`${pathsEnv(this.engine.paths(), this.groupMinor)}\n${redirectEnv()}\n${this.stateDir}\n${this.treeEnv ?? ''}`, 'utf8');
             sock.end(Buffer.concat([encodeReply(text.length, process.pid), text]));
             return;
           } else {
