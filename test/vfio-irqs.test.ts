@@ -117,3 +117,23 @@ test('closing the device file releases every eventfd reference and disconnects t
   assert.deepEqual(refs(), [0, 0, 0, 0]);
   assert.equal(model.irqSink, undefined);
 });
+
+test('an INTx unmask eventfd (virqfd): the user signalling it unmasks, and a pending line is delivered', () => {
+  const m = machine();
+  const [e, u] = [m.p.eventfdCreate(), m.p.eventfdCreate()];
+  assert.equal(setIrqs(m, EFD | TRIG, V.VFIO_PCI_INTX_IRQ_INDEX, 0, 1, [e]), 0);
+  assert.equal(setIrqs(m, EFD | V.VFIO_IRQ_SET_ACTION_UNMASK, V.VFIO_PCI_INTX_IRQ_INDEX, 0, 1, [u]), 0);
+  sink(m).setIntx(true);
+  assert.equal(efd(m, e), 1n);
+  sink(m).setIntx(false);
+  sink(m).setIntx(true);
+  assert.equal(efd(m, e), 0n, 'automasked');
+  m.p.eventfds.get(u)!.write();
+  assert.equal(efd(m, e), 1n, 'the unmask eventfd delivered the pending line');
+  assert.equal(m.p.eventfds.get(u)!.count, 0n, 'its counter was taken');
+  // fd -1 removes the virqfd.
+  assert.equal(setIrqs(m, EFD | V.VFIO_IRQ_SET_ACTION_UNMASK, V.VFIO_PCI_INTX_IRQ_INDEX, 0, 1, [-1]), 0);
+  assert.equal(m.p.eventfds.get(u)!.refs, 0);
+  m.p.eventfds.get(u)!.write();
+  assert.equal(efd(m, e), 0n);
+});

@@ -21,7 +21,7 @@ interface IrqCtx {
   trigger: EventfdCtx | undefined;
   /** INTx only: masked (by the handler, an ioctl, or virq_disabled at enable). */
   masked: boolean;
-  /** INTx only: the unmask eventfd (virqfd) the user registered; held, not watched. */
+  /** INTx only: the unmask eventfd (virqfd) the user registered: its signals unmask. */
   unmask?: EventfdCtx | undefined;
 }
 
@@ -237,7 +237,11 @@ export class VfioPciIntrs {
       const fd = s32(data!, 0);
       c.unmask?.release();
       c.unmask = undefined;
-      if (fd >= 0) c.unmask = eventfdCtxFdget(task, fd);
+      if (fd >= 0) {
+        // vfio_virqfd_enable: each signal from the user unmasks INTx.
+        c.unmask = eventfdCtxFdget(task, fd);
+        c.unmask.watch?.(() => this.intxUnmask());
+      }
     }
     return 0;
   }
