@@ -42,11 +42,16 @@ export class HostEventfd {
     if (this.fd < 0 || this.watching !== undefined) return;
     const fd = this.fd;
     this.watching = native.fdWatch(fd, () => {
-      try {
-        native.eventfdRead(fd);
-        handler();
-      } catch { /* a device handler's failure is the device's: the server goes on */ }
+      // A kernel whose eventfd cannot be read without blocking (RWF_NOWAIT
+      // before Linux 5.13): stop, rather than spin on a counter we cannot take.
+      if (native.eventfdRead(fd) < 0) { this.unwatch(); return; }
+      try { handler(); } catch { /* a device handler's failure is the device's: the server goes on */ }
     });
+  }
+
+  private unwatch(): void {
+    if (this.watching !== undefined) native.fdUnwatch(this.watching);
+    this.watching = undefined;
   }
 
   /** eventfd_signal: +1, skipped when the counter is full (a write would block). */
@@ -56,8 +61,7 @@ export class HostEventfd {
 
   release(): void {
     if (this.fd < 0) return;
-    if (this.watching !== undefined) native.fdUnwatch(this.watching);
-    this.watching = undefined;
+    this.unwatch();
     try { fs.closeSync(this.fd); } catch { /* closed */ }
     this.fd = -1;
   }
