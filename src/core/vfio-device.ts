@@ -80,7 +80,7 @@ export class VfioDevice {
     }, config);
     this.intrs = intrs;
     model.irqSink = { setIntx: (level) => intrs.setIntx(level), msi: (vector, msix) => intrs.raiseMsi(vector, msix) };
-    this.ioeventfds = new VfioPciIoeventfds(model, () => config.msixTable());
+    this.ioeventfds = new VfioPciIoeventfds(model, () => config.msixTable(), () => config.memoryEnabled);
   }
 
   /** vfio_pci_core_disable: reset, then the saved header back (pci_restore_state). */

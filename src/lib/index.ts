@@ -77,9 +77,11 @@ export class SimEventfd {
   /** Handlers the engine watches it with (virqfds). */
   private readonly watchers = new Set<() => void>();
 
-  /** write(2) of `n` by the program: the counter grows and the engine's watchers run. */
+  /** write(2) of `n` by the program: the counter grows; a watching engine takes it and runs its handlers. */
   write(n = 1n): void {
     this.count += n;
+    if (!this.watchers.size) return;
+    this.count = 0n;
     for (const w of [...this.watchers]) w();
   }
 
