@@ -303,3 +303,34 @@ test('the devices appear as vfioN with their IDs and groups; hw domains are the 
   const ep = vtd.devs[2]!;
   assert.deepEqual(ep.info(), { flags: V.VFIO_DEVICE_FLAGS_PCI, numRegions: 9, numIrqs: 5 });
 });
+
+test('vSMMU: offered only with nesting and a CANWBS master or S2FWB; the parent must be a nest parent of the same SMMU', () => {
+  const viommu = (f: IommufdFile, devId: number, hwptId: number) =>
+    f.call(U.IOMMU_VIOMMU_ALLOC, U.IommuViommuAlloc, { type: U.IOMMU_VIOMMU_TYPE_ARM_SMMUV3, dev_id: devId, hwpt_id: hwptId, data_len: 0, data_uptr: 0n }).out_viommu_id;
+  const S2FWB = parsePlatform(JSON.stringify({
+    iommus: [{ kind: 'smmuv3', s2fwb: true }], functions: [{ model: 'e1000e', bdf: '00:01.0' }],
+  }), 's2fwb');
+  const NO_STAGE1 = parsePlatform(JSON.stringify({
+    iommus: [{ kind: 'smmuv3', stage1: false, s2fwb: true }], rootComplexes: [{ segment: 0, canwbs: true }], functions: [{ model: 'e1000e', bdf: '00:01.0' }],
+  }), 'no-s1');
+  // platform, device, errno of VIOMMU_ALLOC on a nest parent
+  const table: Array<[Platform, number, number]> = [
+    [ARM_MIXED, 0, 0], // CANWBS master
+    [ARM_MIXED, 1, E.EOPNOTSUPP], // neither CANWBS nor S2FWB
+    [S2FWB, 0, 0], // S2FWB, no CANWBS
+  ];
+  for (const [p, n, want] of table) {
+    const { f, devs } = open(p);
+    const devId = devs[n]!.bind(f);
+    const parent = f.hwptAlloc({ devId, ptId: f.ioasAlloc(), flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT });
+    assert.equal(errnoOf(() => viommu(f, devId, parent)), want, `${p.name} vfio${n}`);
+  }
+  // Without stage 1 there is no nesting: no nest parent at all, and no vSMMU.
+  const { f, devs } = open(NO_STAGE1);
+  const devId = devs[0]!.bind(f);
+  assert.equal(errnoOf(() => f.hwptAlloc({ devId, ptId: f.ioasAlloc(), flags: U.IOMMU_HWPT_ALLOC_NEST_PARENT })), E.EOPNOTSUPP);
+  // A plain (stage-1) HWPT is no parent: EINVAL from the core.
+  const m = open(ARM_MIXED);
+  const d0 = m.devs[0]!.bind(m.f);
+  assert.equal(errnoOf(() => viommu(m.f, d0, m.f.hwptAlloc({ devId: d0, ptId: m.f.ioasAlloc() }))), E.EINVAL);
+});

@@ -21,11 +21,11 @@ import { IOMMU_READ, IOMMU_WRITE, IommuGroupIds } from './iommu.js';
 import { RunDomain } from './run-domain.js';
 import { leafAt } from './io-pgtable-leaf.js';
 import { lpaeCacheable, lpaeLeaf, type LpaeConfig } from './io-pgtable-arm.js';
-import type { HwDomain, IommuCap, IommuDevice, PagingDomain, ReservedRegion, UserData } from './iommu.js';
+import type { HwDomain, HwViommu, IommuCap, IommuDevice, PagingDomain, ReservedRegion, UserData, ViommuCore } from './iommu.js';
 import type { PciFunction, PciIommu } from './pci.js';
 import {
   IOMMU_HW_INFO_TYPE_ARM_SMMUV3, IOMMU_HW_INFO_TYPE_DEFAULT, IOMMU_HWPT_ALLOC_DIRTY_TRACKING, IOMMU_HWPT_ALLOC_NEST_PARENT,
-  IOMMU_HWPT_ALLOC_PASID, IommuHwInfoArmSmmuv3,
+  IOMMU_HWPT_ALLOC_PASID, IOMMU_VIOMMU_TYPE_ARM_SMMUV3, IommuHwInfoArmSmmuv3,
 } from '../uapi/iommufd.js';
 
 // ---- registers ---------------------------------------------------------------
@@ -189,6 +189,28 @@ export class ArmSmmuV3 implements PciIommu {
     if (type !== IOMMU_HW_INFO_TYPE_DEFAULT && type !== IOMMU_HW_INFO_TYPE_ARM_SMMUV3) throw new Errno(EOPNOTSUPP, 'hw info type');
     const data = IommuHwInfoArmSmmuv3.encode({ flags: 0, __reserved: 0, idr: [...this.idr], iidr: this.iidr, aidr: this.aidr });
     return { type: IOMMU_HW_INFO_TYPE_ARM_SMMUV3, data };
+  }
+
+  /**
+   * arm_smmu_get_viommu_size: a vSMMU needs nesting and some way to keep the
+   * guest from bypassing the cache (VFIO does no cache maintenance): a CANWBS
+   * master, or S2FWB (then the guest's stage 1 cannot make memory
+   * non-cacheable, though No Snoop still can). 0: not offered (EOPNOTSUPP).
+   */
+  getViommuSize(dev: IommuDevice, type: number): number {
+    if (!this.nesting) return 0;
+    if (!this.masterCanwbs(dev) && !this.s2fwb) return 0;
+    return type === IOMMU_VIOMMU_TYPE_ARM_SMMUV3 ? 1 : 0;
+  }
+
+  /**
+   * arm_vsmmu_init: the nest parent must be a stage-2 domain of this SMMU
+   * (EINVAL). The vSMMU's nested domains and invalidation are not modelled.
+   */
+  viommuInit(core: ViommuCore, parent: PagingDomain, userData: UserData | undefined): HwViommu {
+    void core; void userData;
+    if (!(parent instanceof SmmuDomain) || parent.driver !== this) throw new Errno(EINVAL, 'nest parent of another SMMU');
+    return {};
   }
 
   /** arm_smmu_get_resv_regions: the software MSI window (no RMRs here). */

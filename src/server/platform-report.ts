@@ -95,7 +95,7 @@ function contract(u: IommuUnit | undefined): string[] {
   if (u instanceof ArmSmmuV3) {
     return ['IOMMU_CACHE on SMMUv3: cacheable attributes (stage 1 AttrIndx 1, stage 2 MEMATTR write-back),',
       'inner shareable; bind needs a coherent SMMU; enforcing needs CANWBS masters and writes no entry;',
-      'a master without CANWBS cannot join an enforcing domain (EINVAL).',
+      'a master without CANWBS cannot join an enforcing domain (EINVAL); a vSMMU needs CANWBS or S2FWB.',
       'KVM (arm64): no non-coherent DMA tracking; coherency rests on the IOMMU (CANWBS, S2FWB).'];
   }
   if (u instanceof AmdVi) {
