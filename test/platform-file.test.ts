@@ -122,3 +122,18 @@ test('loadPlatform: a built-in name, a file, or ENOENT naming both', () => {
     assert.match(e.message, /no such platform \(built-in: mock, qemu-vtd, qemu-vtd-sc, intel-client, arm-smmuv3, amd-vi\) or file/);
   }
 });
+
+test('switches reach the hardware: VT-d addressWidth 48 (MGAW 47, 4-level SAGAW), the plain function\'s config space', () => {
+  const e = new Engine({ platform: parsePlatform('{"base":"qemu-vtd","iommus":[{"kind":"vtd","addressWidth":48}]}', 'f') });
+  const u = e.iommuUnits[0]!;
+  assert.ok('secondStageWidth' in u);
+  assert.deepEqual(u.secondStageWidth(), { vaszLg2: 48, aw: 2 });
+  assert.equal((u.cap >> 16n) & 0x3fn, 47n);
+  assert.deepEqual(new Engine({ platform: PLATFORMS['qemu-vtd']! }).iommuUnits.map((x) => (x as typeof u).secondStageWidth()), [{ vaszLg2: 39, aw: 1 }]);
+  const ic = new Engine({ platform: PLATFORMS['intel-client']! });
+  const igpu = ic.vfioDevices[2]!.pci;
+  const cfg = igpu.model.config;
+  // vendor:device, class 030000, capability list -> PCI Express v2 root-complex integrated endpoint at 0x40
+  assert.deepEqual([cfg.read(0, 4), cfg.read(8, 4), cfg.read(6, 2) & 0x10, cfg.read(0x34, 1), cfg.read(0x40, 4)], [0x9a498086, 0x03000000, 0x10, 0x40, 0x00920010]);
+  assert.deepEqual(igpu.model.resources, []);
+});
