@@ -340,8 +340,3 @@ export function parsePlatform(text: string, source: string): Platform {
     throw e;
   }
 }
-
-/** A unit's name as the kernel logs it: dmarN, smmuv3.N, AMD-Vi N. */
-export function unitName(u: IommuUnitSpec, index: number): string {
-  return u.kind === 'vtd' ? `dmar${index}` : u.kind === 'smmuv3' ? `smmu3.${index}` : `ivhd${index}`;
-}
