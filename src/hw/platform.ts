@@ -318,6 +318,10 @@ export function parsePlatform(text: string, source: string): Platform {
     throw new Errno(EINVAL, `${source}: not JSON: ${(e as Error).message}`);
   }
   try {
+    if (typeof j === 'object' && j !== null && !Array.isArray(j)) {
+      const kind = Object.keys(j).find((k) => (KINDS as string[]).includes(k));
+      if (kind) throw bad(kind, `unknown key: units go in "iommus", e.g. "iommus": [{"kind": "${kind}", ...}]`);
+    }
     const o = object(j, '', ['$schema', 'base', 'name', 'description', 'testAbi', 'iommus', 'rootComplexes', 'functions']);
     const baseName = o['base'] === undefined ? DEFAULT_PLATFORM : str(o['base'], 'base');
     const base = PLATFORMS[baseName];
