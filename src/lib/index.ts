@@ -30,10 +30,10 @@ export { RLIM_INFINITY } from '../core/task.js';
 export { VfioDeviceHandle } from './vfio.js';
 export { DmaBuf, DmaBufFile } from '../core/dmabuf.js';
 export * as vfio from '../uapi/vfio.js';
-export { Machine, openMachine } from './coherency.js';
+export { Machine, openMachine, dmaOutcomes, type DmaOutcome } from './coherency.js';
 export { CpuCache, SystemMemory, physAddr, CACHE_LINE, type PhysicalMemory } from '../hw/cache.js';
 export { DmaEngine, iommuFaults, type DmaOptions, type DmaReadResult, type DmaWriteResult, type DmaSegment, type IommuFault, type DmaFaultReason } from '../hw/dma.js';
-export { KvmVm, type WbinvdResult } from '../kvm/kvm.js';
+export { KvmVm, type KvmArch, type WbinvdResult } from '../kvm/kvm.js';
 export { KvmVfioDevice, vfioFileEnforcedCoherent } from '../kvm/vfio.js';
 // The simulated machines, by name (`openIommufd({ platform: 'qemu-vtd' })`) or as values.
 export { PLATFORMS, DEFAULT_PLATFORM, type Platform } from '../hw/platform.js';
