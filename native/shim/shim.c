@@ -158,6 +158,8 @@ struct held {
 
 static sigset_t async_sigs;
 static int async_sigs_ready;
+/* Locks this thread holds: a trapped access cannot be carried out then. */
+static __thread int locks_held;
 static int sigmask_raw(int how, const sigset_t *set, sigset_t *old);
 
 static void take(pthread_mutex_t *m, struct held *old)
@@ -177,10 +179,12 @@ static void take(pthread_mutex_t *m, struct held *old)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
 	sigmask_raw(SIG_BLOCK, &async_sigs, &old->sigs);
 	pthread_mutex_lock(m);
+	locks_held++;
 }
 
 static void give(pthread_mutex_t *m, const struct held *old)
 {
+	locks_held--;
 	pthread_mutex_unlock(m);
 	sigmask_raw(SIG_SETMASK, &old->sigs, NULL);
 	pthread_setcancelstate(old->cancel, NULL);
@@ -941,6 +945,7 @@ static long ret_errno(long ret)
 /* ---- fork: mappings and the channel ---- */
 
 static void mappings_after_fork(void);
+static pthread_mutex_t traplock;
 static void exec_closed_wait(void);
 static dev_t file_rdev(ino_t ino);
 
@@ -950,6 +955,7 @@ static void reset_after_fork(void)
 	 * of the parent, and the channel is the parent's. */
 	pthread_mutex_init(&lock, NULL);
 	pthread_mutex_init(&maplock, NULL);
+	pthread_mutex_init(&traplock, NULL);
 	if (chan_fd >= 0)
 		raw_close(chan_fd);
 	chan_fd = -1;
@@ -2009,7 +2015,9 @@ static void trap_handler(int sig, siginfo_t *si, void *ctx)
 {
 	int saved = errno, r = 0;
 
-	if (!in_trap && si && si->si_code == SEGV_ACCERR) {
+	/* Not while this thread is in one of our round trips (a synchronous
+	 * signal's handler touching a BAR then): its locks are not recursive. */
+	if (!in_trap && !locks_held && si && si->si_code == SEGV_ACCERR) {
 		in_trap = 1;
 		r = trap_emulate((ucontext_t *)ctx, trap_rw);
 		in_trap = 0;

@@ -283,6 +283,19 @@ static void *blocked_thread(void *arg)
 	return (void *)(uintptr_t)*(volatile uint32_t *)(bar + SCR);
 }
 
+/* Threads storing and loading their own registers at once. */
+static void *hammer(void *arg)
+{
+	uintptr_t n = (uintptr_t)arg, bad = 0;
+	volatile uint32_t *r = (volatile uint32_t *)(bar + 0x3000 + 4 * n);
+	uint32_t i;
+	for (i = 0; i < 200; i++) {
+		*r = (uint32_t)(n << 24 | i);
+		bad += *r != (uint32_t)(n << 24 | i);
+	}
+	return (void *)bad;
+}
+
 static void signals(int before)
 {
 	struct sigaction sa, old;
@@ -353,6 +366,19 @@ static void signals(int before)
 	FAULTS("a locked add is not emulated, the program's fault",
 	       __asm__ volatile("lock addl $1, (%0)" : : "r"(bar + SCR) : "memory"), SIGSEGV);
 	FAULTS("an access past the BAR mapping faults", v = *(volatile uint32_t *)(bar + BAR_LEN - 2), SIGSEGV);
+
+	{
+		pthread_t t[4];
+		uintptr_t bad = 0, i;
+		void *res;
+		for (i = 0; i < 4; i++)
+			pthread_create(&t[i], NULL, hammer, (void *)i);
+		for (i = 0; i < 4; i++) {
+			pthread_join(t[i], &res);
+			bad += (uintptr_t)res;
+		}
+		check("4 threads at once", bad, 0);
+	}
 
 	/* fork: the child's loads and stores travel on its own channel. */
 	child = fork();
