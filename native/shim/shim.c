@@ -1933,6 +1933,7 @@ static int trap_rw(uintptr_t addr, uint64_t *val, unsigned size, int store)
 	q.arg = (uint64_t)(uintptr_t)&buf;
 	q.a[0] = pos;
 	q.a[1] = 1;
+	q.a[2] = 1; /* the mapping's access, not a pread/pwrite */
 	if (store)
 		memcpy(&buf, val, size);
 	ret = transact(&q, store ? &buf : NULL, store ? size : 0, NULL);
