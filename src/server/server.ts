@@ -800,7 +800,7 @@ export class EmuServer {
     this.faults.flush();
     const aux = this.drainIfIdle(of);
     if (this.pollable.size) for (const p of this.pollable) if (p !== of) this.syncWake(p);
-    const call = `${explicit ? 'p' : ''}${isRead ? 'read' : 'write'}`;
+    const call = viaMapping ? (isRead ? 'load' : 'store') : `${explicit ? 'p' : ''}${isRead ? 'read' : 'write'}`;
     this.trace?.(`[${proc.pid}] ${call}(${of.path}, ${trace?.args || len}) = ${result < 0 ? `-1 ${errnoName(-result)}` : result}`);
     return encodeReply(result, aux, recs ?? NO_RECS);
   }
