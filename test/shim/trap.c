@@ -221,6 +221,16 @@ static void placed(void)
 	munmap(m, BAR_LEN);
 	munmap(area, 0x40000);
 
+	/* A hint is taken when the place is free; MAP_FIXED_NOREPLACE refuses a taken one. */
+	area = mmap(NULL, BAR_LEN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	munmap(area, BAR_LEN);
+	m = mmap(area, BAR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, dev, BAR0);
+	check("the hint is taken", m == area, 1);
+	check("MAP_FIXED_NOREPLACE on a taken place, EEXIST",
+	      mmap(m, BAR_LEN, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, dev, BAR0) == MAP_FAILED && errno == EEXIST, 1);
+	check("the mapping is still there", *(volatile uint32_t *)(m + SCR), 0x44332211ull);
+	munmap(m, BAR_LEN);
+
 	/* 67: 32-bit addresses, on a BAR mapped below 4 GiB. */
 	m = mmap(NULL, BAR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_32BIT, dev, BAR0);
 	if (m == MAP_FAILED || (uintptr_t)m >> 32) {
