@@ -1744,7 +1744,7 @@ static void forget_range(uintptr_t start, uintptr_t end)
 		}
 		for (left = 0, j = 0; j < nmaps; j++)
 			left |= maps[j].id == id;
-		if (!left)
+		if (!left && id)
 			gone[ngone++] = id;
 	}
 	give(&maplock, &sigs);
@@ -1772,6 +1772,8 @@ EXPORT pid_t fork(void)
 		return child;
 	take(&maplock, &sigs);
 	for (i = 0; i < nmaps; i++) {
+		if (!maps[i].id)
+			continue;
 		for (j = 0; j < n && ids[j] != maps[i].id; j++)
 			;
 		if (j == n)
@@ -1793,10 +1795,18 @@ EXPORT pid_t fork(void)
 /* A raw-fork child holds copies of its parent's mappings of emulated
  * files, but the server knows them only in the parent's name (OP_MMAP_DUP
  * comes from glibc's fork path): forget them here, so that our munmaps do
- * not speak for mappings we were never given. */
+ * not speak for mappings we were never given. Trap pieces stay (their
+ * loads and stores are reads and writes of a file the child holds too),
+ * under id 0: no mapping of the server's. */
 static void mappings_not_ours(void)
 {
-	nmaps = 0;
+	int i, n = 0;
+	for (i = 0; i < nmaps; i++)
+		if (maps[i].trap) {
+			maps[n] = maps[i];
+			maps[n++].id = 0;
+		}
+	nmaps = n;
 }
 
 static void mappings_after_fork(void)

@@ -408,6 +408,17 @@ static void signals(int before)
 	waitpid(child, &st, 0);
 	check("a forked child's store after closing the fd", rd(SCR + 4, 4), 0x600df00f);
 
+	/* A child of the raw fork syscall (no fork handlers) has the mapping too. */
+	child = (pid_t)syscall(SYS_fork);
+	if (child == 0) {
+		*(volatile uint32_t *)(bar + SCR + 4) = *(volatile uint32_t *)(bar + SCR) + 3;
+		munmap(bar, BAR_LEN);
+		_exit(0);
+	}
+	waitpid(child, &st, 0);
+	check("a raw-fork child's store", rd(SCR + 4, 4), 0x600df010);
+	check("its munmap leaves ours", *(volatile uint32_t *)(bar + SCR + 4), 0x600df010);
+
 	/* The default action: killed by SIGSEGV, as without the shim. */
 	child = fork();
 	if (child == 0) {

@@ -55,6 +55,7 @@ const SIGNALS = [
   'the mask reads back SIGSEGV blocked', 'a thread made with every signal blocked loads', 'sigprocmask reads back SIGSEGV open',
   'a fault with SIGSEGV blocked kills, handler or not', 'a handler blocking every signal loads', "a locked add is not emulated, the program's fault",
   'an access past the BAR mapping faults', '4 threads at once', "a forked child's store", "a forked child's store after closing the fd",
+  "a raw-fork child's store", 'its munmap leaves ours',
   'SIG_DFL kills with SIGSEGV', 'mprotect PROT_READ',
   'load after mprotect', 'store after mprotect PROT_READ faults', 'store on the page made writable again',
   'store on the next page still faults', 'memory decoding off gives SIGBUS', 'SIGBUS si_addr', 'memory decoding on again',
