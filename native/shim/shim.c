@@ -1995,7 +1995,7 @@ static void chain_segv(int sig, siginfo_t *si, void *ctx)
 
 /* An access the device refused (memory decoding off, say): the kernel's
  * fault handler answers SIGBUS, at the faulting address. */
-static void trap_sigbus(siginfo_t *fault)
+static void trap_sigbus(siginfo_t *fault, void *ctx)
 {
 	struct sigaction a;
 	siginfo_t si;
@@ -2006,7 +2006,7 @@ static void trap_sigbus(siginfo_t *fault)
 	si.si_code = BUS_ADRERR;
 	si.si_addr = fault->si_addr;
 	if (real_sigaction(SIGBUS, NULL, &a) == 0 && (a.sa_flags & SA_SIGINFO) && a.sa_sigaction) {
-		a.sa_sigaction(SIGBUS, &si, NULL);
+		a.sa_sigaction(SIGBUS, &si, ctx);
 		return;
 	}
 	if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN) {
@@ -2037,7 +2037,7 @@ static void trap_handler(int sig, siginfo_t *si, void *ctx)
 	if (r > 0)
 		return;
 	if (r < 0) {
-		trap_sigbus(si);
+		trap_sigbus(si, ctx);
 		errno = saved;
 		return;
 	}
@@ -2250,48 +2250,68 @@ EXPORT int munmap(void *addr, size_t len)
 }
 
 /* The trap pieces in [start, end) keep no access whatever the program asks
- * for; the protection it asked for is what their loads and stores honour. */
+ * for; the protection it asked for is what their loads and stores honour.
+ * Only the rest of the range is really changed (never a window where a
+ * piece is accessible). */
 EXPORT int mprotect(void *addr, size_t len, int prot)
 {
 	struct held sigs;
-	uintptr_t start = (uintptr_t)addr, end = start + ((len + 4095) & ~(size_t)4095);
-	int r, i;
+	uintptr_t start = (uintptr_t)addr, end = start + ((len + 4095) & ~(size_t)4095), cur;
+	int r = 0, i, any = 0;
+
 	resolve();
-	r = real_mprotect(addr, len, prot);
-	if (r != 0 || !nmaps)
-		return r;
+	if (!nmaps || !len || (start & 4095))
+		return real_mprotect(addr, len, prot);
 	take(&maplock, &sigs);
 	for (i = 0; i < nmaps; i++) {
 		struct map *m = &maps[i];
 		uintptr_t s, e;
 		if (!m->trap || m->end <= start || m->start >= end)
 			continue;
+		any = 1;
 		s = m->start > start ? m->start : start;
 		e = m->end < end ? m->end : end;
-		if (s != m->start || e != m->end) {
-			/* Part of a piece: split it so each part has one protection. */
-			if (nmaps + 2 > MAX_MAPS)
-				continue;
-			if (s > m->start) {
-				maps[nmaps] = *m;
-				maps[nmaps].end = s;
-				nmaps++;
-				m->off += s - m->start;
-				m->start = s;
-			}
-			if (e < m->end) {
-				maps[nmaps] = *m;
-				maps[nmaps].start = e;
-				maps[nmaps].off += e - m->start;
-				nmaps++;
-				m->end = e;
-			}
+		/* Part of a piece: split it so each part has one protection. */
+		if ((s > m->start || e < m->end) && nmaps + 2 > MAX_MAPS)
+			continue;
+		if (s > m->start) {
+			maps[nmaps] = *m;
+			maps[nmaps].end = s;
+			nmaps++;
+			m->off += s - m->start;
+			m->start = s;
+		}
+		if (e < m->end) {
+			maps[nmaps] = *m;
+			maps[nmaps].start = e;
+			maps[nmaps].off += e - m->start;
+			nmaps++;
+			m->end = e;
 		}
 		m->prot = prot;
-		real_mprotect((void *)s, e - s, PROT_NONE);
+	}
+	/* The parts of [start, end) outside every trap piece. */
+	for (cur = start; any && r == 0 && cur < end;) {
+		uintptr_t next = end;
+		int inside = 0;
+		for (i = 0; i < nmaps; i++) {
+			if (!maps[i].trap)
+				continue;
+			if (maps[i].start <= cur && cur < maps[i].end) {
+				cur = maps[i].end;
+				inside = 1;
+				break;
+			}
+			if (maps[i].start > cur && maps[i].start < next)
+				next = maps[i].start;
+		}
+		if (inside)
+			continue;
+		r = real_mprotect((void *)cur, next - cur, prot);
+		cur = next;
 	}
 	give(&maplock, &sigs);
-	return r;
+	return any ? r : real_mprotect(addr, len, prot);
 }
 
 /* mremap of a mapping of an emulated file moves its pieces with it. A trap
