@@ -1847,6 +1847,16 @@ static int sigmask_raw(int how, const sigset_t *set, sigset_t *old)
 	return real_pthread_sigmask(how, set, old);
 }
 
+/* One call of `real` (pthread_sigmask: returns the error; sigprocmask:
+ * -1 and errno), as an errno value or 0. */
+static int sigmask_call(sigmask_fn real, int how, const sigset_t *set, sigset_t *old)
+{
+	int r = real(how, set, old);
+	if (real == real_sigprocmask)
+		return r == 0 ? 0 : errno;
+	return r;
+}
+
 /* Returns 0 or an errno value, as pthread_sigmask. */
 static int sigmask_common(sigmask_fn real, int how, const sigset_t *set, sigset_t *old)
 {
@@ -1854,7 +1864,7 @@ static int sigmask_common(sigmask_fn real, int how, const sigset_t *set, sigset_
 	int was = segv_masked, has = 0, r;
 
 	if (!active)
-		return real(how, set, old) == 0 ? 0 : errno;
+		return sigmask_call(real, how, set, old);
 	if (set) {
 		if (how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
 			return EINVAL;
@@ -1863,7 +1873,7 @@ static int sigmask_common(sigmask_fn real, int how, const sigset_t *set, sigset_
 		sigdelset(&s, SIGSEGV);
 		set = &s;
 	}
-	r = real(how, set, old) == 0 ? 0 : errno;
+	r = sigmask_call(real, how, set, old);
 	if (r)
 		return r;
 	if (old && was)
