@@ -58,7 +58,7 @@ describe('npm pack, installed in a fresh project', () => {
   it('ships the sources to build, the header, LICENSE, CHANGELOG; not tests or built objects', () => {
     const list = execFileSync('tar', ['tzf', path.join(dir, tarball)], { encoding: 'utf8' }).split('\n').map((l) => l.replace(/^package\//, ''));
     for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'bin/iommufd-emu', 'dist/src/cli/main.js', 'dist/src/lib/index.d.ts',
-      'native/build.mjs', 'native/shim/shim.c', 'native/shim/proto.h', 'native/shim/Makefile', 'native/peer/peer.c', 'native/peer/Makefile',
+      'native/build.mjs', 'native/shim/shim.c', 'native/shim/trap.c', 'native/shim/trap.h', 'native/shim/proto.h', 'native/shim/Makefile', 'native/peer/peer.c', 'native/peer/Makefile',
       'include/iommufd_abi.h', 'platforms/platform.schema.json']) {
       assert.ok(list.includes(f), `${f} is in the package`);
     }

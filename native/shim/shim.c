@@ -166,6 +166,8 @@ struct held {
 
 static sigset_t async_sigs;
 static int async_sigs_ready;
+/* Locks this thread holds: a trapped access cannot be carried out then. */
+static __thread int locks_held;
 static int sigmask_raw(int how, const sigset_t *set, sigset_t *old);
 
 static void take(pthread_mutex_t *m, struct held *old)
@@ -185,10 +187,12 @@ static void take(pthread_mutex_t *m, struct held *old)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
 	sigmask_raw(SIG_BLOCK, &async_sigs, &old->sigs);
 	pthread_mutex_lock(m);
+	locks_held++;
 }
 
 static void give(pthread_mutex_t *m, const struct held *old)
 {
+	locks_held--;
 	pthread_mutex_unlock(m);
 	sigmask_raw(SIG_SETMASK, &old->sigs, NULL);
 	pthread_setcancelstate(old->cancel, NULL);
@@ -959,6 +963,7 @@ static long ret_errno(long ret)
 /* ---- fork: mappings and the channel ---- */
 
 static void mappings_after_fork(void);
+static pthread_mutex_t traplock;
 static void exec_closed_wait(void);
 static dev_t file_rdev(ino_t ino);
 
@@ -968,6 +973,7 @@ static void reset_after_fork(void)
 	 * of the parent, and the channel is the parent's. */
 	pthread_mutex_init(&lock, NULL);
 	pthread_mutex_init(&maplock, NULL);
+	pthread_mutex_init(&traplock, NULL);
 	if (chan_fd >= 0)
 		raw_close(chan_fd);
 	chan_fd = -1;
@@ -2023,7 +2029,7 @@ static void forget_range(uintptr_t start, uintptr_t end)
 		}
 		for (left = 0, j = 0; j < nmaps; j++)
 			left |= maps[j].id == id;
-		if (!left)
+		if (!left && id)
 			gone[ngone++] = id;
 	}
 	give(&maplock, &sigs);
@@ -2051,6 +2057,8 @@ EXPORT pid_t fork(void)
 		return child;
 	take(&maplock, &sigs);
 	for (i = 0; i < nmaps; i++) {
+		if (!maps[i].id)
+			continue;
 		for (j = 0; j < n && ids[j] != maps[i].id; j++)
 			;
 		if (j == n)
@@ -2072,10 +2080,18 @@ EXPORT pid_t fork(void)
 /* A raw-fork child holds copies of its parent's mappings of emulated
  * files, but the server knows them only in the parent's name (OP_MMAP_DUP
  * comes from glibc's fork path): forget them here, so that our munmaps do
- * not speak for mappings we were never given. */
+ * not speak for mappings we were never given. Trap pieces stay (their
+ * loads and stores are reads and writes of a file the child holds too),
+ * under id 0: no mapping of the server's. */
 static void mappings_not_ours(void)
 {
-	nmaps = 0;
+	int i, n = 0;
+	for (i = 0; i < nmaps; i++)
+		if (maps[i].trap) {
+			maps[n] = maps[i];
+			maps[n++].id = 0;
+		}
+	nmaps = n;
 }
 
 static void mappings_after_fork(void)
@@ -2116,6 +2132,16 @@ static int sigmask_raw(int how, const sigset_t *set, sigset_t *old)
 	return real_pthread_sigmask(how, set, old);
 }
 
+/* One call of `real` (pthread_sigmask: returns the error; sigprocmask:
+ * -1 and errno), as an errno value or 0. */
+static int sigmask_call(sigmask_fn real, int how, const sigset_t *set, sigset_t *old)
+{
+	int r = real(how, set, old);
+	if (real == real_sigprocmask)
+		return r == 0 ? 0 : errno;
+	return r;
+}
+
 /* Returns 0 or an errno value, as pthread_sigmask. */
 static int sigmask_common(sigmask_fn real, int how, const sigset_t *set, sigset_t *old)
 {
@@ -2123,7 +2149,7 @@ static int sigmask_common(sigmask_fn real, int how, const sigset_t *set, sigset_
 	int was = segv_masked, has = 0, r;
 
 	if (!active)
-		return real(how, set, old) == 0 ? 0 : errno;
+		return sigmask_call(real, how, set, old);
 	if (set) {
 		if (how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
 			return EINVAL;
@@ -2132,7 +2158,7 @@ static int sigmask_common(sigmask_fn real, int how, const sigset_t *set, sigset_
 		sigdelset(&s, SIGSEGV);
 		set = &s;
 	}
-	r = real(how, set, old) == 0 ? 0 : errno;
+	r = sigmask_call(real, how, set, old);
 	if (r)
 		return r;
 	if (old && was)
@@ -2212,6 +2238,7 @@ static int trap_rw(uintptr_t addr, uint64_t *val, unsigned size, int store)
 	q.arg = (uint64_t)(uintptr_t)&buf;
 	q.a[0] = pos;
 	q.a[1] = 1;
+	q.a[2] = 1; /* the mapping's access, not a pread/pwrite */
 	if (store)
 		memcpy(&buf, val, size);
 	ret = transact(&q, store ? &buf : NULL, store ? size : 0, NULL);
@@ -2263,7 +2290,7 @@ static void chain_segv(int sig, siginfo_t *si, void *ctx)
 
 /* An access the device refused (memory decoding off, say): the kernel's
  * fault handler answers SIGBUS, at the faulting address. */
-static void trap_sigbus(siginfo_t *fault)
+static void trap_sigbus(siginfo_t *fault, void *ctx)
 {
 	struct sigaction a;
 	siginfo_t si;
@@ -2274,7 +2301,7 @@ static void trap_sigbus(siginfo_t *fault)
 	si.si_code = BUS_ADRERR;
 	si.si_addr = fault->si_addr;
 	if (real_sigaction(SIGBUS, NULL, &a) == 0 && (a.sa_flags & SA_SIGINFO) && a.sa_sigaction) {
-		a.sa_sigaction(SIGBUS, &si, NULL);
+		a.sa_sigaction(SIGBUS, &si, ctx);
 		return;
 	}
 	if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN) {
@@ -2294,7 +2321,9 @@ static void trap_handler(int sig, siginfo_t *si, void *ctx)
 {
 	int saved = errno, r = 0;
 
-	if (!in_trap && si && si->si_code == SEGV_ACCERR) {
+	/* Not while this thread is in one of our round trips (a synchronous
+	 * signal's handler touching a BAR then): its locks are not recursive. */
+	if (!in_trap && !locks_held && si && si->si_code == SEGV_ACCERR) {
 		in_trap = 1;
 		r = trap_emulate((ucontext_t *)ctx, trap_rw);
 		in_trap = 0;
@@ -2303,7 +2332,7 @@ static void trap_handler(int sig, siginfo_t *si, void *ctx)
 	if (r > 0)
 		return;
 	if (r < 0) {
-		trap_sigbus(si);
+		trap_sigbus(si, ctx);
 		errno = saved;
 		return;
 	}
@@ -2516,48 +2545,68 @@ EXPORT int munmap(void *addr, size_t len)
 }
 
 /* The trap pieces in [start, end) keep no access whatever the program asks
- * for; the protection it asked for is what their loads and stores honour. */
+ * for; the protection it asked for is what their loads and stores honour.
+ * Only the rest of the range is really changed (never a window where a
+ * piece is accessible). */
 EXPORT int mprotect(void *addr, size_t len, int prot)
 {
 	struct held sigs;
-	uintptr_t start = (uintptr_t)addr, end = start + ((len + 4095) & ~(size_t)4095);
-	int r, i;
+	uintptr_t start = (uintptr_t)addr, end = start + ((len + 4095) & ~(size_t)4095), cur;
+	int r = 0, i, any = 0;
+
 	resolve();
-	r = real_mprotect(addr, len, prot);
-	if (r != 0 || !nmaps)
-		return r;
+	if (!nmaps || !len || (start & 4095))
+		return real_mprotect(addr, len, prot);
 	take(&maplock, &sigs);
 	for (i = 0; i < nmaps; i++) {
 		struct map *m = &maps[i];
 		uintptr_t s, e;
 		if (!m->trap || m->end <= start || m->start >= end)
 			continue;
+		any = 1;
 		s = m->start > start ? m->start : start;
 		e = m->end < end ? m->end : end;
-		if (s != m->start || e != m->end) {
-			/* Part of a piece: split it so each part has one protection. */
-			if (nmaps + 2 > MAX_MAPS)
-				continue;
-			if (s > m->start) {
-				maps[nmaps] = *m;
-				maps[nmaps].end = s;
-				nmaps++;
-				m->off += s - m->start;
-				m->start = s;
-			}
-			if (e < m->end) {
-				maps[nmaps] = *m;
-				maps[nmaps].start = e;
-				maps[nmaps].off += e - m->start;
-				nmaps++;
-				m->end = e;
-			}
+		/* Part of a piece: split it so each part has one protection. */
+		if ((s > m->start || e < m->end) && nmaps + 2 > MAX_MAPS)
+			continue;
+		if (s > m->start) {
+			maps[nmaps] = *m;
+			maps[nmaps].end = s;
+			nmaps++;
+			m->off += s - m->start;
+			m->start = s;
+		}
+		if (e < m->end) {
+			maps[nmaps] = *m;
+			maps[nmaps].start = e;
+			maps[nmaps].off += e - m->start;
+			nmaps++;
+			m->end = e;
 		}
 		m->prot = prot;
-		real_mprotect((void *)s, e - s, PROT_NONE);
+	}
+	/* The parts of [start, end) outside every trap piece. */
+	for (cur = start; any && r == 0 && cur < end;) {
+		uintptr_t next = end;
+		int inside = 0;
+		for (i = 0; i < nmaps; i++) {
+			if (!maps[i].trap)
+				continue;
+			if (maps[i].start <= cur && cur < maps[i].end) {
+				cur = maps[i].end;
+				inside = 1;
+				break;
+			}
+			if (maps[i].start > cur && maps[i].start < next)
+				next = maps[i].start;
+		}
+		if (inside)
+			continue;
+		r = real_mprotect((void *)cur, next - cur, prot);
+		cur = next;
 	}
 	give(&maplock, &sigs);
-	return r;
+	return any ? r : real_mprotect(addr, len, prot);
 }
 
 /* mremap of a mapping of an emulated file moves its pieces with it. A trap

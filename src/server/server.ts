@@ -817,20 +817,22 @@ export class EmuServer {
     if (!fn) return encodeReply(-EINVAL);
     const len = Math.min(q.request, MAX_RW);
     const explicit = param(q, 1) === 1n;
+    // a[2]: a trapped load or store of a mapping, not a read()/write().
+    const viaMapping = explicit && param(q, 2) === 1n;
     const pos = explicit ? param(q, 0) : of.file.positional ? of.pos : 0n;
     const task = new ProcessTask(proc.pid, q.tid, proc.mm, this.rootCaps, proc.host);
     // A write's bytes came with the request: they are the read-ahead window.
     proc.mm.beginIoctl(q.arg, isRead ? undefined : q.ext, true);
     this.lastErr = undefined;
     const trace: IoctlTrace | undefined = this.trace ? { name: '', args: '' } : undefined;
-    const result = this.guard(() => `${isRead ? 'read' : 'write'} of ${of.path}`, () => fn.call(of.file, task, q.arg, len, pos, trace));
+    const result = this.guard(() => `${isRead ? 'read' : 'write'} of ${of.path}`, () => fn.call(of.file, task, q.arg, len, pos, trace, viaMapping));
     // read()/write() move the file position (vfs_read's *ppos), pread/pwrite do not.
     if (!explicit && result > 0 && of.file.positional) of.pos = pos + BigInt(result);
     const recs = EmuServer.writeRecs(proc, undefined);
     this.faults.flush();
     const aux = this.drainIfIdle(of);
     if (this.pollable.size) for (const p of this.pollable) if (p !== of) this.syncWake(p);
-    const call = `${explicit ? 'p' : ''}${isRead ? 'read' : 'write'}`;
+    const call = viaMapping ? (isRead ? 'load' : 'store') : `${explicit ? 'p' : ''}${isRead ? 'read' : 'write'}`;
     this.trace?.(`[${proc.pid}] ${call}(${of.path}, ${trace?.args || len}) = ${result < 0 ? `-1 ${errnoName(-result)}` : result}`);
     return encodeReply(result, aux, recs ?? NO_RECS);
   }
