@@ -12,7 +12,7 @@ import * as assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { EmuServer } from '../src/server/server.js';
 import { Engine } from '../src/core/engine.js';
-import { PLATFORMS } from '../src/hw/platform.js';
+import { PLATFORMS, parsePlatform } from '../src/hw/platform.js';
 import { machineSysfs } from '../src/server/sysfs.js';
 import { SHIM, ensureShim, removeTempDir } from './shim/build.js';
 
@@ -170,5 +170,28 @@ describe('sysfs of arm-smmuv3: two SMMUv3 units, two segments', () => {
     for (const p of t.entries.keys()) assert.ok(!/0000:00:1f\.|intel-iommu|virtual\/iommu/.test(p), p);
     assert.ok(t.prefixes.includes('/sys/devices/pci0001:00'));
     assert.ok(t.prefixes.includes('/sys/devices/platform/arm-smmu-v3.0.auto'));
+  });
+});
+
+describe('sysfs of a platform file', () => {
+  it('roots other segments and buses as pciDDDD:BB; a function at a chipset address replaces it', () => {
+    const pl = parsePlatform(JSON.stringify({
+      base: 'qemu-vtd', functions: [
+        { model: 'e1000e', bdf: '0000:00:1f.0' },
+        { model: 'pci-function', bdf: '0002:03:00.0', group: 5 },
+        { model: 'pci-function', bdf: '0002:03:00.1', group: 5 },
+      ],
+    }), 'test');
+    const t = machineSysfs(new Engine({ platform: pl }))!;
+    const target = (p: string) => { const e = t.entries.get(p); return e?.kind === 'link' ? e.target : e?.kind; };
+    assert.equal(target('/sys/bus/pci/devices/0002:03:00.1'), '../../../devices/pci0002:03/0002:03:00.1');
+    assert.equal(target('/sys/class/pci_bus/0002:03'), '../../devices/pci0002:03/pci_bus/0002:03');
+    assert.equal(target('/sys/kernel/iommu_groups/2/devices/0002:03:00.0'), '../../../../devices/pci0002:03/0002:03:00.0');
+    assert.equal(target('/sys/devices/virtual/iommu/dmar0/devices/0002:03:00.1'), '../../../../pci0002:03/0002:03:00.1');
+    assert.equal(target('/sys/dev/char/250:2'), '../../devices/pci0002:03/0002:03:00.1/vfio-dev/vfio2');
+    assert.equal(target('/sys/devices/pci0000:00/0000:00:1f.0/driver'), '../../../bus/pci/drivers/vfio-pci', 'the e1000e, not the LPC bridge');
+    const dev = t.entries.get('/sys/devices/pci0000:00/0000:00:1f.0/device');
+    assert.ok(dev?.kind === 'file' && dev.data === '0x10d3\n');
+    assert.ok(t.prefixes.includes('/sys/devices/pci0002:03'));
   });
 });

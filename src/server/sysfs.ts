@@ -2,14 +2,21 @@
 // that unmodified programs discover its PCI functions as on Linux: QEMU's
 // vfio-pci (vfio-dev/vfioN/dev, iommu_group, realpath of the device) and
 // DPDK's PCI scan (vendor, device, class, resource, driver, iommu_group,
-// /sys/module/vfio*). The shim maps every path under SYSFS_PREFIXES to the
-// same path under the tree's root (IOMMUFD_EMU_TREE) without asking us, so
-// readdir, stat, readlink and realpath work on it as the kernel's do; the
+// /sys/module/vfio*). The shim maps every path under the tree's prefixes to
+// the same path under the tree's root (IOMMUFD_EMU_TREE) without asking us,
+// so readdir, stat, readlink and realpath work on it as the kernel's do; the
 // host's own entries under those prefixes are hidden. Names, modes, link
 // targets and contents are Linux 7.2's as the oracle's --vfio machine shows
-// them (test/conformance/vfio_sysfs.golden). The tree is a snapshot made at
-// startup: attributes that change at run time in the kernel (enable, config
-// space, domains_used) show the machine as booted.
+// them (test/conformance/vfio_sysfs.golden). Every platform with functions
+// bound to vfio-pci gets a tree: x86 ones (VT-d, AMD-Vi) are that q35,
+// arm64 ones (SMMUv3) a virt machine (hw/virt-chipset.ts). Where the oracle
+// has no such machine (AMD-Vi, SMMUv3, several units, other segments) names
+// and formats are read from Linux's source: each unit's class device is
+// registered under its driver's parent (drivers/iommu/iommu-sysfs.c), dmarN
+// without one, ivhdN under the AMD IOMMU's PCI function, smmu3.0x<base>
+// under the SMMU's platform device. The tree is a snapshot made at startup:
+// attributes that change at run time in the kernel (enable, config space,
+// domains_used) show the machine as booted.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Engine } from '../core/engine.js';
@@ -135,7 +142,7 @@ function regionText(regions: readonly ReservedRegion[]): string {
   return regions.map((r) => `0x${hex(r.start, 16)} 0x${hex(r.start + r.length - 1n, 16)} ${names[r.type]}\n`).join('');
 }
 
-const addrKey = (f: FunctionView) => ((f.domain * 256 + f.bus) * 32 + f.slot) * 8 + f.fn;
+const addrKey = (f: { domain: number; bus: number; slot: number; fn: number }) => ((f.domain * 256 + f.bus) * 32 + f.slot) * 8 + f.fn;
 const nameOf = (f: { domain: number; bus: number; slot: number; fn: number }) =>
   formatBdf({ domain: f.domain, bus: f.bus, device: f.slot, fn: f.fn });
 /** The host bridge directory Linux names for a root bus: pciDDDD:BB. */
@@ -231,6 +238,11 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
     }
     for (const c of Q35_ICH9) pending.push({ c, domain: 0, unit: catchAll, slotGroup: true });
   }
+  // A platform function at a chipset address takes its place (a platform file may put one there).
+  const taken = new Set(vfioFns.map(addrKey));
+  const free = pending.filter((p) => !taken.has(addrKey({ domain: p.domain, bus: 0, slot: p.c.device, fn: p.c.fn })));
+  pending.length = 0;
+  pending.push(...free);
   pending.sort((a, b) => (a.domain * 256 + a.c.device) * 8 + a.c.fn - ((b.domain * 256 + b.c.device) * 8 + b.c.fn));
   let nextGroup = Math.max(0, ...vfioGroups) + 1;
   const slotGroups = new Map<string, number>();
