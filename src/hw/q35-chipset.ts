@@ -64,6 +64,15 @@ export function q35IntxGsi(slot: number, pin: number): number {
 /** The register base of the first VT-d unit (qemu's Q35_HOST_BRIDGE_IOMMU_ADDR). */
 export const Q35_VTD_BASE = 0xfed90000n;
 
+/**
+ * The register base of VT-d unit `index`: qemu has one unit; further ones
+ * take the 4 KiB pages after it, as DMAR tables of client parts list them
+ * (an assumption, not measured).
+ */
+export function vtdUnitBase(index: number): bigint {
+  return Q35_VTD_BASE + BigInt(index) * 0x1000n;
+}
+
 /** The oracle machine's CPUs as sysfs masks them: two, 0-1 (local_cpus, local_cpulist). */
 export const Q35_CPU_MASK = '3';
 export const Q35_CPU_LIST = '0-1';

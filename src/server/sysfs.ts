@@ -28,7 +28,7 @@ import { ArmSmmuV3 } from '../hw/arm-smmu-v3.js';
 import type { IommuUnit } from '../hw/machine.js';
 import type { ReservedRegion } from '../hw/iommu.js';
 import {
-  AMDVI_CAP_HEADER, Q35_CPU_LIST, Q35_CPU_MASK, Q35_HOST_BRIDGE, Q35_ICH9, Q35_VTD_BASE, amdViPciFunction, q35IntxGsi,
+  AMDVI_CAP_HEADER, Q35_CPU_LIST, Q35_CPU_MASK, Q35_HOST_BRIDGE, Q35_ICH9, amdViPciFunction, vtdUnitBase, q35IntxGsi,
   type ChipsetFunction,
 } from '../hw/q35-chipset.js';
 import { GPEX_HOST_BRIDGE, VIRT_CPU_LIST, VIRT_CPU_MASK, virtIntxIrq, virtSmmuBase } from '../hw/virt-chipset.js';
@@ -384,7 +384,7 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
     dir(`${u}/devices`);
     if (unit instanceof IntelVtd) { // intel_iommu_groups (drivers/iommu/intel/iommu.c)
       const unitGroups = new Set(fns.filter((f) => f.unit === unit && !f.noIommu).map((f) => f.group));
-      file(`${u}/intel-iommu/address`, `${hex(Q35_VTD_BASE + BigInt(i) * 0x1000n, 1)}\n`);
+      file(`${u}/intel-iommu/address`, `${hex(vtdUnitBase(i), 1)}\n`);
       file(`${u}/intel-iommu/cap`, `${hex(unit.cap, 1)}\n`);
       file(`${u}/intel-iommu/domains_supported`, `${2 ** (4 + 2 * Number(unit.cap & 7n))}\n`);
       file(`${u}/intel-iommu/domains_used`, `${unitGroups.size}\n`);
