@@ -154,38 +154,63 @@ static uint64_t image_cookie;
  * async-signal-safe) while its thread is inside one of our round trips: our
  * locks are therefore held with the program's signals blocked, and the
  * handler runs when the round trip is over, as it would after a syscall.
- * The synchronous signals stay open (blocked, a fault would kill the process
- * at once instead of reaching the program's handler). Cancellation is off
- * as well: the send/recv/poll of a round trip are cancellation points, and
- * a thread cancelled there would leave the lock held for ever (glibc's
- * ioctl is no cancellation point at all). Neither call changes errno. */
+ * That costs two sigprocmask calls per lock, paid only once the program has
+ * a handler for some asynchronous signal: with none (every disposition
+ * default or ignored, as after exec) no program code can run on this thread
+ * while we hold a lock. Every way to install a handler goes through us
+ * (sigaction, signal, sigset...; glibc's own internal handlers never call
+ * into the shim), and the first one waits for the locks to be free before
+ * it is installed (note_handler). The synchronous signals stay open
+ * (blocked, a fault would kill the process at once instead of reaching the
+ * program's handler). Cancellation is off as well: the send/recv/poll of a
+ * round trip are cancellation points, and a thread cancelled there would
+ * leave the lock held for ever (glibc's ioctl is no cancellation point at
+ * all). Neither call changes errno. */
 struct held {
 	sigset_t sigs;
 	int cancel;
+	int masked;
 };
 
 static sigset_t async_sigs;
 static int async_sigs_ready;
+/* Set (for good, inherited by fork, reset by exec) once the program has a
+ * handler for an asynchronous signal. */
+static int handlers_seen;
 /* Locks this thread holds: a trapped access cannot be carried out then. */
 static __thread int locks_held;
 static int sigmask_raw(int how, const sigset_t *set, sigset_t *old);
 
+static int sync_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
+}
+
 static void take(pthread_mutex_t *m, struct held *old)
 {
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
+	old->masked = 0;
+	if (!__atomic_load_n(&handlers_seen, __ATOMIC_SEQ_CST)) {
+		pthread_mutex_lock(m);
+		/* A first handler being installed now waits for this lock. */
+		if (!__atomic_load_n(&handlers_seen, __ATOMIC_SEQ_CST)) {
+			locks_held++;
+			return;
+		}
+		pthread_mutex_unlock(m);
+	}
 	if (!async_sigs_ready) {
 		sigset_t s;
+		int sig;
 		sigfillset(&s);
-		sigdelset(&s, SIGSEGV);
-		sigdelset(&s, SIGBUS);
-		sigdelset(&s, SIGILL);
-		sigdelset(&s, SIGFPE);
-		sigdelset(&s, SIGTRAP);
-		sigdelset(&s, SIGSYS);
+		for (sig = 1; sig < NSIG; sig++)
+			if (sync_signal(sig))
+				sigdelset(&s, sig);
 		async_sigs = s;
 		async_sigs_ready = 1;
 	}
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
 	sigmask_raw(SIG_BLOCK, &async_sigs, &old->sigs);
+	old->masked = 1;
 	pthread_mutex_lock(m);
 	locks_held++;
 }
@@ -194,7 +219,8 @@ static void give(pthread_mutex_t *m, const struct held *old)
 {
 	locks_held--;
 	pthread_mutex_unlock(m);
-	sigmask_raw(SIG_SETMASK, &old->sigs, NULL);
+	if (old->masked)
+		sigmask_raw(SIG_SETMASK, &old->sigs, NULL);
 	pthread_setcancelstate(old->cancel, NULL);
 }
 
@@ -2361,6 +2387,27 @@ static void trap_install(void)
 	give(&traplock, &sigs);
 }
 
+/* Before the program's first handler for an asynchronous signal is in
+ * place: from now on our locks are held with signals blocked (take), and
+ * whoever took one without blocking is waited out. */
+static void note_handler(int sig, sighandler_t h)
+{
+	struct held sigs;
+	if (sig <= 0 || sig >= NSIG || sync_signal(sig) || h == SIG_DFL || h == SIG_IGN || h == SIG_ERR)
+		return;
+	if (__atomic_load_n(&handlers_seen, __ATOMIC_SEQ_CST))
+		return;
+	__atomic_store_n(&handlers_seen, 1, __ATOMIC_SEQ_CST);
+	if (locks_held)
+		return; /* cannot happen: nothing of the program runs under our locks yet */
+	take(&lock, &sigs);
+	give(&lock, &sigs);
+	take(&maplock, &sigs);
+	give(&maplock, &sigs);
+	take(&traplock, &sigs);
+	give(&traplock, &sigs);
+}
+
 /* sigaction(SIGSEGV) while ours is installed sets and reads the program's. */
 static int segv_action(const struct sigaction *act, struct sigaction *old)
 {
@@ -2378,6 +2425,8 @@ EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old
 {
 	struct sigaction copy;
 	resolve();
+	if (act)
+		note_handler(sig, act->sa_handler);
 	if (sig == SIGSEGV && trap_installed)
 		return segv_action(act, old);
 	if (active && act && sigismember(&act->sa_mask, SIGSEGV) == 1) {
@@ -2411,6 +2460,7 @@ static sighandler_t segv_signal(sighandler_t h, int flags)
 EXPORT sighandler_t signal(int sig, sighandler_t h)
 {
 	resolve();
+	note_handler(sig, h);
 	if (sig == SIGSEGV && trap_installed)
 		return segv_signal(h, SA_RESTART);
 	return real_signal(sig, h);
@@ -2426,6 +2476,7 @@ EXPORT sighandler_t __sysv_signal(int sig, sighandler_t h)
 {
 	struct sigaction a, old;
 	resolve();
+	note_handler(sig, h);
 	if (sig == SIGSEGV && trap_installed)
 		return segv_signal(h, SA_RESETHAND | SA_NODEFER);
 	memset(&a, 0, sizeof(a));
@@ -2440,6 +2491,24 @@ EXPORT sighandler_t __sysv_signal(int sig, sighandler_t h)
 EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 {
 	return __sysv_signal(sig, h);
+}
+
+/* The other ways glibc offers to install a handler (they call its internal
+ * sigaction, not ours). */
+typedef sighandler_t (*sigset_fn)(int, sighandler_t);
+
+EXPORT sighandler_t sigset(int sig, sighandler_t h)
+{
+	static sigset_fn real;
+	if (!real)
+		real = (sigset_fn)next_sym("sigset");
+	note_handler(sig, h);
+	return real(sig, h);
+}
+
+EXPORT sighandler_t ssignal(int sig, sighandler_t h)
+{
+	return signal(sig, h);
 }
 
 static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, ino_t ino, off_t off)
