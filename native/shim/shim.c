@@ -224,16 +224,64 @@ static void give(pthread_mutex_t *m, const struct held *old)
 	pthread_setcancelstate(old->cancel, NULL);
 }
 
-/* Who we are, from the kernel at each call: a child made by the raw fork,
- * clone or vfork syscall runs no fork handlers and still holds our memory,
- * caches and all (glibc's getpid() is a plain syscall too). The tid is
- * cached per thread, with the pid it was read in. */
+/* Who we are. A child made by the raw fork, clone or vfork syscall runs no
+ * fork handlers and still holds our memory, caches and all (glibc's getpid()
+ * is a plain syscall for that reason). Our pid is cached in the fork_mark
+ * page below, which the kernel hands every forked copy as zeros (glibc's fork
+ * and the raw syscalls alike): a copy reads 0 and asks the kernel once. A
+ * child that shares our memory does not get a fresh page: glibc's vfork is
+ * ours (a trampoline that counts children running in our memory), and while
+ * one runs every call asks the kernel. Left out: a child of the raw clone
+ * syscall with CLONE_VM but no vfork (it would be taken as its parent), and
+ * kernels without MADV_WIPEONFORK, where every call asks. The tid is cached
+ * per thread, with the pid it was read in. */
 static __thread pid_t my_tid, my_tid_pid;
+static volatile int *fork_mark;
+/* Children of our vfork running in our memory (the parent waits meanwhile). */
+__attribute__((used)) static volatile int vfork_children;
 
 static pid_t self_pid(void)
 {
-	return (pid_t)syscall(SYS_getpid);
+	pid_t p;
+	if (!fork_mark || __atomic_load_n(&vfork_children, __ATOMIC_SEQ_CST))
+		return (pid_t)syscall(SYS_getpid);
+	p = (pid_t)fork_mark[1];
+	if (!p) {
+		p = (pid_t)syscall(SYS_getpid);
+		fork_mark[1] = p;
+	}
+	return p;
 }
+
+#if defined(__x86_64__)
+/* vfork as glibc's: the return address leaves the shared stack before the
+ * syscall (the child may overwrite it) and is pushed back after. */
+__attribute__((used)) static long vfork_failed(long r)
+{
+	errno = (int)-r;
+	return -1;
+}
+
+__asm__(".text\n"
+	".globl vfork\n"
+	".type vfork, @function\n"
+	"vfork:\n"
+	"\tendbr64\n"
+	"\tlock incl vfork_children(%rip)\n"
+	"\tpopq %rdi\n"
+	"\tmovl $" "58" ", %eax\n" /* SYS_vfork */
+	"\tsyscall\n"
+	"\tpushq %rdi\n"
+	"\ttestq %rax, %rax\n"
+	"\tjz 1f\n"
+	"\tlock decl vfork_children(%rip)\n"
+	"\tcmpq $-4095, %rax\n"
+	"\tjae 2f\n"
+	"1:\tret\n"
+	"2:\tmovq %rax, %rdi\n"
+	"\tjmp vfork_failed\n"
+	".size vfork, .-vfork\n");
+#endif
 
 static pid_t self_tid(pid_t pid)
 {
@@ -247,9 +295,8 @@ static pid_t self_tid(pid_t pid)
 /* A page the kernel gives a forked child as zeros (MADV_WIPEONFORK): still
  * set when the pid changed, our memory is shared with the process whose
  * channel we hold (a vfork or CLONE_VM child); cleared, it is a copy (a raw
- * fork). NULL where the kernel has no MADV_WIPEONFORK: taken as a copy. */
-static volatile int *fork_mark;
-
+ * fork). NULL where the kernel has no MADV_WIPEONFORK: taken as a copy.
+ * fork_mark[1] is the pid of the process the page belongs to (self_pid). */
 static void fork_mark_init(void)
 {
 #ifdef MADV_WIPEONFORK
