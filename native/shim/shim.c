@@ -17,19 +17,21 @@
  *
  * Recognising our fds: ioctl and fstat check any fd (a socket whose inode we
  * created, or whose peer is the server's socket path), so fds inherited across
- * fork or exec, dup'd or passed with SCM_RIGHTS work. The hot calls (read,
- * write, mmap...) only look at a table of fds we made (open, dup, the fds of
- * ioctls, a scan of /proc/self/fd at start-up after exec) and confirm the
- * socket's inode with one fstat; any other fd costs nothing.
+ * fork or exec, dup'd or passed with SCM_RIGHTS work; an fd found so joins a
+ * table of fds we made (open, dup, the fds of ioctls, a scan of /proc/self/fd
+ * at start-up after exec), which ioctl trusts as it is (every close path
+ * through us clears it). The other hot calls (read, write, mmap...) only look
+ * at that table and confirm the socket's inode with one fstat; any other fd
+ * costs nothing.
  *
  * poll/select/epoll are not intercepted: the server keeps a wake byte queued
  * on an emulated file's socket while it is readable (proto.h), so they work
  * on the real fd. They also see POLLOUT always (a socket is writable).
  *
  * As robust as libc: a call that succeeds leaves errno alone; our locks are
- * held with signals blocked (a handler may close an fd mid-ioctl); the pid
- * comes from the kernel at each call (children of the raw fork/clone/vfork
- * syscalls get their own channel); user memory is only touched through
+ * held with signals blocked once the program has a handler (which may close
+ * an fd mid-ioctl); the pid is cached in a page every fork wipes (children of
+ * the raw fork/clone syscalls and of vfork get their own channel); user memory is only touched through
  * process_vm_readv/writev (EFAULT, never SIGSEGV); every way an fd goes
  * (close, dup2/dup3 over it, close_range, closefrom, close-on-exec) waits for
  * the release it caused; the ioctls the VFS answers never reach the server. */
@@ -660,7 +662,12 @@ static int is_emulated_fd(int fd, ino_t *ino)
 
 	if (!active || fd < 0)
 		goto out;
-	if (fd_kind(fd, ino) == FD_EMU) {
+	/* Our table is trusted here without an fstat: every way an fd number
+	 * goes through us (close, dup2/dup3, close_range, closefrom, exec,
+	 * fclose, closedir) clears its entry. Not seen: the raw close/dup2
+	 * syscalls. */
+	if (fd < FDTAB && fdtab[fd].kind == FD_EMU) {
+		*ino = fdtab[fd].ino;
 		ours = 1;
 		goto out;
 	}
@@ -2556,6 +2563,30 @@ EXPORT sighandler_t sigset(int sig, sighandler_t h)
 EXPORT sighandler_t ssignal(int sig, sighandler_t h)
 {
 	return signal(sig, h);
+}
+
+/* fclose and closedir close their fd inside glibc, past our close(). */
+typedef int (*fclose_fn)(FILE *);
+typedef int (*closedir_fn)(DIR *);
+
+EXPORT int fclose(FILE *f)
+{
+	static fclose_fn real;
+	int fd = fileno(f);
+	if (!real)
+		real = (fclose_fn)next_sym("fclose");
+	fd_forget(fd);
+	return real(f);
+}
+
+EXPORT int closedir(DIR *d)
+{
+	static closedir_fn real;
+	int fd = dirfd(d);
+	if (!real)
+		real = (closedir_fn)next_sym("closedir");
+	fd_forget(fd);
+	return real(d);
 }
 
 static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, ino_t ino, off_t off)
