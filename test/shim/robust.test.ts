@@ -61,3 +61,11 @@ for (const c of clients) {
     assert.equal(r.stdout, fs.readFileSync(path.join(SRC, `${golden}.golden`), 'utf8'));
   });
 }
+
+test('a handler installed by sigset() (not through sigaction) dups and closes the fd mid-ioctl: no hang, as signal_close.golden', () => {
+  const bin = compileClient('sigset_close', ['-I', path.join(ROOT, 'test/conformance/include'), '-I', SRC]);
+  const r = spawnSync(process.execPath, [BIN, 'run', '--', bin], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.signal, null, `killed by ${r.signal} (a hang?); stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.equal(r.status, 0, `exit ${r.status}; stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.equal(r.stdout, fs.readFileSync(path.join(SRC, 'signal_close.golden'), 'utf8'));
+});
