@@ -52,6 +52,19 @@ function edited(bytes: Buffer, i: number): Buffer {
   return b;
 }
 
+/** Byte offsets of the first, middle and last byte of 64 lines spread over a golden. */
+function sampledBytes(bytes: Buffer): number[] {
+  const starts: number[] = [0];
+  for (let i = 0; i < bytes.length - 1; i++) if (bytes[i] === 0x0a) starts.push(i + 1);
+  const out: number[] = [];
+  for (let k = 0; k < 64; k++) {
+    const line = Math.round((k * (starts.length - 1)) / 63);
+    const a = starts[line]!, end = (starts[line + 1] ?? bytes.length + 1) - 1;
+    for (const at of new Set([a, (a + end) >> 1, Math.max(a, end - 1)])) if (at < bytes.length) out.push(at);
+  }
+  return out;
+}
+
 /** The line (1-based) that byte I of a golden belongs to (a newline ends its line). */
 function lineOf(bytes: Buffer, i: number): number {
   let line = 1;
@@ -77,7 +90,10 @@ describe('golden stamps: a golden edited after recording fails', () => {
   it('changing any one byte of a test/shim golden fails, naming shim/G.golden and the line', () => {
     for (const g of shimGoldens(SHIM)) {
       const bytes = readFileSync(join(SHIM, `${g.golden}.golden`));
-      for (let i = 0; i < bytes.length; i++) {
+      // Every byte of a small golden; of a large one (the fuzz corpus: each
+      // try hashes the whole file) the first, middle and last byte of 64 lines
+      // spread over it, the first and last line included.
+      for (const i of bytes.length <= 16384 ? bytes.keys() : sampledBytes(bytes)) {
         const why = goldenStampProblem(g.stampName, edited(bytes, i), stamps.get(g.stampName));
         assert.ok(why, `byte ${i} of test/shim/${g.golden}.golden changed and nothing noticed`);
         assert.match(why, new RegExp(`^shim/${g.golden}\\.golden line ${lineOf(bytes, i)} .*(does not match the stamp|is not in the stamp|is missing)`), why);
@@ -86,7 +102,7 @@ describe('golden stamps: a golden edited after recording fails', () => {
   });
 
   it('through the shim tests\' helper: a copy of a test/shim golden with one byte changed fails with the line', () => {
-    // A copy of the layout: DIR/test/shim/{CLIENT.c,G.golden}, DIR/test/conformance/include/, DIR/oracle/recorded-with.txt.
+    // A copy of the layout: DIR/test/shim/{CLIENT.c,G.golden}, DIR/test/conformance/include/, DIR/test/fuzz/, DIR/oracle/recorded-with.txt.
     const dir = temp('iommufd-shim-golden-edit-');
     const shim = join(dir, 'test', 'shim');
     mkdirSync(shim, { recursive: true });
@@ -95,6 +111,7 @@ describe('golden stamps: a golden edited after recording fails', () => {
     cpSync(join(SHIM, `${g.client}.c`), join(shim, `${g.client}.c`));
     cpSync(join(SHIM, `${g.golden}.golden`), join(shim, `${g.golden}.golden`));
     cpSync(join(CLIENTS, 'include'), join(dir, 'test', 'conformance', 'include'), { recursive: true });
+    cpSync(join(ROOT, 'test', 'fuzz'), join(dir, 'test', 'fuzz'), { recursive: true }); // fuzz_corpus.c includes ../fuzz/gen.c
     cpSync(STAMP, join(dir, 'oracle', 'recorded-with.txt'));
 
     const [copy] = shimGoldens(shim).filter((x) => x.golden === g.golden);
