@@ -592,6 +592,22 @@ export class VfioPciConfig {
     return this.powerState < PCI_D3HOT && (bytesGet(this.vconfig, PCI_COMMAND, 2) & PCI_COMMAND_MEMORY) !== 0;
   }
 
+  /**
+   * The enable bit the host's PCI core sets in the function's own MSI or
+   * MSI-X capability when vfio-pci allocates the vectors (pci_alloc_irq_vectors)
+   * and clears when it frees them: what the device sees as its interrupt mode.
+   */
+  setHwIrqEnable(msix: boolean, on: boolean): void {
+    const id = msix ? PCI_CAP_ID_MSIX : PCI_CAP_ID_MSI;
+    for (let pos = this.hwRead(PCI_CAPABILITY_LIST, 1), n = 0; pos && n < 48; pos = this.hwRead(pos + 1, 1), n++) {
+      if (this.hwRead(pos, 1) !== id) continue;
+      const bit = msix ? 0x8000 : PCI_MSI_FLAGS_ENABLE;
+      const flags = this.hwRead(pos + 2, 2);
+      this.hwWrite(pos + 2, 2, on ? flags | bit : flags & ~bit);
+      return;
+    }
+  }
+
   /** The MSI-X table's BAR, offset and size (vfio_pci_core_enable), or undefined. */
   msixTable(): { bar: number; offset: number; size: number } | undefined {
     for (let pos = this.hwRead(PCI_CAPABILITY_LIST, 1), n = 0; pos && n < 48; pos = this.hwRead(pos + 1, 1), n++) {

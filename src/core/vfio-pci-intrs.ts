@@ -138,6 +138,7 @@ export class VfioPciIntrs {
   private msiEnable(nvec: number, msix: boolean): void {
     if (this.irqType !== NONE) throw new Errno(EINVAL, 'another interrupt type is enabled');
     this.irqType = msix ? V.VFIO_PCI_MSIX_IRQ_INDEX : V.VFIO_PCI_MSI_IRQ_INDEX;
+    this.config.setHwIrqEnable(msix, true);
     if (!msix) {
       // The virtual QSIZE: log2 of the vectors (fls(nvec * 2 - 1) - 1).
       this.config.msiQmax = 31 - Math.clz32(nvec * 2 - 1);
@@ -175,6 +176,7 @@ export class VfioPciIntrs {
     this.ctx.clear();
     this.msixPending.clear();
     if (this.irqType === V.VFIO_PCI_MSI_IRQ_INDEX) this.config.msiEnabled = false;
+    if (this.irqType !== NONE) this.config.setHwIrqEnable(this.irqType === V.VFIO_PCI_MSIX_IRQ_INDEX, false);
     this.irqType = NONE;
   }
 

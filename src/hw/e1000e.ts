@@ -5,8 +5,9 @@
 // vfio-pci reports about its regions and IRQs.
 import {
   PciConfigSpace, PciFunction, PciRegisterFile, PCI_CFG_SPACE_EXP_SIZE,
-  type Bdf, type PciBarResource, type PciFunctionModel, type PciIommu,
+  type Bdf, type PciBarResource, type PciFunctionModel, type PciInterruptSink, type PciIommu,
 } from './pci.js';
+import { E1000eCore, type E1000eIrqMode } from './e1000e-core.js';
 import type { IommuGroup } from './iommu.js';
 
 export const E1000E_VENDOR_ID = 0x8086;
@@ -171,25 +172,91 @@ function e1000eResources(fw: E1000eFirmware): PciBarResource[] {
   ];
 }
 
+/** qemu's IOADDR/IODATA window in the I/O BAR: a register offset, then its value. */
+const IOADDR = 0, IODATA = 4;
+
 /**
- * qemu's e1000e as a PCI function model. Its registers are a plain register
- * file per BAR for now (the 82574L register semantics come with their own issue).
+ * qemu's e1000e as a PCI function model: BAR0 reaches the register core,
+ * BAR2's IOADDR/IODATA pair reaches it indirectly, BAR1 is qemu's dummy
+ * flash (reads 0, drops writes), BAR3 (the MSI-X table and PBA) is plain
+ * memory. qemu's register accesses are 4 bytes wide: a narrower one
+ * reads or writes the whole register at offset & ~3 (the value not shifted),
+ * an 8-byte one is two.
  */
 export class E1000eModel implements PciFunctionModel {
   readonly config: PciConfigSpace;
   readonly resources: ReadonlyArray<PciBarResource | undefined>;
+  readonly core: E1000eCore;
+  irqSink?: PciInterruptSink | undefined;
   private readonly regs: PciRegisterFile;
+  private ioaddr = 0;
 
   constructor(fw: E1000eFirmware) {
     this.config = e1000eConfigSpace(fw);
     this.resources = e1000eResources(fw);
     this.regs = new PciRegisterFile(this.resources);
+    this.core = new E1000eCore(fw.mac, {
+      mode: () => this.irqMode(),
+      setIntx: (level) => this.irqSink?.setIntx(level),
+      msi: (vector, msix) => this.irqSink?.msi(vector, msix),
+    });
   }
 
-  barRead(bar: number, off: number, size: number): bigint { return this.regs.read(bar, off, size); }
-  barWrite(bar: number, off: number, size: number, val: bigint): void { this.regs.write(bar, off, size, val); }
-  resetFunction(): void { this.regs.reset(); }
+  /** The interrupt mode the host set in the MSI-X and MSI capabilities. */
+  private irqMode(): E1000eIrqMode {
+    if (this.config.bytes[CAP_MSIX + 3]! & 0x80) return 'msix';
+    if (this.config.bytes[CAP_MSI + 2]! & 0x01) return 'msi';
+    return 'intx';
+  }
+
+  barRead(bar: number, off: number, size: number): bigint {
+    if (bar === 0) return this.regRead(off, size);
+    if (bar === 1) return 0n;
+    if (bar === 2) {
+      if ((off & ~3) === IOADDR) return narrow(this.ioaddr, size);
+      if ((off & ~3) === IODATA) return narrow(this.core.read(this.ioaddr & 0x1fffc), size);
+      return 0n;
+    }
+    return this.regs.read(bar, off, size);
+  }
+
+  barWrite(bar: number, off: number, size: number, val: bigint): void {
+    if (bar === 0) return this.regWrite(off, size, val);
+    if (bar === 1) return;
+    if (bar === 2) {
+      const v = Number(val & mask(Math.min(size, 4)));
+      if ((off & ~3) === IOADDR) this.ioaddr = v;
+      else if ((off & ~3) === IODATA) this.core.write(this.ioaddr & 0x1fffc, v);
+      return;
+    }
+    this.regs.write(bar, off, size, val);
+  }
+
+  private regRead(off: number, size: number): bigint {
+    if (size === 8) return BigInt(this.core.read(off)) | (BigInt(this.core.read(off + 4)) << 32n);
+    return narrow(this.core.read(off), size);
+  }
+
+  private regWrite(off: number, size: number, val: bigint): void {
+    if (size === 8) {
+      this.core.write(off, Number(val & 0xffffffffn));
+      this.core.write(off + 4, Number((val >> 32n) & 0xffffffffn));
+      return;
+    }
+    this.core.write(off, Number(val & mask(size)));
+  }
+
+  /**
+   * vfio-pci's reset of this function is a PM reset (no FLR), which qemu 7.2's
+   * e1000e does not act on: registers and PHY keep their values (measured).
+   */
+  resetFunction(): void {
+    this.regs.reset();
+  }
 }
+
+const mask = (size: number) => (1n << BigInt(8 * size)) - 1n;
+const narrow = (v: number, size: number) => BigInt(v >>> 0) & mask(size);
 
 export class E1000e extends PciFunction {
   readonly vfio: VfioPciInfo = E1000E_VFIO_INFO;
