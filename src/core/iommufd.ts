@@ -21,6 +21,7 @@ import { vfioCompatIoctl } from './vfio-compat.js';
 import * as viommu from './viommu.js';
 import { withTask } from './faults.js';
 import { copyStructFromUser } from './uaccess.js';
+import { DEFAULT_STRSIZE, recordWrites, traceArgs, traceOut, type Written } from './trace-decode.js';
 import * as eventq from './eventq.js';
 import { IOMMUFD_CMD_TEST } from '../uapi/iommufd-test.js';
 
@@ -94,8 +95,11 @@ export class IommufdCtx implements EmulatedFile {
     const buf = copyStructFromUser(task, arg, userSize, desc.struct.size);
     const def = desc.struct;
     const cmd = def.decode(buf);
-    if (trace) trace.args = formatStruct(def, cmd);
+    const style = { strsize: trace?.strsize ?? DEFAULT_STRSIZE, verbose: trace?.verbose ?? false };
+    if (trace) trace.args = traceArgs(desc.name, def, cmd, buf, task.mm, style);
     const before = trace ? def.encode(cmd) : undefined;
+    const was = trace ? { ...cmd } : undefined;
+    const rawWas = trace ? buf.slice(0, Math.min(userSize, def.size)) : buf;
     const u: Ucmd = {
       ctx: this, task, arg, userSize, def, cmd, raw: buf,
       respond: () => {
@@ -103,8 +107,9 @@ export class IommufdCtx implements EmulatedFile {
         task.mm.write(arg, out.subarray(0, Math.min(userSize, def.size)));
       },
     };
-    const rc = handler(u);
-    if (trace && before) {
+    const writes: Written[] = [];
+    const rc = trace ? recordWrites(task.mm, writes, () => handler(u)) : handler(u);
+    if (trace && before && was) {
       const after = def.encode(cmd);
       // Only what the handler wrote back: fields whose own bytes changed,
       // within what the caller's size let it copy out (as strace shows).
@@ -114,7 +119,9 @@ export class IommufdCtx implements EmulatedFile {
           return f.off < end && before.subarray(f.off, end).some((b, i) => b !== after[f.off + i]);
         })
         .map(([k]) => k);
-      if (changed.length) trace.out = formatStruct(def, cmd, changed);
+      const extra = traceOut(desc.name, was, cmd, rawWas, arg, writes, style);
+      const out = [changed.length ? formatStruct(def, cmd, changed, { verbose: style.verbose }) : '', extra].filter((x) => x).join(' ');
+      if (out) trace.out = out;
     }
     return rc;
   }
