@@ -114,9 +114,11 @@ export class IommufdCtx implements EmulatedFile {
       // Only what the handler wrote back: fields whose own bytes changed,
       // within what the caller's size let it copy out (as strace shows).
       const changed = Object.entries(def.fields)
-        .filter(([, f]) => {
+        .filter(([k, f]) => {
           const end = Math.min(f.off + widthOf(f), userSize);
-          return f.off < end && before.subarray(f.off, end).some((b, i) => b !== after[f.off + i]);
+          // (a union's other reading of the same bytes, in_data_type beside out_data_type, did not change)
+          return f.off < end && before.subarray(f.off, end).some((b, i) => b !== after[f.off + i]) &&
+            String((was as Record<string, unknown>)[k]) !== String((cmd as Record<string, unknown>)[k]);
         })
         .map(([k]) => k);
       const extra = traceOut(desc.name, was, cmd, rawWas, arg, writes, style);
