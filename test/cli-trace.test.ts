@@ -200,6 +200,12 @@ describe('decoded payloads and arrays (test/shim/trace_decode.c on qemu-vtd)', (
       '\\{out_data_type=1 out_capabilities=0x8 data_uptr=\\{flags=1, cap_reg=0xd2008c22260286, ecap_reg=0xf00f4a\\}\\}$'));
     assert.deepEqual(calls.get('VFIO_DEVICE_SET_IRQS'),
       [`VFIO_DEVICE_SET_IRQS(argsz=28 flags=DATA_EVENTFD|ACTION_TRIGGER index=MSIX start=0 count=2 data=[${ids.e0},${ids.e1}]) = 0`]);
+    // The VFIO info structs, flags by name.
+    assert.deepEqual([calls.get('VFIO_DEVICE_GET_INFO'), calls.get('VFIO_DEVICE_GET_REGION_INFO'), calls.get('VFIO_DEVICE_GET_IRQ_INFO')], [
+      ['VFIO_DEVICE_GET_INFO(argsz=24) = 0 {flags=VFIO_DEVICE_FLAGS_RESET|VFIO_DEVICE_FLAGS_PCI num_regions=9 num_irqs=5}'],
+      ['VFIO_DEVICE_GET_REGION_INFO(argsz=32 index=7) = 0 {flags=VFIO_REGION_INFO_FLAG_READ|VFIO_REGION_INFO_FLAG_WRITE cap_offset=0 size=0x1000 offset=0x70000000000}'],
+      ['VFIO_DEVICE_GET_IRQ_INFO(argsz=16 index=2) = 0 {flags=VFIO_IRQ_INFO_EVENTFD count=5}'],
+    ]);
   });
 
   it('-s 1 shows one element of each array, then ...; -v the reserved fields', () => {

@@ -146,3 +146,27 @@ test('-v (verbose) shows the reserved fields that are 0; abbreviated, they are l
   const bad = traced(f, U.IOMMU_IOAS_IOVA_RANGES, U.IommuIoasIovaRanges.encode({ size: U.IommuIoasIovaRanges.size, ioas_id: ioas, __reserved: 1 }));
   assert.match(bad.args, / __reserved=1 /);
 });
+
+test('IOMMU_HWPT_GET_DIRTY_BITMAP shows the bitmap words it wrote, up to strsize', () => {
+  const f = openIommufd();
+  const ioas = f.ioasAlloc();
+  const PAGE = 4096n;
+  const buf = f.proc.mmap(1n << 20n);
+  const m = f.mockDomain(ioas);
+  const h = f.hwptAlloc({ devId: m.idevId, ptId: ioas, flags: U.IOMMU_HWPT_ALLOC_DIRTY_TRACKING });
+  f.mockDomainReplace(m.stdevId, h);
+  f.map({ ioasId: ioas, userVa: buf, length: 128n * PAGE, iova: 1n << 24n });
+  f.call(U.IOMMU_HWPT_SET_DIRTY_TRACKING, U.IommuHwptSetDirtyTracking, { flags: U.IOMMU_HWPT_DIRTY_TRACKING_ENABLE, hwpt_id: h });
+  // Pages 0, 2 and 64 dirty: words 0 (0b101) and 1 (0b1).
+  const marks = f.proc.mmap(PAGE);
+  f.proc.mm.write(marks, new Uint8Array([0b101, 0, 0, 0, 0, 0, 0, 0, 1]));
+  f.testCmd(T.IOMMU_TEST_OP_DIRTY, h, T.IommuTestCmdDirty, { iova: 1n << 24n, length: 128n * PAGE, page_size: PAGE, uptr: marks });
+  const out = f.proc.mmap(PAGE);
+  const get = U.IommuHwptGetDirtyBitmap.encode({ size: U.IommuHwptGetDirtyBitmap.size, hwpt_id: h, flags: U.IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR,
+    iova: 1n << 24n, length: 128n * PAGE, page_size: PAGE, data: out });
+  const all = traced(f, U.IOMMU_HWPT_GET_DIRTY_BITMAP, get);
+  assert.equal(all.rc, 0);
+  assert.equal(all.out, 'data=[[0]=0x5, [1]=0x1]');
+  assert.equal(traced(f, U.IOMMU_HWPT_GET_DIRTY_BITMAP, get, 1).out, 'data=[[0]=0x5, ...]');
+  assert.match(all.args, /flags=IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR iova=0x1000000 length=0x80000 page_size=0x1000 data=0x[0-9a-f]+$/);
+});

@@ -185,7 +185,8 @@ export function formatStruct(def: StructDef, v: Record<string, unknown>, only?: 
   const parts: string[] = [];
   for (const k of Object.keys(def.fields)) {
     if (only && !only.includes(k)) continue;
-    if (k === 'size' || k === 'argsz') continue;
+    // The leading size/argsz (the struct's length, not data); vfio_region_info's size is data.
+    if ((k === 'size' || k === 'argsz') && def.fields[k]!.off === 0) continue;
     const x = v[k];
     if (!o.verbose && k.startsWith('__reserved') && (x === 0 || x === 0n || (x instanceof Uint8Array && x.every((b) => b === 0)))) continue;
     const sym = def.symbols?.[k];

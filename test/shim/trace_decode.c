@@ -6,8 +6,14 @@
 #include "iofd.h"
 #include <sys/eventfd.h>
 
+#define GET_INFO _IO(VFIO_TYPE, VFIO_BASE + 7)
+#define GET_REGION_INFO _IO(VFIO_TYPE, VFIO_BASE + 8)
+#define GET_IRQ_INFO _IO(VFIO_TYPE, VFIO_BASE + 9)
 #define SET_IRQS _IO(VFIO_TYPE, VFIO_BASE + 10)
 
+struct dev_info { __u32 argsz, flags, num_regions, num_irqs, cap_offset, pad; };
+struct region_info { __u32 argsz, flags, index, cap_offset; __u64 size, offset; };
+struct irq_info { __u32 argsz, flags, index, count; };
 struct irq_set { __u32 argsz, flags, index, start, count; __s32 fds[2]; };
 
 int main(void)
@@ -39,6 +45,15 @@ int main(void)
 		return printf("bind: %s\n", errno_name(errno)), 1;
 	printf("devid %u\n", b.out_devid);
 	printf("hw_info: %d\n", get_hw_info(fd, b.out_devid, &vtd, sizeof(vtd), NULL));
+	{
+		struct dev_info di = { .argsz = sizeof(di) };
+		struct region_info ri = { .argsz = sizeof(ri), .index = 7 };
+		struct irq_info ii = { .argsz = sizeof(ii), .index = 2 };
+
+		printf("info: %d\n", xioctl(dev, GET_INFO, &di));
+		printf("region_info: %d\n", xioctl(dev, GET_REGION_INFO, &ri));
+		printf("irq_info: %d\n", xioctl(dev, GET_IRQ_INFO, &ii));
+	}
 	s.fds[0] = eventfd(0, EFD_CLOEXEC);
 	s.fds[1] = eventfd(0, EFD_CLOEXEC);
 	printf("eventfds %d %d\n", s.fds[0], s.fds[1]);
