@@ -170,3 +170,17 @@ test('IOMMU_HWPT_GET_DIRTY_BITMAP shows the bitmap words it wrote, up to strsize
   assert.equal(traced(f, U.IOMMU_HWPT_GET_DIRTY_BITMAP, get, 1).out, 'data=[[0]=0x5, ...]');
   assert.match(all.args, /flags=IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR iova=0x1000000 length=0x80000 page_size=0x1000 data=0x[0-9a-f]+$/);
 });
+
+test('a trace that cannot read what it would show prints it unreadable and leaves the result alone', () => {
+  const f = openIommufd();
+  const ioas = f.ioasAlloc();
+  // dev_id 99 does not exist: the kernel fails with ENOENT before it reads the data; the trace's read faults.
+  const cmd = U.IommuHwptAlloc.encode({ size: U.IommuHwptAlloc.size, dev_id: 99, pt_id: ioas,
+    data_type: T.IOMMU_HWPT_DATA_SELFTEST, data_len: 8, data_uptr: 0x10n });
+  const t = traced(f, U.IOMMU_HWPT_ALLOC, cmd);
+  assert.equal(t.rc, -2);
+  assert.match(t.args, /data_uptr=0x10 \/\* unreadable \*\//);
+  const buf = f.proc.mmap(4096);
+  f.proc.mm.write(buf, cmd);
+  assert.throws(() => f.ctx.ioctl(f.proc.task, U.IOMMU_HWPT_ALLOC, buf), (e: { code: number }) => e.code === 2, 'the same errno untraced');
+});
