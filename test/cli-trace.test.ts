@@ -216,9 +216,16 @@ describe('decoded payloads and arrays (test/shim/trace_decode.c on qemu-vtd)', (
       [`VFIO_DEVICE_SET_IRQS(argsz=28 flags=DATA_EVENTFD|ACTION_TRIGGER index=MSIX start=0 count=2 data=[${ids.e0},...]) = 0`]);
   });
 
-  it('-s takes a count', () => {
-    const r = spawnSync(process.execPath, [BIN, 'run', '-s', 'x', '--', decode], { encoding: 'utf8' });
-    assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /-s x: the string limit is a number/);
+  it('-e verbose=all is -v; -e verbose=none the abbreviated default', () => {
+    assert.match(decoded(['-e', 'verbose=all']).calls.get('IOMMU_IOAS_IOVA_RANGES')![0]!, / num_iovas=8 __reserved=0 allowed_iovas=/);
+    assert.match(decoded(['-v', '-e', 'verbose=none']).calls.get('IOMMU_IOAS_IOVA_RANGES')![0]!, / num_iovas=8 allowed_iovas=/);
+  });
+
+  it('-s takes a count; -e verbose takes all or none', () => {
+    for (const [args, msg] of [[['-s', 'x'], /-s x: the string limit is a number/], [['-e', 'verbose=open'], /-e verbose=open: only 'verbose=all'/]] as const) {
+      const r = spawnSync(process.execPath, [BIN, 'run', ...args, '--', decode], { encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, msg);
+    }
   });
 });

@@ -60,6 +60,7 @@ const TRACE_HELP = `Tracing (strace's habits; any of these turns the trace on):
                     (allowed_iovas, eventfds, dirty bitmap words), then '...'
                     (default 32, as strace's string limit)
   -v, --verbose     unabbreviated structs: also the reserved fields that are 0
+                    ('-e verbose=all' too; '-e verbose=none' the default)
   -c, --summary-only  count calls, errors and time per call name and print a
                     table at exit, instead of the lines
   -C, --summary     the lines and the table
@@ -288,14 +289,22 @@ function last(p: Parsed, key: string): string | true | undefined {
 function tracerFor(p: Parsed): Tracer | undefined {
   const traceOpt = last(p, 'trace');
   const output = last(p, 'output') as string | undefined;
-  const filters = (p.opts.get('filter') ?? []) as string[];
+  // -e verbose=all|none (strace's -v for every call, or the default): not a filter.
+  let verboseE: boolean | undefined;
+  const filters = ((p.opts.get('filter') ?? []) as string[]).filter((e) => {
+    const m = /^(?:verbose|v)=(.*)$/.exec(e);
+    if (!m) return true;
+    if (m[1] !== 'all' && m[1] !== 'none') throw new UsageError(`-e ${e}: only 'verbose=all' and 'verbose=none' are supported`);
+    verboseE = m[1] === 'all';
+    return false;
+  });
   const timestamps = Math.min(3, p.opts.get('timestamps')?.length ?? 0);
   const summaryOnly = p.opts.has('summary-only');
   const summary = summaryOnly || p.opts.has('summary');
   const strsizeOpt = last(p, 'strsize') as string | undefined;
-  const verbose = p.opts.has('verbose');
+  const verbose = verboseE ?? p.opts.has('verbose');
   if (traceOpt === undefined && output === undefined && !filters.length && !timestamps && !summary &&
-      strsizeOpt === undefined && !verbose) return undefined;
+      strsizeOpt === undefined && !p.opts.has('verbose') && verboseE === undefined) return undefined;
   let strsize: number | undefined;
   if (strsizeOpt !== undefined) {
     if (!/^\d+$/.test(strsizeOpt) || Number(strsizeOpt) > 0x7fffffff) {
