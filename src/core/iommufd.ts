@@ -95,11 +95,12 @@ export class IommufdCtx implements EmulatedFile {
     const buf = copyStructFromUser(task, arg, userSize, desc.struct.size);
     const def = desc.struct;
     const cmd = def.decode(buf);
-    const style = { strsize: trace?.strsize ?? DEFAULT_STRSIZE, verbose: trace?.verbose ?? false };
-    if (trace) trace.args = traceArgs(desc.name, def, cmd, buf, task.mm, style);
+    // What the trace needs; nothing of it when untraced (the hot path).
+    const style = trace ? { strsize: trace.strsize ?? DEFAULT_STRSIZE, verbose: trace.verbose ?? false } : undefined;
+    if (trace && style) trace.args = traceArgs(desc.name, def, cmd, buf, task.mm, style);
     const before = trace ? def.encode(cmd) : undefined;
     const was = trace ? { ...cmd } : undefined;
-    const rawWas = trace ? buf.slice(0, Math.min(userSize, def.size)) : buf;
+    const rawWas = trace ? buf.slice(0, Math.min(userSize, def.size)) : undefined;
     const u: Ucmd = {
       ctx: this, task, arg, userSize, def, cmd, raw: buf,
       respond: () => {
@@ -107,9 +108,9 @@ export class IommufdCtx implements EmulatedFile {
         task.mm.write(arg, out.subarray(0, Math.min(userSize, def.size)));
       },
     };
-    const writes: Written[] = [];
-    const rc = trace ? recordWrites(task.mm, writes, () => handler(u)) : handler(u);
-    if (trace && before && was) {
+    const writes: Written[] | undefined = trace ? [] : undefined;
+    const rc = writes ? recordWrites(task.mm, writes, () => handler(u)) : handler(u);
+    if (trace && before && was && rawWas && writes && style) {
       const after = def.encode(cmd);
       // Only what the handler wrote back: fields whose own bytes changed,
       // within what the caller's size let it copy out (as strace shows).
