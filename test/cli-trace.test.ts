@@ -8,12 +8,14 @@ import * as assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BIN, compileExample, ensureShim, removeTempDir, tempDir } from './shim/build.js';
+import { BIN, ROOT, compileClient, compileExample, ensureShim, removeTempDir, tempDir } from './shim/build.js';
 
 let hello = '';
+let decode = '';
 before(() => {
   ensureShim();
   hello = compileExample('hello-iommufd');
+  decode = compileClient('trace_decode', ['-I', path.join(ROOT, 'test/conformance/include')]);
 });
 after(() => removeTempDir());
 
@@ -161,5 +163,69 @@ describe('serve -c', () => {
     const t = table(fs.readFileSync(file, 'utf8').split('\n').filter((l) => l));
     assert.deepEqual({ calls: t.get('total')!.calls, errors: t.get('total')!.errors }, { calls: 14, errors: 2 });
     assert.equal(t.get('IOMMU_IOAS_UNMAP')!.calls, 4);
+  });
+});
+
+describe('decoded payloads and arrays (test/shim/trace_decode.c on qemu-vtd)', () => {
+  /** Run the client with `args`; its printed IDs and the trace's call lines without pid and time. */
+  function decoded(args: string[]): { ids: Record<string, number>; calls: Map<string, string[]> } {
+    const file = path.join(tempDir(), `decode-${seq++}.log`);
+    const r = spawnSync(process.execPath, [BIN, 'run', '--platform', 'qemu-vtd', ...args, '-o', file, '--', decode], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    const ids: Record<string, number> = {};
+    for (const m of r.stdout.matchAll(/(\w+) (\d+)/g)) ids[m[1]!] = Number(m[2]);
+    const [e0, e1] = /eventfds (\d+) (\d+)/.exec(r.stdout)!.slice(1).map(Number);
+    Object.assign(ids, { e0, e1 });
+    const calls = new Map<string, string[]>();
+    for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+      const m = /^\[\d+\] ([A-Z_]+)\((.*) <[\d.]+[mun]?s>$/.exec(line);
+      if (m) calls.set(m[1]!, [...(calls.get(m[1]!) ?? []), `${m[1]}(${m[2]}`]);
+    }
+    return { ids, calls };
+  }
+  /** An id as the trace prints a number: decimal up to 9, hex above. */
+  const n = (v: number | undefined) => (v! > 9 ? `0x${v!.toString(16)}` : String(v));
+
+  it('shows the test op by name with its union member, the HWPT data, the ranges, the VT-d data and the eventfds', () => {
+    const { ids, calls } = decoded([]);
+    assert.deepEqual(calls.get('IOMMU_TEST_CMD'), [
+      `IOMMU_TEST_CMD(op=IOMMU_TEST_OP_MOCK_DOMAIN id=${n(ids.ioas)} last=0 mock_domain={out_stdev_id=0, out_hwpt_id=0, out_idev_id=0}) = 0 {mock_domain={out_stdev_id=${n(ids.stdev)}, out_hwpt_id=${n(ids.hwpt)}, out_idev_id=${n(ids.idev)}}}`,
+      `IOMMU_TEST_CMD(op=IOMMU_TEST_OP_ADD_RESERVED id=${n(ids.ioas)} last=0 add_reserved={start=0x2000000, length=0x1000000}) = 0`,
+    ]);
+    assert.equal(calls.get('IOMMU_HWPT_ALLOC')![1],
+      `IOMMU_HWPT_ALLOC(flags=0 dev_id=${n(ids.idev)} pt_id=${n(ids.parent)} out_hwpt_id=0 data_type=0xdead data_len=8 data_uptr={iotlb=0xbadbeef, pagetable_type=0} fault_id=0) = 0 {out_hwpt_id=${n(ids.nested)}}`);
+    assert.match(calls.get('IOMMU_IOAS_IOVA_RANGES')![0]!, new RegExp(`^IOMMU_IOAS_IOVA_RANGES\\(ioas_id=${n(ids.ioas)} num_iovas=8 allowed_iovas=0x[0-9a-f]+ out_iova_alignment=0x0\\) = 0 ` +
+      '\\{num_iovas=2 out_iova_alignment=0x800 allowed_iovas=\\[\\{start=0x1000000, last=0x1ffffff\\}, \\{start=0x3000000, last=0x7fffffff\\}\\]\\}$'));
+    assert.match(calls.get('IOMMU_GET_HW_INFO')![0]!, new RegExp(`^IOMMU_GET_HW_INFO\\(flags=0 dev_id=${n(ids.devid)} data_len=0x18 data_uptr=0x[0-9a-f]+ .*\\) = 0 ` +
+      '\\{out_data_type=1 out_capabilities=0x8 data_uptr=\\{flags=1, cap_reg=0xd2008c22260286, ecap_reg=0xf00f4a\\}\\}$'));
+    assert.deepEqual(calls.get('VFIO_DEVICE_SET_IRQS'),
+      [`VFIO_DEVICE_SET_IRQS(argsz=28 flags=DATA_EVENTFD|ACTION_TRIGGER index=MSIX start=0 count=2 data=[${ids.e0},${ids.e1}]) = 0`]);
+    // The VFIO info structs, flags by name.
+    assert.deepEqual([calls.get('VFIO_DEVICE_GET_INFO'), calls.get('VFIO_DEVICE_GET_REGION_INFO'), calls.get('VFIO_DEVICE_GET_IRQ_INFO')], [
+      ['VFIO_DEVICE_GET_INFO(argsz=24) = 0 {flags=VFIO_DEVICE_FLAGS_RESET|VFIO_DEVICE_FLAGS_PCI num_regions=9 num_irqs=5}'],
+      ['VFIO_DEVICE_GET_REGION_INFO(argsz=32 index=7) = 0 {flags=VFIO_REGION_INFO_FLAG_READ|VFIO_REGION_INFO_FLAG_WRITE cap_offset=0 size=0x1000 offset=0x70000000000}'],
+      ['VFIO_DEVICE_GET_IRQ_INFO(argsz=16 index=2) = 0 {flags=VFIO_IRQ_INFO_EVENTFD count=5}'],
+    ]);
+  });
+
+  it('-s 1 shows one element of each array, then ...; -v the reserved fields', () => {
+    const { ids, calls } = decoded(['-s', '1', '-v']);
+    assert.match(calls.get('IOMMU_IOAS_IOVA_RANGES')![0]!, / = 0 \{num_iovas=2 out_iova_alignment=0x800 allowed_iovas=\[\{start=0x1000000, last=0x1ffffff\}, \.\.\.\]\}$/);
+    assert.match(calls.get('IOMMU_IOAS_IOVA_RANGES')![0]!, / num_iovas=8 __reserved=0 allowed_iovas=/);
+    assert.deepEqual(calls.get('VFIO_DEVICE_SET_IRQS'),
+      [`VFIO_DEVICE_SET_IRQS(argsz=28 flags=DATA_EVENTFD|ACTION_TRIGGER index=MSIX start=0 count=2 data=[${ids.e0},...]) = 0`]);
+  });
+
+  it('-e verbose=all is -v; -e verbose=none the abbreviated default', () => {
+    assert.match(decoded(['-e', 'verbose=all']).calls.get('IOMMU_IOAS_IOVA_RANGES')![0]!, / num_iovas=8 __reserved=0 allowed_iovas=/);
+    assert.match(decoded(['-v', '-e', 'verbose=none']).calls.get('IOMMU_IOAS_IOVA_RANGES')![0]!, / num_iovas=8 allowed_iovas=/);
+  });
+
+  it('-s takes a count; -e verbose takes all or none', () => {
+    for (const [args, msg] of [[['-s', 'x'], /-s x: the string limit is a number/], [['-e', 'verbose=open'], /-e verbose=open: only 'verbose=all'/]] as const) {
+      const r = spawnSync(process.execPath, [BIN, 'run', ...args, '--', decode], { encoding: 'utf8' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, msg);
+    }
   });
 });

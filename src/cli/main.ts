@@ -56,6 +56,11 @@ const TRACE_HELP = `Tracing (strace's habits; any of these turns the trace on):
   -e trace=SET      show only these calls: names (IOMMU_IOAS_MAP, open...) and
                     classes, comma-separated; '!SET' shows all but those.
                     Classes: ${Object.keys(TRACE_CLASSES).join(', ')}
+  -s, --string-limit N  show at most N elements of an array behind a pointer
+                    (allowed_iovas, eventfds, dirty bitmap words), then '...'
+                    (default 32, as strace's string limit)
+  -v, --verbose     unabbreviated structs: also the reserved fields that are 0
+                    ('-e verbose=all' too; '-e verbose=none' the default)
   -c, --summary-only  count calls, errors and time per call name and print a
                     table at exit, instead of the lines
   -C, --summary     the lines and the table
@@ -211,6 +216,8 @@ const TRACE_OPTS: OptionSpec[] = [
   { key: 'filter', short: 'e', value: 'required' },
   { key: 'summary-only', long: 'summary-only', short: 'c', value: 'none' },
   { key: 'summary', long: 'summary', short: 'C', value: 'none' },
+  { key: 'strsize', long: 'string-limit', short: 's', value: 'required' },
+  { key: 'verbose', long: 'verbose', short: 'v', value: 'none' },
 ];
 const SERVER_OPTS: OptionSpec[] = [
   { key: 'platform', long: 'platform', value: 'required' },
@@ -282,11 +289,29 @@ function last(p: Parsed, key: string): string | true | undefined {
 function tracerFor(p: Parsed): Tracer | undefined {
   const traceOpt = last(p, 'trace');
   const output = last(p, 'output') as string | undefined;
-  const filters = (p.opts.get('filter') ?? []) as string[];
+  // -e verbose=all|none (strace's -v for every call, or the default): not a filter.
+  let verboseE: boolean | undefined;
+  const filters = ((p.opts.get('filter') ?? []) as string[]).filter((e) => {
+    const m = /^(?:verbose|v)=(.*)$/.exec(e);
+    if (!m) return true;
+    if (m[1] !== 'all' && m[1] !== 'none') throw new UsageError(`-e ${e}: only 'verbose=all' and 'verbose=none' are supported`);
+    verboseE = m[1] === 'all';
+    return false;
+  });
   const timestamps = Math.min(3, p.opts.get('timestamps')?.length ?? 0);
   const summaryOnly = p.opts.has('summary-only');
   const summary = summaryOnly || p.opts.has('summary');
-  if (traceOpt === undefined && output === undefined && !filters.length && !timestamps && !summary) return undefined;
+  const strsizeOpt = last(p, 'strsize') as string | undefined;
+  const verbose = verboseE ?? p.opts.has('verbose');
+  if (traceOpt === undefined && output === undefined && !filters.length && !timestamps && !summary &&
+      strsizeOpt === undefined && !p.opts.has('verbose') && verboseE === undefined) return undefined;
+  let strsize: number | undefined;
+  if (strsizeOpt !== undefined) {
+    if (!/^\d+$/.test(strsizeOpt) || Number(strsizeOpt) > 0x7fffffff) {
+      throw new UsageError(`-s ${strsizeOpt}: the string limit is a number of elements (0 or more)`);
+    }
+    strsize = Number(strsizeOpt);
+  }
   if (typeof traceOpt === 'string' && output !== undefined && traceOpt !== output) {
     throw new UsageError(`--trace ${traceOpt} and -o ${output} name two trace files; give one`);
   }
@@ -308,7 +333,7 @@ function tracerFor(p: Parsed): Tracer | undefined {
     if (e instanceof TraceUsageError) throw new UsageError(e.message);
     throw e;
   }
-  return new Tracer({ file, lines: !summaryOnly, summary, filter, timestamps, say });
+  return new Tracer({ file, lines: !summaryOnly, summary, filter, timestamps, say, ...(strsize !== undefined ? { strsize } : {}), verbose });
 }
 
 /** Open the tracer's file; false (after saying why) when it cannot be. */
@@ -349,7 +374,7 @@ async function cmdRun(args: string[]): Promise<number> {
     for (const [key, what] of [['platform', '--platform'], ['root-caps', '--root-caps']] as const) {
       if (opts.has(key)) throw new UsageError(`run: --connect and ${what} cannot be used together: the server at ${connect} has its own; give ${what} to '${PROG} serve'`);
     }
-    if (tracer) throw new UsageError(`run: --connect and tracing (--trace, -o, -t, -e, -c) cannot be used together: trace the shared server with '${PROG} serve --trace'`);
+    if (tracer) throw new UsageError(`run: --connect and tracing (--trace, -o, -t, -e, -c, -s, -v) cannot be used together: trace the shared server with '${PROG} serve --trace'`);
   }
   const platformArg = last(p, 'platform') as string | undefined;
   let platform: Platform | undefined;
@@ -406,6 +431,7 @@ async function cmdRun(args: string[]): Promise<number> {
         removeStaleDirs();
         server = await EmuServer.start({
           trace: tracer?.line, log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
+          traceStrsize: tracer?.strsize, traceVerbose: tracer?.verbose,
         });
         if (user) {
           server.allowUser(user.uid, user.gid);
@@ -549,6 +575,7 @@ async function cmdServe(args: string[]): Promise<number> {
     removeStaleDirs();
     server = await EmuServer.start({
       socketPath, trace: tracer?.line, log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
+      traceStrsize: tracer?.strsize, traceVerbose: tracer?.verbose,
     });
   } catch (e) {
     say(`${socketPath !== undefined ? `cannot listen on ${socketPath}` : 'cannot start the server'}: ${reason(e)}`);

@@ -76,6 +76,10 @@ export interface TracerOptions {
   timestamps: number;
   /** A diagnostic line for the user (the trace stopped). */
   say: (line: string) => void;
+  /** -s: the most elements of an array a line shows (the server's default when unset). */
+  strsize?: number;
+  /** -v: unabbreviated structs. */
+  verbose?: boolean;
 }
 
 interface Tally { calls: number; errors: number; ns: bigint }
@@ -112,6 +116,10 @@ export class Tracer {
   private readonly tally = new Map<string, Tally>();
 
   constructor(private readonly o: TracerOptions) {}
+
+  /** What the server's decoder needs to know: -s and -v. */
+  get strsize(): number | undefined { return this.o.strsize; }
+  get verbose(): boolean { return this.o.verbose ?? false; }
 
   /** Open the trace file (truncating it, as strace -o does). */
   open(): void {

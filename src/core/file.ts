@@ -11,6 +11,10 @@ export interface IoctlTrace {
   args: string;
   /** Decoded output fields after success, if any. */
   out?: string;
+  /** strace -s: the most elements of an array behind a pointer shown (default 32), then `...`. */
+  strsize?: number;
+  /** strace -v: unabbreviated structs (reserved fields that are 0 too). */
+  verbose?: boolean;
 }
 
 export interface EmulatedFile {

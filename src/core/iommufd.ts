@@ -21,6 +21,7 @@ import { vfioCompatIoctl } from './vfio-compat.js';
 import * as viommu from './viommu.js';
 import { withTask } from './faults.js';
 import { copyStructFromUser } from './uaccess.js';
+import { DEFAULT_STRSIZE, recordWrites, traceArgs, traceOut, type Written } from './trace-decode.js';
 import * as eventq from './eventq.js';
 import { IOMMUFD_CMD_TEST } from '../uapi/iommufd-test.js';
 
@@ -94,8 +95,12 @@ export class IommufdCtx implements EmulatedFile {
     const buf = copyStructFromUser(task, arg, userSize, desc.struct.size);
     const def = desc.struct;
     const cmd = def.decode(buf);
-    if (trace) trace.args = formatStruct(def, cmd);
+    // What the trace needs; nothing of it when untraced (the hot path).
+    const style = trace ? { strsize: trace.strsize ?? DEFAULT_STRSIZE, verbose: trace.verbose ?? false } : undefined;
+    if (trace && style) trace.args = traceArgs(desc.name, def, cmd, buf, task.mm, style);
     const before = trace ? def.encode(cmd) : undefined;
+    const was = trace ? { ...cmd } : undefined;
+    const rawWas = trace ? buf.slice(0, Math.min(userSize, def.size)) : undefined;
     const u: Ucmd = {
       ctx: this, task, arg, userSize, def, cmd, raw: buf,
       respond: () => {
@@ -103,18 +108,23 @@ export class IommufdCtx implements EmulatedFile {
         task.mm.write(arg, out.subarray(0, Math.min(userSize, def.size)));
       },
     };
-    const rc = handler(u);
-    if (trace && before) {
+    const writes: Written[] | undefined = trace ? [] : undefined;
+    const rc = writes ? recordWrites(task.mm, writes, () => handler(u)) : handler(u);
+    if (trace && before && was && rawWas && writes && style) {
       const after = def.encode(cmd);
       // Only what the handler wrote back: fields whose own bytes changed,
       // within what the caller's size let it copy out (as strace shows).
       const changed = Object.entries(def.fields)
-        .filter(([, f]) => {
+        .filter(([k, f]) => {
           const end = Math.min(f.off + widthOf(f), userSize);
-          return f.off < end && before.subarray(f.off, end).some((b, i) => b !== after[f.off + i]);
+          // (a union's other reading of the same bytes, in_data_type beside out_data_type, did not change)
+          return f.off < end && before.subarray(f.off, end).some((b, i) => b !== after[f.off + i]) &&
+            String((was as Record<string, unknown>)[k]) !== String((cmd as Record<string, unknown>)[k]);
         })
         .map(([k]) => k);
-      if (changed.length) trace.out = formatStruct(def, cmd, changed);
+      const extra = traceOut(desc.name, was, cmd, rawWas, arg, writes, style);
+      const out = [changed.length ? formatStruct(def, cmd, changed, { verbose: style.verbose }) : '', extra].filter((x) => x).join(' ');
+      if (out) trace.out = out;
     }
     return rc;
   }

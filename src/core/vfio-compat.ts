@@ -120,7 +120,7 @@ function readMin<F extends Fields>(task: Task, request: number, arg: bigint, tra
   const buf = new Uint8Array(def.size);
   buf.set(task.mm.read(arg, minsz));
   const cmd = def.decode(buf);
-  if (trace) trace.args = formatStruct(def, cmd);
+  if (trace) trace.args = formatStruct(def, cmd, undefined, { verbose: trace.verbose ?? false });
   return { def, minsz, cmd };
 }
 

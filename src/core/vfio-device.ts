@@ -10,6 +10,7 @@
 // (vfio-group.ts) is open from the start. The device is bound to an iommufd
 // at its first open and unbound at its last close: PASID and plain
 // attachments are detached and the DEVICE object goes away.
+import { formatStruct } from '../uapi/struct.js';
 import { Errno, EBADF, EBADFD, EFAULT, EINVAL, EIO, ENODEV, ENOSPC, ENOTTY } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import type { EmulatedFile, IoctlTrace, MmapRegion } from './file.js';
@@ -507,7 +508,7 @@ export class VfioDeviceFile implements EmulatedFile {
     const flags = V.VFIO_DEVICE_FLAGS_PCI | (info.resetWorks ? V.VFIO_DEVICE_FLAGS_RESET : 0);
     const out = S.encode({ argsz, flags, num_regions: info.numRegions, num_irqs: info.numIrqs, cap_offset: 0, pad: 0 });
     task.mm.write(arg, out.subarray(0, Math.min(argsz, S.size)));
-    if (trace) trace.out = `flags=0x${flags.toString(16)} num_regions=${info.numRegions} num_irqs=${info.numIrqs}`;
+    if (trace) trace.out = formatStruct(S, S.decode(out), ['flags', 'num_regions', 'num_irqs']);
     return 0;
   }
 
@@ -536,8 +537,12 @@ export class VfioDeviceFile implements EmulatedFile {
       }
     }
     const offset = BigInt(c.index) << V.VFIO_PCI_OFFSET_SHIFT;
-    task.mm.write(arg, S.encode({ argsz, flags, index: c.index, cap_offset: capOffset, size: r.size, offset }));
-    if (trace) trace.out = `flags=0x${flags.toString(16)} size=0x${r.size.toString(16)} offset=0x${offset.toString(16)}`;
+    const back = { argsz, flags, index: c.index, cap_offset: capOffset, size: r.size, offset };
+    task.mm.write(arg, S.encode(back));
+    if (trace) {
+      trace.out = formatStruct(S, back, ['flags', 'cap_offset', 'size', 'offset']);
+      if (argsz !== c.argsz) trace.out += ` argsz=${argsz}`;
+    }
     return 0;
   }
 
@@ -550,7 +555,7 @@ export class VfioDeviceFile implements EmulatedFile {
     const irq = c.index < info.numIrqs ? info.irqs[c.index] : undefined;
     if (c.argsz < S.size || !irq) throw new Errno(EINVAL, 'argsz or index');
     task.mm.write(arg, S.encode({ argsz: c.argsz, flags: irq.flags, index: c.index, count: irq.count }));
-    if (trace) trace.out = `flags=0x${irq.flags.toString(16)} count=${irq.count}`;
+    if (trace) trace.out = formatStruct(S, { flags: irq.flags, count: irq.count }, ['flags', 'count']);
     return 0;
   }
 

@@ -16,6 +16,7 @@ import { Errno, EBADF, EINVAL, ENODEV, ENOTTY } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import type { EventfdCtx, Task } from './task.js';
 import type { IoctlTrace } from './file.js';
+import { DEFAULT_STRSIZE } from './trace-decode.js';
 import type { VfioPciConfig } from './vfio-pci-config.js';
 
 /** vfio_pci_irq_ctx: one INTx or MSI(-X) vector's state. */
@@ -206,7 +207,11 @@ export class VfioPciIntrs {
     if (size) {
       if (h.argsz - minsz < h.count * size) throw new Errno(EINVAL, 'argsz too small for the data');
       data = h.count ? task.mm.read(arg + BigInt(minsz), h.count * size) : new Uint8Array(0);
-      if (trace) trace.args += ` data=[${dataList(data, size).join(',')}]`;
+      if (trace) {
+        // strace -s: the first strsize elements, then `...`.
+        const all = dataList(data, size), n = trace.strsize ?? DEFAULT_STRSIZE;
+        trace.args += ` data=[${[...all.slice(0, n), ...(all.length > n ? ['...'] : [])].join(',')}]`;
+      }
     }
     const action = h.flags & V.VFIO_IRQ_SET_ACTION_TYPE_MASK;
     const { index, start, count } = h;

@@ -59,6 +59,10 @@ export interface ServerOptions {
   log?: (line: string) => void;
   /** Clients whose euid is 0 get every capability (as root outside a container). */
   rootCaps?: boolean;
+  /** strace -s: the most elements of an array behind a pointer a trace line shows (default 32). */
+  traceStrsize?: number;
+  /** strace -v: unabbreviated structs in trace lines. */
+  traceVerbose?: boolean;
 }
 
 /** A traced call: its name, result (-1 or the errno's negation for open) and errno; an open's socket inode. */
@@ -209,6 +213,8 @@ export class EmuServer {
   private nextBacking = 1;
   private readonly sockets = new Set<net.Socket>();
   private readonly trace: ((line: string, ev?: TraceEvent) => void) | undefined;
+  private readonly traceStrsize: number | undefined;
+  private readonly traceVerbose: boolean;
   private readonly rootCaps: boolean;
   private readonly log: (line: string) => void;
   /** The user `allowUser` let in (besides our own uid and root). */
@@ -219,6 +225,8 @@ export class EmuServer {
     this.engine = opts.engine ?? new Engine();
     this.rootCaps = opts.rootCaps ?? false;
     this.trace = opts.trace;
+    this.traceStrsize = opts.traceStrsize;
+    this.traceVerbose = opts.traceVerbose ?? false;
     this.log = opts.log ?? ((l) => process.stderr.write(`iommufd-emu: ${l}\n`));
     if (opts.socketPath) {
       this.socketPath = path.resolve(opts.socketPath);
@@ -762,7 +770,8 @@ export class EmuServer {
     if (!of) return encodeReply(-EBADF);
     const task = new ProcessTask(proc.pid, q.tid, proc.mm, this.rootCaps, proc.host);
     proc.mm.beginIoctl(q.arg, q.inline, true);
-    const trace: IoctlTrace | undefined = this.trace ? { name: '', args: '' } : undefined;
+    const trace: IoctlTrace | undefined = this.trace
+      ? { name: '', args: '', ...(this.traceStrsize !== undefined ? { strsize: this.traceStrsize } : {}), verbose: this.traceVerbose } : undefined;
     const t0 = this.trace ? process.hrtime.bigint() : 0n;
     this.lastErr = undefined;
     // The hot path: no closures (guard() does the same for the other ops).

@@ -8,7 +8,7 @@
 // offsets and the kernel's member names (check_iotlb.id and check_dev_cache.id
 // would collide with the head's id, hence the split). Decode both from the same
 // 72-byte buffer; encodeTestCmd() merges them.
-import { defineStruct, u32, s32, u64 } from './struct.js';
+import { defineStruct, enumNames, u32, s32, u64 } from './struct.js';
 import type { Decoded, Fields, StructDef } from './struct.js';
 import { IOMMUFD_CMD_BASE, iommufdRequest } from './iommufd.js';
 
@@ -124,7 +124,7 @@ function view<F extends Fields>(member: string, payload: F): StructDef<F> {
 /** The head and `last`; the op's payload is read through its view. */
 export const IommuTestCmd = defineStruct('iommu_test_cmd', IOMMU_TEST_CMD_SIZE, {
   size: u32(0), op: u32(4), id: u32(8), __reserved: u32(12), last: u32(64),
-});
+}, { op: enumNames(...Object.entries(IOMMU_TEST_OP).map(([k, v]) => [v, `IOMMU_TEST_OP_${k}`] as const)) });
 
 export const IommuTestCmdAddReserved = view('add_reserved', { start: u64(16), length: u64(24) });
 export const IommuTestCmdMockDomain = view('mock_domain', {

@@ -170,15 +170,29 @@ export function defineStruct<F extends Fields>(
   };
 }
 
+/** How formatStruct renders: the separator, and fields shown as given (a pointer as what it points to). */
+export interface FormatOptions {
+  /** Between fields: ' ' at a line's top level (the default), ', ' inside braces. */
+  readonly sep?: string;
+  /** Text to show for these fields instead of their value (an array behind a pointer...). */
+  readonly show?: { readonly [field: string]: string };
+  /** strace -v: also reserved fields that are 0 (abbreviated, they are left out). */
+  readonly verbose?: boolean;
+}
+
 /** Render a decoded struct for a trace line: `a=1 b=0x1000 ...`. */
-export function formatStruct(def: StructDef, v: Record<string, unknown>, only?: readonly string[]): string {
+export function formatStruct(def: StructDef, v: Record<string, unknown>, only?: readonly string[], o: FormatOptions = {}): string {
   const parts: string[] = [];
   for (const k of Object.keys(def.fields)) {
     if (only && !only.includes(k)) continue;
-    if (k === 'size' || k === 'argsz') continue;
+    // The leading size/argsz (the struct's length, not data); vfio_region_info's size is data.
+    if ((k === 'size' || k === 'argsz') && def.fields[k]!.off === 0) continue;
     const x = v[k];
+    if (!o.verbose && k.startsWith('__reserved') && (x === 0 || x === 0n || (x instanceof Uint8Array && x.every((b) => b === 0)))) continue;
     const sym = def.symbols?.[k];
-    if (sym && typeof x === 'number') parts.push(`${k}=${symbolic(sym, x)}`);
+    const shown = o.show?.[k];
+    if (shown !== undefined) parts.push(`${k}=${shown}`);
+    else if (sym && typeof x === 'number') parts.push(`${k}=${symbolic(sym, x)}`);
     else if (typeof x === 'bigint') parts.push(`${k}=0x${x.toString(16)}`);
     else if (typeof x === 'number') parts.push(`${k}=${x > 9 ? '0x' + (x >>> 0).toString(16) : x}`);
     else if (x instanceof Uint8Array) { if (x.some((b) => b !== 0)) parts.push(`${k}=[${Array.from(x).join(',')}]`); }
@@ -186,5 +200,5 @@ export function formatStruct(def: StructDef, v: Record<string, unknown>, only?: 
       if (x.some((e) => e !== 0 && e !== 0n)) parts.push(`${k}=[${x.map((e) => '0x' + e.toString(16)).join(',')}]`);
     }
   }
-  return parts.join(' ');
+  return parts.join(o.sep ?? ' ');
 }

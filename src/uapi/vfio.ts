@@ -2,7 +2,7 @@
 // cdev ioctls (bind / attach / detach and the basic info queries) and the type1
 // container ioctls that iommufd answers in VFIO-compat mode. Field names are the
 // kernel's. VFIO structs open with argsz (the caller's length) and flags.
-import { defineStruct, u8, u16, u32, s32, u64 } from './struct.js';
+import { defineStruct, flagNames, u8, u16, u32, s32, u64 } from './struct.js';
 
 export const VFIO_TYPE = 0x3b; // ';' — the same type byte as iommufd
 export const VFIO_BASE = 100;
@@ -122,6 +122,14 @@ export const VFIO_DEVICE_FLAGS_CDX = 1 << 8;
 export const VfioDeviceInfo = defineStruct('vfio_device_info', 24, {
   argsz: u32(0), flags: u32(4), num_regions: u32(8), num_irqs: u32(12),
   cap_offset: u32(16), pad: u32(20),
+}, {
+  flags: flagNames(
+    [VFIO_DEVICE_FLAGS_RESET, 'VFIO_DEVICE_FLAGS_RESET'], [VFIO_DEVICE_FLAGS_PCI, 'VFIO_DEVICE_FLAGS_PCI'],
+    [VFIO_DEVICE_FLAGS_PLATFORM, 'VFIO_DEVICE_FLAGS_PLATFORM'], [VFIO_DEVICE_FLAGS_AMBA, 'VFIO_DEVICE_FLAGS_AMBA'],
+    [VFIO_DEVICE_FLAGS_CCW, 'VFIO_DEVICE_FLAGS_CCW'], [VFIO_DEVICE_FLAGS_AP, 'VFIO_DEVICE_FLAGS_AP'],
+    [VFIO_DEVICE_FLAGS_FSL_MC, 'VFIO_DEVICE_FLAGS_FSL_MC'], [VFIO_DEVICE_FLAGS_CAPS, 'VFIO_DEVICE_FLAGS_CAPS'],
+    [VFIO_DEVICE_FLAGS_CDX, 'VFIO_DEVICE_FLAGS_CDX'],
+  ),
 });
 
 export const VFIO_REGION_INFO_FLAG_READ = 1 << 0;
@@ -132,6 +140,11 @@ export const VFIO_REGION_INFO_FLAG_CAPS = 1 << 3;
 export const VfioRegionInfo = defineStruct('vfio_region_info', 32, {
   argsz: u32(0), flags: u32(4), index: u32(8), cap_offset: u32(12),
   size: u64(16), offset: u64(24),
+}, {
+  flags: flagNames(
+    [VFIO_REGION_INFO_FLAG_READ, 'VFIO_REGION_INFO_FLAG_READ'], [VFIO_REGION_INFO_FLAG_WRITE, 'VFIO_REGION_INFO_FLAG_WRITE'],
+    [VFIO_REGION_INFO_FLAG_MMAP, 'VFIO_REGION_INFO_FLAG_MMAP'], [VFIO_REGION_INFO_FLAG_CAPS, 'VFIO_REGION_INFO_FLAG_CAPS'],
+  ),
 });
 
 // vfio-pci's region indexes; each region's window in the device file starts
@@ -152,6 +165,11 @@ export const VFIO_IRQ_INFO_NORESIZE = 1 << 3;
 
 export const VfioIrqInfo = defineStruct('vfio_irq_info', 16, {
   argsz: u32(0), flags: u32(4), index: u32(8), count: u32(12),
+}, {
+  flags: flagNames(
+    [VFIO_IRQ_INFO_EVENTFD, 'VFIO_IRQ_INFO_EVENTFD'], [VFIO_IRQ_INFO_MASKABLE, 'VFIO_IRQ_INFO_MASKABLE'],
+    [VFIO_IRQ_INFO_AUTOMASKED, 'VFIO_IRQ_INFO_AUTOMASKED'], [VFIO_IRQ_INFO_NORESIZE, 'VFIO_IRQ_INFO_NORESIZE'],
+  ),
 });
 
 // vfio-pci's IRQ indexes.
