@@ -53,10 +53,10 @@ function hwInfo(f: IommufdFile, devId: number, o: { dataLen?: number; size?: num
 
 test('the platforms expose vfio0 and vfio1 (e1000e at 00:01.0 and 00:02.0), the mock platform none', () => {
   const e = new Engine({ platform: PLATFORMS['qemu-vtd']! });
-  assert.deepEqual(e.paths(), ['/dev/iommu', '/dev/vfio/devices/vfio0', '/dev/vfio/devices/vfio1']);
+  assert.deepEqual(e.paths(), ['/dev/iommu', '/dev/vfio/devices/vfio0', '/dev/vfio/devices/vfio1', '/dev/vfio/vfio', '/dev/vfio/1', '/dev/vfio/2']);
   assert.deepEqual(e.vfioDevices.map((d) => [d.pci.name, d.pci.vendorId, d.pci.deviceId]), [['0000:00:01.0', 0x8086, 0x10d3], ['0000:00:02.0', 0x8086, 0x10d3]]);
   assert.notEqual(e.vfioDevices[0]!.pci.group, e.vfioDevices[1]!.pci.group, 'each NIC in its own group');
-  assert.deepEqual(new Engine().paths(), ['/dev/iommu']);
+  assert.deepEqual(new Engine().paths(), ['/dev/iommu', '/dev/vfio/vfio']);
   assert.equal(errnoOf(() => new Engine().open('/dev/vfio/devices/vfio0', new SimProcess().task)), E.ENOENT);
 });
 

@@ -8,11 +8,17 @@
  *                      else pidfd_open of the SO_PEERCRED pid), or -errno
  *   pidfdOpen(pid)  -> a pidfd of process pid, or -errno
  *   pidfdAlive(fd)  -> whether the process behind a pidfd has not exited
+ *   pidfdGetfd(pidfd, fd) -> a copy of that process's fd `fd` (pidfd_getfd(2):
+ *                      the same ptrace access as /proc/PID/mem), or -errno
+ *   eventfdSignal(fd) -> add 1 to an eventfd's counter unless that would
+ *                      block (the counter is full): 0, or -errno
  *
  * Errors of peerCred are thrown as Error with .code = errno name.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <stdint.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,6 +31,9 @@
 #endif
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
 #endif
 #ifndef SYS_pidfd_send_signal
 #define SYS_pidfd_send_signal 424
@@ -116,6 +125,45 @@ static napi_value pidfd_alive(napi_env env, napi_callback_info info)
 	return out;
 }
 
+static napi_value pidfd_getfd(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2], out;
+	int pidfd, fd, r;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+	    napi_get_value_int32(env, argv[0], &pidfd) != napi_ok ||
+	    napi_get_value_int32(env, argv[1], &fd) != napi_ok) {
+		napi_throw_type_error(env, NULL, "expected two integers");
+		return NULL;
+	}
+	r = (int)syscall(SYS_pidfd_getfd, pidfd, fd, 0);
+	napi_create_int32(env, r < 0 ? -errno : r, &out);
+	return out;
+}
+
+static napi_value eventfd_signal(napi_env env, napi_callback_info info)
+{
+	int fd, r = 0;
+	uint64_t one = 1;
+	struct pollfd p;
+	napi_value out;
+	if (arg_fd(env, info, &fd))
+		return NULL;
+	/* The description may be blocking (it is the client's): write only when
+	 * poll says a write of 1 fits, so a full counter never stalls us. */
+	p.fd = fd;
+	p.events = POLLOUT;
+	p.revents = 0;
+	if (poll(&p, 1, 0) < 0)
+		r = -errno;
+	else if (!(p.revents & POLLOUT))
+		r = -EAGAIN;
+	else if (write(fd, &one, sizeof(one)) != (ssize_t)sizeof(one))
+		r = -errno;
+	napi_create_int32(env, r, &out);
+	return out;
+}
+
 NAPI_MODULE_INIT()
 {
 	napi_value fn;
@@ -127,5 +175,9 @@ NAPI_MODULE_INIT()
 	napi_set_named_property(env, exports, "pidfdOpen", fn);
 	napi_create_function(env, "pidfdAlive", NAPI_AUTO_LENGTH, pidfd_alive, NULL, &fn);
 	napi_set_named_property(env, exports, "pidfdAlive", fn);
+	napi_create_function(env, "pidfdGetfd", NAPI_AUTO_LENGTH, pidfd_getfd, NULL, &fn);
+	napi_set_named_property(env, exports, "pidfdGetfd", fn);
+	napi_create_function(env, "eventfdSignal", NAPI_AUTO_LENGTH, eventfd_signal, NULL, &fn);
+	napi_set_named_property(env, exports, "eventfdSignal", fn);
 	return exports;
 }

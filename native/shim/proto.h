@@ -111,6 +111,12 @@ enum iemu_rec_type {
 	IEMU_REC_NEWFD = 2,
 	/* A path (payload, no NUL): MMAP's backing file, RESOLVE's answer. */
 	IEMU_REC_PATH = 3,
+	/* MMAP's answer for memory with side effects (a device's registers):
+	 * no backing file. The shim reserves the range with no access and
+	 * carries out each load or store the program makes there as a READ or
+	 * WRITE of the mapped file at the mapping's offset plus the distance
+	 * into the range (payload: none). */
+	IEMU_REC_TRAP = 4,
 };
 #define IEMU_NEWFD_CLOEXEC 1u
 /* REC_NEWFD: the new fd becomes the call's result (a non-negative result is

@@ -65,6 +65,7 @@
 #include <linux/fs.h>
 
 #include "proto.h"
+#include "trap.h"
 
 /* Newer than some installed headers (include/uapi/linux/fs.h). */
 #ifndef FS_IOC_GETFSUUID
@@ -97,6 +98,14 @@ static struct pattern patterns[MAX_PATTERNS], redirects[MAX_PATTERNS];
 static int npatterns, nredirects;
 static char state_dir[PATH_MAX];
 static size_t state_dir_len;
+/* IOMMUFD_EMU_TREE: a directory tree of the server's that stands for whole
+ * subtrees of the file system (the emulated machine's sysfs and /dev/vfio):
+ * a path under one of its prefixes is the same path under tree_root. */
+#define MAX_TREE 32
+static char tree_root[PATH_MAX];
+static size_t tree_root_len;
+static struct { char *prefix; size_t len; } tree[MAX_TREE];
+static int ntree;
 static pid_t tracer_pid;
 
 /* Socket inodes we know to be emulated files, with their device numbers. A
@@ -111,8 +120,17 @@ enum { FD_NONE = 0, FD_EMU = 1, FD_CTL = 2 };
 static struct { unsigned char kind; ino_t ino; } fdtab[FDTAB];
 
 /* Mappings of emulated files: pieces of address space, each naming the
- * server's mapping id; when the last piece of an id goes, the server hears. */
-static struct { uintptr_t start, end; uint32_t id; } maps[MAX_MAPS];
+ * server's mapping id; when the last piece of an id goes, the server hears.
+ * A trap piece (IEMU_REC_TRAP) is reserved with no access: a load or store
+ * there faults and becomes a READ or WRITE of file `ino` at `off` (the file
+ * offset of `start`) plus the distance into the piece, if `prot` allows it. */
+struct map {
+	uintptr_t start, end;
+	uint32_t id;
+	int trap, prot;
+	uint64_t ino, off;
+};
+static struct map maps[MAX_MAPS];
 static int nmaps;
 static pthread_mutex_t maplock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -148,6 +166,7 @@ struct held {
 
 static sigset_t async_sigs;
 static int async_sigs_ready;
+static int sigmask_raw(int how, const sigset_t *set, sigset_t *old);
 
 static void take(pthread_mutex_t *m, struct held *old)
 {
@@ -164,14 +183,14 @@ static void take(pthread_mutex_t *m, struct held *old)
 		async_sigs_ready = 1;
 	}
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
-	pthread_sigmask(SIG_BLOCK, &async_sigs, &old->sigs);
+	sigmask_raw(SIG_BLOCK, &async_sigs, &old->sigs);
 	pthread_mutex_lock(m);
 }
 
 static void give(pthread_mutex_t *m, const struct held *old)
 {
 	pthread_mutex_unlock(m);
-	pthread_sigmask(SIG_SETMASK, &old->sigs, NULL);
+	sigmask_raw(SIG_SETMASK, &old->sigs, NULL);
 	pthread_setcancelstate(old->cancel, NULL);
 }
 
@@ -247,6 +266,10 @@ typedef ssize_t (*read_chk_fn)(int, void *, size_t, size_t);
 typedef ssize_t (*pread_chk_fn)(int, void *, size_t, off_t, size_t);
 typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 typedef int (*munmap_fn)(void *, size_t);
+typedef void *(*mremap_fn)(void *, size_t, size_t, int, ...);
+typedef int (*mprotect_fn)(void *, size_t, int);
+typedef int (*sigaction_fn)(int, const struct sigaction *, struct sigaction *);
+typedef sighandler_t (*signal_fn)(int, sighandler_t);
 typedef int (*close_fn)(int);
 typedef pid_t (*fork_fn)(void);
 typedef int (*dup_fn)(int);
@@ -275,6 +298,10 @@ static read_chk_fn real_read_chk;
 static pread_chk_fn real_pread_chk, real_pread64_chk;
 static mmap_fn real_mmap, real_mmap64;
 static munmap_fn real_munmap;
+static mremap_fn real_mremap;
+static mprotect_fn real_mprotect;
+static sigaction_fn real_sigaction;
+static signal_fn real_signal;
 static close_fn real_close;
 static fork_fn real_fork;
 static dup_fn real_dup;
@@ -331,6 +358,10 @@ static void resolve(void)
 	real_mmap = (mmap_fn)next_sym("mmap");
 	real_mmap64 = (mmap_fn)next_sym("mmap64");
 	real_munmap = (munmap_fn)next_sym("munmap");
+	real_mremap = (mremap_fn)next_sym("mremap");
+	real_mprotect = (mprotect_fn)next_sym("mprotect");
+	real_sigaction = (sigaction_fn)next_sym("sigaction");
+	real_signal = (signal_fn)next_sym("signal");
 	real_close = (close_fn)next_sym("close");
 	real_fork = (fork_fn)next_sym("fork");
 	real_dup = (dup_fn)next_sym("dup");
@@ -750,6 +781,7 @@ struct outcome {
 	uint32_t aux;
 	char *path; /* REC_PATH is copied here (NUL-terminated) when set */
 	size_t path_size;
+	int trap;   /* the reply had a REC_TRAP */
 };
 
 /* Carry out a reply's records (with `lock` held); returns the final result. */
@@ -798,6 +830,10 @@ static long apply_records(long ret, const unsigned char *p, size_t len, struct o
 				ret = -EFAULT;
 			break;
 		}
+		case IEMU_REC_TRAP:
+			if (out)
+				out->trap = 1;
+			break;
 		case IEMU_REC_PATH:
 			if (out && out->path && out->path_size > rec.size) {
 				memcpy(out->path, payload, rec.size);
@@ -957,6 +993,28 @@ static int parse_patterns(const char *env, struct pattern *out, int devices)
 	return n;
 }
 
+/* "ROOT|PREFIX|PREFIX...": the tree's directory, then the absolute paths it stands for. */
+static void parse_tree(const char *env)
+{
+	char *copy = strdup(env), *save = NULL, *tok;
+	if (!copy)
+		return;
+	tok = strtok_r(copy, "|", &save);
+	if (tok && tok[0] == '/' && strlen(tok) < sizeof(tree_root)) {
+		strcpy(tree_root, tok);
+		tree_root_len = strlen(tok);
+		while ((tok = strtok_r(NULL, "|", &save)) && ntree < MAX_TREE) {
+			size_t l = strlen(tok);
+			while (l > 1 && tok[l - 1] == '/')
+				tok[--l] = 0;
+			if (tok[0] != '/' || l < 2 || !(tree[ntree].prefix = strdup(tok)))
+				continue;
+			tree[ntree++].len = l;
+		}
+	}
+	free(copy);
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
 	const char *sock = getenv("IOMMUFD_EMU_SOCKET");
@@ -964,6 +1022,7 @@ __attribute__((constructor)) static void shim_init(void)
 	const char *redir = getenv("IOMMUFD_EMU_REDIRECT");
 	const char *state = getenv("IOMMUFD_EMU_STATE");
 	const char *tracer = getenv("IOMMUFD_EMU_TRACER");
+	const char *tree_env = getenv("IOMMUFD_EMU_TREE");
 
 	resolve();
 	/* Nothing of our own about which paths are emulated: the server says. */
@@ -976,6 +1035,8 @@ __attribute__((constructor)) static void shim_init(void)
 	npatterns = parse_patterns(paths, patterns, 1);
 	if (redir && *redir)
 		nredirects = parse_patterns(redir, redirects, 0);
+	if (tree_env && *tree_env)
+		parse_tree(tree_env);
 	if (state && *state && strlen(state) < sizeof(state_dir)) {
 		strcpy(state_dir, state);
 		state_dir_len = strlen(state);
@@ -1086,8 +1147,52 @@ static int redirect_norm(const char *norm, char *out, size_t size)
 	return 1;
 }
 
+/* A path the server's tree stands for: its file in the tree, in out. 1 when
+ * `norm` is under a tree prefix (the file may not exist: then the real call
+ * fails with ENOENT, as for any entry the machine does not have), 0 when not,
+ * -1 with errno when the tree's path would be too long. */
+static int tree_map(const char *norm, char *out, size_t size)
+{
+	int i;
+	for (i = 0; i < ntree; i++) {
+		size_t l = tree[i].len;
+		if (strncmp(norm, tree[i].prefix, l) != 0 || (norm[l] != 0 && norm[l] != '/'))
+			continue;
+		if (tree_root_len + strlen(norm) >= size) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(out, tree_root, tree_root_len);
+		strcpy(out + tree_root_len, norm);
+		return 1;
+	}
+	return 0;
+}
+
+/* (dirfd, path) as the file to use: the tree's when the path is under a
+ * prefix (in buf, then 1), else 0; -1 with errno. */
+static int tree_path(int dirfd, const char *path, char *buf, size_t size)
+{
+	char norm[PATH_MAX];
+	if (!ntree || !normalize(dirfd, path, norm))
+		return 0;
+	return tree_map(norm, buf, size);
+}
+
+/* A path in the tree as the program should see it: tree_root taken off. */
+static void tree_unmap(char *p)
+{
+	if (tree_root_len && strncmp(p, tree_root, tree_root_len) == 0 && p[tree_root_len] == '/')
+		memmove(p, p + tree_root_len, strlen(p + tree_root_len) + 1);
+	else if (tree_root_len && strcmp(p, tree_root) == 0)
+		strcpy(p, "/");
+}
+
 static int in_state_dir(const char *norm)
 {
+	if (tree_root_len && strncmp(norm, tree_root, tree_root_len) == 0 &&
+	    (norm[tree_root_len] == '/' || norm[tree_root_len] == 0))
+		return 0; /* the machine's tree: plain files, not control files */
 	return state_dir_len && strncmp(norm, state_dir, state_dir_len) == 0 && norm[state_dir_len] == '/';
 }
 
@@ -1158,6 +1263,8 @@ static int wants_mode(int flags)
 		mark_if_control(fd);                                                \
 		return fd;                                                          \
 	}                                                                           \
+	if (have && ntree && (r = tree_map(norm, target, sizeof(target))) != 0)     \
+		return r < 0 ? -1 : real_open(target, flags, mode);                 \
 	fd = real_fn(__VA_ARGS__);                                                  \
 	if (have && fd >= 0 && in_state_dir(norm))                                  \
 		mark_if_control(fd);                                                \
@@ -1225,6 +1332,8 @@ static FILE *emu_fopen(const char *path, const char *mode, fopen_fn real)
 		r = redirect_norm(norm, target, sizeof(target));
 		if (r < 0)
 			return NULL;
+		if (!r && ntree && (r = tree_map(norm, target, sizeof(target))) != 0)
+			return r < 0 ? NULL : real(target, mode);
 		f = real(r ? target : path, mode);
 		if (f && (r || in_state_dir(norm)))
 			mark_if_control(fileno(f));
@@ -1260,7 +1369,197 @@ EXPORT DIR *opendir(const char *path)
 	resolve();
 	if (normalize(AT_FDCWD, path, norm) && (r = redirect_norm(norm, target, sizeof(target))) != 0)
 		return r < 0 ? NULL : real_opendir(target);
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+		return r < 0 ? NULL : real_opendir(target);
 	return real_opendir(path);
+}
+
+/* ---- the server's tree: readlink, realpath, scandir, chdir ---- */
+
+typedef ssize_t (*readlink_fn)(const char *, char *, size_t);
+typedef ssize_t (*readlinkat_fn)(int, const char *, char *, size_t);
+typedef char *(*realpath_fn)(const char *, char *);
+typedef char *(*canonicalize_fn)(const char *);
+typedef int (*chdir_fn)(const char *);
+typedef int (*scandir_fn)(const char *, struct dirent ***, int (*)(const struct dirent *),
+			  int (*)(const struct dirent **, const struct dirent **));
+
+/* The tree's links are relative, so a link read there reads as the kernel's. */
+EXPORT ssize_t readlink(const char *path, char *buf, size_t size)
+{
+	static readlink_fn real;
+	char target[PATH_MAX];
+	int r;
+	if (!real)
+		real = (readlink_fn)next_sym("readlink");
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+		return r < 0 ? -1 : real(target, buf, size);
+	return real(path, buf, size);
+}
+
+EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
+{
+	static readlinkat_fn real;
+	char target[PATH_MAX];
+	int r;
+	if (!real)
+		real = (readlinkat_fn)next_sym("readlinkat");
+	if ((r = tree_path(dirfd, path, target, sizeof(target))) != 0)
+		return r < 0 ? -1 : real(AT_FDCWD, target, buf, size);
+	return real(dirfd, path, buf, size);
+}
+
+/* _FORTIFY_SOURCE entry points (a link read into a buffer of known size). */
+typedef ssize_t (*readlink_chk_fn)(const char *, char *, size_t, size_t);
+typedef ssize_t (*readlinkat_chk_fn)(int, const char *, char *, size_t, size_t);
+
+EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t size, size_t buflen)
+{
+	static readlink_chk_fn real;
+	char target[PATH_MAX];
+	int r;
+	if (!real)
+		real = (readlink_chk_fn)next_sym("__readlink_chk");
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+		return r < 0 ? -1 : real(target, buf, size, buflen);
+	return real(path, buf, size, buflen);
+}
+
+EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t size, size_t buflen)
+{
+	static readlinkat_chk_fn real;
+	char target[PATH_MAX];
+	int r;
+	if (!real)
+		real = (readlinkat_chk_fn)next_sym("__readlinkat_chk");
+	if ((r = tree_path(dirfd, path, target, sizeof(target))) != 0)
+		return r < 0 ? -1 : real(AT_FDCWD, target, buf, size, buflen);
+	return real(dirfd, path, buf, size, buflen);
+}
+
+/* glibc resolves links with its own internal calls: resolve in the tree,
+ * then name the result as the program sees it. */
+static char *tree_realpath(const char *path, char *resolved, realpath_fn real)
+{
+	char target[PATH_MAX], *out;
+	int r = tree_path(AT_FDCWD, path, target, sizeof(target));
+	if (r <= 0)
+		return r < 0 ? NULL : real(path, resolved);
+	out = real(target, resolved);
+	if (out)
+		tree_unmap(out);
+	return out;
+}
+
+EXPORT char *realpath(const char *path, char *resolved)
+{
+	static realpath_fn real;
+	if (!real)
+		real = (realpath_fn)next_sym("realpath");
+	return tree_realpath(path, resolved, real);
+}
+
+EXPORT char *canonicalize_file_name(const char *path)
+{
+	static realpath_fn real;
+	if (!real)
+		real = (realpath_fn)next_sym("realpath");
+	return tree_realpath(path, NULL, real);
+}
+
+EXPORT char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen)
+{
+	static realpath_fn real;
+	(void)resolvedlen; /* PATH_MAX or more: the caller's buffer was checked at build time */
+	if (!real)
+		real = (realpath_fn)next_sym("realpath");
+	return tree_realpath(path, resolved, real);
+}
+
+#define SCANDIR_BODY(name)                                                          \
+	static scandir_fn real;                                                     \
+	char target[PATH_MAX];                                                      \
+	int r;                                                                      \
+	if (!real)                                                                  \
+		real = (scandir_fn)next_sym(name);                                  \
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)           \
+		return r < 0 ? -1 : real(target, list, filter, compar);             \
+	return real(path, list, filter, compar);
+
+EXPORT int scandir(const char *path, struct dirent ***list, int (*filter)(const struct dirent *),
+		   int (*compar)(const struct dirent **, const struct dirent **))
+{
+	SCANDIR_BODY("scandir")
+}
+
+typedef int (*scandir64_fn)(const char *, struct dirent64 ***, int (*)(const struct dirent64 *),
+			    int (*)(const struct dirent64 **, const struct dirent64 **));
+
+EXPORT int scandir64(const char *path, struct dirent64 ***list, int (*filter)(const struct dirent64 *),
+		     int (*compar)(const struct dirent64 **, const struct dirent64 **))
+{
+	static scandir64_fn real;
+	char target[PATH_MAX];
+	int r;
+	if (!real)
+		real = (scandir64_fn)next_sym("scandir64");
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+		return r < 0 ? -1 : real(target, list, filter, compar);
+	return real(path, list, filter, compar);
+}
+
+/* Extended attributes (ls -l asks for ACLs and security labels): of the tree's file. */
+typedef ssize_t (*getxattr_fn)(const char *, const char *, void *, size_t);
+typedef ssize_t (*listxattr_fn)(const char *, char *, size_t);
+
+#define XATTR_BODY(type, name, ...)                                                 \
+	static type real;                                                           \
+	char target[PATH_MAX];                                                      \
+	int r;                                                                      \
+	if (!real)                                                                  \
+		real = (type)next_sym(name);                                        \
+	if (!real) {                                                                \
+		errno = ENOSYS;                                                     \
+		return -1;                                                          \
+	}                                                                           \
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0) {         \
+		if (r < 0)                                                          \
+			return -1;                                                  \
+		path = target;                                                      \
+	}                                                                           \
+	return real(__VA_ARGS__);
+
+EXPORT ssize_t getxattr(const char *path, const char *name, void *value, size_t size)
+{
+	XATTR_BODY(getxattr_fn, "getxattr", path, name, value, size)
+}
+
+EXPORT ssize_t lgetxattr(const char *path, const char *name, void *value, size_t size)
+{
+	XATTR_BODY(getxattr_fn, "lgetxattr", path, name, value, size)
+}
+
+EXPORT ssize_t listxattr(const char *path, char *list, size_t size)
+{
+	XATTR_BODY(listxattr_fn, "listxattr", path, list, size)
+}
+
+EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
+{
+	XATTR_BODY(listxattr_fn, "llistxattr", path, list, size)
+}
+
+/* A working directory in the tree: relative paths then resolve there. */
+EXPORT int chdir(const char *path)
+{
+	static chdir_fn real;
+	char target[PATH_MAX];
+	int r;
+	if (!real)
+		real = (chdir_fn)next_sym("chdir");
+	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+		return r < 0 ? -1 : real(target);
+	return real(path);
 }
 
 /* ---- ioctl ---- */
@@ -1692,18 +1991,19 @@ static void forget_range(uintptr_t start, uintptr_t end)
 			continue;
 		if (s < start && e > end && nmaps < MAX_MAPS) {
 			/* A hole in the middle: two pieces of one mapping. */
+			maps[nmaps] = maps[i];
 			maps[nmaps].start = end;
-			maps[nmaps].end = e;
-			maps[nmaps].id = id;
+			maps[nmaps].off += end - s;
 			nmaps++;
 			maps[i].end = start;
 			continue;
 		}
-		if (s < start)
+		if (s < start) {
 			maps[i].end = start;
-		else if (e > end)
+		} else if (e > end) {
 			maps[i].start = end;
-		else {
+			maps[i].off += end - s;
+		} else {
 			maps[i] = maps[--nmaps];
 			i--;
 		}
@@ -1774,6 +2074,331 @@ static void mappings_after_fork(void)
 	errno = saved;
 }
 
+/* ---- SIGSEGV stays deliverable ---- */
+
+/* A program that blocks SIGSEGV (threads made with every signal blocked,
+ * as QEMU and DPDK make theirs) would be killed by its first access to a
+ * trap mapping: the kernel does not deliver a fault's signal to a blocked
+ * handler. So SIGSEGV is never really blocked while the shim is active;
+ * what the program believes is kept per thread (what its masks read back,
+ * and a fault of its own then kills as it would have). */
+static __thread int segv_masked;
+
+typedef int (*sigmask_fn)(int, const sigset_t *, sigset_t *);
+static sigmask_fn real_pthread_sigmask, real_sigprocmask;
+
+static void resolve_sigmask(void)
+{
+	if (!real_pthread_sigmask) {
+		real_sigprocmask = (sigmask_fn)next_sym("sigprocmask");
+		real_pthread_sigmask = (sigmask_fn)next_sym("pthread_sigmask");
+	}
+}
+
+/* pthread_sigmask without our interposition (returns an errno value). */
+static int sigmask_raw(int how, const sigset_t *set, sigset_t *old)
+{
+	resolve_sigmask();
+	return real_pthread_sigmask(how, set, old);
+}
+
+/* Returns 0 or an errno value, as pthread_sigmask. */
+static int sigmask_common(sigmask_fn real, int how, const sigset_t *set, sigset_t *old)
+{
+	sigset_t s;
+	int was = segv_masked, has = 0, r;
+
+	if (!active)
+		return real(how, set, old) == 0 ? 0 : errno;
+	if (set) {
+		if (how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
+			return EINVAL;
+		s = *set;
+		has = sigismember(&s, SIGSEGV) == 1;
+		sigdelset(&s, SIGSEGV);
+		set = &s;
+	}
+	r = real(how, set, old) == 0 ? 0 : errno;
+	if (r)
+		return r;
+	if (old && was)
+		sigaddset(old, SIGSEGV);
+	if (set && has)
+		segv_masked = how != SIG_UNBLOCK;
+	else if (set && how == SIG_SETMASK)
+		segv_masked = 0;
+	return 0;
+}
+
+EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+	resolve_sigmask();
+	return sigmask_common(real_pthread_sigmask, how, set, old);
+}
+
+EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+	int r;
+	resolve_sigmask();
+	r = sigmask_common(real_sigprocmask, how, set, old);
+	if (r) {
+		errno = r;
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- trap mappings: loads and stores that are reads and writes ---- */
+
+/* The address space of a trap mapping: no access, where the program asked
+ * (a hint, MAP_FIXED, MAP_FIXED_NOREPLACE, MAP_32BIT) and nothing behind it. */
+static void *trap_reserve(mmap_fn real, void *addr, size_t len, int flags)
+{
+	int keep = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_32BIT);
+	return real(addr, len, PROT_NONE, keep | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+}
+
+/* The program's own SIGSEGV action while ours is installed: what its
+ * sigaction() and signal() calls set and read. */
+static struct sigaction prog_segv;
+static volatile int trap_installed;
+static pthread_mutex_t traplock = PTHREAD_MUTEX_INITIALIZER;
+/* A fault while this thread is already emulating one: not ours to handle. */
+static __thread int in_trap;
+
+/* One access of `size` bytes at `addr` of a trap piece: a READ or WRITE
+ * frame on the channel, as pread/pwrite of the mapped file would be. */
+static int trap_rw(uintptr_t addr, uint64_t *val, unsigned size, int store)
+{
+	struct held sigs;
+	struct iemu_req q;
+	uint64_t ino = 0, pos = 0, buf = 0;
+	int i, found = 0;
+	long ret;
+
+	take(&maplock, &sigs);
+	for (i = 0; i < nmaps; i++) {
+		struct map *m = &maps[i];
+		if (!m->trap || addr < m->start || addr >= m->end)
+			continue;
+		/* An access past the piece, or one its protection forbids,
+		 * faults as it would on the real mapping. */
+		if (addr + size <= m->end && (m->prot & (store ? PROT_WRITE : PROT_READ))) {
+			ino = m->ino;
+			pos = m->off + (addr - m->start);
+			found = 1;
+		}
+		break;
+	}
+	give(&maplock, &sigs);
+	if (!found)
+		return -EFAULT;
+	req_init(&q, store ? IEMU_OP_WRITE : IEMU_OP_READ, (ino_t)ino);
+	q.request = size;
+	q.arg = (uint64_t)(uintptr_t)&buf;
+	q.a[0] = pos;
+	q.a[1] = 1;
+	if (store)
+		memcpy(&buf, val, size);
+	ret = transact(&q, store ? &buf : NULL, store ? size : 0, NULL);
+	if (ret < 0)
+		return ret == -EFAULT ? -EIO : (int)ret;
+	if (ret != (long)size)
+		return -EIO;
+	if (!store) {
+		*val = 0;
+		memcpy(val, &buf, size);
+	}
+	return 0;
+}
+
+/* A fault we do not handle goes where it would have gone without us: the
+ * program's handler, or the default action (the instruction faults again
+ * once we return, and the kernel kills with SIGSEGV). */
+static void chain_segv(int sig, siginfo_t *si, void *ctx)
+{
+	struct sigaction a = prog_segv;
+	sigset_t old, mask;
+
+	/* A fault with SIGSEGV blocked (as the program sees it), or ignored,
+	 * kills with the default action (the kernel's force_sig_fault). */
+	if (segv_masked || (!(a.sa_flags & SA_SIGINFO) && (a.sa_handler == SIG_DFL || a.sa_handler == SIG_IGN))) {
+		struct sigaction dfl;
+		memset(&dfl, 0, sizeof(dfl));
+		dfl.sa_handler = SIG_DFL;
+		real_sigaction(sig, &dfl, NULL);
+		return;
+	}
+	if (a.sa_flags & SA_RESETHAND) {
+		memset(&prog_segv, 0, sizeof(prog_segv));
+		prog_segv.sa_handler = SIG_DFL;
+	}
+	/* The mask the kernel would have set for the program's handler. */
+	mask = a.sa_mask;
+	if (!(a.sa_flags & SA_NODEFER))
+		sigaddset(&mask, sig);
+	/* SIGSEGV itself stays open: the handler may touch a BAR too. */
+	sigdelset(&mask, SIGSEGV);
+	sigmask_raw(SIG_BLOCK, &mask, &old);
+	if (a.sa_flags & SA_SIGINFO)
+		a.sa_sigaction(sig, si, ctx);
+	else
+		a.sa_handler(sig);
+	sigmask_raw(SIG_SETMASK, &old, NULL);
+}
+
+/* An access the device refused (memory decoding off, say): the kernel's
+ * fault handler answers SIGBUS, at the faulting address. */
+static void trap_sigbus(siginfo_t *fault)
+{
+	struct sigaction a;
+	siginfo_t si;
+	sigset_t set;
+
+	memset(&si, 0, sizeof(si));
+	si.si_signo = SIGBUS;
+	si.si_code = BUS_ADRERR;
+	si.si_addr = fault->si_addr;
+	if (real_sigaction(SIGBUS, NULL, &a) == 0 && (a.sa_flags & SA_SIGINFO) && a.sa_sigaction) {
+		a.sa_sigaction(SIGBUS, &si, NULL);
+		return;
+	}
+	if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN) {
+		a.sa_handler(SIGBUS);
+		return;
+	}
+	memset(&a, 0, sizeof(a));
+	a.sa_handler = SIG_DFL;
+	real_sigaction(SIGBUS, &a, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGBUS);
+	sigmask_raw(SIG_UNBLOCK, &set, NULL);
+	syscall(SYS_rt_tgsigqueueinfo, self_pid(), self_tid(self_pid()), SIGBUS, &si);
+}
+
+static void trap_handler(int sig, siginfo_t *si, void *ctx)
+{
+	int saved = errno, r = 0;
+
+	if (!in_trap && si && si->si_code == SEGV_ACCERR) {
+		in_trap = 1;
+		r = trap_emulate((ucontext_t *)ctx, trap_rw);
+		in_trap = 0;
+	}
+	errno = saved;
+	if (r > 0)
+		return;
+	if (r < 0) {
+		trap_sigbus(si);
+		errno = saved;
+		return;
+	}
+	chain_segv(sig, si, ctx);
+	errno = saved;
+}
+
+/* Our SIGSEGV handler, from the first trap mapping on; whatever the program
+ * had becomes its remembered action. */
+static void trap_install(void)
+{
+	struct sigaction a;
+	struct held sigs;
+
+	if (trap_installed)
+		return;
+	take(&traplock, &sigs);
+	if (!trap_installed) {
+		memset(&a, 0, sizeof(a));
+		a.sa_sigaction = trap_handler;
+		a.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK | SA_RESTART;
+		sigemptyset(&a.sa_mask);
+		if (real_sigaction(SIGSEGV, &a, &prog_segv) == 0)
+			trap_installed = 1;
+	}
+	give(&traplock, &sigs);
+}
+
+/* sigaction(SIGSEGV) while ours is installed sets and reads the program's. */
+static int segv_action(const struct sigaction *act, struct sigaction *old)
+{
+	struct held sigs;
+	take(&traplock, &sigs);
+	if (old)
+		*old = prog_segv;
+	if (act)
+		prog_segv = *act;
+	give(&traplock, &sigs);
+	return 0;
+}
+
+EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	struct sigaction copy;
+	resolve();
+	if (sig == SIGSEGV && trap_installed)
+		return segv_action(act, old);
+	if (active && act && sigismember(&act->sa_mask, SIGSEGV) == 1) {
+		/* A handler that blocks everything may still touch a BAR. */
+		copy = *act;
+		sigdelset(&copy.sa_mask, SIGSEGV);
+		act = &copy;
+	}
+	return real_sigaction(sig, act, old);
+}
+
+EXPORT int __sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return sigaction(sig, act, old);
+}
+
+/* signal(): BSD semantics, as glibc's (SA_RESTART, the signal blocked in its handler). */
+static sighandler_t segv_signal(sighandler_t h, int flags)
+{
+	struct sigaction a, old;
+	memset(&a, 0, sizeof(a));
+	a.sa_handler = h;
+	a.sa_flags = flags;
+	sigemptyset(&a.sa_mask);
+	if (!(flags & SA_NODEFER))
+		sigaddset(&a.sa_mask, SIGSEGV);
+	segv_action(&a, &old);
+	return old.sa_handler;
+}
+
+EXPORT sighandler_t signal(int sig, sighandler_t h)
+{
+	resolve();
+	if (sig == SIGSEGV && trap_installed)
+		return segv_signal(h, SA_RESTART);
+	return real_signal(sig, h);
+}
+
+EXPORT sighandler_t bsd_signal(int sig, sighandler_t h)
+{
+	return signal(sig, h);
+}
+
+/* System V semantics: the handler is reset and the signal not blocked. */
+EXPORT sighandler_t __sysv_signal(int sig, sighandler_t h)
+{
+	struct sigaction a, old;
+	resolve();
+	if (sig == SIGSEGV && trap_installed)
+		return segv_signal(h, SA_RESETHAND | SA_NODEFER);
+	memset(&a, 0, sizeof(a));
+	a.sa_handler = h;
+	a.sa_flags = SA_RESETHAND | SA_NODEFER;
+	sigemptyset(&a.sa_mask);
+	if (real_sigaction(sig, &a, &old) < 0)
+		return SIG_ERR;
+	return old.sa_handler;
+}
+
+EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
+{
+	return __sysv_signal(sig, h);
+}
+
 static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, ino_t ino, off_t off)
 {
 	struct held sigs;
@@ -1796,8 +2421,14 @@ static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags,
 		errno = (int)-id;
 		return MAP_FAILED;
 	}
-	bfd = real_open(path, O_RDWR | O_CLOEXEC);
-	p = bfd < 0 ? MAP_FAILED : real(addr, plen, prot, flags, bfd, 0);
+	if (oc.trap) {
+		/* Registers: nothing backs them; every access faults to us. */
+		bfd = -1;
+		p = trap_reserve(real, addr, plen, flags);
+	} else {
+		bfd = real_open(path, O_RDWR | O_CLOEXEC);
+		p = bfd < 0 ? MAP_FAILED : real(addr, plen, prot, flags, bfd, 0);
+	}
 	e = errno;
 	if (bfd >= 0)
 		raw_close(bfd);
@@ -1815,9 +2446,24 @@ static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags,
 		maps[nmaps].start = (uintptr_t)p;
 		maps[nmaps].end = (uintptr_t)p + plen;
 		maps[nmaps].id = (uint32_t)id;
+		maps[nmaps].trap = oc.trap;
+		maps[nmaps].prot = prot;
+		maps[nmaps].ino = (uint64_t)ino;
+		maps[nmaps].off = (uint64_t)off;
 		nmaps++;
+	} else if (oc.trap) {
+		/* Nowhere to remember it: its accesses could not be carried out. */
+		give(&maplock, &sigs);
+		real_munmap(p, plen);
+		req_init(&q, IEMU_OP_MUNMAP, 0);
+		q.arg = (uint64_t)id;
+		transact(&q, NULL, 0, NULL);
+		errno = ENOMEM;
+		return MAP_FAILED;
 	}
 	give(&maplock, &sigs);
+	if (oc.trap)
+		trap_install();
 	return p;
 }
 
@@ -1853,6 +2499,106 @@ EXPORT int munmap(void *addr, size_t len)
 	if (r == 0 && nmaps)
 		forget_range((uintptr_t)addr, (uintptr_t)addr + ((len + 4095) & ~(size_t)4095));
 	return r;
+}
+
+/* The trap pieces in [start, end) keep no access whatever the program asks
+ * for; the protection it asked for is what their loads and stores honour. */
+EXPORT int mprotect(void *addr, size_t len, int prot)
+{
+	struct held sigs;
+	uintptr_t start = (uintptr_t)addr, end = start + ((len + 4095) & ~(size_t)4095);
+	int r, i;
+	resolve();
+	r = real_mprotect(addr, len, prot);
+	if (r != 0 || !nmaps)
+		return r;
+	take(&maplock, &sigs);
+	for (i = 0; i < nmaps; i++) {
+		struct map *m = &maps[i];
+		uintptr_t s, e;
+		if (!m->trap || m->end <= start || m->start >= end)
+			continue;
+		s = m->start > start ? m->start : start;
+		e = m->end < end ? m->end : end;
+		if (s != m->start || e != m->end) {
+			/* Part of a piece: split it so each part has one protection. */
+			if (nmaps + 2 > MAX_MAPS)
+				continue;
+			if (s > m->start) {
+				maps[nmaps] = *m;
+				maps[nmaps].end = s;
+				nmaps++;
+				m->off += s - m->start;
+				m->start = s;
+			}
+			if (e < m->end) {
+				maps[nmaps] = *m;
+				maps[nmaps].start = e;
+				maps[nmaps].off += e - m->start;
+				nmaps++;
+				m->end = e;
+			}
+		}
+		m->prot = prot;
+		real_mprotect((void *)s, e - s, PROT_NONE);
+	}
+	give(&maplock, &sigs);
+	return r;
+}
+
+/* mremap of a mapping of an emulated file moves its pieces with it. A trap
+ * piece (the kernel's VM_PFNMAP | VM_DONTEXPAND) cannot grow: EFAULT. */
+EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	struct held sigs;
+	uintptr_t os = (uintptr_t)old, oe = os + ((old_len + 4095) & ~(size_t)4095);
+	void *want = NULL, *p;
+	va_list ap;
+	int i;
+
+	resolve();
+	if (flags & MREMAP_FIXED) {
+		va_start(ap, flags);
+		want = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (nmaps && new_len > old_len) {
+		int trap = 0;
+		take(&maplock, &sigs);
+		for (i = 0; i < nmaps; i++)
+			trap |= maps[i].trap && maps[i].start < oe && maps[i].end > os;
+		give(&maplock, &sigs);
+		if (trap) {
+			errno = EFAULT;
+			return MAP_FAILED;
+		}
+	}
+	p = real_mremap(old, old_len, new_len, flags, want);
+	if (p == MAP_FAILED || !nmaps)
+		return p;
+	{
+		size_t nlen = (new_len + 4095) & ~(size_t)4095;
+		/* A shrink dropped the tail. */
+		if (os + nlen < oe) {
+			forget_range(os + nlen, oe);
+			oe = os + nlen;
+		}
+		if (p == old)
+			return p;
+		/* What the new range replaced (MREMAP_FIXED) is gone. */
+		if (flags & MREMAP_FIXED)
+			forget_range((uintptr_t)p, (uintptr_t)p + nlen);
+		take(&maplock, &sigs);
+		for (i = 0; i < nmaps; i++) {
+			struct map *m = &maps[i];
+			if (m->start < os || m->end > oe)
+				continue;
+			m->start = m->start - os + (uintptr_t)p;
+			m->end = m->end - os + (uintptr_t)p;
+		}
+		give(&maplock, &sigs);
+	}
+	return p;
 }
 
 /* ---- close and dup: keep the fd table true ---- */
@@ -2344,6 +3090,8 @@ static int stat_path(int dirfd, const char **path, struct stat *st, char *target
 		return 1;
 	}
 	r = redirect_norm(norm, target, PATH_MAX);
+	if (r == 0 && ntree)
+		r = tree_map(norm, target, PATH_MAX);
 	if (r < 0)
 		return -1;
 	if (r > 0) {
@@ -2479,10 +3227,12 @@ static int access_common(int dirfd, const char *path, int mode, int flags, int a
 		if (match_norm(norm))
 			return 0;
 		r = redirect_norm(norm, target, sizeof(target));
+		if (r == 0 && ntree)
+			r = tree_map(norm, target, sizeof(target));
 		if (r < 0)
 			return -1;
 		if (r > 0)
-			return real_access(target, mode);
+			return at ? real_faccessat(AT_FDCWD, target, mode, flags) : real_access(target, mode);
 	}
 	return at ? real_faccessat(dirfd, path, mode, flags) : real_access(path, mode);
 }

@@ -376,7 +376,7 @@ async function cmdRun(args: string[]): Promise<number> {
         env = {
           ...process.env, LD_PRELOAD: preload, IOMMUFD_EMU_SOCKET: path.resolve(connect),
           IOMMUFD_EMU_PATHS: q.paths, IOMMUFD_EMU_REDIRECT: q.redirect, IOMMUFD_EMU_STATE: q.stateDir,
-          IOMMUFD_EMU_TRACER: String(q.pid),
+          IOMMUFD_EMU_TRACER: String(q.pid), ...(q.tree ? { IOMMUFD_EMU_TREE: q.tree } : {}),
         };
       } else {
         removeStaleDirs();

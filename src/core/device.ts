@@ -9,6 +9,7 @@ import type { IommufdCtx } from './iommufd.js';
 import type { IommufdIoas } from './ioas.js';
 import type { IommuDevice, IommuGroup } from '../hw/iommu.js';
 import type { Ucmd } from './ucmd.js';
+import { clearUser } from './uaccess.js';
 import { HwptPaging, findHwptPaging, hwptPagingAlloc, hwptPut, type IommufdHwpt } from './hw-pagetable.js';
 import { IOMMU_NO_PASID, attachDevicePasid, detachDevicePasid, replaceDevicePasid } from './pasid.js';
 
@@ -412,7 +413,7 @@ export function getHwInfo(u: Ucmd<typeof U.IommuHwInfo.fields>): number {
     } else c.out_data_type = 0;
     const copy = Math.min(c.data_len, data.length);
     if (copy) u.task.mm.write(c.data_uptr, data.subarray(0, copy));
-    if (copy < c.data_len) u.task.mm.write(c.data_uptr + BigInt(copy), new Uint8Array(c.data_len - copy));
+    if (copy < c.data_len) clearUser(u.task, c.data_uptr + BigInt(copy), c.data_len - copy);
     c.data_len = data.length;
     let caps = 0n;
     if (drv.capable(idev.dev, 'DIRTY_TRACKING')) caps |= IOMMU_HW_CAP_DIRTY_TRACKING;

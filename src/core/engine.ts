@@ -8,8 +8,12 @@ import { PLATFORMS, DEFAULT_PLATFORM, type Platform } from '../hw/platform.js';
 import { MockIommu } from '../hw/mock-iommu.js';
 // VFIO device cdevs of the platform's PCI functions (qemu-vtd, qemu-vtd-sc)
 import { VfioDevice, VfioDeviceFile, type VfioPciFunction } from './vfio-device.js';
+import { VfioGroup } from './vfio-group.js';
 import { q35VfioMachine } from '../hw/q35.js';
 import { IommuGroupIds } from '../hw/iommu.js';
+
+/** The VFIO container node (iommufd's compat misc device). */
+export const VFIO_CONTAINER_PATH = '/dev/vfio/vfio';
 
 export interface EngineOptions {
   /** The simulated machine (default: the built-in "mock" platform). */
@@ -38,23 +42,34 @@ export class Engine {
   // ---- VFIO device cdevs ----
   /** The functions bound to vfio-pci, by cdev index (/dev/vfio/devices/vfioN). */
   readonly vfioDevices: VfioDevice[] = [];
+  /** The VFIO groups (/dev/vfio/N), in the order vfio made them (their minor numbers). */
+  readonly vfioGroups: VfioGroup[] = [];
 
   /** Bind another PCI function to vfio-pci (hotplug): it gets the next vfioN. Its path exists for later opens. */
   plugVfioDevice(fn: VfioPciFunction): VfioDevice {
     const d = new VfioDevice(fn, this.vfioDevices.length);
     this.vfioDevices.push(d);
+    // vfio_group_find_or_alloc: one VFIO group per iommu_group.
+    let g = this.vfioGroups.find((x) => x.iommuGroup === fn.group);
+    if (!g) { g = new VfioGroup(fn.group, this.vfioGroups.length); this.vfioGroups.push(g); }
+    g.devices.push(d);
+    d.group = g;
     return d;
   }
 
   /** Paths whose open() this engine answers (the shim intercepts these). */
   paths(): string[] {
-    return ['/dev/iommu', ...this.vfioDevices.map((d) => d.path)];
+    return ['/dev/iommu', ...this.vfioDevices.map((d) => d.path), VFIO_CONTAINER_PATH, ...this.vfioGroups.map((g) => g.path)];
   }
 
   /** open(2) of an emulated path. ENOENT for a path we do not emulate. */
   open(path: string, task: Task): EmulatedFile {
     void task;
     if (path === '/dev/iommu') return new IommufdCtx(this);
+    // CONFIG_IOMMUFD_VFIO_CONTAINER: iommufd answers the VFIO container node.
+    if (path === VFIO_CONTAINER_PATH) return new IommufdCtx(this, { vfioContainer: true });
+    const group = this.vfioGroups.find((g) => g.path === path);
+    if (group) return group.open();
     const vdev = this.vfioDevices.find((d) => d.path === path);
     if (vdev) return new VfioDeviceFile(vdev);
     throw new Errno(ENOENT, `${path} is not emulated`);

@@ -55,6 +55,13 @@ export interface MmapRegion {
   /** Bytes the region spans (a page multiple). */
   readonly length: number;
   /**
+   * Registers, not memory (a device's BAR: loads have side effects, stores
+   * are doorbells): the host backs nothing and never calls attach(); each
+   * load or store the program makes in the mapping reaches the file as a
+   * read()/write() at the mapping's offset plus the distance into it.
+   */
+  readonly trap?: boolean;
+  /**
    * The host backs the region with memory shared with the program. Called
    * once per region, before its first mapping appears: the engine copies the
    * region's current contents into `mem` and from then on reads and writes

@@ -148,12 +148,19 @@ function checkRefs(u: TestCmd): number {
   const p = payload(u, T.IommuTestCmdCheckRefs);
   if (p.length % PAGE_SIZE_N || p.uptr % PAGE_SIZE_N || p.uptr + p.length > ULONG_MAX) throw new Errno(EINVAL, 'alignment');
   if (!p.length) return 0;
+  // The kernel looks page by page (get_user_pages_fast, then the count), so
+  // the first page that is unmapped (EFAULT) or pinned a different number of
+  // times (EIO) decides. By runs: the first miscounted page, then whether
+  // everything up to it is mapped.
   const mm = u.task.mm;
-  mm.checkPinnable(p.uptr, p.length, false);
   const first = Number(p.uptr >> BigInt(PAGE_SHIFT));
-  for (const [, , c] of mm.pins.slice(first, Number(p.length >> BigInt(PAGE_SHIFT)))) {
-    if (c !== p.refs) throw new Errno(EIO, `pinned ${c} times, not ${p.refs}`);
+  let upto = p.length;
+  let wrong: number | undefined;
+  for (const [start, , c] of mm.pins.slice(first, Number(p.length >> BigInt(PAGE_SHIFT)))) {
+    if (c !== p.refs) { upto = BigInt(start - first + 1) * PAGE_SIZE_N; wrong = c; break; }
   }
+  mm.checkPinnable(p.uptr, upto, false);
+  if (wrong !== undefined) throw new Errno(EIO, `pinned ${wrong} times, not ${p.refs}`);
   return 0;
 }
 

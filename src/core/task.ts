@@ -66,6 +66,29 @@ export interface ResolvedFile {
    * file's bytes cannot be reached (treated as a file that never pins).
    */
   openBacking?(): FileBacking;
+  /**
+   * For 'other': take a reference to the file as an eventfd (eventfd_ctx_fdget),
+   * EINVAL when it is not one. Absent: the host cannot reach it as an eventfd.
+   */
+  eventfd?(): EventfdCtx;
+}
+
+/**
+ * A reference to an eventfd the engine holds (struct eventfd_ctx): a device
+ * interrupt signals it whenever it fires, long after the ioctl that gave it.
+ * The server's are the client's real eventfds, the library's simulated ones.
+ */
+export interface EventfdCtx {
+  /** eventfd_signal: add 1 to the counter (the reader wakes). */
+  signal(): void;
+  /** eventfd_ctx_put: the engine is done with it. */
+  release(): void;
+  /**
+   * vfio_virqfd: call `handler` after each signal someone else (the user)
+   * gives the eventfd, until release(). Absent: the host cannot watch it
+   * (the server does not watch its clients' eventfds).
+   */
+  watch?(handler: () => void): void;
 }
 
 /** Per-task fault injection (/proc/<pid>/task/<tid>/fail-nth and the debugfs knobs). */

@@ -3,20 +3,27 @@
 // a page table), the iommufd "physical device" glue of drivers/vfio/iommufd.c,
 // and the vfio-pci ioctls a client meets first (VFIO_DEVICE_GET_INFO).
 //
-// A VfioDevice is the registered struct vfio_device, shared by every open of
-// its cdev; a VfioDeviceFile is one open (struct vfio_device_file). Only BIND
-// works on a file before it is bound; every other ioctl is EINVAL until then.
-// The last close of a bound file unbinds: PASID and plain attachments are
-// detached and the DEVICE object goes away.
+// A VfioDevice is the registered struct vfio_device, shared by every open
+// of its cdev and of its group; a VfioDeviceFile is one open (struct
+// vfio_device_file). Only BIND works on a cdev file before it is bound; every
+// other ioctl is EINVAL until then. A file made by VFIO_GROUP_GET_DEVICE_FD
+// (vfio-group.ts) is open from the start. The device is bound to an iommufd
+// at its first open and unbound at its last close: PASID and plain
+// attachments are detached and the DEVICE object goes away.
 import { Errno, EBADF, EBADFD, EFAULT, EINVAL, EIO, ENODEV, ENOSPC, ENOTTY } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
-import type { EmulatedFile, IoctlTrace } from './file.js';
+import type { EmulatedFile, IoctlTrace, MmapRegion } from './file.js';
+import { vfioPciMmap } from './vfio-pci-mmap.js';
 import type { Task } from './task.js';
 import { copyStructFromUser } from './uaccess.js';
 import { IommufdCtx } from './iommufd.js';
 import { deviceAttach, deviceBind, deviceDetach, deviceReplace, deviceUnbind, type IommufdDevice } from './device.js';
 import type { PciFunction, PciFunctionModel } from '../hw/pci.js';
 import { VfioPciConfig } from './vfio-pci-config.js';
+import type { VfioGroup } from './vfio-group.js';
+import { vfioCompatIoasGetId } from './vfio-compat.js';
+import { VfioPciIntrs } from './vfio-pci-intrs.js';
+import { VfioPciIoeventfds } from './vfio-pci-ioeventfd.js';
 import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_STD_HEADER_SIZEOF } from '../uapi/pci-regs.js';
 import type { VfioPciInfo } from '../hw/e1000e.js';
 
@@ -32,8 +39,10 @@ export type VfioPciFunction = PciFunction & { readonly vfio: VfioPciInfo; readon
 
 /** struct vfio_device of a vfio-pci function: registered once, opened through its cdev. */
 export class VfioDevice {
-  /** device->open_count: binds through a cdev (one at a time). */
+  /** device->open_count: a cdev bind (one at a time) or the group's device files. */
   openCount = 0;
+  /** device->group: set when the engine registers the device. */
+  group!: VfioGroup;
   /** vdev->iommufd_device while bound. */
   idev: IommufdDevice | undefined;
   /** vdev->iommufd_attached: attached without a PASID through VFIO_DEVICE_ATTACH_IOMMUFD_PT. */
@@ -42,6 +51,10 @@ export class VfioDevice {
   readonly pasids = new Set<number>();
   /** The config-space state of vfio_pci_core_device while the device is open (vconfig and friends). */
   config: VfioPciConfig | undefined;
+  /** Its interrupts (SET_IRQS state) while the device is open. */
+  intrs: VfioPciIntrs | undefined;
+  /** Its VFIO_DEVICE_IOEVENTFD registrations while the device is open. */
+  ioeventfds: VfioPciIoeventfds | undefined;
   /** pci_save_state at open: the header the PCI core puts back at close. */
   private savedHeader: Uint8Array | undefined;
 
@@ -57,12 +70,28 @@ export class VfioDevice {
     model.config.write(PCI_COMMAND, 2, model.config.read(PCI_COMMAND, 2) & ~PCI_COMMAND_MASTER);
     if (this.pci.vfio.resetWorks) model.resetFunction();
     this.savedHeader = model.config.bytes.slice(0, PCI_STD_HEADER_SIZEOF);
-    this.config = new VfioPciConfig(model);
+    const config = new VfioPciConfig(model);
+    this.config = config;
+    const irqs = this.pci.vfio.irqs;
+    const intrs = new VfioPciIntrs({
+      irqCount: (i) => irqs[i]?.count ?? 0,
+      hasIrq: (irqs[V.VFIO_PCI_INTX_IRQ_INDEX]?.count ?? 0) > 0,
+      isPcie: (irqs[V.VFIO_PCI_ERR_IRQ_INDEX]?.count ?? 0) > 0,
+    }, config);
+    this.intrs = intrs;
+    model.irqSink = { setIntx: (level) => intrs.setIntx(level), msi: (vector, msix) => intrs.raiseMsi(vector, msix) };
+    this.ioeventfds = new VfioPciIoeventfds(model, () => config.msixTable());
   }
 
   /** vfio_pci_core_disable: reset, then the saved header back (pci_restore_state). */
   disable(): void {
     const model = this.pci.model;
+    // vfio_pci_core_disable: interrupts off and their eventfds released first.
+    this.intrs?.teardown();
+    this.intrs = undefined;
+    this.ioeventfds?.teardown();
+    this.ioeventfds = undefined;
+    model.irqSink = undefined;
     if (this.pci.vfio.resetWorks) model.resetFunction();
     if (this.savedHeader) model.config.bytes.set(this.savedHeader, 0);
     this.savedHeader = undefined;
@@ -71,6 +100,31 @@ export class VfioDevice {
 
   /** The cdev's path. */
   get path(): string { return `/dev/vfio/devices/vfio${this.index}`; }
+
+  /**
+   * vfio_df_open: the first open binds to `ictx` and enables the function
+   * (vfio_df_device_first_open, vfio_pci_core_enable). Only group files may
+   * open a device that is open already (EINVAL for a cdev).
+   */
+  open(ictx: IommufdCtx, viaGroup: boolean): void {
+    if (this.openCount !== 0 && !viaGroup) throw new Errno(EINVAL, 'the device is open through another file');
+    this.openCount++;
+    if (this.openCount !== 1) return;
+    try {
+      this.idev = deviceBind(ictx, this.pci);
+    } catch (e) {
+      this.openCount--;
+      throw e;
+    }
+    this.enable();
+  }
+
+  /** vfio_df_close: the last close disables the function and unbinds. */
+  close(): void {
+    if (this.openCount === 0) return;
+    if (this.openCount === 1) this.unbindIommufd();
+    this.openCount--;
+  }
 
   /** vfio_iommufd_physical_unbind. */
   unbindIommufd(): void {
@@ -103,16 +157,43 @@ export class VfioDeviceFile implements EmulatedFile {
   /** df->devid: the DEVICE object ID in the bound iommufd. */
   devid = 0;
 
-  constructor(readonly device: VfioDevice) {}
+  /** `group`: df->group, for files VFIO_GROUP_GET_DEVICE_FD makes. */
+  constructor(readonly device: VfioDevice, readonly group?: VfioGroup) {}
+
+  /**
+   * vfio_df_group_open: open the device through its group, bound to the
+   * group's iommufd (EINVAL without a container); the first open attaches
+   * it to the compat IOAS (ENODEV without one).
+   */
+  groupOpen(): void {
+    const ictx = this.group!.iommufd;
+    if (!ictx) throw new Errno(EINVAL, 'the group has no container');
+    const vdev = this.device;
+    vdev.open(ictx, true);
+    if (vdev.openCount === 1) {
+      try {
+        deviceAttach(vdev.idev!, vfioCompatIoasGetId(ictx));
+        vdev.iommufdAttached = true;
+      } catch (e) {
+        vdev.close();
+        throw e;
+      }
+    }
+    this.ictx = ictx;
+    this.accessGranted = true;
+  }
 
   /** vfio_device_fops_unl_ioctl. */
   ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
     if (trace) trace.name = vfioDeviceIoctlName(request);
     if (request === V.VFIO_DEVICE_BIND_IOMMUFD) return this.bindIommufd(task, arg, trace);
     if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');
+    // The cdev-only ioctls; a group's device file passes them to vfio-pci (ENOTTY).
+    if (!this.group) {
+      if (request === V.VFIO_DEVICE_ATTACH_IOMMUFD_PT) return this.attachPt(task, arg, trace);
+      if (request === V.VFIO_DEVICE_DETACH_IOMMUFD_PT) return this.detachPt(task, arg, trace);
+    }
     switch (request) {
-      case V.VFIO_DEVICE_ATTACH_IOMMUFD_PT: return this.attachPt(task, arg, trace);
-      case V.VFIO_DEVICE_DETACH_IOMMUFD_PT: return this.detachPt(task, arg, trace);
       case V.VFIO_DEVICE_GET_REGION_INFO: return this.getRegionInfo(task, arg, trace);
       case V.VFIO_DEVICE_FEATURE: return this.feature(task, arg, trace);
       default: return this.pciIoctl(task, request, arg, trace);
@@ -127,37 +208,37 @@ export class VfioDeviceFile implements EmulatedFile {
     const c = V.VfioDeviceBindIommufd.decode(copyStructFromUser(task, arg, argsz, V.VfioDeviceBindIommufd.size));
     if (trace) trace.args = `argsz=${argsz} flags=0x${c.flags.toString(16)} iommufd=${c.iommufd}`;
     if (c.iommufd < 0 || (c.flags & ~V.VFIO_DEVICE_BIND_FLAG_TOKEN)) throw new Errno(EINVAL, 'iommufd or flags');
-    if (this.accessGranted) throw new Errno(EINVAL, 'already bound');
-    // vfio_df_check_token: vfio-pci matches VF tokens; a function that is
-    // neither a PF with VFs nor a VF takes no token (EINVAL when one is given).
-    if (c.flags & V.VFIO_DEVICE_BIND_FLAG_TOKEN) {
-      task.mm.read(c.token_uuid_ptr, 16);
-      throw new Errno(EINVAL, 'a VF token for a function that is neither a PF nor a VF');
-    }
-    const ictx = iommufdCtxFromFd(task, c.iommufd);
+    // BIND is for cdev files only.
+    if (this.group) throw new Errno(EINVAL, 'a device file of a group');
     const vdev = this.device;
-    // vfio_df_open: a cdev may have the device open only once.
-    if (vdev.openCount !== 0) throw new Errno(EINVAL, 'the device is open through another file');
-    vdev.openCount++;
+    // vfio_device_block_group: EBUSY while the group is open; held while bound.
+    vdev.group.blockGroup();
     let idev: IommufdDevice;
     try {
-      idev = deviceBind(ictx, vdev.pci);
+      if (this.accessGranted) throw new Errno(EINVAL, 'already bound');
+      // vfio_df_check_token: vfio-pci matches VF tokens; a function that is
+      // neither a PF with VFs nor a VF takes no token (EINVAL when one is given).
+      if (c.flags & V.VFIO_DEVICE_BIND_FLAG_TOKEN) {
+        task.mm.read(c.token_uuid_ptr, 16);
+        throw new Errno(EINVAL, 'a VF token for a function that is neither a PF nor a VF');
+      }
+      const ictx = iommufdCtxFromFd(task, c.iommufd);
+      // vfio_df_open: a cdev may have the device open only once.
+      vdev.open(ictx, false);
+      idev = vdev.idev!;
+      const out = new Uint8Array(4);
+      new DataView(out.buffer).setUint32(0, idev.id, true);
+      try {
+        task.mm.write(arg + BigInt(V.VfioDeviceBindIommufd.fields.out_devid.off), out);
+      } catch (e) {
+        vdev.close();
+        throw e;
+      }
+      this.ictx = ictx;
     } catch (e) {
-      vdev.openCount--;
+      vdev.group.unblockGroup();
       throw e;
     }
-    vdev.idev = idev;
-    vdev.enable();
-    const out = new Uint8Array(4);
-    new DataView(out.buffer).setUint32(0, idev.id, true);
-    try {
-      task.mm.write(arg + BigInt(V.VfioDeviceBindIommufd.fields.out_devid.off), out);
-    } catch (e) {
-      vdev.unbindIommufd();
-      vdev.openCount--;
-      throw e;
-    }
-    this.ictx = ictx;
     this.devid = idev.id;
     this.accessGranted = true;
     if (trace) trace.out = `out_devid=${idev.id}`;
@@ -278,10 +359,9 @@ export class VfioDeviceFile implements EmulatedFile {
         this.device.pci.model.resetFunction();
         return 0;
       case V.VFIO_DEVICE_GET_PCI_HOT_RESET_INFO: return this.hotResetInfo(task, arg, trace);
-      case V.VFIO_DEVICE_SET_IRQS:
-      case V.VFIO_DEVICE_PCI_HOT_RESET:
-      case V.VFIO_DEVICE_IOEVENTFD:
-        throw new Errno(ENOTTY, `${vfioDeviceIoctlName(request)} is not emulated yet`);
+      case V.VFIO_DEVICE_SET_IRQS: return this.device.intrs!.setIrqs(task, arg, trace);
+      case V.VFIO_DEVICE_PCI_HOT_RESET: return this.hotReset(task, arg, trace);
+      case V.VFIO_DEVICE_IOEVENTFD: return this.device.ioeventfds!.ioctl(task, arg, trace);
       default:
         throw new Errno(ENOTTY, 'not a vfio-pci ioctl');
     }
@@ -301,6 +381,20 @@ export class VfioDeviceFile implements EmulatedFile {
     throw new Errno(ENODEV, `${this.device.pci.name} is on a root bus: no slot or bus reset`);
   }
 
+  /**
+   * vfio_pci_ioctl_pci_hot_reset: the header (no flags; a cdev's file gives
+   * no group fds, a group's device file at least one), then, as for the
+   * info query, no slot or bus reset on the root bus: ENODEV (measured).
+   */
+  private hotReset(task: Task, arg: bigint, trace?: IoctlTrace): number {
+    const S = V.VfioPciHotReset;
+    const h = S.decode(task.mm.read(arg, S.size));
+    if (trace) trace.args = `argsz=${h.argsz} flags=0x${h.flags.toString(16)} count=${h.count}`;
+    if (h.argsz < S.size || h.flags) throw new Errno(EINVAL, 'argsz or flags');
+    if ((h.count !== 0) === !this.group) throw new Errno(EINVAL, this.group ? 'a group\'s device file needs group fds' : 'a cdev takes no group fds');
+    throw new Errno(ENODEV, `${this.device.pci.name} is on a root bus: no slot or bus reset`);
+  }
+
   /** vfio_pci_core_read / vfio_pci_core_write: the regions through the file offset. */
   read(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number {
     if (trace) traceRegion(trace, 'read', pos, len);
@@ -317,6 +411,12 @@ export class VfioDeviceFile implements EmulatedFile {
     return this.regionRw(pos, len, (n) => task.mm.read(buf, n)).length;
   }
 
+  /** vfio_device_fops_mmap: EINVAL until bound; then vfio-pci's rules (vfio-pci-mmap.ts). */
+  mmap(_task: Task, offset: bigint, length: bigint, _prot: number, flags: number): MmapRegion {
+    if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');
+    return vfioPciMmap(this.device.pci.vfio, this.device.pci.model, offset, length, flags);
+  }
+
   /** vfio_pci_rw: the region is the offset's top bits. */
   private regionRw(pos: bigint, len: number, from?: (n: number) => Uint8Array): Uint8Array {
     if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');
@@ -331,7 +431,12 @@ export class VfioDeviceFile implements EmulatedFile {
       const o = off > 0xffffffffn ? Number.MAX_SAFE_INTEGER : Number(off);
       if (o + len > cfg.vconfig.length) throw new Errno(EFAULT, `config access 0x${o.toString(16)}+${len} past the end`);
       const data = from?.(len);
+      const virqDisabled = cfg.virqDisabled;
       const out = cfg.rw(o, len, data);
+      // INTx disable in the command register masks or unmasks INTx (vfio_basic_config_write).
+      if (cfg.virqDisabled !== virqDisabled) {
+        if (cfg.virqDisabled) this.device.intrs?.intxMask(); else this.device.intrs?.intxUnmask();
+      }
       return data ?? out;
     }
     if (index === V.VFIO_PCI_ROM_REGION_INDEX) {
@@ -447,13 +552,13 @@ export class VfioDeviceFile implements EmulatedFile {
     return 0;
   }
 
-  /** vfio_device_fops_release: a bound file unbinds. */
+  /** vfio_device_fops_release: an open file closes the device (a bound cdev file unbinds and unblocks its group). */
   release(): void {
     if (!this.accessGranted) return;
     this.accessGranted = false;
     const vdev = this.device;
-    vdev.unbindIommufd();
-    vdev.openCount--;
+    vdev.close();
+    if (!this.group) vdev.group.unblockGroup();
     this.ictx = undefined;
   }
 

@@ -249,18 +249,23 @@ export class SimulatedAddressSpace implements AddressSpace {
     return undefined;
   }
 
-  private covered(va: bigint, len: bigint, write: boolean): boolean {
-    if (len === 0n) return true;
+  /** How many bytes from va (at most len) are mapped (writable, for a write) without a gap. */
+  private coveredBytes(va: bigint, len: bigint, write: boolean): bigint {
+    if (len === 0n) return 0n;
     let cur = va;
     const end = va + len;
     for (const m of this.maps) {
       if (m.end <= cur) continue;
-      if (m.start > cur) return false;
-      if (write && !m.writable) return false;
+      if (m.start > cur) break;
+      if (write && !m.writable) break;
       cur = m.end;
-      if (cur >= end) return true;
+      if (cur >= end) return len;
     }
-    return false;
+    return cur - va;
+  }
+
+  private covered(va: bigint, len: bigint, write: boolean): boolean {
+    return this.coveredBytes(va, len, write) === len;
   }
 
   checkPinnable(va: bigint, len: bigint, write: boolean): void {
@@ -284,7 +289,12 @@ export class SimulatedAddressSpace implements AddressSpace {
   }
 
   write(va: bigint, data: Uint8Array): void {
-    if (!this.covered(va, BigInt(data.length), true)) throw new Errno(EFAULT, 'write to unmapped memory');
+    if (!this.covered(va, BigInt(data.length), true)) {
+      // copy_to_user stops at the fault: the bytes before it are written.
+      const ok = Number(this.coveredBytes(va, BigInt(data.length), true));
+      if (ok > 0) this.write(va, data.subarray(0, ok));
+      throw new Errno(EFAULT, 'write to unmapped memory');
+    }
     if (!this.hasFileMaps()) { this.pages.write(va, data); return; }
     for (let done = 0; done < data.length;) {
       const a = va + BigInt(done);

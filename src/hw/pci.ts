@@ -153,6 +153,20 @@ export interface PciFunctionModel {
   barWrite(bar: number, off: number, size: number, val: bigint): void;
   /** A function-level reset of the device's own state (the PCI core saves and restores config space around it). */
   resetFunction(): void;
+  /**
+   * Where the function's interrupts go, connected by the bus driver that
+   * drives it (vfio-pci while the device is open); the model calls it to
+   * raise INTx or an MSI/MSI-X vector. Undefined: nobody listens.
+   */
+  irqSink?: PciInterruptSink | undefined;
+}
+
+/** The interrupt lines of a PCI function as the driver of the function sees them. */
+export interface PciInterruptSink {
+  /** The INTx line's level (level-triggered: it stays asserted until the device lowers it). */
+  setIntx(level: boolean): void;
+  /** MSI vector `vector` (msix false) or MSI-X table entry `vector` fired. */
+  msi(vector: number, msix: boolean): void;
 }
 
 /** The simplest BAR model: each BAR is plain memory (registers without side effects). */

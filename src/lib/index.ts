@@ -4,7 +4,7 @@
 import { Engine, type EngineOptions } from '../core/engine.js';
 import { IommufdCtx } from '../core/iommufd.js';
 import type { IommufdIoas } from '../core/ioas.js';
-import { RLIM_INFINITY, userAccount, type ResolvedFile, type Task } from '../core/task.js';
+import { RLIM_INFINITY, userAccount, type EventfdCtx, type ResolvedFile, type Task } from '../core/task.js';
 import { SimulatedAddressSpace, SimulatedFile } from '../hw/memory.js';
 import type { IommuDomain } from '../hw/iommu.js';
 import { Errno, EBADF } from '../uapi/errno.js';
@@ -61,6 +61,50 @@ export interface ProcessOptions {
 }
 
 /** A simulated process: its memory, its fd table and the task the engine charges. */
+/** A simulated eventfd: a counter, and how many references the engine holds to it. */
+export class SimEventfd {
+  count = 0n;
+  /** References the engine took (eventfd_ctx_fdget) and has not released. */
+  refs = 0;
+
+  /** A non-blocking read: the counter (reset to 0), or 0n where read(2) would be EAGAIN. */
+  read(): bigint {
+    const v = this.count;
+    this.count = 0n;
+    return v;
+  }
+
+  /** Handlers the engine watches it with (virqfds). */
+  private readonly watchers = new Set<() => void>();
+
+  /** write(2) of `n` by the program: the counter grows and the engine's watchers run. */
+  write(n = 1n): void {
+    this.count += n;
+    for (const w of [...this.watchers]) w();
+  }
+
+  /** eventfd_ctx_fdget. */
+  ref(): EventfdCtx {
+    this.refs++;
+    let live = true;
+    let watcher: (() => void) | undefined;
+    return {
+      signal: () => { if (live) this.count++; },
+      release: () => {
+        if (!live) return;
+        live = false;
+        this.refs--;
+        if (watcher) this.watchers.delete(watcher);
+      },
+      watch: (handler) => {
+        if (!live) return;
+        watcher = handler;
+        this.watchers.add(handler);
+      },
+    };
+  }
+}
+
 export class SimProcess {
   readonly mm = new SimulatedAddressSpace();
   readonly task: Task & { resolveFd(fd: number): ResolvedFile };
@@ -68,6 +112,8 @@ export class SimProcess {
   readonly files = new Map<number, EmulatedFile>();
   /** Open plain files (memfds and others, see memfdCreate) by fd number. */
   readonly plainFiles = new Map<number, SimulatedFile>();
+  /** Simulated eventfds by fd number (see eventfdCreate). */
+  readonly eventfds = new Map<number, SimEventfd>();
   constructor(o: ProcessOptions = {}) {
     const uid = o.uid ?? 0;
     const pid = nextPid++;
@@ -89,6 +135,8 @@ export class SimProcess {
         const plain = this.plainFiles.get(fd);
         // The engine's open is a second reference to the same file: closing it changes nothing here.
         if (plain) return { kind: 'other', openBacking: () => plain };
+        const efd = this.eventfds.get(fd);
+        if (efd) return { kind: 'other', eventfd: () => efd.ref() };
         return { kind: 'bad' };
       },
     };
@@ -96,7 +144,7 @@ export class SimProcess {
 
   private freeFd(): number {
     let fd = 3;
-    while (this.files.has(fd) || this.plainFiles.has(fd)) fd++;
+    while (this.files.has(fd) || this.plainFiles.has(fd) || this.eventfds.has(fd)) fd++;
     return fd;
   }
 
@@ -124,9 +172,17 @@ export class SimProcess {
     return fd;
   }
 
+  /** eventfd(0, 0): a simulated eventfd the engine can take (SET_IRQS); returns the fd. */
+  eventfdCreate(): number {
+    const fd = this.freeFd();
+    this.eventfds.set(fd, new SimEventfd());
+    return fd;
+  }
+
   /** close(fd): the file's release. */
   closeFd(fd: number): void {
     if (this.plainFiles.delete(fd)) return;
+    if (this.eventfds.delete(fd)) return;
     const f = this.files.get(fd);
     if (!f) throw new Errno(EBADF);
     this.files.delete(fd);

@@ -14,6 +14,28 @@ interface PeerModule {
   peerPidfd(fd: number): number;
   pidfdOpen(pid: number): number;
   pidfdAlive(pidfd: number): boolean;
+  pidfdGetfd(pidfd: number, fd: number): number;
+  eventfdSignal(fd: number): number;
+}
+
+/**
+ * A client's eventfd as the server holds it (the engine's EventfdCtx): our
+ * own copy of the descriptor (Peer.getFd), so a device can signal it at any
+ * time; release() closes the copy.
+ */
+export class HostEventfd {
+  constructor(private fd: number) {}
+
+  /** eventfd_signal: +1, skipped when the counter is full (a write would block). */
+  signal(): void {
+    if (this.fd >= 0) native.eventfdSignal(this.fd);
+  }
+
+  release(): void {
+    if (this.fd < 0) return;
+    try { fs.closeSync(this.fd); } catch { /* closed */ }
+    this.fd = -1;
+  }
 }
 
 /** dist/src/server → the checkout's native/peer/peer.node. */
@@ -86,6 +108,15 @@ export class Peer {
   fdAccess(fd: number): { read: boolean; write: boolean } | undefined {
     const a = fdAccess(this.pid, fd);
     return a && this.alive() ? a : undefined;
+  }
+
+  /**
+   * A copy of the process's fd `fd` in our own table (pidfd_getfd: the
+   * access /proc/<pid>/mem needs), or -errno. The caller closes it.
+   */
+  getFd(fd: number): number {
+    if (this.pidfd < 0) return -1; // EPERM: no pidfd, no copy
+    return native.pidfdGetfd(this.pidfd, fd);
   }
 
   /** One holder is done with it. */

@@ -11,7 +11,7 @@ import { allocMmId, MmPins, PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace, type Fil
 import { openFileBacking } from './file-backing.js';
 import { makedev } from './protocol.js';
 import { RunCounter } from '../util/run-counter.js';
-import { RLIM_INFINITY, userAccount, type FaultInjector, type Task, type UserAccount } from '../core/task.js';
+import { RLIM_INFINITY, userAccount, type EventfdCtx, type FaultInjector, type Task, type UserAccount } from '../core/task.js';
 import type { EmulatedFile } from '../core/file.js';
 
 /**
@@ -73,19 +73,24 @@ function shmemPath(p: string): boolean {
 
 const NO_FILE_MAPS: readonly SharedFileMap[] = [];
 
-/** Is [va, va+len) covered by mappings with the needed permission? */
-function covered(vmas: readonly Vma[], va: bigint, len: bigint, write: boolean): boolean {
-  if (len === 0n) return true;
+/** How many bytes from va (at most len) mappings with the needed permission cover without a gap. */
+function coveredBytes(vmas: readonly Vma[], va: bigint, len: bigint, write: boolean): bigint {
+  if (len === 0n) return 0n;
   let cur = va;
   const end = va + len;
   for (const m of vmas) {
     if (m.end <= cur) continue;
-    if (m.start > cur) return false;
-    if (write ? !m.write : !m.read) return false;
+    if (m.start > cur) break;
+    if (write ? !m.write : !m.read) break;
     cur = m.end;
-    if (cur >= end) return true;
+    if (cur >= end) return len;
   }
-  return false;
+  return cur - va;
+}
+
+/** Is [va, va+len) covered by mappings with the needed permission? */
+function covered(vmas: readonly Vma[], va: bigint, len: bigint, write: boolean): boolean {
+  return coveredBytes(vmas, va, len, write) === len;
 }
 
 /**
@@ -330,7 +335,12 @@ export class ProcessAddressSpace implements AddressSpace {
     if (this.closed || !ProcessAddressSpace.inRange(va, len)) throw new Errno(EFAULT, 'bad user address');
     if (!covered(this.maps(), va, BigInt(len), true)) {
       this.vmas = undefined; // a miss: the snapshot may be older than the mapping
-      if (!covered(this.maps(), va, BigInt(len), true)) throw new Errno(EFAULT, `write to unmapped or read-only memory at 0x${va.toString(16)}`);
+      const ok = Number(coveredBytes(this.maps(), va, BigInt(len), true));
+      if (ok < len) {
+        // copy_to_user stops at the fault: the bytes before it are written.
+        if (ok > 0) this.write(va, data.subarray(0, ok));
+        throw new Errno(EFAULT, `write to unmapped or read-only memory at 0x${(va + BigInt(ok)).toString(16)}`);
+      }
     }
     this.ahead = undefined;
     if (this.deferring && this.pendingBytes + len <= DEFER_MAX) {
@@ -388,6 +398,8 @@ export interface ResolvedFd {
   path?: string;
   /** For 'other': the file's bytes, opened for IOAS_MAP_FILE (see file-backing.ts). */
   openBacking?(): FileBacking;
+  /** For 'other': our own reference to it as an eventfd (Task's ResolvedFile.eventfd). */
+  eventfd?(): EventfdCtx;
 }
 
 /** The server's side of a ProcessTask. */

@@ -33,6 +33,8 @@ export const AUX_DRAIN = 1;
 export const REC_WRITE = 1;
 export const REC_NEWFD = 2;
 export const REC_PATH = 3;
+/** MMAP of memory with side effects: the shim traps each load and store and makes it a READ or WRITE of the file (IEMU_REC_TRAP). */
+export const REC_TRAP = 4;
 export const NEWFD_CLOEXEC = 1;
 /** REC_NEWFD: the new fd is the call's result (addr unused), as IEMU_NEWFD_RESULT. */
 export const NEWFD_RESULT = 2;

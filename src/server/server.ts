@@ -36,17 +36,18 @@ import { Errno, EACCES, EBADF, EEXIST, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOS
 import { describeRequest } from '../uapi/ioctls.js';
 import {
   AUX_DRAIN, HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_ADOPT, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_EXT, MAX_PATH,
-  NEWFD_CLOEXEC, NEWFD_RESULT, OP_CLOSED, OP_FILE_INFO, OP_IOCTL, OP_MMAP, OP_MMAP_DUP, OP_MUNMAP, OP_READ, OP_RESOLVE, OP_WRITE,
+  NEWFD_CLOEXEC, NEWFD_RESULT, REC_TRAP, OP_CLOSED, OP_FILE_INFO, OP_IOCTL, OP_MMAP, OP_MMAP_DUP, OP_MUNMAP, OP_READ, OP_RESOLVE, OP_WRITE,
   REC_NEWFD, REC_PATH, REC_WRITE, REPLY_SIZE, REQ_MAPS_STALE, REQ_SIZE, decodeHello, decodeReply, decodeRequest, encodeHello, encodeReply, makedev,
   param, requestExtLen, requestPid, type Hello, type Rec, type Request,
 } from './protocol.js';
 import { ProcessAddressSpace, ProcessTask, type ResolvedFd, type TaskHost } from './process-memory.js';
 import { openFileBacking } from './file-backing.js';
-import { Peer } from './peer.js';
+import { HostEventfd, Peer } from './peer.js';
 import { createPrivate, writePrivate, type Owner } from './private-files.js';
 import { markOwner } from './stale-dirs.js';
 import { FaultControl } from './fault-injection.js';
 import { ProcStatus } from './proc-status.js';
+import { machineSysfs, treeEnv, writeSysfsTree } from './sysfs.js';
 
 export interface ServerOptions {
   engine?: Engine;
@@ -125,28 +126,36 @@ interface Backing { path: string; fd: number; region: MmapRegion }
 
 interface Mapping { id: number; of: OpenFile; region: MmapRegion }
 
+/** A VFIO group node's minor number (the engine's: the order vfio made the groups). */
+type GroupMinor = (path: string) => number | undefined;
+
 /**
  * The device numbers stat() reports, as on the oracle's machines (Linux 7.2):
- * /dev/iommu is misc 10:257, /dev/vfio/devices/vfioN the vfio cdev region
- * 250:N (both numbers are assigned at boot there; these are what it assigned).
+ * /dev/iommu is misc 10:257, /dev/vfio/vfio misc 10:196 (VFIO_MINOR),
+ * /dev/vfio/devices/vfioN the vfio cdev region 250:N, /dev/vfio/<group> the
+ * group region 251 with the group's minor (the dynamic majors are what that
+ * boot assigned).
  */
-function devNumbers(p: string): [number, number] | undefined {
+function devNumbers(p: string, groupMinor?: GroupMinor): [number, number] | undefined {
   if (p === '/dev/iommu') return [10, 257];
+  if (p === '/dev/vfio/vfio') return [10, 196];
   const m = /^\/dev\/vfio\/devices\/vfio(\d+)$/.exec(p);
   if (m) return [250, Number(m[1])];
+  const g = groupMinor?.(p);
+  if (g !== undefined) return [251, g];
   return undefined;
 }
 
 /** The device number stat() reports for an emulated path. */
-export function deviceNumber(p: string): bigint {
-  const d = devNumbers(p);
+export function deviceNumber(p: string, groupMinor?: GroupMinor): bigint {
+  const d = devNumbers(p, groupMinor);
   return d ? makedev(d[0], d[1]) : 0n;
 }
 
 /** IOMMUFD_EMU_PATHS for the shim: patterns, each with "=MAJOR,MINOR" when it is a device. */
-export function pathsEnv(paths: readonly string[]): string {
+export function pathsEnv(paths: readonly string[], groupMinor?: GroupMinor): string {
   return paths.map((p) => {
-    const d = devNumbers(p);
+    const d = devNumbers(p, groupMinor);
     return d ? `${p}=${d[0]},${d[1]}` : p;
   }).join(':');
 }
@@ -178,12 +187,16 @@ const NO_RECS: Rec[] = [];
 
 export class EmuServer {
   readonly engine: Engine;
+  /** /dev/vfio/<group> minors, from the engine's groups. */
+  private readonly groupMinor = (p: string): number | undefined => this.engine.vfioGroups.find((g) => g.path === p)?.minor;
   readonly socketPath: string;
   /** The private directory we created for the socket, removed on close. */
   private readonly ownDir: string | undefined;
   /** Our private state: region backings and control files. */
   readonly stateDir: string;
   readonly faults: FaultControl;
+  /** The machine's sysfs and /dev/vfio (sysfs.ts), when it has PCI functions to show. */
+  private readonly treeRoot: string | undefined;
   /** /proc/<pid>/status with the engine's VmLck/VmPin. */
   private readonly procStatus: ProcStatus;
   private readonly server: net.Server;
@@ -220,6 +233,11 @@ export class EmuServer {
     fs.mkdirSync(path.join(this.stateDir, 'regions'), { mode: 0o700 });
     this.faults = new FaultControl(this.stateDir);
     this.procStatus = new ProcStatus(this.stateDir);
+    const tree = machineSysfs(this.engine);
+    if (tree) {
+      this.treeRoot = path.join(fs.realpathSync(this.stateDir), 'tree');
+      writeSysfsTree(this.treeRoot, tree);
+    }
     this.server = net.createServer({ allowHalfOpen: false }, (s) => this.accept(s));
     this.server.on('error', (e) => this.log(`server socket: ${e.message}`));
   }
@@ -252,10 +270,11 @@ export class EmuServer {
       ...base,
       LD_PRELOAD: preload,
       IOMMUFD_EMU_SOCKET: this.socketPath,
-      IOMMUFD_EMU_PATHS: pathsEnv(this.engine.paths()),
+      IOMMUFD_EMU_PATHS: pathsEnv(this.engine.paths(), this.groupMinor),
       IOMMUFD_EMU_REDIRECT: redirectEnv(),
       IOMMUFD_EMU_STATE: this.stateDir,
       IOMMUFD_EMU_TRACER: String(process.pid),
+      ...(this.treeRoot ? { IOMMUFD_EMU_TREE: treeEnv(this.treeRoot) } : {}),
     };
   }
 
@@ -369,7 +388,7 @@ export class EmuServer {
             onFrames = ch.frames;
           } else if (h.kind === KIND_QUERY) {
             hello = h;
-            const text = Buffer.from(`${pathsEnv(this.engine.paths())}\n${redirectEnv()}\n${this.stateDir}`, 'utf8');
+            const text = Buffer.from(`${pathsEnv(this.engine.paths(), this.groupMinor)}\n${redirectEnv()}\n${this.stateDir}\n${this.treeRoot ? treeEnv(this.treeRoot) : ''}`, 'utf8');
             sock.end(Buffer.concat([encodeReply(text.length, process.pid), text]));
             return;
           } else {
@@ -534,7 +553,7 @@ export class EmuServer {
       const proc = this.process(peer);
       const task = new ProcessTask(proc.pid, h.tid, proc.mm, this.rootCaps, proc.host);
       const file = this.engine.open(p, task);
-      of = this.register(sock, h, file, p, deviceNumber(p), h.oflags);
+      of = this.register(sock, h, file, p, deviceNumber(p, this.groupMinor), h.oflags);
       proc.owned.add(h.ino);
     } catch (e) {
       result = isErrno(e) ? -e.code : -EIO;
@@ -661,6 +680,18 @@ export class EmuServer {
         if (!proc.peer.alive()) { b.close?.(); throw proc.peer.gone(); }
         return b;
       },
+      // SET_IRQS: our own copy of the client's eventfd (pidfd_getfd), checked to be
+      // the file /proc showed (it was an eventfd, and the process is still the one).
+      eventfd: () => {
+        if (link !== 'anon_inode:[eventfd]') throw new Errno(EINVAL, `fd ${fd} is not an eventfd`);
+        const copy = proc.peer.getFd(fd);
+        if (copy < 0) throw new Errno(copy === -1 ? EPERM : -copy, `cannot take fd ${fd} of pid ${pid}`);
+        const e = new HostEventfd(copy);
+        let same = false;
+        try { same = fs.readlinkSync(`/proc/self/fd/${copy}`) === link && proc.peer.alive(); } catch { /* as not */ }
+        if (!same) { e.release(); throw new Errno(EBADF, `fd ${fd} of pid ${pid} changed`); }
+        return e;
+      },
     };
   }
 
@@ -771,7 +802,9 @@ export class EmuServer {
   }
 
   private readWrite(proc: ClientProcess, q: Request): Buffer {
-    const of = this.fileOf(proc, q.ino);
+    // A trap mapping's loads and stores name its file, which the mapping
+    // holds after the process closed its last fd of it (vma->vm_file).
+    const of = this.fileOf(proc, q.ino) ?? this.mappedFile(proc, q.ino);
     if (!of) return encodeReply(-EBADF);
     const isRead = q.op === OP_READ;
     const acc = of.oflags & O_ACCMODE;
@@ -840,20 +873,29 @@ export class EmuServer {
       this.trace?.(`[${proc.pid}] mmap(${of.path}, 0x${offset.toString(16)}, 0x${length.toString(16)}) = -1 ${errnoName(-result)}`);
       return encodeReply(result, 0, recs ?? NO_RECS);
     }
-    let backing: Backing;
-    try {
-      backing = this.backing(of, region, proc.peer);
-    } catch (e) {
-      this.log(`cannot back a mapping of ${of.path}: ${(e as Error).message}`);
-      region.unmapped();
-      return encodeReply(-ENOMEM);
+    let backing: Backing | undefined;
+    if (!region.trap) {
+      try {
+        backing = this.backing(of, region, proc.peer);
+      } catch (e) {
+        this.log(`cannot back a mapping of ${of.path}: ${(e as Error).message}`);
+        region.unmapped();
+        return encodeReply(-ENOMEM);
+      }
     }
     const id = this.nextMapping++;
     proc.mappings.set(id, { id, of, region });
     of.mapped++;
-    (recs ??= []).push({ type: REC_PATH, addr: 0n, data: Buffer.from(backing.path) });
-    this.trace?.(`[${proc.pid}] mmap(${of.path}, 0x${offset.toString(16)}, 0x${length.toString(16)}) = mapping ${id}`);
+    // A trap mapping: the shim turns its loads and stores into reads and writes of this file.
+    (recs ??= []).push(backing ? { type: REC_PATH, addr: 0n, data: Buffer.from(backing.path) } : { type: REC_TRAP, addr: 0n, data: Buffer.alloc(0) });
+    this.trace?.(`[${proc.pid}] mmap(${of.path}, 0x${offset.toString(16)}, 0x${length.toString(16)}) = mapping ${id}${region.trap ? ' (registers: loads and stores trapped)' : ''}`);
     return encodeReply(id, 0, recs);
+  }
+
+  /** A file `proc` holds only through a trap mapping of it. */
+  private mappedFile(proc: ClientProcess, ino: bigint): OpenFile | undefined {
+    for (const m of proc.mappings.values()) if (m.region.trap && m.of.ino === ino) return m.of;
+    return undefined;
   }
 
   /** The shared file behind `region`, made (and attached) on its first mapping, by `owner`. */
@@ -989,7 +1031,7 @@ async function removeStaleSocket(p: string): Promise<void> {
 }
 
 /** Ask a running server (over its socket) for its emulated paths and pid. */
-export async function queryServer(socketPath: string): Promise<{ paths: string; redirect: string; stateDir: string; pid: number }> {
+export async function queryServer(socketPath: string): Promise<{ paths: string; redirect: string; stateDir: string; tree: string; pid: number }> {
   return new Promise((resolve, reject) => {
     const c = net.connect(socketPath);
     const chunks: Buffer[] = [];
@@ -1001,8 +1043,8 @@ export async function queryServer(socketPath: string): Promise<{ paths: string; 
       if (all.length < REPLY_SIZE) return reject(new Error(`${socketPath}: not an iommufd-emu server`));
       const r = decodeReply(all);
       if (r.magic !== IEMU_MAGIC || r.result < 0) return reject(new Error(`${socketPath}: not an iommufd-emu server`));
-      const [paths = '', redirect = '', stateDir = ''] = all.subarray(REPLY_SIZE, REPLY_SIZE + r.result).toString('utf8').split('\n');
-      resolve({ paths, redirect, stateDir, pid: Number(r.aux) });
+      const [paths = '', redirect = '', stateDir = '', tree = ''] = all.subarray(REPLY_SIZE, REPLY_SIZE + r.result).toString('utf8').split('\n');
+      resolve({ paths, redirect, stateDir, tree, pid: Number(r.aux) });
     });
   });
 }

@@ -154,6 +154,29 @@ export const VfioIrqInfo = defineStruct('vfio_irq_info', 16, {
   argsz: u32(0), flags: u32(4), index: u32(8), count: u32(12),
 });
 
+// vfio-pci's IRQ indexes.
+export const VFIO_PCI_INTX_IRQ_INDEX = 0;
+export const VFIO_PCI_MSI_IRQ_INDEX = 1;
+export const VFIO_PCI_MSIX_IRQ_INDEX = 2;
+export const VFIO_PCI_ERR_IRQ_INDEX = 3;
+export const VFIO_PCI_REQ_IRQ_INDEX = 4;
+export const VFIO_PCI_NUM_IRQS = 5;
+
+// VFIO_DEVICE_SET_IRQS flags: one data type, one action.
+export const VFIO_IRQ_SET_DATA_NONE = 1 << 0;
+export const VFIO_IRQ_SET_DATA_BOOL = 1 << 1;
+export const VFIO_IRQ_SET_DATA_EVENTFD = 1 << 2;
+export const VFIO_IRQ_SET_ACTION_MASK = 1 << 3;
+export const VFIO_IRQ_SET_ACTION_UNMASK = 1 << 4;
+export const VFIO_IRQ_SET_ACTION_TRIGGER = 1 << 5;
+export const VFIO_IRQ_SET_DATA_TYPE_MASK = 0x7;
+export const VFIO_IRQ_SET_ACTION_TYPE_MASK = 0x38;
+
+/** Header; count × (u8 bool | s32 eventfd) follow at offset 20 (data[]). */
+export const VfioIrqSet = defineStruct('vfio_irq_set', 20, {
+  argsz: u32(0), flags: u32(4), index: u32(8), start: u32(12), count: u32(16),
+});
+
 // ---------------------------------------------------------------------------
 // PCI hot reset
 
@@ -163,6 +186,23 @@ export const VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED = 1 << 1;
 /** Header; count × vfio_pci_dependent_device follow at offset 12 (devices[]). */
 export const VfioPciHotResetInfo = defineStruct('vfio_pci_hot_reset_info', 12, {
   argsz: u32(0), flags: u32(4), count: u32(8),
+});
+
+/** Header; count × s32 group fds follow at offset 12 (group_fds[]). */
+export const VfioPciHotReset = defineStruct('vfio_pci_hot_reset', 12, {
+  argsz: u32(0), flags: u32(4), count: u32(8),
+});
+
+// VFIO_DEVICE_IOEVENTFD: the size flag is the write's byte count.
+export const VFIO_DEVICE_IOEVENTFD_8 = 1 << 0;
+export const VFIO_DEVICE_IOEVENTFD_16 = 1 << 1;
+export const VFIO_DEVICE_IOEVENTFD_32 = 1 << 2;
+export const VFIO_DEVICE_IOEVENTFD_64 = 1 << 3;
+export const VFIO_DEVICE_IOEVENTFD_SIZE_MASK = 0xf;
+
+/** offset: the device-file offset (region index << 40 | BAR offset) of the write; fd -1 removes. */
+export const VfioDeviceIoeventfd = defineStruct('vfio_device_ioeventfd', 32, {
+  argsz: u32(0), flags: u32(4), offset: u64(8), data: u64(16), fd: s32(24), reserved: u32(28),
 });
 
 /** group_id, or devid with VFIO_PCI_HOT_RESET_FLAG_DEV_ID. */

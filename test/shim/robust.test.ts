@@ -29,6 +29,7 @@ const what: Record<string, string> = {
   scm_close: 'closing an fd received by SCM_RIGHTS releases the file at once; closing every number spares the channel',
   errno_kept: 'successful calls leave errno alone',
   cancel: 'threads cancelled between ioctls (pthread_testcancel) leave the file usable; ioctl is no cancellation point',
+  bar_mmap: 'vfio-pci BAR mmap rules; plain loads and stores of every width on a mapped BAR reach the registers as pread/pwrite do; IOAS_MAP of a mapped BAR (oracle --vfio)',
 };
 const TESTED_ELSEWHERE = new Set(['vmstat']);
 

@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// oracle fuzz: random ioctl sequences (test/fuzz/gen.c) on Linux and under
+// the emulator, compared line by line; each divergence shrunk to a short
+// reproducer (the steps it needs, found by delta debugging on both sides).
+//
+//   oracle fuzz [--vfio] [--no-shrink] SEEDS STEPS
+//     SEEDS  a seed, a list 1,2,3 or a range 1-8
+//
+// Exit: 0 every seed agrees, 1 some differ, 64 usage, other: the oracle's.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const GEN = join(ROOT, 'test/fuzz/gen.c');
+
+function usage(code) {
+  (code ? process.stderr : process.stdout).write(`usage: oracle fuzz [--vfio] [--no-shrink] SEEDS STEPS
+  Runs test/fuzz/gen.c with each seed on the oracle's kernel and under the
+  emulator (platform mock, or qemu-vtd with --vfio), reports the first step
+  where they differ and a shrunk reproducer (gen SEED N SKIPS...).
+  SEEDS: N, N,M,... or A-B.
+`);
+  process.exit(code);
+}
+
+function parseSeeds(s) {
+  const out = [];
+  for (const part of s.split(',')) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) usage(64);
+    const a = Number(m[1]), b = m[2] ? Number(m[2]) : a;
+    for (let i = a; i <= b; i++) out.push(i);
+  }
+  return out;
+}
+
+const args = process.argv.slice(2);
+let vfio = false, shrink = true;
+while (args[0]?.startsWith('-')) {
+  const a = args.shift();
+  if (a === '--vfio') vfio = true;
+  else if (a === '--no-shrink') shrink = false;
+  else if (a === '-h' || a === '--help') usage(0);
+  else usage(64);
+}
+if (args.length !== 2 || !/^\d+$/.test(args[1])) usage(64);
+const seeds = parseSeeds(args[0]);
+const steps = Number(args[1]);
+
+const work = mkdtempSync(join(tmpdir(), 'iommufd-fuzz-'));
+process.on('exit', () => rmSync(work, { recursive: true, force: true }));
+const bin = join(work, 'gen');
+const cc = spawnSync('gcc', ['-O1', '-I', join(ROOT, 'test/conformance/include'), '-o', bin, GEN], { stdio: 'inherit' });
+if (cc.status !== 0) process.exit(69);
+
+function collect(cmd, argv) {
+  return new Promise((resolveP, reject) => {
+    const p = spawn(cmd, argv, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = [], err = [];
+    p.stdout.on('data', (d) => out.push(d));
+    p.stderr.on('data', (d) => err.push(d));
+    p.on('error', reject);
+    p.on('close', (code) => resolveP({ code, out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString() }));
+  });
+}
+
+/** Runs (each an argv list for gen) on both sides: per run, its lines. */
+async function both(runs) {
+  const flat = runs.flatMap((r, i) => (i ? ['--', ...r] : r));
+  const [k, e] = await Promise.all([
+    collect('bash', [join(ROOT, 'oracle/oracle'), 'run', ...(vfio ? ['--vfio'] : []), '--timeout=1800', GEN, ...flat]),
+    collect(join(ROOT, 'bin/iommufd-emu'), ['run', '--root-caps', '--platform', vfio ? 'qemu-vtd' : 'mock', '--', bin, ...flat]),
+  ]);
+  if (k.code !== 0) {
+    process.stderr.write(k.err);
+    process.exit(k.code ?? 1);
+  }
+  return { kernel: split(k.out), emu: split(e.out) };
+}
+
+/** gen's output, one array of lines per run ("seed ..." starts one). */
+function split(text) {
+  const runs = [];
+  for (const line of text.split('\n')) {
+    if (line.startsWith('seed ')) runs.push([]);
+    else if (line && runs.length) runs[runs.length - 1].push(line);
+  }
+  return runs;
+}
+
+/** The first line where two runs differ: its step number (-1 if none). */
+function firstDiff(k = [], e = []) {
+  const n = Math.max(k.length, e.length);
+  for (let i = 0; i < n; i++) {
+    if (k[i] !== e[i]) return { at: stepOf(k[i] ?? e[i]), k: k[i] ?? '(nothing)', e: e[i] ?? '(nothing)' };
+  }
+  return undefined;
+}
+
+function stepOf(line) {
+  const m = /^(\d+) /.exec(line ?? '');
+  return m ? Number(m[1]) : -1;
+}
+
+/** The skip arguments that leave exactly `kept` (sorted) of [0, end). */
+function skipsFor(kept, end) {
+  const out = [];
+  let next = 0;
+  for (const k of [...kept, end]) {
+    if (k > next) out.push(k - 1 > next ? `${next}-${k - 1}` : `${next}`);
+    next = k + 1;
+  }
+  return out;
+}
+
+/** Does keeping `kept` (with target step `t`) still make step t differ? */
+function stillDiffers(res, i, t) {
+  const k = res.kernel[i] ?? [], e = res.emu[i] ?? [];
+  const kl = k.find((l) => stepOf(l) === t), el = e.find((l) => stepOf(l) === t);
+  const d = firstDiff(k, e);
+  return d !== undefined && d.at === t && kl !== el;
+}
+
+/** ddmin over the steps before t (the complement tests of each round batched into one boot). */
+async function shrinkSeed(seed, t) {
+  let kept = Array.from({ length: t + 1 }, (_, i) => i);
+  let n = 2;
+  for (let round = 0; round < 40 && kept.length > 1; round++) {
+    const pre = kept.slice(0, -1);
+    if (n > pre.length) n = pre.length;
+    const size = Math.ceil(pre.length / n);
+    const cands = [];
+    for (let c = 0; c < pre.length; c += size) {
+      const drop = new Set(pre.slice(c, c + size));
+      cands.push(kept.filter((s) => !drop.has(s)));
+    }
+    const res = await both(cands.map((c) => [String(seed), String(t + 1), ...skipsFor(c, t + 1)]));
+    const hit = cands.findIndex((c, i) => stillDiffers(res, i, t));
+    process.stderr.write(`fuzz: seed ${seed} round ${round}: ${kept.length} steps, ${cands.length} tries, ${hit >= 0 ? 'smaller' : 'no smaller'}\n`);
+    if (hit >= 0) {
+      kept = cands[hit];
+      n = Math.max(n - 1, 2);
+    } else if (n >= pre.length) {
+      break;
+    } else {
+      n = Math.min(2 * n, pre.length);
+    }
+  }
+  const argv = [String(seed), String(t + 1), ...skipsFor(kept, t + 1)];
+  const res = await both([argv]);
+  return { argv, kept, kernel: res.kernel[0] ?? [], emu: res.emu[0] ?? [] };
+}
+
+let bad = 0;
+const first = await both(seeds.map((s) => [String(s), String(steps)]));
+for (const [i, seed] of seeds.entries()) {
+  const d = firstDiff(first.kernel[i], first.emu[i]);
+  if (!d) {
+    console.log(`seed ${seed}: ${steps} steps agree (${first.kernel[i]?.length ?? 0} lines)`);
+    continue;
+  }
+  bad++;
+  console.log(`seed ${seed}: differs at step ${d.at}\n  linux: ${d.k}\n  emu:   ${d.e}`);
+  if (!shrink || d.at < 0) continue;
+  const r = await shrinkSeed(seed, d.at);
+  console.log(`  reproducer (${r.kept.length} steps): gen ${r.argv.join(' ')}`);
+  const n = Math.max(r.kernel.length, r.emu.length);
+  for (let j = 0; j < n; j++) {
+    if (r.kernel[j] === r.emu[j]) console.log(`    ${r.kernel[j]}`);
+    else console.log(`  - ${r.kernel[j] ?? ''}\n  + ${r.emu[j] ?? ''}`);
+  }
+}
+process.exit(bad ? 1 : 0);

@@ -1,0 +1,328 @@
+// The emulated machine's sysfs and /dev/vfio as a real directory tree, so
+// that unmodified programs discover its PCI functions as on Linux: QEMU's
+// vfio-pci (vfio-dev/vfioN/dev, iommu_group, realpath of the device) and
+// DPDK's PCI scan (vendor, device, class, resource, driver, iommu_group,
+// /sys/module/vfio*). The shim maps every path under SYSFS_PREFIXES to the
+// same path under the tree's root (IOMMUFD_EMU_TREE) without asking us, so
+// readdir, stat, readlink and realpath work on it as the kernel's do; the
+// host's own entries under those prefixes are hidden. Names, modes, link
+// targets and contents are Linux 7.2's as the oracle's --vfio machine shows
+// them (test/conformance/vfio_sysfs.golden). The tree is a snapshot made at
+// startup: attributes that change at run time in the kernel (enable, config
+// space, domains_used) show the machine as booted.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Engine } from '../core/engine.js';
+import type { VfioDevice } from '../core/vfio-device.js';
+import { formatBdf, type PciBarResource } from '../hw/pci.js';
+import { IntelVtd } from '../hw/intel-vtd.js';
+import type { ReservedRegion } from '../hw/iommu.js';
+import {
+  Q35_CPU_LIST, Q35_CPU_MASK, Q35_HOST_BRIDGE, Q35_ICH9, Q35_VTD_BASE, q35IntxGsi, type ChipsetFunction,
+} from '../hw/q35-chipset.js';
+
+/** The subtrees the machine's tree replaces (the host's entries there are not shown). */
+export const SYSFS_PREFIXES: readonly string[] = [
+  '/sys/bus/pci', '/sys/devices/pci0000:00', '/sys/devices/virtual/iommu', '/sys/devices/virtual/vfio',
+  '/sys/kernel/iommu_groups', '/sys/class/iommu', '/sys/class/vfio-dev', '/sys/class/vfio', '/sys/class/pci_bus',
+  '/sys/module/vfio', '/sys/module/vfio_pci', '/sys/module/vfio_pci_core', '/sys/module/vfio_iommu_type1',
+  '/sys/module/iommufd', '/dev/vfio',
+];
+
+/** The vfio group char device's major (vfio.group_devt, assigned at boot; the oracle's). */
+export const VFIO_GROUP_MAJOR = 251;
+/** The vfio cdev region's major (the oracle's; server.ts reports the same for the nodes). */
+const VFIO_CDEV_MAJOR = 250;
+
+export type SysfsEntry =
+  | { readonly kind: 'dir'; readonly mode: number }
+  /** `size`: a sparse file of that length (a BAR's resourceN). */
+  | { readonly kind: 'file'; readonly mode: number; readonly data: string | Uint8Array; readonly size?: bigint }
+  | { readonly kind: 'link'; readonly target: string };
+
+/** A PCI function as sysfs shows it, bound to vfio-pci or to no driver. */
+interface FunctionView {
+  readonly slot: number;
+  readonly fn: number;
+  readonly config: Uint8Array;
+  readonly resources: ReadonlyArray<PciBarResource | undefined>;
+  readonly irq: number;
+  readonly group: number;
+  readonly unit: string;
+  /** Bound to vfio-pci: its cdev index and reset method. */
+  readonly vfio?: { readonly index: number; readonly resetMethod: string | undefined };
+}
+
+const hex = (n: number | bigint, w: number) => n.toString(16).padStart(w, '0');
+const HEX = (n: number, w: number) => hex(n, w).toUpperCase();
+
+const le = (b: Uint8Array, off: number, len: number): number => {
+  let v = 0;
+  for (let i = len - 1; i >= 0; i--) v = v * 256 + (b[off + i] ?? 0);
+  return v;
+};
+
+/** The offset of a standard capability, 0 when absent. */
+function findCap(cfg: Uint8Array, id: number): number {
+  if (!(le(cfg, 0x06, 2) & 0x10)) return 0;
+  for (let off = le(cfg, 0x34, 1) & ~3, n = 0; off && n < 48; off = le(cfg, off + 1, 1) & ~3, n++) {
+    if (le(cfg, off, 1) === id) return off;
+  }
+  return 0;
+}
+
+/** The offset of an extended capability, 0 when absent. */
+function findExtCap(cfg: Uint8Array, id: number): number {
+  if (cfg.length <= 0x100) return 0;
+  for (let off = 0x100, n = 0; off && off + 4 <= cfg.length && n < 64; n++) {
+    const h = le(cfg, off, 4);
+    if (h === 0 || h === 0xffffffff) return 0;
+    if ((h & 0xffff) === id) return off;
+    off = (h >>> 20) & 0xffc;
+  }
+  return 0;
+}
+
+/** IORESOURCE_* flags of a BAR (include/linux/ioport.h), with its PCI type bits. */
+function resourceFlags(r: PciBarResource): bigint {
+  if (r.io) return 0x40101n; // IO | SIZEALIGN, PCI_BASE_ADDRESS_SPACE_IO
+  let f = 0x40200n; // MEM | SIZEALIGN
+  if (r.mem64) f |= 0x100004n; // MEM_64, PCI_BASE_ADDRESS_MEM_TYPE_64
+  if (r.prefetch) f |= 0x2008n; // PREFETCH, PCI_BASE_ADDRESS_MEM_PREFETCH
+  return f;
+}
+
+/** The "resource" attribute: start, end and flags of BAR 0..5 and the ROM. */
+function resourceText(res: ReadonlyArray<PciBarResource | undefined>): string {
+  let s = '';
+  for (let i = 0; i < 7; i++) {
+    const r = res[i];
+    const [a, b, c] = r && r.length > 0n ? [r.start, r.start + r.length - 1n, resourceFlags(r)] : [0n, 0n, 0n];
+    s += `0x${hex(a, 16)} 0x${hex(b, 16)} 0x${hex(c, 16)}\n`;
+  }
+  return s;
+}
+
+function regionText(regions: readonly ReservedRegion[]): string {
+  const names: Record<ReservedRegion['type'], string> = {
+    DIRECT: 'direct', DIRECT_RELAXABLE: 'direct-relaxable', RESERVED: 'reserved', MSI: 'msi', SW_MSI: 'msi',
+  };
+  return regions.map((r) => `0x${hex(r.start, 16)} 0x${hex(r.start + r.length - 1n, 16)} ${names[r.type]}\n`).join('');
+}
+
+function chipsetView(c: ChipsetFunction, group: number, unit: string): FunctionView {
+  const config = new Uint8Array(256);
+  for (const [off, v] of c.config) for (let i = 0; i < 4; i++) config[off + i] = (v >>> (8 * i)) & 0xff;
+  return { slot: c.device, fn: c.fn, config, resources: c.resources, irq: c.irq, group, unit };
+}
+
+function vfioView(d: VfioDevice): FunctionView {
+  const f = d.pci, cfg = f.model.config.bytes;
+  return {
+    slot: f.bdf.device, fn: f.bdf.fn, config: cfg.slice(), resources: f.model.resources,
+    irq: q35IntxGsi(f.bdf.device, le(cfg, 0x3d, 1) || 1), group: f.group.id, unit: f.driver.name,
+    vfio: { index: d.index, resetMethod: f.vfio.resetWorks ? 'pm' : undefined },
+  };
+}
+
+/**
+ * The tree of the engine's machine, by absolute path (as the program sees
+ * it), parents before children; undefined when the machine has no VT-d unit
+ * (the mock platform: no PCI functions for VFIO, the host's view stays).
+ */
+export function machineSysfs(engine: Engine): Map<string, SysfsEntry> | undefined {
+  const devs = engine.vfioDevices;
+  const unit = devs.map((d) => d.pci.driver).find((u): u is IntelVtd => u instanceof IntelVtd);
+  if (engine.platform.vtd.length === 0 || !unit) return undefined;
+  const t = new Map<string, SysfsEntry>();
+  const dir = (p: string) => {
+    for (let q = p; q !== '/' && !t.has(q); q = path.dirname(q)) t.set(q, { kind: 'dir', mode: 0o755 });
+  };
+  const put = (p: string, e: SysfsEntry) => {
+    dir(path.dirname(p));
+    if (e.kind === 'dir') dir(p);
+    else t.set(p, e);
+  };
+  const file = (p: string, data: string | Uint8Array, mode = 0o444) => put(p, { kind: 'file', mode, data });
+  const link = (p: string, target: string) => put(p, { kind: 'link', target });
+
+  // Functions in PCI address order, with the groups Linux gave them in probe order.
+  const vfioGroups = devs.map((d) => d.pci.group.id);
+  const ich9Group = Math.max(0, ...vfioGroups) + 1;
+  const fns: FunctionView[] = [
+    chipsetView(Q35_HOST_BRIDGE, 0, unit.name),
+    ...devs.map(vfioView),
+    ...Q35_ICH9.map((c) => chipsetView(c, ich9Group, unit.name)),
+  ].sort((a, b) => a.slot * 8 + a.fn - (b.slot * 8 + b.fn));
+  const nameOf = (f: FunctionView) => formatBdf({ domain: 0, bus: 0, device: f.slot, fn: f.fn });
+
+  // /sys/bus/pci
+  for (const p of ['/sys/bus/pci/devices', '/sys/bus/pci/drivers/vfio-pci', '/sys/bus/pci/slots']) dir(p);
+  file('/sys/bus/pci/drivers_autoprobe', '1\n', 0o644);
+  file('/sys/bus/pci/drivers_probe', '', 0o200);
+  file('/sys/bus/pci/rescan', '', 0o200);
+  file('/sys/bus/pci/resource_alignment', '', 0o644);
+  file('/sys/bus/pci/uevent', '', 0o200);
+  for (const a of ['bind', 'new_id', 'remove_id', 'uevent', 'unbind']) file(`/sys/bus/pci/drivers/vfio-pci/${a}`, '', 0o200);
+
+  // The host bridge's directory and its bus.
+  const root = '/sys/devices/pci0000:00';
+  file(`${root}/uevent`, '', 0o644);
+  file(`${root}/waiting_for_supplier`, '0\n');
+  const bus = `${root}/pci_bus/0000:00`;
+  file(`${bus}/cpuaffinity`, `${Q35_CPU_MASK}\n`);
+  file(`${bus}/cpulistaffinity`, `${Q35_CPU_LIST}\n`);
+  link(`${bus}/device`, '../../../pci0000:00');
+  file(`${bus}/rescan`, '', 0o200);
+  link(`${bus}/subsystem`, '../../../../class/pci_bus');
+  file(`${bus}/uevent`, '', 0o644);
+  link('/sys/class/pci_bus/0000:00', '../../devices/pci0000:00/pci_bus/0000:00');
+
+  for (const f of fns) {
+    const name = nameOf(f), d = `${root}/${name}`, c = f.config;
+    const vendor = le(c, 0, 2), device = le(c, 2, 2), cls = le(c, 9, 3), rev = le(c, 8, 1);
+    const subVendor = le(c, 0x2c, 2), subDevice = le(c, 0x2e, 2);
+    const modalias = `pci:v${HEX(vendor, 8)}d${HEX(device, 8)}sv${HEX(subVendor, 8)}sd${HEX(subDevice, 8)}` +
+      `bc${HEX(cls >> 16, 2)}sc${HEX((cls >> 8) & 0xff, 2)}i${HEX(cls & 0xff, 2)}`;
+    link(`/sys/bus/pci/devices/${name}`, `../../../devices/pci0000:00/${name}`);
+    file(`${d}/ari_enabled`, '0\n');
+    file(`${d}/broken_parity_status`, '0\n', 0o644);
+    file(`${d}/class`, `0x${hex(cls, 6)}\n`);
+    file(`${d}/config`, c, 0o644);
+    file(`${d}/consistent_dma_mask_bits`, f.vfio ? '64\n' : '32\n');
+    file(`${d}/device`, `0x${hex(device, 4)}\n`);
+    file(`${d}/dma_mask_bits`, f.vfio ? '64\n' : '32\n');
+    file(`${d}/driver_override`, f.vfio ? 'vfio-pci\n' : '(null)\n', 0o644);
+    file(`${d}/enable`, '0\n', 0o644);
+    link(`${d}/iommu`, `../../virtual/iommu/${f.unit}`);
+    link(`${d}/iommu_group`, `../../../kernel/iommu_groups/${f.group}`);
+    file(`${d}/irq`, `${f.irq}\n`);
+    dir(`${d}/link`);
+    file(`${d}/local_cpulist`, `${Q35_CPU_LIST}\n`);
+    file(`${d}/local_cpus`, `${Q35_CPU_MASK}\n`);
+    file(`${d}/modalias`, `${modalias}\n`);
+    file(`${d}/msi_bus`, '1\n', 0o644);
+    file(`${d}/power_state`, 'D0\n');
+    file(`${d}/remove`, '', 0o220);
+    file(`${d}/rescan`, '', 0o200);
+    file(`${d}/resource`, resourceText(f.resources));
+    f.resources.slice(0, 6).forEach((r, i) => {
+      if (r && r.length > 0n) put(`${d}/resource${i}`, { kind: 'file', mode: 0o600, data: '', size: r.length });
+    });
+    file(`${d}/revision`, `0x${hex(rev, 2)}\n`);
+    link(`${d}/subsystem`, '../../../bus/pci');
+    file(`${d}/subsystem_device`, `0x${hex(subDevice, 4)}\n`);
+    file(`${d}/subsystem_vendor`, `0x${hex(subVendor, 4)}\n`);
+    file(`${d}/uevent`, `${f.vfio ? 'DRIVER=vfio-pci\n' : ''}PCI_CLASS=${cls.toString(16).toUpperCase()}\n` +
+      `PCI_ID=${HEX(vendor, 4)}:${HEX(device, 4)}\nPCI_SUBSYS_ID=${HEX(subVendor, 4)}:${HEX(subDevice, 4)}\n` +
+      `PCI_SLOT_NAME=${name}\nMODALIAS=${modalias}\n`, 0o644);
+    file(`${d}/vendor`, `0x${hex(vendor, 4)}\n`);
+    if (findCap(c, 0x10)) { // PCI Express: the link attributes (an integrated endpoint has no link)
+      file(`${d}/current_link_speed`, 'Unknown\n');
+      file(`${d}/current_link_width`, '0\n');
+      file(`${d}/max_link_speed`, 'Unknown\n');
+      file(`${d}/max_link_width`, '255\n');
+    }
+    const dsn = findExtCap(c, 0x0003);
+    if (dsn) {
+      const lo = le(c, dsn + 4, 4), hi = le(c, dsn + 8, 4);
+      const bytes = [hi >>> 24, (hi >>> 16) & 0xff, (hi >>> 8) & 0xff, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff];
+      file(`${d}/serial_number`, `${bytes.map((b) => hex(b, 2)).join('-')}\n`, 0o400);
+    }
+    link(`/sys/kernel/iommu_groups/${f.group}/devices/${name}`, `../../../../devices/pci0000:00/${name}`);
+    link(`/sys/devices/virtual/iommu/${f.unit}/devices/${name}`, `../../../../pci0000:00/${name}`);
+    if (!f.vfio) {
+      file(`${d}/waiting_for_supplier`, '0\n');
+      continue;
+    }
+    const v = `vfio${f.vfio.index}`;
+    if (f.vfio.resetMethod) {
+      file(`${d}/reset`, '', 0o200);
+      file(`${d}/reset_method`, `${f.vfio.resetMethod}\n`, 0o644);
+    }
+    link(`${d}/driver`, '../../../bus/pci/drivers/vfio-pci');
+    link(`/sys/bus/pci/drivers/vfio-pci/${name}`, `../../../../devices/pci0000:00/${name}`);
+    file(`${d}/vfio-dev/${v}/dev`, `${VFIO_CDEV_MAJOR}:${f.vfio.index}\n`);
+    link(`${d}/vfio-dev/${v}/device`, `../../../${name}`);
+    link(`${d}/vfio-dev/${v}/subsystem`, '../../../../../class/vfio-dev');
+    file(`${d}/vfio-dev/${v}/uevent`, `MAJOR=${VFIO_CDEV_MAJOR}\nMINOR=${f.vfio.index}\nDEVNAME=vfio/devices/${v}\n`, 0o644);
+    link(`/sys/class/vfio-dev/${v}`, `../../devices/pci0000:00/${name}/vfio-dev/${v}`);
+    put(`/dev/vfio/devices/${v}`, { kind: 'file', mode: 0o600, data: '' });
+  }
+
+  // The IOMMU groups: each has its default DMA domain.
+  const groups = [...new Set(fns.map((f) => f.group))].sort((a, b) => a - b);
+  const regionsOf = (g: number): readonly ReservedRegion[] =>
+    devs.find((dv) => dv.pci.group.id === g)?.pci.reservedRegions() ?? unit.reservedRegionsOf(devs[0]!.pci);
+  for (const g of groups) {
+    file(`/sys/kernel/iommu_groups/${g}/reserved_regions`, regionText(regionsOf(g)));
+    file(`/sys/kernel/iommu_groups/${g}/type`, 'DMA\n', 0o644);
+  }
+
+  // The VT-d unit.
+  const u = `/sys/devices/virtual/iommu/${unit.name}`;
+  file(`${u}/intel-iommu/address`, `${hex(Q35_VTD_BASE, 1)}\n`);
+  file(`${u}/intel-iommu/cap`, `${hex(unit.cap, 1)}\n`);
+  file(`${u}/intel-iommu/domains_supported`, `${2 ** (4 + 2 * Number(unit.cap & 7n))}\n`);
+  file(`${u}/intel-iommu/domains_used`, `${groups.length}\n`);
+  file(`${u}/intel-iommu/ecap`, `${hex(unit.ecap, 1)}\n`);
+  file(`${u}/intel-iommu/version`, '1:0\n');
+  link(`${u}/subsystem`, '../../../../class/iommu');
+  file(`${u}/uevent`, '', 0o644);
+  link(`/sys/class/iommu/${unit.name}`, `../../devices/virtual/iommu/${unit.name}`);
+
+  // The vfio groups of the functions bound to vfio-pci (vfio.group_devt minors in creation order).
+  dir('/sys/class/vfio-dev');
+  [...new Set(vfioGroups)].forEach((g, minor) => {
+    const gd = `/sys/devices/virtual/vfio/${g}`;
+    file(`${gd}/dev`, `${VFIO_GROUP_MAJOR}:${minor}\n`);
+    link(`${gd}/subsystem`, '../../../../class/vfio');
+    file(`${gd}/uevent`, `MAJOR=${VFIO_GROUP_MAJOR}\nMINOR=${minor}\nDEVNAME=vfio/${g}\n`, 0o644);
+    link(`/sys/class/vfio/${g}`, `../../devices/virtual/vfio/${g}`);
+    put(`/dev/vfio/${g}`, { kind: 'file', mode: 0o600, data: '' });
+  });
+  put('/dev/vfio/vfio', { kind: 'file', mode: 0o666, data: '' });
+  dir('/dev/vfio/devices');
+
+  // Modules (built in: no holders, no refcnt; vfio without no-IOMMU mode has no parameters).
+  file('/sys/module/vfio/version', '0.3\n');
+  file('/sys/module/vfio_pci/parameters/disable_denylist', 'N\n');
+  file('/sys/module/vfio_pci/parameters/disable_idle_d3', 'N\n', 0o644);
+  file('/sys/module/vfio_pci/parameters/nointxmask', 'N\n', 0o644);
+  file('/sys/module/iommufd/parameters/allow_unsafe_interrupts', 'N\n', 0o644);
+  return t;
+}
+
+/**
+ * Write `entries` under `root`, a directory that must not exist yet inside
+ * a private directory of ours (the state dir): nothing there can be raced.
+ * Modes are set explicitly (no umask), links are created as given.
+ */
+export function writeSysfsTree(root: string, entries: ReadonlyMap<string, SysfsEntry>): void {
+  fs.mkdirSync(root, { mode: 0o755 });
+  fs.chmodSync(root, 0o755);
+  const ordered = [...entries].sort(([a], [b]) => a.split('/').length - b.split('/').length);
+  for (const [p, e] of ordered) {
+    const at = path.join(root, p);
+    if (e.kind === 'dir') {
+      fs.mkdirSync(at, { mode: e.mode });
+      fs.chmodSync(at, e.mode);
+    } else if (e.kind === 'link') {
+      fs.symlinkSync(e.target, at);
+    } else {
+      const fd = fs.openSync(at, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+      try {
+        fs.writeSync(fd, typeof e.data === 'string' ? Buffer.from(e.data, 'utf8') : e.data);
+        if (e.size !== undefined) fs.ftruncateSync(fd, Number(e.size));
+        fs.fchmodSync(fd, e.mode);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+  }
+}
+
+/** IOMMUFD_EMU_TREE for the shim: the tree's root, then the prefixes it stands for. */
+export function treeEnv(root: string): string {
+  return [root, ...SYSFS_PREFIXES].join('|');
+}

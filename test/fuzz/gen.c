@@ -1,0 +1,883 @@
+// gen: seeded random iommufd ioctl sequences, one deterministic line per step.
+//
+//   gen SEED STEPS [SKIP...]
+//
+// The same program runs on Linux (the oracle) and under the emulator; the
+// lines are compared. A step's arguments come from its own random stream
+// (seed, step index), so leaving steps out (SKIP: step indices) changes the
+// others only through the objects they created: that is how a divergence is
+// shrunk to a short reproducer.
+//
+// A line: "N OP ARGS: RESULT [w=WRITTEN] [o=OUT]" where ARGS name pointer
+// classes (never addresses), RESULT is ok/ret=N/ENAME, WRITTEN the bytes of
+// the argument struct the call changed (offset:hex) and OUT a digest of the
+// bytes it changed in the output area. Nothing depends on addresses, pids or
+// timing.
+//
+// Memory (one 2 MiB-aligned pool, so IOVA auto-alignment is the same on both
+// sides): data pages (rw), read-only pages, a hole, an out area, and
+// argument pages next to a hole and a read-only page, so structs can
+// straddle into unmapped memory or be unwritable.
+// Runs on either oracle machine (plain: mock; --vfio: qemu-vtd).
+// platform: mock
+#include "step.h"
+#include "iofd.h"
+
+#include <fcntl.h>
+#include <stddef.h>
+#include <sys/wait.h>
+
+enum {
+	PG = 4096,
+	DATA = 0, NDATA = 64,          /* rw data pages */
+	RO = 64, NRO = 8,              /* read-only pages */
+	HOLE = 72, NHOLE = 8,          /* unmapped */
+	OUT = 80, NOUT = 8,            /* rw out area */
+	GUARD = 88,                    /* unmapped: no range reaches ARG from below */
+	ARG = 89,                      /* rw argument page */
+	ARG_HOLE = 90,                 /* unmapped, after ARG */
+	ARG_RO = 91,                   /* read-only argument page */
+	NPOOL = 93,
+};
+
+static unsigned char *pool;
+static int ifd = -1;
+
+/* ---- randomness: one stream per step ---- */
+static uint64_t rs;
+
+static uint64_t rnd(void)
+{
+	uint64_t z = (rs += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static unsigned below(unsigned n)
+{
+	return n ? (unsigned)(rnd() % n) : 0;
+}
+
+static int chance(unsigned pct)
+{
+	return below(100) < pct;
+}
+
+/* ---- objects seen ---- */
+#define MAXIDS 64
+static __u32 ids[MAXIDS];
+static int nids;
+static __u64 iovas[MAXIDS];
+static int niovas;
+static int afds[16];
+static int nafds;
+
+static void id_seen(__u32 id)
+{
+	int i;
+
+	if (!id)
+		return;
+	for (i = 0; i < nids; i++)
+		if (ids[i] == id)
+			return;
+	if (nids < MAXIDS)
+		ids[nids++] = id;
+	else
+		ids[below(MAXIDS)] = id;
+}
+
+static void iova_seen(__u64 iova)
+{
+	if (niovas < MAXIDS)
+		iovas[niovas++] = iova;
+	else
+		iovas[below(MAXIDS)] = iova;
+}
+
+static __u32 pick_id(void)
+{
+	switch (below(10)) {
+	case 0: return 0;
+	case 1: return 1 + below(24);
+	case 2: return 0xffffffffu;
+	default: return nids ? ids[below(nids)] : 1 + below(8);
+	}
+}
+
+static int pick_afd(void)
+{
+	if (nafds && !chance(10))
+		return afds[below(nafds)];
+	/* never a raw number: fd numbers differ where the shim holds fds */
+	return chance(50) ? ifd : chance(50) ? 1 : 999;
+}
+
+/* ---- pointers, described by class ---- */
+static char pdesc[8][160];
+static int npdesc;
+
+static const char *desc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static const char *desc(const char *fmt, ...)
+{
+	char *b = pdesc[npdesc++ & 7];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(b, sizeof(pdesc[0]), fmt, ap);
+	va_end(ap);
+	return b;
+}
+
+/* A user pointer for memory the call reads or pins; *d describes it. */
+static __u64 pick_uptr(const char **d)
+{
+	unsigned pg, off = chance(80) ? 0 : below(PG);
+
+	switch (below(12)) {
+	case 0:
+		*d = "null";
+		return 0;
+	case 1:
+		pg = RO + below(NRO);
+		*d = desc("ro%u+%u", pg - RO, off);
+		return (__u64)(uintptr_t)(pool + pg * PG + off);
+	case 2:
+		pg = HOLE + below(NHOLE);
+		*d = desc("hole%u", pg - HOLE);
+		return (__u64)(uintptr_t)(pool + pg * PG);
+	case 3:
+		*d = "data63|ro";
+		return (__u64)(uintptr_t)(pool + (RO - 1) * PG);
+	case 4:
+		*d = "ro7|hole";
+		return (__u64)(uintptr_t)(pool + (HOLE - 1) * PG);
+	case 5:
+		pg = OUT + below(NOUT);
+		*d = desc("out%u", pg - OUT);
+		return (__u64)(uintptr_t)(pool + pg * PG);
+	default:
+		pg = DATA + below(NDATA);
+		*d = desc("data%u+%u", pg, off);
+		return (__u64)(uintptr_t)(pool + pg * PG + off);
+	}
+}
+
+static __u64 pick_len(void)
+{
+	switch (below(12)) {
+	case 0: return 0;
+	case 1: return 1 + below(2 * PG);
+	case 2: return ~0ULL;
+	case 3: return 1ULL << (20 + below(24));
+	case 4: return (__u64)PG * (1 + below(4)) + below(2) * 17;
+	default: return (__u64)PG * (1 + below(16));
+	}
+}
+
+static __u64 pick_iova(void)
+{
+	switch (below(12)) {
+	case 0: return 0;
+	case 1: return ~0ULL - below(2) * 0xfff;
+	case 2: return (__u64)below(1 << 20) * PG + below(2) * 0x10;
+	case 3: return 1ULL << (12 + below(52));
+	case 4: case 5: case 6:
+		if (niovas)
+			return iovas[below(niovas)] + (chance(70) ? 0 : (__u64)PG * below(8));
+		/* fall through */
+	default: return (__u64)(1 + below(4096)) * PG;
+	}
+}
+
+static __u32 pick_flags(__u32 valid)
+{
+	if (chance(8))
+		return (__u32)rnd();
+	if (chance(10))
+		return valid | (1u << below(32));
+	return valid & (__u32)rnd();
+}
+
+/* ---- the argument struct: where it lives ---- */
+static unsigned char *arg;     /* where this step's struct is */
+static unsigned char before[512];
+static unsigned char argpage[PG];  /* the argument page before the call */
+static unsigned argsz;         /* bytes of the struct the call may touch */
+static const char *where;
+
+/* Place a struct of `size` bytes (at most 256): normally at the start of the
+ * argument page, sometimes running into the hole after it, or read-only. */
+static void *place(unsigned size)
+{
+	unsigned k;
+
+	argsz = size + 64;
+	where = "";
+	switch (below(20)) {
+	case 0:
+		k = 1 + below(size);
+		arg = pool + ARG_HOLE * PG - (size - k);
+		argsz = size - k;
+		where = desc(" @%u|hole", size - k);
+		memset(arg, 0, size - k);
+		return NULL;   /* filled by a caller into a local copy, see commit() */
+	case 1:
+		arg = pool + ARG_RO * PG;
+		where = " @ro";
+		argsz = size;
+		return NULL;
+	default:
+		arg = pool + ARG * PG + 64;
+		memset(arg, 0, argsz);
+		return arg;
+	}
+}
+
+/* Build the struct in `tmp`, then put it where place() decided. */
+static unsigned char tmp[512];
+
+static void *prep(unsigned size)
+{
+	memset(tmp, 0, sizeof(tmp));
+	memcpy(tmp, &size, 4);
+	(void)place(size);
+	/* garbage past the struct, or a short/long size */
+	if (chance(5)) {
+		__u32 s = chance(50) ? below(size + 1) : size + 8 * (1 + below(8));
+
+		memcpy(tmp, &s, 4);
+		if (chance(50))
+			tmp[size + below(40)] = 1 + below(255);
+	}
+	return tmp;
+}
+
+/* Copy the built struct to its place (through mprotect for the ro page). */
+static void commit(void)
+{
+	if (arg == pool + ARG_RO * PG) {
+		mprotect(arg, PG, PROT_READ | PROT_WRITE);
+		memcpy(arg, tmp, argsz + 64 > PG ? PG : argsz + 64);
+		mprotect(arg, PG, PROT_READ);
+		argsz += 64;
+	} else {
+		memcpy(arg, tmp, argsz);
+	}
+	memcpy(before, arg, argsz);
+	memcpy(argpage, pool + ARG * PG, PG);
+	memset(pool + OUT * PG, 0xa5, NOUT * PG);
+}
+
+/* ---- result line ---- */
+static void show(unsigned step_no, const char *op, const char *args, int rc)
+{
+	unsigned i, n = 0;
+	uint64_t h = 1469598103934665603ULL;
+	int changed = 0;
+
+	printf("%u %s %s%s: %s", step_no, op, args, where, rc_str(rc));
+	for (i = 0; i < argsz; i++) {
+		if (arg[i] == before[i])
+			continue;
+		if (!n++)
+			printf(" w=");
+		if (n <= 48)
+			printf("%s%u:%02x", n > 1 ? "," : "", i, arg[i]);
+	}
+	if (n > 48)
+		printf(",+%u", n - 48);
+	for (i = 0; i < NOUT * PG; i++) {
+		if (pool[OUT * PG + i] == 0xa5)
+			continue;
+		changed++;
+		h = (h ^ i) * 1099511628211ULL;
+		h = (h ^ pool[OUT * PG + i]) * 1099511628211ULL;
+	}
+	/* the rest of the argument page (buffers that run into its hole) */
+	for (i = 0; i < PG; i++) {
+		unsigned char *q = pool + ARG * PG + i;
+
+		if (q >= arg && q < arg + argsz)
+			continue;
+		if (*q == argpage[i])
+			continue;
+		changed++;
+		h = (h ^ (i + NOUT * PG)) * 1099511628211ULL;
+		h = (h ^ *q) * 1099511628211ULL;
+	}
+	if (changed)
+		printf(" o=%d/%016llx", changed, (unsigned long long)h);
+	putchar('\n');
+	fflush(stdout);
+}
+
+static __u32 get32(unsigned off)
+{
+	__u32 v = 0;
+
+	if (off + 4 <= argsz)
+		memcpy(&v, arg + off, 4);
+	return v;
+}
+
+static __u64 get64(unsigned off)
+{
+	__u64 v = 0;
+
+	if (off + 8 <= argsz)
+		memcpy(&v, arg + off, 8);
+	return v;
+}
+
+#define SET(type, field, val) do { type *s_ = (void *)tmp; s_->field = (val); } while (0)
+#define OFF(type, field) ((unsigned)offsetof(type, field))
+
+static int call(unsigned long nr)
+{
+	commit();
+	return xioctl(ifd, nr, arg);
+}
+
+/* ---- steps ---- */
+static void s_ioas_alloc(unsigned n)
+{
+	int rc;
+
+	prep(sizeof(struct iommu_ioas_alloc));
+	SET(struct iommu_ioas_alloc, flags, chance(90) ? 0 : pick_flags(0));
+	rc = call(IOMMU_IOAS_ALLOC);
+	if (!rc)
+		id_seen(get32(OFF(struct iommu_ioas_alloc, out_ioas_id)));
+	show(n, "IOAS_ALLOC", "", rc);
+}
+
+static void s_destroy(unsigned n)
+{
+	__u32 id = pick_id();
+
+	prep(sizeof(struct iommu_destroy));
+	SET(struct iommu_destroy, id, id);
+	show(n, "DESTROY", desc("id=%u", id), call(IOMMU_DESTROY));
+}
+
+static void s_map(unsigned n)
+{
+	const char *d;
+	__u64 va = pick_uptr(&d), len = pick_len(), iova = pick_iova();
+	__u32 flags = pick_flags(MAP_FIXED_RW), ioas = pick_id();
+	int rc;
+
+	prep(sizeof(struct iommu_ioas_map));
+	SET(struct iommu_ioas_map, flags, flags);
+	SET(struct iommu_ioas_map, ioas_id, ioas);
+	SET(struct iommu_ioas_map, user_va, va);
+	SET(struct iommu_ioas_map, length, len);
+	SET(struct iommu_ioas_map, iova, iova);
+	rc = call(IOMMU_IOAS_MAP);
+	if (!rc)
+		iova_seen(get64(OFF(struct iommu_ioas_map, iova)));
+	show(n, "IOAS_MAP", desc("ioas=%u f=%#x va=%s len=%#llx iova=%#llx", ioas, flags, d,
+				 (unsigned long long)len, (unsigned long long)iova), rc);
+}
+
+static void s_map_file(unsigned n)
+{
+	static int mfd = -1;
+	__u64 start = chance(80) ? (__u64)PG * below(16) : below(3 * PG), len = pick_len(), iova = pick_iova();
+	__u32 flags = pick_flags(MAP_FIXED_RW), ioas = pick_id();
+	int fd, rc;
+
+	if (mfd < 0) {
+		mfd = memfd_create("gen", 0);
+		if (ftruncate(mfd, 32 * PG))
+			exit(2);
+	}
+	fd = chance(85) ? mfd : chance(50) ? ifd : -1;
+	prep(sizeof(struct iommu_ioas_map_file));
+	SET(struct iommu_ioas_map_file, flags, flags);
+	SET(struct iommu_ioas_map_file, ioas_id, ioas);
+	SET(struct iommu_ioas_map_file, fd, fd);
+	SET(struct iommu_ioas_map_file, start, start);
+	SET(struct iommu_ioas_map_file, length, len);
+	SET(struct iommu_ioas_map_file, iova, iova);
+	rc = call(IOMMU_IOAS_MAP_FILE);
+	if (!rc)
+		iova_seen(get64(OFF(struct iommu_ioas_map_file, iova)));
+	show(n, "IOAS_MAP_FILE", desc("ioas=%u f=%#x fd=%s start=%#llx len=%#llx iova=%#llx", ioas, flags,
+				      fd == mfd ? "memfd" : fd == ifd ? "iommufd" : "-1",
+				      (unsigned long long)start, (unsigned long long)len,
+				      (unsigned long long)iova), rc);
+}
+
+static void s_unmap(unsigned n)
+{
+	__u64 iova = pick_iova(), len = pick_len();
+	__u32 ioas = pick_id();
+
+	if (chance(8)) {
+		iova = 0;
+		len = ~0ULL;
+	}
+	prep(sizeof(struct iommu_ioas_unmap));
+	SET(struct iommu_ioas_unmap, ioas_id, ioas);
+	SET(struct iommu_ioas_unmap, iova, iova);
+	SET(struct iommu_ioas_unmap, length, len);
+	show(n, "IOAS_UNMAP", desc("ioas=%u iova=%#llx len=%#llx", ioas, (unsigned long long)iova,
+				   (unsigned long long)len), call(IOMMU_IOAS_UNMAP));
+}
+
+static void s_copy(unsigned n)
+{
+	__u32 dst = pick_id(), src = pick_id(), flags = pick_flags(MAP_FIXED_RW);
+	__u64 len = pick_len(), di = pick_iova(), si = pick_iova();
+	int rc;
+
+	prep(sizeof(struct iommu_ioas_copy));
+	SET(struct iommu_ioas_copy, flags, flags);
+	SET(struct iommu_ioas_copy, dst_ioas_id, dst);
+	SET(struct iommu_ioas_copy, src_ioas_id, src);
+	SET(struct iommu_ioas_copy, length, len);
+	SET(struct iommu_ioas_copy, dst_iova, di);
+	SET(struct iommu_ioas_copy, src_iova, si);
+	rc = call(IOMMU_IOAS_COPY);
+	if (!rc)
+		iova_seen(get64(OFF(struct iommu_ioas_copy, dst_iova)));
+	show(n, "IOAS_COPY", desc("dst=%u src=%u f=%#x len=%#llx di=%#llx si=%#llx", dst, src, flags,
+				  (unsigned long long)len, (unsigned long long)di, (unsigned long long)si), rc);
+}
+
+/* An array of iova ranges in the out area (or a bad pointer). */
+static __u64 ranges_ptr(unsigned num, const char **d)
+{
+	struct iommu_iova_range *r = (void *)(pool + OUT * PG);
+	unsigned i;
+
+	if (chance(15))
+		return pick_uptr(d);
+	*d = "out";
+	for (i = 0; i < num && i < 64; i++) {
+		__u64 a = pick_iova() & ~0xfffULL, b = a + pick_len();
+
+		r[i].start = chance(80) ? a : pick_iova();
+		r[i].last = chance(80) ? b - 1 : pick_iova();
+	}
+	return (__u64)(uintptr_t)r;
+}
+
+static void s_ranges(unsigned n)
+{
+	__u32 ioas = pick_id(), num = chance(20) ? 0 : below(6);
+	const char *d = "out";
+	__u64 p = chance(15) ? pick_uptr(&d) : (__u64)(uintptr_t)(pool + OUT * PG);
+
+	prep(sizeof(struct iommu_ioas_iova_ranges));
+	SET(struct iommu_ioas_iova_ranges, ioas_id, ioas);
+	SET(struct iommu_ioas_iova_ranges, num_iovas, num);
+	SET(struct iommu_ioas_iova_ranges, allowed_iovas, p);
+	if (chance(3))
+		SET(struct iommu_ioas_iova_ranges, __reserved, 1);
+	/* the out area is 0xa5-filled by commit(): the ranges written show in o= */
+	show(n, "IOVA_RANGES", desc("ioas=%u num=%u p=%s", ioas, num, d), call(IOMMU_IOAS_IOVA_RANGES));
+}
+
+static void s_allow(unsigned n)
+{
+	__u32 ioas = pick_id(), num = below(4);
+	const char *d;
+	__u64 p;
+
+	prep(sizeof(struct iommu_ioas_allow_iovas));
+	p = ranges_ptr(num, &d);
+	/* commit() refills the out area: keep the ranges in a copy */
+	{
+		unsigned char keep[64 * 16];
+
+		memcpy(keep, pool + OUT * PG, sizeof(keep));
+		SET(struct iommu_ioas_allow_iovas, ioas_id, ioas);
+		SET(struct iommu_ioas_allow_iovas, num_iovas, num);
+		SET(struct iommu_ioas_allow_iovas, allowed_iovas, p);
+		commit();
+		memcpy(pool + OUT * PG, keep, sizeof(keep));
+	}
+	{
+		int rc = xioctl(ifd, IOMMU_IOAS_ALLOW_IOVAS, arg);
+
+		memset(pool + OUT * PG, 0xa5, 64 * 16);
+		show(n, "ALLOW_IOVAS", desc("ioas=%u num=%u p=%s", ioas, num, d), rc);
+	}
+}
+
+static void s_option(unsigned n)
+{
+	__u32 opt = chance(90) ? below(2) : below(8), obj = chance(50) ? 0 : pick_id();
+	__u16 op = chance(90) ? below(2) : below(4);
+	__u64 val = chance(80) ? below(2) : rnd();
+
+	prep(sizeof(struct iommu_option));
+	SET(struct iommu_option, option_id, opt);
+	SET(struct iommu_option, op, op);
+	SET(struct iommu_option, object_id, obj);
+	SET(struct iommu_option, val64, val);
+	show(n, "OPTION", desc("opt=%u op=%u obj=%u val=%#llx", opt, op, obj, (unsigned long long)val),
+	     call(IOMMU_OPTION));
+}
+
+static void s_vfio_ioas(unsigned n)
+{
+	__u32 ioas = pick_id();
+	__u16 op = chance(90) ? below(3) : below(8);
+
+	prep(sizeof(struct iommu_vfio_ioas));
+	SET(struct iommu_vfio_ioas, ioas_id, ioas);
+	SET(struct iommu_vfio_ioas, op, op);
+	show(n, "VFIO_IOAS", desc("ioas=%u op=%u", ioas, op), call(IOMMU_VFIO_IOAS));
+}
+
+static void s_hwpt_alloc(unsigned n)
+{
+	__u32 dev = pick_id(), pt = pick_id(), flags = pick_flags(0xf), type = chance(80) ? 0 : below(5);
+	__u32 dlen = type ? 8 * below(5) : 0;
+	struct iommu_hwpt_selftest *sd = (void *)(pool + DATA * PG + 64 * PG - 64);
+	const char *d = "-";
+	__u64 p = 0;
+	int rc;
+
+	prep(sizeof(struct iommu_hwpt_alloc));
+	if (type) {
+		if (chance(80)) {
+			p = (__u64)(uintptr_t)(pool + (OUT + 1) * PG);
+			d = "out1";
+		} else {
+			p = pick_uptr(&d);
+		}
+	}
+	SET(struct iommu_hwpt_alloc, flags, flags);
+	SET(struct iommu_hwpt_alloc, dev_id, dev);
+	SET(struct iommu_hwpt_alloc, pt_id, pt);
+	SET(struct iommu_hwpt_alloc, data_type, type);
+	SET(struct iommu_hwpt_alloc, data_len, dlen);
+	SET(struct iommu_hwpt_alloc, data_uptr, p);
+	(void)sd;
+	rc = call(IOMMU_HWPT_ALLOC);
+	if (!rc)
+		id_seen(get32(OFF(struct iommu_hwpt_alloc, out_hwpt_id)));
+	show(n, "HWPT_ALLOC", desc("dev=%u pt=%u f=%#x type=%u len=%u p=%s", dev, pt, flags, type, dlen, d), rc);
+}
+
+static void s_hw_info(unsigned n)
+{
+	__u32 dev = pick_id(), len = chance(70) ? 8 * below(6) : below(64), flags = chance(90) ? 0 : pick_flags(1);
+	const char *d = "out";
+	__u64 p = (__u64)(uintptr_t)(pool + OUT * PG);
+
+	if (chance(15)) {
+		p = pick_uptr(&d);
+	} else if (chance(10)) {
+		/* runs into the hole after the argument page */
+		p = (__u64)(uintptr_t)(pool + ARG_HOLE * PG - 8 * (1 + below(3)));
+		d = "arg|hole";
+	}
+	prep(sizeof(struct iommu_hw_info));
+	SET(struct iommu_hw_info, flags, flags);
+	SET(struct iommu_hw_info, dev_id, dev);
+	SET(struct iommu_hw_info, data_len, len);
+	SET(struct iommu_hw_info, data_uptr, p);
+	show(n, "GET_HW_INFO", desc("dev=%u len=%u f=%#x p=%s", dev, len, flags, d), call(IOMMU_GET_HW_INFO));
+}
+
+static void s_dirty(unsigned n)
+{
+	__u32 hwpt = pick_id();
+
+	if (chance(50)) {
+		__u32 flags = pick_flags(1);
+
+		prep(sizeof(struct iommu_hwpt_set_dirty_tracking));
+		SET(struct iommu_hwpt_set_dirty_tracking, flags, flags);
+		SET(struct iommu_hwpt_set_dirty_tracking, hwpt_id, hwpt);
+		show(n, "SET_DIRTY", desc("hwpt=%u f=%#x", hwpt, flags), call(IOMMU_HWPT_SET_DIRTY_TRACKING));
+	} else {
+		__u64 iova = pick_iova(), len = pick_len(), psz = chance(80) ? PG : 1ULL << below(22);
+		__u32 flags = pick_flags(1);
+
+		prep(sizeof(struct iommu_hwpt_get_dirty_bitmap));
+		SET(struct iommu_hwpt_get_dirty_bitmap, hwpt_id, hwpt);
+		SET(struct iommu_hwpt_get_dirty_bitmap, flags, flags);
+		SET(struct iommu_hwpt_get_dirty_bitmap, iova, iova);
+		SET(struct iommu_hwpt_get_dirty_bitmap, length, len);
+		SET(struct iommu_hwpt_get_dirty_bitmap, page_size, psz);
+		SET(struct iommu_hwpt_get_dirty_bitmap, data, (__u64)(uintptr_t)(pool + OUT * PG));
+		show(n, "GET_DIRTY", desc("hwpt=%u f=%#x iova=%#llx len=%#llx psz=%#llx", hwpt, flags,
+					  (unsigned long long)iova, (unsigned long long)len,
+					  (unsigned long long)psz), call(IOMMU_HWPT_GET_DIRTY_BITMAP));
+	}
+}
+
+/* IOMMU_TEST_CMD: the mock driver's ops. */
+static void s_test(unsigned n)
+{
+	static const __u32 ops[] = {
+		IOMMU_TEST_OP_ADD_RESERVED, IOMMU_TEST_OP_MOCK_DOMAIN, IOMMU_TEST_OP_MOCK_DOMAIN,
+		IOMMU_TEST_OP_MOCK_DOMAIN, IOMMU_TEST_OP_MD_CHECK_MAP, IOMMU_TEST_OP_MD_CHECK_REFS,
+		IOMMU_TEST_OP_CREATE_ACCESS, IOMMU_TEST_OP_CREATE_ACCESS, IOMMU_TEST_OP_DESTROY_ACCESS_PAGES,
+		IOMMU_TEST_OP_ACCESS_PAGES, IOMMU_TEST_OP_ACCESS_PAGES, IOMMU_TEST_OP_ACCESS_RW,
+		IOMMU_TEST_OP_ACCESS_RW, IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, IOMMU_TEST_OP_ACCESS_REPLACE_IOAS,
+		IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
+	};
+	__u32 op = chance(97) ? ops[below(sizeof(ops) / sizeof(ops[0]))] : below(30);
+	__u32 id = pick_id();
+	struct iommu_test_cmd *c;
+	const char *d = "-";
+	char a[160];
+	int rc, fdsel = 0;
+
+	c = prep(sizeof(struct iommu_test_cmd));
+	c->op = op;
+	switch (op) {
+	case IOMMU_TEST_OP_ADD_RESERVED:
+		c->add_reserved.start = pick_iova();
+		c->add_reserved.length = pick_len();
+		snprintf(a, sizeof(a), "ADD_RESERVED ioas=%u start=%#llx len=%#llx", id,
+			 (unsigned long long)c->add_reserved.start, (unsigned long long)c->add_reserved.length);
+		break;
+	case IOMMU_TEST_OP_MOCK_DOMAIN:
+		snprintf(a, sizeof(a), "MOCK_DOMAIN pt=%u", id);
+		break;
+	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
+		c->mock_domain_flags.dev_flags = pick_flags(0x7);
+		snprintf(a, sizeof(a), "MOCK_DOMAIN_FLAGS pt=%u df=%#x", id, c->mock_domain_flags.dev_flags);
+		break;
+	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
+		c->mock_domain_replace.pt_id = pick_id();
+		snprintf(a, sizeof(a), "MOCK_DOMAIN_REPLACE stdev=%u pt=%u", id, c->mock_domain_replace.pt_id);
+		break;
+	case IOMMU_TEST_OP_MD_CHECK_MAP:
+		c->check_map.iova = pick_iova();
+		c->check_map.length = pick_len();
+		c->check_map.uptr = pick_uptr(&d);
+		snprintf(a, sizeof(a), "MD_CHECK_MAP hwpt=%u iova=%#llx len=%#llx p=%s", id,
+			 (unsigned long long)c->check_map.iova, (unsigned long long)c->check_map.length, d);
+		break;
+	case IOMMU_TEST_OP_MD_CHECK_REFS:
+		c->check_refs.length = pick_len();
+		c->check_refs.uptr = pick_uptr(&d);
+		c->check_refs.refs = below(3);
+		snprintf(a, sizeof(a), "MD_CHECK_REFS len=%#llx p=%s refs=%u",
+			 (unsigned long long)c->check_refs.length, d, c->check_refs.refs);
+		break;
+	case IOMMU_TEST_OP_CREATE_ACCESS:
+		c->create_access.flags = chance(80) ? below(2) : pick_flags(1);
+		snprintf(a, sizeof(a), "CREATE_ACCESS ioas=%u f=%#x", id, c->create_access.flags);
+		break;
+	case IOMMU_TEST_OP_DESTROY_ACCESS_PAGES:
+		fdsel = 1;
+		c->destroy_access_pages.access_pages_id = below(4);
+		snprintf(a, sizeof(a), "DESTROY_ACCESS_PAGES item=%u", c->destroy_access_pages.access_pages_id);
+		break;
+	case IOMMU_TEST_OP_ACCESS_PAGES:
+		fdsel = 1;
+		c->access_pages.flags = chance(80) ? below(2) : pick_flags(1);
+		c->access_pages.iova = pick_iova();
+		c->access_pages.length = pick_len();
+		c->access_pages.uptr = pick_uptr(&d);
+		snprintf(a, sizeof(a), "ACCESS_PAGES f=%#x iova=%#llx len=%#llx p=%s", c->access_pages.flags,
+			 (unsigned long long)c->access_pages.iova, (unsigned long long)c->access_pages.length, d);
+		break;
+	case IOMMU_TEST_OP_ACCESS_RW:
+		fdsel = 1;
+		c->access_rw.flags = chance(80) ? below(4) : pick_flags(3);
+		c->access_rw.iova = pick_iova();
+		c->access_rw.length = chance(80) ? 1 + below(3 * PG) : pick_len();
+		if (chance(80)) {
+			c->access_rw.uptr = (__u64)(uintptr_t)(pool + OUT * PG + below(64));
+			d = "out";
+		} else {
+			c->access_rw.uptr = pick_uptr(&d);
+		}
+		snprintf(a, sizeof(a), "ACCESS_RW f=%#x iova=%#llx len=%#llx p=%s", c->access_rw.flags,
+			 (unsigned long long)c->access_rw.iova, (unsigned long long)c->access_rw.length, d);
+		break;
+	case IOMMU_TEST_OP_ACCESS_REPLACE_IOAS:
+		fdsel = 1;
+		c->access_replace_ioas.ioas_id = pick_id();
+		snprintf(a, sizeof(a), "ACCESS_REPLACE_IOAS ioas=%u", c->access_replace_ioas.ioas_id);
+		break;
+	default:
+		snprintf(a, sizeof(a), "op%u id=%u", op, id);
+		break;
+	}
+	if (fdsel) {
+		int afd = pick_afd();
+
+		c->id = (__u32)afd;
+		snprintf(a + strlen(a), sizeof(a) - strlen(a), " fd=%s",
+			 afd == ifd ? "iommufd" : afd == 1 ? "stdout" : afd == 999 ? "999" : "access");
+	} else {
+		c->id = id;
+	}
+	rc = call(IOMMU_TEST_CMD);
+	if (!rc) {
+		struct iommu_test_cmd *o = (void *)arg;
+
+		switch (op) {
+		case IOMMU_TEST_OP_MOCK_DOMAIN:
+		case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
+			id_seen(o->mock_domain.out_stdev_id);
+			id_seen(o->mock_domain.out_hwpt_id);
+			id_seen(o->mock_domain.out_idev_id);
+			break;
+		case IOMMU_TEST_OP_CREATE_ACCESS:
+			if (nafds < 16)
+				afds[nafds++] = (int)o->create_access.out_access_fd;
+			/* the fd number is the only address-like output: hide it */
+			break;
+		default:
+			break;
+		}
+	}
+	if (!rc && op == IOMMU_TEST_OP_CREATE_ACCESS) {
+		/* the fd number may differ (the shim's own fds); blank it */
+		memcpy(arg + OFF(struct iommu_test_cmd, create_access.out_access_fd), before + OFF(struct iommu_test_cmd, create_access.out_access_fd), 4);
+	}
+	show(n, "TEST", a, rc);
+}
+
+/* A bad request or a bad pointer for the struct itself. */
+static void s_garbage(unsigned n)
+{
+	unsigned long nr = _IO(IOMMUFD_TYPE, 0x7c + below(0x20));
+	const char *d;
+	__u64 p;
+	int rc;
+
+	p = pick_uptr(&d);
+	argsz = 0;
+	arg = pool + ARG * PG;
+	where = "";
+	rc = xioctl(ifd, nr, (void *)(uintptr_t)p);
+	printf("%u RAW nr=%#lx p=%s: %s\n", n, nr & 0xff, d, rc_str(rc));
+	fflush(stdout);
+}
+
+static void reopen(unsigned n)
+{
+	int i;
+
+	for (i = 0; i < nafds; i++)
+		close(afds[i]);
+	nafds = 0;
+	close(ifd);
+	ifd = open("/dev/iommu", O_RDWR);
+	nids = 0;
+	niovas = 0;
+	printf("%u REOPEN: %s\n", n, ifd < 0 ? errno_name(errno) : "ok");
+	fflush(stdout);
+}
+
+static void close_access(unsigned n)
+{
+	int i;
+
+	if (!nafds)
+		return;
+	i = (int)below(nafds);
+	close(afds[i]);
+	afds[i] = afds[--nafds];
+	printf("%u CLOSE_ACCESS: ok\n", n);
+	fflush(stdout);
+}
+
+static void (*const steps[])(unsigned) = {
+	s_ioas_alloc, s_ioas_alloc, s_destroy, s_map, s_map, s_map, s_map_file, s_unmap, s_unmap,
+	s_copy, s_ranges, s_allow, s_option, s_vfio_ioas, s_hwpt_alloc, s_hw_info, s_dirty,
+	s_test, s_test, s_test, s_test, s_garbage,
+};
+
+/* One run: SEED STEPS [SKIP...], SKIP a step index or a range A-B. */
+static int run(int argc, char **argv)
+{
+	unsigned long long seed;
+	unsigned nsteps, i, k;
+	char *skip;
+
+	seed = strtoull(argv[0], NULL, 0);
+	nsteps = (unsigned)strtoul(argv[1], NULL, 0);
+	skip = calloc(nsteps + 1, 1);
+	for (k = 2; k < (unsigned)argc; k++) {
+		char *dash;
+		unsigned long a = strtoul(argv[k], &dash, 0), b = a;
+
+		if (*dash == '-')
+			b = strtoul(dash + 1, NULL, 0);
+		for (; a <= b && a < nsteps; a++)
+			skip[a] = 1;
+	}
+
+	pool = buf_alloc(NPOOL * PG);
+	mprotect(pool + RO * PG, NRO * PG, PROT_READ);
+	munmap(pool + HOLE * PG, NHOLE * PG);
+	munmap(pool + GUARD * PG, PG);
+	munmap(pool + ARG_HOLE * PG, PG);
+	mprotect(pool + ARG_RO * PG, PG, PROT_READ);
+	munmap(pool + (ARG_RO + 1) * PG, PG);
+
+	ifd = open("/dev/iommu", O_RDWR);
+	if (ifd < 0) {
+		printf("open /dev/iommu: %s\n", errno_name(errno));
+		return 1;
+	}
+	printf("seed %llu steps %u\n", seed, nsteps);
+	for (i = 0; i < nsteps; i++) {
+		unsigned r;
+
+		if (skip[i])
+			continue;
+		rs = seed * 0x100000001b3ULL + i * 0x9e3779b97f4a7c15ULL;
+		rnd();
+		npdesc = 0;
+		r = below(1000);
+		if (r < 2)
+			reopen(i);
+		else if (r < 6)
+			close_access(i);
+		else
+			steps[below(sizeof(steps) / sizeof(steps[0]))](i);
+	}
+	return 0;
+}
+
+/* gen SEED STEPS [SKIP...] [-- SEED STEPS [SKIP...]]...: each run in its own
+ * child process (its own iommufd and memory), one after the other. */
+int main(int argc, char **argv)
+{
+	int a = 1, b, st;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: gen SEED STEPS [SKIP|A-B...] [-- SEED STEPS ...]\n");
+		return 64;
+	}
+	while (a < argc) {
+		pid_t pid;
+
+		for (b = a; b < argc && strcmp(argv[b], "--"); b++)
+			;
+		if (b - a < 2) {
+			fprintf(stderr, "gen: a run needs SEED STEPS\n");
+			return 64;
+		}
+		fflush(stdout);
+		pid = fork();
+		if (pid == 0)
+			exit(run(b - a, argv + a));
+		if (pid < 0 || waitpid(pid, &st, 0) < 0)
+			return 1;
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			printf("run ended: %s %d\n", WIFEXITED(st) ? "exit" : "signal",
+			       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+		a = b + 1;
+	}
+	return 0;
+}
