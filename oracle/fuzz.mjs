@@ -70,10 +70,13 @@ function collect(cmd, argv) {
 /** Runs (each an argv list for gen) on both sides: per run, its lines. */
 async function both(runs) {
   const flat = runs.flatMap((r, i) => (i ? ['--', ...r] : r));
-  const [k, e] = await Promise.all([
-    collect('bash', [join(ROOT, 'oracle/oracle'), 'run', ...(vfio ? ['--vfio'] : []), '--timeout=1800', GEN, ...flat]),
+  const oracle = () => collect('bash', [join(ROOT, 'oracle/oracle'), 'run', ...(vfio ? ['--vfio'] : []), '--timeout=1800', GEN, ...flat]);
+  let [k, e] = await Promise.all([
+    oracle(),
     collect(join(ROOT, 'bin/iommufd-emu'), ['run', '--root-caps', '--platform', vfio ? 'qemu-vtd' : 'mock', '--', bin, ...flat]),
   ]);
+  // a guest that did not come up (a loaded host) is tried again
+  for (let again = 0; again < 3 && k.code === 71; again++) k = await oracle();
   if (k.code !== 0) {
     process.stderr.write(k.err);
     process.exit(k.code ?? 1);
@@ -125,8 +128,17 @@ function stillDiffers(res, i, t) {
 }
 
 /** ddmin over the steps before t (the complement tests of each round batched into one boot). */
-async function shrinkSeed(seed, t) {
+async function shrinkSeed(seed, t, lines) {
   let kept = Array.from({ length: t + 1 }, (_, i) => i);
+  // First try: only the steps that succeeded on Linux (a failed call
+  // rarely changes state), and the target.
+  const succeeded = lines.filter((l) => /: (ok|ret=\d+)( |$)/.test(l)).map(stepOf).filter((s) => s >= 0 && s < t);
+  if (succeeded.length < t) {
+    const cand = [...succeeded, t];
+    const res = await both([[String(seed), String(t + 1), ...skipsFor(cand, t + 1)]]);
+    if (stillDiffers(res, 0, t)) kept = cand;
+    process.stderr.write(`fuzz: seed ${seed}: the ${succeeded.length} steps that succeeded ${kept === cand ? 'still differ' : 'do not differ'}\n`);
+  }
   let n = 2;
   for (let round = 0; round < 40 && kept.length > 1; round++) {
     const pre = kept.slice(0, -1);
@@ -165,7 +177,7 @@ for (const [i, seed] of seeds.entries()) {
   bad++;
   console.log(`seed ${seed}: differs at step ${d.at}\n  linux: ${d.k}\n  emu:   ${d.e}`);
   if (!shrink || d.at < 0) continue;
-  const r = await shrinkSeed(seed, d.at);
+  const r = await shrinkSeed(seed, d.at, first.kernel[i] ?? []);
   console.log(`  reproducer (${r.kept.length} steps): gen ${r.argv.join(' ')}`);
   const n = Math.max(r.kernel.length, r.emu.length);
   for (let j = 0; j < n; j++) {

@@ -261,7 +261,7 @@ test('KVM asks for the device\'s static capability: unbound counts too; an SC de
 
   // An SC NIC joins a non-enforcing HWPT made for a NIC behind a unit without SC (iommufd allows it).
   const base = PLATFORMS['qemu-vtd-sc']!;
-  const m = openMachine({ ...base, name: 'two-units', vtd: [{ snoopControl: true }, { snoopControl: false }] });
+  const m = openMachine({ ...base, name: 'two-units', iommus: [{ kind: 'vtd', snoopControl: true, addressWidth: 39 }, { kind: 'vtd', snoopControl: false, addressWidth: 39 }] });
   const f = m.openIommufd();
   const plainUnit = new IntelVtd({ index: 1, snoopControl: false });
   const plug = m.engine.plugVfioDevice(new E1000e({ bdf: { domain: 0, bus: 1, device: 0, fn: 0 }, iommu: plainUnit }));

@@ -58,8 +58,8 @@ describe('npm pack, installed in a fresh project', () => {
   it('ships the sources to build, the header, LICENSE, CHANGELOG; not tests or built objects', () => {
     const list = execFileSync('tar', ['tzf', path.join(dir, tarball)], { encoding: 'utf8' }).split('\n').map((l) => l.replace(/^package\//, ''));
     for (const f of ['LICENSE', 'CHANGELOG.md', 'README.md', 'bin/iommufd-emu', 'dist/src/cli/main.js', 'dist/src/lib/index.d.ts',
-      'native/build.mjs', 'native/shim/shim.c', 'native/shim/proto.h', 'native/shim/Makefile', 'native/peer/peer.c', 'native/peer/Makefile',
-      'include/iommufd_abi.h']) {
+      'native/build.mjs', 'native/shim/shim.c', 'native/shim/trap.c', 'native/shim/trap.h', 'native/shim/proto.h', 'native/shim/Makefile', 'native/peer/peer.c', 'native/peer/Makefile',
+      'include/iommufd_abi.h', 'platforms/platform.schema.json']) {
       assert.ok(list.includes(f), `${f} is in the package`);
     }
     for (const f of list) assert.doesNotMatch(f, /^dist\/test\/|\.so$|\.node$|^oracle\/|^test\//, `${f} is not shipped`);
@@ -96,7 +96,7 @@ describe('npm pack, installed in a fresh project', () => {
       console.log([Object.keys(PLATFORMS).join(','), DEFAULT_PLATFORM, f.ioasAlloc(), f.ctx.engine.platform.name, g.ctx.engine.platform.name, err].join(' '));
     `]);
     assert.equal(lib.status, 0, lib.stderr);
-    assert.equal(lib.stdout, 'mock,qemu-vtd,qemu-vtd-sc mock 1 qemu-vtd mock 2\n');
+    assert.equal(lib.stdout, 'mock,qemu-vtd,qemu-vtd-sc,intel-client,arm-smmuv3,amd-vi mock 1 qemu-vtd mock 2\n');
 
     // The types, from the package root, for a TypeScript user.
     fs.writeFileSync(path.join(dir, 'consumer.ts'), TS_CONSUMER);

@@ -15,7 +15,8 @@ import { SHIM, compileClient, ensureShim, removeTempDir } from './shim/build.js'
 
 function sh(server: EmuServer, script: string, bin = '/bin/sh'): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const c = spawn(bin, bin === '/bin/sh' ? ['-c', script] : [], { env: server.clientEnv(SHIM), stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...server.clientEnv(SHIM), LC_ALL: 'C' }; // ls sorts by byte
+    const c = spawn(bin, bin === '/bin/sh' ? ['-c', script] : [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
@@ -92,6 +93,7 @@ describe('the machine\'s sysfs under the shim', () => {
       'stat dir: 0 dir',
       'statx: 0 size 131072 mode 600',
       'statx cdev: 0 250:1',
+      'realpath from a directory in the tree: /sys/kernel/iommu_groups/1/devices',
     ]);
   });
 
@@ -108,7 +110,11 @@ describe('the machine\'s sysfs under the shim', () => {
     const q = await queryServer(server.socketPath);
     assert.equal(q.tree, server.clientEnv(SHIM).IOMMUFD_EMU_TREE);
     const [root, ...prefixes] = q.tree.split('|');
-    assert.deepEqual(prefixes, SYSFS_PREFIXES);
+    assert.deepEqual(prefixes.slice(0, SYSFS_PREFIXES.length), SYSFS_PREFIXES);
+    assert.deepEqual(prefixes.slice(SYSFS_PREFIXES.length), [
+      '/sys/dev/char/250:0', '/sys/dev/char/250:1', '/sys/dev/char/251:0', '/sys/dev/char/251:1',
+      '/sys/dev/char/10:196', '/sys/dev/char/10:257',
+    ], 'each node\'s own link: the host\'s other char devices stay');
     assert.ok(root!.startsWith(fs.realpathSync(server.stateDir) + '/'));
     assert.equal(fs.statSync(root!).mode & 0o777, 0o755, 'listable by the user a `serve --user` lets in');
     assert.equal(fs.readFileSync(`${root}/sys/bus/pci/devices/0000:00:01.0/device`, 'utf8'), '0x10d3\n');
@@ -121,7 +127,7 @@ describe('the machine\'s sysfs for a user `serve --user` lets in', () => {
     const server = await EmuServer.start({ engine: new Engine({ platform: PLATFORMS['qemu-vtd']! }) });
     try {
       server.allowUser(65534, 65534);
-      const env = server.clientEnv(server.shareWithUser(SHIM), { PATH: process.env.PATH });
+      const env = server.clientEnv(server.shareWithUser(SHIM), { PATH: process.env.PATH, LC_ALL: 'C' });
       const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
         const script = 'ls /sys/bus/pci/devices | wc -l; cat /sys/bus/pci/devices/0000:00:01.0/vfio-dev/vfio0/dev; ' +
           'readlink -f /sys/bus/pci/devices/0000:00:01.0/iommu_group; ls /dev/vfio/devices; ' +
@@ -156,7 +162,7 @@ describe('the machine\'s sysfs tree', () => {
   });
 
   it('follows the engine\'s functions: groups, cdev numbers, BARs', () => {
-    const t = machineSysfs(new Engine({ platform: PLATFORMS['qemu-vtd-sc']! }))!;
+    const t = machineSysfs(new Engine({ platform: PLATFORMS['qemu-vtd-sc']! }))!.entries;
     const file = (p: string) => { const e = t.get(p); assert.equal(e?.kind, 'file', p); return e.kind === 'file' ? String(e.data) : ''; };
     const link = (p: string) => { const e = t.get(p); assert.equal(e?.kind, 'link', p); return e.kind === 'link' ? e.target : ''; };
     assert.equal(file('/sys/class/iommu/dmar0/intel-iommu/ecap'.replace('/sys/class/iommu', '/sys/devices/virtual/iommu')), 'f00fca\n', 'ECAP.SC of qemu-vtd-sc');

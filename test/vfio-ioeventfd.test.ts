@@ -52,3 +52,21 @@ test('ioeventfd rules: EEXIST, ENODEV, the MSI-X table, 8 bytes', () => {
   assert.equal(m.ioeventfd(V.VFIO_DEVICE_IOEVENTFD_32, 3n << 40n, 1n, e), 22);
   assert.equal(m.ioeventfd(V.VFIO_DEVICE_IOEVENTFD_64, 0x100n, 1n, e), 22);
 });
+
+test('a memory BAR ioeventfd does nothing while memory decoding is off', () => {
+  const m = machine();
+  const e = m.p.eventfdCreate();
+  assert.equal(m.ioeventfd(V.VFIO_DEVICE_IOEVENTFD_32, 0x2800n, 5n, e), 0);
+  const cfg = (7n << 40n) + 4n;
+  const buf = m.p.mm.mmap(4096);
+  assert.equal(m.d.file.read!(m.p.task, buf, 2, cfg), 2);
+  const cmd = m.p.mm.read(buf, 2);
+  m.p.mm.write(buf, Uint8Array.of(cmd[0]! & ~2, cmd[1]!));
+  m.d.file.write!(m.p.task, buf, 2, cfg);
+  m.p.eventfds.get(e)!.write();
+  assert.deepEqual(m.writes, []);
+  m.p.mm.write(buf, Uint8Array.of(cmd[0]! | 2, cmd[1]!));
+  m.d.file.write!(m.p.task, buf, 2, cfg);
+  m.p.eventfds.get(e)!.write();
+  assert.deepEqual(m.writes, [[0, 0x2800, 4, 5n]]);
+});

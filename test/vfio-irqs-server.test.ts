@@ -1,7 +1,8 @@
 // The server's own references to a client's eventfds (SET_IRQS): it holds a
 // copy of each (pidfd_getfd), so interrupts reach the client after the client
-// closed its own; closing the device file, or the client dying, closes every
-// copy (no descriptor leaks in the server). test/shim/irq_hold.c.
+// closed its own, and watches an ioeventfd's; closing the device file, or the
+// client dying, closes every copy (no descriptor leaks in the server).
+// test/shim/irq_hold.c.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -59,11 +60,11 @@ function client(): { next(word: string): Promise<void>; go(): void; child: Child
   };
 }
 
-test('seven eventfds held while armed, none after the device file closes', async () => {
+test('eight eventfds held while armed, none after the device file closes', async () => {
   const base = serverEventfds();
   const c = client();
   await c.next('armed');
-  assert.equal(serverEventfds() - base, 7, 'five MSI-X vectors, ERR and REQ');
+  assert.equal(serverEventfds() - base, 8, 'five MSI-X vectors, ERR, REQ and an ioeventfd');
   c.go();
   await c.next('closed');
   assert.equal(serverEventfds(), base);
@@ -75,7 +76,7 @@ test('a client killed while armed leaves no eventfd behind', async () => {
   const base = serverEventfds();
   const c = client();
   await c.next('armed');
-  assert.equal(serverEventfds() - base, 7);
+  assert.equal(serverEventfds() - base, 8);
   // The C client is the run process's child: kill it first, then the wrapper.
   for (const p of fs.readdirSync('/proc').filter((x) => /^\d+$/.test(x))) {
     try {

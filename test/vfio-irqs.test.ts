@@ -83,7 +83,7 @@ test('INTx disabled in the virtual command register holds delivery; clearing it 
   assert.equal(efd(m, e), 1n, 'enabled again: the pending line is delivered (the unmask)');
 });
 
-test('MSI-X and MSI vectors reach their own eventfds; vectors without one are dropped', () => {
+test('MSI-X and MSI vectors reach their own eventfds; other interrupt types are not delivered', () => {
   const m = machine();
   const [a, b] = [m.p.eventfdCreate(), m.p.eventfdCreate()];
   assert.equal(setIrqs(m, EFD | TRIG, V.VFIO_PCI_MSIX_IRQ_INDEX, 0, 3, [a, -1, b]), 0);
@@ -116,4 +116,40 @@ test('closing the device file releases every eventfd reference and disconnects t
   m.d.close();
   assert.deepEqual(refs(), [0, 0, 0, 0]);
   assert.equal(model.irqSink, undefined);
+});
+
+test('an INTx unmask eventfd (virqfd): the user signalling it unmasks, and a pending line is delivered', () => {
+  const m = machine();
+  const [e, u] = [m.p.eventfdCreate(), m.p.eventfdCreate()];
+  assert.equal(setIrqs(m, EFD | TRIG, V.VFIO_PCI_INTX_IRQ_INDEX, 0, 1, [e]), 0);
+  assert.equal(setIrqs(m, EFD | V.VFIO_IRQ_SET_ACTION_UNMASK, V.VFIO_PCI_INTX_IRQ_INDEX, 0, 1, [u]), 0);
+  sink(m).setIntx(true);
+  assert.equal(efd(m, e), 1n);
+  sink(m).setIntx(false);
+  sink(m).setIntx(true);
+  assert.equal(efd(m, e), 0n, 'automasked');
+  m.p.eventfds.get(u)!.write();
+  assert.equal(efd(m, e), 1n, 'the unmask eventfd delivered the pending line');
+  assert.equal(m.p.eventfds.get(u)!.count, 0n, 'its counter was taken');
+  // fd -1 removes the virqfd.
+  assert.equal(setIrqs(m, EFD | V.VFIO_IRQ_SET_ACTION_UNMASK, V.VFIO_PCI_INTX_IRQ_INDEX, 0, 1, [-1]), 0);
+  assert.equal(m.p.eventfds.get(u)!.refs, 0);
+  m.p.eventfds.get(u)!.write();
+  assert.equal(efd(m, e), 0n);
+});
+
+test('an MSI-X vector raised without an eventfd is pending until one is set', () => {
+  const m = machine();
+  const [a, b] = [m.p.eventfdCreate(), m.p.eventfdCreate()];
+  assert.equal(setIrqs(m, EFD | TRIG, V.VFIO_PCI_MSIX_IRQ_INDEX, 0, 1, [a]), 0);
+  sink(m).msi(3, true);
+  sink(m).msi(3, true);
+  assert.deepEqual([efd(m, a), efd(m, b)], [0n, 0n]);
+  assert.equal(setIrqs(m, EFD | TRIG, V.VFIO_PCI_MSIX_IRQ_INDEX, 3, 1, [b]), 0);
+  assert.equal(efd(m, b), 1n, 'the pending message, once');
+  // Disabling MSI-X clears what was pending.
+  sink(m).msi(4, true);
+  assert.equal(setIrqs(m, NONE | TRIG, V.VFIO_PCI_MSIX_IRQ_INDEX, 0, 0), 0);
+  assert.equal(setIrqs(m, EFD | TRIG, V.VFIO_PCI_MSIX_IRQ_INDEX, 4, 1, [b]), 0);
+  assert.equal(efd(m, b), 0n);
 });

@@ -239,7 +239,7 @@ test('SNP through iommufd: the SC platform maps with SNP, the other without', ()
 
 test('a device on a unit without SC cannot join an enforcing HWPT (EINVAL); automatic attach makes it a new one', () => {
   const base = PLATFORMS['qemu-vtd-sc']!;
-  const { f, d0, engine } = machine({ ...base, name: 'two-units', vtd: [{ snoopControl: true }, { snoopControl: false }] });
+  const { f, d0, engine } = machine({ ...base, name: 'two-units', iommus: [{ kind: 'vtd', snoopControl: true, addressWidth: 39 }, { kind: 'vtd', snoopControl: false, addressWidth: 39 }] });
   const plainUnit = new IntelVtd({ index: 1, cap: QEMU_VTD_CAP, ecap: QEMU_VTD_ECAP });
   assert.equal(plainUnit.ecap & ECAP_SC, 0n);
   const nic = engine.plugVfioDevice(new E1000e({ bdf: { domain: 0, bus: 1, device: 0, fn: 0 }, iommu: plainUnit }));

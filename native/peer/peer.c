@@ -12,6 +12,14 @@
  *                      the same ptrace access as /proc/PID/mem), or -errno
  *   eventfdSignal(fd) -> add 1 to an eventfd's counter unless that would
  *                      block (the counter is full): 0, or -errno
+ *   eventfdRead(fd)  -> take an eventfd's counter without blocking
+ *                      (preadv2 RWF_NOWAIT, whatever the description's
+ *                      O_NONBLOCK): the count (a Number), 0 when it was 0,
+ *                      or -errno
+ *   fdWatch(fd, cb)  -> call cb() on the event loop whenever fd is readable
+ *                      (a uv_poll_t that does not keep the loop alive);
+ *                      returns a handle for fdUnwatch(handle), which must
+ *                      come before fd is closed
  *
  * Errors of peerCred are thrown as Error with .code = errno name.
  */
@@ -23,8 +31,15 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <stdlib.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <node_api.h>
+#include <uv.h>
+
+#ifndef RWF_NOWAIT
+#define RWF_NOWAIT 0x00000008
+#endif
 
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77
@@ -164,6 +179,103 @@ static napi_value eventfd_signal(napi_env env, napi_callback_info info)
 	return out;
 }
 
+static napi_value eventfd_read(napi_env env, napi_callback_info info)
+{
+	int fd;
+	uint64_t v = 0;
+	struct iovec iov = { &v, sizeof(v) };
+	ssize_t n;
+	napi_value out;
+	if (arg_fd(env, info, &fd))
+		return NULL;
+	n = preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
+	if (n == (ssize_t)sizeof(v))
+		napi_create_double(env, (double)v, &out);
+	else
+		napi_create_int32(env, n < 0 && errno == EAGAIN ? 0 : n < 0 ? -errno : -EIO, &out);
+	return out;
+}
+
+struct fd_watch {
+	uv_poll_t poll;
+	napi_env env;
+	napi_ref cb;
+	napi_async_context ctx;
+};
+
+static void watch_fired(uv_poll_t *h, int status, int events)
+{
+	struct fd_watch *w = h->data;
+	napi_handle_scope scope;
+	napi_value cb, recv, result;
+	(void)status;
+	(void)events;
+	if (napi_open_handle_scope(w->env, &scope) != napi_ok)
+		return;
+	if (napi_get_reference_value(w->env, w->cb, &cb) == napi_ok && cb &&
+	    napi_get_global(w->env, &recv) == napi_ok) {
+		if (napi_make_callback(w->env, w->ctx, recv, cb, 0, NULL, &result) != napi_ok) {
+			napi_value e;
+			napi_get_and_clear_last_exception(w->env, &e);
+		}
+	}
+	napi_close_handle_scope(w->env, scope);
+}
+
+static void watch_closed(uv_handle_t *h)
+{
+	struct fd_watch *w = h->data;
+	napi_delete_reference(w->env, w->cb);
+	napi_async_destroy(w->env, w->ctx);
+	free(w);
+}
+
+static napi_value fd_watch(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2], name, out;
+	struct uv_loop_s *loop;
+	struct fd_watch *w;
+	int fd;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+	    napi_get_value_int32(env, argv[0], &fd) != napi_ok) {
+		napi_throw_type_error(env, NULL, "expected an fd and a function");
+		return NULL;
+	}
+	if (napi_get_uv_event_loop(env, &loop) != napi_ok || !(w = calloc(1, sizeof(*w))))
+		return throw_errno(env, "fdWatch", ENOMEM);
+	w->env = env;
+	napi_create_reference(env, argv[1], 1, &w->cb);
+	napi_create_string_utf8(env, "fdWatch", NAPI_AUTO_LENGTH, &name);
+	napi_async_init(env, NULL, name, &w->ctx);
+	if (uv_poll_init(loop, &w->poll, fd) != 0) {
+		napi_delete_reference(env, w->cb);
+		napi_async_destroy(env, w->ctx);
+		free(w);
+		return throw_errno(env, "uv_poll_init", EBADF);
+	}
+	w->poll.data = w;
+	uv_unref((uv_handle_t *)&w->poll);
+	uv_poll_start(&w->poll, UV_READABLE, watch_fired);
+	napi_create_external(env, w, NULL, NULL, &out);
+	return out;
+}
+
+static napi_value fd_unwatch(napi_env env, napi_callback_info info)
+{
+	size_t argc = 1;
+	napi_value argv[1];
+	struct fd_watch *w = NULL;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+	    napi_get_value_external(env, argv[0], (void **)&w) != napi_ok || !w) {
+		napi_throw_type_error(env, NULL, "expected a watch handle");
+		return NULL;
+	}
+	uv_poll_stop(&w->poll);
+	uv_close((uv_handle_t *)&w->poll, watch_closed);
+	return NULL;
+}
+
 NAPI_MODULE_INIT()
 {
 	napi_value fn;
@@ -179,5 +291,11 @@ NAPI_MODULE_INIT()
 	napi_set_named_property(env, exports, "pidfdGetfd", fn);
 	napi_create_function(env, "eventfdSignal", NAPI_AUTO_LENGTH, eventfd_signal, NULL, &fn);
 	napi_set_named_property(env, exports, "eventfdSignal", fn);
+	napi_create_function(env, "eventfdRead", NAPI_AUTO_LENGTH, eventfd_read, NULL, &fn);
+	napi_set_named_property(env, exports, "eventfdRead", fn);
+	napi_create_function(env, "fdWatch", NAPI_AUTO_LENGTH, fd_watch, NULL, &fn);
+	napi_set_named_property(env, exports, "fdWatch", fn);
+	napi_create_function(env, "fdUnwatch", NAPI_AUTO_LENGTH, fd_unwatch, NULL, &fn);
+	napi_set_named_property(env, exports, "fdUnwatch", fn);
 	return exports;
 }

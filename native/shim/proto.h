@@ -48,8 +48,10 @@ struct iemu_hello {
 enum iemu_op {
 	IEMU_OP_IOCTL = 1,     /* request: cmd; arg: argument; inline: first bytes at arg */
 	IEMU_OP_FILE_INFO = 2, /* reply aux: st_rdev */
-	IEMU_OP_READ = 3,      /* request: length; arg: buffer; a[0]: pread offset (0 for read) */
-	IEMU_OP_WRITE = 4,     /* request: length; arg: buffer; a[0]: offset; ext: the bytes at buffer */
+	IEMU_OP_READ = 3,      /* request: length; arg: buffer; a[0]: pread offset (0 for read); a[1]: 1 for
+				* pread; a[2]: 1 for a trapped load of a mapping (REC_TRAP) */
+	IEMU_OP_WRITE = 4,     /* request: length; arg: buffer; a[0]: offset; ext: the bytes at buffer;
+				* a[1], a[2] as READ's */
 	IEMU_OP_MMAP = 5,      /* arg: offset; a[0]: length; a[1]: prot; a[2]: flags; reply: mapping id, REC_PATH */
 	IEMU_OP_MUNMAP = 6,    /* arg: mapping id: the last piece of that mapping is gone */
 	IEMU_OP_MMAP_DUP = 7,  /* arg: a mapping id; a[0]: the pid of a child fork() just made, which holds a copy */

@@ -101,7 +101,7 @@ static size_t state_dir_len;
 /* IOMMUFD_EMU_TREE: a directory tree of the server's that stands for whole
  * subtrees of the file system (the emulated machine's sysfs and /dev/vfio):
  * a path under one of its prefixes is the same path under tree_root. */
-#define MAX_TREE 32
+#define MAX_TREE 64
 static char tree_root[PATH_MAX];
 static size_t tree_root_len;
 static struct { char *prefix; size_t len; } tree[MAX_TREE];
@@ -166,6 +166,8 @@ struct held {
 
 static sigset_t async_sigs;
 static int async_sigs_ready;
+/* Locks this thread holds: a trapped access cannot be carried out then. */
+static __thread int locks_held;
 static int sigmask_raw(int how, const sigset_t *set, sigset_t *old);
 
 static void take(pthread_mutex_t *m, struct held *old)
@@ -185,10 +187,12 @@ static void take(pthread_mutex_t *m, struct held *old)
 	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
 	sigmask_raw(SIG_BLOCK, &async_sigs, &old->sigs);
 	pthread_mutex_lock(m);
+	locks_held++;
 }
 
 static void give(pthread_mutex_t *m, const struct held *old)
 {
+	locks_held--;
 	pthread_mutex_unlock(m);
 	sigmask_raw(SIG_SETMASK, &old->sigs, NULL);
 	pthread_setcancelstate(old->cancel, NULL);
@@ -607,6 +611,14 @@ out:
 }
 
 /* After exec our table is empty: find the emulated and control fds we hold. */
+static int in_state_dir(const char *norm);
+
+/* readlink(2) itself: the shim's own look at /proc/self/fd, not the program's. */
+static ssize_t sys_readlink(const char *path, char *buf, size_t size)
+{
+	return syscall(SYS_readlinkat, AT_FDCWD, path, buf, size);
+}
+
 static void scan_fds(void)
 {
 	DIR *d = real_opendir ? real_opendir("/proc/self/fd") : NULL;
@@ -627,10 +639,12 @@ static void scan_fds(void)
 			char link[64], target[PATH_MAX];
 			ssize_t n;
 			snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-			n = readlink(link, target, sizeof(target) - 1);
-			if (n > (ssize_t)state_dir_len && strncmp(target, state_dir, state_dir_len) == 0 &&
-			    target[state_dir_len] == '/')
-				fd_mark(fd, FD_CTL, st.st_ino);
+			n = sys_readlink(link, target, sizeof(target) - 1);
+			if (n > 0) {
+				target[n] = 0;
+				if (in_state_dir(target))
+					fd_mark(fd, FD_CTL, st.st_ino);
+			}
 		}
 	}
 	closedir(d);
@@ -949,6 +963,7 @@ static long ret_errno(long ret)
 /* ---- fork: mappings and the channel ---- */
 
 static void mappings_after_fork(void);
+static pthread_mutex_t traplock;
 static void exec_closed_wait(void);
 static dev_t file_rdev(ino_t ino);
 
@@ -958,6 +973,7 @@ static void reset_after_fork(void)
 	 * of the parent, and the channel is the parent's. */
 	pthread_mutex_init(&lock, NULL);
 	pthread_mutex_init(&maplock, NULL);
+	pthread_mutex_init(&traplock, NULL);
 	if (chan_fd >= 0)
 		raw_close(chan_fd);
 	chan_fd = -1;
@@ -1070,7 +1086,7 @@ static const char *absolute(int dirfd, const char *path, char *buf, size_t size)
 		char link[64];
 		ssize_t n;
 		snprintf(link, sizeof(link), "/proc/self/fd/%d", dirfd);
-		n = readlink(link, base, sizeof(base) - 1);
+		n = sys_readlink(link, base, sizeof(base) - 1);
 		if (n <= 0)
 			return NULL;
 		base[n] = 0;
@@ -1367,9 +1383,12 @@ EXPORT DIR *opendir(const char *path)
 	char norm[PATH_MAX], target[PATH_MAX];
 	int r;
 	resolve();
-	if (normalize(AT_FDCWD, path, norm) && (r = redirect_norm(norm, target, sizeof(target))) != 0)
-		return r < 0 ? NULL : real_opendir(target);
-	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
+	if (!normalize(AT_FDCWD, path, norm))
+		return real_opendir(path);
+	r = redirect_norm(norm, target, sizeof(target));
+	if (r == 0 && ntree)
+		r = tree_map(norm, target, sizeof(target));
+	if (r != 0)
 		return r < 0 ? NULL : real_opendir(target);
 	return real_opendir(path);
 }
@@ -1438,15 +1457,16 @@ EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t s
 }
 
 /* glibc resolves links with its own internal calls: resolve in the tree,
- * then name the result as the program sees it. */
+ * then name the result as the program sees it (also for a relative path
+ * from a working directory in the tree). */
 static char *tree_realpath(const char *path, char *resolved, realpath_fn real)
 {
 	char target[PATH_MAX], *out;
 	int r = tree_path(AT_FDCWD, path, target, sizeof(target));
-	if (r <= 0)
-		return r < 0 ? NULL : real(path, resolved);
-	out = real(target, resolved);
-	if (out)
+	if (r < 0)
+		return NULL;
+	out = real(r ? target : path, resolved);
+	if (out && ntree)
 		tree_unmap(out);
 	return out;
 }
@@ -2009,7 +2029,7 @@ static void forget_range(uintptr_t start, uintptr_t end)
 		}
 		for (left = 0, j = 0; j < nmaps; j++)
 			left |= maps[j].id == id;
-		if (!left)
+		if (!left && id)
 			gone[ngone++] = id;
 	}
 	give(&maplock, &sigs);
@@ -2037,6 +2057,8 @@ EXPORT pid_t fork(void)
 		return child;
 	take(&maplock, &sigs);
 	for (i = 0; i < nmaps; i++) {
+		if (!maps[i].id)
+			continue;
 		for (j = 0; j < n && ids[j] != maps[i].id; j++)
 			;
 		if (j == n)
@@ -2058,10 +2080,18 @@ EXPORT pid_t fork(void)
 /* A raw-fork child holds copies of its parent's mappings of emulated
  * files, but the server knows them only in the parent's name (OP_MMAP_DUP
  * comes from glibc's fork path): forget them here, so that our munmaps do
- * not speak for mappings we were never given. */
+ * not speak for mappings we were never given. Trap pieces stay (their
+ * loads and stores are reads and writes of a file the child holds too),
+ * under id 0: no mapping of the server's. */
 static void mappings_not_ours(void)
 {
-	nmaps = 0;
+	int i, n = 0;
+	for (i = 0; i < nmaps; i++)
+		if (maps[i].trap) {
+			maps[n] = maps[i];
+			maps[n++].id = 0;
+		}
+	nmaps = n;
 }
 
 static void mappings_after_fork(void)
@@ -2102,6 +2132,16 @@ static int sigmask_raw(int how, const sigset_t *set, sigset_t *old)
 	return real_pthread_sigmask(how, set, old);
 }
 
+/* One call of `real` (pthread_sigmask: returns the error; sigprocmask:
+ * -1 and errno), as an errno value or 0. */
+static int sigmask_call(sigmask_fn real, int how, const sigset_t *set, sigset_t *old)
+{
+	int r = real(how, set, old);
+	if (real == real_sigprocmask)
+		return r == 0 ? 0 : errno;
+	return r;
+}
+
 /* Returns 0 or an errno value, as pthread_sigmask. */
 static int sigmask_common(sigmask_fn real, int how, const sigset_t *set, sigset_t *old)
 {
@@ -2109,7 +2149,7 @@ static int sigmask_common(sigmask_fn real, int how, const sigset_t *set, sigset_
 	int was = segv_masked, has = 0, r;
 
 	if (!active)
-		return real(how, set, old) == 0 ? 0 : errno;
+		return sigmask_call(real, how, set, old);
 	if (set) {
 		if (how != SIG_BLOCK && how != SIG_UNBLOCK && how != SIG_SETMASK)
 			return EINVAL;
@@ -2118,7 +2158,7 @@ static int sigmask_common(sigmask_fn real, int how, const sigset_t *set, sigset_
 		sigdelset(&s, SIGSEGV);
 		set = &s;
 	}
-	r = real(how, set, old) == 0 ? 0 : errno;
+	r = sigmask_call(real, how, set, old);
 	if (r)
 		return r;
 	if (old && was)
@@ -2198,6 +2238,7 @@ static int trap_rw(uintptr_t addr, uint64_t *val, unsigned size, int store)
 	q.arg = (uint64_t)(uintptr_t)&buf;
 	q.a[0] = pos;
 	q.a[1] = 1;
+	q.a[2] = 1; /* the mapping's access, not a pread/pwrite */
 	if (store)
 		memcpy(&buf, val, size);
 	ret = transact(&q, store ? &buf : NULL, store ? size : 0, NULL);
@@ -2249,7 +2290,7 @@ static void chain_segv(int sig, siginfo_t *si, void *ctx)
 
 /* An access the device refused (memory decoding off, say): the kernel's
  * fault handler answers SIGBUS, at the faulting address. */
-static void trap_sigbus(siginfo_t *fault)
+static void trap_sigbus(siginfo_t *fault, void *ctx)
 {
 	struct sigaction a;
 	siginfo_t si;
@@ -2260,7 +2301,7 @@ static void trap_sigbus(siginfo_t *fault)
 	si.si_code = BUS_ADRERR;
 	si.si_addr = fault->si_addr;
 	if (real_sigaction(SIGBUS, NULL, &a) == 0 && (a.sa_flags & SA_SIGINFO) && a.sa_sigaction) {
-		a.sa_sigaction(SIGBUS, &si, NULL);
+		a.sa_sigaction(SIGBUS, &si, ctx);
 		return;
 	}
 	if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN) {
@@ -2280,7 +2321,9 @@ static void trap_handler(int sig, siginfo_t *si, void *ctx)
 {
 	int saved = errno, r = 0;
 
-	if (!in_trap && si && si->si_code == SEGV_ACCERR) {
+	/* Not while this thread is in one of our round trips (a synchronous
+	 * signal's handler touching a BAR then): its locks are not recursive. */
+	if (!in_trap && !locks_held && si && si->si_code == SEGV_ACCERR) {
 		in_trap = 1;
 		r = trap_emulate((ucontext_t *)ctx, trap_rw);
 		in_trap = 0;
@@ -2289,7 +2332,7 @@ static void trap_handler(int sig, siginfo_t *si, void *ctx)
 	if (r > 0)
 		return;
 	if (r < 0) {
-		trap_sigbus(si);
+		trap_sigbus(si, ctx);
 		errno = saved;
 		return;
 	}
@@ -2502,48 +2545,68 @@ EXPORT int munmap(void *addr, size_t len)
 }
 
 /* The trap pieces in [start, end) keep no access whatever the program asks
- * for; the protection it asked for is what their loads and stores honour. */
+ * for; the protection it asked for is what their loads and stores honour.
+ * Only the rest of the range is really changed (never a window where a
+ * piece is accessible). */
 EXPORT int mprotect(void *addr, size_t len, int prot)
 {
 	struct held sigs;
-	uintptr_t start = (uintptr_t)addr, end = start + ((len + 4095) & ~(size_t)4095);
-	int r, i;
+	uintptr_t start = (uintptr_t)addr, end = start + ((len + 4095) & ~(size_t)4095), cur;
+	int r = 0, i, any = 0;
+
 	resolve();
-	r = real_mprotect(addr, len, prot);
-	if (r != 0 || !nmaps)
-		return r;
+	if (!nmaps || !len || (start & 4095))
+		return real_mprotect(addr, len, prot);
 	take(&maplock, &sigs);
 	for (i = 0; i < nmaps; i++) {
 		struct map *m = &maps[i];
 		uintptr_t s, e;
 		if (!m->trap || m->end <= start || m->start >= end)
 			continue;
+		any = 1;
 		s = m->start > start ? m->start : start;
 		e = m->end < end ? m->end : end;
-		if (s != m->start || e != m->end) {
-			/* Part of a piece: split it so each part has one protection. */
-			if (nmaps + 2 > MAX_MAPS)
-				continue;
-			if (s > m->start) {
-				maps[nmaps] = *m;
-				maps[nmaps].end = s;
-				nmaps++;
-				m->off += s - m->start;
-				m->start = s;
-			}
-			if (e < m->end) {
-				maps[nmaps] = *m;
-				maps[nmaps].start = e;
-				maps[nmaps].off += e - m->start;
-				nmaps++;
-				m->end = e;
-			}
+		/* Part of a piece: split it so each part has one protection. */
+		if ((s > m->start || e < m->end) && nmaps + 2 > MAX_MAPS)
+			continue;
+		if (s > m->start) {
+			maps[nmaps] = *m;
+			maps[nmaps].end = s;
+			nmaps++;
+			m->off += s - m->start;
+			m->start = s;
+		}
+		if (e < m->end) {
+			maps[nmaps] = *m;
+			maps[nmaps].start = e;
+			maps[nmaps].off += e - m->start;
+			nmaps++;
+			m->end = e;
 		}
 		m->prot = prot;
-		real_mprotect((void *)s, e - s, PROT_NONE);
+	}
+	/* The parts of [start, end) outside every trap piece. */
+	for (cur = start; any && r == 0 && cur < end;) {
+		uintptr_t next = end;
+		int inside = 0;
+		for (i = 0; i < nmaps; i++) {
+			if (!maps[i].trap)
+				continue;
+			if (maps[i].start <= cur && cur < maps[i].end) {
+				cur = maps[i].end;
+				inside = 1;
+				break;
+			}
+			if (maps[i].start > cur && maps[i].start < next)
+				next = maps[i].start;
+		}
+		if (inside)
+			continue;
+		r = real_mprotect((void *)cur, next - cur, prot);
+		cur = next;
 	}
 	give(&maplock, &sigs);
-	return r;
+	return any ? r : real_mprotect(addr, len, prot);
 }
 
 /* mremap of a mapping of an emulated file moves its pieces with it. A trap

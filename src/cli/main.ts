@@ -14,6 +14,7 @@ import { removeStaleDirs } from '../server/stale-dirs.js';
 import { Engine } from '../core/engine.js';
 import { PLATFORMS, type Platform } from '../hw/platform.js';
 import { loadPlatform } from '../server/platform-file.js';
+import { platformReport } from '../server/platform-report.js';
 import { checkDynamic, findCommand } from './elf.js';
 import { TRACE_CLASSES, TraceFilter, Tracer, TraceUsageError, writeAll } from './trace.js';
 
@@ -33,8 +34,9 @@ const MAIN_HELP = `Usage: ${PROG} COMMAND [OPTIONS]
 Linux's /dev/iommu (iommufd) emulated in userspace for unmodified programs.
 
 Commands:
-  run     run a program with /dev/iommu emulated
-  serve   run a long-lived server that 'run --connect' joins
+  run       run a program with /dev/iommu emulated
+  serve     run a long-lived server that 'run --connect' joins
+  platform  list the built-in machines, or show one and its coherency table
 
 Options:
   -h, --help     show this help
@@ -114,6 +116,28 @@ Options:
 ${TRACE_HELP}
 Exit status: 0 when stopped by a signal, 1 when it cannot start, 2 for a
 usage error.
+`;
+
+const PLATFORM_HELP = `Usage: ${PROG} platform list
+       ${PROG} platform show NAME|FILE
+
+list    the built-in platforms, one per line: name and description
+show    print a platform (a built-in name or a JSON platform file): its IOMMU
+        units with their registers, root complexes and the PCI functions
+        bound to vfio-pci (vfio0, vfio1, ...), then its coherency table: each
+        device bound to one iommufd and attached to one IOAS in order, as
+        the emulated kernel answers: whether bind succeeds
+        (IOMMU_CAP_CACHE_COHERENCY), whether the device can enforce
+        coherency (IOMMU_CAP_ENFORCE_CACHE_COHERENCY), the automatic HWPT it
+        gets and whether that enforces, and VFIO_DMA_CC_IOMMU on the compat
+        container. Platform files: platforms/platform.schema.json.
+
+Options:
+  -h, --help     show this help
+  -V, --version  print the version
+
+Exit status: 0 when shown, 2 for a usage error or a platform that cannot be
+loaded (no such name or file, a bad file: the message names the field).
 `;
 
 class UsageError extends Error {}
@@ -545,6 +569,33 @@ async function cmdServe(args: string[]): Promise<number> {
   return 0;
 }
 
+/** `platform list` and `platform show NAME|FILE`. */
+function cmdPlatform(args: string[]): number {
+  const p = parseOptions(args, COMMON);
+  if (p.opts.has('help')) { process.stdout.write(PLATFORM_HELP); return 0; }
+  if (p.opts.has('version')) { process.stdout.write(`${PROG} ${version()}\n`); return 0; }
+  const [sub, ...rest] = p.rest;
+  switch (sub) {
+    case 'list':
+      if (rest.length) throw new UsageError(`platform list: unexpected argument '${rest[0]}'`);
+      for (const [name, pl] of Object.entries(PLATFORMS)) writeAll(1, `${name.padEnd(13)} ${pl.description}\n`);
+      return 0;
+    case 'show': {
+      const q = parseOptions(rest, COMMON);
+      if (q.opts.has('help')) { process.stdout.write(PLATFORM_HELP); return 0; }
+      if (q.rest.length !== 1) throw new UsageError(q.rest.length ? `platform show: one platform at a time (got ${q.rest.length})` : 'platform show: missing NAME|FILE');
+      let platform: Platform;
+      try { platform = loadPlatform(q.rest[0]!); } catch (e) { say(reason(e)); return 2; }
+      writeAll(1, platformReport(platform));
+      return 0;
+    }
+    case undefined:
+      throw new UsageError('platform: missing subcommand (list or show)');
+    default:
+      throw new UsageError(`platform: unknown subcommand '${sub}'`);
+  }
+}
+
 /** Run the CLI; resolves to the process exit status. */
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...args] = argv;
@@ -561,13 +612,14 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case 'run': return await cmdRun(args);
       case 'serve': return await cmdServe(args);
+      case 'platform': return cmdPlatform(args);
       default:
         throw new UsageError(`unknown command '${cmd}'`);
     }
   } catch (e) {
     if (e instanceof UsageError) {
       say(e.message);
-      process.stderr.write(`Try '${PROG} ${cmd === 'run' || cmd === 'serve' ? `${cmd} ` : ''}--help'.\n`);
+      process.stderr.write(`Try '${PROG} ${cmd === 'run' || cmd === 'serve' || cmd === 'platform' ? `${cmd} ` : ''}--help'.\n`);
       return 2;
     }
     throw e;

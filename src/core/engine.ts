@@ -6,10 +6,10 @@ import type { Task } from './task.js';
 import { IommufdCtx } from './iommufd.js';
 import { PLATFORMS, DEFAULT_PLATFORM, type Platform } from '../hw/platform.js';
 import { MockIommu } from '../hw/mock-iommu.js';
-// VFIO device cdevs of the platform's PCI functions (qemu-vtd, qemu-vtd-sc)
+// VFIO device cdevs of the platform's PCI functions
 import { VfioDevice, VfioDeviceFile, type VfioPciFunction } from './vfio-device.js';
 import { VfioGroup } from './vfio-group.js';
-import { q35VfioMachine } from '../hw/q35.js';
+import { buildMachine, type IommuUnit } from '../hw/machine.js';
 import { IommuGroupIds } from '../hw/iommu.js';
 
 /** The VFIO container node (iommufd's compat misc device). */
@@ -32,11 +32,15 @@ export class Engine {
   testMemoryLimit = 65536;
   /** The machine's iommu_group ids (its PCI functions'); the engine's alone. */
   readonly iommuGroupIds = new IommuGroupIds();
+  /** The platform's IOMMU units (dmar0, smmu3.0, ivhd0, ...). */
+  readonly iommuUnits: readonly IommuUnit[];
 
   constructor(readonly options: EngineOptions = {}) {
     this.platform = options.platform ?? PLATFORMS[DEFAULT_PLATFORM]!;
     this.testAbi = options.testAbi ?? this.platform.testAbi;
-    for (const fn of q35VfioMachine(this.platform.vtd, this.iommuGroupIds).vfioFunctions) this.plugVfioDevice(fn);
+    const m = buildMachine(this.platform, this.iommuGroupIds);
+    this.iommuUnits = m.units;
+    for (const fn of m.vfioFunctions) this.plugVfioDevice(fn);
   }
 
   // ---- VFIO device cdevs ----

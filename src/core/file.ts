@@ -82,8 +82,12 @@ export interface EmulatedFile {
    * advance f_pos). Never blocks: throw Errno(EAGAIN) or return 0 as the
    * kernel's fop does. Without it: EINVAL. With `trace`, the file says
    * what the access meant (trace.args: "region=CONFIG off=0x10").
+   * `viaMapping`: a load or store the program made in a trap mapping of the
+   * file (MmapRegion.trap), carried out as a read or write: the access the
+   * mapping would make, which may differ from read()'s (vfio-pci's MSI-X
+   * table is all-ones to read() but the device's own through a mapping).
    */
-  read?(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number;
+  read?(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace, viaMapping?: boolean): number;
   /**
    * The file has a pread/pwrite mode (FMODE_PREAD/FMODE_PWRITE). Without it
    * pread(2)/pwrite(2) are ESPIPE whatever the offset, as for the kernel's
@@ -91,7 +95,7 @@ export interface EmulatedFile {
    */
   readonly positional?: boolean;
   /** write(2)/pwrite(2): consume up to `len` bytes from `buf` (task.mm.read); returns bytes taken. Without it: EINVAL. */
-  write?(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number;
+  write?(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace, viaMapping?: boolean): number;
   /** poll(2): the POLL* bits that hold now (POLLIN when read() would return data). */
   poll?(): number;
   /**

@@ -13,6 +13,8 @@ import type { Ucmd } from './ucmd.js';
 import type { IommufdCtx } from './iommufd.js';
 import type { Task } from './task.js';
 import { DmaBufFile, dmabufPages } from './dmabuf.js';
+import { syzConvIova } from './selftest.js';
+import { MOCK_FLAGS_ACCESS_SYZ } from '../uapi/iommufd-test.js';
 
 const SIZE_MAX = ULONG_MAX;
 const MAP_FLAGS = U.IOMMU_IOAS_MAP_FIXED_IOVA | U.IOMMU_IOAS_MAP_WRITEABLE | U.IOMMU_IOAS_MAP_READABLE;
@@ -125,6 +127,16 @@ export function ioasMap(u: Ucmd<typeof U.IommuIoasMap.fields>): number {
 
 export function ioasCopy(u: Ucmd<typeof U.IommuIoasCopy.fields>): number {
   const c = u.cmd;
+  // iommufd_test_syz_conv_iova_id (CONFIG_IOMMUFD_TEST): the flag is taken
+  // off and src_iova converted, and both are what the reply writes back.
+  if (u.ctx.engine.testAbi && c.flags & MOCK_FLAGS_ACCESS_SYZ) {
+    c.flags &= ~MOCK_FLAGS_ACCESS_SYZ;
+    let src: IommufdIoas | undefined;
+    try { src = u.ctx.objects.get<IommufdIoas>(c.src_ioas_id, 'IOAS'); } catch (e) { if (!(e instanceof Errno)) throw e; }
+    if (src) {
+      try { c.src_iova = syzConvIova(src.iopt, c.src_iova); } finally { u.ctx.objects.put(src); }
+    }
+  }
   if (c.flags & ~MAP_FLAGS) throw new Errno(EOPNOTSUPP, 'flags');
   if (c.length >= ULONG_MAX || c.src_iova >= ULONG_MAX || c.dst_iova >= ULONG_MAX) throw new Errno(EOVERFLOW, 'length or iova');
   checkMapFlags(c.flags);

@@ -16,7 +16,7 @@ import { testDmabufGet, testDmabufRevoke } from './dmabuf.js';
 import { getHwptPaging, type HwptNested } from './hw-pagetable.js';
 import { MockDevice, MockNestedDomain, MockPagingDomain } from '../hw/mock-iommu.js';
 import { PAGE_SIZE_N, PAGE_SHIFT, pfnOf } from '../hw/memory.js';
-import { ULONG_MAX } from './io-pagetable.js';
+import { ULONG_MAX, type IoPagetable } from './io-pagetable.js';
 import type { Decoded, Fields, StructDef } from '../uapi/struct.js';
 
 /** A SELFTEST object: a mock device, bound and attached, that DESTROY unplugs. */
@@ -141,6 +141,22 @@ function checkMap(u: TestCmd): number {
     }
     return 0;
   });
+}
+
+/**
+ * The selftest's syzkaller IOVA (__iommufd_test_syz_conv_iova): with
+ * MOCK_FLAGS_ACCESS_SYZ an IOVA is {nth_area: u32, offset: u32} (little
+ * endian), meaning the nth area's start plus offset; 0 when there is no
+ * such area.
+ */
+export function syzConvIova(iopt: IoPagetable, iova: bigint): bigint {
+  let nth = Number(iova & 0xffffffffn);
+  const offset = iova >> 32n;
+  for (const area of iopt.areasIn()) {
+    if (nth === 0) return area.iova + offset;
+    nth--;
+  }
+  return 0n;
 }
 
 /** MD_CHECK_REFS: every page of [uptr, uptr+length) is pinned exactly `refs` times (EIO otherwise). */
@@ -268,24 +284,26 @@ function accessPages(u: TestCmd): number {
   const f = accessFile(u, u.cmd.id);
   if (!f.pin) throw new Errno(EOPNOTSUPP, 'access does not pin pages');
   const a = f.access!;
-  accessPinPages(a, p.iova, p.length, p.flags & T.MOCK_FLAGS_ACCESS_WRITE);
+  // the syzkaller IOVA is converted for the pin only; the reply keeps the caller's
+  const iova = p.flags & T.MOCK_FLAGS_ACCESS_SYZ ? (a.ioas ? syzConvIova(a.ioas.iopt, p.iova) : 0n) : p.iova;
+  accessPinPages(a, iova, p.length, p.flags & T.MOCK_FLAGS_ACCESS_WRITE);
   try {
     if (p.uptr) {
       // iommufd_test_check_pages: the pinned pages must be the pages behind uptr.
-      const start = p.iova & ~(PAGE_SIZE_N - 1n);
-      const end = (p.iova + p.length + PAGE_SIZE_N - 1n) & ~(PAGE_SIZE_N - 1n);
-      const uptr = p.uptr - (p.iova - start);
+      const start = iova & ~(PAGE_SIZE_N - 1n);
+      const end = (iova + p.length + PAGE_SIZE_N - 1n) & ~(PAGE_SIZE_N - 1n);
+      const uptr = p.uptr - (iova - start);
       for (let off = 0n; off < end - start; off += PAGE_SIZE_N) {
         u.task.mm.checkPinnable(uptr + off, 1n, false);
-        const area = a.ioas!.iopt.areaAt(p.iova > start + off ? p.iova : start + off)!;
-        const iova = start + off < area.iova ? area.iova : start + off;
-        const va = area.source.uptr + area.startByteOf(iova);
+        const area = a.ioas!.iopt.areaAt(iova > start + off ? iova : start + off)!;
+        const at = start + off < area.iova ? area.iova : start + off;
+        const va = area.source.uptr + area.startByteOf(at);
         const pinned = (pfnOf(area.source.mm, va));
         if (pinned !== pfnOf(u.task.mm, uptr + off)) throw new Errno(EBADE, 'pinned pages differ from uptr');
       }
     }
     const id = f.nextId++;
-    f.items.push({ iova: p.iova, length: p.length, id });
+    f.items.push({ iova, length: p.length, id });
     p.out_access_pages_id = id;
     try {
       respondPayload(u, T.IommuTestCmdAccessPages, p);
@@ -294,7 +312,7 @@ function accessPages(u: TestCmd): number {
       throw e;
     }
   } catch (e) {
-    accessUnpinPages(a, p.iova, p.length);
+    accessUnpinPages(a, iova, p.length);
     throw e;
   }
   return 0;
@@ -318,7 +336,9 @@ function accessRwOp(u: TestCmd): number {
   const n = Number(p.length);
   const write = (p.flags & T.MOCK_ACCESS_RW_WRITE) !== 0;
   const tmp = write ? u.task.mm.read(p.uptr, n) : new Uint8Array(n);
-  accessRw(f.access!, p.iova, tmp, write ? IOMMUFD_ACCESS_RW_WRITE : 0);
+  const a = f.access!;
+  const iova = p.flags & T.MOCK_FLAGS_ACCESS_SYZ ? (a.ioas ? syzConvIova(a.ioas.iopt, p.iova) : 0n) : p.iova;
+  accessRw(a, iova, tmp, write ? IOMMUFD_ACCESS_RW_WRITE : 0);
   if (!write) u.task.mm.write(p.uptr, tmp);
   return 0;
 }

@@ -85,8 +85,9 @@ export interface EventfdCtx {
   release(): void;
   /**
    * vfio_virqfd: call `handler` after each signal someone else (the user)
-   * gives the eventfd, until release(). Absent: the host cannot watch it
-   * (the server does not watch its clients' eventfds).
+   * gives the eventfd, taking its counter as the kernel does, until
+   * release(). The server polls its copy on its event loop, the library runs
+   * it on a simulated write. Absent: the host cannot watch it.
    */
   watch?(handler: () => void): void;
 }

@@ -80,7 +80,7 @@ export class VfioDevice {
     }, config);
     this.intrs = intrs;
     model.irqSink = { setIntx: (level) => intrs.setIntx(level), msi: (vector, msix) => intrs.raiseMsi(vector, msix) };
-    this.ioeventfds = new VfioPciIoeventfds(model, () => config.msixTable());
+    this.ioeventfds = new VfioPciIoeventfds(model, () => config.msixTable(), () => config.memoryEnabled);
   }
 
   /** vfio_pci_core_disable: reset, then the saved header back (pci_restore_state). */
@@ -396,19 +396,19 @@ export class VfioDeviceFile implements EmulatedFile {
   }
 
   /** vfio_pci_core_read / vfio_pci_core_write: the regions through the file offset. */
-  read(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number {
-    if (trace) traceRegion(trace, 'read', pos, len);
-    const data = this.regionRw(pos, len);
+  read(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace, viaMapping?: boolean): number {
+    if (trace) traceRegion(trace, viaMapping ? 'load' : 'read', pos, len);
+    const data = this.regionRw(pos, len, undefined, viaMapping);
     task.mm.write(buf, data);
     return data.length;
   }
 
-  write(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number {
-    if (trace) traceRegion(trace, 'write', pos, len);
+  write(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace, viaMapping?: boolean): number {
+    if (trace) traceRegion(trace, viaMapping ? 'store' : 'write', pos, len);
     if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');
     if (len === 0) return 0;
     // The bytes are copied in once the region has decided how many it takes.
-    return this.regionRw(pos, len, (n) => task.mm.read(buf, n)).length;
+    return this.regionRw(pos, len, (n) => task.mm.read(buf, n), viaMapping).length;
   }
 
   /** vfio_device_fops_mmap: EINVAL until bound; then vfio-pci's rules (vfio-pci-mmap.ts). */
@@ -418,7 +418,7 @@ export class VfioDeviceFile implements EmulatedFile {
   }
 
   /** vfio_pci_rw: the region is the offset's top bits. */
-  private regionRw(pos: bigint, len: number, from?: (n: number) => Uint8Array): Uint8Array {
+  private regionRw(pos: bigint, len: number, from?: (n: number) => Uint8Array, viaMapping = false): Uint8Array {
     if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');
     if (len === 0) return new Uint8Array(0);
     const info = this.device.pci.vfio;
@@ -443,7 +443,7 @@ export class VfioDeviceFile implements EmulatedFile {
       if (from) throw new Errno(EINVAL, 'the ROM region is read-only');
       return this.barRw(cfg, index, off, len);
     }
-    if (index <= V.VFIO_PCI_BAR5_REGION_INDEX) return this.barRw(cfg, index, off, len, from);
+    if (index <= V.VFIO_PCI_BAR5_REGION_INDEX) return this.barRw(cfg, index, off, len, from, viaMapping);
     // VGA (no VGA function) and device-specific regions (none).
     throw new Errno(EINVAL, `region ${index} has no read/write`);
   }
@@ -452,10 +452,10 @@ export class VfioDeviceFile implements EmulatedFile {
    * vfio_pci_bar_rw and vfio_pci_core_do_io_rw: within the BAR (a count
    * past the end is cut short), in the widest aligned accesses up to 8
    * bytes (4 for the ROM); the MSI-X table reads as all-ones and drops
-   * writes; memory BARs answer EIO while memory decoding is off (the virtual
+   * writes (not for a mapping's loads and stores: `viaMapping`); memory BARs answer EIO while memory decoding is off (the virtual
    * command register) or the function is in D3hot.
    */
-  private barRw(cfg: VfioPciConfig, bar: number, off: bigint, len: number, from?: (n: number) => Uint8Array): Uint8Array {
+  private barRw(cfg: VfioPciConfig, bar: number, off: bigint, len: number, from?: (n: number) => Uint8Array, viaMapping = false): Uint8Array {
     const model = this.device.pci.model;
     const r = model.resources[bar];
     if (!r || !r.start) throw new Errno(EINVAL, `BAR ${bar} is not implemented`);
@@ -463,7 +463,9 @@ export class VfioDeviceFile implements EmulatedFile {
     let pos = Number(off);
     const count = Math.min(len, Number(r.length - off));
     let xStart = 0, xEnd = 0;
-    const msix = cfg.msixTable();
+    // A mapping reaches the MSI-X table itself (vfio-pci lets the table's BAR
+    // be mapped whole: VFIO_REGION_INFO_CAP_MSIX_MAPPABLE; measured).
+    const msix = viaMapping ? undefined : cfg.msixTable();
     if (msix && msix.bar === bar) { xStart = msix.offset; xEnd = msix.offset + msix.size; }
     const maxWidth = bar === V.VFIO_PCI_ROM_REGION_INDEX ? 4 : 8;
     const data = from?.(count);

@@ -9,7 +9,9 @@
 // the line stays pending, and an unmask with the line still asserted signals
 // again at once (pci_check_and_unmask_intx). INTx disabled in the virtual
 // command register (virq_disabled) holds delivery entirely. MSI and MSI-X
-// vectors signal their eventfd whenever the function raises them.
+// vectors signal their eventfd whenever the function raises them; an MSI-X
+// vector without one is masked in the table the host kernel programs, so
+// the function's message waits in its PBA until an eventfd is set.
 import { Errno, EBADF, EINVAL, ENODEV, ENOTTY } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import type { EventfdCtx, Task } from './task.js';
@@ -21,7 +23,7 @@ interface IrqCtx {
   trigger: EventfdCtx | undefined;
   /** INTx only: masked (by the handler, an ioctl, or virq_disabled at enable). */
   masked: boolean;
-  /** INTx only: the unmask eventfd (virqfd) the user registered; held, not watched. */
+  /** INTx only: the unmask eventfd (virqfd) the user registered: its signals unmask. */
   unmask?: EventfdCtx | undefined;
 }
 
@@ -55,6 +57,8 @@ export class VfioPciIntrs {
   private reqTrigger: EventfdCtx | undefined;
   /** The function's INTx line (asserted by its model). */
   private intxLine = false;
+  /** MSI-X vectors the function raised while masked (no eventfd): its PBA bits. */
+  private readonly msixPending = new Set<number>();
 
   constructor(private readonly fn: IntrsFunction, private readonly config: VfioPciConfig) {}
 
@@ -80,7 +84,9 @@ export class VfioPciIntrs {
   /** The function raised MSI or MSI-X vector `vector` (vfio_msihandler): its eventfd, if it has one. */
   raiseMsi(vector: number, msix: boolean): void {
     if (this.irqType !== (msix ? V.VFIO_PCI_MSIX_IRQ_INDEX : V.VFIO_PCI_MSI_IRQ_INDEX)) return;
-    this.ctx.get(vector)?.trigger?.signal();
+    const trigger = this.ctx.get(vector)?.trigger;
+    if (trigger) trigger.signal();
+    else if (msix && vector < this.fn.irqCount(V.VFIO_PCI_MSIX_IRQ_INDEX)) this.msixPending.add(vector);
   }
 
   // ---- INTx ----
@@ -149,6 +155,8 @@ export class VfioPciIntrs {
     if (fd < 0) return;
     const trigger = eventfdCtxFdget(task, fd);
     this.ctx.set(vector, { trigger, masked: false });
+    // request_irq unmasks the table entry: a pending message is sent at once.
+    if (this.msixPending.delete(vector)) trigger.signal();
   }
 
   /** vfio_msi_set_block: on a failure the vectors already set in this call are torn down again. */
@@ -165,6 +173,7 @@ export class VfioPciIntrs {
   private msiDisable(): void {
     for (const c of this.ctx.values()) c.trigger?.release();
     this.ctx.clear();
+    this.msixPending.clear();
     if (this.irqType === V.VFIO_PCI_MSI_IRQ_INDEX) this.config.msiEnabled = false;
     this.irqType = NONE;
   }
@@ -237,7 +246,11 @@ export class VfioPciIntrs {
       const fd = s32(data!, 0);
       c.unmask?.release();
       c.unmask = undefined;
-      if (fd >= 0) c.unmask = eventfdCtxFdget(task, fd);
+      if (fd >= 0) {
+        // vfio_virqfd_enable: each signal from the user unmasks INTx.
+        c.unmask = eventfdCtxFdget(task, fd);
+        c.unmask.watch?.(() => this.intxUnmask());
+      }
     }
     return 0;
   }

@@ -2,9 +2,8 @@
 // drivers/vfio/pci/vfio_pci_rdwr.c): an eventfd that, when the user signals
 // it, makes vfio-pci write fixed data of 1, 2 or 4 bytes at a BAR offset.
 // Registrations are keyed by (BAR, offset, data, size); fd -1 removes one.
-// The write happens where the host can watch the eventfd (EventfdCtx.watch:
-// the library's simulated eventfds); the server keeps the registration
-// without watching the client's eventfd (its writes do not reach the device).
+// The host watches the eventfd (EventfdCtx.watch: the server polls its copy
+// of the client's eventfd, the library runs it on a simulated write).
 import { Errno, EEXIST, EINVAL, ENODEV, ENOSPC } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import type { EventfdCtx, Task } from './task.js';
@@ -24,7 +23,12 @@ export interface MsixTable { bar: number; offset: number; size: number }
 export class VfioPciIoeventfds {
   private readonly list: Ioeventfd[] = [];
 
-  constructor(private readonly model: PciFunctionModel, private readonly msix: () => MsixTable | undefined) {}
+  constructor(
+    private readonly model: PciFunctionModel,
+    private readonly msix: () => MsixTable | undefined,
+    /** The virtual command register's memory decoding (a memory BAR's write is dropped while it is off). */
+    private readonly memoryEnabled: () => boolean,
+  ) {}
 
   /** vfio_pci_ioctl_ioeventfd: the header, then the registration rules. */
   ioctl(task: Task, arg: bigint, trace?: IoctlTrace): number {
@@ -61,7 +65,12 @@ export class VfioPciIoeventfds {
     if (this.list.length >= IOEVENTFD_MAX) throw new Errno(ENOSPC, `${IOEVENTFD_MAX} registered`);
     const trigger = eventfdCtxFdget(task, fd);
     const e: Ioeventfd = { bar, pos: p, data, count, trigger };
-    trigger.watch?.(() => this.model.barWrite(bar, p, count, data & ((1n << BigInt(8 * count)) - 1n)));
+    const io = this.model.resources[bar]!.io;
+    // vfio_pci_ioeventfd_handler: the write, unless memory decoding is off for a memory BAR.
+    trigger.watch?.(() => {
+      if (!io && !this.memoryEnabled()) return;
+      this.model.barWrite(bar, p, count, data & ((1n << BigInt(8 * count)) - 1n));
+    });
     this.list.push(e);
     return 0;
   }

@@ -6,7 +6,10 @@
 // attribute; a driver sets it for buffers it flushes itself) unless the
 // IOMMU overrides it: a VT-d second-stage entry with SNP (bit 11) forces the
 // request to snoop; other drivers force it for a whole domain (their
-// `enforcing` attribute). A request that does not snoop goes straight to
+// `enforcing` attribute: AMD's FC is in every entry). On an SMMU the entry's
+// memory attributes decide: a non-cacheable entry never snoops, a cacheable
+// one snoops unless the device sets No Snoop and its root complex lacks
+// CANWBS (which turns No Snoop into write-back). A request that does not snoop goes straight to
 // DRAM: it reads what memory holds even when a CPU cache line is dirty, and
 // its write lands in memory under a dirty line that the CPU keeps reading and
 // that will overwrite the device's bytes when it is written back.
@@ -19,6 +22,7 @@ import { EFAULT } from '../uapi/errno.js';
 import { IOMMU_READ, IOMMU_WRITE, type HwDomain, type IommuDevice, type IommuDriver } from './iommu.js';
 import { RunDomain } from './run-domain.js';
 import { VtdSecondStageDomain, VTD_SS_PTE_R, VTD_SS_PTE_SNP, VTD_SS_PTE_W } from './intel-vtd.js';
+import { SmmuDomain } from './arm-smmu-v3.js';
 import type { CpuCache } from './cache.js';
 
 export interface DmaOptions {
@@ -48,7 +52,7 @@ export interface DmaSegment {
   readonly length: number;
   /** The request snooped the CPU cache for this piece (asked for, or forced by the IOMMU). */
   readonly snooped: boolean;
-  /** The IOMMU forced snooping here (SNP entry or enforcing domain). */
+  /** The IOMMU (or, on ARM, the CANWBS root complex) forced snooping here: SNP entry, enforcing domain, CANWBS. */
   readonly forced: boolean;
 }
 
@@ -76,14 +80,14 @@ export function iommuFaults(unit: IommuDriver): readonly IommuFault[] {
 }
 
 /** One translated piece of a request. */
-interface Piece { iova: bigint; paddr: bigint; length: bigint; forced: boolean; }
+interface Piece { iova: bigint; paddr: bigint; length: bigint; forced: boolean; uncached?: boolean; }
 
 /**
  * Translate [iova, iova+len) through `domain` for a read or a write: the
  * pieces, or the first fault. VT-d entries give R, W and SNP per entry; other
  * run-based domains give R and W per run and snooping per domain.
  */
-function translate(domain: HwDomain | null, iova: bigint, len: number, write: boolean): Piece[] | { reason: DmaFaultReason; iova: bigint } {
+function translate(domain: HwDomain | null, iova: bigint, len: number, write: boolean, dev: IommuDevice): Piece[] | { reason: DmaFaultReason; iova: bigint } {
   if (!domain) return { reason: 'blocked', iova };
   if (domain.kind !== 'paging' || !(domain instanceof RunDomain)) return { reason: 'untranslated', iova };
   const pieces: Piece[] = [];
@@ -92,8 +96,13 @@ function translate(domain: HwDomain | null, iova: bigint, len: number, write: bo
   for (let cur = iova; cur < end;) {
     const run = domain.runAt(cur);
     if (!run) return { reason: 'not-present', iova: cur };
-    let readable: boolean, writable: boolean, forced: boolean;
-    if (domain instanceof VtdSecondStageDomain) {
+    let readable: boolean, writable: boolean, forced: boolean, uncached = false;
+    if (domain instanceof SmmuDomain) {
+      readable = (run.prot & IOMMU_READ) !== 0;
+      writable = (run.prot & IOMMU_WRITE) !== 0;
+      uncached = !domain.cacheable(cur);
+      forced = !uncached && domain.driver.masterCanwbs(dev);
+    } else if (domain instanceof VtdSecondStageDomain) {
       const pte = domain.pte(cur)!;
       readable = (pte & VTD_SS_PTE_R) !== 0n;
       writable = (pte & VTD_SS_PTE_W) !== 0n;
@@ -105,7 +114,7 @@ function translate(domain: HwDomain | null, iova: bigint, len: number, write: bo
     }
     if (write ? !writable : !readable) return { reason: write ? 'write-denied' : 'read-denied', iova: cur };
     const stop = run.last + 1n < end ? run.last + 1n : end;
-    pieces.push({ iova: cur, paddr: run.paddr + (cur - run.iova), length: stop - cur, forced });
+    pieces.push({ iova: cur, paddr: run.paddr + (cur - run.iova), length: stop - cur, forced, uncached });
     cur = stop;
   }
   return pieces;
@@ -132,12 +141,12 @@ export class DmaEngine {
     if (!Number.isSafeInteger(len) || len < 0 || iova < 0n || iova + BigInt(len) - 1n > U64_MAX) {
       return this.fault(iova, write, 'not-present');
     }
-    const t = translate(this.device.group.domain, iova, len, write);
+    const t = translate(this.device.group.domain, iova, len, write, this.device);
     if (!Array.isArray(t)) return this.fault(t.iova, write, t.reason);
     const segs: DmaSegment[] = [];
     for (const p of t) {
       if (!this.cache.memory.present(p.paddr, Number(p.length), write)) return this.fault(p.iova, write, 'no-memory');
-      segs.push({ iova: p.iova, paddr: p.paddr, length: Number(p.length), forced: p.forced, snooped: p.forced || !o.noSnoop });
+      segs.push({ iova: p.iova, paddr: p.paddr, length: Number(p.length), forced: p.forced, snooped: p.forced || (!o.noSnoop && !p.uncached) });
     }
     return segs;
   }

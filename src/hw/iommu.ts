@@ -8,6 +8,10 @@ import { Errno, EINVAL, E2BIG } from '../uapi/errno.js';
 export const IOMMU_READ = 1 << 0;
 export const IOMMU_WRITE = 1 << 1;
 export const IOMMU_CACHE = 1 << 2;
+export const IOMMU_NOEXEC = 1 << 3;
+/** Device memory (an MSI doorbell, a dma-buf of MMIO): mapped uncached. */
+export const IOMMU_MMIO = 1 << 4;
+export const IOMMU_PRIV = 1 << 5;
 
 export interface IommuDomain {
   /** Supported IO page sizes, as a bitmap of sizes (bit n = 2^n bytes). */

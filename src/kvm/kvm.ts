@@ -1,10 +1,14 @@
-// A KVM virtual machine on x86, as far as DMA coherency reaches it
-// (arch/x86/kvm/x86.c): the count of sources of non-coherent DMA and what the
-// guest's WBINVD does. With no such source KVM makes WBINVD a no-op: every
-// DMA snoops, so there is nothing a flush could fix, and letting a guest
-// flush the host's caches would only cost the host. With one, WBINVD is
-// honoured: the guest may need it to make its stores visible to a device
-// that reads around the cache.
+// A KVM virtual machine, as far as DMA coherency reaches it. On x86
+// (arch/x86/kvm/x86.c, the only architecture that defines
+// __KVM_HAVE_ARCH_NONCOHERENT_DMA) it counts the sources of non-coherent DMA
+// and decides what the guest's WBINVD does. With no such source KVM makes
+// WBINVD a no-op: every DMA snoops, so there is nothing a flush could fix, and
+// letting a guest flush the host's caches would only cost the host. With one,
+// WBINVD is honoured: the guest may need it to make its stores visible to a
+// device that reads around the cache. On arm64 kvm-vfio's calls reach the
+// generic no-op stubs: KVM tracks nothing, has_noncoherent_dma is always
+// false, and there is no WBINVD (the guest's cache maintenance by VA is not
+// trapped); coherency rests on the IOMMU (CANWBS, S2FWB).
 import type { EmulatedFile } from '../core/file.js';
 import type { CpuCache } from '../hw/cache.js';
 import { KvmVfioDevice, type NoncoherentDmaSink } from './vfio.js';
@@ -18,6 +22,9 @@ export interface WbinvdResult {
   readonly linesWrittenBack: number;
 }
 
+/** The architectures KVM is modelled for. */
+export type KvmArch = 'x86' | 'arm64';
+
 export class KvmVm implements NoncoherentDmaSink {
   /** kvm->arch.noncoherent_dma_count. */
   noncoherentDmaCount = 0;
@@ -27,7 +34,7 @@ export class KvmVm implements NoncoherentDmaSink {
   private vfio: KvmVfioDevice | undefined;
 
   /** `cache`: the host CPUs' caches that an honoured WBINVD flushes. */
-  constructor(readonly cache: CpuCache) {}
+  constructor(readonly cache: CpuCache, readonly arch: KvmArch = 'x86') {}
 
   /** KVM_CREATE_DEVICE(KVM_DEV_TYPE_VFIO): only one per VM (EBUSY). */
   createVfioDevice(): KvmVfioDevice {
@@ -51,23 +58,24 @@ export class KvmVm implements NoncoherentDmaSink {
     this.vfioDevice.fileDel(file);
   }
 
-  /** kvm_arch_register_noncoherent_dma. */
+  /** kvm_arch_register_noncoherent_dma (a no-op stub but on x86). */
   registerNoncoherentDma(): void {
-    this.noncoherentDmaCount++;
+    if (this.arch === 'x86') this.noncoherentDmaCount++;
   }
 
-  /** kvm_arch_unregister_noncoherent_dma. */
+  /** kvm_arch_unregister_noncoherent_dma (a no-op stub but on x86). */
   unregisterNoncoherentDma(): void {
-    this.noncoherentDmaCount--;
+    if (this.arch === 'x86') this.noncoherentDmaCount--;
   }
 
-  /** kvm_arch_has_noncoherent_dma. */
+  /** kvm_arch_has_noncoherent_dma (false but on x86). */
   get hasNoncoherentDma(): boolean {
     return this.noncoherentDmaCount !== 0;
   }
 
-  /** kvm_emulate_wbinvd: flush every CPU's cache when non-coherent DMA is possible, else skip. */
+  /** kvm_emulate_wbinvd: flush every CPU's cache when non-coherent DMA is possible, else skip. x86 only. */
   guestWbinvd(): WbinvdResult {
+    if (this.arch !== 'x86') throw new RangeError('WBINVD is an x86 instruction; an arm64 guest cleans by VA, untrapped');
     this.wbinvdExits++;
     if (!this.hasNoncoherentDma) return { honoured: false, linesWrittenBack: 0 };
     this.wbinvdFlushes++;

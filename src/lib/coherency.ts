@@ -8,8 +8,9 @@ import { PLATFORMS, type Platform } from '../hw/platform.js';
 import { loadPlatform } from '../server/platform-file.js';
 import { CpuCache, SystemMemory, physAddr } from '../hw/cache.js';
 import { DmaEngine } from '../hw/dma.js';
-import { KvmVm } from '../kvm/kvm.js';
+import { KvmVm, type KvmArch } from '../kvm/kvm.js';
 import { IommufdFile, SimProcess, type ProcessOptions } from './index.js';
+import { Errno } from '../uapi/errno.js';
 import { VfioDeviceHandle } from './vfio.js';
 
 /** A process whose memory the machine reaches: a SimProcess or anything with an mm. */
@@ -82,13 +83,71 @@ export class Machine {
     return this.memory.read(physAddr(proc.mm, va), len);
   }
 
-  /** A KVM VM on this machine's CPUs. */
+  /** The machine's architecture as KVM sees it: arm64 with SMMUs, x86 otherwise. */
+  get arch(): KvmArch {
+    return this.engine.platform.iommus.some((u) => u.kind === 'smmuv3') ? 'arm64' : 'x86';
+  }
+
+  /** A KVM VM on this machine's CPUs (of the machine's architecture). */
   createVm(): KvmVm {
-    return new KvmVm(this.cache);
+    return new KvmVm(this.cache, this.arch);
   }
 }
 
-/** A machine on a built-in platform (qemu-vtd, qemu-vtd-sc, mock) or a platform file. */
+/** A machine on a built-in platform (qemu-vtd, intel-client, arm-smmuv3, amd-vi, ...) or a platform file. */
 export function openMachine(platform: string | Platform = 'qemu-vtd'): Machine {
   return new Machine(platform);
+}
+
+/** What a CPU store meets when device `vfioN` reads it back by DMA, and what KVM makes of the device. */
+export interface DmaOutcome {
+  readonly device: string;
+  /** VFIO_DEVICE_BIND_IOMMUFD's errno (0: bound). Without a binding there is no DMA to look at. */
+  readonly bind: number;
+  /** A read that snoops: 'fresh' (sees the dirty line), 'stale' (memory's old bytes); '-' when not bound. */
+  readonly snoopedRead: 'fresh' | 'stale' | '-';
+  /** A read with No Snoop set. */
+  readonly noSnoopRead: 'fresh' | 'stale' | '-';
+  /** kvm-vfio registered non-coherent DMA for the device's file (x86 only: arm64 tracks nothing). */
+  readonly kvmNoncoherent: boolean;
+  /** A guest WBINVD afterwards: flushed, skipped, or no such instruction (arm64). */
+  readonly wbinvd: 'honoured' | 'no-op' | 'n/a';
+}
+
+/**
+ * The stale-data outcomes of a platform, device by device, each on a machine
+ * of its own: bind, attach to a fresh IOAS (the automatic HWPT), map a page,
+ * let the CPU store into it (the line stays dirty), read it back by DMA with
+ * and without No Snoop, then hand the device's file to a KVM VM.
+ */
+export function dmaOutcomes(platform: string | Platform): DmaOutcome[] {
+  const probe = new Machine(platform);
+  return probe.engine.vfioDevices.map((_, n): DmaOutcome => {
+    const m = new Machine(probe.engine.platform);
+    const f = m.openIommufd();
+    const dev = f.openVfioDevice(n);
+    let bind = 0;
+    try { dev.bind(f); } catch (e) { if (!(e instanceof Errno)) throw e; bind = e.code; }
+    let snoopedRead: DmaOutcome['snoopedRead'] = '-', noSnoopRead: DmaOutcome['noSnoopRead'] = '-';
+    if (!bind) {
+      const ioas = f.ioasAlloc();
+      dev.attach(ioas);
+      const buf = f.proc.mmap(4096n);
+      const iova = 0x100000n;
+      f.map({ ioasId: ioas, userVa: buf, length: 4096n, iova });
+      const data = new TextEncoder().encode('the CPU wrote this');
+      m.cpuWrite(f.proc, buf, data);
+      const look = (noSnoop: boolean) => {
+        const r = m.dma(dev).dmaRead(iova, data.length, { noSnoop });
+        if (!r.ok) throw new Errno(r.errno, `DMA read faulted: ${r.fault.reason}`);
+        return r.data.every((b, i) => b === data[i]) ? 'fresh' as const : 'stale' as const;
+      };
+      snoopedRead = look(false);
+      noSnoopRead = look(true);
+    }
+    const vm = m.createVm();
+    vm.addVfioFile(dev.file);
+    const wbinvd = vm.arch !== 'x86' ? 'n/a' : vm.guestWbinvd().honoured ? 'honoured' : 'no-op';
+    return { device: `vfio${n}`, bind, snoopedRead, noSnoopRead, kvmNoncoherent: vm.hasNoncoherentDma, wbinvd };
+  });
 }

@@ -30,10 +30,10 @@ export { RLIM_INFINITY } from '../core/task.js';
 export { VfioDeviceHandle } from './vfio.js';
 export { DmaBuf, DmaBufFile } from '../core/dmabuf.js';
 export * as vfio from '../uapi/vfio.js';
-export { Machine, openMachine } from './coherency.js';
+export { Machine, openMachine, dmaOutcomes, type DmaOutcome } from './coherency.js';
 export { CpuCache, SystemMemory, physAddr, CACHE_LINE, type PhysicalMemory } from '../hw/cache.js';
 export { DmaEngine, iommuFaults, type DmaOptions, type DmaReadResult, type DmaWriteResult, type DmaSegment, type IommuFault, type DmaFaultReason } from '../hw/dma.js';
-export { KvmVm, type WbinvdResult } from '../kvm/kvm.js';
+export { KvmVm, type KvmArch, type WbinvdResult } from '../kvm/kvm.js';
 export { KvmVfioDevice, vfioFileEnforcedCoherent } from '../kvm/vfio.js';
 // The simulated machines, by name (`openIommufd({ platform: 'qemu-vtd' })`) or as values.
 export { PLATFORMS, DEFAULT_PLATFORM, type Platform } from '../hw/platform.js';
@@ -77,9 +77,11 @@ export class SimEventfd {
   /** Handlers the engine watches it with (virqfds). */
   private readonly watchers = new Set<() => void>();
 
-  /** write(2) of `n` by the program: the counter grows and the engine's watchers run. */
+  /** write(2) of `n` by the program: the counter grows; a watching engine takes it and runs its handlers. */
   write(n = 1n): void {
     this.count += n;
+    if (!this.watchers.size) return;
+    this.count = 0n;
     for (const w of [...this.watchers]) w();
   }
 

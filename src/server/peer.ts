@@ -16,15 +16,43 @@ interface PeerModule {
   pidfdAlive(pidfd: number): boolean;
   pidfdGetfd(pidfd: number, fd: number): number;
   eventfdSignal(fd: number): number;
+  eventfdRead(fd: number): number;
+  fdWatch(fd: number, cb: () => void): unknown;
+  fdUnwatch(handle: unknown): void;
 }
 
 /**
  * A client's eventfd as the server holds it (the engine's EventfdCtx): our
  * own copy of the descriptor (Peer.getFd), so a device can signal it at any
- * time; release() closes the copy.
+ * time, and watch it for the client's signals (a virqfd); release() stops
+ * watching and closes the copy.
  */
 export class HostEventfd {
+  private watching: unknown;
+
   constructor(private fd: number) {}
+
+  /**
+   * vfio_virqfd: when the client signals the eventfd, take its counter (as
+   * the kernel's wait-queue callback does; never blocking: another watcher
+   * of the same eventfd, woken by the same signal, may have taken it) and
+   * run `handler` once. One watcher per copy.
+   */
+  watch(handler: () => void): void {
+    if (this.fd < 0 || this.watching !== undefined) return;
+    const fd = this.fd;
+    this.watching = native.fdWatch(fd, () => {
+      // A kernel whose eventfd cannot be read without blocking (RWF_NOWAIT
+      // before Linux 5.13): stop, rather than spin on a counter we cannot take.
+      if (native.eventfdRead(fd) < 0) { this.unwatch(); return; }
+      try { handler(); } catch { /* a device handler's failure is the device's: the server goes on */ }
+    });
+  }
+
+  private unwatch(): void {
+    if (this.watching !== undefined) native.fdUnwatch(this.watching);
+    this.watching = undefined;
+  }
 
   /** eventfd_signal: +1, skipped when the counter is full (a write would block). */
   signal(): void {
@@ -33,6 +61,7 @@ export class HostEventfd {
 
   release(): void {
     if (this.fd < 0) return;
+    this.unwatch();
     try { fs.closeSync(this.fd); } catch { /* closed */ }
     this.fd = -1;
   }

@@ -195,8 +195,8 @@ export class EmuServer {
   /** Our private state: region backings and control files. */
   readonly stateDir: string;
   readonly faults: FaultControl;
-  /** The machine's sysfs and /dev/vfio (sysfs.ts), when it has PCI functions to show. */
-  private readonly treeRoot: string | undefined;
+  /** IOMMUFD_EMU_TREE: the machine's sysfs and /dev/vfio (sysfs.ts), when it has PCI functions to show. */
+  private readonly treeEnv: string | undefined;
   /** /proc/<pid>/status with the engine's VmLck/VmPin. */
   private readonly procStatus: ProcStatus;
   private readonly server: net.Server;
@@ -235,8 +235,9 @@ export class EmuServer {
     this.procStatus = new ProcStatus(this.stateDir);
     const tree = machineSysfs(this.engine);
     if (tree) {
-      this.treeRoot = path.join(fs.realpathSync(this.stateDir), 'tree');
-      writeSysfsTree(this.treeRoot, tree);
+      const root = path.join(fs.realpathSync(this.stateDir), 'tree');
+      writeSysfsTree(root, tree.entries);
+      this.treeEnv = treeEnv(root, tree.prefixes);
     }
     this.server = net.createServer({ allowHalfOpen: false }, (s) => this.accept(s));
     this.server.on('error', (e) => this.log(`server socket: ${e.message}`));
@@ -274,7 +275,7 @@ export class EmuServer {
       IOMMUFD_EMU_REDIRECT: redirectEnv(),
       IOMMUFD_EMU_STATE: this.stateDir,
       IOMMUFD_EMU_TRACER: String(process.pid),
-      ...(this.treeRoot ? { IOMMUFD_EMU_TREE: treeEnv(this.treeRoot) } : {}),
+      ...(this.treeEnv ? { IOMMUFD_EMU_TREE: this.treeEnv } : {}),
     };
   }
 
@@ -388,7 +389,7 @@ export class EmuServer {
             onFrames = ch.frames;
           } else if (h.kind === KIND_QUERY) {
             hello = h;
-            const text = Buffer.from(`${pathsEnv(this.engine.paths(), this.groupMinor)}\n${redirectEnv()}\n${this.stateDir}\n${this.treeRoot ? treeEnv(this.treeRoot) : ''}`, 'utf8');
+            const text = Buffer.from(`${pathsEnv(this.engine.paths(), this.groupMinor)}\n${redirectEnv()}\n${this.stateDir}\n${this.treeEnv ?? ''}`, 'utf8');
             sock.end(Buffer.concat([encodeReply(text.length, process.pid), text]));
             return;
           } else {
@@ -816,20 +817,22 @@ export class EmuServer {
     if (!fn) return encodeReply(-EINVAL);
     const len = Math.min(q.request, MAX_RW);
     const explicit = param(q, 1) === 1n;
+    // a[2]: a trapped load or store of a mapping, not a read()/write().
+    const viaMapping = explicit && param(q, 2) === 1n;
     const pos = explicit ? param(q, 0) : of.file.positional ? of.pos : 0n;
     const task = new ProcessTask(proc.pid, q.tid, proc.mm, this.rootCaps, proc.host);
     // A write's bytes came with the request: they are the read-ahead window.
     proc.mm.beginIoctl(q.arg, isRead ? undefined : q.ext, true);
     this.lastErr = undefined;
     const trace: IoctlTrace | undefined = this.trace ? { name: '', args: '' } : undefined;
-    const result = this.guard(() => `${isRead ? 'read' : 'write'} of ${of.path}`, () => fn.call(of.file, task, q.arg, len, pos, trace));
+    const result = this.guard(() => `${isRead ? 'read' : 'write'} of ${of.path}`, () => fn.call(of.file, task, q.arg, len, pos, trace, viaMapping));
     // read()/write() move the file position (vfs_read's *ppos), pread/pwrite do not.
     if (!explicit && result > 0 && of.file.positional) of.pos = pos + BigInt(result);
     const recs = EmuServer.writeRecs(proc, undefined);
     this.faults.flush();
     const aux = this.drainIfIdle(of);
     if (this.pollable.size) for (const p of this.pollable) if (p !== of) this.syncWake(p);
-    const call = `${explicit ? 'p' : ''}${isRead ? 'read' : 'write'}`;
+    const call = viaMapping ? (isRead ? 'load' : 'store') : `${explicit ? 'p' : ''}${isRead ? 'read' : 'write'}`;
     this.trace?.(`[${proc.pid}] ${call}(${of.path}, ${trace?.args || len}) = ${result < 0 ? `-1 ${errnoName(-result)}` : result}`);
     return encodeReply(result, aux, recs ?? NO_RECS);
   }

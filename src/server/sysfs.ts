@@ -21,18 +21,30 @@ import {
   Q35_CPU_LIST, Q35_CPU_MASK, Q35_HOST_BRIDGE, Q35_ICH9, Q35_VTD_BASE, q35IntxGsi, type ChipsetFunction,
 } from '../hw/q35-chipset.js';
 
-/** The subtrees the machine's tree replaces (the host's entries there are not shown). */
+/**
+ * The subtrees every machine's tree replaces (the host's entries there are
+ * not shown); a machine adds its device nodes' /sys/dev/char links.
+ */
 export const SYSFS_PREFIXES: readonly string[] = [
   '/sys/bus/pci', '/sys/devices/pci0000:00', '/sys/devices/virtual/iommu', '/sys/devices/virtual/vfio',
   '/sys/kernel/iommu_groups', '/sys/class/iommu', '/sys/class/vfio-dev', '/sys/class/vfio', '/sys/class/pci_bus',
   '/sys/module/vfio', '/sys/module/vfio_pci', '/sys/module/vfio_pci_core', '/sys/module/vfio_iommu_type1',
-  '/sys/module/iommufd', '/dev/vfio',
+  '/sys/module/iommufd', '/dev/vfio', '/sys/devices/virtual/misc/vfio', '/sys/devices/virtual/misc/iommu',
+  '/sys/class/misc/vfio', '/sys/class/misc/iommu',
 ];
+
+/** The tree of a machine: its entries by absolute path, and the paths it stands for. */
+export interface MachineSysfs {
+  readonly entries: Map<string, SysfsEntry>;
+  readonly prefixes: readonly string[];
+}
 
 /** The vfio group char device's major (vfio.group_devt, assigned at boot; the oracle's). */
 export const VFIO_GROUP_MAJOR = 251;
 /** The vfio cdev region's major (the oracle's; server.ts reports the same for the nodes). */
 const VFIO_CDEV_MAJOR = 250;
+/** Misc devices: /dev/vfio/vfio (VFIO_MINOR) and /dev/iommu (dynamic; the oracle's). */
+const MISC_MAJOR = 10, VFIO_MISC_MINOR = 196, IOMMU_MISC_MINOR = 257;
 
 export type SysfsEntry =
   | { readonly kind: 'dir'; readonly mode: number }
@@ -130,10 +142,10 @@ function vfioView(d: VfioDevice): FunctionView {
  * it), parents before children; undefined when the machine has no VT-d unit
  * (the mock platform: no PCI functions for VFIO, the host's view stays).
  */
-export function machineSysfs(engine: Engine): Map<string, SysfsEntry> | undefined {
+export function machineSysfs(engine: Engine): MachineSysfs | undefined {
   const devs = engine.vfioDevices;
   const unit = devs.map((d) => d.pci.driver).find((u): u is IntelVtd => u instanceof IntelVtd);
-  if (engine.platform.vtd.length === 0 || !unit) return undefined;
+  if (!unit) return undefined;
   const t = new Map<string, SysfsEntry>();
   const dir = (p: string) => {
     for (let q = p; q !== '/' && !t.has(q); q = path.dirname(q)) t.set(q, { kind: 'dir', mode: 0o755 });
@@ -145,6 +157,13 @@ export function machineSysfs(engine: Engine): Map<string, SysfsEntry> | undefine
   };
   const file = (p: string, data: string | Uint8Array, mode = 0o444) => put(p, { kind: 'file', mode, data });
   const link = (p: string, target: string) => put(p, { kind: 'link', target });
+  // /sys/dev/char/MAJ:MIN of each node, each its own prefix (the host's other nodes stay).
+  const prefixes = [...SYSFS_PREFIXES];
+  const devChar = (major: number, minor: number, device: string) => {
+    const p = `/sys/dev/char/${major}:${minor}`;
+    link(p, `../../devices/${device}`);
+    prefixes.push(p);
+  };
 
   // Functions in PCI address order, with the groups Linux gave them in probe order.
   const vfioGroups = devs.map((d) => d.pci.group.id);
@@ -247,6 +266,7 @@ export function machineSysfs(engine: Engine): Map<string, SysfsEntry> | undefine
     link(`${d}/vfio-dev/${v}/subsystem`, '../../../../../class/vfio-dev');
     file(`${d}/vfio-dev/${v}/uevent`, `MAJOR=${VFIO_CDEV_MAJOR}\nMINOR=${f.vfio.index}\nDEVNAME=vfio/devices/${v}\n`, 0o644);
     link(`/sys/class/vfio-dev/${v}`, `../../devices/pci0000:00/${name}/vfio-dev/${v}`);
+    devChar(VFIO_CDEV_MAJOR, f.vfio.index, `pci0000:00/${name}/vfio-dev/${v}`);
     put(`/dev/vfio/devices/${v}`, { kind: 'file', mode: 0o600, data: '' });
   }
 
@@ -280,7 +300,19 @@ export function machineSysfs(engine: Engine): Map<string, SysfsEntry> | undefine
     file(`${gd}/uevent`, `MAJOR=${VFIO_GROUP_MAJOR}\nMINOR=${minor}\nDEVNAME=vfio/${g}\n`, 0o644);
     link(`/sys/class/vfio/${g}`, `../../devices/virtual/vfio/${g}`);
     put(`/dev/vfio/${g}`, { kind: 'file', mode: 0o600, data: '' });
+    devChar(VFIO_GROUP_MAJOR, minor, `virtual/vfio/${g}`);
   });
+  // The misc devices: the container (/dev/vfio/vfio) and /dev/iommu.
+  for (const [name, minor, devname, mode] of [
+    ['vfio', VFIO_MISC_MINOR, 'vfio/vfio', '0666'], ['iommu', IOMMU_MISC_MINOR, 'iommu', '0660'],
+  ] as const) {
+    const md = `/sys/devices/virtual/misc/${name}`;
+    file(`${md}/dev`, `${MISC_MAJOR}:${minor}\n`);
+    link(`${md}/subsystem`, '../../../../class/misc');
+    file(`${md}/uevent`, `MAJOR=${MISC_MAJOR}\nMINOR=${minor}\nDEVNAME=${devname}\nDEVMODE=${mode}\n`, 0o644);
+    link(`/sys/class/misc/${name}`, `../../devices/virtual/misc/${name}`);
+    devChar(MISC_MAJOR, minor, `virtual/misc/${name}`);
+  }
   put('/dev/vfio/vfio', { kind: 'file', mode: 0o666, data: '' });
   dir('/dev/vfio/devices');
 
@@ -290,7 +322,7 @@ export function machineSysfs(engine: Engine): Map<string, SysfsEntry> | undefine
   file('/sys/module/vfio_pci/parameters/disable_idle_d3', 'N\n', 0o644);
   file('/sys/module/vfio_pci/parameters/nointxmask', 'N\n', 0o644);
   file('/sys/module/iommufd/parameters/allow_unsafe_interrupts', 'N\n', 0o644);
-  return t;
+  return { entries: t, prefixes };
 }
 
 /**
@@ -323,6 +355,6 @@ export function writeSysfsTree(root: string, entries: ReadonlyMap<string, SysfsE
 }
 
 /** IOMMUFD_EMU_TREE for the shim: the tree's root, then the prefixes it stands for. */
-export function treeEnv(root: string): string {
-  return [root, ...SYSFS_PREFIXES].join('|');
+export function treeEnv(root: string, prefixes: readonly string[]): string {
+  return [root, ...prefixes].join('|');
 }

@@ -105,6 +105,44 @@ int main(void)
 	step("bind again", xioctl(d, VFIO_DEVICE_BIND_IOMMUFD, &b), NULL);
 	step("after reopen: remove one", ioevent(d, 32, 4, REGION(0) + 0x3000, 1001, -1), NULL);
 	step("after reopen: register", ioevent(d, 32, 4, REGION(0) + 0x3000, 1001, e), NULL);
+
+	note("ioeventfd writes");
+	{
+		__u16 cmd = 0;
+		__u32 v = 0;
+		__u64 one = 1, cnt = 0;
+		int w = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+		step("config command", pread(d, &cmd, 2, REGION(7) + 4) == 2 ? 0 : -errno, NULL);
+		cmd |= 2; /* memory decoding on */
+		step("memory on", pwrite(d, &cmd, 2, REGION(7) + 4) == 2 ? 0 : -errno, NULL);
+		step("register BAR0 0x2800 = 0x12345670",
+		     ioevent(d, 32, 4, REGION(0) + 0x2800, 0x12345670, w), NULL);
+		rc = pread(d, &v, 4, REGION(0) + 0x2800) == 4 ? 0 : -errno;
+		step("BAR0 0x2800 before", rc, "0x%08x", v);
+		step("signal", write(w, &one, 8) == 8 ? 0 : -errno, NULL);
+		usleep(20000);
+		rc = pread(d, &v, 4, REGION(0) + 0x2800) == 4 ? 0 : -errno;
+		step("BAR0 0x2800 after", rc, "0x%08x", v);
+		rc = read(w, &cnt, 8) == 8 ? 0 : -errno;
+		step("eventfd counter after", rc, NULL);
+		step("register BAR0 0x2800 = 0x0badcaf0 (memory off)",
+		     ioevent(d, 32, 4, REGION(0) + 0x2800, 0x0badcaf0, w), NULL);
+		cmd &= ~2;
+		step("memory off", pwrite(d, &cmd, 2, REGION(7) + 4) == 2 ? 0 : -errno, NULL);
+		step("signal", write(w, &one, 8) == 8 ? 0 : -errno, NULL);
+		usleep(20000);
+		cmd |= 2;
+		step("memory on", pwrite(d, &cmd, 2, REGION(7) + 4) == 2 ? 0 : -errno, NULL);
+		rc = pread(d, &v, 4, REGION(0) + 0x2800) == 4 ? 0 : -errno;
+		step("BAR0 0x2800 after a signal with memory off", rc, "0x%08x", v);
+		step("remove 0x12345670", ioevent(d, 32, 4, REGION(0) + 0x2800, 0x12345670, -1), NULL);
+		step("signal", write(w, &one, 8) == 8 ? 0 : -errno, NULL);
+		usleep(20000);
+		rc = pread(d, &v, 4, REGION(0) + 0x2800) == 4 ? 0 : -errno;
+		step("BAR0 0x2800 after (0x0badcaf0 remains registered)", rc, "0x%08x", v);
+		close(w);
+	}
 	close(d);
 
 	note("hot reset, group");

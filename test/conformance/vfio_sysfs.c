@@ -364,5 +364,22 @@ int main(void)
 	exists("/dev/vfio/devices/vfio0", R_OK | W_OK);
 	real("/dev/vfio/devices/vfio1");
 	entry("/dev/vfio/3");
+
+	printf("# device numbers to sysfs\n");
+	{
+		static const char *const nodes[] = { "250:0", "250:1", "251:0", "251:1", "10:196", "10:257" };
+		for (size_t i = 0; i < sizeof(nodes) / sizeof(*nodes); i++) {
+			snprintf(p, sizeof(p), "/sys/dev/char/%s", nodes[i]);
+			entry(p);
+		}
+	}
+	real("/sys/dev/char/250:1");
+	entry("/sys/class/misc/vfio");
+	entry("/sys/class/misc/iommu");
+	listing("/sys/devices/virtual/misc/vfio", NULL);
+	text("/sys/devices/virtual/misc/vfio/dev");
+	text("/sys/devices/virtual/misc/vfio/uevent");
+	text("/sys/devices/virtual/misc/iommu/dev");
+	text("/sys/devices/virtual/misc/iommu/uevent");
 	return 0;
 }

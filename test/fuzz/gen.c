@@ -73,6 +73,7 @@ static __u64 iovas[MAXIDS];
 static int niovas;
 static int afds[16];
 static int nafds;
+static int nvfd;               /* VFIO device cdevs on this machine (0-2) */
 
 static void id_seen(__u32 id)
 {
@@ -628,6 +629,12 @@ static void s_test(unsigned n)
 		IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS,
 	};
 	__u32 op = chance(97) ? ops[below(sizeof(ops) / sizeof(ops[0]))] : below(30);
+
+	/* With real devices, no mock domains: Linux 7.2 oopses when a real
+	 * device is attached to one (test/fuzz/mock_hwpt_real_dev.c). */
+	if (nvfd && (op == IOMMU_TEST_OP_MOCK_DOMAIN || op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS ||
+		     op == IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE))
+		op = IOMMU_TEST_OP_CREATE_ACCESS;
 	__u32 id = pick_id();
 	struct iommu_test_cmd *c;
 	const char *d = "-";
@@ -790,6 +797,129 @@ static void close_access(unsigned n)
 	fflush(stdout);
 }
 
+/* ---- VFIO device cdevs (the --vfio machine) ---- */
+#define VFIO_IO(n) _IO(';', 100 + (n))
+static int vfd[2] = { -1, -1 };
+
+static void vfio_open(unsigned n, int d)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/dev/vfio/devices/vfio%d", d);
+	vfd[d] = open(path, O_RDWR);
+	printf("%u OPEN vfio%d: %s\n", n, d, vfd[d] < 0 ? errno_name(errno) : "ok");
+	fflush(stdout);
+}
+
+static void s_vfio(unsigned n)
+{
+	int d = (int)below(nvfd), fd = vfd[d], rc;
+	unsigned op = below(20);
+	char a[160];
+
+	if (fd < 0) {
+		vfio_open(n, d);
+		return;
+	}
+	if (op == 0) {
+		close(fd);
+		vfd[d] = -1;
+		printf("%u CLOSE vfio%d: ok\n", n, d);
+		fflush(stdout);
+		return;
+	}
+	if (op <= 4) {
+		/* VFIO_DEVICE_BIND_IOMMUFD */
+		int which = (int)below(10), ifdarg = which < 7 ? ifd : which == 7 ? -1 : which == 8 ? 999 : vfd[!d];
+		__u32 flags = chance(90) ? 0 : pick_flags(0);
+		__u32 *c = prep(24);
+
+		c[1] = flags;
+		c[2] = (__u32)ifdarg;
+		commit();
+		rc = xioctl(fd, VFIO_IO(18), arg);
+		if (!rc)
+			id_seen(get32(12));
+		snprintf(a, sizeof(a), "vfio%d f=%#x iommufd=%s", d, flags,
+			 which < 7 ? "ifd" : which == 7 ? "-1" : which == 8 ? "999" : "vfio");
+		show(n, "BIND", a, rc);
+	} else if (op <= 8) {
+		/* VFIO_DEVICE_ATTACH_IOMMUFD_PT */
+		__u32 flags = chance(85) ? 0 : pick_flags(1), pt = pick_id(), pasid = below(3);
+		__u32 *c = prep(16);
+
+		c[1] = flags;
+		c[2] = pt;
+		c[3] = pasid;
+		rc = (commit(), xioctl(fd, VFIO_IO(19), arg));
+		snprintf(a, sizeof(a), "vfio%d f=%#x pt=%u pasid=%u", d, flags, pt, pasid);
+		show(n, "ATTACH", a, rc);
+	} else if (op <= 10) {
+		/* VFIO_DEVICE_DETACH_IOMMUFD_PT */
+		__u32 flags = chance(85) ? 0 : pick_flags(1), pasid = below(3);
+		__u32 *c = prep(12);
+
+		c[1] = flags;
+		c[2] = pasid;
+		rc = (commit(), xioctl(fd, VFIO_IO(20), arg));
+		snprintf(a, sizeof(a), "vfio%d f=%#x pasid=%u", d, flags, pasid);
+		show(n, "DETACH", a, rc);
+	} else if (op <= 12) {
+		/* VFIO_DEVICE_GET_INFO, GET_REGION_INFO, GET_IRQ_INFO */
+		unsigned which = below(3), idx = below(11), sz = which == 1 ? 32 : which == 0 ? 24 : 16;
+		__u32 *c = prep(chance(20) ? 256 : sz);
+
+		c[0] = chance(80) ? (chance(30) ? 256 : sz) : below(64);
+		if (which)
+			c[2] = idx;
+		rc = (commit(), xioctl(fd, VFIO_IO(7 + which), arg));
+		snprintf(a, sizeof(a), "vfio%d %s argsz=%u index=%u", d,
+			 which == 0 ? "DEVICE" : which == 1 ? "REGION" : "IRQ", c[0], idx);
+		show(n, "GET_INFO", a, rc);
+	} else if (op <= 14) {
+		/* VFIO_DEVICE_SET_IRQS without data (DATA_NONE / BOOL) */
+		__u32 flags = chance(80) ? ((1u << below(2)) | (1u << (3 + below(3)))) : pick_flags(0x3f);
+		__u32 idx = below(6), start = below(3), count = below(3);
+		unsigned char *c = prep(24);
+
+		memcpy(c + 4, &flags, 4);
+		memcpy(c + 8, &idx, 4);
+		memcpy(c + 12, &start, 4);
+		memcpy(c + 16, &count, 4);
+		c[20] = below(2);
+		c[21] = below(2);
+		if (chance(50))
+			memcpy(c, &(__u32){ 20 + ((flags & 2) ? count : 0) }, 4);
+		rc = (commit(), xioctl(fd, VFIO_IO(10), arg));
+		snprintf(a, sizeof(a), "vfio%d f=%#x index=%u start=%u count=%u", d, flags, idx, start, count);
+		show(n, "SET_IRQS", a, rc);
+	} else if (op <= 15) {
+		rc = xioctl(fd, VFIO_IO(11), NULL);
+		arg = pool + ARG * PG;
+		argsz = 0;
+		where = "";
+		snprintf(a, sizeof(a), "vfio%d", d);
+		show(n, "RESET", a, rc);
+	} else {
+		/* config space through pread */
+		unsigned off = below(chance(80) ? 256 : 4200), len = 1 << below(3);
+		unsigned char b[8] = { 0 };
+		ssize_t r = pread(fd, b, len, (7LL << 40) + off);
+
+		printf("%u CONFIG vfio%d off=%#x len=%u: %s", n, d, off, len,
+		       r < 0 ? errno_name(errno) : "ok");
+		if (r > 0) {
+			unsigned i;
+
+			printf(" n=%zd", r);
+			for (i = 0; i < (unsigned)r; i++)
+				printf(" %02x", b[i]);
+		}
+		putchar('\n');
+		fflush(stdout);
+	}
+}
+
 static void (*const steps[])(unsigned) = {
 	s_ioas_alloc, s_ioas_alloc, s_destroy, s_map, s_map, s_map, s_map_file, s_unmap, s_unmap,
 	s_copy, s_ranges, s_allow, s_option, s_vfio_ioas, s_hwpt_alloc, s_hw_info, s_dirty,
@@ -830,6 +960,7 @@ static int run(int argc, char **argv)
 		return 1;
 	}
 	printf("seed %llu steps %u\n", seed, nsteps);
+	nvfd = access("/dev/vfio/devices/vfio0", F_OK) ? 0 : access("/dev/vfio/devices/vfio1", F_OK) ? 1 : 2;
 	for (i = 0; i < nsteps; i++) {
 		unsigned r;
 
@@ -843,6 +974,8 @@ static int run(int argc, char **argv)
 			reopen(i);
 		else if (r < 6)
 			close_access(i);
+		else if (nvfd && r < 250)
+			s_vfio(i);
 		else
 			steps[below(sizeof(steps) / sizeof(steps[0]))](i);
 	}

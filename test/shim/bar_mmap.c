@@ -24,6 +24,13 @@
 
 static int dev;
 
+/* include/uapi/linux/vfio.h (not in the conformance headers). */
+struct vfio_region_info_ {
+	__u32 argsz, flags, index, cap_offset;
+	__u64 size, offset;
+};
+#define VFIO_DEVICE_GET_REGION_INFO_ _IO(VFIO_TYPE, VFIO_BASE + 8)
+
 static void try_map(const char *what, off_t off, size_t len, int prot, int flags)
 {
 	void *p = mmap(NULL, len, prot, flags, dev, off);
@@ -33,6 +40,32 @@ static void try_map(const char *what, off_t off, size_t len, int prot, int flags
 	}
 	printf("mmap %s: ok\n", what);
 	munmap(p, len);
+}
+
+/* VFIO_DEVICE_GET_REGION_INFO with room for `argsz` bytes: what says a region may be mmapped. */
+static void region_info(unsigned index, unsigned argsz)
+{
+	union {
+		struct vfio_region_info_ r;
+		unsigned char b[64];
+	} u;
+	int rc;
+
+	memset(&u, 0, sizeof(u));
+	u.r.argsz = argsz;
+	u.r.index = index;
+	rc = xioctl(dev, VFIO_DEVICE_GET_REGION_INFO_, &u);
+	if (rc) {
+		printf("region %u info: %s\n", index, errno_name(-rc));
+		return;
+	}
+	printf("region %u info (argsz %u): argsz=%u flags=0x%x size=0x%llx offset=0x%llx cap_offset=%u", index, argsz,
+	       u.r.argsz, u.r.flags, (unsigned long long)u.r.size, (unsigned long long)u.r.offset, u.r.cap_offset);
+	if (u.r.cap_offset && u.r.cap_offset + 8 <= sizeof(u)) {
+		struct vfio_info_cap_header *h = (void *)(u.b + u.r.cap_offset);
+		printf(" cap id=%u version=%u next=%u", h->id, h->version, h->next);
+	}
+	printf("\n");
 }
 
 static uint64_t pread_n(unsigned off, int n)
@@ -72,6 +105,12 @@ int main(void)
 		devid = b.out_devid;
 		(void)devid;
 	}
+
+	/* What vfio-pci says may be mapped: VFIO_REGION_INFO_FLAG_MMAP, and the
+	 * MSI-X table's BAR whole (VFIO_REGION_INFO_CAP_MSIX_MAPPABLE). */
+	for (unsigned i = 0; i < 9; i++)
+		region_info(i, 48);
+	region_info(3, 32);
 
 	/* vfio_pci_core_mmap's rules. */
 	try_map("BAR0 whole", BAR0, 0x20000, PROT_READ | PROT_WRITE, MAP_SHARED);
@@ -132,6 +171,31 @@ int main(void)
 	/* A register the device computes: the mapping reads what pread reads. */
 	printf("load32 STATUS %s pread\n", *(volatile uint32_t *)(bar + STATUS) == pread_n(STATUS, 4) ? "==" : "!=");
 	printf("load16 STATUS %s pread\n", *(volatile uint16_t *)(bar + STATUS) == pread_n(STATUS, 2) ? "==" : "!=");
+
+	/* The MSI-X table (BAR3, mappable whole): all-ones to pread, dropped by
+	 * pwrite, the device's own through the mapping (its contents are the
+	 * host's leftovers: only compared). The PBA is the device's to both. */
+	{
+		volatile unsigned char *x = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED, dev, REGION(3));
+		uint32_t v = 0, saved;
+		if (x == MAP_FAILED) {
+			printf("mmap BAR3: %s\n", errno_name(errno));
+			return 1;
+		}
+		saved = *(volatile uint32_t *)x;
+		pread(dev, &v, 4, REGION(3));
+		printf("msix table address: pread 0x%x, load32 %s\n", v, saved == 0xffffffff ? "all-ones" : "the device's");
+		*(volatile uint32_t *)x = 0xfee00000;
+		pread(dev, &v, 4, REGION(3));
+		printf("msix table store32: load32 0x%x pread 0x%x\n", *(volatile uint32_t *)x, v);
+		v = 0x12345678;
+		pwrite(dev, &v, 4, REGION(3) + 4);
+		printf("msix table pwrite dropped: load32 0x%x\n", *(volatile uint32_t *)(x + 4));
+		*(volatile uint32_t *)x = saved;
+		pread(dev, &v, 4, REGION(3) + 0x2000);
+		printf("msix pba: load32 0x%x pread 0x%x\n", *(volatile uint32_t *)(x + 0x2000), v);
+		munmap((void *)x, 0x4000);
+	}
 
 	/* IOAS_MAP of it: pinning VM_IO | VM_PFNMAP memory fails. */
 	rc = ioas_alloc(ifd, &ioas);

@@ -1,4 +1,5 @@
-/* Arms vfio0's MSI-X vectors, ERR and REQ with eventfds, then closes the
+/* Arms vfio0's MSI-X vectors, ERR and REQ with eventfds and registers an
+ * ioeventfd (which the server watches), then closes the
  * device, waiting for a line on stdin before each step, so the test can
  * look at the server's own copies of the eventfds in between (see
  * test/vfio-irqs-server.test.ts). Prints one word per step. */
@@ -43,6 +44,18 @@ int main(void)
 	if (rc) {
 		printf("set_irqs: %s\n", errno_name(-rc));
 		return 1;
+	}
+	{
+		struct { __u32 argsz, flags; __u64 offset, data; __s32 fd; __u32 r; } io = {
+			.argsz = 32, .flags = 4, .offset = 0x2800, .data = 1, .fd = eventfd(0, EFD_CLOEXEC),
+		};
+
+		rc = xioctl(d, _IO(VFIO_TYPE, VFIO_BASE + 16), &io);
+		close(io.fd);
+		if (rc) {
+			printf("ioeventfd: %s\n", errno_name(-rc));
+			return 1;
+		}
 	}
 	/* The client's own copies go: only the server's remain. */
 	for (i = 0; i < 5; i++)

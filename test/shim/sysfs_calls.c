@@ -66,5 +66,9 @@ int main(void)
 	printf("statx: %d size %llu mode %o\n", k, (unsigned long long)sx.stx_size, sx.stx_mode & 07777);
 	k = statx(AT_FDCWD, "/dev/vfio/devices/vfio1", 0, STATX_BASIC_STATS, &sx);
 	printf("statx cdev: %d %u:%u\n", k, sx.stx_rdev_major, sx.stx_rdev_minor);
+	if (chdir("/sys/bus/pci/devices/0000:00:01.0") == 0 && realpath("iommu_group/devices", res))
+		printf("realpath from a directory in the tree: %s\n", res);
+	else
+		printf("realpath from a directory in the tree: %s\n", strerror(errno));
 	return 0;
 }

@@ -218,8 +218,22 @@ static void placed(void)
 	b[6] = 0x78; b[7] = 0x56; b[8] = 0x34; b[9] = 0x12;
 	run0(b, 10, 0);
 	check("c7 05 rip-relative store imm32", rd(SCR, 8), 0x1234567844332211ull);
+	/* mprotect across plain memory and the BAR: the plain page changes, the BAR's loads follow. */
+	check("mprotect across memory and the BAR", mprotect(area + 0xf000, 0x12000, PROT_READ), 0);
+	check("the plain page became readable", *(volatile unsigned char *)(area + 0xf000), 0);
+	check("the BAR still loads", *(volatile uint32_t *)(m + SCR), 0x44332211ull);
 	munmap(m, BAR_LEN);
 	munmap(area, 0x40000);
+
+	/* A hint is taken when the place is free; MAP_FIXED_NOREPLACE refuses a taken one. */
+	area = mmap(NULL, BAR_LEN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	munmap(area, BAR_LEN);
+	m = mmap(area, BAR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, dev, BAR0);
+	check("the hint is taken", m == area, 1);
+	check("MAP_FIXED_NOREPLACE on a taken place, EEXIST",
+	      mmap(m, BAR_LEN, PROT_READ, MAP_SHARED | MAP_FIXED_NOREPLACE, dev, BAR0) == MAP_FAILED && errno == EEXIST, 1);
+	check("the mapping is still there", *(volatile uint32_t *)(m + SCR), 0x44332211ull);
+	munmap(m, BAR_LEN);
 
 	/* 67: 32-bit addresses, on a BAR mapped below 4 GiB. */
 	m = mmap(NULL, BAR_LEN, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_32BIT, dev, BAR0);
@@ -281,6 +295,19 @@ static void *blocked_thread(void *arg)
 {
 	(void)arg;
 	return (void *)(uintptr_t)*(volatile uint32_t *)(bar + SCR);
+}
+
+/* Threads storing and loading their own registers at once. */
+static void *hammer(void *arg)
+{
+	uintptr_t n = (uintptr_t)arg, bad = 0;
+	volatile uint32_t *r = (volatile uint32_t *)(bar + 0x3000 + 4 * n);
+	uint32_t i;
+	for (i = 0; i < 200; i++) {
+		*r = (uint32_t)(n << 24 | i);
+		bad += *r != (uint32_t)(n << 24 | i);
+	}
+	return (void *)bad;
 }
 
 static void signals(int before)
@@ -354,6 +381,19 @@ static void signals(int before)
 	       __asm__ volatile("lock addl $1, (%0)" : : "r"(bar + SCR) : "memory"), SIGSEGV);
 	FAULTS("an access past the BAR mapping faults", v = *(volatile uint32_t *)(bar + BAR_LEN - 2), SIGSEGV);
 
+	{
+		pthread_t t[4];
+		uintptr_t bad = 0, i;
+		void *res;
+		for (i = 0; i < 4; i++)
+			pthread_create(&t[i], NULL, hammer, (void *)i);
+		for (i = 0; i < 4; i++) {
+			pthread_join(t[i], &res);
+			bad += (uintptr_t)res;
+		}
+		check("4 threads at once", bad, 0);
+	}
+
 	/* fork: the child's loads and stores travel on its own channel. */
 	child = fork();
 	if (child == 0) {
@@ -371,6 +411,17 @@ static void signals(int before)
 	}
 	waitpid(child, &st, 0);
 	check("a forked child's store after closing the fd", rd(SCR + 4, 4), 0x600df00f);
+
+	/* A child of the raw fork syscall (no fork handlers) has the mapping too. */
+	child = (pid_t)syscall(SYS_fork);
+	if (child == 0) {
+		*(volatile uint32_t *)(bar + SCR + 4) = *(volatile uint32_t *)(bar + SCR) + 3;
+		munmap(bar, BAR_LEN);
+		_exit(0);
+	}
+	waitpid(child, &st, 0);
+	check("a raw-fork child's store", rd(SCR + 4, 4), 0x600df010);
+	check("its munmap leaves ours", *(volatile uint32_t *)(bar + SCR + 4), 0x600df010);
 
 	/* The default action: killed by SIGSEGV, as without the shim. */
 	child = fork();

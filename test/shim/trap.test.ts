@@ -44,7 +44,9 @@ test('every load and store form the decoder knows reaches the BAR with its regis
     '0f c3 movnti m32', '48 0f c3 movnti m64', '66 0f 6e movd xmm, m32', 'f3 0f 7e movq xmm, m64',
     'movd xmm zeroes the upper half', '66 0f 7e movd m32, xmm', '66 0f d6 movq m64, xmm', '66 4c 0f 7e movq m64, xmm9',
     '48 a1 mov rax, moffs64', '48 a3 mov moffs64, rax', 'a0 mov al, moffs8', 'a2 mov moffs8, al', '64 8b fs load32',
-    'MAP_FIXED next to code', '8b 05 rip-relative load32', 'c7 05 rip-relative store imm32', '67 8b load32, 32-bit address',
+    'MAP_FIXED next to code', '8b 05 rip-relative load32', 'c7 05 rip-relative store imm32', 'mprotect across memory and the BAR',
+    'the plain page became readable', 'the BAR still loads', 'the hint is taken',
+    'MAP_FIXED_NOREPLACE on a taken place, EEXIST', 'the mapping is still there', '67 8b load32, 32-bit address',
   ]);
 });
 
@@ -53,7 +55,8 @@ const SIGNALS = [
   "a real fault reaches signal()'s handler", 'BAR loads still trapped', 'load with every signal blocked',
   'the mask reads back SIGSEGV blocked', 'a thread made with every signal blocked loads', 'sigprocmask reads back SIGSEGV open',
   'a fault with SIGSEGV blocked kills, handler or not', 'a handler blocking every signal loads', "a locked add is not emulated, the program's fault",
-  'an access past the BAR mapping faults', "a forked child's store", "a forked child's store after closing the fd",
+  'an access past the BAR mapping faults', '4 threads at once', "a forked child's store", "a forked child's store after closing the fd",
+  "a raw-fork child's store", 'its munmap leaves ours',
   'SIG_DFL kills with SIGSEGV', 'mprotect PROT_READ',
   'load after mprotect', 'store after mprotect PROT_READ faults', 'store on the page made writable again',
   'store on the next page still faults', 'memory decoding off gives SIGBUS', 'SIGBUS si_addr', 'memory decoding on again',
