@@ -18,7 +18,7 @@ function run(args: string[], opts: { env?: NodeJS.ProcessEnv; timeout?: number }
 
 before(() => {
   ensureShim();
-  for (const name of ['basic', 'fork', 'threads', 'loop', 'status', 'exec']) bins[name] = compileClient(name);
+  for (const name of ['basic', 'fork', 'threads', 'loop', 'status', 'exec', 'fd_reuse']) bins[name] = compileClient(name);
 });
 after(() => removeTempDir());
 
@@ -40,6 +40,19 @@ describe('iommufd-emu run', () => {
     assert.equal(s.get('closed ioctl'), '-1 EBADF');
     assert.equal(s.get('tty ioctl passes through'), '0');
     assert.equal(r.stderr, '', 'quiet by default');
+  });
+
+  it('sends no ioctl of a file that reuses the number of a closed emulated fd to the server (close, fclose)', () => {
+    const r = run(['run', '--', bins.fd_reuse!]);
+    assert.equal(r.status, 0, r.stderr);
+    const s = steps(r.stdout);
+    assert.equal(s.get('option get'), '0');
+    assert.equal(s.get('fclose'), '0');
+    assert.equal(s.get('fclose same number'), 'yes');
+    assert.equal(s.get('fclose ioctl on the pipe'), '-1 ENOTTY');
+    assert.equal(s.get('close same number'), 'yes');
+    assert.equal(s.get('close ioctl on the pipe'), '-1 ENOTTY');
+    assert.equal(s.get('kept option get'), '0');
   });
 
   it('shares the open file with a forked child, which uses its own memory', () => {

@@ -17,19 +17,21 @@
  *
  * Recognising our fds: ioctl and fstat check any fd (a socket whose inode we
  * created, or whose peer is the server's socket path), so fds inherited across
- * fork or exec, dup'd or passed with SCM_RIGHTS work. The hot calls (read,
- * write, mmap...) only look at a table of fds we made (open, dup, the fds of
- * ioctls, a scan of /proc/self/fd at start-up after exec) and confirm the
- * socket's inode with one fstat; any other fd costs nothing.
+ * fork or exec, dup'd or passed with SCM_RIGHTS work; an fd found so joins a
+ * table of fds we made (open, dup, the fds of ioctls, a scan of /proc/self/fd
+ * at start-up after exec), which ioctl trusts as it is (every close path
+ * through us clears it). The other hot calls (read, write, mmap...) only look
+ * at that table and confirm the socket's inode with one fstat; any other fd
+ * costs nothing.
  *
  * poll/select/epoll are not intercepted: the server keeps a wake byte queued
  * on an emulated file's socket while it is readable (proto.h), so they work
  * on the real fd. They also see POLLOUT always (a socket is writable).
  *
  * As robust as libc: a call that succeeds leaves errno alone; our locks are
- * held with signals blocked (a handler may close an fd mid-ioctl); the pid
- * comes from the kernel at each call (children of the raw fork/clone/vfork
- * syscalls get their own channel); user memory is only touched through
+ * held with signals blocked once the program has a handler (which may close
+ * an fd mid-ioctl); the pid is cached in a page every fork wipes (children of
+ * the raw fork/clone syscalls and of vfork get their own channel); user memory is only touched through
  * process_vm_readv/writev (EFAULT, never SIGSEGV); every way an fd goes
  * (close, dup2/dup3 over it, close_range, closefrom, close-on-exec) waits for
  * the release it caused; the ioctls the VFS answers never reach the server. */
@@ -154,38 +156,63 @@ static uint64_t image_cookie;
  * async-signal-safe) while its thread is inside one of our round trips: our
  * locks are therefore held with the program's signals blocked, and the
  * handler runs when the round trip is over, as it would after a syscall.
- * The synchronous signals stay open (blocked, a fault would kill the process
- * at once instead of reaching the program's handler). Cancellation is off
- * as well: the send/recv/poll of a round trip are cancellation points, and
- * a thread cancelled there would leave the lock held for ever (glibc's
- * ioctl is no cancellation point at all). Neither call changes errno. */
+ * That costs two sigprocmask calls per lock, paid only once the program has
+ * a handler for some asynchronous signal: with none (every disposition
+ * default or ignored, as after exec) no program code can run on this thread
+ * while we hold a lock. Every way to install a handler goes through us
+ * (sigaction, signal, sigset...; glibc's own internal handlers never call
+ * into the shim), and the first one waits for the locks to be free before
+ * it is installed (note_handler). The synchronous signals stay open
+ * (blocked, a fault would kill the process at once instead of reaching the
+ * program's handler). Cancellation is off as well: the send/recv/poll of a
+ * round trip are cancellation points, and a thread cancelled there would
+ * leave the lock held for ever (glibc's ioctl is no cancellation point at
+ * all). Neither call changes errno. */
 struct held {
 	sigset_t sigs;
 	int cancel;
+	int masked;
 };
 
 static sigset_t async_sigs;
 static int async_sigs_ready;
+/* Set (for good, inherited by fork, reset by exec) once the program has a
+ * handler for an asynchronous signal. */
+static int handlers_seen;
 /* Locks this thread holds: a trapped access cannot be carried out then. */
 static __thread int locks_held;
 static int sigmask_raw(int how, const sigset_t *set, sigset_t *old);
 
+static int sync_signal(int sig)
+{
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
+}
+
 static void take(pthread_mutex_t *m, struct held *old)
 {
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
+	old->masked = 0;
+	if (!__atomic_load_n(&handlers_seen, __ATOMIC_SEQ_CST)) {
+		pthread_mutex_lock(m);
+		/* A first handler being installed now waits for this lock. */
+		if (!__atomic_load_n(&handlers_seen, __ATOMIC_SEQ_CST)) {
+			locks_held++;
+			return;
+		}
+		pthread_mutex_unlock(m);
+	}
 	if (!async_sigs_ready) {
 		sigset_t s;
+		int sig;
 		sigfillset(&s);
-		sigdelset(&s, SIGSEGV);
-		sigdelset(&s, SIGBUS);
-		sigdelset(&s, SIGILL);
-		sigdelset(&s, SIGFPE);
-		sigdelset(&s, SIGTRAP);
-		sigdelset(&s, SIGSYS);
+		for (sig = 1; sig < NSIG; sig++)
+			if (sync_signal(sig))
+				sigdelset(&s, sig);
 		async_sigs = s;
 		async_sigs_ready = 1;
 	}
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old->cancel);
 	sigmask_raw(SIG_BLOCK, &async_sigs, &old->sigs);
+	old->masked = 1;
 	pthread_mutex_lock(m);
 	locks_held++;
 }
@@ -194,20 +221,69 @@ static void give(pthread_mutex_t *m, const struct held *old)
 {
 	locks_held--;
 	pthread_mutex_unlock(m);
-	sigmask_raw(SIG_SETMASK, &old->sigs, NULL);
+	if (old->masked)
+		sigmask_raw(SIG_SETMASK, &old->sigs, NULL);
 	pthread_setcancelstate(old->cancel, NULL);
 }
 
-/* Who we are, from the kernel at each call: a child made by the raw fork,
- * clone or vfork syscall runs no fork handlers and still holds our memory,
- * caches and all (glibc's getpid() is a plain syscall too). The tid is
- * cached per thread, with the pid it was read in. */
+/* Who we are. A child made by the raw fork, clone or vfork syscall runs no
+ * fork handlers and still holds our memory, caches and all (glibc's getpid()
+ * is a plain syscall for that reason). Our pid is cached in the fork_mark
+ * page below, which the kernel hands every forked copy as zeros (glibc's fork
+ * and the raw syscalls alike): a copy reads 0 and asks the kernel once. A
+ * child that shares our memory does not get a fresh page: glibc's vfork is
+ * ours (a trampoline that counts children running in our memory), and while
+ * one runs every call asks the kernel. Left out: a child of the raw clone
+ * syscall with CLONE_VM but no vfork (it would be taken as its parent), and
+ * kernels without MADV_WIPEONFORK, where every call asks. The tid is cached
+ * per thread, with the pid it was read in. */
 static __thread pid_t my_tid, my_tid_pid;
+static volatile int *fork_mark;
+/* Children of our vfork running in our memory (the parent waits meanwhile). */
+__attribute__((used)) static volatile int vfork_children;
 
 static pid_t self_pid(void)
 {
-	return (pid_t)syscall(SYS_getpid);
+	pid_t p;
+	if (!fork_mark || __atomic_load_n(&vfork_children, __ATOMIC_SEQ_CST))
+		return (pid_t)syscall(SYS_getpid);
+	p = (pid_t)fork_mark[1];
+	if (!p) {
+		p = (pid_t)syscall(SYS_getpid);
+		fork_mark[1] = p;
+	}
+	return p;
 }
+
+#if defined(__x86_64__)
+/* vfork as glibc's: the return address leaves the shared stack before the
+ * syscall (the child may overwrite it) and is pushed back after. */
+__attribute__((used)) static long vfork_failed(long r)
+{
+	errno = (int)-r;
+	return -1;
+}
+
+__asm__(".text\n"
+	".globl vfork\n"
+	".type vfork, @function\n"
+	"vfork:\n"
+	"\tendbr64\n"
+	"\tlock incl vfork_children(%rip)\n"
+	"\tpopq %rdi\n"
+	"\tmovl $" "58" ", %eax\n" /* SYS_vfork */
+	"\tsyscall\n"
+	"\tpushq %rdi\n"
+	"\ttestq %rax, %rax\n"
+	"\tjz 1f\n"
+	"\tlock decl vfork_children(%rip)\n"
+	"\tcmpq $-4095, %rax\n"
+	"\tjae 2f\n"
+	"1:\tret\n"
+	"2:\tmovq %rax, %rdi\n"
+	"\tjmp vfork_failed\n"
+	".size vfork, .-vfork\n");
+#endif
 
 static pid_t self_tid(pid_t pid)
 {
@@ -221,9 +297,8 @@ static pid_t self_tid(pid_t pid)
 /* A page the kernel gives a forked child as zeros (MADV_WIPEONFORK): still
  * set when the pid changed, our memory is shared with the process whose
  * channel we hold (a vfork or CLONE_VM child); cleared, it is a copy (a raw
- * fork). NULL where the kernel has no MADV_WIPEONFORK: taken as a copy. */
-static volatile int *fork_mark;
-
+ * fork). NULL where the kernel has no MADV_WIPEONFORK: taken as a copy.
+ * fork_mark[1] is the pid of the process the page belongs to (self_pid). */
 static void fork_mark_init(void)
 {
 #ifdef MADV_WIPEONFORK
@@ -587,7 +662,12 @@ static int is_emulated_fd(int fd, ino_t *ino)
 
 	if (!active || fd < 0)
 		goto out;
-	if (fd_kind(fd, ino) == FD_EMU) {
+	/* Our table is trusted here without an fstat: every way an fd number
+	 * goes through us (close, dup2/dup3, close_range, closefrom, exec,
+	 * fclose, closedir) clears its entry. Not seen: the raw close/dup2
+	 * syscalls. */
+	if (fd < FDTAB && fdtab[fd].kind == FD_EMU) {
+		*ino = fdtab[fd].ino;
 		ours = 1;
 		goto out;
 	}
@@ -2361,6 +2441,27 @@ static void trap_install(void)
 	give(&traplock, &sigs);
 }
 
+/* Before the program's first handler for an asynchronous signal is in
+ * place: from now on our locks are held with signals blocked (take), and
+ * whoever took one without blocking is waited out. */
+static void note_handler(int sig, sighandler_t h)
+{
+	struct held sigs;
+	if (sig <= 0 || sig >= NSIG || sync_signal(sig) || h == SIG_DFL || h == SIG_IGN || h == SIG_ERR)
+		return;
+	if (__atomic_load_n(&handlers_seen, __ATOMIC_SEQ_CST))
+		return;
+	__atomic_store_n(&handlers_seen, 1, __ATOMIC_SEQ_CST);
+	if (locks_held)
+		return; /* cannot happen: nothing of the program runs under our locks yet */
+	take(&lock, &sigs);
+	give(&lock, &sigs);
+	take(&maplock, &sigs);
+	give(&maplock, &sigs);
+	take(&traplock, &sigs);
+	give(&traplock, &sigs);
+}
+
 /* sigaction(SIGSEGV) while ours is installed sets and reads the program's. */
 static int segv_action(const struct sigaction *act, struct sigaction *old)
 {
@@ -2378,6 +2479,8 @@ EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old
 {
 	struct sigaction copy;
 	resolve();
+	if (act)
+		note_handler(sig, act->sa_handler);
 	if (sig == SIGSEGV && trap_installed)
 		return segv_action(act, old);
 	if (active && act && sigismember(&act->sa_mask, SIGSEGV) == 1) {
@@ -2411,6 +2514,7 @@ static sighandler_t segv_signal(sighandler_t h, int flags)
 EXPORT sighandler_t signal(int sig, sighandler_t h)
 {
 	resolve();
+	note_handler(sig, h);
 	if (sig == SIGSEGV && trap_installed)
 		return segv_signal(h, SA_RESTART);
 	return real_signal(sig, h);
@@ -2426,6 +2530,7 @@ EXPORT sighandler_t __sysv_signal(int sig, sighandler_t h)
 {
 	struct sigaction a, old;
 	resolve();
+	note_handler(sig, h);
 	if (sig == SIGSEGV && trap_installed)
 		return segv_signal(h, SA_RESETHAND | SA_NODEFER);
 	memset(&a, 0, sizeof(a));
@@ -2440,6 +2545,48 @@ EXPORT sighandler_t __sysv_signal(int sig, sighandler_t h)
 EXPORT sighandler_t sysv_signal(int sig, sighandler_t h)
 {
 	return __sysv_signal(sig, h);
+}
+
+/* The other ways glibc offers to install a handler (they call its internal
+ * sigaction, not ours). */
+typedef sighandler_t (*sigset_fn)(int, sighandler_t);
+
+EXPORT sighandler_t sigset(int sig, sighandler_t h)
+{
+	static sigset_fn real;
+	if (!real)
+		real = (sigset_fn)next_sym("sigset");
+	note_handler(sig, h);
+	return real(sig, h);
+}
+
+EXPORT sighandler_t ssignal(int sig, sighandler_t h)
+{
+	return signal(sig, h);
+}
+
+/* fclose and closedir close their fd inside glibc, past our close(). */
+typedef int (*fclose_fn)(FILE *);
+typedef int (*closedir_fn)(DIR *);
+
+EXPORT int fclose(FILE *f)
+{
+	static fclose_fn real;
+	int fd = fileno(f);
+	if (!real)
+		real = (fclose_fn)next_sym("fclose");
+	fd_forget(fd);
+	return real(f);
+}
+
+EXPORT int closedir(DIR *d)
+{
+	static closedir_fn real;
+	int fd = dirfd(d);
+	if (!real)
+		real = (closedir_fn)next_sym("closedir");
+	fd_forget(fd);
+	return real(d);
 }
 
 static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, ino_t ino, off_t off)

@@ -23,6 +23,13 @@ export interface EmulatedFile {
   ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number;
   /** The last reference to the open file went away (the kernel's release). */
   release(): void;
+  /**
+   * get_file: something in the engine keeps the file open (IOAS_MAP_FILE's
+   * pages hold their file). The file's release() then waits for unhold().
+   */
+  hold?(): void;
+  /** fput of a hold(): the last one after the fds are gone runs the release. */
+  unhold?(): void;
 }
 
 // ---- Optional capabilities of an emulated file (all additive) -------------

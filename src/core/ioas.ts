@@ -12,6 +12,7 @@ import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../hw/iommu.js';
 import type { Ucmd } from './ucmd.js';
 import type { IommufdCtx } from './iommufd.js';
 import type { Task } from './task.js';
+import type { EmulatedFile } from './file.js';
 import { DmaBufFile, dmabufPages } from './dmabuf.js';
 import { syzConvIova } from './selftest.js';
 import { MOCK_FLAGS_ACCESS_SYZ } from '../uapi/iommufd-test.js';
@@ -247,9 +248,16 @@ export function ioasChangeProcess(u: Ucmd<typeof U.IommuIoasChangeProcess.fields
 let nextOpaqueFile = 1;
 
 /** A file the engine cannot read (an emulated file, or one without a backing): maps, never pins. */
-function opaqueBacking(): FileBacking {
+function opaqueBacking(held?: EmulatedFile): FileBacking {
   const identity = `opaque:${nextOpaqueFile++}`;
-  return { identity, isMemfd: false, size: () => 0n, read: (_o, len) => new Uint8Array(len), write: () => {} };
+  // An emulated file (an iommufd, a VFIO device file) stays open while its
+  // pages exist, as the kernel's pages->file reference keeps it: mapping an
+  // iommufd into one of its own IOASes keeps that context alive for good.
+  held?.hold?.();
+  return {
+    identity, isMemfd: false, size: () => 0n, read: (_o, len) => new Uint8Array(len), write: () => {},
+    close: () => held?.unhold?.(),
+  };
 }
 
 /**
@@ -281,7 +289,7 @@ export function ioasMapFile(u: Ucmd<typeof U.IommuIoasMapFile.fields>): number {
     } else {
       let backing: FileBacking;
       try {
-        backing = r.kind === 'other' && r.openBacking ? r.openBacking() : opaqueBacking();
+        backing = r.kind === 'other' && r.openBacking ? r.openBacking() : opaqueBacking(r.kind === 'emulated' ? r.file : undefined);
       } catch (e) {
         if (e instanceof Errno) throw e;
         backing = opaqueBacking(); // the file cannot be reached: it maps, it never pins

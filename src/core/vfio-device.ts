@@ -555,7 +555,21 @@ export class VfioDeviceFile implements EmulatedFile {
   }
 
   /** vfio_device_fops_release: an open file closes the device (a bound cdev file unbinds and unblocks its group). */
+  /** get_file holds (IOAS_MAP_FILE of this file): the release waits for them. */
+  private holds = 0;
+  private closedWhileHeld = false;
+
+  hold(): void { this.holds++; }
+
+  unhold(): void {
+    if (--this.holds === 0 && this.closedWhileHeld) {
+      this.closedWhileHeld = false;
+      this.release();
+    }
+  }
+
   release(): void {
+    if (this.holds > 0) { this.closedWhileHeld = true; return; }
     if (!this.accessGranted) return;
     this.accessGranted = false;
     const vdev = this.device;

@@ -64,6 +64,37 @@ export function q35IntxGsi(slot: number, pin: number): number {
 /** The register base of the first VT-d unit (qemu's Q35_HOST_BRIDGE_IOMMU_ADDR). */
 export const Q35_VTD_BASE = 0xfed90000n;
 
+/**
+ * The register base of VT-d unit `index`: qemu has one unit; further ones
+ * take the 4 KiB pages after it, as DMAR tables of client parts list them
+ * (an assumption, not measured).
+ */
+export function vtdUnitBase(index: number): bigint {
+  return Q35_VTD_BASE + BigInt(index) * 0x1000n;
+}
+
 /** The oracle machine's CPUs as sysfs masks them: two, 0-1 (local_cpus, local_cpulist). */
 export const Q35_CPU_MASK = '3';
 export const Q35_CPU_LIST = '0-1';
+
+/**
+ * qemu's amd-iommu is a PCI function of its own ("AMDVI-PCI", class 0x0806
+ * system IOMMU) that no driver binds: Linux's AMD IOMMU driver reads its
+ * capability block (at 0x40) and hangs ivhdN under it. Its header dword is
+ * the one qemu 7.2's reset writes (AMDVI_CAPAB_FEATURES: capability ID 0x0f,
+ * IOTLB/HT tunnel/NP cache/EFR/flat-ext flags, init type 3); the oracle has
+ * no AMD machine, so these values are read from qemu and Linux, not measured.
+ * Its slot is given by the machine (qemu's first free one).
+ */
+export const AMDVI_CAP_OFFSET = 0x40;
+export const AMDVI_CAP_HEADER = 0x1f03000f;
+/** qemu's AMDVI_BASE_ADDR, in the capability's BAR registers (enabled). */
+export const AMDVI_MMIO_BASE = 0xfed80000;
+
+export function amdViPciFunction(device: number): ChipsetFunction {
+  return {
+    device, fn: 0, irq: 0, groupWithSlot: false, resources: [],
+    config: [[0x00, 0x14191022], [0x04, 0x00100000], [0x08, 0x08060000], [0x2c, 0x11001af4], [0x34, AMDVI_CAP_OFFSET],
+      [AMDVI_CAP_OFFSET, AMDVI_CAP_HEADER], [AMDVI_CAP_OFFSET + 4, AMDVI_MMIO_BASE | 1]],
+  };
+}

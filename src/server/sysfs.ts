@@ -2,24 +2,36 @@
 // that unmodified programs discover its PCI functions as on Linux: QEMU's
 // vfio-pci (vfio-dev/vfioN/dev, iommu_group, realpath of the device) and
 // DPDK's PCI scan (vendor, device, class, resource, driver, iommu_group,
-// /sys/module/vfio*). The shim maps every path under SYSFS_PREFIXES to the
-// same path under the tree's root (IOMMUFD_EMU_TREE) without asking us, so
-// readdir, stat, readlink and realpath work on it as the kernel's do; the
+// /sys/module/vfio*). The shim maps every path under the tree's prefixes to
+// the same path under the tree's root (IOMMUFD_EMU_TREE) without asking us,
+// so readdir, stat, readlink and realpath work on it as the kernel's do; the
 // host's own entries under those prefixes are hidden. Names, modes, link
 // targets and contents are Linux 7.2's as the oracle's --vfio machine shows
-// them (test/conformance/vfio_sysfs.golden). The tree is a snapshot made at
-// startup: attributes that change at run time in the kernel (enable, config
-// space, domains_used) show the machine as booted.
+// them (test/conformance/vfio_sysfs.golden). Every platform with functions
+// bound to vfio-pci gets a tree: x86 ones (VT-d, AMD-Vi) are that q35,
+// arm64 ones (SMMUv3) a virt machine (hw/virt-chipset.ts). Where the oracle
+// has no such machine (AMD-Vi, SMMUv3, several units, other segments) names
+// and formats are read from Linux's source: each unit's class device is
+// registered under its driver's parent (drivers/iommu/iommu-sysfs.c), dmarN
+// without one, ivhdN under the AMD IOMMU's PCI function, smmu3.0x<base>
+// under the SMMU's platform device. The tree is a snapshot made at startup:
+// attributes that change at run time in the kernel (enable, config space,
+// domains_used) show the machine as booted.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Engine } from '../core/engine.js';
 import type { VfioDevice } from '../core/vfio-device.js';
 import { formatBdf, type PciBarResource } from '../hw/pci.js';
 import { IntelVtd } from '../hw/intel-vtd.js';
+import { AmdVi } from '../hw/amd-vi.js';
+import { ArmSmmuV3 } from '../hw/arm-smmu-v3.js';
+import type { IommuUnit } from '../hw/machine.js';
 import type { ReservedRegion } from '../hw/iommu.js';
 import {
-  Q35_CPU_LIST, Q35_CPU_MASK, Q35_HOST_BRIDGE, Q35_ICH9, Q35_VTD_BASE, q35IntxGsi, type ChipsetFunction,
+  AMDVI_CAP_HEADER, Q35_CPU_LIST, Q35_CPU_MASK, Q35_HOST_BRIDGE, Q35_ICH9, amdViPciFunction, vtdUnitBase, q35IntxGsi,
+  type ChipsetFunction,
 } from '../hw/q35-chipset.js';
+import { GPEX_HOST_BRIDGE, VIRT_CPU_LIST, VIRT_CPU_MASK, virtIntxIrq, virtSmmuBase } from '../hw/virt-chipset.js';
 
 /**
  * The subtrees every machine's tree replaces (the host's entries there are
@@ -54,13 +66,21 @@ export type SysfsEntry =
 
 /** A PCI function as sysfs shows it, bound to vfio-pci or to no driver. */
 interface FunctionView {
+  readonly domain: number;
+  readonly bus: number;
   readonly slot: number;
   readonly fn: number;
   readonly config: Uint8Array;
   readonly resources: ReadonlyArray<PciBarResource | undefined>;
   readonly irq: number;
   readonly group: number;
-  readonly unit: string;
+  readonly unit: IommuUnit;
+  /**
+   * Not behind its unit: the AMD IOMMU's own function, whose "iommu" name is
+   * taken by its class device's directory, so iommu_device_link fails
+   * (EEXIST) and the probe leaves it without a group.
+   */
+  readonly noIommu?: boolean;
   /** Bound to vfio-pci: its cdev index and reset method. */
   readonly vfio?: { readonly index: number; readonly resetMethod: string | undefined };
 }
@@ -122,30 +142,58 @@ function regionText(regions: readonly ReservedRegion[]): string {
   return regions.map((r) => `0x${hex(r.start, 16)} 0x${hex(r.start + r.length - 1n, 16)} ${names[r.type]}\n`).join('');
 }
 
-function chipsetView(c: ChipsetFunction, group: number, unit: string): FunctionView {
+const addrKey = (f: { domain: number; bus: number; slot: number; fn: number }) => ((f.domain * 256 + f.bus) * 32 + f.slot) * 8 + f.fn;
+const nameOf = (f: { domain: number; bus: number; slot: number; fn: number }) =>
+  formatBdf({ domain: f.domain, bus: f.bus, device: f.slot, fn: f.fn });
+/** The host bridge directory Linux names for a root bus: pciDDDD:BB. */
+const rootOf = (f: { domain: number; bus: number }) => `pci${hex(f.domain, 4)}:${hex(f.bus, 2)}`;
+
+function chipsetView(c: ChipsetFunction, domain: number, group: number, unit: IommuUnit): FunctionView {
   const config = new Uint8Array(256);
   for (const [off, v] of c.config) for (let i = 0; i < 4; i++) config[off + i] = (v >>> (8 * i)) & 0xff;
-  return { slot: c.device, fn: c.fn, config, resources: c.resources, irq: c.irq, group, unit };
+  return { domain, bus: 0, slot: c.device, fn: c.fn, config, resources: c.resources, irq: c.irq, group, unit };
 }
 
-function vfioView(d: VfioDevice): FunctionView {
-  const f = d.pci, cfg = f.model.config.bytes;
+function vfioView(d: VfioDevice, arm: boolean): FunctionView {
+  const f = d.pci, cfg = f.model.config.bytes, pin = le(cfg, 0x3d, 1);
+  // A function without an INTx pin keeps irq 0 (pci-function); e1000e's pin is INTA.
+  const irq = pin === 0 ? 0 : arm ? virtIntxIrq(f.bdf.device, pin) : q35IntxGsi(f.bdf.device, pin);
   return {
-    slot: f.bdf.device, fn: f.bdf.fn, config: cfg.slice(), resources: f.model.resources,
-    irq: q35IntxGsi(f.bdf.device, le(cfg, 0x3d, 1) || 1), group: f.group.id, unit: f.driver.name,
+    domain: f.bdf.domain, bus: f.bdf.bus, slot: f.bdf.device, fn: f.bdf.fn, config: cfg.slice(), resources: f.model.resources,
+    irq, group: f.group.id, unit: f.driver as IommuUnit,
     vfio: { index: d.index, resetMethod: f.vfio.resetWorks ? 'pm' : undefined },
   };
 }
 
+/** A unit's device directory under /sys/devices, as its driver registers it (iommu_device_sysfs_add's parent). */
+function unitDevicePath(u: IommuUnit, amdFunction: string | undefined): string {
+  if (u instanceof IntelVtd) return `virtual/iommu/${u.name}`; // no parent
+  if (u instanceof AmdVi) return `pci0000:00/${amdFunction}/iommu/${u.name}`; // the IOMMU's PCI function
+  return `platform/${smmuPlatformName(u)}/iommu/${smmuClassName(u)}`; // the SMMU's platform device
+}
+
+/** IORT makes each SMMUv3 a platform device with an automatic id. */
+const smmuPlatformName = (u: ArmSmmuV3) => `arm-smmu-v3.${smmuIndex(u)}.auto`;
+const smmuIndex = (u: ArmSmmuV3) => Number(u.name.slice(u.name.lastIndexOf('.') + 1));
+/** arm-smmu-v3.c names the class device "smmu3.%pa": the register base, 0x and 16 hex digits. */
+const smmuClassName = (u: ArmSmmuV3) => `smmu3.0x${hex(virtSmmuBase(smmuIndex(u)), 16)}`;
+const classNameOf = (u: IommuUnit) => (u instanceof ArmSmmuV3 ? smmuClassName(u) : u.name);
+const up = (p: string) => '../'.repeat(p.split('/').length);
+
 /**
  * The tree of the engine's machine, by absolute path (as the program sees
- * it), parents before children; undefined when the machine has no VT-d unit
- * (the mock platform: no PCI functions for VFIO, the host's view stays).
+ * it), parents before children; undefined when no function is bound to
+ * vfio-pci (the mock platform: the host's view stays). x86 platforms (VT-d,
+ * AMD-Vi) are the oracle's q35: MCH and ICH9 functions besides the
+ * platform's, and on AMD-Vi the IOMMU's own PCI function; arm64 (SMMUv3) is
+ * a virt machine: a generic ECAM host bridge at 00.0 of each segment.
  */
 export function machineSysfs(engine: Engine): MachineSysfs | undefined {
   const devs = engine.vfioDevices;
-  const unit = devs.map((d) => d.pci.driver).find((u): u is IntelVtd => u instanceof IntelVtd);
-  if (!unit) return undefined;
+  if (devs.length === 0) return undefined;
+  const units = engine.iommuUnits;
+  const arm = units.some((u) => u instanceof ArmSmmuV3);
+  const catchAll = devs[0]!.pci.driver as IommuUnit; // the unit in front of the chipset functions
   const t = new Map<string, SysfsEntry>();
   const dir = (p: string) => {
     for (let q = p; q !== '/' && !t.has(q); q = path.dirname(q)) t.set(q, { kind: 'dir', mode: 0o755 });
@@ -164,16 +212,53 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
     link(p, `../../devices/${device}`);
     prefixes.push(p);
   };
+  const cpuMask = arm ? VIRT_CPU_MASK : Q35_CPU_MASK, cpuList = arm ? VIRT_CPU_LIST : Q35_CPU_LIST;
 
-  // Functions in PCI address order, with the groups Linux gave them in probe order.
+  // Functions in PCI address order. Groups: the vfio functions' as the
+  // machine numbered them; the first host bridge alone in group 0 (probed
+  // first); every other chipset group after the largest, in address order.
   const vfioGroups = devs.map((d) => d.pci.group.id);
-  const ich9Group = Math.max(0, ...vfioGroups) + 1;
-  const fns: FunctionView[] = [
-    chipsetView(Q35_HOST_BRIDGE, 0, unit.name),
-    ...devs.map(vfioView),
-    ...Q35_ICH9.map((c) => chipsetView(c, ich9Group, unit.name)),
-  ].sort((a, b) => a.slot * 8 + a.fn - (b.slot * 8 + b.fn));
-  const nameOf = (f: FunctionView) => formatBdf({ domain: 0, bus: 0, device: f.slot, fn: f.fn });
+  const vfioFns = devs.map((d) => vfioView(d, arm));
+  const used = new Set(vfioFns.map((f) => `${f.domain}:${f.bus}:${f.slot}`));
+  type Pending = { c: ChipsetFunction; domain: number; unit: IommuUnit; slotGroup: boolean; noIommu?: boolean };
+  const pending: Pending[] = [];
+  let amdFunction: string | undefined;
+  if (arm) {
+    const segments = [...new Set(vfioFns.map((f) => f.domain))].sort((a, b) => a - b);
+    for (const s of segments) pending.push({ c: GPEX_HOST_BRIDGE, domain: s, unit: vfioFns.find((f) => f.domain === s)!.unit, slotGroup: false });
+  } else {
+    pending.push({ c: Q35_HOST_BRIDGE, domain: 0, unit: catchAll, slotGroup: false });
+    const amd = units.find((u): u is AmdVi => u instanceof AmdVi);
+    if (amd) {
+      let slot = 1;
+      while (used.has(`0:0:${slot}`) || slot === 0x1f) slot++;
+      const c = amdViPciFunction(slot);
+      pending.push({ c, domain: 0, unit: amd, slotGroup: false, noIommu: true });
+      amdFunction = formatBdf({ domain: 0, bus: 0, device: slot, fn: 0 });
+    }
+    for (const c of Q35_ICH9) pending.push({ c, domain: 0, unit: catchAll, slotGroup: true });
+  }
+  // A platform function at a chipset address takes its place (a platform file may put one there).
+  const taken = new Set(vfioFns.map(addrKey));
+  const free = pending.filter((p) => !taken.has(addrKey({ domain: p.domain, bus: 0, slot: p.c.device, fn: p.c.fn })));
+  pending.length = 0;
+  pending.push(...free);
+  pending.sort((a, b) => (a.domain * 256 + a.c.device) * 8 + a.c.fn - ((b.domain * 256 + b.c.device) * 8 + b.c.fn));
+  let nextGroup = Math.max(0, ...vfioGroups) + 1;
+  const slotGroups = new Map<string, number>();
+  const fns: FunctionView[] = [...vfioFns];
+  pending.forEach((p, i) => {
+    let g: number;
+    if (p.noIommu) return void fns.push({ ...chipsetView(p.c, p.domain, -1, p.unit), noIommu: true });
+    if (i === 0) g = 0;
+    else if (p.slotGroup) {
+      const k = `${p.domain}:${p.c.device}`;
+      g = slotGroups.get(k) ?? nextGroup++;
+      slotGroups.set(k, g);
+    } else g = nextGroup++;
+    fns.push(chipsetView(p.c, p.domain, g, p.unit));
+  });
+  fns.sort((a, b) => addrKey(a) - addrKey(b));
 
   // /sys/bus/pci
   for (const p of ['/sys/bus/pci/devices', '/sys/bus/pci/drivers/vfio-pci', '/sys/bus/pci/slots']) dir(p);
@@ -184,26 +269,32 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
   file('/sys/bus/pci/uevent', '', 0o200);
   for (const a of ['bind', 'new_id', 'remove_id', 'uevent', 'unbind']) file(`/sys/bus/pci/drivers/vfio-pci/${a}`, '', 0o200);
 
-  // The host bridge's directory and its bus.
-  const root = '/sys/devices/pci0000:00';
-  file(`${root}/uevent`, '', 0o644);
-  file(`${root}/waiting_for_supplier`, '0\n');
-  const bus = `${root}/pci_bus/0000:00`;
-  file(`${bus}/cpuaffinity`, `${Q35_CPU_MASK}\n`);
-  file(`${bus}/cpulistaffinity`, `${Q35_CPU_LIST}\n`);
-  link(`${bus}/device`, '../../../pci0000:00');
-  file(`${bus}/rescan`, '', 0o200);
-  link(`${bus}/subsystem`, '../../../../class/pci_bus');
-  file(`${bus}/uevent`, '', 0o644);
-  link('/sys/class/pci_bus/0000:00', '../../devices/pci0000:00/pci_bus/0000:00');
+  // Each root bus: its host bridge's directory and its pci_bus entry.
+  const roots = [...new Map(fns.map((f) => [rootOf(f), f] as const)).values()];
+  for (const r of roots) {
+    const root = `/sys/devices/${rootOf(r)}`;
+    if (!prefixes.includes(root)) prefixes.push(root);
+    file(`${root}/uevent`, '', 0o644);
+    file(`${root}/waiting_for_supplier`, '0\n');
+    const busName = `${hex(r.domain, 4)}:${hex(r.bus, 2)}`;
+    const bus = `${root}/pci_bus/${busName}`;
+    file(`${bus}/cpuaffinity`, `${cpuMask}\n`);
+    file(`${bus}/cpulistaffinity`, `${cpuList}\n`);
+    link(`${bus}/device`, `../../../${rootOf(r)}`);
+    file(`${bus}/rescan`, '', 0o200);
+    link(`${bus}/subsystem`, '../../../../class/pci_bus');
+    file(`${bus}/uevent`, '', 0o644);
+    link(`/sys/class/pci_bus/${busName}`, `../../devices/${rootOf(r)}/pci_bus/${busName}`);
+  }
 
   for (const f of fns) {
-    const name = nameOf(f), d = `${root}/${name}`, c = f.config;
+    const name = nameOf(f), rp = `${rootOf(f)}/${name}`, d = `/sys/devices/${rp}`, c = f.config;
     const vendor = le(c, 0, 2), device = le(c, 2, 2), cls = le(c, 9, 3), rev = le(c, 8, 1);
     const subVendor = le(c, 0x2c, 2), subDevice = le(c, 0x2e, 2);
     const modalias = `pci:v${HEX(vendor, 8)}d${HEX(device, 8)}sv${HEX(subVendor, 8)}sd${HEX(subDevice, 8)}` +
       `bc${HEX(cls >> 16, 2)}sc${HEX((cls >> 8) & 0xff, 2)}i${HEX(cls & 0xff, 2)}`;
-    link(`/sys/bus/pci/devices/${name}`, `../../../devices/pci0000:00/${name}`);
+    const unitPath = unitDevicePath(f.unit, amdFunction);
+    link(`/sys/bus/pci/devices/${name}`, `../../../devices/${rp}`);
     file(`${d}/ari_enabled`, '0\n');
     file(`${d}/broken_parity_status`, '0\n', 0o644);
     file(`${d}/class`, `0x${hex(cls, 6)}\n`);
@@ -213,12 +304,14 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
     file(`${d}/dma_mask_bits`, f.vfio ? '64\n' : '32\n');
     file(`${d}/driver_override`, f.vfio ? 'vfio-pci\n' : '(null)\n', 0o644);
     file(`${d}/enable`, '0\n', 0o644);
-    link(`${d}/iommu`, `../../virtual/iommu/${f.unit}`);
-    link(`${d}/iommu_group`, `../../../kernel/iommu_groups/${f.group}`);
+    if (!f.noIommu) {
+      link(`${d}/iommu`, `../../${unitPath}`);
+      link(`${d}/iommu_group`, `../../../kernel/iommu_groups/${f.group}`);
+    }
     file(`${d}/irq`, `${f.irq}\n`);
     dir(`${d}/link`);
-    file(`${d}/local_cpulist`, `${Q35_CPU_LIST}\n`);
-    file(`${d}/local_cpus`, `${Q35_CPU_MASK}\n`);
+    file(`${d}/local_cpulist`, `${cpuList}\n`);
+    file(`${d}/local_cpus`, `${cpuMask}\n`);
     file(`${d}/modalias`, `${modalias}\n`);
     file(`${d}/msi_bus`, '1\n', 0o644);
     file(`${d}/power_state`, 'D0\n');
@@ -248,8 +341,10 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
       const bytes = [hi >>> 24, (hi >>> 16) & 0xff, (hi >>> 8) & 0xff, hi & 0xff, lo >>> 24, (lo >>> 16) & 0xff, (lo >>> 8) & 0xff, lo & 0xff];
       file(`${d}/serial_number`, `${bytes.map((b) => hex(b, 2)).join('-')}\n`, 0o400);
     }
-    link(`/sys/kernel/iommu_groups/${f.group}/devices/${name}`, `../../../../devices/pci0000:00/${name}`);
-    link(`/sys/devices/virtual/iommu/${f.unit}/devices/${name}`, `../../../../pci0000:00/${name}`);
+    if (!f.noIommu) {
+      link(`/sys/kernel/iommu_groups/${f.group}/devices/${name}`, `../../../../devices/${rp}`);
+      link(`/sys/devices/${unitPath}/devices/${name}`, `${up(unitPath)}../${rp}`);
+    }
     if (!f.vfio) {
       file(`${d}/waiting_for_supplier`, '0\n');
       continue;
@@ -260,36 +355,60 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
       file(`${d}/reset_method`, `${f.vfio.resetMethod}\n`, 0o644);
     }
     link(`${d}/driver`, '../../../bus/pci/drivers/vfio-pci');
-    link(`/sys/bus/pci/drivers/vfio-pci/${name}`, `../../../../devices/pci0000:00/${name}`);
+    link(`/sys/bus/pci/drivers/vfio-pci/${name}`, `../../../../devices/${rp}`);
     file(`${d}/vfio-dev/${v}/dev`, `${VFIO_CDEV_MAJOR}:${f.vfio.index}\n`);
     link(`${d}/vfio-dev/${v}/device`, `../../../${name}`);
     link(`${d}/vfio-dev/${v}/subsystem`, '../../../../../class/vfio-dev');
     file(`${d}/vfio-dev/${v}/uevent`, `MAJOR=${VFIO_CDEV_MAJOR}\nMINOR=${f.vfio.index}\nDEVNAME=vfio/devices/${v}\n`, 0o644);
-    link(`/sys/class/vfio-dev/${v}`, `../../devices/pci0000:00/${name}/vfio-dev/${v}`);
-    devChar(VFIO_CDEV_MAJOR, f.vfio.index, `pci0000:00/${name}/vfio-dev/${v}`);
+    link(`/sys/class/vfio-dev/${v}`, `../../devices/${rp}/vfio-dev/${v}`);
+    devChar(VFIO_CDEV_MAJOR, f.vfio.index, `${rp}/vfio-dev/${v}`);
     put(`/dev/vfio/devices/${v}`, { kind: 'file', mode: 0o600, data: '' });
   }
 
-  // The IOMMU groups: each has its default DMA domain.
-  const groups = [...new Set(fns.map((f) => f.group))].sort((a, b) => a - b);
-  const regionsOf = (g: number): readonly ReservedRegion[] =>
-    devs.find((dv) => dv.pci.group.id === g)?.pci.reservedRegions() ?? unit.reservedRegionsOf(devs[0]!.pci);
+  // The IOMMU groups: each has its default DMA domain and its unit's reserved regions.
+  const groups = [...new Set(fns.filter((f) => !f.noIommu).map((f) => f.group))].sort((a, b) => a - b);
+  const regionsOf = (g: number): readonly ReservedRegion[] => {
+    const dv = devs.find((x) => x.pci.group.id === g);
+    if (dv) return dv.pci.reservedRegions();
+    const f = fns.find((x) => x.group === g)!;
+    return f.unit.reservedRegionsOf(devs.find((x) => x.pci.driver === f.unit)?.pci ?? devs[0]!.pci);
+  };
   for (const g of groups) {
     file(`/sys/kernel/iommu_groups/${g}/reserved_regions`, regionText(regionsOf(g)));
     file(`/sys/kernel/iommu_groups/${g}/type`, 'DMA\n', 0o644);
   }
 
-  // The VT-d unit.
-  const u = `/sys/devices/virtual/iommu/${unit.name}`;
-  file(`${u}/intel-iommu/address`, `${hex(Q35_VTD_BASE, 1)}\n`);
-  file(`${u}/intel-iommu/cap`, `${hex(unit.cap, 1)}\n`);
-  file(`${u}/intel-iommu/domains_supported`, `${2 ** (4 + 2 * Number(unit.cap & 7n))}\n`);
-  file(`${u}/intel-iommu/domains_used`, `${groups.length}\n`);
-  file(`${u}/intel-iommu/ecap`, `${hex(unit.ecap, 1)}\n`);
-  file(`${u}/intel-iommu/version`, '1:0\n');
-  link(`${u}/subsystem`, '../../../../class/iommu');
-  file(`${u}/uevent`, '', 0o644);
-  link(`/sys/class/iommu/${unit.name}`, `../../devices/virtual/iommu/${unit.name}`);
+  // The units, as each kind's driver registers its class device.
+  units.forEach((unit, i) => {
+    const unitPath = unitDevicePath(unit, amdFunction), u = `/sys/devices/${unitPath}`, cls = classNameOf(unit);
+    dir(`${u}/devices`);
+    if (unit instanceof IntelVtd) { // intel_iommu_groups (drivers/iommu/intel/iommu.c)
+      const unitGroups = new Set(fns.filter((f) => f.unit === unit && !f.noIommu).map((f) => f.group));
+      file(`${u}/intel-iommu/address`, `${hex(vtdUnitBase(i), 1)}\n`);
+      file(`${u}/intel-iommu/cap`, `${hex(unit.cap, 1)}\n`);
+      file(`${u}/intel-iommu/domains_supported`, `${2 ** (4 + 2 * Number(unit.cap & 7n))}\n`);
+      file(`${u}/intel-iommu/domains_used`, `${unitGroups.size}\n`);
+      file(`${u}/intel-iommu/ecap`, `${hex(unit.ecap, 1)}\n`);
+      file(`${u}/intel-iommu/version`, '1:0\n');
+    } else if (unit instanceof AmdVi) { // amd_iommu_groups (drivers/iommu/amd/init.c): "%x" and "%llx:%llx"
+      file(`${u}/amd-iommu/cap`, `${hex(AMDVI_CAP_HEADER, 1)}\n`);
+      file(`${u}/amd-iommu/features`, `${hex(unit.efr, 1)}:${hex(unit.efr2, 1)}\n`);
+    } else { // arm-smmu-v3.c adds no attribute groups; the platform device it hangs under
+      const pd = `/sys/devices/platform/${smmuPlatformName(unit)}`, bp = '/sys/bus/platform';
+      prefixes.push(pd, `${bp}/devices/${smmuPlatformName(unit)}`);
+      if (!prefixes.includes(`${bp}/drivers/arm-smmu-v3`)) prefixes.push(`${bp}/drivers/arm-smmu-v3`);
+      link(`${pd}/driver`, '../../../bus/platform/drivers/arm-smmu-v3');
+      file(`${pd}/driver_override`, '(null)\n', 0o644);
+      file(`${pd}/modalias`, 'platform:arm-smmu-v3\n');
+      link(`${pd}/subsystem`, '../../../bus/platform');
+      file(`${pd}/uevent`, 'DRIVER=arm-smmu-v3\nMODALIAS=platform:arm-smmu-v3\n', 0o644);
+      link(`${bp}/devices/${smmuPlatformName(unit)}`, `../../../devices/platform/${smmuPlatformName(unit)}`);
+      link(`${bp}/drivers/arm-smmu-v3/${smmuPlatformName(unit)}`, `../../../../devices/platform/${smmuPlatformName(unit)}`);
+    }
+    link(`${u}/subsystem`, `${up(unitPath)}../class/iommu`);
+    file(`${u}/uevent`, '', 0o644);
+    link(`/sys/class/iommu/${cls}`, `../../devices/${unitPath}`);
+  });
 
   // The vfio groups of the functions bound to vfio-pci (vfio.group_devt minors in creation order).
   dir('/sys/class/vfio-dev');

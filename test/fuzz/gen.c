@@ -37,7 +37,7 @@ enum {
 	ARG = 89,                      /* rw argument page */
 	ARG_HOLE = 90,                 /* unmapped, after ARG */
 	ARG_RO = 91,                   /* read-only argument page */
-	NPOOL = 93,
+	NPOOL = 92,                    /* then the guard: PROT_NONE */
 };
 
 static unsigned char *pool;
@@ -926,6 +926,37 @@ static void (*const steps[])(unsigned) = {
 	s_test, s_test, s_test, s_test, s_garbage,
 };
 
+/*
+ * The pool, 2 MiB aligned, in the middle of 8 GiB reserved PROT_NONE: a
+ * length that runs past the pool (up to 4 GiB) meets inaccessible memory on
+ * both sides, never whatever else the process happens to have mapped there
+ * (that differs between Linux's run and the emulator's, and between runs).
+ * Holes are PROT_NONE inside it for the same reason: nothing can be mapped
+ * into them later.
+ */
+static unsigned char *pool_alloc(void)
+{
+	const size_t guard = 4UL << 30, span = 2 * guard + BUF_ALIGN + NPOOL * PG;
+	unsigned char *raw, *p;
+	size_t off;
+
+	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
+	raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED) {
+		printf("pool: mmap failed (%s)\n", errno_name(errno));
+		exit(1);
+	}
+	p = (unsigned char *)(((uintptr_t)raw + guard + BUF_ALIGN - 1) & ~(BUF_ALIGN - 1));
+	if (mmap(p, NPOOL * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p) {
+		printf("pool: mmap fixed failed (%s)\n", errno_name(errno));
+		exit(1);
+	}
+	madvise(p, NPOOL * PG, MADV_NOHUGEPAGE);
+	for (off = 0; off < NPOOL * PG; off += PG)
+		p[off] = (unsigned char)((off >> 12) | 1);
+	return p;
+}
+
 /* One run: SEED STEPS [SKIP...], SKIP a step index or a range A-B. */
 static int run(int argc, char **argv)
 {
@@ -946,13 +977,12 @@ static int run(int argc, char **argv)
 			skip[a] = 1;
 	}
 
-	pool = buf_alloc(NPOOL * PG);
+	pool = pool_alloc();
 	mprotect(pool + RO * PG, NRO * PG, PROT_READ);
-	munmap(pool + HOLE * PG, NHOLE * PG);
-	munmap(pool + GUARD * PG, PG);
-	munmap(pool + ARG_HOLE * PG, PG);
+	mprotect(pool + HOLE * PG, NHOLE * PG, PROT_NONE);
+	mprotect(pool + GUARD * PG, PG, PROT_NONE);
+	mprotect(pool + ARG_HOLE * PG, PG, PROT_NONE);
 	mprotect(pool + ARG_RO * PG, PG, PROT_READ);
-	munmap(pool + (ARG_RO + 1) * PG, PG);
 
 	ifd = open("/dev/iommu", O_RDWR);
 	if (ifd < 0) {

@@ -18,7 +18,8 @@ import * as path from 'node:path';
 import { BIN, ROOT, SRC, compileClient, ensureShim, removeTempDir } from './build.js';
 import { shimGoldenProblem, shimGoldens } from '../lib/conformance.js';
 
-// What each golden of test/shim/ shows, by golden name (vmstat: vmstat.test.ts).
+// What each golden of test/shim/ shows, by golden name (vmstat: vmstat.test.ts;
+// fuzz_mock, fuzz_vfio: fuzz-corpus.test.ts).
 const what: Record<string, string> = {
   efault: 'an ioctl on memory freed, raw-munmapped or raw-mprotected answers EFAULT, never SIGSEGV',
   signal_close: 'a signal handler that dups and closes the fd while its thread is mid-ioctl neither hangs nor disturbs errno',
@@ -31,7 +32,7 @@ const what: Record<string, string> = {
   cancel: 'threads cancelled between ioctls (pthread_testcancel) leave the file usable; ioctl is no cancellation point',
   bar_mmap: 'vfio-pci BAR mmap rules; plain loads and stores of every width on a mapped BAR reach the registers as pread/pwrite do; IOAS_MAP of a mapped BAR (oracle --vfio)',
 };
-const TESTED_ELSEWHERE = new Set(['vmstat']);
+const TESTED_ELSEWHERE = new Set(['vmstat', 'fuzz_mock', 'fuzz_vfio']);
 
 const all = shimGoldens(SRC);
 const clients = all.filter((g) => !TESTED_ELSEWHERE.has(g.golden));
@@ -60,3 +61,11 @@ for (const c of clients) {
     assert.equal(r.stdout, fs.readFileSync(path.join(SRC, `${golden}.golden`), 'utf8'));
   });
 }
+
+test('a handler installed by sigset() (not through sigaction) dups and closes the fd mid-ioctl: no hang, as signal_close.golden', () => {
+  const bin = compileClient('sigset_close', ['-I', path.join(ROOT, 'test/conformance/include'), '-I', SRC]);
+  const r = spawnSync(process.execPath, [BIN, 'run', '--', bin], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.signal, null, `killed by ${r.signal} (a hang?); stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.equal(r.status, 0, `exit ${r.status}; stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+  assert.equal(r.stdout, fs.readFileSync(path.join(SRC, 'signal_close.golden'), 'utf8'));
+});
