@@ -41,6 +41,24 @@ describe('/proc parsing', () => {
     assert.equal(typeof t.capIpcLock, 'boolean');
     mm.close();
   });
+  it('reads /proc/<pid>/maps once per request for pins, again on a miss', () => {
+    // Attaching a device pins every area of the IOAS: DPDK has thousands.
+    const mm = new ProcessAddressSpace(process.pid);
+    const v = parseMaps(fs.readFileSync('/proc/self/maps', 'latin1')).find((x) => x.read)!;
+    mm.beginIoctl();
+    for (let i = 0; i < 100; i++) mm.checkPinnable(v.start, 4096n, false);
+    assert.equal(mm.mapsReads, 1);
+    // Below mmap_min_addr: never mapped; looked up again before EFAULT.
+    assert.throws(() => mm.checkPinnable(0x1000n, 4096n, false), (e: { code?: number }) => e.code === EFAULT);
+    assert.equal(mm.mapsReads, 2);
+    mm.endIoctl();
+    // The next request sees the mappings as they are then.
+    mm.beginIoctl();
+    mm.checkPinnable(v.start, 4096n, false);
+    assert.equal(mm.mapsReads, 3);
+    mm.endIoctl();
+    mm.close();
+  });
   it('answers EFAULT for addresses no process can have', () => {
     const mm = new ProcessAddressSpace(process.pid);
     assert.throws(() => mm.read(0n, 8), (e: { code?: number }) => e.code === EFAULT);

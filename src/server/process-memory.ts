@@ -100,7 +100,8 @@ function covered(vmas: readonly Vma[], va: bigint, len: bigint, write: boolean):
  * read-only mapping where copy_to_user faults. Writes are therefore checked
  * against a snapshot of /proc/<pid>/maps. Reading maps costs far more than the
  * ioctl round trip, so the snapshot is kept across ioctls and re-read only when
- * it does not show the target writable (a miss), and always for checkPinnable.
+ * it does not show the target writable (a miss), and for checkPinnable at its
+ * first call in each request (and on a miss).
  * An unmapped target still fails (pwrite gives EIO); the one case the snapshot
  * can miss is a range made read-only in place since it was taken.
  */
@@ -111,6 +112,15 @@ export class ProcessAddressSpace implements AddressSpace {
   pinnedVm = 0;
   private memFd: number;
   private vmas: Vma[] | undefined;
+  /**
+   * The snapshot was read for a pin of the current request. Attaching a
+   * device fills its domain with every area of the IOAS, one pin each: DPDK
+   * maps its memory 4 KiB at a time (16384 areas for 64 MiB), and re-reading
+   * its 1200-line maps for each took minutes.
+   */
+  private pinFresh = false;
+  /** How many times /proc/<pid>/maps was read (the cost checkPinnable saves). */
+  mapsReads = 0;
   private closed = false;
 
   /** Opens /proc/<pid>/mem; throws the system error (EACCES, EPERM, ENOENT) if it cannot. */
@@ -133,6 +143,7 @@ export class ProcessAddressSpace implements AddressSpace {
    * the ioctl; it becomes the read-ahead window.
    */
   beginIoctl(arg?: bigint, inline?: Uint8Array, defer = false): void {
+    this.pinFresh = false;
     // A copy (a Buffer's slice() is a view of the socket's pool memory).
     this.ahead = arg !== undefined && inline && inline.length ? { va: arg, data: new Uint8Array(inline) } : undefined;
     this.deferring = defer;
@@ -159,6 +170,7 @@ export class ProcessAddressSpace implements AddressSpace {
   /** The request is over: the writes the client must make, in order (REC_WRITE). */
   endIoctl(): DeferredWrite[] | undefined {
     this.deferring = false;
+    this.pinFresh = false;
     if (!this.pending.length) return undefined;
     const out = this.pending;
     this.pending = [];
@@ -188,6 +200,7 @@ export class ProcessAddressSpace implements AddressSpace {
   private maps(): Vma[] {
     if (!this.vmas) {
       try {
+        this.mapsReads++;
         this.vmas = parseMaps(fs.readFileSync(`/proc/${this.pid}/maps`, 'latin1'));
       } catch {
         this.vmas = [];
@@ -376,7 +389,12 @@ export class ProcessAddressSpace implements AddressSpace {
     const first = va & ~(PAGE_SIZE_N - 1n);
     const end = ((va + len + PAGE_SIZE_N - 1n) / PAGE_SIZE_N) * PAGE_SIZE_N;
     if (this.closed || !ProcessAddressSpace.inRange(first, end - first)) throw new Errno(EFAULT, 'bad user address');
-    // Pinning is rare and must see the current mappings: always re-read.
+    // Pinning must see the current mappings: the first pin of a request
+    // re-reads them, the request's later pins use that snapshot (as if they
+    // all came at that instant) and re-read only on a miss.
+    if (!this.pinFresh) this.vmas = undefined;
+    this.pinFresh = true;
+    if (covered(this.maps(), first, end - first, write)) return;
     this.vmas = undefined;
     if (!covered(this.maps(), first, end - first, write)) {
       throw new Errno(EFAULT, `range 0x${va.toString(16)}+0x${len.toString(16)} not mapped${write ? ' writable' : ''}`);
