@@ -116,6 +116,8 @@ int main(void)
 		step("config command", pread(d, &cmd, 2, REGION(7) + 4) == 2 ? 0 : -errno, NULL);
 		cmd |= 2; /* memory decoding on */
 		step("memory on", pwrite(d, &cmd, 2, REGION(7) + 4) == 2 ? 0 : -errno, NULL);
+		/* a known value first: an earlier client may have left one there */
+		step("clear BAR0 0x2800", pwrite(d, &v, 4, REGION(0) + 0x2800) == 4 ? 0 : -errno, NULL);
 		step("register BAR0 0x2800 = 0x12345670",
 		     ioevent(d, 32, 4, REGION(0) + 0x2800, 0x12345670, w), NULL);
 		rc = pread(d, &v, 4, REGION(0) + 0x2800) == 4 ? 0 : -errno;
