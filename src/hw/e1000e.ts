@@ -9,6 +9,7 @@ import {
 } from './pci.js';
 import { E1000eCore, type E1000eIrqMode } from './e1000e-core.js';
 import type { IommuGroup } from './iommu.js';
+import * as V from '../uapi/vfio.js';
 
 export const E1000E_VENDOR_ID = 0x8086;
 export const E1000E_DEVICE_ID = 0x10d3;
@@ -43,8 +44,8 @@ export interface VfioPciInfo {
   readonly irqs: ReadonlyArray<VfioIrq>;
 }
 
-const RW = 0x3, RW_MMAP = 0x7;
-const IRQ_EVENTFD = 1, IRQ_MASKABLE = 2, IRQ_AUTOMASKED = 4, IRQ_NORESIZE = 8;
+const RW = V.VFIO_REGION_INFO_FLAG_READ | V.VFIO_REGION_INFO_FLAG_WRITE, RW_MMAP = RW | V.VFIO_REGION_INFO_FLAG_MMAP;
+const { VFIO_IRQ_INFO_EVENTFD: IRQ_EVENTFD, VFIO_IRQ_INFO_MASKABLE: IRQ_MASKABLE, VFIO_IRQ_INFO_AUTOMASKED: IRQ_AUTOMASKED, VFIO_IRQ_INFO_NORESIZE: IRQ_NORESIZE } = V;
 
 /**
  * qemu's e1000e behind vfio-pci on the oracle machine, measured: BAR0 (MMIO)

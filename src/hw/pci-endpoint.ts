@@ -9,6 +9,7 @@ import {
   type Bdf, type PciBarResource, type PciFunctionModel, type PciIommu,
 } from './pci.js';
 import type { IommuGroup } from './iommu.js';
+import * as V from '../uapi/vfio.js';
 import type { VfioPciInfo } from './e1000e.js';
 
 /** Where the PCI Express capability sits: the first byte past the standard header. */
@@ -16,8 +17,8 @@ const CAP_EXP = 0x40;
 /** PCI_EXP_FLAGS: version 2, a root-complex integrated endpoint (type 9). */
 const EXP_FLAGS_RCIEP_V2 = 0x0092;
 
-const RW = 0x3;
-const IRQ_EVENTFD = 1, IRQ_MASKABLE = 2, IRQ_AUTOMASKED = 4, IRQ_NORESIZE = 8;
+const RW = V.VFIO_REGION_INFO_FLAG_READ | V.VFIO_REGION_INFO_FLAG_WRITE;
+const { VFIO_IRQ_INFO_EVENTFD: IRQ_EVENTFD, VFIO_IRQ_INFO_MASKABLE: IRQ_MASKABLE, VFIO_IRQ_INFO_AUTOMASKED: IRQ_AUTOMASKED, VFIO_IRQ_INFO_NORESIZE: IRQ_NORESIZE } = V;
 
 /**
  * What vfio-pci reports for such a function: six empty BARs and no ROM, 4 KiB
