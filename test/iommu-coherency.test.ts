@@ -16,9 +16,8 @@
 // units follow from the kernel's code as cited in hw/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, IommufdFile, SimProcess, Errno, errno as E, uapi as U, vfio as V } from '../src/lib/index.js';
+import { Engine, IommufdFile, SimProcess, errno as E, uapi as U, vfio as V } from '../src/lib/index.js';
 import { PLATFORMS, parsePlatform, type Platform } from '../src/hw/platform.js';
-import type { HwptPaging } from '../src/core/hw-pagetable.js';
 import { VtdSecondStageDomain, VTD_SS_PTE_SNP } from '../src/hw/intel-vtd.js';
 import { AmdV1Domain, AmdVi, AMD_IOMMU_PGSIZES } from '../src/hw/amd-vi.js';
 import { ArmSmmuV3, SmmuDomain, smmuV3Idr } from '../src/hw/arm-smmu-v3.js';
@@ -27,6 +26,7 @@ import { lpaeProtToPte } from '../src/hw/io-pgtable-arm.js';
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_READ, IOMMU_WRITE } from '../src/hw/iommu.js';
 import { IommuHwInfoArmSmmuv3 } from '../src/uapi/iommufd.js';
 import { errnoOf } from './lib/errno-of.js';
+import { dmaCc, hwpt } from './lib/hwpt-checks.js';
 
 const PAGE = 4096n;
 const IOVA = 0x100000n;
@@ -44,19 +44,6 @@ function open(platform: string | Platform) {
   const f = new IommufdFile(new SimProcess(), engine);
   const devs = engine.vfioDevices.map((_, i) => f.openVfioDevice(i));
   return { engine, f, devs };
-}
-
-function hwpt(f: IommufdFile, id: number): HwptPaging {
-  const o = f.object(id);
-  assert.equal(o?.type, 'HWPT_PAGING');
-  return o as HwptPaging;
-}
-
-function dmaCc(f: IommufdFile): number {
-  try { return f.ctx.ioctl(f.proc.task, V.VFIO_CHECK_EXTENSION, BigInt(V.VFIO_DMA_CC_IOMMU)); } catch (e) {
-    if (e instanceof Errno) return -e.code;
-    throw e;
-  }
 }
 
 function hwInfo(f: IommufdFile, devId: number, type = 0) {

@@ -4,13 +4,13 @@
 // (shared/reference/coherency-measured.md, test/conformance/vfio_cdev*.golden).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, IommufdFile, SimProcess, Errno, errno as E, uapi as U, vfio as V, type VfioDeviceHandle } from '../src/lib/index.js';
+import { Engine, IommufdFile, SimProcess, errno as E, uapi as U, vfio as V, type VfioDeviceHandle } from '../src/lib/index.js';
 import { PLATFORMS, type Platform } from '../src/hw/platform.js';
-import type { HwptPaging } from '../src/core/hw-pagetable.js';
 import { IntelVtd, VtdSecondStageDomain, QEMU_VTD_CAP, QEMU_VTD_ECAP, ECAP_SC, VTD_SS_PTE_R, VTD_SS_PTE_W, VTD_SS_PTE_SNP } from '../src/hw/intel-vtd.js';
 import { E1000e } from '../src/hw/e1000e.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../src/hw/iommu.js';
 import { errnoOf } from './lib/errno-of.js';
+import { dmaCc, hwpt } from './lib/hwpt-checks.js';
 
 const MiB = 1n << 20n;
 const PAGE = 4096n;
@@ -24,20 +24,6 @@ function machine(platform: 'qemu-vtd' | 'qemu-vtd-sc' | Platform, bind = true): 
   const d0 = f.openVfioDevice(0), d1 = f.openVfioDevice(1);
   if (bind) { d0.bind(f); d1.bind(f); }
   return { f, d0, d1, engine };
-}
-
-function hwpt(f: IommufdFile, id: number): HwptPaging {
-  const o = f.object(id);
-  assert.equal(o?.type, 'HWPT_PAGING');
-  return o as HwptPaging;
-}
-
-/** VFIO_CHECK_EXTENSION(VFIO_DMA_CC_IOMMU) on the iommufd: the value, or -errno. */
-function dmaCc(f: IommufdFile): number {
-  try { return f.ctx.ioctl(f.proc.task, V.VFIO_CHECK_EXTENSION, BigInt(V.VFIO_DMA_CC_IOMMU)); } catch (e) {
-    if (e instanceof Errno) return -e.code;
-    throw e;
-  }
 }
 
 /** IOMMU_GET_HW_INFO with a 40-byte buffer of 0xee: the answer and the buffer after. */
