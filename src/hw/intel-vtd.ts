@@ -60,7 +60,7 @@ export const VTD_SS_PTE_W = 1n << 1n;
 export const VTD_SS_PTE_SNP = 1n << 11n;
 
 /** A driver-private prot bit kept with each run: its entries were written with SNP. */
-const PROT_SNP = 1 << 16;
+const PROT_SNP = 1 << 7;
 
 const SZ_4K = 1n << 12n, SZ_2M = 1n << 21n, SZ_1G = 1n << 30n;
 
