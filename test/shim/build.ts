@@ -38,7 +38,7 @@ export function compileClient(name: string, extra: string[] = []): string {
 /** Compile examples/NAME.c (the README's examples) into the temp dir; returns the binary's path. */
 export function compileExample(name: string): string {
   const out = path.join(tempDir(), name);
-  execFileSync('cc', ['-O2', '-o', out, path.join(ROOT, 'examples', `${name}.c`)], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-Wall', '-Werror', '-I', path.join(ROOT, 'include'), '-o', out, path.join(ROOT, 'examples', `${name}.c`)], { stdio: 'inherit' });
   return out;
 }
 
