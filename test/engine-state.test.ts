@@ -4,7 +4,7 @@
 // file ever mapped).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openIommufd, Engine, FileSpace, IommufdFile, SimProcess, testAbi as T } from '../src/lib/index.js';
+import { openIommufd, Engine, FileSpace, IommufdFile, RunDomain, SimProcess, testAbi as T } from '../src/lib/index.js';
 import { PLATFORMS } from '../src/hw/platform.js';
 import type { IommufdDevice } from '../src/core/device.js';
 
@@ -52,4 +52,27 @@ test('IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT sets its own engine\'s limit only', ()
   a.testCmd(T.IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT, 0, T.IommuTestCmdMemoryLimit, { limit: 4096 });
   assert.equal(a.ctx.engine.testMemoryLimit, 4096);
   assert.equal(b.ctx.engine.testMemoryLimit, 65536);
+});
+
+test("RLIMIT_MEMLOCK accounting is per machine: one engine's users are not another's", () => {
+  const rlimitMemlock = 8n * PAGE;
+  const e1 = new Engine(), e2 = new Engine();
+  // Two processes of uid 1000 on e1 share user->locked_vm; the same uid on e2 starts at 0.
+  const a = new IommufdFile(new SimProcess({ uid: 1000, rlimitMemlock }), e1);
+  const b = new IommufdFile(new SimProcess({ uid: 1000, rlimitMemlock }), e1);
+  const c = new IommufdFile(new SimProcess({ uid: 1000, rlimitMemlock }), e2);
+  for (const f of [a, b, c]) f.addDomain(f.ioasAlloc(), new RunDomain());
+  const map = (f: IommufdFile, pages: bigint) => {
+    const buf = f.proc.mmap(pages * PAGE);
+    return f.map({ ioasId: 1, userVa: buf, length: pages * PAGE });
+  };
+  map(a, 6n);
+  assert.equal(a.proc.task.user.lockedVm, 6);
+  assert.equal(b.proc.task.user, a.proc.task.user, 'one uid, one account on one machine');
+  assert.throws(() => map(b, 4n), (e: Error & { code?: number }) => e.code === 12, 'the user is over its limit on e1: ENOMEM');
+  assert.equal(c.proc.task.user.lockedVm, 0);
+  map(c, 8n);
+  assert.equal(c.proc.task.user.lockedVm, 8, 'the same uid on e2 has its own account');
+  assert.equal(a.proc.task.user.lockedVm, 6);
+  assert.notEqual(c.proc.task.user, a.proc.task.user);
 });

@@ -91,3 +91,49 @@ test('the import reader sees every form of import', () => {
   ].join('\n')).map((i) => i.spec);
   assert.deepEqual(specs, ['node:fs', '../core/a.js', './b.js', '../hw/d.js', '../uapi/e.js', './side-effect.js', './f.js']);
 });
+
+/**
+ * Module-level mutable state below the fronts (docs/layers.md: it belongs to
+ * the engine), as `file: name`, each with its reason. A top-level `let`, or a
+ * top-level const made empty with `new Map()`, `new Set()`, `new WeakMap()`,
+ * `new WeakSet()` or `[]`, is state; a const table built from its initializer
+ * (`new Map([...])`) is not.
+ */
+const STATE_ALLOWED: ReadonlyMap<string, string> = new Map([
+  // The kernel's `current`: set around each (synchronous) ioctl, never held across two.
+  ['core/faults.ts: current', 'the task of the ioctl running now, as the kernel has it'],
+  // The ioctl table, filled once as the modules load (each handler registers itself).
+  ['core/iommufd.ts: HANDLERS', 'the ioctl table, filled once at load'],
+  // Frames and the page cache of the host the engine's processes live in: mm ids and
+  // file identities name real processes and files, which several engines may share.
+  ['hw/memory.ts: fileFrameIds', "the page cache's frame space per file identity, forgotten on release"],
+  ['hw/memory.ts: nextMmId', 'mm ids, unique in the process like the kernel\'s'],
+  ['hw/memory.ts: fileSpaces', 'live file spaces by identity (the page cache), released by their holders'],
+  ['hw/memory.ts: fileSpacesById', 'the same, by frame id'],
+  ['hw/memory.ts: nextSimFile', 'names of simulated files'],
+  ['hw/memory.ts: NO_MAPS', 'an empty list no one writes (readonly)'],
+  ['hw/dma.ts: unitFaults', "faults per IOMMU unit, kept with the unit (a WeakMap: released with it)"],
+]);
+
+test('no new module-level mutable state below the fronts', () => {
+  const found: string[] = [];
+  for (const file of sources(SRC)) {
+    const layer = layerOf(file);
+    if (layer === 'lib' || layer === 'cli' || layer === 'server') continue;
+    const text = fs.readFileSync(file, 'utf8');
+    const rel = path.relative(SRC, file).split(path.sep).join('/');
+    const re = /^(?:export\s+)?(?:let\s+(\w+)|var\s+(\w+)|const\s+(\w+)(?:\s*:[^=]+)?\s*=\s*(?:new\s+(?:Map|Set|WeakMap|WeakSet)\s*(?:<[^>]*>)?\s*\(\s*\)|\[\s*\]))/gm;
+    for (let m; (m = re.exec(text));) {
+      const key = `${rel}: ${m[1] ?? m[2] ?? m[3]}`;
+      if (!STATE_ALLOWED.has(key)) found.push(`${key} (line ${text.slice(0, m.index).split('\n').length})`);
+    }
+  }
+  assert.deepEqual(found, [], 'module-level state belongs to the engine (or to STATE_ALLOWED, with its reason)');
+});
+
+test('the state reader sees lets, empty collections and arrays, not tables', () => {
+  const re = /^(?:export\s+)?(?:let\s+(\w+)|var\s+(\w+)|const\s+(\w+)(?:\s*:[^=]+)?\s*=\s*(?:new\s+(?:Map|Set|WeakMap|WeakSet)\s*(?:<[^>]*>)?\s*\(\s*\)|\[\s*\]))/gm;
+  const text = 'let a = 1;\nconst b = new Map<string, number>();\nconst c: number[] = [];\nconst d = new Map([[1, 2]]);\nexport const e = new WeakMap<object, number>();\n  let inner = 0;\n';
+  const names = [...text.matchAll(re)].map((m) => m[1] ?? m[2] ?? m[3]);
+  assert.deepEqual(names, ['a', 'b', 'c', 'e']);
+});

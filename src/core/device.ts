@@ -40,9 +40,6 @@ export class IommufdGroup {
   get attach(): GroupAttach | undefined { return this.pasidAttach.get(IOMMU_NO_PASID); }
 }
 
-/** DMA ownership of a group: which context, and how many of its devices claim it. */
-const dmaClaims = new WeakMap<IommuGroup, number>();
-
 export class IommufdDevice extends IommufdObject {
   readonly type = 'DEVICE' as const;
   /** IOMMU_CAP_ENFORCE_CACHE_COHERENCY of the device, fixed at bind. */
@@ -79,13 +76,12 @@ function putGroup(g: IommufdGroup): void {
 function claimDmaOwner(group: IommuGroup, owner: unknown): void {
   if (group.dmaOwner !== undefined && group.dmaOwner !== owner) throw new Errno(EBUSY, 'group owned by another user');
   group.dmaOwner = owner;
-  dmaClaims.set(group, (dmaClaims.get(group) ?? 0) + 1);
+  group.ownerCnt++;
 }
 
 function releaseDmaOwner(group: IommuGroup): void {
-  const n = (dmaClaims.get(group) ?? 1) - 1;
-  dmaClaims.set(group, n);
-  if (n === 0) group.dmaOwner = undefined;
+  if (group.ownerCnt > 0) group.ownerCnt--;
+  if (group.ownerCnt === 0) group.dmaOwner = undefined;
 }
 
 /**

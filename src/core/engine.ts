@@ -2,7 +2,7 @@
 // The server and the library both come in through here.
 import { Errno, ENOENT } from '../uapi/errno.js';
 import type { EmulatedFile } from './file.js';
-import type { Task } from './task.js';
+import { UserAccounts, type Task } from './task.js';
 import { IommufdCtx } from './iommufd.js';
 import { PLATFORMS, DEFAULT_PLATFORM, type Platform } from '../hw/platform.js';
 import { MockIommu } from '../hw/mock-iommu.js';
@@ -32,6 +32,10 @@ export class Engine {
   testMemoryLimit = 65536;
   /** The machine's iommu_group ids (its PCI functions'); the engine's alone. */
   readonly iommuGroupIds = new IommuGroupIds();
+  /** The machine's users: per-uid RLIMIT_MEMLOCK accounting (user->locked_vm). */
+  readonly users = new UserAccounts();
+  /** Names for files the engine cannot read (IOAS_MAP_FILE of an emulated file): opaque:N. */
+  nextOpaqueFile = 1;
   /** The platform's IOMMU units (dmar0, smmu3.0, ivhd0, ...). */
   readonly iommuUnits: readonly IommuUnit[];
 

@@ -1,6 +1,7 @@
 // The IOAS object and its ioctls (drivers/iommu/iommufd/ioas.c): ALLOC,
 // IOVA_RANGES, ALLOW_IOVAS, MAP, MAP_FILE, COPY, UNMAP, CHANGE_PROCESS and the
 // HUGE_PAGES option.
+import type { Engine } from './engine.js';
 import { Errno, EBADF, EBUSY, EINVAL, EMSGSIZE, ENOENT, EOPNOTSUPP, EOVERFLOW } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import type { Decoded } from '../uapi/struct.js';
@@ -245,11 +246,9 @@ export function ioasChangeProcess(u: Ucmd<typeof U.IommuIoasChangeProcess.fields
   return 0;
 }
 
-let nextOpaqueFile = 1;
-
 /** A file the engine cannot read (an emulated file, or one without a backing): maps, never pins. */
-function opaqueBacking(held?: EmulatedFile): FileBacking {
-  const identity = `opaque:${nextOpaqueFile++}`;
+function opaqueBacking(engine: Engine, held?: EmulatedFile): FileBacking {
+  const identity = `opaque:${engine.nextOpaqueFile++}`;
   // An emulated file (an iommufd, a VFIO device file) stays open while its
   // pages exist, as the kernel's pages->file reference keeps it: mapping an
   // iommufd into one of its own IOASes keeps that context alive for good.
@@ -289,10 +288,10 @@ export function ioasMapFile(u: Ucmd<typeof U.IommuIoasMapFile.fields>): number {
     } else {
       let backing: FileBacking;
       try {
-        backing = r.kind === 'other' && r.openBacking ? r.openBacking() : opaqueBacking(r.kind === 'emulated' ? r.file : undefined);
+        backing = r.kind === 'other' && r.openBacking ? r.openBacking() : opaqueBacking(u.ctx.engine, r.kind === 'emulated' ? r.file : undefined);
       } catch (e) {
         if (e instanceof Errno) throw e;
-        backing = opaqueBacking(); // the file cannot be reached: it maps, it never pins
+        backing = opaqueBacking(u.ctx.engine); // the file cannot be reached: it maps, it never pins
       }
       const file = FileSpace.get(backing);
       // iopt_alloc_pages: the iommu API's size_t length.

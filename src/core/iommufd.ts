@@ -68,6 +68,8 @@ export class IommufdCtx implements EmulatedFile {
   readonly groups = new Map<IommuGroup, IommufdGroup>();
   /** The IOAS the VFIO type1 compat ioctls act on. */
   vfioIoas: ioas.IommufdIoas | undefined;
+  /** ictx->no_iommu_mode: a no-iommu VFIO device joined this context (core/vfio-compat.ts). */
+  noIommuMode = false;
   /** Regions drivers published for mmap() of this file (ictx->mt_mmap). */
   readonly mmaps = new IommufdMmapTable();
   private released = false;

@@ -107,11 +107,18 @@ export interface FaultInjector {
   shouldFail(site: string, opts?: { mayWait?: boolean; highmem?: boolean; order?: number; noFail?: boolean }): boolean;
 }
 
-const users = new Map<number, UserAccount>();
+/**
+ * The machine's users (the kernel's user_structs): one account per uid,
+ * shared by every task of that uid. The engine owns one; a library process
+ * joins its engine's (SimProcess), a server task its server's.
+ */
+export class UserAccounts {
+  private readonly byUid = new Map<number, UserAccount>();
 
-/** The per-uid account, shared by every task of that uid in this engine. */
-export function userAccount(uid: number): UserAccount {
-  let u = users.get(uid);
-  if (!u) { u = { uid, lockedVm: 0 }; users.set(uid, u); }
-  return u;
+  /** The account of `uid`, made on first use. */
+  account(uid: number): UserAccount {
+    let u = this.byUid.get(uid);
+    if (!u) { u = { uid, lockedVm: 0 }; this.byUid.set(uid, u); }
+    return u;
+  }
 }

@@ -23,12 +23,6 @@ import type { Task } from './task.js';
 const VFIO_NOIOMMU = false;
 
 /**
- * ictx->no_iommu_mode, set when a no-iommu VFIO device joins the context.
- * Kept beside the context rather than in it: only this file reads it.
- */
-const noIommuMode = new WeakSet<IommufdCtx>();
-
-/**
  * get_compat_ioas: the compat IOAS with a transient hold, or ENODEV when
  * there is none or it is on its way out.
  */
@@ -62,7 +56,7 @@ export function vfioCompatIoasGetId(ctx: IommufdCtx): number {
  */
 export function vfioCompatSetNoIommu(ctx: IommufdCtx): void {
   if (ctx.vfioIoas) throw new Errno(EINVAL, 'context already has a compat IOAS');
-  noIommuMode.add(ctx);
+  ctx.noIommuMode = true;
 }
 
 /**
@@ -74,7 +68,7 @@ export function vfioCompatSetNoIommu(ctx: IommufdCtx): void {
 export function vfioCompatIoasCreate(ctx: IommufdCtx): void {
   const t = ctx.objects;
   const ioas = t.alloc(new IommufdIoas(ctx));
-  if (noIommuMode.has(ctx)) {
+  if (ctx.noIommuMode) {
     t.abortAndDestroy(ioas);
     throw new Errno(EINVAL, 'context is in no-iommu mode');
   }
@@ -137,7 +131,7 @@ function checkExtension(ctx: IommufdCtx, type: bigint): number {
     case BigInt(V.VFIO_TYPE1_IOMMU):
     case BigInt(V.VFIO_TYPE1v2_IOMMU):
     case BigInt(V.VFIO_UNMAP_ALL):
-      return noIommuMode.has(ctx) ? 0 : 1;
+      return ctx.noIommuMode ? 0 : 1;
     case BigInt(V.VFIO_NOIOMMU_IOMMU):
       return VFIO_NOIOMMU ? 1 : 0;
     case BigInt(V.VFIO_DMA_CC_IOMMU):
@@ -155,7 +149,7 @@ function checkExtension(ctx: IommufdCtx, type: bigint): number {
  * mappings). Selecting a type changes nothing else.
  */
 function setIommu(ctx: IommufdCtx, task: Task, type: bigint): number {
-  const noIommu = noIommuMode.has(ctx);
+  const noIommu = ctx.noIommuMode;
   if (VFIO_NOIOMMU && type === BigInt(V.VFIO_NOIOMMU_IOMMU) && noIommu) {
     // Task models no CAP_SYS_RAWIO yet; a build with NOIOMMU would add it.
     if (!(task as { capSysRawio?: boolean }).capSysRawio) throw new Errno(EPERM, 'NOIOMMU needs CAP_SYS_RAWIO');

@@ -54,6 +54,8 @@ export interface IommuGroup {
   readonly isolatedMsi: boolean;
   /** The iommufd context (or other driver) that owns DMA of this group, if any. */
   dmaOwner: unknown;
+  /** How many of the owner's devices claim DMA ownership (group->owner_cnt). */
+  ownerCnt: number;
   /** The domain the group is attached to now (null: the blocking/default domain). */
   domain: HwDomain | null;
   /**
@@ -73,7 +75,7 @@ export class IommuGroupIds {
 
   /** iommu_group_alloc: a new group of its own, with the next id. */
   alloc(isolatedMsi: boolean): IommuGroup {
-    return { id: this.next++, isolatedMsi, dmaOwner: undefined, domain: null };
+    return { id: this.next++, isolatedMsi, dmaOwner: undefined, ownerCnt: 0, domain: null };
   }
 }
 

@@ -32,7 +32,7 @@ export class Machine {
 
   /** A new simulated process on this machine, its memory reachable by DMA. */
   process(o?: ProcessOptions): SimProcess {
-    const p = new SimProcess(o);
+    const p = new SimProcess({ users: this.engine.users, ...o });
     this.memory.addAddressSpace(p.mm);
     return p;
   }

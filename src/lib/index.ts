@@ -4,7 +4,7 @@
 import { Engine, type EngineOptions } from '../core/engine.js';
 import { IommufdCtx } from '../core/iommufd.js';
 import type { IommufdIoas } from '../core/ioas.js';
-import { RLIM_INFINITY, userAccount, type EventfdCtx, type ResolvedFile, type Task } from '../core/task.js';
+import { RLIM_INFINITY, UserAccounts, type EventfdCtx, type ResolvedFile, type Task } from '../core/task.js';
 import { SimulatedAddressSpace, SimulatedFile } from '../hw/memory.js';
 import type { IommuDomain } from '../hw/iommu.js';
 import { Errno, EBADF } from '../uapi/errno.js';
@@ -41,6 +41,7 @@ export { loadPlatform } from '../server/platform-file.js';
 // The types that appear in the signatures above and below.
 export type { EngineOptions } from '../core/engine.js';
 export type { Task, ResolvedFile, UserAccount } from '../core/task.js';
+export { UserAccounts } from '../core/task.js';
 export type { IommuDomain } from '../hw/iommu.js';
 export type { IommufdIoas } from '../core/ioas.js';
 export type { IommufdObject } from '../core/object-table.js';
@@ -58,6 +59,12 @@ export interface ProcessOptions {
   capIpcLock?: boolean;
   /** CAP_SYS_RESOURCE (default: true for uid 0). */
   capSysResource?: boolean;
+  /**
+   * The users its charges go to (RLIMIT_MEMLOCK per uid). Default: the
+   * users of the first engine the process opens a file of; before that, its
+   * own.
+   */
+  users?: UserAccounts;
 }
 
 /** A simulated process: its memory, its fd table and the task the engine charges. */
@@ -116,11 +123,17 @@ export class SimProcess {
   readonly plainFiles = new Map<number, SimulatedFile>();
   /** Simulated eventfds by fd number (see eventfdCreate). */
   readonly eventfds = new Map<number, SimEventfd>();
+  /** Where its user's charges go (see ProcessOptions.users). */
+  private users: UserAccounts | undefined;
+
   constructor(o: ProcessOptions = {}) {
     const uid = o.uid ?? 0;
     const pid = nextPid++;
+    this.users = o.users;
+    const self = this;
     this.task = {
-      pid, tid: pid, mm: this.mm, user: userAccount(uid),
+      pid, tid: pid, mm: this.mm,
+      get user() { return (self.users ??= new UserAccounts()).account(uid); },
       rlimitMemlock: o.rlimitMemlock ?? RLIM_INFINITY,
       capIpcLock: o.capIpcLock ?? uid === 0,
       capSysResource: o.capSysResource ?? uid === 0,
@@ -142,6 +155,11 @@ export class SimProcess {
         return { kind: 'bad' };
       },
     };
+  }
+
+  /** The process uses `engine`'s files: its user is that machine's, unless it was given users or charged already. */
+  joinEngine(engine: Engine): void {
+    this.users ??= engine.users;
   }
 
   private freeFd(): number {
@@ -225,7 +243,14 @@ export class IommufdFile {
 
   constructor(readonly proc: SimProcess = new SimProcess(), engine: Engine = new Engine(), share?: IommufdFile) {
     this.inherited = share !== undefined;
-    if (share) { this.ctx = share.ctx; this.ctx.hold(); } else this.ctx = engine.open('/dev/iommu', proc.task) as IommufdCtx;
+    if (share) {
+      proc.joinEngine(share.ctx.engine);
+      this.ctx = share.ctx;
+      this.ctx.hold();
+    } else {
+      proc.joinEngine(engine);
+      this.ctx = engine.open('/dev/iommu', proc.task) as IommufdCtx;
+    }
     this.fd = proc.addFile(this.ctx);
     this.scratch = proc.mmap(1 << 16);
   }

@@ -15,6 +15,8 @@ export interface VfioProcess {
   readonly task: Task;
   addFile(file: EmulatedFile): number;
   readonly files: Map<number, EmulatedFile>;
+  /** Take the engine's users for its charges (SimProcess.joinEngine). */
+  joinEngine?(engine: Engine): void;
 }
 
 /** The result of a raw ioctl: the return value or errno, and the struct bytes after the call. */
@@ -28,6 +30,7 @@ export class VfioDeviceHandle {
   private readonly scratch: bigint;
 
   constructor(readonly proc: VfioProcess, engine: Engine, readonly index: number) {
+    proc.joinEngine?.(engine);
     this.file = engine.open(`/dev/vfio/devices/vfio${index}`, proc.task) as VfioDeviceFile;
     this.fd = proc.addFile(this.file);
     this.scratch = proc.mm.mmap(4096);

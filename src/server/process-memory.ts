@@ -11,7 +11,7 @@ import { allocMmId, MmPins, PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace, type Fil
 import { openFileBacking } from './file-backing.js';
 import { makedev } from './protocol.js';
 import { RunCounter } from '../util/run-counter.js';
-import { RLIM_INFINITY, userAccount, type EventfdCtx, type FaultInjector, type Task, type UserAccount } from '../core/task.js';
+import { RLIM_INFINITY, UserAccounts, type EventfdCtx, type FaultInjector, type Task, type UserAccount } from '../core/task.js';
 import type { EmulatedFile } from '../core/file.js';
 
 /**
@@ -429,6 +429,8 @@ export interface TaskHost {
   faultInjector?(pid: number, tid: number): FaultInjector | undefined;
   /** Whether the process is still the one its pid named when it connected (else /proc/<pid> is another's). */
   alive?(): boolean;
+  /** The machine's users (the engine's); a task without a host accounts alone. */
+  readonly users?: UserAccounts;
 }
 
 /** Parse "Max locked memory" from /proc/<pid>/limits (soft limit). */
@@ -531,7 +533,8 @@ export class ProcessTask implements Task {
     if (this.host?.alive && !this.host.alive()) throw this.gone();
   }
 
-  get user(): UserAccount { return userAccount(this.readStatus().uid); }
+  get user(): UserAccount { return (this.host?.users ?? (this.ownUsers ??= new UserAccounts())).account(this.readStatus().uid); }
+  private ownUsers: UserAccounts | undefined;
   get capIpcLock(): boolean { return this.cap(CAP_IPC_LOCK); }
   get capSysResource(): boolean { return this.cap(CAP_SYS_RESOURCE); }
   get rlimitMemlock(): bigint {

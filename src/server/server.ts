@@ -459,6 +459,7 @@ export class EmuServer {
       resolveFd: (_pid, fd) => this.resolveFd(p, fd),
       faultInjector: (_pid, tid) => this.faults.injector(pid, tid),
       alive: () => p.peer.alive(),
+      users: this.engine.users,
     };
     this.procs.set(pid, p);
     return p;
