@@ -19,6 +19,8 @@ import type { IommufdIoas } from '../core/ioas.js';
 import type { HwptNested, HwptPaging } from '../core/hw-pagetable.js';
 import type { IommufdDevice } from '../core/device.js';
 import type { IommufdFault, IommufdVeventq } from '../core/eventq.js';
+import type { IommufdVdevice, IommufdViommu } from '../core/viommu.js';
+import type { IommufdAccess } from '../core/access.js';
 import { VfioDeviceFile } from '../core/vfio-device.js';
 import { userAccount } from '../core/task.js';
 import { formatBdf } from '../hw/pci.js';
@@ -508,6 +510,9 @@ function summaryOf(obj: IommufdObject): string {
     case 'DEVICE': { const d = obj as IommufdDevice; return `${d.dev.name}, group ${d.dev.group.id}${d.enforceCacheCoherency ? ', can enforce' : ''}`; }
     case 'FAULT': { const f = obj as IommufdFault; return `${f.deliver.length} queued, ${f.response.size} awaiting response`; }
     case 'VEVENTQ': { const q = obj as IommufdVeventq; return `type ${q.vtype}, ${q.numEvents}/${q.depth} events`; }
+    case 'VIOMMU': { const v = obj as IommufdViommu; return `type ${v.viommuType} on ${v.iommuDev.name}, ${v.vdevs.size} vDEVICEs, ${v.veventqs.length} vEVENTQs`; }
+    case 'VDEVICE': { const v = obj as IommufdVdevice; return `${v.idev.dev.name} as virtual ID ${hex(v.virtId)}`; }
+    case 'ACCESS': { const a = obj as IommufdAccess; return `${a.internal ? 'internal ' : ''}access${a.ioas ? ` to IOAS ${a.ioas.id}` : ', detached'}`; }
     default: return '';
   }
 }
