@@ -55,6 +55,12 @@ test('ui timeline: calls link their objects; creates, attaches, hazards, DMA, fa
   assert.match(seen[1]!.text, /write at IOVA 0xdead000 \(not-present\)/);
 
   seen.length = 0;
+  tl.traced('--- DMA fault vfio0 iova=0x7000 write write-denied ---');
+  assert.deepEqual(seen.map((e) => [e.kind, e.devices[0], e.text]), [['fault', 'vfio0', 'vfio0: DMA write fault at IOVA 0x7000 (write-denied)']],
+    'the server\'s trace line for a device\'s DMA fault');
+  assert.deepEqual(seen[0]!.objects, [`1:${devId}`, `1:${hwpt}`]);
+
+  seen.length = 0;
   nic.detach(); // the automatic HWPT goes with its last device
   tl.settle();
   assert.deepEqual(seen.map((e) => e.kind).sort(), ['coherent', 'destroy', 'detach'], 'detached: the hazard is over too');

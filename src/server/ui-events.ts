@@ -45,6 +45,8 @@ export interface TracedCall {
 
 /** "ioas_id=2", "out_hwpt_id=3", "pt_id=3", "id=1": the object IDs a decoded line names. */
 const ID_FIELD = /\b([a-z_]*id)=(\d+)/g;
+/** The server's trace line for a device's DMA fault. */
+const DMA_FAULT_LINE = /^--- DMA fault (\S+) iova=(0x[0-9a-f]+) (read|write) ([\w-]+) ---$/;
 /** Fields named like IDs that are not object IDs. */
 const NOT_OBJECTS = new Set(['pasid', 'option_id', 'virt_id', 'grpid', 'data_type', 'cookie']);
 
@@ -87,6 +89,16 @@ export class UiTimeline {
 
   /** A line of the server's trace (with its event for ioctls and opens). */
   traced(line: string, call?: TracedCall): void {
+    // A device's DMA fault as the server traces it: "--- DMA fault vfio0 iova=0x1000 read not-present ---".
+    const fault = call ? null : DMA_FAULT_LINE.exec(line);
+    if (fault) {
+      const dev = fault[1]!;
+      this.push({
+        kind: 'fault', name: 'fault', text: `${dev}: DMA ${fault[3]} fault at IOVA ${fault[2]} (${fault[4]})`, ok: false,
+        objects: this.objectsOfDevice(dev), devices: [dev],
+      });
+      return;
+    }
     const objects: string[] = [];
     const devices: string[] = [];
     let ctxN: number | undefined;
