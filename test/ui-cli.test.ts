@@ -63,6 +63,9 @@ test('--ui: a port only as --ui=PORT, refused with run --connect, in --help', as
   const conn = await cli(['run', '--connect', '/nonexistent/sock', '--ui', '--', 'true']);
   assert.equal(conn.code, 2);
   assert.match(conn.stderr, /--connect and --ui cannot be used together/);
+  const runs = await cli(['run', '--ui', 'true']);
+  assert.equal(runs.code, 0, `'--ui PROG' runs PROG: ${runs.stderr}`);
+  assert.match(runs.stderr, /live view: http:\/\/127\.0\.0\.1:\d+\/\?token=/);
   for (const cmd of ['run', 'serve']) {
     const h = await cli([cmd, '--help']);
     assert.match(h.stdout, /--ui\[=PORT\]\s+serve a live view/);

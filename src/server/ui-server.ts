@@ -100,6 +100,7 @@ export class UiServer {
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.throttle) clearTimeout(this.throttle);
+    if (this.flushTimer) clearTimeout(this.flushTimer);
     for (const r of this.streams) { try { r.end(); } catch { /* gone */ } }
     this.streams.clear();
     this.timeline.dispose();
@@ -184,6 +185,8 @@ export class UiServer {
     const since = sinceParam !== null && /^\d+$/.test(sinceParam) ? Number(sinceParam) : Math.max(0, this.timeline.lastSeq - 500);
     res.writeHead(200, { 'Content-Type': 'text/event-stream', Connection: 'keep-alive' });
     res.write('retry: 2000\n\n');
+    // Events still waiting go to the streams that were there; this one gets them in its replay.
+    if (this.pending.length) { if (this.flushTimer) clearTimeout(this.flushTimer); this.flush(); }
     this.streams.add(res);
     const drop = () => this.streams.delete(res);
     req.on('close', drop);
@@ -203,11 +206,27 @@ export class UiServer {
   private throttle: NodeJS.Timeout | undefined;
   private lastState = 0;
 
+  /** Events waiting for the next flush (one write per stream per flush, however busy the program). */
+  private pending: string[] = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+
   private broadcast(ev: UiEvent): void {
-    if (!this.streams.size) return;
-    const data = json(ev);
-    for (const r of this.streams) this.write(r, 'ui-event', data, ev.seq);
+    if (!this.streams.size || this.closed) return;
+    this.pending.push(`id: ${ev.seq}\nevent: ui-event\ndata: ${json(ev)}\n\n`);
+    if (!this.flushTimer) {
+      this.flushTimer = setTimeout(() => this.flush(), 20);
+      this.flushTimer.unref();
+    }
     this.stateSoon();
+  }
+
+  private flush(): void {
+    this.flushTimer = undefined;
+    const chunk = this.pending.join('');
+    this.pending = [];
+    for (const r of this.streams) {
+      try { r.write(chunk); } catch { this.streams.delete(r); }
+    }
   }
 
   /** A whole state to every stream, at most every stateThrottleMs after changes. */
@@ -224,6 +243,7 @@ export class UiServer {
 
   private pushState(): void {
     if (!this.streams.size || this.closed) return;
+    if (this.pending.length) { if (this.flushTimer) clearTimeout(this.flushTimer); this.flush(); }
     this.lastState = Date.now();
     try {
       const data = json(this.state());
