@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EmuServer, queryServer } from '../server/server.js';
+import { EmuServer, queryServer, type TraceEvent } from '../server/server.js';
+import { UiServer } from '../server/ui-server.js';
 import { removeStaleDirs } from '../server/stale-dirs.js';
 import { Engine } from '../core/engine.js';
 import { PLATFORMS, type Platform } from '../hw/platform.js';
@@ -86,11 +87,15 @@ Options:
                     CAP_SYS_RESOURCE), as root outside a container does; ones
                     the client dropped itself stay dropped
   --connect SOCK    use the server listening on SOCK ('${PROG} serve') instead
-                    of starting one (not with --platform, --root-caps or the
-                    trace: they belong to that server)
+                    of starting one (not with --platform, --root-caps, --ui or
+                    the trace: they belong to that server)
   --user[=USER]     run CMD as USER (a name or uid; default nobody), for
                     RLIMIT_MEMLOCK accounting as an ordinary user (needs root);
                     '--user USER' as --trace FILE
+  --ui[=PORT]       serve a live view of the machine while CMD runs (clients,
+                    objects, IOVA maps, page tables, pins, devices, a timeline)
+                    on http://127.0.0.1:PORT (default: any free port); the URL
+                    with its access token is printed on stderr (docs/ui.md)
   -h, --help        show this help
   -V, --version     print the version
 
@@ -115,6 +120,10 @@ Options:
   --user USER       also let USER's processes in (a name or uid; needs root):
                     by default only our own user and root may connect. Each
                     connection's user is the kernel's (SO_PEERCRED)
+  --ui[=PORT]       serve a live view of the machine while it runs (clients,
+                    objects, IOVA maps, page tables, pins, devices, a timeline)
+                    on http://127.0.0.1:PORT (default: any free port); the URL
+                    with its access token is printed on stderr (docs/ui.md)
   -h, --help        show this help
   -V, --version     print the version
 
@@ -193,8 +202,11 @@ interface OptionSpec {
   key: string;
   long?: string;
   short?: string;
-  /** 'optional': --opt=V, or --opt V when V is not '--' and does not start with '-'. */
-  value: 'none' | 'required' | 'optional';
+  /**
+   * 'optional': --opt=V, or --opt V when V is not '--' and does not start with '-'.
+   * 'attached': --opt=V only ('--ui PROG' leaves PROG alone).
+   */
+  value: 'none' | 'required' | 'optional' | 'attached';
 }
 
 interface Parsed {
@@ -222,6 +234,7 @@ const TRACE_OPTS: OptionSpec[] = [
 const SERVER_OPTS: OptionSpec[] = [
   { key: 'platform', long: 'platform', value: 'required' },
   { key: 'root-caps', long: 'root-caps', value: 'none' },
+  { key: 'ui', long: 'ui', value: 'attached' },
 ];
 const RUN_OPTS: OptionSpec[] = [...COMMON, ...TRACE_OPTS, ...SERVER_OPTS,
   { key: 'connect', long: 'connect', value: 'required' },
@@ -336,6 +349,29 @@ function tracerFor(p: Parsed): Tracer | undefined {
   return new Tracer({ file, lines: !summaryOnly, summary, filter, timestamps, say, ...(strsize !== undefined ? { strsize } : {}), verbose });
 }
 
+/** --ui[=PORT]: undefined without it, 0 (any free port) without a PORT. */
+function uiPort(p: Parsed): number | undefined {
+  const v = last(p, 'ui');
+  if (v === undefined) return undefined;
+  if (v === true) return 0;
+  if (!/^\d+$/.test(v) || Number(v) > 65535) throw new UsageError(`--ui=${v}: not a TCP port (0-65535)`);
+  return Number(v);
+}
+
+/** The server's trace hook: the tracer's lines and the live view's timeline; undefined when neither wants them. */
+function traceHook(tracer: Tracer | undefined, uiAt: number | undefined, view: { ui?: UiServer }): ((line: string, ev?: TraceEvent) => void) | undefined {
+  if (uiAt === undefined) return tracer?.line;
+  const line = tracer?.line;
+  return (l, ev) => { line?.(l, ev); view.ui?.traced(l, ev); };
+}
+
+/** Start the live view of `server` and say where it is. */
+async function startLiveView(server: EmuServer, port: number, log: (line: string) => void): Promise<UiServer> {
+  const ui = await UiServer.start({ source: { engine: server.engine, clients: () => server.uiClients() }, port, log });
+  log(`live view: ${ui.url}`);
+  return ui;
+}
+
 /** Open the tracer's file; false (after saying why) when it cannot be. */
 function openTracer(t: Tracer | undefined, p: Parsed): boolean {
   if (!t) return true;
@@ -369,9 +405,10 @@ async function cmdRun(args: string[]): Promise<number> {
   if (rest.length === 0) throw new UsageError('run: missing CMD');
   const connect = last(p, 'connect') as string | undefined;
   const tracer = tracerFor(p);
+  const uiAt = uiPort(p);
   if (connect !== undefined) {
     // What a server is made with belongs to the server we join: refuse rather than ignore.
-    for (const [key, what] of [['platform', '--platform'], ['root-caps', '--root-caps']] as const) {
+    for (const [key, what] of [['platform', '--platform'], ['root-caps', '--root-caps'], ['ui', '--ui']] as const) {
       if (opts.has(key)) throw new UsageError(`run: --connect and ${what} cannot be used together: the server at ${connect} has its own; give ${what} to '${PROG} serve'`);
     }
     if (tracer) throw new UsageError(`run: --connect and tracing (--trace, -o, -t, -e, -c, -s, -v) cannot be used together: trace the shared server with '${PROG} serve --trace'`);
@@ -416,6 +453,7 @@ async function cmdRun(args: string[]): Promise<number> {
   process.on('uncaughtException', onBug);
   process.on('unhandledRejection', onBug);
   let server: EmuServer | undefined;
+  const view: { ui?: UiServer } = {};
   try {
     let env: NodeJS.ProcessEnv;
     try {
@@ -430,9 +468,10 @@ async function cmdRun(args: string[]): Promise<number> {
       } else {
         removeStaleDirs();
         server = await EmuServer.start({
-          trace: tracer?.line, log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
+          trace: traceHook(tracer, uiAt, view), log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
           traceStrsize: tracer?.strsize, traceVerbose: tracer?.verbose,
         });
+        if (uiAt !== undefined) view.ui = await startLiveView(server, uiAt, say);
         if (user) {
           server.allowUser(user.uid, user.gid);
           // The user may not reach the checkout's shim (a 0700 clone, a home
@@ -465,6 +504,7 @@ async function cmdRun(args: string[]): Promise<number> {
     signals.forwardTo(child);
     return await status;
   } finally {
+    try { await view.ui?.close(); } catch (e) { say(`closing the live view: ${(e as Error)?.stack ?? e}`); }
     try { await server?.close(); } catch (e) { say(`closing the server: ${(e as Error)?.stack ?? e}`); }
     tracer?.finish();
     signals.remove();
@@ -545,6 +585,7 @@ async function cmdServe(args: string[]): Promise<number> {
   if (opts.has('version')) { process.stdout.write(`${PROG} ${version()}\n`); return 0; }
   if (rest.length) throw new UsageError(`serve: unexpected argument '${rest[0]}'`);
   const tracer = tracerFor(p);
+  const uiAt = uiPort(p);
   let platform: Platform | undefined;
   const platformArg = last(p, 'platform') as string | undefined;
   if (platformArg !== undefined) {
@@ -571,16 +612,27 @@ async function cmdServe(args: string[]): Promise<number> {
   }
   if (!openTracer(tracer, p)) return 1;
   let server: EmuServer;
+  const view: { ui?: UiServer } = {};
   try {
     removeStaleDirs();
     server = await EmuServer.start({
-      socketPath, trace: tracer?.line, log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
+      socketPath, trace: traceHook(tracer, uiAt, view), log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
       traceStrsize: tracer?.strsize, traceVerbose: tracer?.verbose,
     });
   } catch (e) {
     say(`${socketPath !== undefined ? `cannot listen on ${socketPath}` : 'cannot start the server'}: ${reason(e)}`);
     tracer?.finish();
     return 1;
+  }
+  if (uiAt !== undefined) {
+    try {
+      view.ui = await startLiveView(server, uiAt, say);
+    } catch (e) {
+      say(`cannot start the live view: ${reason(e)}`);
+      try { await server.close(); } catch { /* */ }
+      tracer?.finish();
+      return 1;
+    }
   }
   if (user) server.allowUser(user.uid, user.gid);
   try { writeAll(1, server.socketPath + '\n'); } catch { /* nobody reads it */ }
@@ -590,6 +642,7 @@ async function cmdServe(args: string[]): Promise<number> {
     stop = resolve;
     for (const sig of stops) process.on(sig, stop);
   });
+  try { await view.ui?.close(); } catch (e) { say(`closing the live view: ${(e as Error)?.stack ?? e}`); }
   try { await server.close(); } catch (e) { say(`closing the server: ${(e as Error)?.stack ?? e}`); }
   tracer?.finish();
   for (const sig of stops) process.off(sig, stop);

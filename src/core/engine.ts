@@ -22,6 +22,22 @@ export interface EngineOptions {
   testAbi?: boolean;
 }
 
+/**
+ * Something the machine did that an observer (the live view, server/ui-*.ts)
+ * may show: a device's DMA, an IOMMU fault, a coherency hazard. Device and
+ * DMA code reports it with Engine.notify; nothing in the engine depends on it.
+ */
+export interface MachineEvent {
+  readonly kind: 'dma' | 'fault' | 'hazard';
+  /** The device (IommuDevice.name, e.g. "0000:00:01.0"). */
+  readonly device: string;
+  readonly iova?: bigint;
+  readonly length?: number;
+  readonly write?: boolean;
+  /** Words for humans: "read 64 bytes, snooped", "not-present". */
+  readonly detail?: string;
+}
+
 export class Engine {
   readonly platform: Platform;
   /** Whether IOMMU_TEST_CMD is answered. */
@@ -38,6 +54,14 @@ export class Engine {
   nextOpaqueFile = 1;
   /** The platform's IOMMU units (dmar0, smmu3.0, ivhd0, ...). */
   readonly iommuUnits: readonly IommuUnit[];
+
+  /** Who watches MachineEvents (the live view); empty unless one does. */
+  readonly observers = new Set<(ev: MachineEvent) => void>();
+
+  /** Report a MachineEvent to the observers (nothing to do without any). */
+  notify(ev: MachineEvent): void {
+    for (const o of this.observers) o(ev);
+  }
 
   constructor(readonly options: EngineOptions = {}) {
     this.platform = options.platform ?? PLATFORMS[DEFAULT_PLATFORM]!;

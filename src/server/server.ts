@@ -40,7 +40,8 @@ import {
   REC_NEWFD, REC_PATH, REC_WRITE, REPLY_SIZE, REQ_MAPS_STALE, REQ_SIZE, decodeHello, decodeReply, decodeRequest, encodeHello, encodeReply, makedev,
   param, requestExtLen, requestPid, type Hello, type Rec, type Request,
 } from './protocol.js';
-import { ProcessAddressSpace, ProcessTask, type ResolvedFd, type TaskHost } from './process-memory.js';
+import { ProcessAddressSpace, ProcessTask, parseMemlock, type ResolvedFd, type TaskHost } from './process-memory.js';
+import type { UiClient } from './ui-state.js';
 import { openFileBacking } from './file-backing.js';
 import { HostEventfd, Peer } from './peer.js';
 import { createPrivate, writePrivate, type Owner } from './private-files.js';
@@ -65,7 +66,7 @@ export interface ServerOptions {
   traceVerbose?: boolean;
 }
 
-/** A traced call: its name, result (-1 or the errno's negation for open) and errno; an open's socket inode. */
+/** A traced call: its name, result (-1 or the errno's negation for open) and errno; the file's socket inode. */
 export interface TraceEvent { name: string; pid: number; result: number; errno: number; durationNs?: bigint; ino?: bigint }
 
 const O_ACCMODE = 3;
@@ -315,6 +316,23 @@ export class EmuServer {
     const dst = path.join(this.ownDir, path.basename(src));
     writePrivate(dst, fs.readFileSync(src), 0o755);
     return dst;
+  }
+
+  /** The clients and the emulated files each holds, for the live view (ui-state.ts). */
+  uiClients(): UiClient[] {
+    return [...this.procs.values()].map((p) => {
+      const files = [...p.owned].flatMap((ino) => {
+        const f = this.files.get(ino);
+        return f ? [{ ino, path: f.path, file: f.file }] : [];
+      });
+      return {
+        pid: p.pid, uid: p.peer.uid, mm: p.mm, files,
+        // Read only when a snapshot shows it (the timeline looks at files after every call).
+        get rlimitMemlock(): bigint | undefined {
+          try { return parseMemlock(fs.readFileSync(`/proc/${p.pid}/limits`, 'latin1')); } catch { return undefined; }
+        },
+      };
+    });
   }
 
   /** Number of open emulated files (for tests and status). */
@@ -806,7 +824,7 @@ export class EmuServer {
       const res = err ? `-1 ${err.message}` : `${result}${trace.out ? ` {${trace.out}}` : ''}`;
       const tid = q.tid !== proc.pid ? `/${q.tid}` : '';
       this.trace(`[${proc.pid}${tid}] ${name}(${trace.args}) = ${res} <${fmtDuration(dt)}>`,
-        { name, pid: proc.pid, result: err ? -1 : result, errno: err?.code ?? 0, durationNs: dt });
+        { name, pid: proc.pid, result: err ? -1 : result, errno: err?.code ?? 0, durationNs: dt, ino: q.ino });
     }
     // Writes made before a failure still land, as copy_to_user's would.
     return encodeReply(result, 0, recs ?? NO_RECS);
