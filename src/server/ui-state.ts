@@ -22,7 +22,6 @@ import type { IommufdFault, IommufdVeventq } from '../core/eventq.js';
 import type { IommufdVdevice, IommufdViommu } from '../core/viommu.js';
 import type { IommufdAccess } from '../core/access.js';
 import { VfioDeviceFile } from '../core/vfio-device.js';
-import { userAccount } from '../core/task.js';
 import { formatBdf } from '../hw/pci.js';
 import { IntelVtd, VtdSecondStageDomain } from '../hw/intel-vtd.js';
 import { ArmSmmuV3, SmmuDomain } from '../hw/arm-smmu-v3.js';
@@ -421,7 +420,7 @@ export class UiModel {
     }));
     const uids = [...new Set(clients.map((c) => c.uid))].sort((a, b) => a - b);
     const users: UiUser[] = uids.map((uid) => ({
-      uid, lockedVmPages: userAccount(uid).lockedVm, processes: clients.filter((c) => c.uid === uid).map((c) => c.pid),
+      uid, lockedVmPages: this.engine.users.account(uid).lockedVm, processes: clients.filter((c) => c.uid === uid).map((c) => c.pid),
     }));
 
     return {
