@@ -81,7 +81,7 @@ describe('iommufd-emu platform', () => {
       '  VFIO_DMA_CC_IOMMU on the compat container: 0',
     ]) assert.ok(ic.stdout.split('\n').includes(line), `intel-client: ${line}`);
     const amd = cli(['platform', 'show', 'amd-vi']);
-    assert.ok(amd.stdout.includes('  ivhd0    AMD-Vi, v1 page table (FC), 64-bit IOVA; EFR 0x00000000000029d3 EFR2 0x0000000000000000\n'));
+    assert.ok(amd.stdout.includes('  ivhd0    AMD-Vi, v1 page table (FC), 48-bit IOVA; EFR 0x00000000000029d3 EFR2 0x0000000000000000\n'));
     assert.ok(amd.stdout.includes('  vfio1   ok      yes      joins HWPT 3, enforcing\n'));
     const mock = cli(['platform', 'show', 'mock']);
     assert.equal(mock.status, 0);

@@ -87,34 +87,37 @@ describe('sysfs of intel-client: two VT-d units', () => {
 describe('sysfs of amd-vi: one AMD IOMMU', () => {
   const s = platformServer('amd-vi');
 
-  it('hangs ivhd0 under the IOMMU\'s own PCI function, which has no group', async () => {
+  it('hangs ivhd0 under the IOMMU\'s own PCI function at 00:01.0, which has no group (amd_sysfs.golden)', async () => {
     const r = await sh(s.get(), LIST);
     assert.equal(r.code, 0, r.err);
-    const u = '/sys/devices/pci0000:00/0000:00:03.0/iommu/ivhd0';
+    const u = '/sys/devices/pci0000:00/0000:00:01.0/iommu/ivhd0';
     assert.deepEqual(r.out.trim().split('\n'), [
       `/sys/devices/pci0000:00/0000:00:00.0 0x8086:0x29c0 0x060000 g=0 ${u}`,
-      `/sys/devices/pci0000:00/0000:00:01.0 0x8086:0x10d3 0x020000 g=1 ${u}`,
-      `/sys/devices/pci0000:00/0000:00:02.0 0x8086:0x10d3 0x020000 g=2 ${u}`,
       // its "iommu" is the class directory (iommu_device_link fails with EEXIST)
-      '/sys/devices/pci0000:00/0000:00:03.0 0x1022:0x1419 0x080600 g= /sys/devices/pci0000:00/0000:00:03.0/iommu',
+      '/sys/devices/pci0000:00/0000:00:01.0 0x1022:0x0008 0x080600 g= /sys/devices/pci0000:00/0000:00:01.0/iommu',
+      `/sys/devices/pci0000:00/0000:00:02.0 0x8086:0x10d3 0x020000 g=1 ${u}`,
+      `/sys/devices/pci0000:00/0000:00:03.0 0x8086:0x10d3 0x020000 g=2 ${u}`,
       `/sys/devices/pci0000:00/0000:00:1f.0 0x8086:0x2918 0x060100 g=3 ${u}`,
       `/sys/devices/pci0000:00/0000:00:1f.2 0x8086:0x2922 0x010601 g=3 ${u}`,
       `/sys/devices/pci0000:00/0000:00:1f.3 0x8086:0x2930 0x0c0500 g=3 ${u}`,
     ]);
   });
 
-  it('shows amd-iommu/cap and features in init.c\'s formats, the unit\'s reserved regions', async () => {
+  it('shows amd-iommu/cap and features in init.c\'s formats, kernfs link targets, the unit\'s reserved regions', async () => {
     const r = await sh(s.get(), [
       'ls /sys/class/iommu', 'readlink /sys/class/iommu/ivhd0', 'ls /sys/class/iommu/ivhd0/amd-iommu',
       'cat /sys/class/iommu/ivhd0/amd-iommu/cap /sys/class/iommu/ivhd0/amd-iommu/features',
       'test -e /sys/class/iommu/ivhd0/intel-iommu || echo no intel-iommu',
+      'readlink /sys/class/iommu/ivhd0/device /sys/class/iommu/ivhd0/devices/0000:00:00.0',
+      'readlink /sys/bus/pci/devices/0000:00:02.0/iommu',
       'cat /sys/kernel/iommu_groups/2/reserved_regions', 'ls /sys/kernel/iommu_groups',
       'readlink -f /sys/class/vfio-dev/vfio1/device/iommu_group',
     ].join('; '));
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(r.out.trim().split('\n'), [
-      'ivhd0', '../../devices/pci0000:00/0000:00:03.0/iommu/ivhd0', 'cap', 'features',
+      'ivhd0', '../../devices/pci0000:00/0000:00:01.0/iommu/ivhd0', 'cap', 'features',
       '1f03000f', '29d3:0', 'no intel-iommu',
+      '../../../0000:00:01.0', '../../../../0000:00:00.0', '../0000:00:01.0/iommu/ivhd0',
       '0x00000000fee00000 0x00000000feefffff msi', '0x000000fd00000000 0x000000ffffffffff reserved',
       '0', '1', '2', '3',
       '/sys/kernel/iommu_groups/2',

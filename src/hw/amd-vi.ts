@@ -8,6 +8,11 @@
 // FC (bit 60), and enforce_cache_coherency only says so. The v2 (x86-64
 // format) table, PASIDs, nesting and dirty tracking need EFR bits qemu's
 // unit lacks (GIOSUP, EPHSUP, HDSUP) and are not modelled.
+//
+// On the oracle's --amd machine (qemu 7.2, test/conformance/amd_*.golden)
+// the IVRS gives no EFR image (the driver logs "Using global IVHD EFR:0x0"
+// and reads EFR 0x29d3 from MMIO; EFR2 0) and IVinfo VAsize 48, so v1
+// domains end at 2^48 - 1; NICs report PCI_ATS_NOT_SUPPORTED (caps 0x8).
 import { Errno, EINVAL, EOPNOTSUPP } from '../uapi/errno.js';
 import { IOMMU_READ, IOMMU_WRITE, IommuGroupIds } from './iommu.js';
 import { RunDomain } from './run-domain.js';

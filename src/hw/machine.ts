@@ -16,6 +16,7 @@ import type { IommuGroup, IommuGroupIds } from './iommu.js';
 import type { PciFunctionModel, PciIommu, PciFunction } from './pci.js';
 import type { VfioPciInfo } from './e1000e.js';
 import type { IommuUnitSpec, Platform } from './platform.js';
+import { QEMU_AMDVI_IVINFO_VASIZE } from './platform.js';
 
 export type IommuUnit = IntelVtd | ArmSmmuV3 | AmdVi;
 export type VfioCapableFunction = PciFunction & { readonly vfio: VfioPciInfo; readonly model: PciFunctionModel };
@@ -36,7 +37,7 @@ function makeUnit(u: IommuUnitSpec, index: number, groupIds: IommuGroupIds): Iom
     case 'smmuv3':
       return new ArmSmmuV3({ index, coherent: u.coherent, stage1: u.stage1, stage2: u.stage2, s2fwb: u.s2fwb, oas: u.oas, groupIds });
     case 'amd-vi':
-      return new AmdVi({ index, efr: u.efr, efr2: u.efr2, groupIds });
+      return new AmdVi({ index, efr: u.efr, efr2: u.efr2, ivinfoVasize: QEMU_AMDVI_IVINFO_VASIZE, groupIds });
   }
 }
 

@@ -14,7 +14,9 @@
 //                to the integrated GPU, without it.
 //   arm-smmuv3   a coherent SMMUv3 in front of a CANWBS root complex with a
 //                NIC, and a non-coherent SMMUv3 with one more function.
-//   amd-vi       qemu's amd-iommu with two NICs.
+//   amd-vi       the oracle's --amd machine: qemu's amd-iommu (its own PCI
+//                function at 00:01.0) and two e1000e NICs (00:02.0 group 1,
+//                00:03.0 group 2).
 //
 // A platform file is JSON (platforms/platform.schema.json, README "Platform
 // files"): {"base": NAME, ...} starts from a built-in one; "iommus",
@@ -93,8 +95,18 @@ export interface Platform {
   readonly functions: readonly PciFunctionSpec[];
 }
 
-/** qemu 7.2's amd-iommu EFR: PREFETCH, PPR, GT, IA, GA, HE, HATS=2 (6 levels), GATS=2; no EFR2 register (0). */
+/**
+ * qemu 7.2's amd-iommu EFR: PREFETCH, PPR, GT, IA, GA, HE, HATS=2 (6 levels),
+ * GATS=2; no EFR2 register (0). Measured on the oracle's --amd machine
+ * (amd_cdev.golden: GET_HW_INFO; amd_sysfs.golden: amd-iommu/features).
+ */
 export const QEMU_AMDVI_EFR = 0x29d3n;
+/**
+ * qemu's IVRS IVinfo VAsize: 48, so the v1 table's IOVAs end at 2^48 - 1
+ * although HATS allows 64 bits (amd_cdev.golden: the IOVA ranges, a map at
+ * 1<<52 is EINVAL).
+ */
+export const QEMU_AMDVI_IVINFO_VASIZE = 48;
 
 const bdf = (bus: number, device: number, fn = 0, domain = 0): Bdf => ({ domain, bus, device, fn });
 const nic = (device: number, iommu = 0, bus = 0, domain = 0): PciFunctionSpec => ({ model: 'e1000e', bdf: bdf(bus, device, 0, domain), iommu });
@@ -141,7 +153,7 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
   },
   'amd-vi': {
     name: 'amd-vi', description: 'qemu q35 with amd-iommu and two e1000e NICs', testAbi: true,
-    iommus: [{ kind: 'amd-vi', efr: QEMU_AMDVI_EFR, efr2: 0n }], rootComplexes: [], functions: [nic(1), nic(2)],
+    iommus: [{ kind: 'amd-vi', efr: QEMU_AMDVI_EFR, efr2: 0n }], rootComplexes: [], functions: [nic(2), nic(3)],
   },
 };
 

@@ -82,9 +82,10 @@ export const Q35_CPU_LIST = '0-1';
  * system IOMMU) that no driver binds: Linux's AMD IOMMU driver reads its
  * capability block (at 0x40) and hangs ivhdN under it. Its header dword is
  * the one qemu 7.2's reset writes (AMDVI_CAPAB_FEATURES: capability ID 0x0f,
- * IOTLB/HT tunnel/NP cache/EFR/flat-ext flags, init type 3); the oracle has
- * no AMD machine, so these values are read from qemu and Linux, not measured.
- * Its slot is given by the machine (qemu's first free one).
+ * IOTLB/HT tunnel/NP cache/EFR/flat-ext flags, init type 3). Measured on the
+ * oracle's --amd machine (amd_sysfs.golden): IDs 1022:0008, class 0x080600,
+ * qemu's subsystem IDs, revision 0, amd-iommu/cap 1f03000f. Its slot is given
+ * by the machine: qemu creates it before the NICs, so the first free one.
  */
 export const AMDVI_CAP_OFFSET = 0x40;
 export const AMDVI_CAP_HEADER = 0x1f03000f;
@@ -94,7 +95,7 @@ export const AMDVI_MMIO_BASE = 0xfed80000;
 export function amdViPciFunction(device: number): ChipsetFunction {
   return {
     device, fn: 0, irq: 0, groupWithSlot: false, resources: [],
-    config: [[0x00, 0x14191022], [0x04, 0x00100000], [0x08, 0x08060000], [0x2c, 0x11001af4], [0x34, AMDVI_CAP_OFFSET],
+    config: [[0x00, 0x00081022], [0x04, 0x00100000], [0x08, 0x08060000], [0x2c, 0x11001af4], [0x34, AMDVI_CAP_OFFSET],
       [AMDVI_CAP_OFFSET, AMDVI_CAP_HEADER], [AMDVI_CAP_OFFSET + 4, AMDVI_MMIO_BASE | 1]],
   };
 }

@@ -179,6 +179,17 @@ const smmuIndex = (u: ArmSmmuV3) => Number(u.name.slice(u.name.lastIndexOf('.') 
 const smmuClassName = (u: ArmSmmuV3) => `smmu3.0x${hex(virtSmmuBase(smmuIndex(u)), 16)}`;
 const classNameOf = (u: IommuUnit) => (u instanceof ArmSmmuV3 ? smmuClassName(u) : u.name);
 const up = (p: string) => '../'.repeat(p.split('/').length);
+/**
+ * The target of a sysfs link in directory `from` to `to`, as kernfs writes it:
+ * up to the closest ancestor of `to`'s parent, then down (a link to an
+ * ancestor, like a class device's "device", still names it: ../../../0000:00:01.0).
+ */
+function kernfsTarget(from: string, to: string): string {
+  const a = from.split('/').filter(Boolean), b = path.posix.dirname(to).split('/').filter(Boolean);
+  let n = 0;
+  while (n < a.length && n < b.length && a[n] === b[n]) n++;
+  return '../'.repeat(a.length - n) + to.split('/').filter(Boolean).slice(n).join('/');
+}
 
 /**
  * The tree of the engine's machine, by absolute path (as the program sees
@@ -305,7 +316,7 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
     file(`${d}/driver_override`, f.vfio ? 'vfio-pci\n' : '(null)\n', 0o644);
     file(`${d}/enable`, '0\n', 0o644);
     if (!f.noIommu) {
-      link(`${d}/iommu`, `../../${unitPath}`);
+      link(`${d}/iommu`, kernfsTarget(d, `/sys/devices/${unitPath}`));
       link(`${d}/iommu_group`, `../../../kernel/iommu_groups/${f.group}`);
     }
     file(`${d}/irq`, `${f.irq}\n`);
@@ -343,7 +354,7 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
     }
     if (!f.noIommu) {
       link(`/sys/kernel/iommu_groups/${f.group}/devices/${name}`, `../../../../devices/${rp}`);
-      link(`/sys/devices/${unitPath}/devices/${name}`, `${up(unitPath)}../${rp}`);
+      link(`/sys/devices/${unitPath}/devices/${name}`, kernfsTarget(`/sys/devices/${unitPath}/devices`, d));
     }
     if (!f.vfio) {
       file(`${d}/waiting_for_supplier`, '0\n');
@@ -406,6 +417,7 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
       link(`${bp}/drivers/arm-smmu-v3/${smmuPlatformName(unit)}`, `../../../../devices/platform/${smmuPlatformName(unit)}`);
     }
     link(`${u}/subsystem`, `${up(unitPath)}../class/iommu`);
+    if (unit instanceof AmdVi) link(`${u}/device`, kernfsTarget(u, `/sys/devices/pci0000:00/${amdFunction}`)); // its parent, the PCI function
     file(`${u}/uevent`, '', 0o644);
     link(`/sys/class/iommu/${cls}`, `../../devices/${unitPath}`);
   });

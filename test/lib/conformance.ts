@@ -26,7 +26,7 @@ export function findRoot(): string {
   return join(here, '../../..');
 }
 
-export type Platform = 'mock' | 'qemu-vtd' | 'qemu-vtd-sc';
+export type Platform = 'mock' | 'qemu-vtd' | 'qemu-vtd-sc' | 'amd-vi';
 
 // ------------------------------------------------------------- stamps
 
@@ -221,7 +221,9 @@ export function loadClients(clients: string, stampFile: string): Client[] {
         ? 'qemu-vtd-sc'
         : oracleFlags.includes('--vfio')
           ? 'qemu-vtd'
-          : 'mock';
+          : oracleFlags.includes('--amd')
+            ? 'amd-vi'
+            : 'mock';
     }
     const problems: string[] = [];
     const goldenPath = join(clients, `${name}.golden`);
@@ -425,7 +427,8 @@ export function shimGoldens(shim: string): ShimGolden[] {
       const dash = words.indexOf('--');
       const oracleFlags = dash < 0 ? words : words.slice(0, dash);
       const args = dash < 0 ? [] : words.slice(dash + 1);
-      const platform: Platform = oracleFlags.includes('--snoop-control') ? 'qemu-vtd-sc' : oracleFlags.includes('--vfio') ? 'qemu-vtd' : 'mock';
+      const platform: Platform = oracleFlags.includes('--snoop-control') ? 'qemu-vtd-sc' : oracleFlags.includes('--vfio') ? 'qemu-vtd'
+        : oracleFlags.includes('--amd') ? 'amd-vi' : 'mock';
       out.push({ golden, stampName: `shim/${golden}`, client: file.slice(0, -2), oracleFlags, args, platform });
     }
   }
