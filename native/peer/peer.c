@@ -21,7 +21,7 @@
  *                      returns a handle for fdUnwatch(handle), which must
  *                      come before fd is closed
  *   shmMap(fd, len)  -> an ArrayBuffer over a MAP_SHARED mapping of the first
- *                      len bytes of fd, which must be a memfd sealed against
+ *                      len bytes of fd, which must be a (tmpfs) memfd sealed against
  *                      shrinking (F_SEAL_SHRINK: its owner cannot truncate it
  *                      under us and turn our loads into SIGBUS) and at least
  *                      len bytes long; or -errno (EINVAL: not such a file).
@@ -44,6 +44,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
 #include <sys/uio.h>
@@ -302,6 +304,7 @@ static napi_value shm_map(napi_env env, napi_callback_info info)
 	napi_value argv[2], out;
 	int fd, len, seals;
 	struct stat st;
+	struct statfs sf;
 	void *p;
 	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
 	    napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &len) != napi_ok ||
@@ -309,9 +312,11 @@ static napi_value shm_map(napi_env env, napi_callback_info info)
 		napi_throw_type_error(env, NULL, "expected an fd and a length");
 		return NULL;
 	}
-	/* Only a file that can never shrink below what we map. */
+	/* Only a file that can never shrink below what we map, of ordinary
+	 * shared memory (not hugetlbfs, whose pages may run out). */
 	seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < len) {
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < len ||
+	    fstatfs(fd, &sf) < 0 || sf.f_type != TMPFS_MAGIC) {
 		napi_create_int32(env, -EINVAL, &out);
 		return out;
 	}
