@@ -110,27 +110,35 @@ export class ChannelPage {
   }
 
   /**
-   * Poll for the client's next requests, handing each to `serve` (which
-   * answers it and returns true, or returns false when its answer comes
-   * later: then the client waits for that, and we stop). Returns when the
-   * window passes with no request, or after BURST_MS of serving.
+   * Serve the client's requests: `handle` takes one from the page and
+   * answers it (true), or finds none or leaves its answer for later
+   * (false: the client waits for that, so no request comes meanwhile).
+   * While we serve and after each answer we poll (server_polling set: the
+   * client rings no doorbell) for the next request, for the window; after
+   * BURST_MS the event loop gets its turn before we go on.
    */
-  poll(serve: () => boolean): void {
+  serve(handle: () => boolean): void {
     const burstEnd = performance.now() + BURST_MS;
-    while (this.window > 0) {
-      Atomics.exchange(this.words, PAGE_SERVER_POLLING, 1);
-      const end = performance.now() + this.window;
-      while (Atomics.load(this.words, PAGE_REQ_SEQ) === this.seen && performance.now() < end) { /* spin */ }
+    for (;;) {
+      for (;;) {
+        if (this.window > 0) Atomics.exchange(this.words, PAGE_SERVER_POLLING, 1);
+        if (!handle() || this.window === 0 || performance.now() > burstEnd) break;
+        const end = performance.now() + this.window;
+        while (Atomics.load(this.words, PAGE_REQ_SEQ) === this.seen && performance.now() < end) { /* spin */ }
+        if (Atomics.load(this.words, PAGE_REQ_SEQ) === this.seen) {
+          this.window = this.shrunk(); // in vain
+          break;
+        }
+        this.window = POLL_MAX_MS; // it pays: as long as we may next time
+      }
       // Stop polling, then look again (the client publishes, then looks
-      // whether we poll): a request that came meanwhile is served here.
+      // whether we poll): a request that came meanwhile rang no doorbell.
       Atomics.exchange(this.words, PAGE_SERVER_POLLING, 0);
-      if (Atomics.load(this.words, PAGE_REQ_SEQ) === this.seen) {
-        this.window = this.shrunk();
+      if (Atomics.load(this.words, PAGE_REQ_SEQ) === this.seen) return;
+      if (performance.now() > burstEnd) {
+        setImmediate(() => this.serve(handle));
         return;
       }
-      // It pays: poll as long as we may next time.
-      this.window = POLL_MAX_MS;
-      if (!serve() || performance.now() > burstEnd) return;
     }
   }
 }

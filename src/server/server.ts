@@ -532,13 +532,16 @@ export class EmuServer {
     sock.write(encodeReply(0, page ? AUX_PAGE : 0));
     let closed = false;
     const late = (r: Buffer) => { if (!sock.destroyed) sock.write(r); };
-    // One request from the page, if there is one: true when it was answered at once.
+    // One request from the page, if there is one: true when it was answered at
+    // once. A malformed one drops the client (here: this may run from a timer).
     const pageRequest = (): boolean => {
-      const t = page?.take();
-      if (t === undefined || !page) return false;
-      if (typeof t === 'string') throw new BadFrame(t);
+      if (closed || !page || sock.destroyed) return false;
+      const t = page.take();
+      if (t === undefined) return false;
+      const drop = (why: string) => { this.log(`dropping a client connection: ${why}`); sock.destroy(); return false; };
+      if (typeof t === 'string') return drop(t);
       const stated = requestPid(t.frame);
-      if (stated !== proc.pid) throw new BadFrame(`a request states pid ${stated} on the channel of pid ${proc.pid} (SO_PEERCRED): refused`);
+      if (stated !== proc.pid) return drop(`a request states pid ${stated} on the channel of pid ${proc.pid} (SO_PEERCRED): refused`);
       const r = this.request(proc, t.frame, 0, (l) => { if (!closed) page.answer(t.seq, l, sock); });
       if (r) page.answer(t.seq, r, sock);
       return r !== undefined;
@@ -556,7 +559,7 @@ export class EmuServer {
         if (page && (b.readUInt32LE(off) & OP_MASK) === OP_DOORBELL) {
           off += REQ_SIZE + ext;
           page.rang();
-          if (pageRequest()) page.poll(pageRequest);
+          page.serve(pageRequest);
           continue;
         }
         const r = this.request(proc, b, off, late);
