@@ -2,7 +2,8 @@
 // memory instead of the channel's socket. By hand (test/shim/page_proto.c,
 // no shim): the server takes only a sealed memfd of the page's size, answers
 // through the page what it answers on the socket (also a reply it makes
-// later), and drops a client whose page request is malformed. Through the
+// later), and drops a client whose page request is malformed or states
+// another pid. Through the
 // shim: programs see the same results with the page as without it
 // (IOMMUFD_EMU_NO_SHM=1), forks, threads and signal handlers included.
 import { after, before, describe, it } from 'node:test';
@@ -77,6 +78,14 @@ describe('channel page', () => {
     assert.match(r.out, /^page resolve: -2$/m);
     assert.match(r.out, /^bad length dropped: yes$/m);
     assert.ok(logs.some((l) => /announcing 8 of extension/.test(l)), logs.join('\n'));
+  });
+
+  it('drops a client whose page request states another pid', async () => {
+    const r = await runClient(proto, [server.socketPath, 'liar'], noShim());
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /^page file info: -9$/m);
+    assert.match(r.out, /^liar dropped: yes$/m);
+    assert.ok(logs.some((l) => l.includes(`request states pid ${process.pid} on the channel of pid`)), logs.join('\n'));
   });
 
   for (const mode of ['unsealed', 'notmemfd', 'short']) {

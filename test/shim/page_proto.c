@@ -5,6 +5,7 @@
  *             reply the server sends later (OP_CLOSED), then a request
  *             longer than the page's area (the server drops us)
  *   badlen    a page request whose length disagrees with its frame
+ *   liar      a page request that states another pid (our parent's)
  *   unsealed  a memfd without seals; notmemfd  a pipe; short  a sealed memfd
  *             smaller than the page: each refused, the socket still serves */
 #define _GNU_SOURCE
@@ -196,6 +197,14 @@ int main(int argc, char **argv)
 		q.ext_len = 8;
 		page_send(pg, ch, &q, sizeof(q), sizeof(q));
 		printf("bad length dropped: %s\n", dropped(ch));
+		return 0;
+	}
+
+	if (!strcmp(mode, "liar")) {
+		req_init(&q, IEMU_OP_FILE_INFO, 12345);
+		q.pid = (uint32_t)getppid();
+		page_send(pg, ch, &q, sizeof(q), sizeof(q));
+		printf("liar dropped: %s\n", dropped(ch));
 		return 0;
 	}
 
