@@ -13,7 +13,7 @@ import { ProcessAddressSpace, ProcessTask } from '../src/server/process-memory.j
 import { openFileBacking } from '../src/server/file-backing.js';
 import { fdAccess } from '../src/server/peer.js';
 import { createPrivate } from '../src/server/private-files.js';
-import { KIND_CHANNEL, KIND_FILE, OP_IOCTL, encodeHello, encodeRequest } from '../src/server/protocol.js';
+import { IEMU_VERSION, KIND_CHANNEL, KIND_FILE, OP_IOCTL, encodeHello, encodeRequest } from '../src/server/protocol.js';
 import { IOMMU_DESTROY, IOMMU_IOAS_UNMAP } from '../src/uapi/iommufd.js';
 import { EBADF, EEXIST } from '../src/uapi/errno.js';
 import { SHIM, compileClient, ensureShim, removeTempDir, steps } from './shim/build.js';
@@ -128,7 +128,7 @@ describe('isolation: a client reaches only what is its own', () => {
     const other = await EmuServer.start({ log: (l) => logs.push(l) });
     try {
       other.allowUser(NOBODY - 1, NOBODY - 1);
-      const script = `const net=require('net');const c=net.connect(${JSON.stringify(other.socketPath)},()=>{const b=Buffer.alloc(32);b.writeUInt32LE(0x554d4549,0);b.writeUInt16LE(2,4);b.writeUInt16LE(2,6);b.writeUInt32LE(process.pid,8);b.writeUInt32LE(process.pid,12);c.write(b)});let n=0;c.on('data',d=>{n+=d.length;c.destroy()});c.on('close',()=>{console.log('bytes',n)});c.on('error',()=>{})`;
+      const script = `const net=require('net');const c=net.connect(${JSON.stringify(other.socketPath)},()=>{const b=Buffer.alloc(32);b.writeUInt32LE(0x554d4549,0);b.writeUInt16LE(${IEMU_VERSION},4);b.writeUInt16LE(2,6);b.writeUInt32LE(process.pid,8);b.writeUInt32LE(process.pid,12);c.write(b)});let n=0;c.on('data',d=>{n+=d.length;c.destroy()});c.on('close',()=>{console.log('bytes',n)});c.on('error',()=>{})`;
       // Asynchronously: the server answers from this very event loop.
       const run = (uid: number) => new Promise<string>((resolve) => {
         const c = spawn(process.execPath, ['-e', script], { uid, gid: uid, stdio: ['ignore', 'pipe', 'inherit'] });

@@ -1,7 +1,7 @@
 /*
  * peer.node: what the kernel says about the other end of a Unix socket, for
- * the server (Node has no getsockopt). It knows nothing of iommufd: three
- * calls over plain file descriptors.
+ * the server (Node has no getsockopt). It knows nothing of iommufd: a few
+ * calls over plain file descriptors and shared memory.
  *
  *   peerCred(fd)    -> [pid, uid, gid]  (SO_PEERCRED, fixed at connect())
  *   peerPidfd(fd)   -> a pidfd of the peer process (SO_PEERPIDFD, Linux 6.5+;
@@ -20,6 +20,15 @@
  *                      (a uv_poll_t that does not keep the loop alive);
  *                      returns a handle for fdUnwatch(handle), which must
  *                      come before fd is closed
+ *   shmMap(fd, len)  -> an ArrayBuffer over a MAP_SHARED mapping of the first
+ *                      len bytes of fd, which must be a (tmpfs) memfd sealed against
+ *                      shrinking (F_SEAL_SHRINK: its owner cannot truncate it
+ *                      under us and turn our loads into SIGBUS) and at least
+ *                      len bytes long; or -errno (EINVAL: not such a file).
+ *                      The mapping goes when the buffer is collected.
+ *   futexWake(ab, off) -> FUTEX_WAKE (shared: the mapping is another
+ *                      process's too) on the 32-bit word at byte off of ab:
+ *                      how many waiters woke, or -errno
  *
  * Errors of peerCred are thrown as Error with .code = errno name.
  */
@@ -29,7 +38,14 @@
 #include <stdint.h>
 #include <signal.h>
 #include <string.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
 #include <sys/uio.h>
@@ -276,6 +292,69 @@ static napi_value fd_unwatch(napi_env env, napi_callback_info info)
 	return NULL;
 }
 
+static void shm_unmap(napi_env env, void *data, void *hint)
+{
+	(void)env;
+	munmap(data, (size_t)(uintptr_t)hint);
+}
+
+static napi_value shm_map(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2;
+	napi_value argv[2], out;
+	int fd, len, seals;
+	struct stat st;
+	struct statfs sf;
+	void *p;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+	    napi_get_value_int32(env, argv[0], &fd) != napi_ok || napi_get_value_int32(env, argv[1], &len) != napi_ok ||
+	    len <= 0) {
+		napi_throw_type_error(env, NULL, "expected an fd and a length");
+		return NULL;
+	}
+	/* Only a file that can never shrink below what we map, of ordinary
+	 * shared memory (not hugetlbfs, whose pages may run out). */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size < len ||
+	    fstatfs(fd, &sf) < 0 || sf.f_type != TMPFS_MAGIC) {
+		napi_create_int32(env, -EINVAL, &out);
+		return out;
+	}
+	p = mmap(NULL, (size_t)len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		napi_create_int32(env, -errno, &out);
+		return out;
+	}
+	if (napi_create_external_arraybuffer(env, p, (size_t)len, shm_unmap, (void *)(uintptr_t)len, &out) != napi_ok) {
+		munmap(p, (size_t)len);
+		napi_create_int32(env, -ENOMEM, &out);
+		return out;
+	}
+	{
+		int64_t adjusted;
+		napi_adjust_external_memory(env, len, &adjusted);
+	}
+	return out;
+}
+
+static napi_value futex_wake(napi_env env, napi_callback_info info)
+{
+	size_t argc = 2, len = 0;
+	napi_value argv[2], out;
+	void *data = NULL;
+	uint32_t off;
+	long r;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+	    napi_get_arraybuffer_info(env, argv[0], &data, &len) != napi_ok ||
+	    napi_get_value_uint32(env, argv[1], &off) != napi_ok || (off & 3) || (size_t)off + 4 > len) {
+		napi_throw_type_error(env, NULL, "expected an ArrayBuffer and an aligned offset in it");
+		return NULL;
+	}
+	r = syscall(SYS_futex, (uint32_t *)((char *)data + off), FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+	napi_create_int32(env, r < 0 ? -errno : (int32_t)r, &out);
+	return out;
+}
+
 NAPI_MODULE_INIT()
 {
 	napi_value fn;
@@ -297,5 +376,9 @@ NAPI_MODULE_INIT()
 	napi_set_named_property(env, exports, "fdWatch", fn);
 	napi_create_function(env, "fdUnwatch", NAPI_AUTO_LENGTH, fd_unwatch, NULL, &fn);
 	napi_set_named_property(env, exports, "fdUnwatch", fn);
+	napi_create_function(env, "shmMap", NAPI_AUTO_LENGTH, shm_map, NULL, &fn);
+	napi_set_named_property(env, exports, "shmMap", fn);
+	napi_create_function(env, "futexWake", NAPI_AUTO_LENGTH, futex_wake, NULL, &fn);
+	napi_set_named_property(env, exports, "futexWake", fn);
 	return exports;
 }

@@ -20,6 +20,30 @@
  * IEMU_AUX_DRAIN the file stopped being readable and the shim consumes the
  * byte (recv MSG_DONTWAIT).
  *
+ * The channel page (IEMU_VERSION 3): the shim may make its channel's
+ * requests and take their replies through a page of shared memory instead of
+ * the socket, so a round trip needs no wake-up of a sleeping process when both
+ * sides are running. The shim creates a memfd of IEMU_PAGE_SIZE bytes, seals
+ * it against shrinking and growing, maps it MAP_SHARED and names its fd in the
+ * CHANNEL hello (oflags; IEMU_NO_PAGE for none). The server takes a copy of
+ * that fd (pidfd_getfd: the access /proc/<pid>/mem needs), maps it if it is a
+ * sealed memfd of that size, and says so in the hello's reply (aux
+ * IEMU_AUX_PAGE); the shim then closes its fd. Without it, everything travels
+ * on the socket as before. The same request and reply frames move through the
+ * page (struct iemu_page):
+ *  - request: the shim writes the frame and its extension at IEMU_PAGE_REQ,
+ *    req_len, then req_seq+1 (a full fence); then, unless the server says it
+ *    is polling the page, a DOORBELL frame on the socket (no reply).
+ *  - reply: the server writes the frame and its records at IEMU_PAGE_REP,
+ *    rep_len (IEMU_REP_ON_SOCKET when the reply did not fit and travels on
+ *    the socket instead), then rep_seq = that request's req_seq (a full
+ *    fence), and FUTEX_WAKEs rep_seq if client_sleeping.
+ *  - the shim spins a little on rep_seq, then sets client_sleeping and
+ *    FUTEX_WAITs (not private: the page is shared between processes).
+ * A request that does not fit in the area travels on the socket, and so does
+ * its reply. The server copies a request out of the page before it reads it
+ * (the client may write the page at any time).
+ *
  * Frames are in host byte order (the server runs on the same machine). A
  * request may be followed by ext_len bytes; a reply by ext_len bytes of
  * records (struct iemu_rec, each padded to 8 bytes). */
@@ -28,7 +52,7 @@
 #include <stdint.h>
 
 #define IEMU_MAGIC 0x554d4549u /* "IEMU" */
-#define IEMU_VERSION 2
+#define IEMU_VERSION 3
 
 enum iemu_kind { IEMU_KIND_FILE = 1, IEMU_KIND_CHANNEL = 2, IEMU_KIND_QUERY = 3, IEMU_KIND_ADOPT = 4 };
 
@@ -41,7 +65,7 @@ struct iemu_hello {
 	uint32_t pid;
 	uint32_t tid;
 	uint64_t ino;      /* FILE/ADOPT: socket inode of the client's end; CHANNEL: image cookie */
-	uint32_t oflags;   /* FILE: open(2) flags */
+	uint32_t oflags;   /* FILE: open(2) flags; CHANNEL: fd of the channel page's memfd, or IEMU_NO_PAGE */
 	uint32_t path_len; /* FILE: bytes of path that follow, no NUL; ADOPT: 8 */
 };
 
@@ -60,6 +84,7 @@ enum iemu_op {
 				* the server does not know) */
 	IEMU_OP_CLOSED = 9,    /* ino: a file this process just closed an fd of; the reply comes once
 				* the server has seen the release that close caused, if it did */
+	IEMU_OP_DOORBELL = 10, /* a request waits in the channel page; no reply */
 };
 #define IEMU_OP_MASK 0xffffu
 /* Or'd into op: a write the server left to us (REC_WRITE) faulted since the
@@ -95,6 +120,27 @@ struct iemu_reply {
 	uint32_t ext_len; /* bytes of records following this frame */
 };
 #define IEMU_AUX_DRAIN 1u
+/* The reply to a CHANNEL hello: the server maps the channel page. */
+#define IEMU_AUX_PAGE 1u
+#define IEMU_NO_PAGE 0xffffffffu
+
+/* The channel page's header; the request area follows it, the reply area is
+ * the page's second half. Each word is written by one side only. */
+struct iemu_page {
+	uint32_t req_seq;         /* shim: sequence number of the request in the request area */
+	uint32_t req_len;         /* shim: its bytes (frame and extension) */
+	uint32_t rep_seq;         /* server: req_seq of the request answered in the reply area (futex word) */
+	uint32_t rep_len;         /* server: the reply's bytes, or IEMU_REP_ON_SOCKET */
+	uint32_t server_polling;  /* server: 1 while it polls req_seq (no doorbell needed) */
+	uint32_t client_sleeping; /* shim: 1 while it sleeps on rep_seq (the server wakes it) */
+	uint32_t pad[10];
+};
+#define IEMU_PAGE_SIZE 65536u
+#define IEMU_PAGE_REQ 64u
+#define IEMU_PAGE_REQ_MAX (IEMU_PAGE_SIZE / 2 - IEMU_PAGE_REQ)
+#define IEMU_PAGE_REP (IEMU_PAGE_SIZE / 2)
+#define IEMU_PAGE_REP_MAX (IEMU_PAGE_SIZE / 2)
+#define IEMU_REP_ON_SOCKET 0xffffffffu
 
 /* A record in a reply's extension, in the order the shim must carry them out. */
 struct iemu_rec {
@@ -130,5 +176,6 @@ _Static_assert(sizeof(struct iemu_hello) == 32, "hello is 32 bytes");
 _Static_assert(sizeof(struct iemu_req) == 96, "request is 96 bytes");
 _Static_assert(sizeof(struct iemu_reply) == 16, "reply is 16 bytes");
 _Static_assert(sizeof(struct iemu_rec) == 16, "record header is 16 bytes");
+_Static_assert(sizeof(struct iemu_page) == IEMU_PAGE_REQ, "page header is 64 bytes");
 
 #endif

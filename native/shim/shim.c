@@ -14,6 +14,8 @@
  *                         file the server names (maybe the path itself)
  *   IOMMUFD_EMU_STATE     the server's state directory (control files live there)
  *   IOMMUFD_EMU_TRACER    server pid to name as ptracer (Yama) at start-up
+ *   IOMMUFD_EMU_NO_SHM    1: no channel page (proto.h); every request and
+ *                         reply travels on the channel's socket
  *
  * Recognising our fds: ioctl and fstat check any fd (a socket whose inode we
  * created, or whose peer is the server's socket path), so fds inherited across
@@ -64,6 +66,7 @@
 #include <unistd.h>
 
 #include <linux/fiemap.h>
+#include <linux/futex.h>
 #include <linux/fs.h>
 
 #include "proto.h"
@@ -146,6 +149,20 @@ static ino_t chan_ino;
 static int lent_fd = -1;
 static pid_t lent_pid;
 static ino_t lent_ino;
+/* The channel's page (proto.h), NULL when the server took none; the lent
+ * channel's with it. */
+static struct iemu_page *chan_page, *lent_page;
+/* IOMMUFD_EMU_NO_SHM=1: offer no page. */
+static int no_page;
+/* How long a round trip spins on the page before it sleeps (ns): the most
+ * after a spin that found the reply; a spin in vain halves it, down to none
+ * (a reply that keeps coming later than we spin costs no spinning). */
+#define SPIN_MAX_NS 50000L
+#define SPIN_MIN_NS 2000L
+/* With spinning off, every SPIN_PROBE-th wait spins once more. */
+#define SPIN_PROBE 64
+static long spin_ns = SPIN_MAX_NS;
+static int spin_skipped;
 /* A REC_WRITE faulted: tell the server with the next request. */
 static int maps_stale;
 /* Names this process image to the server: new at start-up (so after exec) and
@@ -740,13 +757,155 @@ static int fd_is(int fd, ino_t ino)
 
 static void mappings_not_ours(void);
 
+/* Unmap a channel page (ours, or a copy a fork gave us) and forget it. */
+static void page_drop(struct iemu_page **p)
+{
+	if (*p)
+		real_munmap(*p, IEMU_PAGE_SIZE);
+	*p = NULL;
+}
+
+/* A new channel page: a sealed memfd (the server maps it too: it must not
+ * shrink under it) mapped shared; its fd in *fdp (close-on-exec, to be
+ * closed once the server has answered the hello). NULL when the kernel
+ * cannot (the channel then works on its socket alone). */
+static struct iemu_page *page_create(int *fdp)
+{
+	void *p;
+	int fd = (int)syscall(SYS_memfd_create, "iommufd-emu-channel", MFD_CLOEXEC | MFD_ALLOW_SEALING), high;
+	if (fd < 0)
+		return NULL;
+	high = real_fcntl(fd, F_DUPFD_CLOEXEC, CHANNEL_FD_FLOOR);
+	if (high >= 0) {
+		raw_close(fd);
+		fd = high;
+	}
+	if (ftruncate(fd, IEMU_PAGE_SIZE) < 0 ||
+	    real_fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		raw_close(fd);
+		return NULL;
+	}
+	p = real_mmap(NULL, IEMU_PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		raw_close(fd);
+		return NULL;
+	}
+	*fdp = fd;
+	return p;
+}
+
+static long now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000000L + t.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* Wait for the server to answer request `seq` on the page: spin a while,
+ * then sleep on rep_seq (the server wakes us when client_sleeping is set).
+ * Returns 0, or -1 when the channel's socket says the server is gone. */
+static int page_wait(struct iemu_page *pg, int fd, uint32_t seq)
+{
+	long spin = spin_ns;
+	uint32_t v;
+	int i;
+
+	/* Spinning found nothing lately: try once in a while whether it would. */
+	if (!spin && ++spin_skipped >= SPIN_PROBE) {
+		spin = SPIN_MAX_NS;
+		spin_skipped = 0;
+	}
+	if (spin > 0) {
+		long end = now_ns() + spin;
+		for (;;) {
+			for (i = 0; i < 32; i++) {
+				if (__atomic_load_n(&pg->rep_seq, __ATOMIC_ACQUIRE) == seq) {
+					/* It pays: spin as long as we may. */
+					spin_ns = SPIN_MAX_NS;
+					return 0;
+				}
+				cpu_relax();
+			}
+			if (now_ns() >= end)
+				break;
+		}
+		/* In vain: spin half as long next time, not at all below the minimum. */
+		spin_ns = spin / 2 < SPIN_MIN_NS ? 0 : spin / 2;
+	}
+	/* Say we sleep, then look again (the server publishes, then looks
+	 * whether we sleep): one of us sees the other. */
+	__atomic_exchange_n(&pg->client_sleeping, 1, __ATOMIC_SEQ_CST);
+	while ((v = __atomic_load_n(&pg->rep_seq, __ATOMIC_SEQ_CST)) != seq) {
+		struct timespec tmo = { 0, 50 * 1000 * 1000 };
+		if (syscall(SYS_futex, &pg->rep_seq, FUTEX_WAIT, v, &tmo, NULL, 0) < 0 && errno == ETIMEDOUT) {
+			/* A slow answer, or no server: its end of the socket is gone. */
+			struct pollfd pfd = { .fd = fd, .events = POLLIN };
+			char c;
+			if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLHUP | POLLERR) ||
+						     recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) == 0)) {
+				__atomic_store_n(&pg->client_sleeping, 0, __ATOMIC_RELAXED);
+				return -1;
+			}
+		}
+	}
+	__atomic_store_n(&pg->client_sleeping, 0, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* Send request q (and its extension) through the page and take the reply;
+ * returns 1 when the reply is in the page (*rep, the records after it),
+ * 0 when it comes on the socket, -1 when the channel broke. */
+static int page_transact(struct iemu_page *pg, int fd, const struct iemu_req *q, const void *ext, uint32_t ext_len,
+			 struct iemu_reply *rep)
+{
+	uint32_t seq = pg->req_seq + 1, len;
+	unsigned char *req = (unsigned char *)pg + IEMU_PAGE_REQ;
+
+	memcpy(req, q, sizeof(*q));
+	if (ext_len)
+		memcpy(req + sizeof(*q), ext, ext_len);
+	pg->req_len = (uint32_t)sizeof(*q) + ext_len;
+	/* Publish with a full fence, then see whether the server polls. */
+	__atomic_exchange_n(&pg->req_seq, seq, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&pg->server_polling, __ATOMIC_SEQ_CST)) {
+		struct iemu_req bell;
+		memset(&bell, 0, sizeof(bell));
+		bell.op = IEMU_OP_DOORBELL;
+		bell.pid = q->pid;
+		bell.tid = q->tid;
+		if (write_all(fd, &bell, sizeof(bell)) < 0)
+			return -1;
+	}
+	if (page_wait(pg, fd, seq) < 0)
+		return -1;
+	len = __atomic_load_n(&pg->rep_len, __ATOMIC_ACQUIRE);
+	if (len == IEMU_REP_ON_SOCKET)
+		return 0;
+	if (len < sizeof(*rep) || len > IEMU_PAGE_REP_MAX)
+		return -1;
+	memcpy(rep, (unsigned char *)pg + IEMU_PAGE_REP, sizeof(*rep));
+	if (rep->magic != IEMU_MAGIC || rep->ext_len != len - sizeof(*rep))
+		return -1;
+	return 1;
+}
+
 /* The channel of this process; called with `lock` held. The server knows a
  * connection by its peer's credentials, so a new process needs its own. */
 static int channel(pid_t pid)
 {
 	struct iemu_hello h;
 	struct iemu_reply r;
-	int fd, high;
+	struct iemu_page *page;
+	int fd, high, page_fd = -1, ok;
 
 	if (chan_fd >= 0 && chan_pid == pid)
 		return chan_fd;
@@ -756,10 +915,15 @@ static int channel(pid_t pid)
 		if (fork_mark && *fork_mark) {
 			/* Its memory is ours (vfork, CLONE_VM): keep its channel for it. */
 			if (lent_fd < 0 || lent_pid != pid) {
+				page_drop(&lent_page);
 				lent_fd = chan_fd;
 				lent_pid = chan_pid;
 				lent_ino = chan_ino;
+				lent_page = chan_page;
+				chan_page = NULL;
 			}
+			/* (Any other page in this memory is a child's, done with.) */
+			page_drop(&chan_page);
 		} else {
 			/* A copy of the parent (the raw fork or clone syscall): this
 			 * fd is our copy of its channel; the parent's mappings of
@@ -767,6 +931,9 @@ static int channel(pid_t pid)
 			if (fd_is(chan_fd, chan_ino))
 				raw_close(chan_fd);
 			lent_fd = -1;
+			/* Our copies of its pages: never ours to use. */
+			page_drop(&chan_page);
+			page_drop(&lent_page);
 			new_cookie();
 			mappings_not_ours();
 			if (tracer_pid > 0)
@@ -782,8 +949,11 @@ static int channel(pid_t pid)
 			chan_fd = fd;
 			chan_pid = pid;
 			chan_ino = lent_ino;
+			chan_page = lent_page;
+			lent_page = NULL;
 			return fd;
 		}
+		page_drop(&lent_page);
 	}
 	if (fork_mark)
 		*fork_mark = 1;
@@ -796,6 +966,7 @@ static int channel(pid_t pid)
 		raw_close(fd);
 		fd = high;
 	}
+	page = no_page ? NULL : page_create(&page_fd);
 	memset(&h, 0, sizeof(h));
 	h.magic = IEMU_MAGIC;
 	h.version = IEMU_VERSION;
@@ -803,7 +974,14 @@ static int channel(pid_t pid)
 	h.pid = (uint32_t)pid;
 	h.tid = (uint32_t)self_tid(pid);
 	h.ino = image_cookie;
-	if (write_all(fd, &h, sizeof(h)) < 0 || read_all(fd, &r, sizeof(r)) < 0 || r.magic != IEMU_MAGIC) {
+	h.oflags = page ? (uint32_t)page_fd : IEMU_NO_PAGE;
+	ok = write_all(fd, &h, sizeof(h)) == 0 && read_all(fd, &r, sizeof(r)) == 0 && r.magic == IEMU_MAGIC;
+	/* The server has its own copy of the memfd by now, if it took one. */
+	if (page)
+		raw_close(page_fd);
+	if (page && (!ok || r.result < 0 || !(r.aux & IEMU_AUX_PAGE)))
+		page_drop(&page);
+	if (!ok) {
 		raw_close(fd);
 		errno = EIO;
 		return -1;
@@ -824,6 +1002,7 @@ static int channel(pid_t pid)
 	}
 	chan_fd = fd;
 	chan_pid = pid;
+	chan_page = page;
 	return fd;
 }
 
@@ -974,7 +1153,18 @@ static long transact(struct iemu_req *q, const void *ext, uint32_t ext_len, stru
 		q->op |= IEMU_REQ_MAPS_STALE;
 		maps_stale = 0;
 	}
-	if (write_two(fd, q, sizeof(*q), ext, ext_len) < 0)
+	if (chan_page && sizeof(*q) + ext_len <= IEMU_PAGE_REQ_MAX) {
+		int how = page_transact(chan_page, fd, q, ext, ext_len, &r);
+		if (how < 0)
+			goto broken;
+		if (how > 0) {
+			if (out)
+				out->aux = r.aux;
+			ret = apply_records(r.result, (unsigned char *)chan_page + IEMU_PAGE_REP + sizeof(r), r.ext_len, out);
+			goto out;
+		}
+		/* The reply did not fit the page: it comes on the socket. */
+	} else if (write_two(fd, q, sizeof(*q), ext, ext_len) < 0)
 		goto broken;
 	while (got < sizeof(r)) {
 		ssize_t n = recv(fd, in.b + got, sizeof(in.b) - got, 0);
@@ -1015,6 +1205,7 @@ broken:
 	if (fd_is(fd, chan_ino))
 		raw_close(fd);
 	chan_fd = -1;
+	page_drop(&chan_page);
 	ret = -EIO;
 out:
 	give(&lock, &sigs);
@@ -1058,6 +1249,9 @@ static void reset_after_fork(void)
 		raw_close(chan_fd);
 	chan_fd = -1;
 	lent_fd = -1;
+	/* Our copies of the parent's pages (MAP_SHARED survives fork). */
+	page_drop(&chan_page);
+	page_drop(&lent_page);
 	if (fork_mark)
 		*fork_mark = 1;
 	new_cookie();
@@ -1119,6 +1313,7 @@ __attribute__((constructor)) static void shim_init(void)
 	const char *state = getenv("IOMMUFD_EMU_STATE");
 	const char *tracer = getenv("IOMMUFD_EMU_TRACER");
 	const char *tree_env = getenv("IOMMUFD_EMU_TREE");
+	const char *no_shm = getenv("IOMMUFD_EMU_NO_SHM");
 
 	resolve();
 	/* Nothing of our own about which paths are emulated: the server says. */
@@ -1129,6 +1324,7 @@ __attribute__((constructor)) static void shim_init(void)
 	strcpy(server_addr.sun_path, sock);
 	server_addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sock) + 1);
 	npatterns = parse_patterns(paths, patterns, 1);
+	no_page = no_shm && *no_shm && strcmp(no_shm, "0") != 0;
 	if (redir && *redir)
 		nredirects = parse_patterns(redir, redirects, 0);
 	if (tree_env && *tree_env)

@@ -5,7 +5,7 @@
 // bytes of records, each a 16-byte header and a payload padded to 8 bytes.
 
 export const IEMU_MAGIC = 0x554d4549; // "IEMU"
-export const IEMU_VERSION = 2;
+export const IEMU_VERSION = 3;
 
 export const KIND_FILE = 1;
 export const KIND_CHANNEL = 2;
@@ -24,11 +24,32 @@ export const OP_MMAP_DUP = 7;
 export const OP_RESOLVE = 8;
 /** The client closed an fd of file `ino`: reply once that close's release (if any) is done. */
 export const OP_CLOSED = 9;
+/** A request waits in the channel page (IEMU_OP_DOORBELL); no reply. */
+export const OP_DOORBELL = 10;
 export const OP_MASK = 0xffff;
 /** Or'd into op: a REC_WRITE faulted in the client since its last request. */
 export const REQ_MAPS_STALE = 0x10000;
 
 export const AUX_DRAIN = 1;
+/** The reply to a CHANNEL hello: the server maps the channel page (IEMU_AUX_PAGE). */
+export const AUX_PAGE = 1;
+/** A CHANNEL hello's oflags when the shim offers no page. */
+export const NO_PAGE = 0xffffffff;
+
+/** The channel page (struct iemu_page): word indices of its header, then the areas. */
+export const PAGE_SIZE = 65536;
+export const PAGE_REQ_SEQ = 0;
+export const PAGE_REQ_LEN = 1;
+export const PAGE_REP_SEQ = 2;
+export const PAGE_REP_LEN = 3;
+export const PAGE_SERVER_POLLING = 4;
+export const PAGE_CLIENT_SLEEPING = 5;
+export const PAGE_REQ = 64;
+export const PAGE_REQ_MAX = PAGE_SIZE / 2 - PAGE_REQ;
+export const PAGE_REP = PAGE_SIZE / 2;
+export const PAGE_REP_MAX = PAGE_SIZE / 2;
+/** rep_len: the reply did not fit and travels on the socket. */
+export const REP_ON_SOCKET = 0xffffffff;
 
 export const REC_WRITE = 1;
 export const REC_NEWFD = 2;

@@ -44,6 +44,8 @@ import { ProcessAddressSpace, ProcessTask, parseMemlock, type ResolvedFd, type T
 import type { UiClient } from './ui-state.js';
 import { openFileBacking } from './file-backing.js';
 import { HostEventfd, Peer } from './peer.js';
+import { ChannelPage } from './channel-page.js';
+import { AUX_PAGE, NO_PAGE, OP_DOORBELL, OP_MASK, PAGE_SIZE } from './protocol.js';
 import { createPrivate, writePrivate, type Owner } from './private-files.js';
 import { markOwner } from './stale-dirs.js';
 import { FaultControl } from './fault-injection.js';
@@ -545,8 +547,24 @@ export class EmuServer {
       return undefined;
     }
     proc.channels++;
-    sock.write(encodeReply(0));
+    const page = this.channelPage(peer, h);
+    sock.write(encodeReply(0, page ? AUX_PAGE : 0));
     let closed = false;
+    const late = (r: Buffer) => { if (!sock.destroyed) sock.write(r); };
+    // One request from the page, if there is one: true when it was answered at
+    // once. A malformed one drops the client (here: this may run from a timer).
+    const pageRequest = (): boolean => {
+      if (closed || !page || sock.destroyed) return false;
+      const t = page.take();
+      if (t === undefined) return false;
+      const drop = (why: string) => { this.log(`dropping a client connection: ${why}`); sock.destroy(); return false; };
+      if (typeof t === 'string') return drop(t);
+      const stated = requestPid(t.frame);
+      if (stated !== proc.pid) return drop(`a request states pid ${stated} on the channel of pid ${proc.pid} (SO_PEERCRED): refused`);
+      const r = this.request(proc, t.frame, 0, (l) => { if (!closed) page.answer(t.seq, l, sock); });
+      if (r) page.answer(t.seq, r, sock);
+      return r !== undefined;
+    };
     const frames = (b: Buffer): Buffer => {
       let off = 0;
       let out: Buffer[] | undefined;
@@ -557,7 +575,13 @@ export class EmuServer {
         if (b.length - off < REQ_SIZE + ext) break;
         const stated = requestPid(b, off);
         if (stated !== proc.pid) throw new BadFrame(`a request states pid ${stated} on the channel of pid ${proc.pid} (SO_PEERCRED): refused`);
-        const r = this.request(proc, b, off, sock);
+        if (page && (b.readUInt32LE(off) & OP_MASK) === OP_DOORBELL) {
+          off += REQ_SIZE + ext;
+          page.rang();
+          page.serve(pageRequest);
+          continue;
+        }
+        const r = this.request(proc, b, off, late);
         off += REQ_SIZE + ext;
         if (!r) continue; // answered later
         if (!one) one = r; else (out ??= [one]).push(r);
@@ -572,6 +596,27 @@ export class EmuServer {
       if (--proc.channels === 0) this.dropProcess(proc);
     };
     return { frames, close };
+  }
+
+  /**
+   * The channel page the hello offers (its fd in the client, oflags), mapped,
+   * or undefined: none offered (the shim's IOMMUFD_EMU_NO_SHM=1), or not a memfd sealed
+   * against shrinking of the page's size (then the socket carries everything).
+   */
+  private channelPage(peer: Peer, h: Hello): ChannelPage | undefined {
+    if (h.oflags === NO_PAGE) return undefined;
+    const fd = peer.getFd(h.oflags);
+    if (fd < 0) return undefined;
+    try {
+      const page = ChannelPage.map(fd);
+      if (typeof page === 'number') {
+        this.log(`pid ${peer.pid} offers a channel page that is not a sealed memfd of ${PAGE_SIZE} bytes (${-page}): using its socket`);
+        return undefined;
+      }
+      return page;
+    } finally {
+      fs.closeSync(fd);
+    }
   }
 
   private openFile(sock: net.Socket, h: Hello, peer: Peer, p: string): () => void {
@@ -726,7 +771,7 @@ export class EmuServer {
   // ---- requests ----
 
   /** One channel request; returns the reply frame, or undefined when it is sent later. Never throws. */
-  private request(proc: ClientProcess, b: Buffer, off: number, sock: net.Socket): Buffer | undefined {
+  private request(proc: ClientProcess, b: Buffer, off: number, later: (r: Buffer) => void): Buffer | undefined {
     const q = decodeRequest(b, off);
     // The client has carried out our last reply: files it did not adopt are dead.
     if (proc.pending.size) this.dropPending(proc);
@@ -749,7 +794,7 @@ export class EmuServer {
         // (Any file: the fd is already gone from the client's table, and
         // waiting tells nothing but that a file is being released.)
         if (!this.files.has(q.ino)) return encodeReply(0);
-        setImmediate(() => setImmediate(() => { if (!sock.destroyed) sock.write(encodeReply(0)); }));
+        setImmediate(() => setImmediate(() => later(encodeReply(0))));
         return undefined;
       }
       default: return encodeReply(-ENOSYS);
