@@ -19,11 +19,11 @@
 // memory behind the page) is recorded against the IOMMU unit and the device,
 // answered as EFAULT, and nothing changes.
 import { EFAULT } from '../uapi/errno.js';
-import { IOMMU_READ, IOMMU_WRITE, type HwDomain, type IommuDevice, type IommuDriver } from './iommu.js';
+import { IOMMU_READ, IOMMU_WRITE, type DirtyOps, type HwDomain, type IommuDevice, type IommuDriver } from './iommu.js';
 import { RunDomain } from './run-domain.js';
 import { VtdSecondStageDomain, VTD_SS_PTE_R, VTD_SS_PTE_SNP, VTD_SS_PTE_W } from './intel-vtd.js';
 import { SmmuDomain } from './arm-smmu-v3.js';
-import type { CpuCache } from './cache.js';
+import { CpuCache, type PhysicalMemory } from './cache.js';
 
 export interface DmaOptions {
   /** Set the No Snoop attribute: ask not to snoop CPU caches (default false). */
@@ -120,19 +120,37 @@ function translate(domain: HwDomain | null, iova: bigint, len: number, write: bo
   return pieces;
 }
 
-/** The DMA engine of one device: reads and writes by IOVA. */
+/**
+ * The DMA engine of one device: reads and writes by IOVA. In front of a
+ * CpuCache (the library's simulated machine) a request that snoops meets the
+ * dirty lines; in front of plain memory (the server: real clients, whose
+ * CPU caches are real and coherent) bytes go straight to memory, and each
+ * segment still says whether it snooped.
+ */
 export class DmaEngine {
-  /** Faults this device caused, oldest first. */
+  /** Faults this device caused, oldest first (the most recent 4096). */
   readonly faults: IommuFault[] = [];
+  /** The CPU cache requests meet, if modelled. */
+  readonly cache: CpuCache | undefined;
+  /** The memory behind the cache (or behind nothing). */
+  readonly memory: PhysicalMemory;
+  /** Told of every fault as it is recorded (the server's trace). */
+  onFault: ((f: IommuFault) => void) | undefined;
 
-  constructor(readonly device: IommuDevice, readonly cache: CpuCache) {}
+  constructor(readonly device: IommuDevice, target: CpuCache | PhysicalMemory) {
+    this.cache = target instanceof CpuCache ? target : undefined;
+    this.memory = target instanceof CpuCache ? target.memory : target;
+  }
 
   private fault(iova: bigint, write: boolean, reason: DmaFaultReason): { ok: false; errno: number; fault: IommuFault } {
     const f: IommuFault = { device: this.device.name, iova, write, reason };
     this.faults.push(f);
+    if (this.faults.length > 4096) this.faults.splice(0, this.faults.length - 4096);
     let log = unitFaults.get(this.device.driver);
     if (!log) unitFaults.set(this.device.driver, (log = []));
     log.push(f);
+    if (log.length > 4096) log.splice(0, log.length - 4096);
+    this.onFault?.(f);
     return { ok: false, errno: EFAULT, fault: f };
   }
 
@@ -145,7 +163,7 @@ export class DmaEngine {
     if (!Array.isArray(t)) return this.fault(t.iova, write, t.reason);
     const segs: DmaSegment[] = [];
     for (const p of t) {
-      if (!this.cache.memory.present(p.paddr, Number(p.length), write)) return this.fault(p.iova, write, 'no-memory');
+      if (!this.memory.present(p.paddr, Number(p.length), write)) return this.fault(p.iova, write, 'no-memory');
       segs.push({ iova: p.iova, paddr: p.paddr, length: Number(p.length), forced: p.forced, snooped: p.forced || (!o.noSnoop && !p.uncached) });
     }
     return segs;
@@ -158,7 +176,7 @@ export class DmaEngine {
     const data = new Uint8Array(len);
     let off = 0;
     for (const s of segs) {
-      data.set(s.snooped ? this.cache.snoopRead(s.paddr, s.length) : this.cache.memory.read(s.paddr, s.length), off);
+      data.set(s.snooped && this.cache ? this.cache.snoopRead(s.paddr, s.length) : this.memory.read(s.paddr, s.length), off);
       off += s.length;
     }
     return { ok: true, data, segments: segs };
@@ -171,10 +189,35 @@ export class DmaEngine {
     let off = 0;
     for (const s of segs) {
       const bytes = data.subarray(off, off + s.length);
-      if (s.snooped) this.cache.snoopWrite(s.paddr, bytes);
-      else this.cache.memory.write(s.paddr, bytes);
+      if (s.snooped && this.cache) this.cache.snoopWrite(s.paddr, bytes);
+      else this.memory.write(s.paddr, bytes);
       off += s.length;
     }
+    markDirty(this.device.group.domain, segs);
     return { ok: true, segments: segs };
   }
+
+  /** A device model's read (qemu's pci_dma_read): `out` filled, or zeros and false when the request faulted. */
+  readInto(iova: bigint, out: Uint8Array, o: DmaOptions = {}): boolean {
+    const segs = this.prepare(iova, out.length, false, o);
+    if (!Array.isArray(segs)) { out.fill(0); return false; }
+    let off = 0;
+    for (const s of segs) {
+      out.set(s.snooped && this.cache ? this.cache.snoopRead(s.paddr, s.length) : this.memory.read(s.paddr, s.length), off);
+      off += s.length;
+    }
+    return true;
+  }
+
+  /** A device model's write (qemu's pci_dma_write): false, nothing written, when the request faulted. */
+  writeFrom(iova: bigint, data: Uint8Array, o: DmaOptions = {}): boolean {
+    return this.dmaWrite(iova, data, o).ok;
+  }
+}
+
+/** The hardware's dirty bits: a write through a domain tracking dirty state marks the pages it touched. */
+function markDirty(domain: HwDomain | null, segs: readonly DmaSegment[]): void {
+  const ops = (domain as { dirtyOps?: DirtyOps } | null)?.dirtyOps;
+  if (!ops?.deviceWrite) return;
+  for (const s of segs) if (s.length) ops.deviceWrite(s.iova, BigInt(s.length));
 }

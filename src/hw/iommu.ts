@@ -109,6 +109,8 @@ export interface DirtyOps {
    * `record(iova, length)` for every dirty IO page, with its whole size.
    */
   readAndClearDirty(iova: bigint, length: bigint, noClear: boolean, record: (iova: bigint, length: bigint) => void): void;
+  /** A device wrote [iova, iova+length) through the domain: the hardware sets the dirty bits while tracking is on. */
+  deviceWrite?(iova: bigint, length: bigint): void;
 }
 
 /** A domain as a driver hands it to iommufd (struct iommu_domain). */

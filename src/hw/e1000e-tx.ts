@@ -1,0 +1,210 @@
+// The 82574L's transmit path as qemu 7.2's e1000e_core.c runs it
+// (e1000e_start_xmit, e1000e_process_tx_desc, e1000e_txdesc_writeback): on a
+// TDT or TCTL write with TCTL.EN and the queue's TARC.ENABLE, every
+// descriptor from TDH to TDT is read by DMA and processed: a context
+// descriptor keeps its offload setup, a data or legacy descriptor adds its
+// buffer to the frame, EOP sends it; a descriptor with RS (or every one when
+// IVAR bit 31 is set) gets DD written back. TDH advances; TXQE is always
+// raised, with TXDW (TXQ0/TXQ1 under MSI-X) when something was written back.
+//
+// Offloads: the context's IP checksum (POPTS.IXSM) and TCP/UDP checksum
+// (POPTS.TXSM) are computed in software as qemu does for a peer without a
+// virtio-net header; TSO (TSE) is not segmented: the frame goes out whole.
+// VLAN insertion (CTRL.VME and the descriptor's VLE) puts the 802.1Q tag
+// with VET and the descriptor's special field after the MAC addresses.
+// DMA errors are qemu's: a descriptor that cannot be read reads as zeros
+// (a zero-length legacy descriptor, which does nothing), a buffer that cannot
+// be read gives zeros when it fits a page (qemu's bounce buffer) and drops
+// the frame otherwise, a write-back that cannot be written is lost.
+import {
+  R, TCTL_EN, ICR_TXQE, ICR_TXDW, ICR_TXQ0, ICR_TXQ1, CTRL_VME, IVAR_TX_INT_EVERY_WB,
+  TXD_CMD_DEXT, TXD_DTYP_D, TXD_CMD_EOP, TXD_CMD_RS, TXD_CMD_TSE, TXD_CMD_VLE, TXD_STAT_DD,
+  TXD_POPTS_IXSM, TXD_POPTS_TXSM,
+} from './e1000e-regs.js';
+import { EthPktType, FrameInfo, ethPktType, fillIp4HeaderCsum, fillL4Csum, ETH_HLEN } from './e1000e-frame.js';
+
+/** The function's DMA as the core uses it (qemu's pci_dma_read / pci_dma_write). */
+export interface E1000eBus {
+  /** Fill `out` from `addr`; false when the request faulted or went nowhere (then `out` holds zeros). */
+  read(addr: bigint, out: Uint8Array): boolean;
+  /** Write `data` at `addr`; false when the request faulted or went nowhere (nothing was written). */
+  write(addr: bigint, data: Uint8Array): boolean;
+  /** PCI_COMMAND_MASTER: whether the function may start DMA. */
+  master(): boolean;
+}
+
+/** What the transmit path needs of the core. */
+export interface E1000eTxHost {
+  readonly mac: Uint32Array;
+  readonly bus: E1000eBus;
+  msix(): boolean;
+  /** Hand a frame (bytes [0, len) of `frame`, which the receiver must not keep) to the wire. */
+  send(frame: Uint8Array, len: number): void;
+  setInterruptCause(cause: number): void;
+}
+
+const ix = (off: number) => off >> 2;
+/** qemu's E1000E_MAX_TX_FRAGS. */
+const MAX_TX_FRAGS = 64;
+const DESC_LEN = 16;
+/** The most qemu's bounce buffer (one page) gives for a buffer it cannot map directly. */
+const BOUNCE = 4096;
+
+/** The offload setup of the last context descriptor (qemu's e1000x_txd_props). */
+interface TxProps { ipcss: number; ipcso: number; tucss: number; tucso: number; tse: boolean }
+
+/** One transmit queue's registers and frame in progress (qemu's struct e1000e_tx). */
+class TxQueue {
+  frame = new Uint8Array(16384);
+  len = 0;
+  frags = 0;
+  skip = false;
+  sumNeeded = 0;
+  cptse = false;
+  readonly props: TxProps = { ipcss: 0, ipcso: 0, tucss: 0, tucso: 0, tse: false };
+  constructor(readonly bal: number, readonly bah: number, readonly dlen: number, readonly dh: number, readonly dt: number, readonly tarc: number) {}
+  reset(): void { this.len = 0; this.frags = 0; this.skip = false; this.sumNeeded = 0; this.cptse = false; }
+}
+
+export class E1000eTx {
+  readonly queues: readonly TxQueue[] = [
+    new TxQueue(ix(R.TDBAL), ix(R.TDBAH), ix(R.TDLEN), ix(R.TDH), ix(R.TDT), ix(R.TARC0)),
+    new TxQueue(ix(R.TDBAL1), ix(R.TDBAH1), ix(R.TDLEN1), ix(R.TDH1), ix(R.TDT1), ix(R.TARC1)),
+  ];
+  private readonly desc = new Uint8Array(DESC_LEN);
+  private readonly dv = new DataView(this.desc.buffer);
+  private readonly wb = new Uint8Array(4);
+  private readonly wbv = new DataView(this.wb.buffer);
+  private readonly info = new FrameInfo();
+
+  constructor(private readonly host: E1000eTxHost) {}
+
+  /** Drop every frame in progress (a reset). */
+  reset(): void { for (const q of this.queues) q.reset(); }
+
+  /** e1000e_start_xmit of queue `n`, when its TARC has ENABLE (qemu's set_tdt and set_tctl check that). */
+  startXmit(n: number): void {
+    const h = this.host, m = h.mac, q = this.queues[n]!;
+    if (!(m[q.tarc]! & (1 << 10))) return;
+    if (!(m[ix(R.TCTL)]! & TCTL_EN)) return;
+    let cause = ICR_TXQE;
+    while (m[q.dh] !== m[q.dt] && m[q.dt]! < m[q.dlen]! / DESC_LEN) {
+      const base = ((BigInt(m[q.bah]!) << 32n) + BigInt(m[q.bal]!) + BigInt(DESC_LEN * m[q.dh]!)) & 0xffffffffffffffffn;
+      h.bus.read(base, this.desc);
+      this.process(q, n);
+      cause |= this.writeback(base, n);
+      m[q.dh] = m[q.dh]! + 1;
+      if (m[q.dh]! * DESC_LEN >= m[q.dlen]!) m[q.dh] = 0;
+    }
+    h.setInterruptCause(cause);
+  }
+
+  /** e1000e_process_tx_desc. */
+  private process(q: TxQueue, n: number): void {
+    void n;
+    const d = this.dv, lower = d.getUint32(8, true), upper = d.getUint32(12, true);
+    const dtype = lower & (TXD_CMD_DEXT | TXD_DTYP_D);
+    if (dtype === TXD_CMD_DEXT) {
+      // Context descriptor: IPCSS, IPCSO, IPCSE, TUCSS, TUCSO, TUCSE, then the command and length, STA, HDRLEN, MSS.
+      q.props.ipcss = this.desc[0]!;
+      q.props.ipcso = this.desc[1]!;
+      q.props.tucss = this.desc[4]!;
+      q.props.tucso = this.desc[5]!;
+      q.props.tse = (lower & TXD_CMD_TSE) !== 0;
+      return;
+    }
+    if (dtype === (TXD_CMD_DEXT | TXD_DTYP_D)) {
+      q.sumNeeded = (upper >>> 8) & 0xff;
+      q.cptse = (lower & TXD_CMD_TSE) !== 0;
+    } else {
+      q.cptse = false;
+    }
+    const split = lower & 0xffff;
+    if (!q.skip) q.skip = !this.addFragment(q, d.getBigUint64(0, true), split);
+    if (!(lower & TXD_CMD_EOP)) return;
+    if (!q.skip && q.len >= ETH_HLEN) {
+      if ((this.host.mac[ix(R.CTRL)]! & CTRL_VME) && (lower & TXD_CMD_VLE)) this.insertVlan(q, upper >>> 16);
+      this.offload(q);
+      this.host.send(q.frame, q.len);
+      this.countSent(q);
+    }
+    q.reset();
+  }
+
+  /** net_tx_pkt_add_raw_fragment: at most 64 fragments; a zero-length one adds nothing. */
+  private addFragment(q: TxQueue, addr: bigint, len: number): boolean {
+    if (q.frags >= MAX_TX_FRAGS) return false;
+    if (!len) return true;
+    if (q.len + len > q.frame.length) {
+      const bigger = new Uint8Array(Math.max(q.frame.length * 2, q.len + len));
+      bigger.set(q.frame.subarray(0, q.len));
+      q.frame = bigger;
+    }
+    const dst = q.frame.subarray(q.len, q.len + len);
+    if (!this.host.bus.read(addr, dst) && len > BOUNCE) return false;
+    q.len += len;
+    q.frags++;
+    return true;
+  }
+
+  /** net_tx_pkt_setup_vlan_header_ex: an 802.1Q tag (VET, then the TCI) after the addresses. */
+  private insertVlan(q: TxQueue, tci: number): void {
+    if (q.len + 4 > q.frame.length) {
+      const bigger = new Uint8Array(q.frame.length + 4);
+      bigger.set(q.frame.subarray(0, q.len));
+      q.frame = bigger;
+    }
+    q.frame.copyWithin(16, 12, q.len);
+    const vet = this.host.mac[ix(R.VET)]! & 0xffff;
+    q.frame[12] = vet >> 8; q.frame[13] = vet & 0xff;
+    q.frame[14] = (tci >> 8) & 0xff; q.frame[15] = tci & 0xff;
+    q.len += 4;
+  }
+
+  /** e1000e_setup_tx_offloads with a peer that takes no virtio-net header: checksums in software, no segmentation. */
+  private offload(q: TxQueue): void {
+    if (!(q.sumNeeded & (TXD_POPTS_IXSM | TXD_POPTS_TXSM))) return;
+    const p = this.info.parse(q.frame, q.len);
+    if ((q.sumNeeded & TXD_POPTS_TXSM) && (p.isTcp || p.isUdp)) fillL4Csum(q.frame, p);
+    if ((q.sumNeeded & TXD_POPTS_IXSM) && p.isIp4) fillIp4HeaderCsum(q.frame, p);
+  }
+
+  /** e1000e_on_tx_done_update_stats (qemu 7.2: GPTC and GOTC copy TPT and TOT). */
+  private countSent(q: TxQueue): void {
+    const m = this.host.mac, len = q.len;
+    const size = len > 1023 ? 5 : len > 511 ? 4 : len > 255 ? 3 : len > 127 ? 2 : len > 64 ? 1 : len === 64 ? 0 : -1;
+    if (size >= 0) inc(m, ix(R.PTC64) + size);
+    inc(m, ix(R.TPT));
+    grow8(m, ix(R.TOTL), len);
+    const t = ethPktType(q.frame);
+    if (t === EthPktType.Bcast) inc(m, ix(R.BPTC));
+    else if (t === EthPktType.Mcast) inc(m, ix(R.MPTC));
+    m[ix(R.GPTC)] = m[ix(R.TPT)]!;
+    m[ix(R.GOTCL)] = m[ix(R.TOTL)]!;
+    m[ix(R.GOTCH)] = m[ix(R.TOTH)]!;
+  }
+
+  /** e1000e_txdesc_writeback: DD into the upper dword, by DMA; the cause it raises. */
+  private writeback(base: bigint, n: number): number {
+    const lower = this.dv.getUint32(8, true);
+    if (!(lower & TXD_CMD_RS) && !(this.host.mac[ix(R.IVAR)]! & IVAR_TX_INT_EVERY_WB)) return 0;
+    const upper = (this.dv.getUint32(12, true) | TXD_STAT_DD) >>> 0;
+    this.wbv.setUint32(0, upper, true);
+    this.host.bus.write(base + 12n, this.wb);
+    if (!this.host.msix()) return ICR_TXDW;
+    return n === 0 ? ICR_TXQ0 : ICR_TXQ1;
+  }
+}
+
+/** qemu's e1000x_inc_reg_if_not_full. */
+export function inc(m: Uint32Array, i: number): void {
+  if (m[i] !== 0xffffffff) m[i] = m[i]! + 1;
+}
+
+/** qemu's e1000x_grow_8reg_if_not_full: a 64-bit counter in two registers, saturating. */
+export function grow8(m: Uint32Array, i: number, n: number): void {
+  const sum = BigInt(m[i]!) + (BigInt(m[i + 1]!) << 32n) + BigInt(n);
+  const v = sum > 0xffffffffffffffffn ? 0xffffffffffffffffn : sum;
+  m[i] = Number(v & 0xffffffffn);
+  m[i + 1] = Number(v >> 32n);
+}

@@ -1,0 +1,178 @@
+// The e1000e data path through the library: NIC0 transmits from a ring and a
+// buffer in a process's memory (DMA through the IOMMU domain), the wire
+// carries the frame to NIC1, which writes it into its receive buffer and
+// writes the descriptor back; interrupt causes, counters, MSI-X, and what a
+// DMA fault does (qemu 7.2: the bytes go nowhere, the descriptor is still
+// written back).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Machine, vfio as V, type VfioDeviceHandle, type IommufdFile } from '../src/lib/index.js';
+
+const TDBAL = 0x3800, TDBAH = 0x3804, TDLEN = 0x3808, TDH = 0x3810, TDT = 0x3818, TCTL = 0x400;
+const RDBAL = 0x2800, RDBAH = 0x2804, RDLEN = 0x2808, RDH = 0x2810, RDT = 0x2818, RCTL = 0x100, RFCTL = 0x5008;
+const ICR = 0xc0, IMS = 0xd0, IVAR = 0xe4, GPRC = 0x4074, GPTC = 0x4080, GORCL = 0x4088, TPR = 0x40d0, TPT = 0x40d4;
+const EOP = 1 << 24, IFCS = 1 << 25, RS = 1 << 27;
+const IOVA = 0x100000n, TX_RING = IOVA, TX_BUF = IOVA + 0x1000n, RX_RING = IOVA + 0x2000n, RX_BUF = IOVA + 0x3000n;
+const MAC0 = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56], MAC1 = [0x52, 0x54, 0x00, 0x12, 0x34, 0x57];
+
+interface Rig { m: Machine; f: IommufdFile; nic0: VfioDeviceHandle; nic1: VfioDeviceHandle; buf: bigint; ioas: number }
+
+/** Both NICs bound and attached to one IOAS holding 64 KiB of the process's memory at IOVA 0x100000. */
+function rig(): Rig {
+  const m = new Machine('qemu-vtd');
+  const f = m.openIommufd();
+  const nic0 = f.openVfioDevice(0), nic1 = f.openVfioDevice(1);
+  nic0.bind(f); nic1.bind(f);
+  const ioas = f.ioasAlloc();
+  nic0.attach(ioas); nic1.attach(ioas);
+  const buf = f.proc.mmap(0x10000n);
+  f.map({ ioasId: ioas, userVa: buf, length: 0x10000n, iova: IOVA });
+  for (const n of [nic0, nic1]) { n.enableBusMaster(); n.reg(ICR); }
+  return { m, f, nic0, nic1, buf, ioas };
+}
+
+const va = (r: Rig, iova: bigint) => r.buf + (iova - IOVA);
+function put(r: Rig, iova: bigint, bytes: Uint8Array): void { r.f.proc.mm.write(va(r, iova), bytes); }
+function get(r: Rig, iova: bigint, len: number): Uint8Array { return r.f.proc.mm.read(va(r, iova), len); }
+function desc(addr: bigint, lower: number, upper = 0): Uint8Array {
+  const b = new Uint8Array(16), d = new DataView(b.buffer);
+  d.setBigUint64(0, addr, true); d.setUint32(8, lower >>> 0, true); d.setUint32(12, upper >>> 0, true);
+  return b;
+}
+const u16 = (b: Uint8Array, o: number) => b[o]! | (b[o + 1]! << 8);
+const u32 = (b: Uint8Array, o: number) => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+
+function frame(len: number, seq: number, dst = MAC1): Uint8Array {
+  const f = new Uint8Array(len);
+  f.set(dst, 0); f.set(MAC0, 6); f[12] = 0x88; f[13] = 0xb5;
+  for (let i = 14; i < len; i++) f[i] = (i * 7 + seq) & 0xff;
+  return f;
+}
+
+/** NIC1 receives into 8 descriptors of 2048-byte buffers; `rfctl` picks the descriptor format. */
+function setupRx(r: Rig, o: { rfctl?: number; secrc?: boolean } = {}): void {
+  const n = r.nic1;
+  for (let i = 0; i < 8; i++) put(r, RX_RING + BigInt(16 * i), desc(RX_BUF + BigInt(0x800 * i), 0));
+  n.setReg(RDBAL, Number(RX_RING & 0xffffffffn)); n.setReg(RDBAH, 0); n.setReg(RDLEN, 128);
+  n.setReg(RDH, 0);
+  if (o.rfctl !== undefined) n.setReg(RFCTL, o.rfctl);
+  n.setReg(RCTL, 0x2 | (1 << 15) | (o.secrc ? 1 << 26 : 0)); // EN, BAM, 2048-byte buffers
+  n.setReg(RDT, 7);
+}
+
+function setupTx(r: Rig): void {
+  const n = r.nic0;
+  n.setReg(TDBAL, Number(TX_RING & 0xffffffffn)); n.setReg(TDBAH, 0); n.setReg(TDLEN, 128);
+  n.setReg(TDH, 0); n.setReg(TDT, 0);
+  n.setReg(TCTL, 0x2);
+}
+
+/** Put `f` in TX descriptor `i` (legacy, EOP|IFCS|RS) and ring the doorbell. */
+function send(r: Rig, f: Uint8Array, i: number): void {
+  put(r, TX_BUF + BigInt(0x800 * (i % 2)), f);
+  put(r, TX_RING + BigInt(16 * i), desc(TX_BUF + BigInt(0x800 * (i % 2)), f.length | EOP | IFCS | RS));
+  r.nic0.setReg(TDT, i + 1);
+}
+
+test('e1000e: a frame NIC0 sends arrives in the buffer NIC1 gave, descriptors written back (legacy)', () => {
+  const r = rig();
+  setupRx(r);
+  setupTx(r);
+  const f = frame(100, 1);
+  send(r, f, 0);
+  assert.equal(r.nic0.reg(TDH), 1, 'TDH advanced past the sent descriptor');
+  assert.equal(get(r, TX_RING + 12n, 1)[0], 1, 'TX descriptor: DD written back (RS set)');
+  assert.equal(r.nic0.reg(ICR) >>> 0, 0x80000003, 'NIC0 ICR: TXDW | TXQE | INT_ASSERTED');
+  assert.deepEqual(get(r, RX_BUF, 100), f, 'the frame is in NIC1 receive buffer 0');
+  const d = get(r, RX_RING, 16);
+  assert.equal(u16(d, 8), 104, 'legacy RX length: the frame and the FCS (SECRC clear)');
+  assert.equal(d[12], 0x03, 'legacy RX status: DD | EOP');
+  assert.equal(d[13], 0, 'no errors');
+  assert.equal(r.nic1.reg(RDH), 1);
+  assert.equal(r.nic1.reg(ICR) >>> 0, 0x80000080, 'NIC1 ICR: RXT0 | INT_ASSERTED');
+  assert.equal(r.nic1.reg(TPR), 1); assert.equal(r.nic1.reg(GPRC), 1); assert.equal(r.nic1.reg(GORCL), 104);
+  assert.equal(r.nic1.reg(TPR), 0, 'TPR is cleared by its read');
+  assert.equal(r.nic0.reg(TPT), 1); assert.equal(r.nic0.reg(GPTC), 1);
+  assert.ok(r.m.dma(1).faults.length === 0 && r.m.dma(0).faults.length === 0);
+});
+
+test('e1000e: a short frame is padded to 60 bytes; extended RX descriptors (RFCTL.EXTEN) with SECRC', () => {
+  const r = rig();
+  setupRx(r, { rfctl: 1 << 15, secrc: true });
+  setupTx(r);
+  const f = frame(42, 2);
+  send(r, f, 0);
+  const d = get(r, RX_RING, 16);
+  assert.equal(u32(d, 8), 0x03, 'extended status_error: DD | EOP, packet type MAC');
+  assert.equal(u16(d, 12), 60, 'length: padded to 60, no FCS');
+  assert.equal(u32(d, 0), 0, 'the buffer address is overwritten by the write-back');
+  const got = get(r, RX_BUF, 60);
+  assert.deepEqual(got.subarray(0, 42), f);
+  assert.ok(got.subarray(42).every((b) => b === 0), 'padding is zeros');
+});
+
+test('e1000e: frames sent before NIC1 has buffers wait on the wire and go in at RDT', () => {
+  const r = rig();
+  setupTx(r);
+  send(r, frame(80, 3), 0);
+  assert.equal(r.nic1.reg(GPRC), 0, 'nothing received yet');
+  setupRx(r);
+  assert.equal(r.nic1.reg(RDH), 1, 'the waiting frame went in when receive was enabled');
+  assert.deepEqual(get(r, RX_BUF, 80), frame(80, 3));
+});
+
+test('e1000e MSI-X: RXQ0 through IVAR to the vector\'s eventfd', () => {
+  const r = rig();
+  const efd = r.f.proc.eventfdCreate();
+  r.nic1.setIrqEventfds(V.VFIO_PCI_MSIX_IRQ_INDEX, [efd]);
+  r.nic1.setReg(IVAR, 0x8); // RXQ0 -> vector 0, valid
+  r.nic1.setReg(IMS, 1 << 20);
+  setupRx(r);
+  setupTx(r);
+  send(r, frame(64, 4), 0);
+  assert.equal(r.f.proc.eventfds.get(efd)!.read(), 1n, 'vector 0 fired once');
+  assert.equal(r.nic1.reg(ICR) >>> 0, 0x80100000, 'ICR: RXQ0 (RXT0 is not raised under MSI-X)');
+});
+
+test('e1000e DMA fault: an RX buffer at an unmapped IOVA moves nothing; the descriptor is still written back', () => {
+  const r = rig();
+  setupRx(r);
+  const hole = 0x900000n;
+  put(r, RX_RING, desc(hole, 0));
+  setupTx(r);
+  const before = get(r, RX_BUF, 256);
+  send(r, frame(100, 5), 0);
+  const faults = r.m.dma(1).faults.map((x) => ({ iova: x.iova, write: x.write, reason: x.reason }));
+  assert.deepEqual(faults, [
+    { iova: hole, write: true, reason: 'not-present' },
+    { iova: hole + 100n, write: true, reason: 'not-present' },
+  ], 'the frame\'s write and the FCS write (qemu writes them apart) both fault');
+  assert.deepEqual(get(r, RX_BUF, 256), before, 'no byte moved');
+  const d = get(r, RX_RING, 16);
+  assert.equal(d[12], 0x03, 'qemu ignores the failed write: DD | EOP');
+  assert.equal(u16(d, 8), 104);
+});
+
+test('e1000e DMA fault: a read-only IOVA as RX buffer faults write-denied', () => {
+  const r = rig();
+  const ro = r.f.proc.mmap(4096n);
+  r.f.proc.mm.write(ro, new Uint8Array(64).fill(0xee));
+  r.f.map({ ioasId: r.ioas, userVa: ro, length: 4096n, iova: 0x200000n, writeable: false });
+  setupRx(r);
+  put(r, RX_RING, desc(0x200000n, 0));
+  setupTx(r);
+  send(r, frame(100, 6), 0);
+  const f = r.m.dma(1).faults;
+  assert.deepEqual(f.map((x) => x.reason), ['write-denied', 'write-denied']);
+  assert.ok(r.f.proc.mm.read(ro, 64).every((b) => b === 0xee), 'the read-only page is untouched');
+});
+
+test('e1000e: without bus mastering nothing is received and the frame waits', () => {
+  const r = rig();
+  r.nic1.regionWrite(V.VFIO_PCI_CONFIG_REGION_INDEX, 4, 2, 0x2);
+  setupRx(r);
+  setupTx(r);
+  send(r, frame(64, 7), 0);
+  assert.equal(r.nic1.reg(RDH), 0);
+  assert.equal(r.m.engine.wire.ends[1]!.waiting.length, 1);
+});
