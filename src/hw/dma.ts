@@ -87,15 +87,15 @@ interface Piece { iova: bigint; paddr: bigint; length: bigint; forced: boolean; 
  * pieces, or the first fault. VT-d entries give R, W and SNP per entry; other
  * run-based domains give R and W per run and snooping per domain.
  */
-function translate(domain: HwDomain | null, iova: bigint, len: number, write: boolean, dev: IommuDevice): Piece[] | { reason: DmaFaultReason; iova: bigint } {
-  if (!domain) return { reason: 'blocked', iova };
-  if (domain.kind !== 'paging' || !(domain instanceof RunDomain)) return { reason: 'untranslated', iova };
+function translate(domain: HwDomain | null, iova: bigint, len: number, write: boolean, dev: IommuDevice): { pieces: Piece[]; fault?: { reason: DmaFaultReason; iova: bigint } } {
   const pieces: Piece[] = [];
+  if (!domain) return { pieces, fault: { reason: 'blocked', iova } };
+  if (domain.kind !== 'paging' || !(domain instanceof RunDomain)) return { pieces, fault: { reason: 'untranslated', iova } };
   const end = iova + BigInt(len);
   const domainForces = (domain as SnoopEnforcing).enforcing === true && !(domain instanceof VtdSecondStageDomain);
   for (let cur = iova; cur < end;) {
     const run = domain.runAt(cur);
-    if (!run) return { reason: 'not-present', iova: cur };
+    if (!run) return { pieces, fault: { reason: 'not-present', iova: cur } };
     let readable: boolean, writable: boolean, forced: boolean, uncached = false;
     if (domain instanceof SmmuDomain) {
       readable = (run.prot & IOMMU_READ) !== 0;
@@ -112,12 +112,12 @@ function translate(domain: HwDomain | null, iova: bigint, len: number, write: bo
       writable = (run.prot & IOMMU_WRITE) !== 0;
       forced = domainForces;
     }
-    if (write ? !writable : !readable) return { reason: write ? 'write-denied' : 'read-denied', iova: cur };
+    if (write ? !writable : !readable) return { pieces, fault: { reason: write ? 'write-denied' : 'read-denied', iova: cur } };
     const stop = run.last + 1n < end ? run.last + 1n : end;
     pieces.push({ iova: cur, paddr: run.paddr + (cur - run.iova), length: stop - cur, forced, uncached });
     cur = stop;
   }
-  return pieces;
+  return { pieces };
 }
 
 /**
@@ -160,9 +160,9 @@ export class DmaEngine {
       return this.fault(iova, write, 'not-present');
     }
     const t = translate(this.device.group.domain, iova, len, write, this.device);
-    if (!Array.isArray(t)) return this.fault(t.iova, write, t.reason);
+    if (t.fault) return this.fault(t.fault.iova, write, t.fault.reason);
     const segs: DmaSegment[] = [];
-    for (const p of t) {
+    for (const p of t.pieces) {
       if (!this.memory.present(p.paddr, Number(p.length), write)) return this.fault(p.iova, write, 'no-memory');
       segs.push({ iova: p.iova, paddr: p.paddr, length: Number(p.length), forced: p.forced, snooped: p.forced || (!o.noSnoop && !p.uncached) });
     }
@@ -197,21 +197,78 @@ export class DmaEngine {
     return { ok: true, segments: segs };
   }
 
-  /** A device model's read (qemu's pci_dma_read): `out` filled, or zeros and false when the request faulted. */
+  /**
+   * The pieces of a device model's request as qemu's address_space_rw meets
+   * them: translated from the start until the first byte that faults (that
+   * fault is recorded; qemu's IOMMU translation then gives unassigned
+   * memory for all the rest of the request).
+   */
+  private modelPieces(iova: bigint, len: number, write: boolean, o: DmaOptions): { segs: DmaSegment[]; faulted: boolean } {
+    const segs: DmaSegment[] = [];
+    if (len === 0) return { segs, faulted: false };
+    if (iova < 0n || iova + BigInt(len) - 1n > U64_MAX) { this.fault(iova, write, 'not-present'); return { segs, faulted: true }; }
+    const t = translate(this.device.group.domain, iova, len, write, this.device);
+    for (const p of t.pieces) {
+      if (!this.memory.present(p.paddr, Number(p.length), write)) { this.fault(p.iova, write, 'no-memory'); return { segs, faulted: true }; }
+      segs.push({ iova: p.iova, paddr: p.paddr, length: Number(p.length), forced: p.forced, snooped: p.forced || (!o.noSnoop && !p.uncached) });
+    }
+    if (t.fault) this.fault(t.fault.iova, write, t.fault.reason);
+    return { segs, faulted: t.fault !== undefined };
+  }
+
+  /**
+   * A device model's read (qemu's pci_dma_read): the bytes up to the first
+   * faulting one, zeros from there on; false when something faulted.
+   */
   readInto(iova: bigint, out: Uint8Array, o: DmaOptions = {}): boolean {
-    const segs = this.prepare(iova, out.length, false, o);
-    if (!Array.isArray(segs)) { out.fill(0); return false; }
+    const { segs, faulted } = this.modelPieces(iova, out.length, false, o);
     let off = 0;
     for (const s of segs) {
       out.set(s.snooped && this.cache ? this.cache.snoopRead(s.paddr, s.length) : this.memory.read(s.paddr, s.length), off);
       off += s.length;
     }
-    return true;
+    if (faulted) out.fill(0, off);
+    return !faulted;
   }
 
-  /** A device model's write (qemu's pci_dma_write): false, nothing written, when the request faulted. */
+  /**
+   * A device model's write (qemu's pci_dma_write): the bytes up to the
+   * first faulting one land, the rest is lost; false when something faulted.
+   */
   writeFrom(iova: bigint, data: Uint8Array, o: DmaOptions = {}): boolean {
-    return this.dmaWrite(iova, data, o).ok;
+    const { segs, faulted } = this.modelPieces(iova, data.length, true, o);
+    let off = 0;
+    for (const s of segs) {
+      const bytes = data.subarray(off, off + s.length);
+      if (s.snooped && this.cache) this.cache.snoopWrite(s.paddr, bytes);
+      else this.memory.write(s.paddr, bytes);
+      off += s.length;
+    }
+    markDirty(this.device.group.domain, segs);
+    return !faulted;
+  }
+
+  /**
+   * A device model's buffer mapping (qemu's pci_dma_map for a transmit
+   * buffer): 'mapped' (`out` holds the bytes) when the whole buffer is
+   * translatable and physically contiguous; 'bounce' (`out` holds zeros)
+   * when its first byte faults and it fits qemu's one-page bounce buffer;
+   * 'failed' otherwise (the frame is dropped).
+   */
+  mapRead(iova: bigint, out: Uint8Array, o: DmaOptions = {}): 'mapped' | 'bounce' | 'failed' {
+    const { segs, faulted } = this.modelPieces(iova, out.length, false, o);
+    if (!segs.length && faulted) {
+      out.fill(0);
+      return out.length <= 4096 ? 'bounce' : 'failed';
+    }
+    if (faulted) return 'failed';
+    for (let i = 1; i < segs.length; i++) if (segs[i]!.paddr !== segs[i - 1]!.paddr + BigInt(segs[i - 1]!.length)) return 'failed';
+    let off = 0;
+    for (const s of segs) {
+      out.set(s.snooped && this.cache ? this.cache.snoopRead(s.paddr, s.length) : this.memory.read(s.paddr, s.length), off);
+      off += s.length;
+    }
+    return 'mapped';
   }
 }
 

@@ -29,7 +29,12 @@ export interface E1000eNet {
 }
 
 /** A bus with no DMA behind it: reads zeros, drops writes (no bus master, or not connected). */
-const NO_BUS: E1000eBus = { read: (_a, out) => { out.fill(0); return false; }, write: () => false, master: () => false };
+const NO_BUS: E1000eBus = {
+  read: (_a, out) => { out.fill(0); return false; },
+  write: () => false,
+  mapRead: (_a, out) => { out.fill(0); return out.length <= 4096 ? 'bounce' : 'failed'; },
+  master: () => false,
+};
 
 /** The interrupt mode the function is in (its MSI/MSI-X enable bits). */
 export type E1000eIrqMode = 'intx' | 'msi' | 'msix';

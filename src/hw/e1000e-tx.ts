@@ -14,8 +14,9 @@
 // with VET and the descriptor's special field after the MAC addresses.
 // DMA errors are qemu's: a descriptor that cannot be read reads as zeros
 // (a zero-length legacy descriptor, which does nothing), a buffer that cannot
-// be read gives zeros when it fits a page (qemu's bounce buffer) and drops
-// the frame otherwise, a write-back that cannot be written is lost.
+// be translated at all gives zeros when it fits a page (qemu's bounce
+// buffer), one only partly translatable (or not contiguous) drops the frame,
+// a write-back that cannot be written is lost.
 import {
   R, TCTL_EN, ICR_TXQE, ICR_TXDW, ICR_TXQ0, ICR_TXQ1, CTRL_VME, IVAR_TX_INT_EVERY_WB,
   TXD_CMD_DEXT, TXD_DTYP_D, TXD_CMD_EOP, TXD_CMD_RS, TXD_CMD_TSE, TXD_CMD_VLE, TXD_STAT_DD,
@@ -29,6 +30,12 @@ export interface E1000eBus {
   read(addr: bigint, out: Uint8Array): boolean;
   /** Write `data` at `addr`; false when the request faulted or went nowhere (nothing was written). */
   write(addr: bigint, data: Uint8Array): boolean;
+  /**
+   * Map a transmit buffer and copy it into `out` (qemu's pci_dma_map in
+   * net_tx_pkt_add_raw_fragment): 'mapped', 'bounce' (zeros: the buffer is
+   * not translatable and fits the one-page bounce buffer) or 'failed'.
+   */
+  mapRead(addr: bigint, out: Uint8Array): 'mapped' | 'bounce' | 'failed';
   /** PCI_COMMAND_MASTER: whether the function may start DMA. */
   master(): boolean;
 }
@@ -47,8 +54,6 @@ const ix = (off: number) => off >> 2;
 /** qemu's E1000E_MAX_TX_FRAGS. */
 const MAX_TX_FRAGS = 64;
 const DESC_LEN = 16;
-/** The most qemu's bounce buffer (one page) gives for a buffer it cannot map directly. */
-const BOUNCE = 4096;
 
 /** The offload setup of the last context descriptor (qemu's e1000x_txd_props). */
 interface TxProps { ipcss: number; ipcso: number; tucss: number; tucso: number; tse: boolean }
@@ -141,7 +146,7 @@ export class E1000eTx {
       q.frame = bigger;
     }
     const dst = q.frame.subarray(q.len, q.len + len);
-    if (!this.host.bus.read(addr, dst) && len > BOUNCE) return false;
+    if (this.host.bus.mapRead(addr, dst) === 'failed') return false;
     q.len += len;
     q.frags++;
     return true;

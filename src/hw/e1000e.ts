@@ -178,6 +178,7 @@ function e1000eResources(fw: E1000eFirmware): PciBarResource[] {
 export interface DeviceDma {
   readInto(iova: bigint, out: Uint8Array): boolean;
   writeFrom(iova: bigint, data: Uint8Array): boolean;
+  mapRead(iova: bigint, out: Uint8Array): 'mapped' | 'bounce' | 'failed';
 }
 
 const PCI_COMMAND_MASTER = 0x4;
@@ -227,6 +228,11 @@ export class E1000eModel implements PciFunctionModel {
         return false;
       },
       write: (addr, data) => (dma && master() ? dma.writeFrom(addr, data) : false),
+      mapRead: (addr, out) => {
+        if (dma && master()) return dma.mapRead(addr, out);
+        out.fill(0);
+        return out.length <= 4096 ? 'bounce' : 'failed';
+      },
       master,
     };
   }
