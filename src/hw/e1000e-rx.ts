@@ -212,14 +212,13 @@ export class E1000eRx {
       m[r.dh] = m[r.dh]! + this.descLen / MIN_DESC;
       if (m[r.dh]! * MIN_DESC >= m[r.dlen]!) m[r.dh] = 0;
     } while (offset < total);
-    // e1000e_update_rx_stats (qemu 7.2: GPRC and GORC copy TPR and TOR).
+    // e1000e_update_rx_stats: octets counted with the FCS whether or not it was stripped.
     const sz = total > 1023 ? 5 : total > 511 ? 4 : total > 255 ? 3 : total > 127 ? 2 : total > 64 ? 1 : total === 64 ? 0 : -1;
     if (sz >= 0) inc(m, ix(R.PRC64) + sz);
     inc(m, ix(R.TPR));
-    m[ix(R.GPRC)] = m[ix(R.TPR)]!;
+    inc(m, ix(R.GPRC));
     grow8(m, ix(R.TORL), size + FCS);
-    m[ix(R.GORCL)] = m[ix(R.TORL)]!;
-    m[ix(R.GORCH)] = m[ix(R.TORH)]!;
+    grow8(m, ix(R.GORCL), size + FCS);
     if (type === EthPktType.Bcast) inc(m, ix(R.BPRC));
     else if (type === EthPktType.Mcast) inc(m, ix(R.MPRC));
   }

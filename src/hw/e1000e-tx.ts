@@ -174,7 +174,7 @@ export class E1000eTx {
     if ((q.sumNeeded & TXD_POPTS_IXSM) && p.isIp4) fillIp4HeaderCsum(q.frame, p);
   }
 
-  /** e1000e_on_tx_done_update_stats (qemu 7.2: GPTC and GOTC copy TPT and TOT). */
+  /** e1000e_on_tx_done_update_stats: the good-octets counter grows on its own (its reads clear it, TOT's do not). */
   private countSent(q: TxQueue): void {
     const m = this.host.mac, len = q.len;
     const size = len > 1023 ? 5 : len > 511 ? 4 : len > 255 ? 3 : len > 127 ? 2 : len > 64 ? 1 : len === 64 ? 0 : -1;
@@ -184,9 +184,8 @@ export class E1000eTx {
     const t = ethPktType(q.frame);
     if (t === EthPktType.Bcast) inc(m, ix(R.BPTC));
     else if (t === EthPktType.Mcast) inc(m, ix(R.MPTC));
-    m[ix(R.GPTC)] = m[ix(R.TPT)]!;
-    m[ix(R.GOTCL)] = m[ix(R.TOTL)]!;
-    m[ix(R.GOTCH)] = m[ix(R.TOTH)]!;
+    inc(m, ix(R.GPTC));
+    grow8(m, ix(R.GOTCL), len);
   }
 
   /** e1000e_txdesc_writeback: DD into the upper dword, by DMA; the cause it raises. */
