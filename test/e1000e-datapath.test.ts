@@ -6,7 +6,9 @@
 // written back).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Machine, vfio as V, type VfioDeviceHandle, type IommufdFile } from '../src/lib/index.js';
+import { Machine, PLATFORMS, uapi as U, vfio as V, type VfioDeviceHandle, type IommufdFile } from '../src/lib/index.js';
+import { FEATURE_HDSUP } from '../src/hw/amd-vi.js';
+import { QEMU_AMDVI_EFR } from '../src/hw/platform.js';
 
 const TDBAL = 0x3800, TDBAH = 0x3804, TDLEN = 0x3808, TDH = 0x3810, TDT = 0x3818, TCTL = 0x400;
 const RDBAL = 0x2800, RDBAH = 0x2804, RDLEN = 0x2808, RDH = 0x2810, RDT = 0x2818, RCTL = 0x100, RFCTL = 0x5008;
@@ -18,17 +20,20 @@ const MAC0 = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56], MAC1 = [0x52, 0x54, 0x00, 0x1
 interface Rig { m: Machine; f: IommufdFile; nic0: VfioDeviceHandle; nic1: VfioDeviceHandle; buf: bigint; ioas: number }
 
 /** Both NICs bound and attached to one IOAS holding 64 KiB of the process's memory at IOVA 0x100000. */
-function rig(): Rig {
-  const m = new Machine('qemu-vtd');
+function rig(o: { machine?: Machine; hwptFlags?: number } = {}): Rig & { hwpt: number } {
+  const m = o.machine ?? new Machine('qemu-vtd');
   const f = m.openIommufd();
   const nic0 = f.openVfioDevice(0), nic1 = f.openVfioDevice(1);
-  nic0.bind(f); nic1.bind(f);
+  nic0.bind(f);
+  const dev1 = nic1.bind(f);
   const ioas = f.ioasAlloc();
-  nic0.attach(ioas); nic1.attach(ioas);
+  const pt = o.hwptFlags !== undefined ? f.hwptAlloc({ devId: dev1, ptId: ioas, flags: o.hwptFlags }) : ioas;
+  const hwpt = nic0.attach(pt);
+  nic1.attach(pt);
   const buf = f.proc.mmap(0x10000n);
   f.map({ ioasId: ioas, userVa: buf, length: 0x10000n, iova: IOVA });
   for (const n of [nic0, nic1]) { n.enableBusMaster(); n.reg(ICR); }
-  return { m, f, nic0, nic1, buf, ioas };
+  return { m, f, nic0, nic1, buf, ioas, hwpt };
 }
 
 const va = (r: Rig, iova: bigint) => r.buf + (iova - IOVA);
@@ -175,4 +180,30 @@ test('e1000e: without bus mastering nothing is received and the frame waits', ()
   send(r, frame(64, 7), 0);
   assert.equal(r.nic1.reg(RDH), 0);
   assert.equal(r.m.engine.wire.ends[1]!.waiting.length, 1);
+});
+
+test('e1000e dirty tracking: GET_DIRTY_BITMAP reports the pages NIC1 wrote a frame and a descriptor into', () => {
+  const amd = PLATFORMS['amd-vi']!;
+  const platform = { ...amd, iommus: [{ kind: 'amd-vi' as const, efr: QEMU_AMDVI_EFR | FEATURE_HDSUP, efr2: 0n }] };
+  const r = rig({ machine: new Machine(platform), hwptFlags: U.IOMMU_HWPT_ALLOC_DIRTY_TRACKING });
+  const set = U.IommuHwptSetDirtyTracking;
+  const on = r.f.ioctlRaw(U.IOMMU_HWPT_SET_DIRTY_TRACKING, set.encode({ size: set.size, flags: U.IOMMU_HWPT_DIRTY_TRACKING_ENABLE, hwpt_id: r.hwpt }));
+  assert.equal(on.errno, 0);
+  setupRx(r);
+  setupTx(r);
+  send(r, frame(100, 8), 0);
+  const bitmap = r.f.proc.mmap(4096n);
+  const get = U.IommuHwptGetDirtyBitmap;
+  const res = r.f.ioctlRaw(U.IOMMU_HWPT_GET_DIRTY_BITMAP, get.encode({
+    size: get.size, hwpt_id: r.hwpt, flags: 0, iova: IOVA, length: 0x10000n, page_size: 4096n, data: bitmap,
+  }));
+  assert.equal(res.errno, 0);
+  const word = new DataView(r.f.proc.mm.read(bitmap, 8).buffer).getBigUint64(0, true);
+  // Device writes: the TX descriptor's DD (page 0), the RX descriptor (page 2), the RX buffer (page 3).
+  assert.equal(word, (1n << 0n) | (1n << 2n) | (1n << 3n), 'pages 0, 2 and 3 dirty; the TX buffer page (1), only read, is clean');
+  r.f.proc.mm.write(bitmap, new Uint8Array(8));
+  assert.equal(r.f.ioctlRaw(U.IOMMU_HWPT_GET_DIRTY_BITMAP, get.encode({
+    size: get.size, hwpt_id: r.hwpt, flags: 0, iova: IOVA, length: 0x10000n, page_size: 4096n, data: bitmap,
+  })).errno, 0);
+  assert.equal(new DataView(r.f.proc.mm.read(bitmap, 8).buffer).getBigUint64(0, true), 0n, 'the first read cleared them');
 });
