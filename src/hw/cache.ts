@@ -16,12 +16,15 @@
 // modelled, so the staleness this model shows is what dirty data causes, and
 // untouched memory costs nothing.
 import { Errno, EFAULT } from '../uapi/errno.js';
-import { PAGE_SHIFT, PAGE_SIZE, fileFrameId, frameOwner, pfnOf, type AddressSpace } from './memory.js';
+import { PAGE_SHIFT, PAGE_SIZE, fileFrameId, pfnOf, type AddressSpace } from './memory.js';
 
 export const CACHE_LINE = 64;
 const LINE = BigInt(CACHE_LINE);
 const LINE_MASK = LINE - 1n;
 const PAGE_MASK = (1n << BigInt(PAGE_SHIFT)) - 1n;
+/** A physical address is the mm id << 52 | the VA (pfnBase's 40 bits of frame number above the page offset). */
+const MM_SHIFT = 40n + BigInt(PAGE_SHIFT);
+const VA_MASK = (1n << MM_SHIFT) - 1n;
 
 /** The physical address behind `va` of `mm` (frames follow the VA; see hw/memory). */
 export function physAddr(mm: AddressSpace, va: bigint): bigint {
@@ -60,14 +63,13 @@ export class SystemMemory implements PhysicalMemory {
 
   /** The process bytes behind [paddr, paddr+len), which never cross from one mm into another. */
   private owner(paddr: bigint, len: number): { mm: AddressSpace; va: bigint } | undefined {
-    const first = frameOwner(paddr >> BigInt(PAGE_SHIFT));
-    if (len > 0) {
-      const last = frameOwner((paddr + BigInt(len) - 1n) >> BigInt(PAGE_SHIFT));
-      if (last.mmId !== first.mmId) return undefined;
-    }
-    const mm = this.spaces.get(first.mmId);
-    if (mm) return { mm, va: first.va | (paddr & PAGE_MASK) };
-    return this.fileOwner(first.mmId, Number(first.va >> BigInt(PAGE_SHIFT)), paddr & PAGE_MASK, len);
+    // frameOwner's arithmetic on the address itself: the mm id above bit 52, the VA below.
+    const id = Number(paddr >> MM_SHIFT);
+    if (len > 1 && Number((paddr + BigInt(len - 1)) >> MM_SHIFT) !== id) return undefined;
+    const va = paddr & VA_MASK;
+    const mm = this.spaces.get(id);
+    if (mm) return { mm, va };
+    return this.fileOwner(id, Number(va >> BigInt(PAGE_SHIFT)), paddr & PAGE_MASK, len);
   }
 
   /** Where file frame space `fileId`, page `pg`, is mapped shared by a registered process (the last hit first). */
