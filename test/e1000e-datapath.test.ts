@@ -6,7 +6,7 @@
 // written back).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Machine, PLATFORMS, uapi as U, vfio as V, type VfioDeviceHandle, type IommufdFile } from '../src/lib/index.js';
+import { Machine, PLATFORMS, SimulatedFile, uapi as U, vfio as V, type VfioDeviceHandle, type IommufdFile } from '../src/lib/index.js';
 import { FEATURE_HDSUP } from '../src/hw/amd-vi.js';
 import { QEMU_AMDVI_EFR } from '../src/hw/platform.js';
 
@@ -206,4 +206,19 @@ test('e1000e dirty tracking: GET_DIRTY_BITMAP reports the pages NIC1 wrote a fra
     size: get.size, hwpt_id: r.hwpt, flags: 0, iova: IOVA, length: 0x10000n, page_size: 4096n, data: bitmap,
   })).errno, 0);
   assert.equal(new DataView(r.f.proc.mm.read(bitmap, 8).buffer).getBigUint64(0, true), 0n, 'the first read cleared them');
+});
+
+test('e1000e: a frame received into MAP_SHARED file pages (guest RAM in a memfd) lands in the file', () => {
+  const r = rig();
+  const file = new SimulatedFile(0x10000);
+  const va = r.f.proc.mm.mmap(0x10000n, { file, shared: true });
+  r.f.map({ ioasId: r.ioas, userVa: va, length: 0x10000n, iova: 0x400000n });
+  setupRx(r);
+  put(r, RX_RING, desc(0x400000n + 0x1800n, 0));
+  setupTx(r);
+  const f = frame(300, 9);
+  send(r, f, 0);
+  assert.equal(r.m.dma(1).faults.length, 0);
+  assert.deepEqual(file.read(0x1800n, 300), f, 'the file holds the frame (its frames are the file\'s)');
+  assert.deepEqual(r.f.proc.mm.read(va + 0x1800n, 300), f, 'and the process sees it through its mapping');
 });
