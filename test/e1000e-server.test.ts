@@ -1,7 +1,8 @@
 // The e1000e data path for a real client under the server: DMA into the
 // client's own memory through /proc/PID/mem, the wire between vfio0 and
 // vfio1, MSI-X to the client's eventfd, DMA faults (unmapped and read-only
-// IOVAs) in the trace, and the --pcap capture of the wire.
+// IOVAs) in the trace, a MAP_SHARED memfd page (a file frame) reached
+// through the client's mapping, and the --pcap capture of the wire.
 // test/shim/nic_dma.c is the client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -38,8 +39,9 @@ test('server: NIC0 to NIC1 by DMA in the client\'s memory, faults traced, frames
     'frame 0: tx TDH=1 status=0x1 ICR=0x80000003 | rx RDH=1 len=104 status=0x3 ICR=0x80100000 bytes match',
     'frame 1: tx TDH=2 status=0x1 ICR=0x80000003 | rx RDH=2 len=104 status=0x3 ICR=0x80100000 hole untouched',
     'frame 2: tx TDH=3 status=0x1 ICR=0x80000003 | rx RDH=3 len=104 status=0x3 ICR=0x80100000 read-only page untouched',
+    'frame 3: tx TDH=4 status=0x1 ICR=0x80000003 | rx RDH=4 len=104 status=0x3 ICR=0x80100000 memfd holds the frame',
     'msix vector 0: 1',
-    'GPRC=3 GPTC=3',
+    'GPRC=4 GPTC=4',
     '',
   ].join('\n'));
   const faults = fs.readFileSync(trace, 'utf8').split('\n').filter((l) => l.startsWith('--- DMA fault'));
@@ -52,7 +54,7 @@ test('server: NIC0 to NIC1 by DMA in the client\'s memory, faults traced, frames
   const cap = fs.readFileSync(pcap);
   assert.equal(cap.readUInt32LE(0), 0xa1b2c3d4, 'pcap magic');
   assert.equal(cap.readUInt32LE(20), 1, 'LINKTYPE_ETHERNET');
-  assert.equal(cap.length, 24 + 3 * (16 + 100), 'three 100-byte frames');
+  assert.equal(cap.length, 24 + 4 * (16 + 100), 'four 100-byte frames');
   assert.equal(cap.readUInt32LE(24 + 8), 100);
   assert.deepEqual([...cap.subarray(40, 46)], [0x52, 0x54, 0x00, 0x12, 0x34, 0x57], 'the first frame, to NIC1\'s address');
 });

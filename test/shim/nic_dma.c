@@ -1,7 +1,8 @@
 /* A tiny userspace driver for the two e1000e NICs (vfio0 sends, vfio1
  * receives), run under the server: one IOAS over a buffer of this process,
  * TX and RX rings in it, one frame across the wire, then an RX buffer at an
- * unmapped IOVA and one at a read-only IOVA. Prints what a driver sees
+ * unmapped IOVA, one at a read-only IOVA and one in a MAP_SHARED memfd page
+ * (a file frame, as QEMU's guest RAM). Prints what a driver sees
  * (see test/e1000e-server.test.ts). */
 #include "step.h"
 #include "iofd.h"
@@ -14,6 +15,7 @@
 #define RX_BUF_OFF 0x3000
 #define RO_IOVA 0x200000ULL
 #define HOLE_IOVA 0x900000ULL
+#define MEMFD_IOVA 0x400000ULL
 
 static int dev[2];
 
@@ -40,6 +42,9 @@ int main(void)
 	__u32 ioas;
 	unsigned char *buf = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	unsigned char *ro = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int mfd = memfd_create("guest-ram", MFD_CLOEXEC);
+	unsigned char *shared = (ftruncate(mfd, 0x1000), mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0));
+	__u64 memfd_iova = MEMFD_IOVA;
 	struct desc *tx = (struct desc *)buf, *rx = (struct desc *)(buf + RX_RING_OFF);
 	unsigned char frame[100];
 	__u64 iova = IOVA, ro_iova = RO_IOVA, cnt = 0;
@@ -50,7 +55,8 @@ int main(void)
 	memset(buf, 0, 0x10000);
 	memset(ro, 0xee, 0x1000);
 	if (ioas_alloc(io, &ioas) || ioas_map(io, ioas, MAP_FIXED_RW, buf, 0x10000, &iova) ||
-	    ioas_map(io, ioas, IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE, ro, 0x1000, &ro_iova)) {
+	    ioas_map(io, ioas, IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE, ro, 0x1000, &ro_iova) ||
+	    ioas_map(io, ioas, MAP_FIXED_RW, shared, 0x1000, &memfd_iova)) {
 		printf("ioas: %s\n", errno_name(errno));
 		return 1;
 	}
@@ -80,6 +86,7 @@ int main(void)
 		rx[i].addr = IOVA + RX_BUF_OFF + 0x800 * i;
 	rx[1].addr = HOLE_IOVA;
 	rx[2].addr = RO_IOVA;
+	rx[3].addr = MEMFD_IOVA + 0x100;
 	wr(1, 0x2800, IOVA + RX_RING_OFF); wr(1, 0x2804, 0); wr(1, 0x2808, 128);
 	wr(1, 0x2810, 0);
 	wr(1, 0x100, 0x2 | (1 << 15)); /* RCTL: EN, BAM */
@@ -88,7 +95,7 @@ int main(void)
 	wr(0, 0x3800, IOVA); wr(0, 0x3804, 0); wr(0, 0x3808, 128); wr(0, 0x3810, 0); wr(0, 0x3818, 0);
 	wr(0, 0x400, 0x2); /* TCTL: EN */
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		int k;
 
 		memcpy(frame, "\x52\x54\x00\x12\x34\x57\x52\x54\x00\x12\x34\x56\x88\xb5", 14);
@@ -108,6 +115,12 @@ int main(void)
 			for (k = 0; k < 0x1000 && ro[k] == 0xee; k++)
 				;
 			printf(" read-only page %s", k == 0x1000 ? "untouched" : "written");
+		}
+		if (i == 3) {
+			unsigned char back[100];
+
+			pread(mfd, back, 100, 0x100);
+			printf(" memfd %s", memcmp(back, frame, 100) ? "differs" : "holds the frame");
 		}
 		printf("\n");
 	}
