@@ -222,3 +222,43 @@ test('e1000e: a frame received into MAP_SHARED file pages (guest RAM in a memfd)
   assert.deepEqual(file.read(0x1800n, 300), f, 'the file holds the frame (its frames are the file\'s)');
   assert.deepEqual(r.f.proc.mm.read(va + 0x1800n, 300), f, 'and the process sees it through its mapping');
 });
+
+test('e1000e TSO as qemu 7.2: a TCP/IPv4 segment leaves as IPv4 fragments of the MSS, the TCP checksum over the whole', () => {
+  const r = rig();
+  setupRx(r);
+  setupTx(r);
+  const len = 3014, f = new Uint8Array(len);
+  f.set(MAC1, 0); f.set(MAC0, 6); f[12] = 0x08; f[13] = 0x00;
+  f.set([0x45, 0, 0, 0, 0x12, 0x34, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2], 14);
+  f.set([0x30, 0x39, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0], 34);
+  for (let i = 54; i < len; i++) f[i] = i & 0xff;
+  put(r, TX_BUF, f);
+  const DEXT = 1 << 29, DTYP_D = 1 << 20, TSE = 1 << 26, IP = 1 << 25, TCP = 1 << 24;
+  put(r, TX_RING, desc(0n, DEXT | TSE | IP | TCP | (len - 54), 1000 << 16 | 54 << 8)); // context: MSS 1000, HDRLEN 54
+  put(r, TX_RING + 16n, desc(TX_BUF, len | DEXT | DTYP_D | TSE | EOP | IFCS | RS, 3 << 8)); // data: TXSM | IXSM
+  r.nic0.setReg(TDT, 2);
+  assert.equal(r.nic1.reg(RDH), 3, 'three fragments received');
+  const l3 = new Uint8Array(len - 34);
+  const fragOffs: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const d = get(r, RX_RING + BigInt(16 * i), 16), n = u16(d, 8) - 4;
+    const b = get(r, RX_BUF + BigInt(0x800 * i), n);
+    const off = ((b[20]! << 8) | b[21]!);
+    fragOffs.push(off);
+    assert.equal((b[16]! << 8) | b[17]!, n - 14, 'IP total length of the fragment');
+    let s = 0;
+    for (let k = 14; k < 34; k += 2) s += (b[k]! << 8) | b[k + 1]!;
+    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+    assert.equal(s, 0xffff, 'each fragment\'s IP header checksum is right');
+    l3.set(b.subarray(34), (off & 0x1fff) * 8);
+  }
+  assert.deepEqual(fragOffs, [0x4000 | 0x2000 | 0, 0x4000 | 0x2000 | 125, 0x4000 | 250], 'DF kept, MF on all but the last, offsets 0, 1000, 2000');
+  assert.deepEqual(l3.subarray(20), f.subarray(54), 'the payload, reassembled');
+  // The TCP checksum over the reassembled segment, with the pseudo header.
+  let s = 0x0a00 + 0x0001 + 0x0a00 + 0x0002 + 6 + l3.length;
+  for (let k = 0; k < l3.length; k += 2) s += (l3[k]! << 8) | (l3[k + 1] ?? 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  assert.equal(s, 0xffff, 'the TCP checksum is right');
+  assert.equal(r.nic0.reg(0x40f8), 1, 'TSCTC: one TSO context used');
+  assert.equal(r.nic0.reg(TPT), 1, 'one packet counted');
+});

@@ -9,7 +9,7 @@
 //
 // Offloads: the context's IP checksum (POPTS.IXSM) and TCP/UDP checksum
 // (POPTS.TXSM) are computed in software as qemu does for a peer without a
-// virtio-net header; TSO (TSE) is not segmented: the frame goes out whole.
+// virtio-net header; TSO (TSE) is qemu 7.2's: IPv4 fragments (sendTso).
 // VLAN insertion (CTRL.VME and the descriptor's VLE) puts the 802.1Q tag
 // with VET and the descriptor's special field after the MAC addresses.
 // DMA errors are qemu's: a descriptor that cannot be read reads as zeros
@@ -22,7 +22,7 @@ import {
   TXD_CMD_DEXT, TXD_DTYP_D, TXD_CMD_EOP, TXD_CMD_RS, TXD_CMD_TSE, TXD_CMD_VLE, TXD_STAT_DD,
   TXD_POPTS_IXSM, TXD_POPTS_TXSM,
 } from './e1000e-regs.js';
-import { EthPktType, FrameInfo, ethPktType, fillIp4HeaderCsum, fillL4Csum, ETH_HLEN } from './e1000e-frame.js';
+import { EthPktType, FrameInfo, csumAdd, ethPktType, fillIp4HeaderCsum, fillL4Csum, ETH_HLEN } from './e1000e-frame.js';
 
 /** The function's DMA as the core uses it (qemu's pci_dma_read / pci_dma_write). */
 export interface E1000eBus {
@@ -56,7 +56,7 @@ const MAX_TX_FRAGS = 64;
 const DESC_LEN = 16;
 
 /** The offload setup of the last context descriptor (qemu's e1000x_txd_props). */
-interface TxProps { ipcss: number; ipcso: number; tucss: number; tucso: number; tse: boolean }
+interface TxProps { ipcss: number; ipcso: number; tucss: number; tucso: number; tse: boolean; mss: number }
 
 /** One transmit queue's registers and frame in progress (qemu's struct e1000e_tx). */
 class TxQueue {
@@ -66,7 +66,7 @@ class TxQueue {
   skip = false;
   sumNeeded = 0;
   cptse = false;
-  readonly props: TxProps = { ipcss: 0, ipcso: 0, tucss: 0, tucso: 0, tse: false };
+  readonly props: TxProps = { ipcss: 0, ipcso: 0, tucss: 0, tucso: 0, tse: false, mss: 0 };
   constructor(readonly bal: number, readonly bah: number, readonly dlen: number, readonly dh: number, readonly dt: number, readonly tarc: number) {}
   reset(): void { this.len = 0; this.frags = 0; this.skip = false; this.sumNeeded = 0; this.cptse = false; }
 }
@@ -81,6 +81,8 @@ export class E1000eTx {
   private readonly wb = new Uint8Array(4);
   private readonly wbv = new DataView(this.wb.buffer);
   private readonly info = new FrameInfo();
+  /** Where TSO fragments are put together. */
+  private frag = new Uint8Array(2048);
 
   constructor(private readonly host: E1000eTxHost) {}
 
@@ -116,6 +118,7 @@ export class E1000eTx {
       q.props.tucss = this.desc[4]!;
       q.props.tucso = this.desc[5]!;
       q.props.tse = (lower & TXD_CMD_TSE) !== 0;
+      q.props.mss = d.getUint16(14, true);
       return;
     }
     if (dtype === (TXD_CMD_DEXT | TXD_DTYP_D)) {
@@ -129,8 +132,11 @@ export class E1000eTx {
     if (!(lower & TXD_CMD_EOP)) return;
     if (!q.skip && q.len >= ETH_HLEN) {
       if ((this.host.mac[ix(R.CTRL)]! & CTRL_VME) && (lower & TXD_CMD_VLE)) this.insertVlan(q, upper >>> 16);
-      this.offload(q);
-      this.host.send(q.frame, q.len);
+      if (q.props.tse && q.cptse) this.sendTso(q);
+      else {
+        this.offload(q);
+        this.host.send(q.frame, q.len);
+      }
       this.countSent(q);
     }
     q.reset();
@@ -172,6 +178,46 @@ export class E1000eTx {
     const p = this.info.parse(q.frame, q.len);
     if ((q.sumNeeded & TXD_POPTS_TXSM) && (p.isTcp || p.isUdp)) fillL4Csum(q.frame, p);
     if ((q.sumNeeded & TXD_POPTS_IXSM) && p.isIp4) fillIp4HeaderCsum(q.frame, p);
+  }
+
+  /**
+   * TSO as qemu 7.2 does it for a peer without a virtio-net header
+   * (net_tx_pkt_do_sw_fragmentation): the TCP checksum over the whole
+   * segment, then IPv4 fragments of the MSS rounded down to 8 bytes (DF
+   * kept, MF and the offset set, the IP checksum redone), which the
+   * receiver reassembles. Anything but TCP over IPv4 goes out whole.
+   */
+  private sendTso(q: TxQueue): void {
+    const f = q.frame;
+    let p = this.info.parse(f, q.len);
+    inc(this.host.mac, ix(R.TSCTC));
+    // The driver leaves the IP total length 0 (Linux does): it is the frame's.
+    if (p.isIp4) {
+      const total = q.len - p.l3;
+      f[p.l3 + 2] = total >> 8; f[p.l3 + 3] = total & 0xff;
+      p = this.info.parse(f, q.len);
+    }
+    if (!p.isIp4 || !p.isTcp) { this.host.send(f, q.len); return; }
+    const l3 = p.l3, hl = p.l4 - l3;
+    fillL4Csum(f, p);
+    fillIp4HeaderCsum(f, p);
+    const unit = q.props.mss & ~7, payload = q.len - p.l4;
+    if (!unit || payload <= unit) { this.host.send(f, q.len); return; }
+    const flags = ((f[l3 + 6]! << 8) | f[l3 + 7]!) & 0x4000;
+    if (this.frag.length < p.l4 + unit) this.frag = new Uint8Array(p.l4 + unit);
+    const out = this.frag;
+    out.set(f.subarray(0, p.l4));
+    for (let off = 0; off < payload; off += unit) {
+      const n = Math.min(unit, payload - off), more = off + n < payload;
+      out.set(f.subarray(p.l4 + off, p.l4 + off + n), p.l4);
+      const len = hl + n, ipOff = flags | (more ? 0x2000 : 0) | (off >> 3);
+      out[l3 + 2] = len >> 8; out[l3 + 3] = len & 0xff;
+      out[l3 + 6] = ipOff >> 8; out[l3 + 7] = ipOff & 0xff;
+      out[l3 + 10] = 0; out[l3 + 11] = 0;
+      const c = ~csumAdd(out, l3, p.l4) & 0xffff;
+      out[l3 + 10] = c >> 8; out[l3 + 11] = c & 0xff;
+      this.host.send(out, p.l4 + n);
+    }
   }
 
   /** e1000e_on_tx_done_update_stats: the good-octets counter grows on its own (its reads clear it, TOT's do not). */
