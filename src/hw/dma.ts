@@ -71,12 +71,9 @@ export interface SnoopEnforcing {
 
 const U64_MAX = (1n << 64n) - 1n;
 
-/** Faults recorded per IOMMU unit (the unit's fault recording registers, unbounded here). */
-const unitFaults = new WeakMap<IommuDriver, IommuFault[]>();
-
-/** The DMA faults a unit has recorded, oldest first. */
+/** The DMA faults a unit has recorded (its fault recording registers), oldest first. */
 export function iommuFaults(unit: IommuDriver): readonly IommuFault[] {
-  return unitFaults.get(unit) ?? [];
+  return unit.dmaFaults ?? [];
 }
 
 /** One translated piece of a request. */
@@ -146,8 +143,7 @@ export class DmaEngine {
     const f: IommuFault = { device: this.device.name, iova, write, reason };
     this.faults.push(f);
     if (this.faults.length > 4096) this.faults.splice(0, this.faults.length - 4096);
-    let log = unitFaults.get(this.device.driver);
-    if (!log) unitFaults.set(this.device.driver, (log = []));
+    const log = (this.device.driver.dmaFaults ??= []);
     log.push(f);
     if (log.length > 4096) log.splice(0, log.length - 4096);
     this.onFault?.(f);
