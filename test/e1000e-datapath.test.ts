@@ -262,3 +262,20 @@ test('e1000e TSO as qemu 7.2: a TCP/IPv4 segment leaves as IPv4 fragments of the
   assert.equal(r.nic0.reg(0x40f8), 1, 'TSCTC: one TSO context used');
   assert.equal(r.nic0.reg(TPT), 1, 'one packet counted');
 });
+
+test('e1000e: with CTRL.VME an 802.1Q tag is stripped; the TCI in the extended descriptor, VP in the status', () => {
+  const r = rig();
+  r.nic1.setReg(0x0, r.nic1.reg(0x0) | (1 << 30)); // CTRL.VME
+  setupRx(r, { rfctl: 1 << 15 });
+  setupTx(r);
+  const f = frame(100, 10);
+  f[12] = 0x81; f[13] = 0x00; f[14] = 0x01; f[15] = 0x23; // VET 0x8100, TCI 0x0123
+  send(r, f, 0);
+  const d = get(r, RX_RING, 16);
+  assert.equal(u32(d, 8), 0x0b, 'DD | EOP | VP');
+  assert.equal(u16(d, 12), 100, 'length: 96 bytes without the tag, and the FCS');
+  assert.equal(u16(d, 14), 0x0123, 'the VLAN field holds the TCI');
+  const got = get(r, RX_BUF, 96);
+  assert.deepEqual(got.subarray(0, 12), f.subarray(0, 12));
+  assert.deepEqual(got.subarray(12), f.subarray(16), 'the tag is gone from the frame');
+});

@@ -220,7 +220,7 @@ export const TXD_STAT_DD = BIT(0);
 export const TXD_POPTS_IXSM = 1, TXD_POPTS_TXSM = 2;
 
 // Receive descriptors' status and error bits (the extended descriptor's status_error).
-export const RXD_STAT_DD = 0x01, RXD_STAT_EOP = 0x02, RXD_STAT_UDPCS = 0x10, RXD_STAT_TCPCS = 0x20;
+export const RXD_STAT_DD = 0x01, RXD_STAT_EOP = 0x02, RXD_STAT_VP = 0x08, RXD_STAT_UDPCS = 0x10, RXD_STAT_TCPCS = 0x20;
 export const RXD_STAT_IPCS = 0x40, RXD_STAT_IPIDV = 0x200, RXD_STAT_ACK = 0x8000;
 export const RXDEXT_STATERR_TCPE = 0x20000000, RXDEXT_STATERR_IPE = 0x40000000;
 export const RXD_PKT_MAC = 0, RXD_PKT_IP4 = 1, RXD_PKT_IP4_XDP = 2, RXD_PKT_IP6 = 5, RXD_PKT_IP6_XDP = 6;

@@ -13,8 +13,10 @@
 // Descriptor formats follow RCTL and RFCTL as they were when RCTL was last
 // written with EN (qemu computes them there): legacy (RFCTL.EXTEN clear),
 // extended, or packet split (RCTL.DTYP); packet split spreads the frame over
-// the descriptor's buffers without splitting off the header. RSS and VLAN
-// stripping are not modelled: every frame goes to queue 0 as sent.
+// the descriptor's buffers without splitting off the header. With CTRL.VME
+// an 802.1Q tag is stripped (status VP; the TCI in an extended descriptor's
+// VLAN field, while qemu 7.2 leaves a legacy one's special field 0). RSS is
+// not modelled: every frame goes to queue 0.
 // DMA errors are qemu's: a descriptor that cannot be read reads as zeros
 // (a null buffer address: the descriptor is written back with DD and
 // skipped), buffer and write-back writes that fault are lost.
@@ -24,7 +26,7 @@ import {
   RFCTL_EXTEN, RXCSUM_IPOFLD, RXCSUM_TUOFLD, RXCSUM_PCSD, RAH_AV, ICR_RXO, ICR_RXT0, ICR_RXDMT0, ICR_RXQ0,
   ICR_RXQ1, ICR_SRPD, ICR_ACK, RXD_STAT_DD, RXD_STAT_EOP, RXD_STAT_IPIDV, RXD_STAT_ACK, RXD_STAT_IPCS,
   RXD_STAT_TCPCS, RXD_STAT_UDPCS, RXDEXT_STATERR_IPE, RXDEXT_STATERR_TCPE, RXD_PKT_MAC, RXD_PKT_IP4,
-  RXD_PKT_IP4_XDP, RXD_PKT_IP6, RXD_PKT_IP6_XDP, CTRL_VME,
+  RXD_PKT_IP4_XDP, RXD_PKT_IP6, RXD_PKT_IP6_XDP, CTRL_VME, RXD_STAT_VP,
 } from './e1000e-regs.js';
 import { EthPktType, FrameInfo, ethPktType, ip4HeaderValid, l4CsumValid } from './e1000e-frame.js';
 import { inc, grow8, type E1000eBus } from './e1000e-tx.js';
@@ -60,6 +62,9 @@ export class E1000eRx {
   private readonly desc = new Uint8Array(32);
   private readonly dv = new DataView(this.desc.buffer);
   private readonly padded = new Uint8Array(MIN_FRAME);
+  /** The frame without its VLAN tag, and the tag's TCI (-1: none stripped). */
+  private stripped = new Uint8Array(2048);
+  private vlan = -1;
   private readonly zeros = new Uint8Array(FCS);
   private readonly info = new FrameInfo();
   private readonly addrs = new Array<bigint>(MAX_PS_BUFFERS).fill(0n);
@@ -139,6 +144,16 @@ export class E1000eRx {
     }
     const type = ethPktType(f);
     if (!this.filter(f, type)) return len;
+    // net_rx_pkt_attach_iovec_ex: with CTRL.VME an 802.1Q tag (VET) is taken out of the frame.
+    this.vlan = -1;
+    if ((m[ix(R.CTRL)]! & CTRL_VME) && size >= 18 && ((f[12]! << 8) | f[13]!) === (m[ix(R.VET)]! & 0xffff)) {
+      if (this.stripped.length < size - 4) this.stripped = new Uint8Array(size);
+      this.vlan = (f[14]! << 8) | f[15]!;
+      this.stripped.set(f.subarray(0, 12));
+      this.stripped.set(f.subarray(16, size), 12);
+      f = this.stripped;
+      size -= 4;
+    }
     const p = this.info.parse(f, size);
     const ring = RINGS[0]!;
     const total = size + this.fcsLen();
@@ -258,6 +273,7 @@ export class E1000eRx {
     this.desc.fill(0, 0, this.descLen);
     d.setUint16(4, ipId, true);
     d.setUint32(8, status, true);
+    if (p && this.vlan >= 0) d.setUint16(14, this.vlan, true);
     if (this.descLen === 16) {
       d.setUint16(12, this.written[0]!, true);
     } else {
@@ -273,7 +289,7 @@ export class E1000eRx {
     out.status = RXD_STAT_DD;
     out.ipId = 0;
     if (!p) return out;
-    let s = RXD_STAT_DD | RXD_STAT_EOP;
+    let s = RXD_STAT_DD | RXD_STAT_EOP | (this.vlan >= 0 ? RXD_STAT_VP : 0);
     const rxcsum = m[ix(R.RXCSUM)]!, rfctl = m[ix(R.RFCTL)]!;
     if (!(rxcsum & RXCSUM_PCSD) && p.isIp4) { s |= RXD_STAT_IPIDV; out.ipId = p.ipId; }
     if (p.isTcp && this.isTcpAck(f, p)) s |= RXD_STAT_ACK;
