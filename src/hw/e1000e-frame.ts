@@ -29,6 +29,9 @@ export class FrameInfo {
   /** Where the L3 payload ends (the IP total or payload length, bounded by the frame). */
   l3End = 0;
   ipId = 0;
+  /** The TCP flags byte and whether the segment carries data: of the last whole TCP segment parsed. */
+  tcpFlags = 0;
+  tcpHasData = false;
 
   parse(f: Uint8Array, len: number): this {
     this.isIp4 = this.isIp6 = this.isTcp = this.isUdp = this.fragment = false;
@@ -58,9 +61,19 @@ export class FrameInfo {
     } else {
       return this;
     }
-    if (this.fragment) return this;
-    if (l4proto === IPPROTO_TCP && this.l3End >= this.l4 + 20) this.isTcp = true;
-    else if (l4proto === IPPROTO_UDP && this.l3End >= this.l4 + 8) this.isUdp = true;
+    // As qemu 7.2's eth_get_protocols: an IPv4 fragment is TCP or UDP by
+    // its protocol field, and its L4 header is not read: the TCP flags of
+    // the last whole segment parsed stay (qemu reuses its parse state).
+    if (this.fragment) {
+      this.isTcp = l4proto === IPPROTO_TCP;
+      this.isUdp = l4proto === IPPROTO_UDP;
+      return this;
+    }
+    if (l4proto === IPPROTO_TCP && len >= this.l4 + 20) {
+      this.isTcp = true;
+      this.tcpFlags = f[this.l4 + 13]!;
+      this.tcpHasData = this.l3End - this.l4 - (f[this.l4 + 12]! >> 4) * 4 > 0;
+    } else if (l4proto === IPPROTO_UDP && len >= this.l4 + 8) this.isUdp = true;
     return this;
   }
 }

@@ -155,7 +155,8 @@ export class E1000eRx {
       size -= 4;
     }
     const p = this.info.parse(f, size);
-    const ring = RINGS[0]!;
+    this.rss(f, p);
+    const ring = RINGS[this.rssQueue]!;
     const total = size + this.fcsLen();
     let n = 0, ret: number;
     if (this.hasRxBufs(ring, total)) {
@@ -194,8 +195,9 @@ export class E1000eRx {
   }
 
   private isTcpAck(f: Uint8Array, p: FrameInfo): boolean {
-    if (!p.isTcp || !(f[p.l4 + 13]! & 0x10)) return false;
-    if (this.host.mac[ix(R.RFCTL)]! & RFCTL_ACK_DATA_DIS) return p.l3End <= p.l4 + (f[p.l4 + 12]! >> 4) * 4;
+    void f;
+    if (!p.isTcp || !(p.tcpFlags & 0x10)) return false;
+    if (this.host.mac[ix(R.RFCTL)]! & RFCTL_ACK_DATA_DIS) return !p.tcpHasData;
     return true;
   }
 
@@ -272,6 +274,7 @@ export class E1000eRx {
     }
     this.desc.fill(0, 0, this.descLen);
     d.setUint16(4, ipId, true);
+    if (p && this.rssOn) { d.setUint32(0, this.rssType | (this.rssQueue << 8), true); d.setUint32(4, this.rssHash, true); }
     d.setUint32(8, status, true);
     if (p && this.vlan >= 0) d.setUint16(14, this.vlan, true);
     if (this.descLen === 16) {
@@ -280,6 +283,49 @@ export class E1000eRx {
       d.setUint16(12, this.written[0]!, true);
       for (let i = 0; i < 3; i++) d.setUint16(18 + 2 * i, this.written[i + 1]!, true);
     }
+  }
+
+  /** What e1000e_rss_parse_packet decided for the frame being received. */
+  private rssOn = false;
+  private rssType = 0;
+  private rssHash = 0;
+  private rssQueue = 0;
+  private readonly rssIn = new Uint8Array(36);
+  private readonly key = new Uint8Array(40);
+
+  /**
+   * e1000e_rss_parse_packet: with MRQC's RSS on, RXCSUM.PCSD and extended
+   * descriptors, the type (TCP/IPv4, IPv4, TCP/IPv6, IPv6; IPv6 extension
+   * headers are not parsed), the Toeplitz hash with RSSRK over the addresses
+   * (and ports), and the queue from RETA.
+   */
+  private rss(f: Uint8Array, p: FrameInfo): void {
+    const m = this.host.mac, mrqc = m[ix(R.MRQC)]!;
+    this.rssOn = (mrqc & 3) === 1 && (m[ix(R.RXCSUM)]! & RXCSUM_PCSD) !== 0 && !this.legacy;
+    this.rssType = this.rssHash = this.rssQueue = 0;
+    if (!this.rssOn) return;
+    let type = 0;
+    if (p.isIp4) {
+      if (!p.fragment && p.isTcp && (mrqc & (1 << 16))) type = 1;
+      else if (mrqc & (1 << 17)) type = 2;
+    } else if (p.isIp6) {
+      if (p.isTcp && (mrqc & (1 << 18))) type = 3;
+      else if (mrqc & (1 << 19)) type = 4;
+      else if (mrqc & (1 << 20)) type = 5;
+    }
+    this.rssType = type;
+    if (!type) return;
+    const inp = this.rssIn;
+    let n: number;
+    if (p.isIp4) { inp.set(f.subarray(p.l3 + 12, p.l3 + 20)); n = 8; } else { inp.set(f.subarray(p.l3 + 8, p.l3 + 40)); n = 32; }
+    if (type === 1 || type === 3) { inp.set(f.subarray(p.l4, p.l4 + 4), n); n += 4; }
+    for (let i = 0; i < 10; i++) {
+      const k = m[ix(R.RSSRK) + i]!;
+      this.key[4 * i] = k & 0xff; this.key[4 * i + 1] = (k >>> 8) & 0xff; this.key[4 * i + 2] = (k >>> 16) & 0xff; this.key[4 * i + 3] = k >>> 24;
+    }
+    this.rssHash = toeplitz(inp, n, this.key);
+    const reta = m[ix(R.RETA) + ((this.rssHash & 0x7f) >>> 2)]!;
+    this.rssQueue = ((reta >>> (8 * (this.rssHash & 3))) & 0x80) >>> 7;
   }
 
   /** e1000e_build_rx_metadata: DD, and for the last descriptor EOP and what the frame's parse gives. */
@@ -301,7 +347,7 @@ export class E1000eRx {
     if (!(p.isIp6 && (rfctl & RFCTL_IPV6_XSUM_DIS))) {
       if ((rxcsum & RXCSUM_IPOFLD) && p.isIp4) s |= RXD_STAT_IPCS | (ip4HeaderValid(f, p) ? 0 : RXDEXT_STATERR_IPE);
       const udpNoSum = p.isUdp && f[p.l4 + 6] === 0 && f[p.l4 + 7] === 0;
-      if ((rxcsum & RXCSUM_TUOFLD) && (p.isTcp || p.isUdp) && !udpNoSum) {
+      if ((rxcsum & RXCSUM_TUOFLD) && (p.isTcp || p.isUdp) && !udpNoSum && !p.fragment) {
         const err = l4CsumValid(f, p) ? 0 : RXDEXT_STATERR_TCPE;
         s |= p.isTcp ? RXD_STAT_TCPCS | err : RXD_STAT_TCPCS | RXD_STAT_UDPCS | err;
       }
@@ -309,6 +355,19 @@ export class E1000eRx {
     out.status = s >>> 0;
     return out;
   }
+}
+
+/** The Toeplitz hash of input[0, n) with `key` (qemu's net_toeplitz_add). */
+function toeplitz(input: Uint8Array, n: number, key: Uint8Array): number {
+  let result = 0;
+  let v = ((key[0]! << 24) | (key[1]! << 16) | (key[2]! << 8) | key[3]!) >>> 0;
+  for (let i = 0; i < n; i++) {
+    for (let b = 7; b >= 0; b--) {
+      if ((input[i]! >> b) & 1) result = (result ^ v) >>> 0;
+      v = ((v << 1) | ((key[i + 4]! >> b) & 1)) >>> 0;
+    }
+  }
+  return result;
 }
 
 /** e1000x_rxbufsize: RCTL.BSIZE with BSEX; anything else is 2048. */

@@ -176,7 +176,7 @@ export class E1000eTx {
   private offload(q: TxQueue): void {
     if (!(q.sumNeeded & (TXD_POPTS_IXSM | TXD_POPTS_TXSM))) return;
     const p = this.info.parse(q.frame, q.len);
-    if ((q.sumNeeded & TXD_POPTS_TXSM) && (p.isTcp || p.isUdp)) fillL4Csum(q.frame, p);
+    if ((q.sumNeeded & TXD_POPTS_TXSM) && (p.isTcp || p.isUdp) && !p.fragment) fillL4Csum(q.frame, p);
     if ((q.sumNeeded & TXD_POPTS_IXSM) && p.isIp4) fillIp4HeaderCsum(q.frame, p);
   }
 
@@ -197,7 +197,7 @@ export class E1000eTx {
       f[p.l3 + 2] = total >> 8; f[p.l3 + 3] = total & 0xff;
       p = this.info.parse(f, q.len);
     }
-    if (!p.isIp4 || !p.isTcp) { this.host.send(f, q.len); return; }
+    if (!p.isIp4 || !p.isTcp || p.fragment) { this.host.send(f, q.len); return; }
     const l3 = p.l3, hl = p.l4 - l3;
     fillL4Csum(f, p);
     fillIp4HeaderCsum(f, p);
