@@ -15,8 +15,8 @@
 // extended, or packet split (RCTL.DTYP); packet split spreads the frame over
 // the descriptor's buffers without splitting off the header. With CTRL.VME
 // an 802.1Q tag is stripped (status VP; the TCI in an extended descriptor's
-// VLAN field, while qemu 7.2 leaves a legacy one's special field 0). RSS is
-// not modelled: every frame goes to queue 0.
+// VLAN field, while qemu 7.2 leaves a legacy one's special field 0). RSS
+// (MRQC, extended descriptors, PCSD) picks the queue and fills MRQ and RSS.
 // DMA errors are qemu's: a descriptor that cannot be read reads as zeros
 // (a null buffer address: the descriptor is written back with DD and
 // skipped), buffer and write-back writes that fault are lost.
