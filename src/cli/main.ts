@@ -86,9 +86,12 @@ Options:
                     withholds (absent from its bounding set, e.g.
                     CAP_SYS_RESOURCE), as root outside a container does; ones
                     the client dropped itself stay dropped
+  --pcap FILE       write every frame on the wire between the first two
+                    NICs (the oracle's back-to-back hub) to FILE, a new pcap
+                    file (it must not exist)
   --connect SOCK    use the server listening on SOCK ('${PROG} serve') instead
-                    of starting one (not with --platform, --root-caps, --ui or
-                    the trace: they belong to that server)
+                    of starting one (not with --platform, --root-caps, --ui,
+                    --pcap or the trace: they belong to that server)
   --user[=USER]     run CMD as USER (a name or uid; default nobody), for
                     RLIMIT_MEMLOCK accounting as an ordinary user (needs root);
                     '--user USER' as --trace FILE
@@ -117,6 +120,7 @@ Options:
                     writable by us only
   --platform NAME|FILE  the simulated machine (see 'run --help')
   --root-caps       root clients hold what the container withholds (see 'run --help')
+  --pcap FILE       write every frame on the NICs' wire to FILE (see 'run --help')
   --user USER       also let USER's processes in (a name or uid; needs root):
                     by default only our own user and root may connect. Each
                     connection's user is the kernel's (SO_PEERCRED)
@@ -235,6 +239,7 @@ const SERVER_OPTS: OptionSpec[] = [
   { key: 'platform', long: 'platform', value: 'required' },
   { key: 'root-caps', long: 'root-caps', value: 'none' },
   { key: 'ui', long: 'ui', value: 'attached' },
+  { key: 'pcap', long: 'pcap', value: 'required' },
 ];
 const RUN_OPTS: OptionSpec[] = [...COMMON, ...TRACE_OPTS, ...SERVER_OPTS,
   { key: 'connect', long: 'connect', value: 'required' },
@@ -408,7 +413,7 @@ async function cmdRun(args: string[]): Promise<number> {
   const uiAt = uiPort(p);
   if (connect !== undefined) {
     // What a server is made with belongs to the server we join: refuse rather than ignore.
-    for (const [key, what] of [['platform', '--platform'], ['root-caps', '--root-caps'], ['ui', '--ui']] as const) {
+    for (const [key, what] of [['platform', '--platform'], ['root-caps', '--root-caps'], ['ui', '--ui'], ['pcap', '--pcap']] as const) {
       if (opts.has(key)) throw new UsageError(`run: --connect and ${what} cannot be used together: the server at ${connect} has its own; give ${what} to '${PROG} serve'`);
     }
     if (tracer) throw new UsageError(`run: --connect and tracing (--trace, -o, -t, -e, -c, -s, -v) cannot be used together: trace the shared server with '${PROG} serve --trace'`);
@@ -467,9 +472,11 @@ async function cmdRun(args: string[]): Promise<number> {
         };
       } else {
         removeStaleDirs();
+        const pcap = last(p, 'pcap') as string | undefined;
         server = await EmuServer.start({
           trace: traceHook(tracer, uiAt, view), log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
           traceStrsize: tracer?.strsize, traceVerbose: tracer?.verbose,
+          ...(pcap !== undefined ? { pcap: { path: path.resolve(pcap), ...(user ? { owner: user } : {}) } } : {}),
         });
         if (uiAt !== undefined) view.ui = await startLiveView(server, uiAt, say);
         if (user) {
@@ -615,9 +622,11 @@ async function cmdServe(args: string[]): Promise<number> {
   const view: { ui?: UiServer } = {};
   try {
     removeStaleDirs();
+    const pcap = last(p, 'pcap') as string | undefined;
     server = await EmuServer.start({
       socketPath, trace: traceHook(tracer, uiAt, view), log: say, engine: new Engine({ platform }), rootCaps: opts.has('root-caps'),
       traceStrsize: tracer?.strsize, traceVerbose: tracer?.verbose,
+      ...(pcap !== undefined ? { pcap: { path: path.resolve(pcap) } } : {}),
     });
   } catch (e) {
     say(`${socketPath !== undefined ? `cannot listen on ${socketPath}` : 'cannot start the server'}: ${reason(e)}`);

@@ -11,6 +11,10 @@ import { VfioDevice, VfioDeviceFile, type VfioPciFunction } from './vfio-device.
 import { VfioGroup } from './vfio-group.js';
 import { buildMachine, type IommuUnit } from '../hw/machine.js';
 import { IommuGroupIds } from '../hw/iommu.js';
+import { SystemMemory } from '../hw/cache.js';
+import { DmaEngine } from '../hw/dma.js';
+import { Wire } from '../hw/wire.js';
+import { E1000e } from '../hw/e1000e.js';
 
 /** The VFIO container node (iommufd's compat misc device). */
 export const VFIO_CONTAINER_PATH = '/dev/vfio/vfio';
@@ -54,6 +58,12 @@ export class Engine {
   nextOpaqueFile = 1;
   /** The platform's IOMMU units (dmar0, smmu3.0, ivhd0, ...). */
   readonly iommuUnits: readonly IommuUnit[];
+  /** Physical memory: the address spaces of the processes this machine's devices may reach by DMA. */
+  readonly memory = new SystemMemory();
+  /** The cable between the first two NICs. */
+  readonly wire = new Wire();
+  /** The DMA engine of each VFIO device's function, by cdev index. */
+  readonly dma: DmaEngine[] = [];
 
   /** Who watches MachineEvents (the live view); empty unless one does. */
   readonly observers = new Set<(ev: MachineEvent) => void>();
@@ -69,6 +79,14 @@ export class Engine {
     const m = buildMachine(this.platform, this.iommuGroupIds);
     this.iommuUnits = m.units;
     for (const fn of m.vfioFunctions) this.plugVfioDevice(fn);
+    for (const d of this.vfioDevices) if (d.pci instanceof E1000e && this.wire.ends.length < 2) d.pci.model.plugInto(this.wire);
+  }
+
+  /** Give vfio<n>'s function another DMA engine (the library's, in front of its CPU cache). */
+  setDma(n: number, e: DmaEngine): void {
+    this.dma[n] = e;
+    const pci = this.vfioDevices[n]!.pci;
+    if (pci instanceof E1000e) pci.model.attachDma(e);
   }
 
   // ---- VFIO device cdevs ----
@@ -81,6 +99,7 @@ export class Engine {
   plugVfioDevice(fn: VfioPciFunction): VfioDevice {
     const d = new VfioDevice(fn, this.vfioDevices.length);
     this.vfioDevices.push(d);
+    this.setDma(d.index, new DmaEngine(fn, this.memory));
     // vfio_group_find_or_alloc: one VFIO group per iommu_group.
     let g = this.vfioGroups.find((x) => x.iommuGroup === fn.group);
     if (!g) { g = new VfioGroup(fn.group, this.vfioGroups.length); this.vfioGroups.push(g); }

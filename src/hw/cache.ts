@@ -16,12 +16,15 @@
 // modelled, so the staleness this model shows is what dirty data causes, and
 // untouched memory costs nothing.
 import { Errno, EFAULT } from '../uapi/errno.js';
-import { PAGE_SHIFT, frameOwner, pfnOf, type AddressSpace } from './memory.js';
+import { PAGE_SHIFT, PAGE_SIZE, fileFrameId, pfnOf, type AddressSpace } from './memory.js';
 
 export const CACHE_LINE = 64;
 const LINE = BigInt(CACHE_LINE);
 const LINE_MASK = LINE - 1n;
 const PAGE_MASK = (1n << BigInt(PAGE_SHIFT)) - 1n;
+/** A physical address is the mm id << 52 | the VA (pfnBase's 40 bits of frame number above the page offset). */
+const MM_SHIFT = 40n + BigInt(PAGE_SHIFT);
+const VA_MASK = (1n << MM_SHIFT) - 1n;
 
 /** The physical address behind `va` of `mm` (frames follow the VA; see hw/memory). */
 export function physAddr(mm: AddressSpace, va: bigint): bigint {
@@ -39,9 +42,12 @@ export interface PhysicalMemory {
 }
 
 /**
- * The physical memory of simulated processes: each registered address space
- * owns the frames of its mm id. A frame of an mm that is not registered (or a
- * page its process no longer maps) has no memory behind it.
+ * The physical memory of processes (simulated ones, or real clients through
+ * /proc/PID/mem): each registered address space owns the frames of its mm
+ * id. A file's frames (a MAP_SHARED file mapping: qemu's guest RAM memfd,
+ * hugetlbfs pages) are reached through a registered process that maps the
+ * file there. A frame nobody registered maps (or a page its process no
+ * longer maps) has no memory behind it.
  */
 export class SystemMemory implements PhysicalMemory {
   private readonly spaces = new Map<number, AddressSpace>();
@@ -57,13 +63,40 @@ export class SystemMemory implements PhysicalMemory {
 
   /** The process bytes behind [paddr, paddr+len), which never cross from one mm into another. */
   private owner(paddr: bigint, len: number): { mm: AddressSpace; va: bigint } | undefined {
-    const first = frameOwner(paddr >> BigInt(PAGE_SHIFT));
-    if (len > 0) {
-      const last = frameOwner((paddr + BigInt(len) - 1n) >> BigInt(PAGE_SHIFT));
-      if (last.mmId !== first.mmId) return undefined;
+    // frameOwner's arithmetic on the address itself: the mm id above bit 52, the VA below.
+    const id = Number(paddr >> MM_SHIFT);
+    if (len > 1 && Number((paddr + BigInt(len - 1)) >> MM_SHIFT) !== id) return undefined;
+    const va = paddr & VA_MASK;
+    const mm = this.spaces.get(id);
+    if (mm) return { mm, va };
+    return this.fileOwner(id, Number(va >> BigInt(PAGE_SHIFT)), paddr & PAGE_MASK, len);
+  }
+
+  /** Where file frame space `fileId`, page `pg`, is mapped shared by a registered process (the last hit first). */
+  private readonly fileHits = new Map<number, { mm: AddressSpace; start: number; end: number; pgoff: number; identity: string }>();
+
+  private fileOwner(fileId: number, pg: number, off: bigint, len: number): { mm: AddressSpace; va: bigint } | undefined {
+    const pages = Math.max(1, Math.ceil((Number(off) + len) / PAGE_SIZE));
+    const fits = (h: { start: number; end: number; pgoff: number }) => h.pgoff <= pg && pg + pages <= h.pgoff + (h.end - h.start);
+    const at = (h: { mm: AddressSpace; start: number; pgoff: number }) => ({ mm: h.mm, va: (BigInt(h.start + pg - h.pgoff) << BigInt(PAGE_SHIFT)) | off });
+    const hit = this.fileHits.get(fileId);
+    if (hit && fits(hit) && this.spaces.get(hit.mm.id) === hit.mm) {
+      const i = hit.start + pg - hit.pgoff;
+      const still = hit.mm.sharedFileMaps!(i, i + 1)[0];
+      if (still && still.identity === hit.identity && still.start === hit.start && still.pgoff === hit.pgoff) return at(hit);
     }
-    const mm = this.spaces.get(first.mmId);
-    return mm ? { mm, va: first.va | (paddr & PAGE_MASK) } : undefined;
+    this.fileHits.delete(fileId);
+    for (const mm of this.spaces.values()) {
+      if (!mm.sharedFileMaps) continue;
+      for (const m of mm.sharedFileMaps(0, Number.MAX_SAFE_INTEGER)) {
+        if (fileFrameId(m.identity) !== fileId) continue;
+        const h = { mm, start: m.start, end: m.end, pgoff: m.pgoff, identity: m.identity };
+        if (!fits(h)) continue;
+        this.fileHits.set(fileId, h);
+        return at(h);
+      }
+    }
+    return undefined;
   }
 
   present(paddr: bigint, len: number, write: boolean): boolean {

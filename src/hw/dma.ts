@@ -19,11 +19,11 @@
 // memory behind the page) is recorded against the IOMMU unit and the device,
 // answered as EFAULT, and nothing changes.
 import { EFAULT } from '../uapi/errno.js';
-import { IOMMU_READ, IOMMU_WRITE, type HwDomain, type IommuDevice, type IommuDriver } from './iommu.js';
+import { IOMMU_READ, IOMMU_WRITE, type DirtyOps, type HwDomain, type IommuDevice, type IommuDriver } from './iommu.js';
 import { RunDomain } from './run-domain.js';
 import { VtdSecondStageDomain, VTD_SS_PTE_R, VTD_SS_PTE_SNP, VTD_SS_PTE_W } from './intel-vtd.js';
 import { SmmuDomain } from './arm-smmu-v3.js';
-import type { CpuCache } from './cache.js';
+import { CpuCache, type PhysicalMemory } from './cache.js';
 
 export interface DmaOptions {
   /** Set the No Snoop attribute: ask not to snoop CPU caches (default false). */
@@ -71,12 +71,9 @@ export interface SnoopEnforcing {
 
 const U64_MAX = (1n << 64n) - 1n;
 
-/** Faults recorded per IOMMU unit (the unit's fault recording registers, unbounded here). */
-const unitFaults = new WeakMap<IommuDriver, IommuFault[]>();
-
-/** The DMA faults a unit has recorded, oldest first. */
+/** The DMA faults a unit has recorded (its fault recording registers), oldest first. */
 export function iommuFaults(unit: IommuDriver): readonly IommuFault[] {
-  return unitFaults.get(unit) ?? [];
+  return unit.dmaFaults ?? [];
 }
 
 /** One translated piece of a request. */
@@ -87,15 +84,15 @@ interface Piece { iova: bigint; paddr: bigint; length: bigint; forced: boolean; 
  * pieces, or the first fault. VT-d entries give R, W and SNP per entry; other
  * run-based domains give R and W per run and snooping per domain.
  */
-function translate(domain: HwDomain | null, iova: bigint, len: number, write: boolean, dev: IommuDevice): Piece[] | { reason: DmaFaultReason; iova: bigint } {
-  if (!domain) return { reason: 'blocked', iova };
-  if (domain.kind !== 'paging' || !(domain instanceof RunDomain)) return { reason: 'untranslated', iova };
+function translate(domain: HwDomain | null, iova: bigint, len: number, write: boolean, dev: IommuDevice): { pieces: Piece[]; fault?: { reason: DmaFaultReason; iova: bigint } } {
   const pieces: Piece[] = [];
+  if (!domain) return { pieces, fault: { reason: 'blocked', iova } };
+  if (domain.kind !== 'paging' || !(domain instanceof RunDomain)) return { pieces, fault: { reason: 'untranslated', iova } };
   const end = iova + BigInt(len);
   const domainForces = (domain as SnoopEnforcing).enforcing === true && !(domain instanceof VtdSecondStageDomain);
   for (let cur = iova; cur < end;) {
     const run = domain.runAt(cur);
-    if (!run) return { reason: 'not-present', iova: cur };
+    if (!run) return { pieces, fault: { reason: 'not-present', iova: cur } };
     let readable: boolean, writable: boolean, forced: boolean, uncached = false;
     if (domain instanceof SmmuDomain) {
       readable = (run.prot & IOMMU_READ) !== 0;
@@ -112,27 +109,44 @@ function translate(domain: HwDomain | null, iova: bigint, len: number, write: bo
       writable = (run.prot & IOMMU_WRITE) !== 0;
       forced = domainForces;
     }
-    if (write ? !writable : !readable) return { reason: write ? 'write-denied' : 'read-denied', iova: cur };
+    if (write ? !writable : !readable) return { pieces, fault: { reason: write ? 'write-denied' : 'read-denied', iova: cur } };
     const stop = run.last + 1n < end ? run.last + 1n : end;
     pieces.push({ iova: cur, paddr: run.paddr + (cur - run.iova), length: stop - cur, forced, uncached });
     cur = stop;
   }
-  return pieces;
+  return { pieces };
 }
 
-/** The DMA engine of one device: reads and writes by IOVA. */
+/**
+ * The DMA engine of one device: reads and writes by IOVA. In front of a
+ * CpuCache (the library's simulated machine) a request that snoops meets the
+ * dirty lines; in front of plain memory (the server: real clients, whose
+ * CPU caches are real and coherent) bytes go straight to memory, and each
+ * segment still says whether it snooped.
+ */
 export class DmaEngine {
-  /** Faults this device caused, oldest first. */
+  /** Faults this device caused, oldest first (the most recent 4096). */
   readonly faults: IommuFault[] = [];
+  /** The CPU cache requests meet, if modelled. */
+  readonly cache: CpuCache | undefined;
+  /** The memory behind the cache (or behind nothing). */
+  readonly memory: PhysicalMemory;
+  /** Told of every fault as it is recorded (the server's trace). */
+  onFault: ((f: IommuFault) => void) | undefined;
 
-  constructor(readonly device: IommuDevice, readonly cache: CpuCache) {}
+  constructor(readonly device: IommuDevice, target: CpuCache | PhysicalMemory) {
+    this.cache = target instanceof CpuCache ? target : undefined;
+    this.memory = target instanceof CpuCache ? target.memory : target;
+  }
 
   private fault(iova: bigint, write: boolean, reason: DmaFaultReason): { ok: false; errno: number; fault: IommuFault } {
     const f: IommuFault = { device: this.device.name, iova, write, reason };
     this.faults.push(f);
-    let log = unitFaults.get(this.device.driver);
-    if (!log) unitFaults.set(this.device.driver, (log = []));
+    if (this.faults.length > 4096) this.faults.splice(0, this.faults.length - 4096);
+    const log = (this.device.driver.dmaFaults ??= []);
     log.push(f);
+    if (log.length > 4096) log.splice(0, log.length - 4096);
+    this.onFault?.(f);
     return { ok: false, errno: EFAULT, fault: f };
   }
 
@@ -142,10 +156,10 @@ export class DmaEngine {
       return this.fault(iova, write, 'not-present');
     }
     const t = translate(this.device.group.domain, iova, len, write, this.device);
-    if (!Array.isArray(t)) return this.fault(t.iova, write, t.reason);
+    if (t.fault) return this.fault(t.fault.iova, write, t.fault.reason);
     const segs: DmaSegment[] = [];
-    for (const p of t) {
-      if (!this.cache.memory.present(p.paddr, Number(p.length), write)) return this.fault(p.iova, write, 'no-memory');
+    for (const p of t.pieces) {
+      if (!this.memory.present(p.paddr, Number(p.length), write)) return this.fault(p.iova, write, 'no-memory');
       segs.push({ iova: p.iova, paddr: p.paddr, length: Number(p.length), forced: p.forced, snooped: p.forced || (!o.noSnoop && !p.uncached) });
     }
     return segs;
@@ -158,7 +172,7 @@ export class DmaEngine {
     const data = new Uint8Array(len);
     let off = 0;
     for (const s of segs) {
-      data.set(s.snooped ? this.cache.snoopRead(s.paddr, s.length) : this.cache.memory.read(s.paddr, s.length), off);
+      data.set(s.snooped && this.cache ? this.cache.snoopRead(s.paddr, s.length) : this.memory.read(s.paddr, s.length), off);
       off += s.length;
     }
     return { ok: true, data, segments: segs };
@@ -171,10 +185,92 @@ export class DmaEngine {
     let off = 0;
     for (const s of segs) {
       const bytes = data.subarray(off, off + s.length);
-      if (s.snooped) this.cache.snoopWrite(s.paddr, bytes);
-      else this.cache.memory.write(s.paddr, bytes);
+      if (s.snooped && this.cache) this.cache.snoopWrite(s.paddr, bytes);
+      else this.memory.write(s.paddr, bytes);
       off += s.length;
     }
+    markDirty(this.device.group.domain, segs);
     return { ok: true, segments: segs };
   }
+
+  /**
+   * The pieces of a device model's request as qemu's address_space_rw meets
+   * them: translated from the start until the first byte that faults (that
+   * fault is recorded; qemu's IOMMU translation then gives unassigned
+   * memory for all the rest of the request).
+   */
+  private modelPieces(iova: bigint, len: number, write: boolean, o: DmaOptions): { segs: DmaSegment[]; faulted: boolean } {
+    const segs: DmaSegment[] = [];
+    if (len === 0) return { segs, faulted: false };
+    if (iova < 0n || iova + BigInt(len) - 1n > U64_MAX) { this.fault(iova, write, 'not-present'); return { segs, faulted: true }; }
+    const t = translate(this.device.group.domain, iova, len, write, this.device);
+    for (const p of t.pieces) {
+      if (!this.memory.present(p.paddr, Number(p.length), write)) { this.fault(p.iova, write, 'no-memory'); return { segs, faulted: true }; }
+      segs.push({ iova: p.iova, paddr: p.paddr, length: Number(p.length), forced: p.forced, snooped: p.forced || (!o.noSnoop && !p.uncached) });
+    }
+    if (t.fault) this.fault(t.fault.iova, write, t.fault.reason);
+    return { segs, faulted: t.fault !== undefined };
+  }
+
+  /**
+   * A device model's read (qemu's pci_dma_read): the bytes up to the first
+   * faulting one, zeros from there on; false when something faulted.
+   */
+  readInto(iova: bigint, out: Uint8Array, o: DmaOptions = {}): boolean {
+    const { segs, faulted } = this.modelPieces(iova, out.length, false, o);
+    let off = 0;
+    for (const s of segs) {
+      out.set(s.snooped && this.cache ? this.cache.snoopRead(s.paddr, s.length) : this.memory.read(s.paddr, s.length), off);
+      off += s.length;
+    }
+    if (faulted) out.fill(0, off);
+    return !faulted;
+  }
+
+  /**
+   * A device model's write (qemu's pci_dma_write): the bytes up to the
+   * first faulting one land, the rest is lost; false when something faulted.
+   */
+  writeFrom(iova: bigint, data: Uint8Array, o: DmaOptions = {}): boolean {
+    const { segs, faulted } = this.modelPieces(iova, data.length, true, o);
+    let off = 0;
+    for (const s of segs) {
+      const bytes = data.subarray(off, off + s.length);
+      if (s.snooped && this.cache) this.cache.snoopWrite(s.paddr, bytes);
+      else this.memory.write(s.paddr, bytes);
+      off += s.length;
+    }
+    markDirty(this.device.group.domain, segs);
+    return !faulted;
+  }
+
+  /**
+   * A device model's buffer mapping (qemu's pci_dma_map for a transmit
+   * buffer): 'mapped' (`out` holds the bytes) when the whole buffer is
+   * translatable and physically contiguous; 'bounce' (`out` holds zeros)
+   * when its first byte faults and it fits qemu's one-page bounce buffer;
+   * 'failed' otherwise (the frame is dropped).
+   */
+  mapRead(iova: bigint, out: Uint8Array, o: DmaOptions = {}): 'mapped' | 'bounce' | 'failed' {
+    const { segs, faulted } = this.modelPieces(iova, out.length, false, o);
+    if (!segs.length && faulted) {
+      out.fill(0);
+      return out.length <= 4096 ? 'bounce' : 'failed';
+    }
+    if (faulted) return 'failed';
+    for (let i = 1; i < segs.length; i++) if (segs[i]!.paddr !== segs[i - 1]!.paddr + BigInt(segs[i - 1]!.length)) return 'failed';
+    let off = 0;
+    for (const s of segs) {
+      out.set(s.snooped && this.cache ? this.cache.snoopRead(s.paddr, s.length) : this.memory.read(s.paddr, s.length), off);
+      off += s.length;
+    }
+    return 'mapped';
+  }
+}
+
+/** The hardware's dirty bits: a write through a domain tracking dirty state marks the pages it touched. */
+function markDirty(domain: HwDomain | null, segs: readonly DmaSegment[]): void {
+  const ops = (domain as { dirtyOps?: DirtyOps } | null)?.dirtyOps;
+  if (!ops?.deviceWrite) return;
+  for (const s of segs) if (s.length) ops.deviceWrite(s.iova, BigInt(s.length));
 }

@@ -11,10 +11,30 @@ import {
   STATUS_SPEED_1000, CTRL_EXT_ASDCHK, CTRL_EXT_EE_RST, CTRL_EXT_SPD_BYPS, CTRL_EXT_EIAME, CTRL_EXT_IAME,
   EECD_RO, EERW_START, EERW_DONE, EERW_ADDR_SHIFT, EERW_ADDR_MASK, EERW_DATA_SHIFT, GCR_RO, TARC_READ_MASK,
   MIN_XITR, ICR_ASSERTED, ICR_OTHER, ICR_OTHER_CAUSES, ICR_MDAC, ICR_RXQ0, ICR_RXQ1, ICR_TXQ0, ICR_TXQ1,
-  ICR_TXQE, IMS_VALID, TCTL_EN, TARC_ENABLE, type E1000eRegTable,
+  IMS_VALID, RCTL_EN, type E1000eRegTable,
 } from './e1000e-regs.js';
 import { E1000ePhy } from './e1000e-phy.js';
 import { NVM_WORDS, e1000eNvm } from './e1000e-nvm.js';
+import { E1000eTx, type E1000eBus } from './e1000e-tx.js';
+import { E1000eRx } from './e1000e-rx.js';
+
+export type { E1000eBus } from './e1000e-tx.js';
+
+/** The NIC's network side (its qemu net client): frames out, and "I can take frames again". */
+export interface E1000eNet {
+  /** A frame leaves: bytes [0, len) of `frame`, valid only during the call. */
+  send(frame: Uint8Array, len: number): void;
+  /** qemu's e1000e_start_recv: the receive side may take frames now (flush what waits). */
+  rxReady(): void;
+}
+
+/** A bus with no DMA behind it: reads zeros, drops writes (no bus master, or not connected). */
+const NO_BUS: E1000eBus = {
+  read: (_a, out) => { out.fill(0); return false; },
+  write: () => false,
+  mapRead: (_a, out) => { out.fill(0); return out.length <= 4096 ? 'bounce' : 'failed'; },
+  master: () => false,
+};
 
 /** The interrupt mode the function is in (its MSI/MSI-X enable bits). */
 export type E1000eIrqMode = 'intx' | 'msi' | 'msix';
@@ -71,6 +91,13 @@ export class E1000eCore {
   /** Causes already signalled by MSI/MSI-X and not yet cleared (qemu's msi_causes_pending). */
   private msiCausesPending = 0;
   private intxLevel = false;
+
+  /** The function's DMA (set by whoever plugs the function into a machine). */
+  bus: E1000eBus = NO_BUS;
+  /** Where frames go and who is told that receiving may resume. */
+  net: E1000eNet | undefined;
+  private readonly tx = new E1000eTx(this);
+  private readonly rx = new E1000eRx(this);
 
   constructor(private readonly permanentMac: readonly number[], private readonly irq: E1000eIrqOut) {
     this.nvm = e1000eNvm(permanentMac);
@@ -144,14 +171,18 @@ export class E1000eCore {
       case WriteKind.Rxdctl: m[ix(R.RXDCTL)] = val; m[ix(R.RXDCTL1)] = val; return;
       case WriteKind.Tctl:
         m[i] = val;
-        this.startXmit(ix(R.TARC0));
-        this.startXmit(ix(R.TARC1));
+        this.tx.startXmit(0);
+        this.tx.startXmit(1);
         return;
       case WriteKind.Tdt:
         m[i] = val & 0xffff;
-        this.startXmit(i === ix(R.TDT) ? ix(R.TARC0) : ix(R.TARC1));
+        this.tx.startXmit(i === ix(R.TDT) ? 0 : 1);
         return;
-      case WriteKind.Rdt: m[i] = val & 0xffff; return;
+      case WriteKind.Rdt: m[i] = val & 0xffff; this.net?.rxReady(); return;
+      case WriteKind.Rctl:
+        this.rx.setRctl(val);
+        if (val & RCTL_EN) this.net?.rxReady();
+        return;
       case WriteKind.Pbaclr: m[i] = val & this.table.mask[i]!; return;
     }
   }
@@ -300,18 +331,19 @@ export class E1000eCore {
     if (!(m[ix(R.CTRL_EXT)]! & CTRL_EXT_IAME)) m[ix(R.IMS)] = (m[ix(R.IMS)]! & ~eiac) >>> 0;
   }
 
-  // ---- transmit ----
+  // ---- the data path (e1000e-tx.ts, e1000e-rx.ts) ----
 
-  /**
-   * e1000e_start_xmit for the queue whose TARC is `tarc`: nothing unless
-   * TCTL.EN and TARC.ENABLE. Descriptors are not processed yet (the ring is
-   * taken as empty); qemu then reports TXQE.
-   */
-  private startXmit(tarc: number): void {
-    if (!(this.mac[tarc]! & TARC_ENABLE)) return;
-    if (!(this.mac[ix(R.TCTL)]! & TCTL_EN)) return;
-    this.setInterruptCause(ICR_TXQE);
-  }
+  /** Whether MSI-X is enabled (the write-back causes are per queue then). */
+  msix(): boolean { return this.irq.mode() === 'msix'; }
+
+  /** Put a transmitted frame on the wire. */
+  send(frame: Uint8Array, len: number): void { this.net?.send(frame, len); }
+
+  /** e1000e_can_receive. */
+  canReceive(): boolean { return this.rx.canReceive(); }
+
+  /** e1000e_receive: the length taken or dropped, 0 to keep the frame for later, -1 when receive is off. */
+  receive(frame: Uint8Array, len = frame.length): number { return this.rx.receive(frame, len); }
 }
 
 /** qemu's e1000x_inc_reg_if_not_full. */

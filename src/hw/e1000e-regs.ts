@@ -26,6 +26,9 @@ export const R = {
   TXDCTL: 0x3828, TADV: 0x382c, TARC0: 0x3840,
   TDBAL1: 0x3900, TDBAH1: 0x3904, TDLEN1: 0x3908, TDH1: 0x3910, TDT1: 0x3918, TXDCTL1: 0x3928, TARC1: 0x3940,
   CRCERRS: 0x4000, MPC: 0x4010, IAC: 0x4100,
+  PRC64: 0x405c, GPRC: 0x4074, BPRC: 0x4078, MPRC: 0x407c, GPTC: 0x4080, GORCL: 0x4088, GORCH: 0x408c,
+  GOTCL: 0x4090, GOTCH: 0x4094, RNBC: 0x40a0, RUC: 0x40a4, ROC: 0x40ac, TORL: 0x40c0, TORH: 0x40c4,
+  TOTL: 0x40c8, TOTH: 0x40cc, TPR: 0x40d0, TPT: 0x40d4, PTC64: 0x40d8, MPTC: 0x40f0, BPTC: 0x40f4, TSCTC: 0x40f8,
   RXCSUM: 0x5000, RFCTL: 0x5008, MTA: 0x5200, RA: 0x5400, VFTA: 0x5600,
   WUC: 0x5800, WUFC: 0x5808, WUS: 0x5810, MRQC: 0x5818, MANC: 0x5820, MFVAL: 0x5824, MFUTP01: 0x5828,
   MFUTP23: 0x5830, IPAV: 0x5838, IP4AT: 0x5840, MANC2H: 0x5860, IP6AT: 0x5880, WUPM: 0x5a00,
@@ -57,6 +60,8 @@ export const enum WriteKind {
   /** A ring tail (16 bits) or TCTL: may start transmit. */
   Tdt, Tctl,
   Rdt, Pbaclr,
+  /** RCTL: with EN, the receive buffer and descriptor sizes are taken from RCTL, RFCTL and PSRCTL. */
+  Rctl,
 }
 
 /** Register index (offset / 4) -> read kind, write kind, write mask. */
@@ -154,6 +159,7 @@ export function e1000eRegTable(): E1000eRegTable {
   rd(R.RDT0, ReadKind.Plain); wr(R.RDT0, WriteKind.Rdt, 0xffff);
   rd(R.RDT1, ReadKind.Plain); wr(R.RDT1, WriteKind.Rdt, 0xffff);
   wr(R.PBACLR, WriteKind.Pbaclr, 0x1f);
+  wr(R.RCTL, WriteKind.Rctl);
 
   // Statistics: qemu keeps some as plain registers, clears the rest on read.
   rd(R.CRCERRS, ReadKind.Plain, (R.MPC - R.CRCERRS) / 4 + 1);
@@ -193,3 +199,28 @@ export const ICR_OTHER_CAUSES = ICR_LSC | ICR_RXO | ICR_MDAC | ICR_SRPD | ICR_AC
 /** The causes IMS can enable. */
 export const IMS_VALID = (ICR_TXDW | ICR_TXQE | ICR_LSC | ICR_RXDMT0 | ICR_RXO | ICR_RXT0 | ICR_MDAC | BIT(15)
   | ICR_SRPD | ICR_ACK | ICR_MNG | ICR_RXQ0 | ICR_RXQ1 | ICR_TXQ0 | ICR_TXQ1 | ICR_OTHER) >>> 0;
+
+export const CTRL_VME = BIT(30);
+export const RCTL_EN = BIT(1), RCTL_SBP = BIT(2), RCTL_UPE = BIT(3), RCTL_MPE = BIT(4), RCTL_LPE = BIT(5);
+export const RCTL_LBM_MAC = BIT(6), RCTL_RDMTS_SHIFT = 8, RCTL_MO_SHIFT = 12, RCTL_BAM = BIT(15);
+export const RCTL_SZ_MASK = 0x30000, RCTL_VFE = BIT(18), RCTL_DTYP_MASK = 0xc00, RCTL_DTYP_PS = 0x400;
+export const RCTL_BSEX = BIT(25), RCTL_SECRC = BIT(26), RCTL_FLXBUF_MASK = 0x78000000, RCTL_FLXBUF_SHIFT = 27;
+export const RFCTL_EXTEN = BIT(15);
+export const RXCSUM_IPOFLD = BIT(8), RXCSUM_TUOFLD = BIT(9), RXCSUM_PCSD = BIT(13);
+export const RAH_AV = BIT(31);
+/** IVAR bit 31: write back (and interrupt) every transmit descriptor, RS or not. */
+export const IVAR_TX_INT_EVERY_WB = BIT(31);
+
+// Transmit descriptors: the command bits of the lower dword, the status bits of the upper one.
+export const TXD_CMD_EOP = BIT(24), TXD_CMD_IFCS = BIT(25), TXD_CMD_IC = BIT(26), TXD_CMD_RS = BIT(27);
+export const TXD_CMD_DEXT = BIT(29), TXD_CMD_VLE = BIT(30), TXD_CMD_IDE = BIT(31), TXD_DTYP_D = BIT(20);
+export const TXD_CMD_TCP = BIT(24), TXD_CMD_IP = BIT(25), TXD_CMD_TSE = BIT(26);
+export const TXD_STAT_DD = BIT(0);
+/** The POPTS of a data descriptor (upper dword >> 8): insert the IP and the TCP/UDP checksums. */
+export const TXD_POPTS_IXSM = 1, TXD_POPTS_TXSM = 2;
+
+// Receive descriptors' status and error bits (the extended descriptor's status_error).
+export const RXD_STAT_DD = 0x01, RXD_STAT_EOP = 0x02, RXD_STAT_VP = 0x08, RXD_STAT_UDPCS = 0x10, RXD_STAT_TCPCS = 0x20;
+export const RXD_STAT_IPCS = 0x40, RXD_STAT_IPIDV = 0x200, RXD_STAT_ACK = 0x8000;
+export const RXDEXT_STATERR_TCPE = 0x20000000, RXDEXT_STATERR_IPE = 0x40000000;
+export const RXD_PKT_MAC = 0, RXD_PKT_IP4 = 1, RXD_PKT_IP4_XDP = 2, RXD_PKT_IP6 = 5, RXD_PKT_IP6_XDP = 6;

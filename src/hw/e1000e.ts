@@ -8,6 +8,7 @@ import {
   type Bdf, type PciBarResource, type PciFunctionModel, type PciInterruptSink, type PciIommu,
 } from './pci.js';
 import { E1000eCore, type E1000eIrqMode } from './e1000e-core.js';
+import type { Wire, WireEnd } from './wire.js';
 import type { IommuGroup } from './iommu.js';
 import * as V from '../uapi/vfio.js';
 
@@ -173,6 +174,15 @@ function e1000eResources(fw: E1000eFirmware): PciBarResource[] {
   ];
 }
 
+/** A function's DMA as a device model uses it (DmaEngine.readInto / writeFrom). */
+export interface DeviceDma {
+  readInto(iova: bigint, out: Uint8Array): boolean;
+  writeFrom(iova: bigint, data: Uint8Array): boolean;
+  mapRead(iova: bigint, out: Uint8Array): 'mapped' | 'bounce' | 'failed';
+}
+
+const PCI_COMMAND_MASTER = 0x4;
+
 /** qemu's IOADDR/IODATA window in the I/O BAR: a register offset, then its value. */
 const IOADDR = 0, IODATA = 4;
 
@@ -201,6 +211,37 @@ export class E1000eModel implements PciFunctionModel {
       setIntx: (level) => this.irqSink?.setIntx(level),
       msi: (vector, msix) => this.irqSink?.msi(vector, msix),
     });
+  }
+
+  /**
+   * Give the function its DMA (through its IOMMU group's domain). Requests
+   * need bus mastering (PCI_COMMAND_MASTER): without it qemu's bus-master
+   * address space is off, reads give zeros and writes go nowhere, and
+   * nothing reaches the IOMMU.
+   */
+  attachDma(dma: DeviceDma | undefined): void {
+    const master = () => (this.config.bytes[4]! & PCI_COMMAND_MASTER) !== 0;
+    this.core.bus = {
+      read: (addr, out) => {
+        if (dma && master()) return dma.readInto(addr, out);
+        out.fill(0);
+        return false;
+      },
+      write: (addr, data) => (dma && master() ? dma.writeFrom(addr, data) : false),
+      mapRead: (addr, out) => {
+        if (dma && master()) return dma.mapRead(addr, out);
+        out.fill(0);
+        return out.length <= 4096 ? 'bounce' : 'failed';
+      },
+      master,
+    };
+  }
+
+  /** Plug the NIC into `wire` (its net client becomes that end). */
+  plugInto(wire: Wire): WireEnd {
+    const end = wire.plug({ canReceive: () => this.core.canReceive(), receive: (f, len) => this.core.receive(f, len) });
+    this.core.net = end;
+    return end;
   }
 
   /** The interrupt mode the host set in the MSI-X and MSI capabilities. */

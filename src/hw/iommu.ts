@@ -2,6 +2,7 @@
 // struct iommu_ops, struct iommu_domain_ops and struct device that
 // drivers/iommu/iommufd/ calls. Each driver model in hw/ implements these.
 import { Errno, EINVAL, E2BIG } from '../uapi/errno.js';
+import type { IommuFault } from './dma.js';
 
 // The iommu core's view of a domain (include/linux/iommu.h: IOMMU_READ..,
 // struct iommu_domain as the iommufd io_pagetable uses it).
@@ -111,6 +112,8 @@ export interface DirtyOps {
    * `record(iova, length)` for every dirty IO page, with its whole size.
    */
   readAndClearDirty(iova: bigint, length: bigint, noClear: boolean, record: (iova: bigint, length: bigint) => void): void;
+  /** A device wrote [iova, iova+length) through the domain: the hardware sets the dirty bits while tracking is on. */
+  deviceWrite?(iova: bigint, length: bigint): void;
 }
 
 /** A domain as a driver hands it to iommufd (struct iommu_domain). */
@@ -230,6 +233,8 @@ export function copyUserDataFullArray(a: UserDataArray, type: number, size: numb
 /** An IOMMU driver instance (struct iommu_device + iommu_ops). */
 export interface IommuDriver {
   readonly name: string;
+  /** The DMA faults the unit recorded (its fault recording registers; the most recent 4096), made at the first. */
+  dmaFaults?: IommuFault[];
   capable(dev: IommuDevice, cap: IommuCap): boolean;
   /** ops->blocked_domain: a static domain that blocks DMA (PASID detach sets it). */
   readonly blockedDomain?: HwDomain;

@@ -90,6 +90,10 @@ export class MockPagingDomain extends RunDomain implements PagingDomain {
       this.dirtyOps = {
         setDirtyTracking: (enable) => { this.tracking = enable; },
         readAndClearDirty: (iova, length, noClear, record) => this.readAndClearDirty(iova, length, noClear, record),
+        deviceWrite: (iova, length) => {
+          if (!this.tracking) return;
+          for (let a = iova >> GRANULE_SHIFT << GRANULE_SHIFT; a < iova + length; a += 1n << GRANULE_SHIFT) this.setDirty(a);
+        },
       };
     }
   }

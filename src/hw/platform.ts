@@ -259,7 +259,6 @@ function parseUnit(v: unknown, p: Path): IommuUnitSpec {
       const efr = o['efr'] === undefined ? QEMU_AMDVI_EFR : reg64(o['efr'], at(p, 'efr'));
       // EFR.HATS = 3 is reserved: the driver disables host translation and has no paging domains.
       if (((efr >> 10n) & 3n) === 3n) throw bad(at(p, 'efr'), 'HATS (bits 11:10) = 3 is reserved: no host page table');
-      if (efr & (1n << 52n)) throw bad(at(p, 'efr'), 'HDSUP (bit 52): AMD dirty tracking is not modelled');
       return { kind, efr, efr2: o['efr2'] === undefined ? 0n : reg64(o['efr2'], at(p, 'efr2')) };
     }
   }

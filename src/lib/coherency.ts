@@ -19,15 +19,17 @@ type HasMm = { readonly mm: SimProcess['mm'] };
 /** One simulated machine: the engine (its iommufd and VFIO devices), memory, the CPU cache, DMA, KVM. */
 export class Machine {
   readonly engine: Engine;
-  /** DRAM: the bytes of every process this machine made. */
-  readonly memory = new SystemMemory();
+  /** DRAM: the bytes of every process this machine made (the engine's physical memory). */
+  readonly memory: SystemMemory;
   /** The CPUs' write-back cache in front of memory. */
   readonly cache: CpuCache;
-  private readonly engines = new Map<number, DmaEngine>();
 
   constructor(platform: string | Platform = 'qemu-vtd') {
     this.engine = new Engine({ platform: typeof platform === 'string' ? (PLATFORMS[platform] ?? loadPlatform(platform)) : platform });
+    this.memory = this.engine.memory;
     this.cache = new CpuCache(this.memory);
+    // Device DMA (the NICs' included) meets this machine's CPU cache.
+    this.engine.vfioDevices.forEach((d, n) => this.engine.setDma(n, new DmaEngine(d.pci, this.cache)));
   }
 
   /** A new simulated process on this machine, its memory reachable by DMA. */
@@ -51,13 +53,8 @@ export class Machine {
   /** The DMA engine of the PCI function behind vfio<n> (or behind an open handle). */
   dma(device: number | VfioDeviceHandle): DmaEngine {
     const n = typeof device === 'number' ? device : device.index;
-    let e = this.engines.get(n);
-    if (!e) {
-      const vdev = this.engine.vfioDevices[n];
-      if (!vdev) throw new RangeError(`no vfio${n} on ${this.engine.platform.name}`);
-      e = new DmaEngine(vdev.pci, this.cache);
-      this.engines.set(n, e);
-    }
+    const e = this.engine.dma[n];
+    if (!e) throw new RangeError(`no vfio${n} on ${this.engine.platform.name}`);
     return e;
   }
 

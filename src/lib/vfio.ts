@@ -6,7 +6,7 @@ import type { VfioDeviceFile } from '../core/vfio-device.js';
 import type { Task } from '../core/task.js';
 import type { EmulatedFile } from '../core/file.js';
 import type { AddressSpace } from '../hw/memory.js';
-import { Errno } from '../uapi/errno.js';
+import { Errno, EIO } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 
 /** What the wrapper needs of a simulated process (SimProcess). */
@@ -83,6 +83,53 @@ export class VfioDeviceHandle {
     const S = V.VfioDeviceInfo;
     const c = S.decode(this.must(this.ioctlRaw(V.VFIO_DEVICE_GET_INFO, S.encode({ argsz: S.size }))));
     return { flags: c.flags, numRegions: c.num_regions, numIrqs: c.num_irqs };
+  }
+
+  // ---- the device's regions (pread/pwrite at VFIO_PCI_INDEX_TO_OFFSET) ----
+
+  /** pread of `size` bytes (1, 2, 4 or 8) at `off` of region `index`, little-endian. */
+  regionRead(index: number, off: number, size: number): bigint {
+    const n = this.file.read!(this.proc.task, this.scratch, size, (BigInt(index) << 40n) + BigInt(off));
+    if (n !== size) throw new Errno(EIO, `short read of region ${index}`);
+    const b = this.proc.mm.read(this.scratch, size);
+    let v = 0n;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
+    return v;
+  }
+
+  /** pwrite of `size` bytes of `value` at `off` of region `index`, little-endian. */
+  regionWrite(index: number, off: number, size: number, value: bigint | number): void {
+    const b = new Uint8Array(size);
+    let v = BigInt(value);
+    for (let i = 0; i < size; i++) { b[i] = Number(v & 0xffn); v >>= 8n; }
+    this.proc.mm.write(this.scratch, b);
+    const n = this.file.write!(this.proc.task, this.scratch, size, (BigInt(index) << 40n) + BigInt(off));
+    if (n !== size) throw new Errno(EIO, `short write of region ${index}`);
+  }
+
+  /** A 32-bit register of BAR0 (an e1000e's MAC registers). */
+  reg(off: number): number {
+    return Number(this.regionRead(V.VFIO_PCI_BAR0_REGION_INDEX, off, 4));
+  }
+
+  setReg(off: number, value: number): void {
+    this.regionWrite(V.VFIO_PCI_BAR0_REGION_INDEX, off, 4, value >>> 0);
+  }
+
+  /** Set PCI_COMMAND_MASTER (and memory space) through the config region: the function may DMA. */
+  enableBusMaster(): void {
+    const cmd = Number(this.regionRead(V.VFIO_PCI_CONFIG_REGION_INDEX, 4, 2));
+    this.regionWrite(V.VFIO_PCI_CONFIG_REGION_INDEX, 4, 2, cmd | 0x6);
+  }
+
+  /** VFIO_DEVICE_SET_IRQS with eventfds (fd numbers of this process; -1 for none) for vectors from 0. */
+  setIrqEventfds(index: number, fds: readonly number[]): void {
+    const b = new Uint8Array(20 + 4 * fds.length);
+    const flags = V.VFIO_IRQ_SET_DATA_EVENTFD | V.VFIO_IRQ_SET_ACTION_TRIGGER;
+    b.set(V.VfioIrqSet.encode({ argsz: b.length, flags, index, start: 0, count: fds.length }));
+    const dv = new DataView(b.buffer);
+    fds.forEach((v, i) => dv.setInt32(20 + 4 * i, v, true));
+    this.must(this.ioctlRaw(V.VFIO_DEVICE_SET_IRQS, b));
   }
 
   /** close(): the last close of this open file unbinds it. */

@@ -42,6 +42,7 @@ import {
 } from './protocol.js';
 import { ProcessAddressSpace, ProcessTask, parseMemlock, type ResolvedFd, type TaskHost } from './process-memory.js';
 import type { UiClient } from './ui-state.js';
+import { PcapWriter } from './pcap.js';
 import { openFileBacking } from './file-backing.js';
 import { HostEventfd, Peer } from './peer.js';
 import { ChannelPage } from './channel-page.js';
@@ -66,6 +67,8 @@ export interface ServerOptions {
   traceStrsize?: number;
   /** strace -v: unabbreviated structs in trace lines. */
   traceVerbose?: boolean;
+  /** Write every frame on the machine's wire to this new pcap file (made for `owner`). */
+  pcap?: { path: string; owner?: Owner };
 }
 
 /** A traced call: its name, result (-1 or the errno's negation for open) and errno; the file's socket inode. */
@@ -223,9 +226,15 @@ export class EmuServer {
   /** The user `allowUser` let in (besides our own uid and root). */
   private allowed: { uid: number; gid: number } | undefined;
   private closed = false;
+  /** The --pcap capture of the wire. */
+  private readonly pcap: PcapWriter | undefined;
 
   private constructor(opts: ServerOptions) {
     this.engine = opts.engine ?? new Engine();
+    // Device DMA faults show in the trace, as strace shows a signal.
+    this.engine.dma.forEach((e, n) => {
+      e.onFault = (f) => this.trace?.(`--- DMA fault vfio${n} iova=0x${f.iova.toString(16)} ${f.write ? 'write' : 'read'} ${f.reason} ---`);
+    });
     this.rootCaps = opts.rootCaps ?? false;
     this.trace = opts.trace;
     this.traceStrsize = opts.traceStrsize;
@@ -249,6 +258,11 @@ export class EmuServer {
       const root = path.join(fs.realpathSync(this.stateDir), 'tree');
       writeSysfsTree(root, tree.entries);
       this.treeEnv = treeEnv(root, tree.prefixes);
+    }
+    if (opts.pcap) {
+      const w = new PcapWriter(opts.pcap.path, opts.pcap.owner);
+      this.pcap = w;
+      this.engine.wire.sink = (f) => w.frame(f);
     }
     this.server = net.createServer({ allowHalfOpen: false }, (s) => this.accept(s));
     this.server.on('error', (e) => this.log(`server socket: ${e.message}`));
@@ -351,6 +365,7 @@ export class EmuServer {
     for (const f of [...this.files.values()]) this.releaseFile(f);
     try { fs.rmSync(this.socketPath, { force: true }); } catch { /* gone */ }
     this.removeDirs();
+    this.pcap?.close();
   }
 
   private removeDirs(): void {
@@ -468,6 +483,7 @@ export class EmuServer {
       mm.close();
       throw peer.gone();
     }
+    this.engine.memory.addAddressSpace(mm);
     const p: ClientProcess = {
       pid, peer: peer.hold(), owned: new Set(), cookie, mm, channels: 0,
       host: undefined as unknown as TaskHost, made: [], pending: new Map(), mappings: new Map(),
@@ -512,6 +528,7 @@ export class EmuServer {
 
   /** A process image is gone (exit, exec): its mappings, unadopted files and control files go too. */
   private dropProcess(p: ClientProcess): void {
+    this.engine.memory.removeAddressSpace(p.mm);
     p.mm.close();
     p.peer.release();
     if (this.procs.get(p.pid) === p) {
