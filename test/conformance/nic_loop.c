@@ -10,7 +10,6 @@
 // what each side sees.
 // oracle: --vfio
 // platform: qemu-vtd
-// needs: e1000e TX/RX descriptor rings and DMA (issue 12, branch nic-dma)
 #include "step.h"
 #include "iofd.h"
 #include <poll.h>

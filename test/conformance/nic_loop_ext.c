@@ -8,7 +8,6 @@
 // that arrives is described field by field.
 // oracle: --vfio
 // platform: qemu-vtd
-// needs: e1000e TX/RX descriptor rings and DMA (issue 12, branch nic-dma)
 #include "step.h"
 #include "iofd.h"
 #include <time.h>
