@@ -42,6 +42,25 @@ export interface MachineEvent {
   readonly detail?: string;
 }
 
+/** One DMA request that did not snoop the CPU caches (Engine.hazards). */
+export interface DmaHazard {
+  /** The cdev index of the device (vfioN) and its name (the BDF). */
+  readonly vfio: number;
+  readonly device: string;
+  readonly iova: bigint;
+  readonly length: number;
+  readonly write: boolean;
+  /** Bytes of the request that went to memory without snooping. */
+  readonly bytes: number;
+  /** Whether the domain enforces coherency (then only a non-cacheable SMMU entry gets here). */
+  readonly enforcing: boolean;
+}
+
+/** Whether a domain says it enforces cache coherency (VT-d SNP from now on, AMD always, SMMU CANWBS). */
+function domainEnforces(d: unknown): boolean {
+  return (d as { enforcing?: boolean } | null)?.enforcing === true;
+}
+
 export class Engine {
   readonly platform: Platform;
   /** Whether IOMMU_TEST_CMD is answered. */
@@ -65,8 +84,19 @@ export class Engine {
   /** The DMA engine of each VFIO device's function, by cdev index. */
   readonly dma: DmaEngine[] = [];
 
+  /**
+   * DMA requests that did not snoop the CPU caches (a No Snoop request the
+   * domain did not force to snoop, or a non-cacheable SMMU entry): what a
+   * guest must flush for itself, the coherency hazard iommufd's enforcement
+   * exists to rule out. The most recent 1024, and how many in all.
+   */
+  readonly hazards: DmaHazard[] = [];
+  hazardCount = 0;
+
   /** Who watches MachineEvents (the live view); empty unless one does. */
   readonly observers = new Set<(ev: MachineEvent) => void>();
+  /** Who wants each DmaHazard as it happens (the server's trace). */
+  readonly hazardWatchers = new Set<(h: DmaHazard) => void>();
 
   /** Report a MachineEvent to the observers (nothing to do without any). */
   notify(ev: MachineEvent): void {
@@ -85,6 +115,19 @@ export class Engine {
   /** Give vfio<n>'s function another DMA engine (the library's, in front of its CPU cache). */
   setDma(n: number, e: DmaEngine): void {
     this.dma[n] = e;
+    e.onTransfer = (write, iova, length, segments) => {
+      let bytes = 0;
+      for (const s of segments) if (!s.snooped) bytes += s.length;
+      if (bytes) {
+        const h: DmaHazard = { vfio: n, device: e.device.name, iova, length, write, bytes, enforcing: domainEnforces(e.device.group.domain) };
+        this.hazardCount++;
+        this.hazards.push(h);
+        if (this.hazards.length > 1024) this.hazards.splice(0, this.hazards.length - 1024);
+        for (const w of this.hazardWatchers) w(h);
+        if (this.observers.size) this.notify({ kind: 'hazard', device: h.device, iova, length, write, detail: `${bytes} of ${length} bytes did not snoop the CPU caches` });
+      }
+      if (this.observers.size) this.notify({ kind: 'dma', device: e.device.name, iova, length, write, detail: `${write ? 'wrote' : 'read'} ${length} bytes${bytes ? ', not snooped' : ''}` });
+    };
     const pci = this.vfioDevices[n]!.pci;
     if (pci instanceof E1000e) pci.model.attachDma(e);
   }

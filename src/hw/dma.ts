@@ -133,6 +133,8 @@ export class DmaEngine {
   readonly memory: PhysicalMemory;
   /** Told of every fault as it is recorded (the server's trace). */
   onFault: ((f: IommuFault) => void) | undefined;
+  /** Told of every request that moved bytes, with its pieces (the engine's hazard watch). */
+  onTransfer: ((write: boolean, iova: bigint, length: number, segments: readonly DmaSegment[]) => void) | undefined;
 
   constructor(readonly device: IommuDevice, target: CpuCache | PhysicalMemory) {
     this.cache = target instanceof CpuCache ? target : undefined;
@@ -175,6 +177,7 @@ export class DmaEngine {
       data.set(s.snooped && this.cache ? this.cache.snoopRead(s.paddr, s.length) : this.memory.read(s.paddr, s.length), off);
       off += s.length;
     }
+    this.onTransfer?.(false, iova, len, segs);
     return { ok: true, data, segments: segs };
   }
 
@@ -190,6 +193,7 @@ export class DmaEngine {
       off += s.length;
     }
     markDirty(this.device.group.domain, segs);
+    this.onTransfer?.(true, iova, data.length, segs);
     return { ok: true, segments: segs };
   }
 
@@ -224,6 +228,7 @@ export class DmaEngine {
       off += s.length;
     }
     if (faulted) out.fill(0, off);
+    if (segs.length) this.onTransfer?.(false, iova, off, segs);
     return !faulted;
   }
 
@@ -241,6 +246,7 @@ export class DmaEngine {
       off += s.length;
     }
     markDirty(this.device.group.domain, segs);
+    if (segs.length) this.onTransfer?.(true, iova, off, segs);
     return !faulted;
   }
 
@@ -264,6 +270,7 @@ export class DmaEngine {
       out.set(s.snooped && this.cache ? this.cache.snoopRead(s.paddr, s.length) : this.memory.read(s.paddr, s.length), off);
       off += s.length;
     }
+    this.onTransfer?.(false, iova, out.length, segs);
     return 'mapped';
   }
 }

@@ -29,7 +29,7 @@ import {
   RXD_PKT_IP4_XDP, RXD_PKT_IP6, RXD_PKT_IP6_XDP, CTRL_VME, RXD_STAT_VP,
 } from './e1000e-regs.js';
 import { EthPktType, FrameInfo, ethPktType, ip4HeaderValid, l4CsumValid } from './e1000e-frame.js';
-import { inc, grow8, type E1000eBus } from './e1000e-tx.js';
+import { inc, grow8, GCR_RXD_NO_SNOOP, GCR_RXDSCR_NO_SNOOP, GCR_RXDSCW_NO_SNOOP, type E1000eBus } from './e1000e-tx.js';
 
 /** What the receive path needs of the core. */
 export interface E1000eRxHost {
@@ -210,7 +210,7 @@ export class E1000eRx {
       if (this.ringEmpty(r)) return;
       const base = ((BigInt(m[r.bah]!) << 32n) + BigInt(m[r.bal]!) + BigInt(MIN_DESC * m[r.dh]!)) & 0xffffffffffffffffn;
       const desc = this.desc.subarray(0, this.descLen);
-      h.bus.read(base, desc);
+      h.bus.read(base, desc, GCR_RXDSCR_NO_SNOOP);
       this.readAddrs();
       this.written.fill(0);
       this.cur = 0;
@@ -225,7 +225,7 @@ export class E1000eRx {
         if (offset >= total) last = true;
       }
       this.writeDesc(last ? p : undefined, f);
-      h.bus.write(base, desc);
+      h.bus.write(base, desc, GCR_RXDSCW_NO_SNOOP);
       m[r.dh] = m[r.dh]! + this.descLen / MIN_DESC;
       if (m[r.dh]! * MIN_DESC >= m[r.dlen]!) m[r.dh] = 0;
     } while (offset < total);
@@ -253,7 +253,7 @@ export class E1000eRx {
     while (off < data.length && this.cur < MAX_PS_BUFFERS) {
       const room = this.bufSizes[this.cur]! - this.written[this.cur]!;
       const n = Math.min(data.length - off, room);
-      if (n > 0) this.host.bus.write(this.addrs[this.cur]! + BigInt(this.written[this.cur]!), data.subarray(off, off + n));
+      if (n > 0) this.host.bus.write(this.addrs[this.cur]! + BigInt(this.written[this.cur]!), data.subarray(off, off + n), GCR_RXD_NO_SNOOP);
       this.written[this.cur] = this.written[this.cur]! + n;
       off += n;
       if (this.written[this.cur] === this.bufSizes[this.cur]) this.cur++;

@@ -25,17 +25,25 @@ import {
 import { EthPktType, FrameInfo, csumAdd, ethPktType, fillIp4HeaderCsum, fillL4Csum, ETH_HLEN } from './e1000e-frame.js';
 
 /** The function's DMA as the core uses it (qemu's pci_dma_read / pci_dma_write). */
+/**
+ * What a DMA request of the NIC carries: the GCR No Snoop enable bit of its
+ * class (receive data, receive descriptor write/read, transmit data,
+ * transmit descriptor write/read: E1000_GCR_*_NO_SNOOP, bits 0-5).
+ */
+export const GCR_RXD_NO_SNOOP = 1 << 0, GCR_RXDSCW_NO_SNOOP = 1 << 1, GCR_RXDSCR_NO_SNOOP = 1 << 2;
+export const GCR_TXD_NO_SNOOP = 1 << 3, GCR_TXDSCW_NO_SNOOP = 1 << 4, GCR_TXDSCR_NO_SNOOP = 1 << 5;
+
 export interface E1000eBus {
-  /** Fill `out` from `addr`; false when the request faulted or went nowhere (then `out` holds zeros). */
-  read(addr: bigint, out: Uint8Array): boolean;
+  /** Fill `out` from `addr`; false when the request faulted or went nowhere (then `out` holds zeros). `cls`: its GCR No Snoop bit. */
+  read(addr: bigint, out: Uint8Array, cls?: number): boolean;
   /** Write `data` at `addr`; false when the request faulted or went nowhere (nothing was written). */
-  write(addr: bigint, data: Uint8Array): boolean;
+  write(addr: bigint, data: Uint8Array, cls?: number): boolean;
   /**
    * Map a transmit buffer and copy it into `out` (qemu's pci_dma_map in
    * net_tx_pkt_add_raw_fragment): 'mapped', 'bounce' (zeros: the buffer is
    * not translatable and fits the one-page bounce buffer) or 'failed'.
    */
-  mapRead(addr: bigint, out: Uint8Array): 'mapped' | 'bounce' | 'failed';
+  mapRead(addr: bigint, out: Uint8Array, cls?: number): 'mapped' | 'bounce' | 'failed';
   /** PCI_COMMAND_MASTER: whether the function may start DMA. */
   master(): boolean;
 }
@@ -97,7 +105,7 @@ export class E1000eTx {
     let cause = ICR_TXQE;
     while (m[q.dh] !== m[q.dt] && m[q.dt]! < m[q.dlen]! / DESC_LEN) {
       const base = ((BigInt(m[q.bah]!) << 32n) + BigInt(m[q.bal]!) + BigInt(DESC_LEN * m[q.dh]!)) & 0xffffffffffffffffn;
-      h.bus.read(base, this.desc);
+      h.bus.read(base, this.desc, GCR_TXDSCR_NO_SNOOP);
       this.process(q, n);
       cause |= this.writeback(base, n);
       m[q.dh] = m[q.dh]! + 1;
@@ -152,7 +160,7 @@ export class E1000eTx {
       q.frame = bigger;
     }
     const dst = q.frame.subarray(q.len, q.len + len);
-    if (this.host.bus.mapRead(addr, dst) === 'failed') return false;
+    if (this.host.bus.mapRead(addr, dst, GCR_TXD_NO_SNOOP) === 'failed') return false;
     q.len += len;
     q.frags++;
     return true;
@@ -240,7 +248,7 @@ export class E1000eTx {
     if (!(lower & TXD_CMD_RS) && !(this.host.mac[ix(R.IVAR)]! & IVAR_TX_INT_EVERY_WB)) return 0;
     const upper = (this.dv.getUint32(12, true) | TXD_STAT_DD) >>> 0;
     this.wbv.setUint32(0, upper, true);
-    this.host.bus.write(base + 12n, this.wb);
+    this.host.bus.write(base + 12n, this.wb, GCR_TXDSCW_NO_SNOOP);
     if (!this.host.msix()) return ICR_TXDW;
     return n === 0 ? ICR_TXQ0 : ICR_TXQ1;
   }

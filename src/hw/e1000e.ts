@@ -11,6 +11,9 @@ import { E1000eCore, type E1000eIrqMode } from './e1000e-core.js';
 import type { Wire, WireEnd } from './wire.js';
 import type { IommuGroup } from './iommu.js';
 import * as V from '../uapi/vfio.js';
+import { PCI_EXP_DEVCTL } from '../uapi/pci-regs.js';
+import { R } from './e1000e-regs.js';
+import type { DmaOptions } from './dma.js';
 
 export const E1000E_VENDOR_ID = 0x8086;
 export const E1000E_DEVICE_ID = 0x10d3;
@@ -176,10 +179,14 @@ function e1000eResources(fw: E1000eFirmware): PciBarResource[] {
 
 /** A function's DMA as a device model uses it (DmaEngine.readInto / writeFrom). */
 export interface DeviceDma {
-  readInto(iova: bigint, out: Uint8Array): boolean;
-  writeFrom(iova: bigint, data: Uint8Array): boolean;
-  mapRead(iova: bigint, out: Uint8Array): 'mapped' | 'bounce' | 'failed';
+  readInto(iova: bigint, out: Uint8Array, o?: DmaOptions): boolean;
+  writeFrom(iova: bigint, data: Uint8Array, o?: DmaOptions): boolean;
+  mapRead(iova: bigint, out: Uint8Array, o?: DmaOptions): 'mapped' | 'bounce' | 'failed';
 }
+
+/** PCIe Device Control: Enable No Snoop (PCI_EXP_DEVCTL_NOSNOOP_EN). */
+const DEVCTL_NOSNOOP_EN = 0x0800;
+const SNOOP: DmaOptions = {}, NO_SNOOP: DmaOptions = { noSnoop: true };
 
 const PCI_COMMAND_MASTER = 0x4;
 
@@ -221,15 +228,25 @@ export class E1000eModel implements PciFunctionModel {
    */
   attachDma(dma: DeviceDma | undefined): void {
     const master = () => (this.config.bytes[4]! & PCI_COMMAND_MASTER) !== 0;
+    // A request carries No Snoop when the driver enabled it for its class in
+    // GCR and the PCIe Device Control register allows it (Enable No Snoop).
+    // qemu's e1000e keeps that DevCtl bit read-only 0 (vfio_config.golden:
+    // writing 0x7fff reads back 0x70e0), so on the oracle's NIC no request
+    // ever does; a platform whose function lets the bit be set gets them.
+    const snoop = (cls?: number): DmaOptions => {
+      if (!cls || !(this.core.mac[R.GCR >> 2]! & cls)) return SNOOP;
+      const devctl = this.config.bytes[CAP_EXP + PCI_EXP_DEVCTL]! | (this.config.bytes[CAP_EXP + PCI_EXP_DEVCTL + 1]! << 8);
+      return devctl & DEVCTL_NOSNOOP_EN ? NO_SNOOP : SNOOP;
+    };
     this.core.bus = {
-      read: (addr, out) => {
-        if (dma && master()) return dma.readInto(addr, out);
+      read: (addr, out, cls) => {
+        if (dma && master()) return dma.readInto(addr, out, snoop(cls));
         out.fill(0);
         return false;
       },
-      write: (addr, data) => (dma && master() ? dma.writeFrom(addr, data) : false),
-      mapRead: (addr, out) => {
-        if (dma && master()) return dma.mapRead(addr, out);
+      write: (addr, data, cls) => (dma && master() ? dma.writeFrom(addr, data, snoop(cls)) : false),
+      mapRead: (addr, out, cls) => {
+        if (dma && master()) return dma.mapRead(addr, out, snoop(cls));
         out.fill(0);
         return out.length <= 4096 ? 'bounce' : 'failed';
       },

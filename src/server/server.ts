@@ -235,6 +235,9 @@ export class EmuServer {
     this.engine.dma.forEach((e, n) => {
       e.onFault = (f) => this.trace?.(`--- DMA fault vfio${n} iova=0x${f.iova.toString(16)} ${f.write ? 'write' : 'read'} ${f.reason} ---`);
     });
+    // Requests that did not snoop the CPU caches: in the trace as they happen, counted at close.
+    this.engine.hazardWatchers.add((h) => this.trace?.(
+      `--- DMA no snoop vfio${h.vfio} iova=0x${h.iova.toString(16)} ${h.write ? 'write' : 'read'} ${h.bytes} of ${h.length} bytes not snooped (${h.enforcing ? 'enforcing domain' : 'domain does not enforce coherency'}) ---`));
     this.rootCaps = opts.rootCaps ?? false;
     this.trace = opts.trace;
     this.traceStrsize = opts.traceStrsize;
@@ -366,6 +369,13 @@ export class EmuServer {
     try { fs.rmSync(this.socketPath, { force: true }); } catch { /* gone */ }
     this.removeDirs();
     this.pcap?.close();
+    const e = this.engine;
+    if (e.hazardCount) {
+      const h = e.hazards[0]!;
+      this.log(`${e.hazardCount} DMA request(s) did not snoop the CPU caches: the program must flush them itself ` +
+        `(the earliest kept: vfio${h.vfio} ${h.device} ${h.write ? 'write' : 'read'} at IOVA 0x${h.iova.toString(16)}; ` +
+        `--trace shows each)`);
+    }
   }
 
   private removeDirs(): void {
