@@ -1198,6 +1198,13 @@ static void s_group(unsigned n)
 		int w = (int)below(8), f = w < 4 ? cfd : w < 6 ? ifd : w == 6 ? -1 : vfd[0];
 		void *p = int_arg(f, &d);
 
+		/* an fd number read from memory names different files on the two
+		 * sides (the shim holds fds): only a pointer that faults */
+		if (strcmp(d, "arg") && strcmp(d, "null") && strncmp(d, "hole", 4)) {
+			p = pool + HOLE * PG;
+			d = "hole0";
+		}
+
 		rc = xioctl(gfd[g], VFIO_GROUP_SET_CONTAINER, p);
 		snprintf(a, sizeof(a), "SET_CONTAINER group%d fd=%s p=%s", g + 1,
 			 w < 4 ? (cfd < 0 ? "-1" : "container") : w < 6 ? "iommufd" : w == 6 ? "-1" : vfd[0] < 0 ? "-1" : "vfio0", d);
