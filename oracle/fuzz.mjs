@@ -3,8 +3,9 @@
 // the emulator, compared line by line; each divergence shrunk to a short
 // reproducer (the steps it needs, found by delta debugging on both sides).
 //
-//   oracle fuzz [--vfio] [--no-shrink] SEEDS STEPS
+//   oracle fuzz [--vfio] [--no-shrink] [--v2] SEEDS STEPS
 //     SEEDS  a seed, a list 1,2,3 or a range 1-8
+//     --v2   the generator's version 2 (more step kinds; gen v2 SEED ...)
 //
 // Exit: 0 every seed agrees, 1 some differ, 64 usage, other: the oracle's.
 import { spawn, spawnSync } from 'node:child_process';
@@ -17,11 +18,12 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const GEN = join(ROOT, 'test/fuzz/gen.c');
 
 function usage(code) {
-  (code ? process.stderr : process.stdout).write(`usage: oracle fuzz [--vfio] [--no-shrink] SEEDS STEPS
+  (code ? process.stderr : process.stdout).write(`usage: oracle fuzz [--vfio] [--no-shrink] [--v2] SEEDS STEPS
   Runs test/fuzz/gen.c with each seed on the oracle's kernel and under the
   emulator (platform mock, or qemu-vtd with --vfio), reports the first step
   where they differ and a shrunk reproducer (gen SEED N SKIPS...).
-  SEEDS: N, N,M,... or A-B.
+  SEEDS: N, N,M,... or A-B. --v2: the generator's version 2 (fork, dup,
+  freed memory, FIO* ioctls, VFIO container and group files).
 `);
   process.exit(code);
 }
@@ -38,11 +40,12 @@ function parseSeeds(s) {
 }
 
 const args = process.argv.slice(2);
-let vfio = false, shrink = true;
+let vfio = false, shrink = true, V = [];
 while (args[0]?.startsWith('-')) {
   const a = args.shift();
   if (a === '--vfio') vfio = true;
   else if (a === '--no-shrink') shrink = false;
+  else if (a === '--v2') V = ['v2'];
   else if (a === '-h' || a === '--help') usage(0);
   else usage(64);
 }
@@ -135,7 +138,7 @@ async function shrinkSeed(seed, t, lines) {
   const succeeded = lines.filter((l) => /: (ok|ret=\d+)( |$)/.test(l)).map(stepOf).filter((s) => s >= 0 && s < t);
   if (succeeded.length < t) {
     const cand = [...succeeded, t];
-    const res = await both([[String(seed), String(t + 1), ...skipsFor(cand, t + 1)]]);
+    const res = await both([[...V, String(seed), String(t + 1), ...skipsFor(cand, t + 1)]]);
     if (stillDiffers(res, 0, t)) kept = cand;
     process.stderr.write(`fuzz: seed ${seed}: the ${succeeded.length} steps that succeeded ${kept === cand ? 'still differ' : 'do not differ'}\n`);
   }
@@ -149,7 +152,7 @@ async function shrinkSeed(seed, t, lines) {
       const drop = new Set(pre.slice(c, c + size));
       cands.push(kept.filter((s) => !drop.has(s)));
     }
-    const res = await both(cands.map((c) => [String(seed), String(t + 1), ...skipsFor(c, t + 1)]));
+    const res = await both(cands.map((c) => [...V, String(seed), String(t + 1), ...skipsFor(c, t + 1)]));
     const hit = cands.findIndex((c, i) => stillDiffers(res, i, t));
     process.stderr.write(`fuzz: seed ${seed} round ${round}: ${kept.length} steps, ${cands.length} tries, ${hit >= 0 ? 'smaller' : 'no smaller'}\n`);
     if (hit >= 0) {
@@ -161,13 +164,13 @@ async function shrinkSeed(seed, t, lines) {
       n = Math.min(2 * n, pre.length);
     }
   }
-  const argv = [String(seed), String(t + 1), ...skipsFor(kept, t + 1)];
+  const argv = [...V, String(seed), String(t + 1), ...skipsFor(kept, t + 1)];
   const res = await both([argv]);
   return { argv, kept, kernel: res.kernel[0] ?? [], emu: res.emu[0] ?? [] };
 }
 
 let bad = 0;
-const first = await both(seeds.map((s) => [String(s), String(steps)]));
+const first = await both(seeds.map((s) => [...V, String(s), String(steps)]));
 for (const [i, seed] of seeds.entries()) {
   const d = firstDiff(first.kernel[i], first.emu[i]);
   if (!d) {

@@ -1,8 +1,10 @@
 // The random generator's corpus (test/shim/fuzz_corpus.c, test/fuzz/gen.c):
 // seeded sequences of valid and invalid iommufd, IOMMU_TEST_CMD and VFIO
 // cdev calls, with bad pointers, holes, read-only and straddling memory,
-// fd closes and reopens; every line (result, bytes written back, digest of
-// the output area) is what Linux 7.2.13 printed for the same seed, recorded
+// fd closes and reopens (version 2 also: FIO* ioctls, the VFIO container
+// and group files, fork, dup, freed and reallocated memory); every line
+// (result, bytes written back, digest of the output area and, in version 2,
+// of the data pages) is what Linux 7.2.13 printed for the same seed, recorded
 // by `npm run oracle -- record shim/fuzz_mock shim/fuzz_vfio`. The live,
 // unbounded comparison is `npm run oracle -- fuzz SEEDS STEPS`.
 // Run with --root-caps: the oracle's client is root with every capability
@@ -39,13 +41,13 @@ test('the corpus has a golden per machine', () => {
 });
 
 for (const g of corpus) {
-  test(`${g.golden}: ${g.args.filter((a) => a !== '--').length / 2} seeds on ${g.platform}, every line as on Linux`, { timeout: 300_000 }, async () => {
+  test(`${g.golden}: ${g.args.filter((a) => a === '--').length + 1} seeds on ${g.platform}, every line as on Linux`, { timeout: 300_000 }, async () => {
     assert.equal(shimGoldenProblem(ROOT, g), undefined);
     const r = await run(['run', '--root-caps', '--platform', g.platform, '--', bin, ...g.args]);
     assert.equal(r.code, 0, r.stderr);
     const want = fs.readFileSync(path.join(SRC, `${g.golden}.golden`), 'utf8').split('\n');
     const got = r.stdout.split('\n');
-    // the first differing line names the seed's step: a reproducer is `gen SEED STEP+1`
+    // the first differing line names the seed's step: a reproducer is `gen [v2] SEED STEP+1`
     const i = want.findIndex((l, k) => l !== got[k]);
     assert.equal(i, -1, `line ${i + 1} differs:\n  linux: ${want[i]}\n  emu:   ${got[i]}`);
     assert.equal(got.length, want.length);

@@ -9,10 +9,12 @@ import type { IommufdIoas } from './ioas.js';
 import { ULONG_MAX, type IoptAccess } from './io-pagetable.js';
 import type { IoptArea } from './area.js';
 import { IOMMU_READ, IOMMU_WRITE, type IommuDomain } from '../hw/iommu.js';
-import { FileSpace, PAGE_SHIFT, PAGE_SIZE_N, frameOwner } from '../hw/memory.js';
+import { FileSpace, PAGE_SHIFT, PAGE_SIZE_N, frameOwner, type AddressSpace } from '../hw/memory.js';
 import { pagesPaddr } from './pages.js';
 
 export const IOMMUFD_ACCESS_RW_WRITE = 1 << 0;
+/** __IOMMUFD_ACCESS_RW_SLOW_PATH (the selftest's MOCK_ACCESS_RW_SLOW_PATH): read through the pages, not the mm. */
+export const IOMMUFD_ACCESS_RW_SLOW_PATH = 1 << 2;
 
 /** struct iommufd_access_ops */
 export interface AccessOps {
@@ -163,7 +165,7 @@ export function accessUnpinPages(a: IommufdAccess, iova: bigint, length: bigint)
  * view of the pages. EINVAL while an unmap waits, EPERM for the protection
  * (or writing read-only pages), ENOENT at a hole.
  */
-export function accessRw(a: IommufdAccess, iova: bigint, data: Uint8Array, flags: number): void {
+export function accessRw(a: IommufdAccess, iova: bigint, data: Uint8Array, flags: number, callerMm?: AddressSpace): void {
   const length = BigInt(data.length);
   if (!length) throw new Errno(EINVAL, 'length 0');
   const last = iova + length - 1n;
@@ -182,7 +184,12 @@ export function accessRw(a: IommufdAccess, iova: bigint, data: Uint8Array, flags
     const pages = area.source;
     if (write && !pages.writable) throw new Errno(EPERM, 'pages are read-only');
     if (pages.dmabuf) throw new Errno(EINVAL, 'dma-buf pages have no CPU access'); // iopt_pages_rw_access
-    const va = pages.uptr + area.startByteOf(from);
+    const startByte = area.startByteOf(from);
+    // A file's pages, another mm's or the slow path flag go through the pages (injection points).
+    if (pages.kind !== 'user' || (flags & IOMMUFD_ACCESS_RW_SLOW_PATH) || (callerMm && callerMm !== pages.sourceMm)) {
+      pages.rwInjectionPoints(Number(startByte / PAGE_SIZE_N), Number((startByte + BigInt(n) - 1n) / PAGE_SIZE_N));
+    }
+    const va = pages.uptr + startByte;
     try {
       if (write) pages.mm.write(va, data.subarray(off, off + n));
       else data.set(pages.mm.read(va, n), off);

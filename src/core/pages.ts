@@ -14,7 +14,7 @@
 // form, with this object as its pages. Per-index state (RunCounter, access
 // intervals) is made only when something is held.
 import { Errno, EFAULT, EINVAL, ENOMEM, EPERM } from '../uapi/errno.js';
-import { iommufdShouldFail } from './faults.js';
+import { iommufdShouldFail, slabShouldFail } from './faults.js';
 import { PAGE_SHIFT, PAGE_SIZE_N, pfnOf, type AddressSpace, type FileSpace } from '../hw/memory.js';
 import type { Task, UserAccount } from './task.js';
 import { RunCounter } from '../util/run-counter.js';
@@ -266,12 +266,14 @@ export class IoptPages {
    * Add one holder to indexes [start, start+n): pin whatever was not pinned
    * yet (EFAULT if the memory is not there), then charge the change in
    * npinned (ENOMEM over RLIMIT_MEMLOCK). On failure nothing has changed.
+   * `pinPoints` false: the caller passed the pin's injection points itself
+   * (an access's fill, span by span).
    */
-  hold(start: number, n: number): void {
+  hold(start: number, n: number, pinPoints = true): void {
     // dma-buf PFNs come from the exporter: nothing is pinned or charged.
     if (this.dmabuf) return;
     const o = this.own();
-    if (o !== this) return o.hold(start, n);
+    if (o !== this) return o.hold(start, n, pinPoints);
     const holders = this._holders ??= new RunCounter();
     const fresh = holders.add(start, n, +1);
     const pinned: Array<readonly [number, number]> = [];
@@ -279,7 +281,7 @@ export class IoptPages {
     try {
       // pfn_reader's injection points when it must pin: the page-list
       // allocation (ENOMEM), then pin_user_pages (EFAULT).
-      if (fresh.length) pinInjectionPoints();
+      if (fresh.length && pinPoints) pinInjectionPoints();
       for (const [s, len] of fresh) {
         const va = this.uptr + (BigInt(s) << BigInt(PAGE_SHIFT));
         mm.checkPinnable(va, BigInt(len) * PAGE_SIZE_N, this.writable);
@@ -321,8 +323,66 @@ export class IoptPages {
     const key = `${first}:${last}`;
     const users = m.get(key);
     if (users) { m.set(key, users + 1); return; }
-    this.hold(first, last - first + 1);
+    // The iopt_pages_access allocation, then iopt_pages_fill_xarray.
+    if (slabShouldFail()) throw new Errno(ENOMEM, 'injected: access allocation');
+    this.fillXarrayPoints(first, last);
+    this.hold(first, last - first + 1, false);
     m.set(key, 1);
+  }
+
+  /**
+   * iopt_pages_rw_access's injection points off the fast path (a file's
+   * pages, another mm's, or the slow-path flag), for indexes [first, last]:
+   * one user page is pinned alone (iopt_pages_rw_page: EINVAL); otherwise
+   * iopt_pages_rw_slow allocates its batch (ENOMEM), then pins each hole
+   * no access or domain holds, the page/folio list allocated at the first
+   * (ENOMEM), each pin EFAULT.
+   */
+  rwInjectionPoints(first: number, last: number): void {
+    const o = this.own();
+    if (o !== this) return o.rwInjectionPoints(first, last);
+    if (this.kind === 'user' && first === last) {
+      if (iommufdShouldFail()) throw new Errno(EINVAL, 'injected: rw page');
+      return;
+    }
+    if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: batch allocation');
+    let list = false;
+    for (const [s, len, held] of (this._holders ?? new RunCounter()).slice(first, last - first + 1)) {
+      if (held) continue;
+      if (!list && iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: page list allocation');
+      list = true;
+      if (iommufdShouldFail()) throw new Errno(EFAULT, 'injected: pin_user_pages');
+      this.mm.checkPinnable(this.uptr + (BigInt(s) << BigInt(PAGE_SHIFT)), BigInt(len) * PAGE_SIZE_N, this.writable);
+    }
+  }
+
+  /**
+   * iopt_pages_fill_xarray's injection points, span by span: a span an
+   * access already holds has none; one a domain holds is stored into the
+   * xarray (pages_to_xarray: EINVAL); a hole is pinned first (a file's folio
+   * list is allocated at the first: ENOMEM; pin: EFAULT), then stored. A hole
+   * that cannot be pinned fails there, before the later spans' points. The
+   * charge (update pinned) comes after every span, in hold().
+   */
+  private fillXarrayPoints(first: number, last: number): void {
+    const covered = new RunCounter();
+    for (const k of this._intervals?.keys() ?? []) {
+      const [a, b] = k.split(':').map(Number) as [number, number];
+      if (b >= first && a <= last) covered.add(a, b - a + 1, 1);
+    }
+    let folios = this.kind !== 'file';
+    for (const [s, len, c] of covered.slice(first, last - first + 1)) {
+      if (c) continue;
+      for (const [hs, hlen, held] of (this._holders ?? new RunCounter()).slice(s, len)) {
+        if (!held) {
+          if (!folios && iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: folio list allocation');
+          folios = true;
+          if (iommufdShouldFail()) throw new Errno(EFAULT, 'injected: pin_user_pages');
+          this.mm.checkPinnable(this.uptr + (BigInt(hs) << BigInt(PAGE_SHIFT)), BigInt(hlen) * PAGE_SIZE_N, this.writable);
+        }
+        if (iommufdShouldFail()) throw new Errno(EINVAL, 'injected: pages_to_xarray');
+      }
+    }
   }
 
   /** iopt_area_remove_access: the interval must match an earlier hold exactly. */

@@ -4,7 +4,7 @@
 import { Errno, EFAULT, EINVAL, EIO, EOPNOTSUPP, EOVERFLOW, ENOENT, ENOTTY, EBADFD, EBADE, ENOMEM } from '../uapi/errno.js';
 import type { EmulatedFile } from './file.js';
 import type { Task } from './task.js';
-import { accessAttach, accessCreate, accessDestroy, accessPinPages, accessReplace, accessRw, accessUnpinPages, IOMMUFD_ACCESS_RW_WRITE, type IommufdAccess } from './access.js';
+import { accessAttach, accessCreate, accessDestroy, accessPinPages, accessReplace, accessRw, accessUnpinPages, IOMMUFD_ACCESS_RW_SLOW_PATH, IOMMUFD_ACCESS_RW_WRITE, type IommufdAccess } from './access.js';
 import * as T from '../uapi/iommufd-test.js';
 import { IommufdObject } from './object-table.js';
 import type { IommufdCtx } from './iommufd.js';
@@ -338,7 +338,7 @@ function accessRwOp(u: TestCmd): number {
   const tmp = write ? u.task.mm.read(p.uptr, n) : new Uint8Array(n);
   const a = f.access!;
   const iova = p.flags & T.MOCK_FLAGS_ACCESS_SYZ ? (a.ioas ? syzConvIova(a.ioas.iopt, p.iova) : 0n) : p.iova;
-  accessRw(a, iova, tmp, write ? IOMMUFD_ACCESS_RW_WRITE : 0);
+  accessRw(a, iova, tmp, (write ? IOMMUFD_ACCESS_RW_WRITE : 0) | (p.flags & T.MOCK_ACCESS_RW_SLOW_PATH ? IOMMUFD_ACCESS_RW_SLOW_PATH : 0), u.task.mm);
   if (!write) u.task.mm.write(p.uptr, tmp);
   return 0;
 }

@@ -12,7 +12,7 @@
 // vectors signal their eventfd whenever the function raises them; an MSI-X
 // vector without one is masked in the table the host kernel programs, so
 // the function's message waits in its PBA until an eventfd is set.
-import { Errno, EBADF, EINVAL, ENODEV, ENOTTY } from '../uapi/errno.js';
+import { Errno, EBADF, EINVAL, ENODEV, ENOTTY, ERANGE } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import type { EventfdCtx, Task } from './task.js';
 import type { IoctlTrace } from './file.js';
@@ -138,6 +138,8 @@ export class VfioPciIntrs {
 
   private msiEnable(nvec: number, msix: boolean): void {
     if (this.irqType !== NONE) throw new Errno(EINVAL, 'another interrupt type is enabled');
+    // pci_alloc_irq_vectors(pdev, 1, nvec): fewer than the minimum of one is a bad range.
+    if (nvec < 1) throw new Errno(ERANGE, 'no vectors to enable');
     this.irqType = msix ? V.VFIO_PCI_MSIX_IRQ_INDEX : V.VFIO_PCI_MSI_IRQ_INDEX;
     this.config.setHwIrqEnable(msix, true);
     if (!msix) {

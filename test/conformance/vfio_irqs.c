@@ -1,7 +1,8 @@
 // vfio-pci's interrupts for qemu's e1000e: VFIO_DEVICE_GET_IRQ_INFO and
 // VFIO_DEVICE_SET_IRQS for INTx, MSI, MSI-X, ERR and REQ: the header
 // validation, DATA_NONE/BOOL/EVENTFD, MASK/UNMASK/TRIGGER, eventfd -1 to
-// tear a vector down, count 0 with DATA_NONE to disable, loopback triggers
+// tear a vector down, count 0 with DATA_NONE to disable, eventfds for no
+// vectors (ERANGE while off), loopback triggers
 // read back from the eventfds, INTx disabled in the command register, and
 // everything gone after the device file is closed.
 // oracle: --vfio
@@ -283,6 +284,23 @@ int main(void)
 	step("one eventfd for two vectors", set_fds(MSIX, 0, 2, fds), NULL);
 	rc = set_none(ACT_TRIGGER, MSIX, 0, 2);
 	step("trigger both", rc, "%s", efd_read(e0));
+	step("disable", set_none(ACT_TRIGGER, MSIX, 0, 0), NULL);
+
+	note("eventfds for no vectors (nvec = start + count)");
+	for (i = MSI; i <= MSIX; i++) {
+		const char *n = i == MSI ? "MSI" : "MSI-X";
+
+		step(L("%s eventfd count 0 while off", n),
+		     set_irqs(20, DATA_EVENTFD | ACT_TRIGGER, i, 0, 0, NULL, 0), NULL);
+		step(L("%s trigger after it", n), set_none(ACT_TRIGGER, i, 0, 1), NULL);
+		step(L("%s disable after it", n), set_none(ACT_TRIGGER, i, 0, 0), NULL);
+	}
+	step("MSI-X eventfd start 1 count 0 while off",
+	     set_irqs(20, DATA_EVENTFD | ACT_TRIGGER, MSIX, 1, 0, NULL, 0), NULL);
+	step("MSI-X trigger 0 after it", set_none(ACT_TRIGGER, MSIX, 0, 1), NULL);
+	step("MSI-X eventfd count 0 while on",
+	     set_irqs(20, DATA_EVENTFD | ACT_TRIGGER, MSIX, 0, 0, NULL, 0), NULL);
+	step("MSI while MSI-X is on", set_irqs(20, DATA_EVENTFD | ACT_TRIGGER, MSI, 0, 0, NULL, 0), NULL);
 	step("disable", set_none(ACT_TRIGGER, MSIX, 0, 0), NULL);
 
 	note("ERR and REQ");

@@ -1,6 +1,6 @@
 // gen: seeded random iommufd ioctl sequences, one deterministic line per step.
 //
-//   gen SEED STEPS [SKIP...]
+//   gen [v2] SEED STEPS [SKIP...]
 //
 // The same program runs on Linux (the oracle) and under the emulator; the
 // lines are compared. A step's arguments come from its own random stream
@@ -18,6 +18,15 @@
 // sides): data pages (rw), read-only pages, a hole, an out area, and
 // argument pages next to a hole and a read-only page, so structs can
 // straddle into unmapped memory or be unwritable.
+// Version 2 (a leading "v2"; version 1 stays as it was, for the recorded
+// seeds): FIOCLEX/FIONCLEX/FIONBIO/FIOASYNC/FIOQSIZE on every fd, the VFIO
+// container ioctls on the iommufd and /dev/vfio/vfio, the group files,
+// steps run in a forked child, dup and close of the iommufd, data pages freed
+// (PROT_NONE), reallocated or made read-only, the data pages in
+// the o= digest, and RAW calls whose write-back (fd numbers) is undone.
+// (In version 1 a RAW FAULT_QUEUE_ALLOC can leave its fd number in a data
+// page that a later RAW call reads as an id: mock seed 65 step 3669 reads
+// dev_id 6 on Linux and 5 under the emulator. Not a difference of theirs.)
 // Runs on either oracle machine (plain: mock; --vfio: qemu-vtd).
 // platform: mock
 #include "step.h"
@@ -42,6 +51,9 @@ enum {
 
 static unsigned char *pool;
 static int ifd = -1;
+static int ver = 1;            /* generator version: which step kinds exist */
+static unsigned char shadow[NDATA * PG];   /* v2: the data pages as gen last left them */
+static unsigned char dfree[NDATA];         /* v2: data pages freed (1: PROT_NONE) or read-only (2) */
 
 /* ---- randomness: one stream per step ---- */
 static uint64_t rs;
@@ -308,6 +320,19 @@ static void show(unsigned step_no, const char *op, const char *args, int rc)
 		changed++;
 		h = (h ^ (i + NOUT * PG)) * 1099511628211ULL;
 		h = (h ^ *q) * 1099511628211ULL;
+	}
+	/* v2: data pages written (through pins, by DMA or a bad pointer) */
+	for (i = 0; ver >= 2 && i < NDATA * PG; i++) {
+		if (dfree[i / PG] == 1) {
+			i += PG - 1;
+			continue;
+		}
+		if (pool[DATA * PG + i] == shadow[i])
+			continue;
+		changed++;
+		h = (h ^ (i + (NOUT + 1) * PG)) * 1099511628211ULL;
+		h = (h ^ pool[DATA * PG + i]) * 1099511628211ULL;
+		shadow[i] = pool[DATA * PG + i];
 	}
 	if (changed)
 		printf(" o=%d/%016llx", changed, (unsigned long long)h);
@@ -764,7 +789,22 @@ static void s_garbage(unsigned n)
 	argsz = 0;
 	arg = pool + ARG * PG;
 	where = "";
-	rc = xioctl(ifd, nr, (void *)(uintptr_t)p);
+	if (ver >= 2 && p >= (__u64)(uintptr_t)pool && p < (__u64)(uintptr_t)(pool + RO * PG) &&
+	    !dfree[(p - (__u64)(uintptr_t)pool) / PG]) {
+		/* what a RAW call writes back may be an fd number (FAULT_QUEUE_ALLOC,
+		 * VEVENTQ_ALLOC): undone, so no later step reads it (only the
+		 * writable part: the next page may be freed or read-only) */
+		unsigned char keep[256];
+		size_t off = (size_t)(p - (__u64)(uintptr_t)pool), k = sizeof(keep);
+
+		if (off / PG + 1 >= NDATA || dfree[off / PG + 1])
+			k = PG - off % PG < k ? PG - off % PG : k;
+		memcpy(keep, (void *)(uintptr_t)p, k);
+		rc = xioctl(ifd, nr, (void *)(uintptr_t)p);
+		memcpy((void *)(uintptr_t)p, keep, k);
+	} else {
+		rc = xioctl(ifd, nr, (void *)(uintptr_t)p);
+	}
 	printf("%u RAW nr=%#lx p=%s: %s\n", n, nr & 0xff, d, rc_str(rc));
 	fflush(stdout);
 }
@@ -926,6 +966,375 @@ static void (*const steps[])(unsigned) = {
 	s_test, s_test, s_test, s_test, s_garbage,
 };
 
+/* ---- version 2 ---- */
+
+/* A call with no struct (a value, or none): nothing in the argument page is
+ * its, and what earlier steps left there is the baseline. */
+static void noarg(void)
+{
+	arg = pool + ARG * PG;
+	argsz = 0;
+	where = "";
+	memcpy(argpage, pool + ARG * PG, PG);
+	memset(pool + OUT * PG, 0xa5, NOUT * PG);
+}
+
+static int cfd = -1;           /* /dev/vfio/vfio (the iommufd's container compat) */
+static int gfd[2] = { -1, -1 }; /* /dev/vfio/1, /dev/vfio/2 */
+
+/* An fd of this process, by name (never its number). */
+static int pick_fd(const char **name)
+{
+	int d;
+
+	switch (below(8)) {
+	case 0:
+		if (nafds) {
+			*name = "access";
+			return afds[below(nafds)];
+		}
+		break;
+	case 1:
+		if (nvfd && vfd[d = (int)below(nvfd)] >= 0) {
+			*name = d ? "vfio1" : "vfio0";
+			return vfd[d];
+		}
+		break;
+	case 2:
+		if (cfd >= 0) {
+			*name = "container";
+			return cfd;
+		}
+		break;
+	case 3:
+		if (nvfd && gfd[d = (int)below(nvfd)] >= 0) {
+			*name = d ? "group2" : "group1";
+			return gfd[d];
+		}
+		break;
+	default:
+		break;
+	}
+	*name = "iommufd";
+	return ifd;
+}
+
+/* An int argument, by class: in the argument page, or a bad pointer. */
+static void *int_arg(int val, const char **d)
+{
+	const char *pd;
+	__u64 p;
+
+	arg = pool + ARG * PG + 64;
+	argsz = 8;
+	where = "";
+	memset(arg, 0, 8);
+	memcpy(arg, &val, 4);
+	memcpy(before, arg, argsz);
+	memcpy(argpage, pool + ARG * PG, PG);
+	memset(pool + OUT * PG, 0xa5, NOUT * PG);
+	if (chance(85)) {
+		*d = "arg";
+		return arg;
+	}
+	p = pick_uptr(&pd);
+	*d = pd;
+	return (void *)(uintptr_t)p;
+}
+
+/* The fd's close-on-exec and status flags as the kernel keeps them. */
+static void fd_state(char *b, size_t n, int fd)
+{
+	int fdfl = fcntl(fd, F_GETFD), fl = fcntl(fd, F_GETFL);
+
+	snprintf(b, n, " cloexec=%d nonblock=%d async=%d", fdfl < 0 ? -1 : !!(fdfl & FD_CLOEXEC),
+		 fl < 0 ? -1 : !!(fl & O_NONBLOCK), fl < 0 ? -1 : !!(fl & O_ASYNC));
+}
+
+/* FIOCLEX, FIONCLEX, FIONBIO, FIOASYNC, FIOQSIZE: the VFS's own ioctls. */
+static void s_fio(unsigned n)
+{
+	static const struct { unsigned long nr; const char *name; } reqs[] = {
+		{ FIOCLEX, "FIOCLEX" }, { FIONCLEX, "FIONCLEX" }, { FIONBIO, "FIONBIO" },
+		{ FIOASYNC, "FIOASYNC" }, { FIOQSIZE, "FIOQSIZE" },
+	};
+	unsigned r = below(5);
+	const char *fdn, *d;
+	int fd = pick_fd(&fdn), val = chance(80) ? (int)below(2) : (int)rnd();
+	void *p = int_arg(val, &d);
+	char st[96], a[160];
+	int rc = xioctl(fd, reqs[r].nr, p);
+
+	fd_state(st, sizeof(st), fd);
+	snprintf(a, sizeof(a), "fd=%s v=%#x p=%s", fdn, (unsigned)val, d);
+	/* the state after, then the usual line */
+	where = st;
+	show(n, reqs[r].name, a, rc);
+}
+
+/* The VFIO container ioctls: on the iommufd (compat), or /dev/vfio/vfio. */
+static void s_container(unsigned n)
+{
+	const char *fdn = "iommufd", *d = "-";
+	unsigned op = below(16);
+	char a[200];
+	int fd = ifd, rc;
+
+	if (cfd < 0 && chance(30)) {
+		cfd = open("/dev/vfio/vfio", O_RDWR);
+		printf("%u OPEN container: %s\n", n, cfd < 0 ? errno_name(errno) : "ok");
+		fflush(stdout);
+		return;
+	}
+	if (cfd >= 0 && chance(40)) {
+		fd = cfd;
+		fdn = "container";
+	}
+	if (op == 0 && fd == cfd && chance(30)) {
+		close(cfd);
+		cfd = -1;
+		printf("%u CLOSE container: ok\n", n);
+		fflush(stdout);
+		return;
+	}
+	if (op <= 2) {
+		unsigned long v = op == 0 ? 0 : chance(90) ? below(12) : rnd();
+
+		noarg();
+		rc = xioctl_val(fd, op == 0 ? VFIO_GET_API_VERSION : VFIO_CHECK_EXTENSION, v);
+		snprintf(a, sizeof(a), "%s fd=%s v=%#lx", op == 0 ? "API_VERSION" : "CHECK_EXTENSION", fdn, v);
+		show(n, "CONTAINER", a, rc);
+	} else if (op <= 4) {
+		static const unsigned long t[] = { VFIO_TYPE1v2_IOMMU, VFIO_TYPE1v2_IOMMU, VFIO_TYPE1_IOMMU, 0, 2, 7, 8 };
+		unsigned long v = chance(95) ? t[below(7)] : rnd();
+
+		noarg();
+		rc = xioctl_val(fd, VFIO_SET_IOMMU, v);
+		snprintf(a, sizeof(a), "SET_IOMMU fd=%s v=%#lx", fdn, v);
+		show(n, "CONTAINER", a, rc);
+	} else if (op <= 6) {
+		unsigned sz = chance(70) ? 256 : below(64);
+		__u32 *c = prep(chance(50) ? 256 : 24);
+
+		c[0] = sz;
+		c[1] = chance(90) ? 0 : (__u32)rnd();
+		rc = (commit(), xioctl(fd, VFIO_IOMMU_GET_INFO, arg));
+		snprintf(a, sizeof(a), "GET_INFO fd=%s argsz=%u", fdn, sz);
+		show(n, "CONTAINER", a, rc);
+	} else if (op <= 10) {
+		__u64 va = pick_uptr(&d), len = pick_len(), iova = pick_iova();
+		__u32 flags = chance(80) ? 3 : pick_flags(7), asz = chance(90) ? 32 : below(48);
+		struct vfio_iommu_type1_dma_map *m = prep(sizeof(*m));
+
+		m->argsz = asz;
+		m->flags = flags;
+		m->vaddr = va;
+		m->iova = iova;
+		m->size = len;
+		rc = (commit(), xioctl(fd, VFIO_IOMMU_MAP_DMA, arg));
+		if (!rc)
+			iova_seen(iova);
+		snprintf(a, sizeof(a), "MAP_DMA fd=%s argsz=%u f=%#x va=%s iova=%#llx len=%#llx", fdn, asz, flags, d,
+			 (unsigned long long)iova, (unsigned long long)len);
+		show(n, "CONTAINER", a, rc);
+	} else if (op <= 13) {
+		__u64 iova = pick_iova(), len = pick_len();
+		__u32 flags = chance(80) ? 0 : chance(50) ? VFIO_DMA_UNMAP_FLAG_ALL : pick_flags(7);
+		__u32 asz = chance(90) ? 24 : below(48);
+		struct vfio_iommu_type1_dma_unmap *u = prep(24);
+
+		if (flags & VFIO_DMA_UNMAP_FLAG_ALL && chance(70))
+			iova = len = 0;
+		u->argsz = asz;
+		u->flags = flags;
+		u->iova = iova;
+		u->size = len;
+		rc = (commit(), xioctl(fd, VFIO_IOMMU_UNMAP_DMA, arg));
+		snprintf(a, sizeof(a), "UNMAP_DMA fd=%s argsz=%u f=%#x iova=%#llx len=%#llx", fdn, asz, flags,
+			 (unsigned long long)iova, (unsigned long long)len);
+		show(n, "CONTAINER", a, rc);
+	} else {
+		static const unsigned long t[] = { VFIO_IOMMU_ENABLE, VFIO_IOMMU_DISABLE, VFIO_IOMMU_DIRTY_PAGES };
+		unsigned k = below(3);
+
+		noarg();
+		rc = xioctl_val(fd, t[k], 0);
+		snprintf(a, sizeof(a), "%s fd=%s", k == 0 ? "ENABLE" : k == 1 ? "DISABLE" : "DIRTY_PAGES", fdn);
+		show(n, "CONTAINER", a, rc);
+	}
+}
+
+/* The group files (/dev/vfio/1, /dev/vfio/2) of the --vfio machine. */
+static void s_group(unsigned n)
+{
+	int g = (int)below(nvfd), rc;
+	unsigned op = below(12);
+	char a[160];
+
+	if (gfd[g] < 0) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "/dev/vfio/%d", g + 1);
+		gfd[g] = open(path, O_RDWR);
+		printf("%u OPEN group%d: %s\n", n, g + 1, gfd[g] < 0 ? errno_name(errno) : "ok");
+		fflush(stdout);
+		return;
+	}
+	if (op == 0) {
+		close(gfd[g]);
+		gfd[g] = -1;
+		printf("%u CLOSE group%d: ok\n", n, g + 1);
+		fflush(stdout);
+		return;
+	}
+	if (op <= 3) {
+		__u32 *c = prep(8);
+
+		c[0] = chance(85) ? 8 : below(16);
+		rc = (commit(), xioctl(gfd[g], VFIO_GROUP_GET_STATUS, arg));
+		snprintf(a, sizeof(a), "GET_STATUS group%d argsz=%u", g + 1, c[0]);
+	} else if (op <= 6) {
+		const char *d;
+		int w = (int)below(8), f = w < 4 ? cfd : w < 6 ? ifd : w == 6 ? -1 : vfd[0];
+		void *p = int_arg(f, &d);
+
+		/* an fd number read from memory names different files on the two
+		 * sides (the shim holds fds): only a pointer that faults */
+		if (strcmp(d, "arg") && strcmp(d, "null") && strncmp(d, "hole", 4)) {
+			p = pool + HOLE * PG;
+			d = "hole0";
+		}
+
+		rc = xioctl(gfd[g], VFIO_GROUP_SET_CONTAINER, p);
+		snprintf(a, sizeof(a), "SET_CONTAINER group%d fd=%s p=%s", g + 1,
+			 w < 4 ? (cfd < 0 ? "-1" : "container") : w < 6 ? "iommufd" : w == 6 ? "-1" : vfd[0] < 0 ? "-1" : "vfio0", d);
+	} else if (op <= 7) {
+		noarg();
+		rc = xioctl(gfd[g], VFIO_GROUP_UNSET_CONTAINER, NULL);
+		snprintf(a, sizeof(a), "UNSET_CONTAINER group%d", g + 1);
+	} else {
+		/* GET_DEVICE_FD: the fd it returns becomes the device's, if it has none */
+		static const char *names[] = { "0000:00:01.0", "0000:00:02.0", "0000:00:03.0", "vfio0", "" };
+		unsigned k = below(5);
+		int d = k < 2 ? (int)k : 0;
+
+		argsz = 0;
+		arg = pool + ARG * PG + 64;
+		where = "";
+		strcpy((char *)arg, names[k]);
+		memcpy(before, arg, 16);
+		memcpy(argpage, pool + ARG * PG, PG);
+		memset(pool + OUT * PG, 0xa5, NOUT * PG);
+		rc = xioctl(gfd[g], VFIO_GROUP_GET_DEVICE_FD, arg);
+		if (rc > 0) {
+			if (k < 2 && d < nvfd && vfd[d] < 0)
+				vfd[d] = rc;
+			else
+				close(rc);
+			rc = 0;
+		}
+		snprintf(a, sizeof(a), "GET_DEVICE_FD group%d name=%s", g + 1, names[k]);
+	}
+	show(n, "GROUP", a, rc);
+}
+
+/* One step of version 1 run in a forked child, which then exits. */
+static void s_fork(unsigned n)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		printf("%u FORK child\n", n);
+		if (nvfd && chance(30))
+			s_vfio(n);
+		else
+			steps[below(sizeof(steps) / sizeof(steps[0]))](n);
+		fflush(stdout);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) < 0) {
+		printf("%u FORK: %s\n", n, errno_name(errno));
+	} else {
+		printf("%u FORK: %s %d\n", n, WIFEXITED(st) ? "exit" : "signal", WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	}
+	fflush(stdout);
+}
+
+/* The iommufd (or a device file) moved to a new fd number; the old closed. */
+static void s_dup(unsigned n)
+{
+	int *which = &ifd, d = 0, nfd;
+	const char *name = "iommufd";
+
+	if (nvfd && chance(30)) {
+		d = (int)below(nvfd);
+		if (vfd[d] >= 0) {
+			which = &vfd[d];
+			name = d ? "vfio1" : "vfio0";
+		}
+	}
+	nfd = chance(50) ? dup(*which) : fcntl(*which, F_DUPFD_CLOEXEC, 3);
+	if (nfd >= 0) {
+		close(*which);
+		*which = nfd;
+	}
+	printf("%u DUP %s: %s\n", n, name, nfd < 0 ? errno_name(errno) : "ok");
+	fflush(stdout);
+}
+
+/* Data pages freed (PROT_NONE over them), reallocated, or made read-only. */
+static void s_free(unsigned n)
+{
+	unsigned k = below(NDATA), m = 1 + below(4), i, how = below(3);
+	unsigned char *p;
+
+	if (k + m > NDATA)
+		m = NDATA - k;
+	p = pool + (DATA + k) * PG;
+	if (how == 0) {
+		mmap(p, m * PG, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		for (i = 0; i < m; i++)
+			dfree[k + i] = 1;
+	} else if (how == 1) {
+		mmap(p, m * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		madvise(p, m * PG, MADV_NOHUGEPAGE);
+		for (i = 0; i < m; i++) {
+			dfree[k + i] = 0;
+			p[i * PG] = (unsigned char)(0x80 | (n & 0x7f));
+		}
+		memcpy(shadow + k * PG, p, m * PG);
+	} else {
+		/* (the oracle's kernel has no madvise: no MADV_DONTNEED here) */
+		for (i = 0; i < m; i++)
+			if (!dfree[k + i]) {
+				mprotect(p + i * PG, PG, PROT_READ);
+				dfree[k + i] = 2;
+			}
+	}
+	printf("%u %s data%u+%u: ok\n", n, how == 0 ? "FREE" : how == 1 ? "REALLOC" : "RDONLY", k, m);
+	fflush(stdout);
+}
+
+/* Version 2's own kinds: r in [6, 100). */
+static void v2_step(unsigned n, unsigned r)
+{
+	if (r < 10)
+		s_fork(n);
+	else if (r < 13)
+		s_dup(n);
+	else if (r < 20)
+		s_free(n);
+	else if (r < 45)
+		s_fio(n);
+	else if (nvfd && r < 60)
+		s_group(n);
+	else
+		s_container(n);
+}
+
 /*
  * The pool, 2 MiB aligned, in the middle of 8 GiB reserved PROT_NONE: a
  * length that runs past the pool (up to 4 GiB) meets inaccessible memory on
@@ -954,6 +1363,7 @@ static unsigned char *pool_alloc(void)
 	madvise(p, NPOOL * PG, MADV_NOHUGEPAGE);
 	for (off = 0; off < NPOOL * PG; off += PG)
 		p[off] = (unsigned char)((off >> 12) | 1);
+	memcpy(shadow, p + DATA * PG, sizeof(shadow));
 	return p;
 }
 
@@ -964,6 +1374,15 @@ static int run(int argc, char **argv)
 	unsigned nsteps, i, k;
 	char *skip;
 
+	if (!strcmp(argv[0], "v2")) {
+		ver = 2;
+		argv++;
+		argc--;
+	}
+	if (argc < 2) {
+		fprintf(stderr, "gen: a run needs SEED STEPS\n");
+		return 64;
+	}
 	seed = strtoull(argv[0], NULL, 0);
 	nsteps = (unsigned)strtoul(argv[1], NULL, 0);
 	skip = calloc(nsteps + 1, 1);
@@ -989,7 +1408,7 @@ static int run(int argc, char **argv)
 		printf("open /dev/iommu: %s\n", errno_name(errno));
 		return 1;
 	}
-	printf("seed %llu steps %u\n", seed, nsteps);
+	printf("seed %llu steps %u%s\n", seed, nsteps, ver >= 2 ? " v2" : "");
 	nvfd = access("/dev/vfio/devices/vfio0", F_OK) ? 0 : access("/dev/vfio/devices/vfio1", F_OK) ? 1 : 2;
 	for (i = 0; i < nsteps; i++) {
 		unsigned r;
@@ -1004,6 +1423,8 @@ static int run(int argc, char **argv)
 			reopen(i);
 		else if (r < 6)
 			close_access(i);
+		else if (ver >= 2 && r < 100)
+			v2_step(i, r);
 		else if (nvfd && r < 250)
 			s_vfio(i);
 		else
@@ -1019,7 +1440,7 @@ int main(int argc, char **argv)
 	int a = 1, b, st;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: gen SEED STEPS [SKIP|A-B...] [-- SEED STEPS ...]\n");
+		fprintf(stderr, "usage: gen [v2] SEED STEPS [SKIP|A-B...] [-- [v2] SEED STEPS ...]\n");
 		return 64;
 	}
 	while (a < argc) {
