@@ -90,7 +90,9 @@ export async function runShimBench(): Promise<Row[]> {
     rows.push({ name: 'shim: IOMMU_OPTION get round trip (socket only)', value: `${sockUs.toFixed(2)} µs` });
     rows.push({ name: 'shim: raw C↔Node socket ping-pong (floor)', value: `${floorUs.toFixed(2)} µs (load ${load})` });
     rows.push({ name: 'shim: round trip / floor', value: `${(shimUs / floorUs).toFixed(2)}×`, target: '≤ 0.5×', met: shimUs / floorUs <= 0.5 });
-    rows.push({ name: 'shim: socket-only round trip / floor', value: `${(sockUs / floorUs).toFixed(2)}×`, target: '≤ 1.3×', met: sockUs / floorUs <= 1.3 });
+    // The socket path is the fallback (a refused page, IOMMUFD_EMU_NO_SHM=1, a frame
+    // bigger than the page): shown beside the page's figure, judged no more.
+    rows.push({ name: 'shim: socket-only round trip / floor (the fallback)', value: `${(sockUs / floorUs).toFixed(2)}×` });
     try {
       const out = await runClient(mapper, [String(1 << 30)], env);
       rows.push({ name: 'shim: 1 GiB IOAS_MAP end to end', value: `${(field(out, 'map_us') / 1000).toFixed(2)} ms` });
