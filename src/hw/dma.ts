@@ -18,7 +18,7 @@
 // domain, an IOVA without a translation, a permission the entry lacks, no
 // memory behind the page) is recorded against the IOMMU unit and the device,
 // answered as EFAULT, and nothing changes.
-import { EFAULT } from '../uapi/errno.js';
+import { EFAULT, Errno } from '../uapi/errno.js';
 import { IOMMU_READ, IOMMU_WRITE, type DirtyOps, type HwDomain, type IommuDevice, type IommuDriver } from './iommu.js';
 import { RunDomain } from './run-domain.js';
 import { VtdSecondStageDomain, VTD_SS_PTE_R, VTD_SS_PTE_SNP, VTD_SS_PTE_W } from './intel-vtd.js';
@@ -199,21 +199,30 @@ export class DmaEngine {
 
   /**
    * The pieces of a device model's request as qemu's address_space_rw meets
-   * them: translated from the start until the first byte that faults (that
-   * fault is recorded; qemu's IOMMU translation then gives unassigned
-   * memory for all the rest of the request).
+   * them: translated from the start until the first byte that faults, and
+   * that fault (not recorded yet: the access may fault earlier, on memory).
+   * Memory itself is checked by the access (one lookup, not two).
    */
-  private modelPieces(iova: bigint, len: number, write: boolean, o: DmaOptions): { segs: DmaSegment[]; faulted: boolean } {
+  private modelPieces(iova: bigint, len: number, write: boolean, o: DmaOptions): { segs: DmaSegment[]; fault: { iova: bigint; reason: DmaFaultReason } | undefined } {
     const segs: DmaSegment[] = [];
-    if (len === 0) return { segs, faulted: false };
-    if (iova < 0n || iova + BigInt(len) - 1n > U64_MAX) { this.fault(iova, write, 'not-present'); return { segs, faulted: true }; }
+    if (len === 0) return { segs, fault: undefined };
+    if (iova < 0n || iova + BigInt(len) - 1n > U64_MAX) return { segs, fault: { iova, reason: 'not-present' } };
     const t = translate(this.device.group.domain, iova, len, write, this.device);
     for (const p of t.pieces) {
-      if (!this.memory.present(p.paddr, Number(p.length), write)) { this.fault(p.iova, write, 'no-memory'); return { segs, faulted: true }; }
       segs.push({ iova: p.iova, paddr: p.paddr, length: Number(p.length), forced: p.forced, snooped: p.forced || (!o.noSnoop && !p.uncached) });
     }
-    if (t.fault) this.fault(t.fault.iova, write, t.fault.reason);
-    return { segs, faulted: t.fault !== undefined };
+    return { segs, fault: t.fault };
+  }
+
+  /** Read one piece into `out` at `off`; false (nothing read) when no memory is behind it. */
+  private readPiece(s: DmaSegment, out: Uint8Array, off: number): boolean {
+    try {
+      out.set(s.snooped && this.cache ? this.cache.snoopRead(s.paddr, s.length) : this.memory.read(s.paddr, s.length), off);
+      return true;
+    } catch (e) {
+      if (e instanceof Errno) return false;
+      throw e;
+    }
   }
 
   /**
@@ -221,14 +230,17 @@ export class DmaEngine {
    * faulting one, zeros from there on; false when something faulted.
    */
   readInto(iova: bigint, out: Uint8Array, o: DmaOptions = {}): boolean {
-    const { segs, faulted } = this.modelPieces(iova, out.length, false, o);
-    let off = 0;
+    const { segs, fault } = this.modelPieces(iova, out.length, false, o);
+    let off = 0, n = 0;
     for (const s of segs) {
-      out.set(s.snooped && this.cache ? this.cache.snoopRead(s.paddr, s.length) : this.memory.read(s.paddr, s.length), off);
+      if (!this.readPiece(s, out, off)) { this.fault(s.iova, false, 'no-memory'); break; }
       off += s.length;
+      n++;
     }
+    const faulted = n < segs.length || fault !== undefined;
+    if (n === segs.length && fault) this.fault(fault.iova, false, fault.reason);
     if (faulted) out.fill(0, off);
-    if (segs.length) this.onTransfer?.(false, iova, off, segs);
+    if (n) this.onTransfer?.(false, iova, off, n < segs.length ? segs.slice(0, n) : segs);
     return !faulted;
   }
 
@@ -237,17 +249,26 @@ export class DmaEngine {
    * first faulting one land, the rest is lost; false when something faulted.
    */
   writeFrom(iova: bigint, data: Uint8Array, o: DmaOptions = {}): boolean {
-    const { segs, faulted } = this.modelPieces(iova, data.length, true, o);
-    let off = 0;
+    const { segs, fault } = this.modelPieces(iova, data.length, true, o);
+    let off = 0, n = 0;
     for (const s of segs) {
       const bytes = data.subarray(off, off + s.length);
-      if (s.snooped && this.cache) this.cache.snoopWrite(s.paddr, bytes);
-      else this.memory.write(s.paddr, bytes);
+      try {
+        if (s.snooped && this.cache) this.cache.snoopWrite(s.paddr, bytes);
+        else this.memory.write(s.paddr, bytes);
+      } catch (e) {
+        if (!(e instanceof Errno)) throw e;
+        this.fault(s.iova, true, 'no-memory');
+        break;
+      }
       off += s.length;
+      n++;
     }
-    markDirty(this.device.group.domain, segs);
-    if (segs.length) this.onTransfer?.(true, iova, off, segs);
-    return !faulted;
+    const done = n < segs.length ? segs.slice(0, n) : segs;
+    if (n === segs.length && fault) this.fault(fault.iova, true, fault.reason);
+    markDirty(this.device.group.domain, done);
+    if (n) this.onTransfer?.(true, iova, off, done);
+    return n === segs.length && fault === undefined;
   }
 
   /**
@@ -258,12 +279,21 @@ export class DmaEngine {
    * 'failed' otherwise (the frame is dropped).
    */
   mapRead(iova: bigint, out: Uint8Array, o: DmaOptions = {}): 'mapped' | 'bounce' | 'failed' {
-    const { segs, faulted } = this.modelPieces(iova, out.length, false, o);
-    if (!segs.length && faulted) {
+    const { segs, fault } = this.modelPieces(iova, out.length, false, o);
+    // Memory first: a piece without memory behind it faults where translation would not.
+    for (const s of segs) {
+      if (!this.memory.present(s.paddr, s.length, false)) {
+        this.fault(s.iova, false, 'no-memory');
+        if (s === segs[0]) { out.fill(0); return out.length <= 4096 ? 'bounce' : 'failed'; }
+        return 'failed';
+      }
+    }
+    if (fault) this.fault(fault.iova, false, fault.reason);
+    if (!segs.length && fault) {
       out.fill(0);
       return out.length <= 4096 ? 'bounce' : 'failed';
     }
-    if (faulted) return 'failed';
+    if (fault) return 'failed';
     for (let i = 1; i < segs.length; i++) if (segs[i]!.paddr !== segs[i - 1]!.paddr + BigInt(segs[i - 1]!.length)) return 'failed';
     let off = 0;
     for (const s of segs) {
