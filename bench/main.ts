@@ -210,6 +210,46 @@ async function perAreaHeap(withDomain: boolean): Promise<{ total: number; table:
   }
 }
 
+// 7. the kernel's iommufd selftest (246 cases): under the emulator (wall time
+// of oracle/selftests, which reserves huge pages as the guest has them)
+// against the program's own time on the oracle's real kernel in qemu (boot
+// excluded), when the oracle has built both. BENCH_SELFTESTS=0 skips it.
+async function selftestRatio(): Promise<void> {
+  const cache = process.env.IOMMUFD_EMU_ORACLE_CACHE ?? `${os.homedir()}/.cache/iommufd-emu/oracle`;
+  const dir = fs.existsSync(`${cache}/selftests`) ? fs.readdirSync(`${cache}/selftests`).filter((d) => d.startsWith('linux-source')).sort().pop() : undefined;
+  const bin = dir ? `${cache}/selftests/${dir}` : '';
+  if (process.env.BENCH_SELFTESTS === '0' || !dir || !fs.existsSync(`${bin}/iommufd.static`) || !fs.existsSync(`${cache}/kernel`)) {
+    row('iommufd selftest, emulator vs kernel in qemu', `not measured: ${process.env.BENCH_SELFTESTS === '0' ? 'BENCH_SELFTESTS=0' : "the oracle's selftests and kernel are not built (npm run oracle -- selftests --kernel)"}`);
+    return;
+  }
+  const run = (cmd: string, args: string[]) => new Promise<{ code: number | null; err: string }>((resolve, reject) => {
+    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    p.on('error', reject);
+    p.on('exit', (code) => resolve({ code, err }));
+  });
+  const out = fs.mkdtempSync(`${os.tmpdir()}/iommufd-emu-bench-`);
+  try {
+    const t0 = performance.now();
+    const emu = await run('bash', ['oracle/selftests', '--prog', 'iommufd', '--quiet', '--hugepages', '--out', out]);
+    const emuMs = performance.now() - t0;
+    const kern = await run('bash', ['oracle/oracle', 'run', '--timeout=900', `${bin}/iommufd.static`]);
+    const ms = /iommufd\.static: exit=(\d+) ms=(\d+)/.exec(kern.err);
+    if (emu.code !== 0 || !ms) {
+      row('iommufd selftest, emulator vs kernel in qemu', `not measured: ${emu.code !== 0 ? `the emulator run exited ${emu.code}` : 'no time from the oracle run'}`);
+      return;
+    }
+    const kernMs = Number(ms[2]);
+    row('iommufd selftest under the emulator (wall)', `${(emuMs / 1000).toFixed(1)} s`);
+    row("iommufd selftest on the oracle's kernel (in-guest, qemu TCG)", `${(kernMs / 1000).toFixed(1)} s`);
+    row('  emulator / kernel', `${(emuMs / kernMs).toFixed(2)}×`, '≤ 1.0×', emuMs / kernMs <= 1.0);
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
+  }
+}
+await selftestRatio();
+
 // 6. the shim's figures, when the shim bench is present.
 try {
   const shimBench = './shim.js'; // written with the shim; absent until then
