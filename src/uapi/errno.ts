@@ -60,8 +60,15 @@ export function errnoByName(name: string): number | undefined {
  * -errno; the ioctl boundary catches it and answers the client with `code`.
  */
 export class Errno extends Error {
-  constructor(readonly code: number, why?: string) {
+  declare readonly code: number;
+  constructor(code: number, why?: string) {
+    // An expected outcome, not a bug: no stack trace to capture (the
+    // kernel's selftests make the engine throw tens of thousands).
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(why ? `${errnoName(code)}: ${why}` : errnoName(code));
+    Error.stackTraceLimit = limit;
+    this.code = code;
     this.name = 'Errno';
   }
 }
