@@ -8,21 +8,12 @@
 // (IOMMUFD_EMU_NO_SHM=1), forks, threads and signal handlers included.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { EmuServer } from '../src/server/server.js';
 import * as path from 'node:path';
-import { BIN, ROOT, compileClient, ensureShim, removeTempDir } from './shim/build.js';
+import { BIN, ROOT, compileClient, ensureShim, removeTempDir, spawnCollect } from './shim/build.js';
 
 function runClient(file: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    c.on('error', reject);
-    c.on('close', (code) => resolve({ code, out, err }));
-  });
+  return spawnCollect(file, args, { env });
 }
 
 describe('channel page', () => {

@@ -6,10 +6,9 @@
 // test/shim/nic_dma.c is the client.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BIN, ROOT, compileClient, ensureShim, removeTempDir, tempDir } from './shim/build.js';
+import { BIN, ROOT, compileClient, ensureShim, removeTempDir, spawnCollect, tempDir } from './shim/build.js';
 
 let bin = '';
 
@@ -21,13 +20,7 @@ before(() => {
 after(() => removeTempDir());
 
 function run(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [BIN, 'run', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    c.once('exit', (code) => resolve({ code, out, err }));
-  });
+  return spawnCollect(process.execPath, [BIN, 'run', ...args], {}, 'exit');
 }
 
 test('server: NIC0 to NIC1 by DMA in the client\'s memory, faults traced, frames captured', async () => {

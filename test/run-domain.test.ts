@@ -5,7 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { RunDomain, type Run } from '../src/hw/run-domain.js';
-import { Errno, EEXIST, EINVAL } from '../src/uapi/errno.js';
+import { EEXIST, EINVAL } from '../src/uapi/errno.js';
+import { errnoOf } from './lib/errno-of.js';
 
 /** The model: runs as plain objects, with the same split rules. */
 class ModelDomain {
@@ -32,8 +33,6 @@ class ModelDomain {
   }
   bytes(): bigint { return this.runs.reduce((n, r) => n + r.last - r.iova + 1n, 0n); }
 }
-
-const errnoOf = (fn: () => void): number => { try { fn(); return 0; } catch (e) { if (e instanceof Errno) return e.code; throw e; } };
 
 /** Merge adjacent runs that continue each other, so rows split at 2^55 compare equal to one model run. */
 function joined(runs: Iterable<Readonly<Run>>): Run[] {

@@ -9,23 +9,14 @@
 // its own at 0000:00:01.0: it must not show through.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { EmuServer } from '../src/server/server.js';
 import { Engine } from '../src/core/engine.js';
 import { PLATFORMS, parsePlatform } from '../src/hw/platform.js';
 import { machineSysfs } from '../src/server/sysfs.js';
-import { SHIM, ensureShim, removeTempDir } from './shim/build.js';
+import { SHIM, ensureShim, removeTempDir, spawnCollect } from './shim/build.js';
 
 function sh(server: EmuServer, script: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { ...server.clientEnv(SHIM), LC_ALL: 'C' };
-    const c = spawn('/bin/sh', ['-c', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    c.on('error', reject);
-    c.on('close', (code) => resolve({ code, out, err }));
-  });
+  return spawnCollect('/bin/sh', ['-c', script], { env: { ...server.clientEnv(SHIM), LC_ALL: 'C' } });
 }
 
 /** For each PCI function: realpath, vendor:device, class, group, realpath of its iommu link. */

@@ -6,23 +6,15 @@
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { spawn } from 'node:child_process';
 import { EmuServer, queryServer } from '../src/server/server.js';
 import { Engine } from '../src/core/engine.js';
 import { PLATFORMS } from '../src/hw/platform.js';
 import { SYSFS_PREFIXES, machineSysfs } from '../src/server/sysfs.js';
-import { SHIM, compileClient, ensureShim, removeTempDir } from './shim/build.js';
+import { SHIM, compileClient, ensureShim, removeTempDir, spawnCollect } from './shim/build.js';
 
 function sh(server: EmuServer, script: string, bin = '/bin/sh'): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const env = { ...server.clientEnv(SHIM), LC_ALL: 'C' }; // ls sorts by byte
-    const c = spawn(bin, bin === '/bin/sh' ? ['-c', script] : [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    c.on('error', reject);
-    c.on('close', (code) => resolve({ code, out, err }));
-  });
+  const env = { ...server.clientEnv(SHIM), LC_ALL: 'C' }; // ls sorts by byte
+  return spawnCollect(bin, bin === '/bin/sh' ? ['-c', script] : [], { env });
 }
 
 describe('the machine\'s sysfs under the shim', () => {
@@ -128,18 +120,11 @@ describe('the machine\'s sysfs for a user `serve --user` lets in', () => {
     try {
       server.allowUser(65534, 65534);
       const env = server.clientEnv(server.shareWithUser(SHIM), { PATH: process.env.PATH, LC_ALL: 'C' });
-      const r = await new Promise<{ code: number | null; out: string; err: string }>((resolve, reject) => {
-        const script = 'ls /sys/bus/pci/devices | wc -l; cat /sys/bus/pci/devices/0000:00:01.0/vfio-dev/vfio0/dev; ' +
-          'readlink -f /sys/bus/pci/devices/0000:00:01.0/iommu_group; ls /dev/vfio/devices; ' +
-          'cat /sys/bus/pci/devices/0000:00:01.0/resource0 2>&1 >/dev/null | grep -c "Permission denied"; ' +
-          'echo x 2>/dev/null > /sys/bus/pci/devices/0000:00:01.0/driver_override || echo refused';
-        const c = spawn('/bin/sh', ['-c', script], { env, uid: 65534, gid: 65534, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '', err = '';
-        c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-        c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-        c.on('error', reject);
-        c.on('close', (code) => resolve({ code, out, err }));
-      });
+      const script = 'ls /sys/bus/pci/devices | wc -l; cat /sys/bus/pci/devices/0000:00:01.0/vfio-dev/vfio0/dev; ' +
+        'readlink -f /sys/bus/pci/devices/0000:00:01.0/iommu_group; ls /dev/vfio/devices; ' +
+        'cat /sys/bus/pci/devices/0000:00:01.0/resource0 2>&1 >/dev/null | grep -c "Permission denied"; ' +
+        'echo x 2>/dev/null > /sys/bus/pci/devices/0000:00:01.0/driver_override || echo refused';
+      const r = await spawnCollect('/bin/sh', ['-c', script], { env, uid: 65534, gid: 65534, cwd: '/' });
       assert.deepEqual(r.out.trim().split('\n'), [
         '6', '250:0', '/sys/kernel/iommu_groups/1', 'vfio0', 'vfio1', '1', 'refused',
       ], r.err);

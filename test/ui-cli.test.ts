@@ -5,16 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as http from 'node:http';
-import { BIN, ensureShim } from './shim/build.js';
+import { BIN, ensureShim, spawnCollect } from './shim/build.js';
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
-    c.stdout.on('data', (d) => { stdout += d; });
-    c.stderr.on('data', (d) => { stderr += d; });
-    c.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const r = await spawnCollect(BIN, args, {}, 'exit');
+  return { code: r.code, stdout: r.out, stderr: r.err };
 }
 
 function status(url: string): Promise<{ status: number; body: string }> {

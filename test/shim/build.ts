@@ -1,6 +1,6 @@
 // Compiles the C clients of test/shim/ with the system compiler into a
 // temporary directory (never into the repo), for the tests and benchmarks.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -55,4 +55,20 @@ export function steps(stdout: string): Map<string, string> {
     if (i > 0) m.set(line.slice(0, i), line.slice(i + 2));
   }
   return m;
+}
+
+/**
+ * Run `file` without blocking the event loop (an in-process server keeps
+ * answering it) and collect its output: resolves at 'close' (every byte
+ * read), or at 'exit' for a program whose descendants may keep its pipes.
+ */
+export function spawnCollect(file: string, args: readonly string[], options: SpawnOptions = {}, until: 'close' | 'exit' = 'close'): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    c.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+    c.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+    c.on('error', reject);
+    c.once(until, (code: number | null) => resolve({ code, out, err }));
+  });
 }
