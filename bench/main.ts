@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { IommufdFile, SimProcess, RunDomain, Engine, Machine, PLATFORMS, physAddr } from '../src/lib/index.js';
 import { ProcessAddressSpace } from '../src/server/process-memory.js';
+import { spawnCollect } from '../test/shim/build.js';
 
 const PAGE = 4096n;
 const GiB = 1n << 30n;
@@ -222,19 +223,12 @@ async function selftestRatio(): Promise<void> {
     row('iommufd selftest, emulator vs kernel in qemu', `not measured: ${process.env.BENCH_SELFTESTS === '0' ? 'BENCH_SELFTESTS=0' : "the oracle's selftests and kernel are not built (npm run oracle -- selftests --kernel)"}`);
     return;
   }
-  const run = (cmd: string, args: string[]) => new Promise<{ code: number | null; err: string }>((resolve, reject) => {
-    const p = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code, err }));
-  });
   const out = fs.mkdtempSync(`${os.tmpdir()}/iommufd-emu-bench-`);
   try {
     const t0 = performance.now();
-    const emu = await run('bash', ['oracle/selftests', '--prog', 'iommufd', '--quiet', '--hugepages', '--out', out]);
+    const emu = await spawnCollect('bash', ['oracle/selftests', '--prog', 'iommufd', '--quiet', '--hugepages', '--out', out]);
     const emuMs = performance.now() - t0;
-    const kern = await run('bash', ['oracle/oracle', 'run', '--timeout=900', `${bin}/iommufd.static`]);
+    const kern = await spawnCollect('bash', ['oracle/oracle', 'run', '--timeout=900', `${bin}/iommufd.static`]);
     const ms = /iommufd\.static: exit=(\d+) ms=(\d+)/.exec(kern.err);
     if (emu.code !== 0 || !ms) {
       row('iommufd selftest, emulator vs kernel in qemu', `not measured: ${emu.code !== 0 ? `the emulator run exited ${emu.code}` : 'no time from the oracle run'}`);

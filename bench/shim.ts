@@ -7,28 +7,21 @@
 // latency and the ratio reads ~1.0×; the overhead of the shim and server
 // shows when client and server share one CPU: `taskset -c 1 npm run bench`
 // (stable to a few %).
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { EmuServer } from '../src/server/server.js';
 import { REPLY_SIZE, REQ_SIZE, encodeReply } from '../src/server/protocol.js';
-import { SHIM, compileClient, ensureShim, removeTempDir, tempDir } from '../test/shim/build.js';
+import { SHIM, compileClient, ensureShim, removeTempDir, spawnCollect, tempDir } from '../test/shim/build.js';
 
 interface Row { name: string; value: string; target?: string; met?: boolean }
 
 /** Run a client; resolves to its stdout. The event loop keeps serving meanwhile. */
-function runClient(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(file, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    c.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    c.on('error', reject);
-    c.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${path.basename(file)} exited ${code}: ${(out + err).trim().split('\n').pop()}`))));
-  });
+async function runClient(file: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const { code, out, err } = await spawnCollect(file, args, { env });
+  if (code !== 0) throw new Error(`${path.basename(file)} exited ${code}: ${(out + err).trim().split('\n').pop()}`);
+  return out;
 }
 
 function field(out: string, key: string): number {
