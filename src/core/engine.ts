@@ -15,6 +15,7 @@ import { SystemMemory } from '../hw/cache.js';
 import { DmaEngine } from '../hw/dma.js';
 import { Wire } from '../hw/wire.js';
 import { E1000e } from '../hw/e1000e.js';
+import { MachineClock } from '../hw/clock.js';
 
 /** The VFIO container node (iommufd's compat misc device). */
 export const VFIO_CONTAINER_PATH = '/dev/vfio/vfio';
@@ -81,6 +82,12 @@ export class Engine {
   readonly memory = new SystemMemory();
   /** The cable between the first two NICs. */
   readonly wire = new Wire();
+  /**
+   * The machine's clock: device timers (interrupt throttling, delays, link
+   * negotiation). Virtual until someone calls runRealTime (the server does);
+   * the library's users and tests move it with clock.advance(ns).
+   */
+  readonly clock = new MachineClock();
   /** The DMA engine of each VFIO device's function, by cdev index. */
   readonly dma: DmaEngine[] = [];
 
@@ -142,6 +149,7 @@ export class Engine {
   plugVfioDevice(fn: VfioPciFunction): VfioDevice {
     const d = new VfioDevice(fn, this.vfioDevices.length);
     this.vfioDevices.push(d);
+    if (fn instanceof E1000e) fn.model.useClock(this.clock);
     this.setDma(d.index, new DmaEngine(fn, this.memory));
     // vfio_group_find_or_alloc: one VFIO group per iommu_group.
     let g = this.vfioGroups.find((x) => x.iommuGroup === fn.group);

@@ -5,18 +5,19 @@
 // (e1000e.ts) routes BAR accesses here and says which interrupt mode the
 // function is in.
 import {
-  R, E1000E_MAC_SIZE, E1000E_MSIX_VECTORS, ReadKind, WriteKind, e1000eAliasMap, e1000eRegTable,
+  R, E1000E_MAC_SIZE, ReadKind, WriteKind, e1000eAliasMap, e1000eRegTable,
   CTRL_RST, CTRL_PHY_RST, CTRL_GIO_MASTER_DISABLE, CTRL_FD, CTRL_FRCSPD, CTRL_FRCDPX, CTRL_SPD_SEL,
   STATUS_FD, STATUS_PHYRA, STATUS_GIO_MASTER_ENABLE, STATUS_SPEED_10, STATUS_SPEED_100,
-  STATUS_SPEED_1000, CTRL_EXT_ASDCHK, CTRL_EXT_EE_RST, CTRL_EXT_SPD_BYPS, CTRL_EXT_EIAME, CTRL_EXT_IAME,
+  STATUS_SPEED_1000, CTRL_EXT_ASDCHK, CTRL_EXT_EE_RST, CTRL_EXT_SPD_BYPS,
   EECD_RO, EERW_START, EERW_DONE, EERW_ADDR_SHIFT, EERW_ADDR_MASK, EERW_DATA_SHIFT, GCR_RO, TARC_READ_MASK,
-  MIN_XITR, ICR_ASSERTED, ICR_OTHER, ICR_OTHER_CAUSES, ICR_MDAC, ICR_RXQ0, ICR_RXQ1, ICR_TXQ0, ICR_TXQ1,
-  IMS_VALID, RCTL_EN, type E1000eRegTable,
+  MIN_XITR, ICR_MDAC, ICR_LSC, STATUS_LU, RCTL_EN, type E1000eRegTable,
 } from './e1000e-regs.js';
 import { E1000ePhy } from './e1000e-phy.js';
 import { NVM_WORDS, e1000eNvm } from './e1000e-nvm.js';
 import { E1000eTx, type E1000eBus } from './e1000e-tx.js';
 import { E1000eRx } from './e1000e-rx.js';
+import { E1000eIntr, type E1000eIrqOut } from './e1000e-intr.js';
+import { MachineClock, type Clock, type ClockTimer } from './clock.js';
 
 export type { E1000eBus } from './e1000e-tx.js';
 
@@ -36,15 +37,7 @@ const NO_BUS: E1000eBus = {
   master: () => false,
 };
 
-/** The interrupt mode the function is in (its MSI/MSI-X enable bits). */
-export type E1000eIrqMode = 'intx' | 'msi' | 'msix';
-
-/** Where the core's interrupts go (the PCI wrapper forwards to the function's irqSink). */
-export interface E1000eIrqOut {
-  mode(): E1000eIrqMode;
-  setIntx(level: boolean): void;
-  msi(vector: number, msix: boolean): void;
-}
+export type { E1000eIrqMode, E1000eIrqOut } from './e1000e-intr.js';
 
 const MDIC_DATA_MASK = 0xffff, MDIC_REG_SHIFT = 16, MDIC_REG_MASK = 0x1f << MDIC_REG_SHIFT;
 const MDIC_PHY_SHIFT = 21, MDIC_PHY_MASK = 0x1f << MDIC_PHY_SHIFT;
@@ -85,12 +78,11 @@ export class E1000eCore {
   readonly nvm: Uint16Array;
   private readonly table: E1000eRegTable = e1000eRegTable();
   private readonly alias = e1000eAliasMap();
-  /** What the driver last wrote to ITR and EITR (qemu keeps at least MIN_XITR in the register itself). */
-  private itrGuest = 0;
-  private readonly eitrGuest = new Uint32Array(E1000E_MSIX_VECTORS);
-  /** Causes already signalled by MSI/MSI-X and not yet cleared (qemu's msi_causes_pending). */
-  private msiCausesPending = 0;
-  private intxLevel = false;
+  /** Causes, masks, throttling and delays (qemu's interrupt manager). */
+  readonly intr: E1000eIntr;
+  private clock: Clock;
+  /** qemu's autoneg_timer: a restarted autonegotiation completes 500 ms later. */
+  private autoneg: ClockTimer;
 
   /** The function's DMA (set by whoever plugs the function into a machine). */
   bus: E1000eBus = NO_BUS;
@@ -99,18 +91,30 @@ export class E1000eCore {
   private readonly tx = new E1000eTx(this);
   private readonly rx = new E1000eRx(this);
 
-  constructor(private readonly permanentMac: readonly number[], private readonly irq: E1000eIrqOut) {
+  /** `clock`: the machine's (a standalone core gets one of its own, which stands still). */
+  constructor(private readonly permanentMac: readonly number[], private readonly irq: E1000eIrqOut, clock: Clock = new MachineClock()) {
     this.nvm = e1000eNvm(permanentMac);
+    this.clock = clock;
+    this.intr = new E1000eIntr(this.mac, irq, clock);
+    this.autoneg = clock.timer(() => this.autonegDone());
+    this.phy.restartAutoneg = () => this.restartAutoneg();
     this.boot();
+  }
+
+  /** Run the NIC's timers on `clock` (the engine's); timers armed on the old clock are dropped. */
+  useClock(clock: Clock): void {
+    this.autoneg.del();
+    this.clock = clock;
+    this.intr.useClock(clock);
+    this.autoneg = clock.timer(() => this.autonegDone());
   }
 
   /** The state the oracle's NICs are in when a VFIO client first opens them. */
   boot(): void {
     this.mac.fill(0);
     for (const [off, v] of MAC_BOOT) this.mac[ix(off)] = v;
-    this.itrGuest = 0;
-    this.eitrGuest.fill(0);
-    this.msiCausesPending = 0;
+    this.intr.reset();
+    this.autoneg.del();
     this.phy.boot();
     this.resetMacAddr();
   }
@@ -132,12 +136,12 @@ export class E1000eCore {
       case ReadKind.Plain: return m[i]!;
       case ReadKind.Clear4: { const v = m[i]!; m[i] = 0; return v; }
       case ReadKind.Clear8: { const v = m[i]!; m[i] = 0; m[i - 1] = 0; return v; }
-      case ReadKind.Icr: return this.readIcr();
+      case ReadKind.Icr: return this.intr.readIcr();
       case ReadKind.Status: return this.readStatus();
       case ReadKind.Tarc: return (m[i]! & TARC_READ_MASK) >>> 0;
       case ReadKind.Swsm: { const v = m[i]!; m[i] = (v | 1) >>> 0; return v; }
-      case ReadKind.Itr: return this.itrGuest;
-      case ReadKind.Eitr: return this.eitrGuest[i - ix(R.EITR)]!;
+      case ReadKind.Itr: return this.intr.itrGuest;
+      case ReadKind.Eitr: return this.intr.eitrGuest[i - ix(R.EITR)]!;
     }
   }
 
@@ -156,17 +160,14 @@ export class E1000eCore {
       case WriteKind.Eerd: return this.writeEerd(val);
       case WriteKind.Eewr: return this.writeEewr(val);
       case WriteKind.Mdic: return this.writeMdic(val);
-      case WriteKind.Ics: return this.setInterruptCause(val);
-      case WriteKind.Icr: return this.writeIcr(val);
-      case WriteKind.Ims: m[ix(R.IMS)] = (m[ix(R.IMS)]! | (val & IMS_VALID)) >>> 0; return this.updateInterruptState();
-      case WriteKind.Imc: m[ix(R.IMS)] = (m[ix(R.IMS)]! & ~val) >>> 0; return this.updateInterruptState();
-      case WriteKind.Itr: this.itrGuest = val & 0xffff; m[i] = Math.max(this.itrGuest, MIN_XITR); return;
-      case WriteKind.Eitr: {
-        const g = val & 0xffff;
-        this.eitrGuest[i - ix(R.EITR)] = g;
-        m[i] = Math.max(g, MIN_XITR);
-        return;
-      }
+      case WriteKind.Ics: return this.intr.setInterruptCause(val);
+      case WriteKind.Icr: return this.intr.writeIcr(val);
+      case WriteKind.Ims: return this.intr.writeIms(val);
+      case WriteKind.Imc: return this.intr.writeImc(val);
+      case WriteKind.Itr: return this.intr.writeItr(val);
+      case WriteKind.Eitr: return this.intr.writeEitr(i - ix(R.EITR), val);
+      case WriteKind.Rdtr: return this.intr.writeRdtr(val);
+      case WriteKind.Tidv: return this.intr.writeTidv(val);
       case WriteKind.Gcr: m[i] = ((val & ~GCR_RO) | (m[i]! & GCR_RO)) >>> 0; return;
       case WriteKind.Rxdctl: m[ix(R.RXDCTL)] = val; m[ix(R.RXDCTL1)] = val; return;
       case WriteKind.Tctl:
@@ -243,92 +244,43 @@ export class E1000eCore {
     if (val & MDIC_INT_EN) this.setInterruptCause(ICR_MDAC);
   }
 
-  // ---- interrupts (e1000e_set_interrupt_cause, e1000e_update_interrupt_state) ----
+  // ---- interrupts (e1000e-intr.ts) and the link ----
 
-  /** Raise causes `val` (an ICS write, or the device itself). */
-  setInterruptCause(val: number): void {
-    this.mac[ix(R.ICR)] = (this.mac[ix(R.ICR)]! | val) >>> 0;
-    this.updateInterruptState();
+  /** Raise causes `val` (the device itself). */
+  setInterruptCause(val: number): void { this.intr.setInterruptCause(val); }
+
+  /** The end of a transmit pass: its causes, and IDE of the last descriptor written back. */
+  txDone(causes: number, ide: boolean): void { this.intr.txDone(causes, ide); }
+
+  /** The end of a receive: its causes (RDTR/RADV/RAID may hold them back). */
+  rxDone(causes: number): void { this.intr.rxDone(causes); }
+
+  /**
+   * e1000x_restart_autoneg (a PHY control write with RESTART_AUTO_NEG and
+   * autonegotiation enabled, or the OEM bits' restart): the link goes down
+   * and comes back 500 ms later.
+   */
+  private restartAutoneg(): void {
+    this.linkDown();
+    this.autoneg.mod(this.clock.now() + AUTONEG_NS);
+  }
+
+  /** e1000x_update_regs_on_link_down. */
+  private linkDown(): void {
+    this.mac[ix(R.STATUS)] = (this.mac[ix(R.STATUS)]! & ~STATUS_LU) >>> 0;
+    this.phy.linkDown();
   }
 
   /**
-   * ICR read: clear-on-read when no cause is enabled or outside MSI-X mode;
-   * with IAME an asserted read also clears the IAM bits of IMS.
+   * e1000e_autoneg_timer: link up, autonegotiation complete, flow control
+   * on (TFCE, RFCE), receiving may resume, and a link status change.
    */
-  private readIcr(): number {
-    const m = this.mac, v = m[ix(R.ICR)]!;
-    if (m[ix(R.IMS)] === 0) m[ix(R.ICR)] = 0;
-    if (this.irq.mode() !== 'msix') m[ix(R.ICR)] = 0;
-    if ((m[ix(R.ICR)]! & ICR_ASSERTED) && (m[ix(R.CTRL_EXT)]! & CTRL_EXT_IAME)) {
-      m[ix(R.ICR)] = 0;
-      m[ix(R.IMS)] = (m[ix(R.IMS)]! & ~m[ix(R.IAM)]!) >>> 0;
-    }
-    this.updateInterruptState();
-    return v;
-  }
-
-  /** ICR write: write 1 to clear; clearing OTHER clears the causes it stands for. */
-  private writeIcr(val: number): void {
-    const m = this.mac;
-    if ((m[ix(R.ICR)]! & ICR_ASSERTED) && (m[ix(R.CTRL_EXT)]! & CTRL_EXT_IAME))
-      m[ix(R.IMS)] = (m[ix(R.IMS)]! & ~m[ix(R.IAM)]!) >>> 0;
-    let icr = m[ix(R.ICR)]! & ~val;
-    if (val & ICR_OTHER) icr &= ~ICR_OTHER_CAUSES;
-    m[ix(R.ICR)] = icr >>> 0;
-    this.updateInterruptState();
-  }
-
-  private updateInterruptState(): void {
-    const m = this.mac, mode = this.irq.mode();
-    if (mode === 'msix' && (m[ix(R.ICR)]! & ICR_OTHER_CAUSES)) m[ix(R.ICR)] = (m[ix(R.ICR)]! | ICR_OTHER) >>> 0;
-    // INT_ASSERTED reflects whether any cause is set; ICS reads as ICR.
-    let icr = m[ix(R.ICR)]! & ~ICR_ASSERTED;
-    if (icr) icr |= ICR_ASSERTED;
-    m[ix(R.ICR)] = icr >>> 0;
-    m[ix(R.ICS)] = icr >>> 0;
-    const pending = (m[ix(R.IMS)]! & icr) !== 0;
-    if (mode !== 'intx') {
-      if (pending) this.sendMsi(mode === 'msix');
-    } else {
-      this.setIntx(pending);
-    }
-  }
-
-  private setIntx(level: boolean): void {
-    if (level) m32inc(this.mac, ix(R.IAC));
-    if (level === this.intxLevel) return;
-    this.intxLevel = level;
-    this.irq.setIntx(level);
-  }
-
-  /** Signal only causes not already signalled (qemu's msi_causes_pending). */
-  private sendMsi(msix: boolean): void {
-    let causes = this.mac[ix(R.ICR)]! & this.mac[ix(R.IMS)]! & ~ICR_ASSERTED;
-    this.msiCausesPending &= causes;
-    causes = (causes ^ this.msiCausesPending) >>> 0;
-    if (!causes) return;
-    this.msiCausesPending |= causes;
-    if (!msix) { this.irq.msi(0, false); return; }
-    const ivar = this.mac[ix(R.IVAR)]!;
-    if (causes & ICR_RXQ0) this.msixNotifyOne(ICR_RXQ0, ivar & 0xf);
-    if (causes & ICR_RXQ1) this.msixNotifyOne(ICR_RXQ1, (ivar >>> 4) & 0xf);
-    if (causes & ICR_TXQ0) this.msixNotifyOne(ICR_TXQ0, (ivar >>> 8) & 0xf);
-    if (causes & ICR_TXQ1) this.msixNotifyOne(ICR_TXQ1, (ivar >>> 12) & 0xf);
-    if (causes & ICR_OTHER) this.msixNotifyOne(ICR_OTHER, (ivar >>> 16) & 0xf);
-  }
-
-  /** One cause through its IVAR entry (bit 3 valid, bits 0-2 the vector), then EIAC/EIAME auto-clear. */
-  private msixNotifyOne(cause: number, entry: number): void {
-    const m = this.mac;
-    if (entry & 8) {
-      const vec = entry & 7;
-      if (vec < E1000E_MSIX_VECTORS) this.irq.msi(vec, true);
-    }
-    if (m[ix(R.CTRL_EXT)]! & CTRL_EXT_EIAME) m[ix(R.IMS)] = (m[ix(R.IMS)]! & ~(m[ix(R.IAM)]! & cause)) >>> 0;
-    const eiac = m[ix(R.EIAC)]! & cause;
-    m[ix(R.ICR)] = (m[ix(R.ICR)]! & ~eiac) >>> 0;
-    this.msiCausesPending &= ~eiac;
-    if (!(m[ix(R.CTRL_EXT)]! & CTRL_EXT_IAME)) m[ix(R.IMS)] = (m[ix(R.IMS)]! & ~eiac) >>> 0;
+  private autonegDone(): void {
+    this.mac[ix(R.STATUS)] = (this.mac[ix(R.STATUS)]! | STATUS_LU) >>> 0;
+    this.phy.autonegDone();
+    this.net?.rxReady();
+    if (this.phy.autonegComplete()) this.mac[ix(R.CTRL)] = (this.mac[ix(R.CTRL)]! | CTRL_TFCE | CTRL_RFCE) >>> 0;
+    this.setInterruptCause(ICR_LSC);
   }
 
   // ---- the data path (e1000e-tx.ts, e1000e-rx.ts) ----
@@ -346,7 +298,6 @@ export class E1000eCore {
   receive(frame: Uint8Array, len = frame.length): number { return this.rx.receive(frame, len); }
 }
 
-/** qemu's e1000x_inc_reg_if_not_full. */
-function m32inc(m: Uint32Array, i: number): void {
-  if (m[i] !== 0xffffffff) m[i] = m[i]! + 1;
-}
+/** qemu's e1000x_restart_autoneg timer: 500 ms. */
+const AUTONEG_NS = 500_000_000;
+const CTRL_RFCE = 1 << 27, CTRL_TFCE = 1 << 28;

@@ -57,6 +57,8 @@ export const enum WriteKind {
   /** Read-only or unknown: the write is dropped. */
   None, Plain, Mask,
   Ctrl, Status, CtrlExt, Eecd, Eerd, Eewr, Mdic, Ics, Icr, Ims, Imc, Itr, Eitr, Gcr, Rxdctl,
+  /** RDTR and TIDV: 16 bits; FPD (bit 31) flushes the delayed interrupt causes. */
+  Rdtr, Tidv,
   /** A ring tail (16 bits) or TCTL: may start transmit. */
   Tdt, Tctl,
   Rdt, Pbaclr,
@@ -131,7 +133,8 @@ export function e1000eRegTable(): E1000eRegTable {
 
   // Masked writes (qemu's set_16bit/13bit/12bit/6bit, descriptor lengths and bases).
   for (const off of [R.TDH, R.TDH1, R.RDH0, R.RDH1, R.RADV, R.TADV, R.AIT, R.RAID, R.FCAH, R.FCT, R.FCTTV,
-    R.FLASHT, R.VET, R.RDTR]) rwMask(off, 0xffff);
+    R.FLASHT, R.VET]) rwMask(off, 0xffff);
+  rd(R.RDTR, ReadKind.Plain); wr(R.RDTR, WriteKind.Rdtr);
   for (const off of [R.TDFH, R.TDFT, R.TDFHS, R.TDFTS, R.TDFPC, R.RDFH, R.RDFT, R.RDFHS, R.RDFTS, R.RDFPC])
     rwMask(off, 0x1fff);
   rwMask(R.PBS, 0x3f); rwMask(R.RSRPD, 0xfff);
@@ -139,7 +142,7 @@ export function e1000eRegTable(): E1000eRegTable {
   for (const off of [R.TDBAL, R.TDBAL1, R.RDBAL0, R.RDBAL1]) rwMask(off, 0xfffffff0);
   rwMask(R.FCRTH, 0xfff8); rwMask(R.FCRTL, 0x8000fff8);
   // TIDV takes 16 bits but qemu has no read handler for it: it reads 0.
-  wr(R.TIDV, WriteKind.Mask, 0xffff);
+  wr(R.TIDV, WriteKind.Tidv);
 
   // Registers with their own handlers.
   wr(R.CTRL, WriteKind.Ctrl); wr(R.CTRL_DUP, WriteKind.Ctrl);

@@ -36,7 +36,8 @@ export interface E1000eRxHost {
   readonly mac: Uint32Array;
   readonly bus: E1000eBus;
   msix(): boolean;
-  setInterruptCause(cause: number): void;
+  /** The end of a receive: its causes (RDTR/RADV/RAID may delay them). */
+  rxDone(causes: number): void;
 }
 
 const ix = (off: number) => off >> 2;
@@ -170,7 +171,7 @@ export class E1000eRx {
       n |= ICR_RXO;
       ret = 0;
     }
-    this.host.setInterruptCause(n);
+    this.host.rxDone(n);
     return ret;
   }
 

@@ -18,7 +18,7 @@
 // buffer), one only partly translatable (or not contiguous) drops the frame,
 // a write-back that cannot be written is lost.
 import {
-  R, TCTL_EN, ICR_TXQE, ICR_TXDW, ICR_TXQ0, ICR_TXQ1, CTRL_VME, IVAR_TX_INT_EVERY_WB,
+  R, TCTL_EN, ICR_TXQE, ICR_TXDW, ICR_TXQ0, ICR_TXQ1, CTRL_VME, IVAR_TX_INT_EVERY_WB, TXD_CMD_IDE,
   TXD_CMD_DEXT, TXD_DTYP_D, TXD_CMD_EOP, TXD_CMD_RS, TXD_CMD_TSE, TXD_CMD_VLE, TXD_STAT_DD,
   TXD_POPTS_IXSM, TXD_POPTS_TXSM,
 } from './e1000e-regs.js';
@@ -55,7 +55,8 @@ export interface E1000eTxHost {
   msix(): boolean;
   /** Hand a frame (bytes [0, len) of `frame`, which the receiver must not keep) to the wire. */
   send(frame: Uint8Array, len: number): void;
-  setInterruptCause(cause: number): void;
+  /** The end of a transmit pass: its causes, and IDE of the last descriptor written back (TIDV/TADV may delay them). */
+  txDone(causes: number, ide: boolean): void;
 }
 
 const ix = (off: number) => off >> 2;
@@ -103,6 +104,7 @@ export class E1000eTx {
     if (!(m[q.tarc]! & (1 << 10))) return;
     if (!(m[ix(R.TCTL)]! & TCTL_EN)) return;
     let cause = ICR_TXQE;
+    this.ide = false;
     while (m[q.dh] !== m[q.dt] && m[q.dt]! < m[q.dlen]! / DESC_LEN) {
       const base = ((BigInt(m[q.bah]!) << 32n) + BigInt(m[q.bal]!) + BigInt(DESC_LEN * m[q.dh]!)) & 0xffffffffffffffffn;
       h.bus.read(base, this.desc, GCR_TXDSCR_NO_SNOOP);
@@ -111,8 +113,11 @@ export class E1000eTx {
       m[q.dh] = m[q.dh]! + 1;
       if (m[q.dh]! * DESC_LEN >= m[q.dlen]!) m[q.dh] = 0;
     }
-    h.setInterruptCause(cause);
+    h.txDone(cause, this.ide);
   }
+
+  /** IDE of the last descriptor written back in this pass (qemu's ide in e1000e_start_xmit). */
+  private ide = false;
 
   /** e1000e_process_tx_desc. */
   private process(q: TxQueue, n: number): void {
@@ -246,6 +251,7 @@ export class E1000eTx {
   private writeback(base: bigint, n: number): number {
     const lower = this.dv.getUint32(8, true);
     if (!(lower & TXD_CMD_RS) && !(this.host.mac[ix(R.IVAR)]! & IVAR_TX_INT_EVERY_WB)) return 0;
+    this.ide = (lower & TXD_CMD_IDE) !== 0;
     const upper = (this.dv.getUint32(12, true) | TXD_STAT_DD) >>> 0;
     this.wbv.setUint32(0, upper, true);
     this.host.bus.write(base + 12n, this.wb, GCR_TXDSCW_NO_SNOOP);

@@ -14,6 +14,7 @@ import * as V from '../uapi/vfio.js';
 import { PCI_EXP_DEVCTL } from '../uapi/pci-regs.js';
 import { R } from './e1000e-regs.js';
 import type { DmaOptions } from './dma.js';
+import type { Clock } from './clock.js';
 
 export const E1000E_VENDOR_ID = 0x8086;
 export const E1000E_DEVICE_ID = 0x10d3;
@@ -253,6 +254,9 @@ export class E1000eModel implements PciFunctionModel {
       master,
     };
   }
+
+  /** Run the NIC's timers on the machine's clock. */
+  useClock(clock: Clock): void { this.core.useClock(clock); }
 
   /** Plug the NIC into `wire` (its net client becomes that end). */
   plugInto(wire: Wire): WireEnd {

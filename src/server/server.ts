@@ -269,6 +269,11 @@ export class EmuServer {
     }
     this.server = net.createServer({ allowHalfOpen: false }, (s) => this.accept(s));
     this.server.on('error', (e) => this.log(`server socket: ${e.message}`));
+    // Device timers (interrupt throttling and delays, link negotiation) run on host time.
+    this.engine.clock.runRealTime({
+      afterFire: () => { this.faults.flush(); for (const p of this.pollable) this.syncWake(p); },
+      onError: (e) => this.log(`device timer raised an exception (bug): ${(e as Error)?.stack ?? e}`),
+    });
   }
 
   /** Start listening; resolves once the socket accepts connections. */
@@ -362,6 +367,7 @@ export class EmuServer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.engine.clock.stop();
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const p of [...this.procs.values()]) this.dropProcess(p);
