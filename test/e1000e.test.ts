@@ -19,6 +19,7 @@ function machine(): M {
   const f = new IommufdFile(p, engine);
   const d = f.openVfioDevice(0);
   d.bind(f);
+  d.enableBusMaster(); // MSI and MSI-X messages are memory writes by the function
   return { engine, p, d, buf: p.mm.mmap(4096) };
 }
 

@@ -217,7 +217,10 @@ export class E1000eModel implements PciFunctionModel {
     this.core = new E1000eCore(fw.mac, {
       mode: () => this.irqMode(),
       setIntx: (level) => this.irqSink?.setIntx(level),
-      msi: (vector, msix) => this.irqSink?.msi(vector, msix),
+      // An MSI/MSI-X message is a memory write by the function: without bus
+      // mastering qemu's bus-master address space drops it (measured:
+      // test/conformance/e1000e_irq.golden).
+      msi: (vector, msix) => { if (this.config.bytes[4]! & PCI_COMMAND_MASTER) this.irqSink?.msi(vector, msix); },
     });
   }
 
