@@ -83,6 +83,16 @@ int main(void)
 	printf("MAC %02x:%02x:%02x:%02x:%02x:%02x (EEPROM words 0-2)\n", w0 & 0xff, w0 >> 8, w1 & 0xff, w1 >> 8,
 	       w2 & 0xff, w2 >> 8);
 
+	/* An MSI-X message is a memory write by the device: it needs bus mastering
+	 * (PCI_COMMAND_MASTER in config space, region 7). */
+	struct vfio_region_info cfg = { .argsz = sizeof(cfg), .index = VFIO_PCI_CONFIG_REGION_INDEX };
+	uint16_t cmd = 0;
+	if (ioctl(dev, VFIO_DEVICE_GET_REGION_INFO, &cfg) || pread(dev, &cmd, 2, (off_t)cfg.offset + 4) != 2)
+		return fail("config space");
+	cmd |= 0x4;
+	if (pwrite(dev, &cmd, 2, (off_t)cfg.offset + 4) != 2)
+		return fail("PCI_COMMAND");
+
 	/* MSI-X vector 0 signals an eventfd; VFIO enables MSI-X on the device. */
 	int efd = eventfd(0, EFD_CLOEXEC);
 	char buf[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
