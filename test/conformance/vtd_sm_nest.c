@@ -147,6 +147,16 @@ int main(void)
 	rc = hwpt_alloc(fd, 1 << 4, dev0, ioas, 0, NULL, 0, &x);
 	step_ok("hwpt_alloc flag 1<<4", rc, "hwpt=%u", x);
 
+	{
+		struct iommu_hwpt_set_dirty_tracking c = {
+			.size = sizeof(c), .flags = IOMMU_HWPT_DIRTY_TRACKING_ENABLE,
+			.hwpt_id = h0,
+		};
+
+		step("set_dirty_tracking on a flags-0 hwpt",
+		     xioctl(fd, IOMMU_HWPT_SET_DIRTY_TRACKING, &c), NULL);
+	}
+
 	note("nested HWPTs (IOMMU_HWPT_DATA_VTD_S1)");
 	rc = s1_alloc(0, dev0, hnp ? hnp : h0, 0, 48, 0, 24, &hs1);
 	step_ok("s1 on NEST_PARENT (or flags-0 hwpt)", rc, "hwpt=%u", hs1);
@@ -196,6 +206,10 @@ int main(void)
 	iova = 0x7ffffffff000ULL;
 	step("ioas_map last page of 47 bits",
 	     ioas_map(fd, ioas, MAP_FIXED_RW, buf, 0x1000, &iova), NULL);
+	iova = 0x200000;
+	step("ioas_map read-only 0x200000+4K",
+	     ioas_map(fd, ioas, IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE,
+		      buf, 0x1000, &iova), NULL);
 	iova = 0x800000000000ULL;
 	step("ioas_map at 1<<47",
 	     ioas_map(fd, ioas, MAP_FIXED_RW, buf, 0x1000, &iova), NULL);
