@@ -22,7 +22,7 @@ import {
 } from '../src/hw/intel-vtd-pasid.js';
 import { IOMMU_READ, IOMMU_WRITE, IommuGroupIds, type IommuDevice, type UserData, type UserDataArray } from '../src/hw/iommu.js';
 import { PLATFORMS, parsePlatform } from '../src/hw/platform.js';
-import { Engine, IommufdFile, SimProcess, errno as E } from '../src/lib/index.js';
+import { Engine, IommufdFile, SimProcess, openMachine, errno as E } from '../src/lib/index.js';
 import {
   IOMMU_HWPT_ALLOC_DIRTY_TRACKING as DIRTY, IOMMU_HWPT_ALLOC_NEST_PARENT as NP, IOMMU_HWPT_ALLOC_PASID as PASID,
   IOMMU_HWPT_DATA_VTD_S1, IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, IOMMU_VTD_S1_EAFE, IOMMU_VTD_S1_SRE, IOMMU_VTD_S1_WPE,
@@ -350,4 +350,31 @@ test('library: qemu-vtd-sm-sc auto domains are first stage; enforcing, DMA_CC_IO
   assert.equal((e.domain as VtdFirstStageDomain).apertureEnd, (1n << 47n) - 1n);
   d0.detach();
   assert.equal(u.pasidTables.entry(dev0, VTD_RID_PASID), undefined, 'detached: blocked, no entry');
+});
+
+test('DMA through a first-stage domain: a No Snoop request snoops iff the domain enforces (PGSNP); read-only maps stay unwritable', () => {
+  const enc = (t: string) => new TextEncoder().encode(t);
+  const dec = (b: Uint8Array) => new TextDecoder().decode(b);
+  const IOVA = 0x100000n, PAGE = 4096n;
+  for (const [platform, forced] of [['qemu-vtd-sm', false], ['qemu-vtd-sm-sc', true]] as const) {
+    const m = openMachine(platform);
+    const f = m.openIommufd();
+    const nic = f.openVfioDevice(0);
+    nic.bind(f);
+    const ioas = f.ioasAlloc();
+    nic.attach(ioas);
+    const buf = f.proc.mmap(2n * PAGE);
+    f.map({ ioasId: ioas, userVa: buf, length: PAGE, iova: IOVA, writeable: true });
+    f.map({ ioasId: ioas, userVa: buf + PAGE, length: PAGE, iova: IOVA + PAGE, writeable: false });
+    f.proc.mm.write(buf, enc('old data'));
+    m.cpuWrite(f.proc, buf, 'new data');
+    const dma = m.dma(nic);
+    const r = dma.dmaRead(IOVA, 8, { noSnoop: true });
+    assert.ok(r.ok, platform);
+    assert.equal(dec(r.data), forced ? 'new data' : 'old data', `${platform}: ${forced ? 'forced to snoop' : 'stale memory'}`);
+    assert.deepEqual(r.segments.map((x) => x.forced), [forced], platform);
+    const w = dma.dmaWrite(IOVA + PAGE, enc('x'));
+    assert.equal(w.ok, false, `${platform}: write through a read-only first-stage entry`);
+    assert.equal(dma.dmaRead(IOVA + PAGE, 1).ok, true);
+  }
 });
