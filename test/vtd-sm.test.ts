@@ -22,7 +22,7 @@ import {
 } from '../src/hw/intel-vtd-pasid.js';
 import { IOMMU_READ, IOMMU_WRITE, IommuGroupIds, type IommuDevice, type UserData, type UserDataArray } from '../src/hw/iommu.js';
 import { PLATFORMS, parsePlatform } from '../src/hw/platform.js';
-import { Engine, IommufdFile, SimProcess, openMachine, errno as E } from '../src/lib/index.js';
+import { Engine, IommufdFile, SimProcess, openMachine, errno as E, uapi as U } from '../src/lib/index.js';
 import {
   IOMMU_HWPT_ALLOC_DIRTY_TRACKING as DIRTY, IOMMU_HWPT_ALLOC_NEST_PARENT as NP, IOMMU_HWPT_ALLOC_PASID as PASID,
   IOMMU_HWPT_DATA_VTD_S1, IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, IOMMU_VTD_S1_EAFE, IOMMU_VTD_S1_SRE, IOMMU_VTD_S1_WPE,
@@ -377,4 +377,35 @@ test('DMA through a first-stage domain: a No Snoop request snoops iff the domain
     assert.equal(w.ok, false, `${platform}: write through a read-only first-stage entry`);
     assert.equal(dma.dmaRead(IOVA + PAGE, 1).ok, true);
   }
+});
+
+test('library, a platform file with nesting: NEST_PARENT, a VTD_S1 HWPT attached (PGSNP from the enforcing parent), HWPT_INVALIDATE through the ioctl', () => {
+  const p = parsePlatform('{"base":"qemu-vtd","iommus":[{"kind":"vtd","snoopControl":true,"scalableMode":true,"secondStage":true,"nesting":true}]}', 'nest.json');
+  const engine = new Engine({ platform: p });
+  const f = new IommufdFile(new SimProcess(), engine);
+  const d0 = f.openVfioDevice(0);
+  const dev = d0.bind(f);
+  const ioas = f.ioasAlloc();
+  const parent = f.hwptAlloc({ devId: dev, ptId: ioas, flags: NP });
+  const s1 = IommuHwptVtdS1.encode({ flags: 0n, pgtbl_addr: 0x5000n, addr_width: 48, __reserved: 0 });
+  const nested = f.hwptAlloc({ devId: dev, ptId: parent, dataType: IOMMU_HWPT_DATA_VTD_S1, data: s1 });
+  assert.equal(errnoOf(() => f.hwptAlloc({ devId: dev, ptId: ioas, dataType: IOMMU_HWPT_DATA_VTD_S1, data: s1 })), E.EOPNOTSUPP, 'VTD_S1 on an IOAS');
+  assert.equal(d0.attach(nested), nested);
+  const pci = engine.vfioDevices[0]!.pci;
+  const e = (pci.driver as IntelVtd).pasidTables.entry(pci, VTD_RID_PASID)!;
+  assert.equal(pasidEntryPgtt(e), PASID_ENTRY_PGTT_NESTED);
+  assert.equal(pasidEntryPgsnp(e), true, 'a nest parent allocated for a device with SC enforces');
+  const S = IommuHwptVtdS1Invalidate;
+  const buf = f.proc.mmap(4096n);
+  const ents = [{ addr: 0x1000n, npages: 2n, flags: 0, __reserved: 0 }, { addr: 0x1001n, npages: 1n, flags: 0, __reserved: 0 }];
+  ents.forEach((x, i) => f.proc.mm.write(buf + BigInt(i * S.size), S.encode(x)));
+  const inv = (num: number) => {
+    try {
+      const c = f.call(U.IOMMU_HWPT_INVALIDATE, U.IommuHwptInvalidate, { hwpt_id: nested, data_uptr: buf, data_type: IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, entry_len: S.size, entry_num: num, __reserved: 0 });
+      return [0, c.entry_num];
+    } catch (err) { return [errnoOf(() => { throw err; }), -1]; }
+  };
+  assert.deepEqual(inv(1), [0, 1]);
+  assert.deepEqual(inv(2)[0], E.EINVAL);
+  assert.equal(errnoOf(() => f.call(U.IOMMU_HWPT_INVALIDATE, U.IommuHwptInvalidate, { hwpt_id: parent, data_uptr: buf, data_type: 0, entry_len: S.size, entry_num: 1, __reserved: 0 })), E.EINVAL, 'on the paging parent');
 });
