@@ -28,6 +28,7 @@ import {
   IOMMU_HWPT_DATA_VTD_S1, IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, IOMMU_VTD_S1_EAFE, IOMMU_VTD_S1_SRE, IOMMU_VTD_S1_WPE,
   IommuHwptVtdS1, IommuHwptVtdS1Invalidate,
 } from '../src/uapi/iommufd.js';
+import { domainPageTable } from '../src/server/ui-pte.js';
 import { errnoOf } from './lib/errno-of.js';
 
 const SM = QEMU_VTD_SM_ECAP;
@@ -408,4 +409,18 @@ test('library, a platform file with nesting: NEST_PARENT, a VTD_S1 HWPT attached
   assert.deepEqual(inv(1), [0, 1]);
   assert.deepEqual(inv(2)[0], E.EINVAL);
   assert.equal(errnoOf(() => f.call(U.IOMMU_HWPT_INVALIDATE, U.IommuHwptInvalidate, { hwpt_id: parent, data_uptr: buf, data_type: 0, entry_len: S.size, entry_num: 1, __reserved: 0 })), E.EINVAL, 'on the paging parent');
+});
+
+test('live view: a first-stage domain\'s entries explained (P, R/W, U/S, A, D and the PASID entry\'s PGSNP)', () => {
+  const u = unit(SM, { sc: true });
+  const a = device(u);
+  const fs = u.domainAllocPagingFlags(a, 0, undefined) as VtdFirstStageDomain;
+  fs.attachDev(a);
+  fs.map(0x1000n, 0x40000000n, 0x1000n, IOMMU_READ);
+  const bitsOf = () => domainPageTable(fs)!.runs[0]!.leaves[0]!.bits.map((b) => `${b.name}=${b.value}`);
+  assert.equal(domainPageTable(fs)!.format, 'VT-d first stage (IA-32e, 48-bit)');
+  assert.deepEqual(bitsOf().slice(0, 6), ['P=1', 'R/W=0', 'U/S=1', 'A=1', 'D=0', 'PGSNP=0']);
+  assert.equal(fs.enforceCacheCoherency(), true);
+  assert.equal(bitsOf()[5], 'PGSNP=1');
+  assert.equal(domainPageTable(fs)!.runs[0]!.leaves[0]!.pte, '0x40000025');
 });
