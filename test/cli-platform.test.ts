@@ -50,7 +50,7 @@ describe('iommufd-emu platform', () => {
     fs.writeFileSync(bad, '{"base":"qemu-vtd","iommus":[{"kind":"vtd","snoopcontrol":true}]}');
     let r = cli(['platform', 'show', bad]);
     assert.equal(r.status, 2);
-    assert.equal(r.stderr, `iommufd-emu: ${bad}: iommus[0].snoopcontrol: unknown key (known: kind, snoopControl, addressWidth)\n`);
+    assert.equal(r.stderr, `iommufd-emu: ${bad}: iommus[0].snoopcontrol: unknown key (known: kind, snoopControl, addressWidth, scalableMode, firstStage, secondStage, nesting)\n`);
     r = cli(['platform', 'show', '/nonexistent.json']);
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^iommufd-emu: \/nonexistent\.json: no such platform \(built-in: mock, .*\) or file\n$/);
@@ -59,7 +59,7 @@ describe('iommufd-emu platform', () => {
   it('list: every built-in, one per line', () => {
     const r = cli(['platform', 'list']);
     assert.equal(r.status, 0);
-    assert.deepEqual(r.stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[0]), ['mock', 'qemu-vtd', 'qemu-vtd-sc', 'intel-client', 'arm-smmuv3', 'amd-vi']);
+    assert.deepEqual(r.stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[0]), ['mock', 'qemu-vtd', 'qemu-vtd-sc', 'qemu-vtd-sm', 'qemu-vtd-sm-sc', 'intel-client', 'arm-smmuv3', 'amd-vi']);
   });
 
   it('show: units with registers, functions, and the coherency table per platform', () => {

@@ -24,7 +24,7 @@ function refusal(text: string): string {
 
 test('every built-in platform passes the checks a file gets', () => {
   for (const p of Object.values(PLATFORMS)) assert.doesNotThrow(() => checkPlatform(p), p.name);
-  assert.deepEqual(Object.keys(PLATFORMS), ['mock', 'qemu-vtd', 'qemu-vtd-sc', 'intel-client', 'arm-smmuv3', 'amd-vi']);
+  assert.deepEqual(Object.keys(PLATFORMS), ['mock', 'qemu-vtd', 'qemu-vtd-sc', 'qemu-vtd-sm', 'qemu-vtd-sm-sc', 'intel-client', 'arm-smmuv3', 'amd-vi']);
 });
 
 test('the example files under platforms/ load, and the schema lists the same keys the parser knows', () => {
@@ -35,7 +35,7 @@ test('the example files under platforms/ load, and the schema lists the same key
   const schema = JSON.parse(fs.readFileSync(path.join(dir, 'platform.schema.json'), 'utf8')) as {
     properties: Record<string, unknown>; $defs: Record<string, { properties?: Record<string, unknown> }>; };
   assert.deepEqual(Object.keys(schema.properties).sort(), ['$schema', 'base', 'description', 'functions', 'iommus', 'name', 'rootComplexes', 'testAbi']);
-  assert.deepEqual(Object.keys(schema.$defs['vtd']!.properties!), ['kind', 'snoopControl', 'addressWidth']);
+  assert.deepEqual(Object.keys(schema.$defs['vtd']!.properties!), ['kind', 'snoopControl', 'addressWidth', 'scalableMode', 'firstStage', 'secondStage', 'nesting']);
   assert.deepEqual(Object.keys(schema.$defs['smmuv3']!.properties!), ['kind', 'coherent', 'stage1', 'stage2', 's2fwb', 'oas']);
   assert.deepEqual(Object.keys(schema.$defs['amd-vi']!.properties!), ['kind', 'efr', 'efr2']);
   assert.deepEqual(Object.keys(schema.$defs['function']!.properties!), ['model', 'bdf', 'iommu', 'group', 'vendorId', 'deviceId', 'classCode']);
@@ -53,7 +53,11 @@ test('bad files: each refusal names the path of the field', () => {
     ['{"base":3}', /^p\.json: base: expected a string, got a number$/],
     ['{"testAbi":"yes"}', /^p\.json: testAbi: expected true or false, got a string$/],
     ['{"iommus":{}}', /^p\.json: iommus: expected an array, got an object$/],
-    ['{"iommus":[{"kind":"vtd","snoopcontrol":true}]}', /^p\.json: iommus\[0\]\.snoopcontrol: unknown key \(known: kind, snoopControl, addressWidth\)$/],
+    ['{"iommus":[{"kind":"vtd","snoopcontrol":true}]}', /^p\.json: iommus\[0\]\.snoopcontrol: unknown key \(known: kind, snoopControl, addressWidth, scalableMode, firstStage, secondStage, nesting\)$/],
+    ['{"iommus":[{"kind":"vtd","nesting":true}]}', /^p\.json: iommus\[0\]\.nesting: a scalable-mode switch: set scalableMode$/],
+    ['{"iommus":[{"kind":"vtd","scalableMode":true,"firstStage":false}]}', /^p\.json: iommus\[0\]\.secondStage: scalable mode needs a first or a second stage$/],
+    ['{"iommus":[{"kind":"vtd","scalableMode":true,"nesting":true}]}', /^p\.json: iommus\[0\]\.nesting: nesting needs firstStage and secondStage$/],
+    ['{"iommus":[{"kind":"vtd","scalableMode":"on"}]}', /^p\.json: iommus\[0\]\.scalableMode: expected true or false, got a string$/],
     ['{"iommus":[{"snoopControl":true}]}', /^p\.json: iommus\[0\]\.kind: expected one of "vtd", "smmuv3", "amd-vi", got nothing$/],
     ['{"iommus":[{"kind":"vtd","snoopControl":1}]}', /^p\.json: iommus\[0\]\.snoopControl: expected true or false, got a number$/],
     ['{"iommus":[{"kind":"vtd","addressWidth":57}]}', /^p\.json: iommus\[0\]\.addressWidth: expected one of 39, 48, got 57$/],
@@ -121,7 +125,7 @@ test('loadPlatform: a built-in name, a file, or ENOENT naming both', () => {
   assert.equal(loadPlatform('amd-vi'), PLATFORMS['amd-vi']);
   try { loadPlatform('/nonexistent/p.json'); assert.fail(); } catch (e) {
     assert.ok(e instanceof Errno && e.code === ENOENT);
-    assert.match(e.message, /no such platform \(built-in: mock, qemu-vtd, qemu-vtd-sc, intel-client, arm-smmuv3, amd-vi\) or file/);
+    assert.match(e.message, /no such platform \(built-in: mock, qemu-vtd, qemu-vtd-sc, qemu-vtd-sm, qemu-vtd-sm-sc, intel-client, arm-smmuv3, amd-vi\) or file/);
   }
 });
 

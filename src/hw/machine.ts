@@ -7,7 +7,7 @@
 // are the oracle's --vfio q35: two "-device e1000e" at their default slots,
 // measured at 0000:00:01.0 (group 1, vfio0) and 0000:00:02.0 (group 2, vfio1);
 // the host bridge and the ICH9 functions are not assignable and not modelled.
-import { IntelVtd, QEMU_VTD_CAP } from './intel-vtd.js';
+import { IntelVtd, vtdRegisters } from './intel-vtd.js';
 import { ArmSmmuV3 } from './arm-smmu-v3.js';
 import { AmdVi } from './amd-vi.js';
 import { E1000e, E1000E_FIRMWARE_SLOT1, E1000E_FIRMWARE_SLOT2, type E1000eFirmware } from './e1000e.js';
@@ -27,13 +27,10 @@ export interface Machine {
   readonly vfioFunctions: VfioCapableFunction[];
 }
 
-/** CAP with a 48-bit, 4-level second stage as well (qemu's aw-bits=48): MGAW 47, SAGAW bits 1 and 2. */
-const vtdCap48 = (QEMU_VTD_CAP & ~(0x3fn << 16n)) | (47n << 16n) | (0x4n << 8n);
-
 function makeUnit(u: IommuUnitSpec, index: number, groupIds: IommuGroupIds): IommuUnit {
   switch (u.kind) {
     case 'vtd':
-      return new IntelVtd({ index, snoopControl: u.snoopControl, groupIds, ...(u.addressWidth === 48 ? { cap: vtdCap48 } : {}) });
+      return new IntelVtd({ index, snoopControl: u.snoopControl, groupIds, ...vtdRegisters(u.addressWidth, u.scalable) });
     case 'smmuv3':
       return new ArmSmmuV3({ index, coherent: u.coherent, stage1: u.stage1, stage2: u.stage2, s2fwb: u.s2fwb, oas: u.oas, groupIds });
     case 'amd-vi':

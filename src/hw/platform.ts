@@ -9,6 +9,10 @@
 //   qemu-vtd     the oracle's --vfio machine: one VT-d unit without snoop
 //                control, two e1000e NICs (00:01.0 group 1, 00:02.0 group 2).
 //   qemu-vtd-sc  the same with ECAP.SC (qemu's snoop-control=on).
+//   qemu-vtd-sm  the oracle's --vfio --scalable machine: the VT-d unit in
+//                scalable mode with first-stage translation and PASIDs
+//                (qemu 10's x-scalable-mode, x-flts, x-pasid-mode; 48-bit).
+//   qemu-vtd-sm-sc  the same with snoop control.
 //   intel-client two VT-d units as on an Intel client part: one with snoop
 //                control for a NIC and an NVMe-class function, one dedicated
 //                to the integrated GPU, without it.
@@ -26,6 +30,7 @@
 // reads the file (hw/ touches no file).
 import { Errno, EINVAL } from '../uapi/errno.js';
 import type { Bdf } from './pci.js';
+import type { VtdScalableOptions } from './intel-vtd.js';
 
 /** An Intel VT-d remapping unit (hw/intel-vtd.ts): qemu's CAP/ECAP, with these switches. */
 export interface VtdUnitSpec {
@@ -34,6 +39,8 @@ export interface VtdUnitSpec {
   readonly snoopControl: boolean;
   /** CAP.MGAW/SAGAW: 39 (3-level) or 48 (4-level) bit IOVAs. */
   readonly addressWidth: 39 | 48;
+  /** Scalable mode (ECAP.SMTS, PASID) with these translation types; absent: legacy mode. */
+  readonly scalable?: VtdScalableOptions;
 }
 
 /** An ARM SMMUv3 (hw/arm-smmu-v3.ts): its IDR registers follow from these switches. */
@@ -111,6 +118,9 @@ export const QEMU_AMDVI_IVINFO_VASIZE = 48;
 const bdf = (bus: number, device: number, fn = 0, domain = 0): Bdf => ({ domain, bus, device, fn });
 const nic = (device: number, iommu = 0, bus = 0, domain = 0): PciFunctionSpec => ({ model: 'e1000e', bdf: bdf(bus, device, 0, domain), iommu });
 const vtd = (snoopControl: boolean): VtdUnitSpec => ({ kind: 'vtd', snoopControl, addressWidth: 39 });
+const vtdSm = (snoopControl: boolean): VtdUnitSpec => ({
+  kind: 'vtd', snoopControl, addressWidth: 48, scalable: { firstStage: true, secondStage: false, nesting: false },
+});
 const smmu = (coherent: boolean): SmmuV3UnitSpec => ({ kind: 'smmuv3', coherent, stage1: true, stage2: true, s2fwb: false, oas: 44 });
 
 export const PLATFORMS: Readonly<Record<string, Platform>> = {
@@ -125,6 +135,14 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
   'qemu-vtd-sc': {
     name: 'qemu-vtd-sc', description: 'as qemu-vtd, the VT-d unit with snoop control', testAbi: true,
     iommus: [vtd(true)], rootComplexes: [], functions: [nic(1), nic(2)],
+  },
+  'qemu-vtd-sm': {
+    name: 'qemu-vtd-sm', description: 'as qemu-vtd, the VT-d unit in scalable mode (first stage, PASIDs; qemu 10, 48-bit)', testAbi: true,
+    iommus: [vtdSm(false)], rootComplexes: [], functions: [nic(1), nic(2)],
+  },
+  'qemu-vtd-sm-sc': {
+    name: 'qemu-vtd-sm-sc', description: 'as qemu-vtd-sm, the VT-d unit with snoop control', testAbi: true,
+    iommus: [vtdSm(true)], rootComplexes: [], functions: [nic(1), nic(2)],
   },
   'intel-client': {
     name: 'intel-client',
@@ -227,7 +245,7 @@ function parseBdf(v: unknown, p: Path): Bdf {
 }
 
 const UNIT_KEYS: Readonly<Record<IommuKind, readonly string[]>> = {
-  vtd: ['kind', 'snoopControl', 'addressWidth'],
+  vtd: ['kind', 'snoopControl', 'addressWidth', 'scalableMode', 'firstStage', 'secondStage', 'nesting'],
   smmuv3: ['kind', 'coherent', 'stage1', 'stage2', 's2fwb', 'oas'],
   'amd-vi': ['kind', 'efr', 'efr2'],
 };
@@ -240,8 +258,22 @@ function parseUnit(v: unknown, p: Path): IommuUnitSpec {
   const kind = oneOf((v as Record<string, unknown>)['kind'], at(p, 'kind'), KINDS);
   const o = object(v, p, UNIT_KEYS[kind]);
   switch (kind) {
-    case 'vtd':
-      return { kind, snoopControl: bool(o['snoopControl'], at(p, 'snoopControl'), false), addressWidth: oneOf(o['addressWidth'], at(p, 'addressWidth'), [39, 48] as const, 39) };
+    case 'vtd': {
+      const sm = bool(o['scalableMode'], at(p, 'scalableMode'), false);
+      const u = { kind, snoopControl: bool(o['snoopControl'], at(p, 'snoopControl'), false), addressWidth: oneOf(o['addressWidth'], at(p, 'addressWidth'), [39, 48] as const, sm ? 48 : 39) };
+      if (!sm) {
+        for (const k of ['firstStage', 'secondStage', 'nesting']) if (o[k] !== undefined) throw bad(at(p, k), 'a scalable-mode switch: set scalableMode');
+        return u;
+      }
+      const scalable = {
+        firstStage: bool(o['firstStage'], at(p, 'firstStage'), true),
+        secondStage: bool(o['secondStage'], at(p, 'secondStage'), false),
+        nesting: bool(o['nesting'], at(p, 'nesting'), false),
+      };
+      if (!scalable.firstStage && !scalable.secondStage) throw bad(at(p, 'secondStage'), 'scalable mode needs a first or a second stage');
+      if (scalable.nesting && !(scalable.firstStage && scalable.secondStage)) throw bad(at(p, 'nesting'), 'nesting needs firstStage and secondStage');
+      return { ...u, scalable };
+    }
     case 'smmuv3': {
       const u: SmmuV3UnitSpec = {
         kind,

@@ -75,7 +75,9 @@ export function coherencyTable(platform: Platform): CoherencyTable {
 
 function describeUnit(u: IommuUnit): string {
   if (u instanceof IntelVtd) {
-    return `VT-d, ${u.snoopControl ? 'snoop control' : 'no snoop control'}, ${u.secondStageWidth().vaszLg2}-bit IOVA; CAP ${hex(u.cap, 16)} ECAP ${hex(u.ecap, 16)}`;
+    const sc = u.snoopControl ? 'snoop control' : 'no snoop control';
+    if (u.firstStageSupported) return `VT-d scalable mode, first stage, ${sc}, ${Math.min(48, u.mgaw) - 1}-bit IOVA; CAP ${hex(u.cap, 16)} ECAP ${hex(u.ecap, 16)}`;
+    return `VT-d${u.scalableMode ? ' scalable mode' : ''}, ${sc}, ${u.secondStageWidth().vaszLg2}-bit IOVA; CAP ${hex(u.cap, 16)} ECAP ${hex(u.ecap, 16)}`;
   }
   if (u instanceof ArmSmmuV3) {
     const stages = [u.stage1 ? '1' : '', u.stage2 ? '2' : ''].filter(Boolean).join('+');
@@ -87,6 +89,11 @@ function describeUnit(u: IommuUnit): string {
 
 /** What IOMMU_CACHE means on the platform's architecture, and what KVM makes of it. */
 function contract(u: IommuUnit | undefined): string[] {
+  if (u instanceof IntelVtd && u.firstStageSupported) {
+    return ['IOMMU_CACHE on VT-d (scalable mode, first stage): a domain enforces by setting PGSNP in the PASID',
+      'entries of its devices (IA-32e entries have no snoop bit); 7.2 lets a unit without snoop control join.',
+      'KVM (x86): a device that cannot enforce registers non-coherent DMA, so guest WBINVD is honoured.'];
+  }
   if (u instanceof IntelVtd) {
     return ['IOMMU_CACHE on VT-d: a domain enforces by setting SNP (bit 11) in the second-stage entries it writes',
       'after enforcing; a unit without snoop control cannot join an enforcing domain (EINVAL).',

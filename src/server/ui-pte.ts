@@ -9,6 +9,7 @@
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../hw/iommu.js';
 import { RunDomain, type Run } from '../hw/run-domain.js';
 import { VtdSecondStageDomain, VTD_SS_PTE_R, VTD_SS_PTE_SNP, VTD_SS_PTE_W } from '../hw/intel-vtd.js';
+import { VtdFirstStageDomain, VTD_FS_PTE_A, VTD_FS_PTE_D, VTD_FS_PTE_P, VTD_FS_PTE_RW, VTD_FS_PTE_US } from '../hw/intel-vtd-fs.js';
 import { SmmuDomain } from '../hw/arm-smmu-v3.js';
 import { AmdV1Domain } from '../hw/amd-vi.js';
 import { MockPagingDomain } from '../hw/mock-iommu.js';
@@ -148,6 +149,20 @@ function vtdBits(pte: bigint): PteBit[] {
   ];
 }
 
+function vtdFsBits(pte: bigint, pgsnp: boolean): PteBit[] {
+  return [
+    bit('P', (pte & VTD_FS_PTE_P) !== 0n, 'bit 0: present (every present entry is readable)'),
+    bit('R/W', (pte & VTD_FS_PTE_RW) !== 0n, 'bit 1: the device may write'),
+    bit('U/S', (pte & VTD_FS_PTE_US) !== 0n, 'bit 2: user (set on every entry the driver writes)'),
+    bit('A', (pte & VTD_FS_PTE_A) !== 0n, 'bit 5: accessed (preset)'),
+    bit('D', (pte & VTD_FS_PTE_D) !== 0n, 'bit 6: dirty (preset on writable entries)'),
+    bit('PGSNP', pgsnp, pgsnp
+      ? 'PASID entry bit 88: snoop forced for the whole domain (enforce_cache_coherency); IA-32e entries have no SNP'
+      : 'PASID entry bit 88 clear: a No Snoop request bypasses the CPU caches (stale data possible)'),
+    { name: 'ADDR', value: hex(pte & ((1n << 52n) - 1n) & ~0xfffn), meaning: 'bits 51:12: the host page frame' },
+  ];
+}
+
 function lpaeBits(cfg: LpaeConfig, pte: bigint): PteBit[] {
   const out: PteBit[] = [];
   const isPage = (pte & 3n) === ARM_LPAE_PTE_TYPE_PAGE;
@@ -203,6 +218,7 @@ function protBits(prot: number): PteBit[] {
 /** The domain's format name, and its leaf entry at `iova` explained. */
 function entryOf(d: RunDomain, iova: bigint, prot: number): { pte?: bigint; bits: PteBit[] } {
   if (d instanceof VtdSecondStageDomain) { const p = d.pte(iova); return p === undefined ? { bits: [] } : { pte: p, bits: vtdBits(p) }; }
+  if (d instanceof VtdFirstStageDomain) { const p = d.pte(iova); return p === undefined ? { bits: [] } : { pte: p, bits: vtdFsBits(p, d.enforcing) }; }
   if (d instanceof SmmuDomain) { const p = d.pte(iova); return p === undefined ? { bits: [] } : { pte: p, bits: lpaeBits(d.pgtable, p) }; }
   if (d instanceof AmdV1Domain) { const p = d.pte(iova); return p === undefined ? { bits: [] } : { pte: p, bits: amdBits(p) }; }
   return { bits: protBits(prot) };
@@ -210,6 +226,7 @@ function entryOf(d: RunDomain, iova: bigint, prot: number): { pte?: bigint; bits
 
 function formatOf(d: RunDomain): string {
   if (d instanceof VtdSecondStageDomain) return `VT-d second stage (${d.vaszLg2}-bit)`;
+  if (d instanceof VtdFirstStageDomain) return `VT-d first stage (IA-32e, ${d.vaszLg2}-bit)`;
   if (d instanceof SmmuDomain) return d.pgtable.fmt;
   if (d instanceof AmdV1Domain) return 'AMD v1';
   if (d instanceof MockPagingDomain) return 'mock';

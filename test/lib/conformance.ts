@@ -26,7 +26,7 @@ export function findRoot(): string {
   return join(here, '../../..');
 }
 
-export type Platform = 'mock' | 'qemu-vtd' | 'qemu-vtd-sc' | 'amd-vi';
+export type Platform = 'mock' | 'qemu-vtd' | 'qemu-vtd-sc' | 'qemu-vtd-sm' | 'qemu-vtd-sm-sc' | 'amd-vi';
 
 // ------------------------------------------------------------- stamps
 
@@ -217,13 +217,10 @@ export function loadClients(clients: string, stampFile: string): Client[] {
     const oracleFlags = (header(src, 'oracle') ?? '').split(/\s+/).filter(Boolean);
     let platform = header(src, 'platform') as Platform | undefined;
     if (platform === undefined) {
-      platform = oracleFlags.includes('--snoop-control')
-        ? 'qemu-vtd-sc'
-        : oracleFlags.includes('--vfio')
-          ? 'qemu-vtd'
-          : oracleFlags.includes('--amd')
-            ? 'amd-vi'
-            : 'mock';
+      const sm = oracleFlags.includes('--scalable');
+      if (oracleFlags.includes('--snoop-control')) platform = sm ? 'qemu-vtd-sm-sc' : 'qemu-vtd-sc';
+      else if (sm) platform = 'qemu-vtd-sm';
+      else platform = oracleFlags.includes('--vfio') ? 'qemu-vtd' : oracleFlags.includes('--amd') ? 'amd-vi' : 'mock';
     }
     const problems: string[] = [];
     const goldenPath = join(clients, `${name}.golden`);
