@@ -35,6 +35,7 @@ const { VFIO_IRQ_INFO_EVENTFD: IRQ_EVENTFD, VFIO_IRQ_INFO_MASKABLE: IRQ_MASKABLE
  */
 export const IGB_VFIO_INFO: VfioPciInfo = {
   resetWorks: true,
+  neverEnabled: true, // the oracle's kernel has no igb driver
   numRegions: 9,
   numIrqs: 5,
   regions: [

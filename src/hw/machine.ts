@@ -14,7 +14,7 @@ import { E1000e, E1000E_FIRMWARE_SLOT1, E1000E_FIRMWARE_SLOT2, type E1000eFirmwa
 import { PciEndpoint } from './pci-endpoint.js';
 import { Igb } from './igb.js';
 import type { IommuGroup, IommuGroupIds } from './iommu.js';
-import type { PciFunctionModel, PciIommu, PciFunction } from './pci.js';
+import type { PciFunctionModel, PciIommu, PciFunction, PciConfigSpace } from './pci.js';
 import type { VfioPciInfo } from './e1000e.js';
 import type { IommuUnitSpec, Platform } from './platform.js';
 import { QEMU_AMDVI_IVINFO_VASIZE } from './platform.js';
@@ -62,6 +62,16 @@ function e1000eFirmware(n: number, withIgb: boolean): E1000eFirmware {
   return { bars: [f.bars[0] + k * 0x40000n, f.bars[1] + k * 0x40000n, f.bars[2] + k * 0x20n, f.bars[3] + k * 0x40000n], irqLine: f.irqLine, mac };
 }
 
+/**
+ * The --igb machine runs QEMU 10, whose e1000e differs in config space from
+ * 7.2's: DevCap has Extended Tag, and AER masks the uncorrectable internal
+ * and TLP prefix blocked errors (igb_sysfs.golden).
+ */
+function qemu10E1000eConfig(c: PciConfigSpace): void {
+  c.set(0xe4, 4, c.read(0xe4, 4) | 0x20);
+  c.set(0x108, 4, 0x02400000);
+}
+
 /** Build the machine a platform describes. No unit: no VFIO functions (no-IOMMU mode is not modelled). */
 export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
   const units = pl.iommus.map((u, i) => makeUnit(u, i, groupIds));
@@ -80,6 +90,7 @@ export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
       ? new E1000e({ ...common, firmware: e1000eFirmware(nics++, withIgb) })
       : f.model === 'igb' ? new Igb(common)
       : new PciEndpoint({ ...common, vendorId: f.vendorId ?? 0x1b36, deviceId: f.deviceId ?? 0x000d, classCode: f.classCode ?? 0xff0000 });
+    if (withIgb && fn instanceof E1000e) qemu10E1000eConfig(fn.model.config);
     if (iommu instanceof ArmSmmuV3) iommu.probeMaster(fn, pl.rootComplexes.find((rc) => rc.segment === f.bdf.domain)?.canwbs ?? false);
     return fn;
   });

@@ -155,7 +155,9 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
   },
   'qemu-vtd-igb': {
     name: 'qemu-vtd-igb', description: 'as qemu-vtd, plus an Intel 82576 (igb) NIC at 00:03.0 for VFIO', testAbi: true,
-    iommus: [vtd(false)], rootComplexes: [], functions: [nic(1), nic(2), { model: 'igb', bdf: bdf(0, 3), iommu: 0 }],
+    // QEMU 10's intel-iommu defaults to aw-bits=48 (igb_sysfs.golden: CAP).
+    iommus: [{ kind: 'vtd', snoopControl: false, addressWidth: 48 }], rootComplexes: [],
+    functions: [nic(1), nic(2), { model: 'igb', bdf: bdf(0, 3), iommu: 0 }],
   },
   'amd-vi': {
     name: 'amd-vi', description: 'qemu q35 with amd-iommu and two e1000e NICs', testAbi: true,
