@@ -24,7 +24,7 @@ function refusal(text: string): string {
 
 test('every built-in platform passes the checks a file gets', () => {
   for (const p of Object.values(PLATFORMS)) assert.doesNotThrow(() => checkPlatform(p), p.name);
-  assert.deepEqual(Object.keys(PLATFORMS), ['mock', 'qemu-vtd', 'qemu-vtd-sc', 'qemu-vtd-sm', 'qemu-vtd-sm-sc', 'intel-client', 'arm-smmuv3', 'amd-vi']);
+  assert.deepEqual(Object.keys(PLATFORMS), ['mock', 'qemu-vtd', 'qemu-vtd-sc', 'qemu-vtd-sm', 'qemu-vtd-sm-sc', 'intel-client', 'arm-smmuv3', 'qemu-vtd-igb', 'amd-vi']);
 });
 
 test('the example files under platforms/ load, and the schema lists the same keys the parser knows', () => {
@@ -74,7 +74,7 @@ test('bad files: each refusal names the path of the field', () => {
     ['{"base":"qemu-vtd","functions":[{"model":"e1000e","bdf":"00:20.0"}]}', /^p\.json: functions\[0\]\.bdf: expected a PCI address|device 32 is out of range/],
     ['{"base":"qemu-vtd","functions":[{"model":"e1000e","bdf":"1:2.3"}]}', /^p\.json: functions\[0\]\.bdf: expected a PCI address "dddd:bb:dd\.f", got "1:2\.3"$/],
     ['{"base":"qemu-vtd","functions":[{"model":"e1000e"}]}', /^p\.json: functions\[0\]\.bdf: required$/],
-    ['{"base":"qemu-vtd","functions":[{"model":"nvme","bdf":"00:03.0"}]}', /^p\.json: functions\[0\]\.model: expected one of "e1000e", "pci-function", got "nvme"$/],
+    ['{"base":"qemu-vtd","functions":[{"model":"nvme","bdf":"00:03.0"}]}', /^p\.json: functions\[0\]\.model: expected one of "e1000e", "igb", "pci-function", got "nvme"$/],
     ['{"base":"qemu-vtd","functions":[{"model":"e1000e","bdf":"00:03.0","vendorId":1}]}', /^p\.json: functions\[0\]\.vendorId: an e1000e has its own IDs/],
     ['{"base":"qemu-vtd","functions":[{"model":"pci-function","bdf":"00:03.0","classCode":"0x1000000"}]}', /^p\.json: functions\[0\]\.classCode: 0x1000000 is out of range 0\.\.16777215$/],
     ['{"base":"qemu-vtd","functions":[{"model":"pci-function","bdf":"00:03.0","group":-1}]}', /^p\.json: functions\[0\]\.group: -1 is out of range/],
@@ -125,7 +125,7 @@ test('loadPlatform: a built-in name, a file, or ENOENT naming both', () => {
   assert.equal(loadPlatform('amd-vi'), PLATFORMS['amd-vi']);
   try { loadPlatform('/nonexistent/p.json'); assert.fail(); } catch (e) {
     assert.ok(e instanceof Errno && e.code === ENOENT);
-    assert.match(e.message, /no such platform \(built-in: mock, qemu-vtd, qemu-vtd-sc, qemu-vtd-sm, qemu-vtd-sm-sc, intel-client, arm-smmuv3, amd-vi\) or file/);
+    assert.match(e.message, /no such platform \(built-in: mock, qemu-vtd, qemu-vtd-sc, qemu-vtd-sm, qemu-vtd-sm-sc, intel-client, arm-smmuv3, qemu-vtd-igb, amd-vi\) or file/);
   }
 });
 

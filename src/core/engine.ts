@@ -16,6 +16,7 @@ import { DmaEngine } from '../hw/dma.js';
 import { Wire } from '../hw/wire.js';
 import { E1000e } from '../hw/e1000e.js';
 import { MachineClock } from '../hw/clock.js';
+import { Igb } from '../hw/igb.js';
 
 /** The VFIO container node (iommufd's compat misc device). */
 export const VFIO_CONTAINER_PATH = '/dev/vfio/vfio';
@@ -136,7 +137,7 @@ export class Engine {
       if (this.observers.size) this.notify({ kind: 'dma', device: e.device.name, iova, length, write, detail: `${write ? 'wrote' : 'read'} ${length} bytes${bytes ? ', not snooped' : ''}` });
     };
     const pci = this.vfioDevices[n]!.pci;
-    if (pci instanceof E1000e) pci.model.attachDma(e);
+    if (pci instanceof E1000e || pci instanceof Igb) pci.model.attachDma(e);
   }
 
   // ---- VFIO device cdevs ----

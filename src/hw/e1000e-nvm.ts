@@ -18,12 +18,24 @@ const TEMPLATE: readonly number[] = [
   0xffff, 0xffff, 0xffff, 0xffff, 0x0000, 0x0120, 0xffff, 0x0000,
 ];
 
-/** The NVM of a NIC with MAC address `mac` (six bytes). */
-export function e1000eNvm(mac: readonly number[]): Uint16Array {
-  const w = Uint16Array.from(TEMPLATE);
+/**
+ * qemu's e1000x_core_prepare_eeprom: `words` words, the template first, the
+ * MAC in words 0-2, the device ID in words 0x0b and 0x0d, and word 0x3f
+ * making words 0-0x3f sum to 0xbaba.
+ */
+export function nvmImage(template: readonly number[], words: number, deviceId: number, mac: readonly number[]): Uint16Array {
+  const w = new Uint16Array(words);
+  w.set(template.slice(0, words));
   for (let i = 0; i < 3; i++) w[i] = mac[2 * i]! | (mac[2 * i + 1]! << 8);
+  w[0x0b] = deviceId;
+  w[0x0d] = deviceId;
   let sum = 0;
   for (let i = 0; i < NVM_WORDS - 1; i++) sum += w[i]!;
   w[NVM_WORDS - 1] = (NVM_SUM - sum) & 0xffff;
   return w;
+}
+
+/** The NVM of a NIC with MAC address `mac` (six bytes). */
+export function e1000eNvm(mac: readonly number[]): Uint16Array {
+  return nvmImage(TEMPLATE, NVM_WORDS, 0x10d3, mac);
 }

@@ -39,6 +39,11 @@ export interface VfioIrq {
 export interface VfioPciInfo {
   /** pci_probe_reset_function found a reset method (VFIO_DEVICE_FLAGS_RESET). */
   readonly resetWorks: boolean;
+  /**
+   * No host driver enabled the function before vfio-pci took it: its irq is
+   * still the firmware's interrupt line and its DMA masks the default 32 bits.
+   */
+  readonly neverEnabled?: boolean;
   /** VFIO_PCI_NUM_REGIONS plus device-specific regions. */
   readonly numRegions: number;
   /** VFIO_PCI_NUM_IRQS. */

@@ -12,8 +12,9 @@ import { ArmSmmuV3 } from './arm-smmu-v3.js';
 import { AmdVi } from './amd-vi.js';
 import { E1000e, E1000E_FIRMWARE_SLOT1, E1000E_FIRMWARE_SLOT2, type E1000eFirmware } from './e1000e.js';
 import { PciEndpoint } from './pci-endpoint.js';
+import { Igb } from './igb.js';
 import type { IommuGroup, IommuGroupIds } from './iommu.js';
-import type { PciFunctionModel, PciIommu, PciFunction } from './pci.js';
+import type { PciFunctionModel, PciIommu, PciFunction, PciConfigSpace } from './pci.js';
 import type { VfioPciInfo } from './e1000e.js';
 import type { IommuUnitSpec, Platform } from './platform.js';
 import { QEMU_AMDVI_IVINFO_VASIZE } from './platform.js';
@@ -42,7 +43,14 @@ function makeUnit(u: IommuUnitSpec, index: number, groupIds: IommuGroupIds): Iom
  * The firmware of the n-th e1000e: the two the oracle measured at 00:01.0 and
  * 00:02.0, then the second's layout moved up 256 KiB (and 0x20 ports) per NIC.
  */
-function e1000eFirmware(n: number): E1000eFirmware {
+function e1000eFirmware(n: number, withIgb: boolean): E1000eFirmware {
+  // With an igb beside them, SeaBIOS puts the igb's two 128 KiB BARs where
+  // the second e1000e's were and both e1000e's move 256 KiB down (measured
+  // on the oracle's --igb machine, igb_loop.golden).
+  if (withIgb && n < 2) {
+    const f = n === 0 ? E1000E_FIRMWARE_SLOT1 : E1000E_FIRMWARE_SLOT2;
+    return { ...f, bars: [f.bars[0] - 0x40000n, f.bars[1] - 0x40000n, f.bars[2], f.bars[3]] };
+  }
   if (n === 0) return E1000E_FIRMWARE_SLOT1;
   if (n === 1) return E1000E_FIRMWARE_SLOT2;
   const f = E1000E_FIRMWARE_SLOT2, k = BigInt(n - 1);
@@ -51,11 +59,22 @@ function e1000eFirmware(n: number): E1000eFirmware {
   return { bars: [f.bars[0] + k * 0x40000n, f.bars[1] + k * 0x40000n, f.bars[2] + k * 0x20n, f.bars[3] + k * 0x40000n], irqLine: f.irqLine, mac };
 }
 
+/**
+ * The --igb machine runs QEMU 10, whose e1000e differs in config space from
+ * 7.2's: DevCap has Extended Tag, and AER masks the uncorrectable internal
+ * and TLP prefix blocked errors (igb_sysfs.golden).
+ */
+function qemu10E1000eConfig(c: PciConfigSpace): void {
+  c.set(0xe4, 4, c.read(0xe4, 4) | 0x20);
+  c.set(0x108, 4, 0x02400000);
+}
+
 /** Build the machine a platform describes. No unit: no VFIO functions (no-IOMMU mode is not modelled). */
 export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
   const units = pl.iommus.map((u, i) => makeUnit(u, i, groupIds));
   const groups = new Map<number, IommuGroup>();
   let nics = 0;
+  const withIgb = pl.functions.some((f) => f.model === 'igb');
   const vfioFunctions = pl.functions.map((f): VfioCapableFunction => {
     const iommu: PciIommu = units[f.iommu]!;
     let group: IommuGroup | undefined;
@@ -65,8 +84,10 @@ export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
     }
     const common = { bdf: f.bdf, iommu, isolatedMsi: true, ...(group ? { group } : {}) };
     const fn: VfioCapableFunction = f.model === 'e1000e'
-      ? new E1000e({ ...common, firmware: e1000eFirmware(nics++) })
+      ? new E1000e({ ...common, firmware: e1000eFirmware(nics++, withIgb) })
+      : f.model === 'igb' ? new Igb(common)
       : new PciEndpoint({ ...common, vendorId: f.vendorId ?? 0x1b36, deviceId: f.deviceId ?? 0x000d, classCode: f.classCode ?? 0xff0000 });
+    if (withIgb && fn instanceof E1000e) qemu10E1000eConfig(fn.model.config);
     if (iommu instanceof ArmSmmuV3) iommu.probeMaster(fn, pl.rootComplexes.find((rc) => rc.segment === f.bdf.domain)?.canwbs ?? false);
     return fn;
   });

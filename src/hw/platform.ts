@@ -18,6 +18,8 @@
 //                to the integrated GPU, without it.
 //   arm-smmuv3   a coherent SMMUv3 in front of a CANWBS root complex with a
 //                NIC, and a non-coherent SMMUv3 with one more function.
+//   qemu-vtd-igb the oracle's --igb machine: qemu-vtd plus an 82576 (qemu's
+//                igb) at 00:03.0, group 3, vfio2; alone on its wire.
 //   amd-vi       the oracle's --amd machine: qemu's amd-iommu (its own PCI
 //                function at 00:01.0) and two e1000e NICs (00:02.0 group 1,
 //                00:03.0 group 2).
@@ -75,7 +77,7 @@ export interface RootComplexSpec {
 }
 
 /** The device models a function can be. */
-export type PciModel = 'e1000e' | 'pci-function';
+export type PciModel = 'e1000e' | 'igb' | 'pci-function';
 
 /** A PCI function bound to vfio-pci. */
 export interface PciFunctionSpec {
@@ -168,6 +170,12 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
       nic(1, 0),
       { model: 'pci-function', bdf: bdf(0, 1, 0, 1), iommu: 1, vendorId: 0x144d, deviceId: 0xa808, classCode: 0x010802 },
     ],
+  },
+  'qemu-vtd-igb': {
+    name: 'qemu-vtd-igb', description: 'as qemu-vtd, plus an Intel 82576 (igb) NIC at 00:03.0 for VFIO', testAbi: true,
+    // QEMU 10's intel-iommu defaults to aw-bits=48 (igb_sysfs.golden: CAP).
+    iommus: [{ kind: 'vtd', snoopControl: false, addressWidth: 48 }], rootComplexes: [],
+    functions: [nic(1), nic(2), { model: 'igb', bdf: bdf(0, 3), iommu: 0 }],
   },
   'amd-vi': {
     name: 'amd-vi', description: 'qemu q35 with amd-iommu and two e1000e NICs', testAbi: true,
@@ -304,7 +312,7 @@ function parseRootComplex(v: unknown, p: Path): RootComplexSpec {
 
 function parseFunction(v: unknown, p: Path): PciFunctionSpec {
   const o = object(v, p, ['model', 'bdf', 'iommu', 'group', 'vendorId', 'deviceId', 'classCode']);
-  const model = oneOf(o['model'], at(p, 'model'), ['e1000e', 'pci-function'] as const);
+  const model = oneOf(o['model'], at(p, 'model'), ['e1000e', 'igb', 'pci-function'] as const);
   if (o['bdf'] === undefined) throw bad(at(p, 'bdf'), 'required');
   const f: { -readonly [K in keyof PciFunctionSpec]: PciFunctionSpec[K] } = {
     model, bdf: parseBdf(o['bdf'], at(p, 'bdf')), iommu: o['iommu'] === undefined ? 0 : uint(o['iommu'], at(p, 'iommu'), 255),
@@ -312,7 +320,7 @@ function parseFunction(v: unknown, p: Path): PciFunctionSpec {
   if (o['group'] !== undefined) f.group = uint(o['group'], at(p, 'group'), 0xffff);
   for (const [k, max] of [['vendorId', 0xffff], ['deviceId', 0xffff], ['classCode', 0xffffff]] as const) {
     if (o[k] === undefined) continue;
-    if (model === 'e1000e') throw bad(at(p, k), 'an e1000e has its own IDs (only a "pci-function" takes them)');
+    if (model !== 'pci-function') throw bad(at(p, k), `an ${model} has its own IDs (only a "pci-function" takes them)`);
     f[k] = uint(o[k], at(p, k), max);
   }
   return f;

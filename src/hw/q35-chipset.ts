@@ -53,6 +53,17 @@ export const Q35_ICH9: readonly ChipsetFunction[] = [
 ];
 
 /**
+ * ICH9 on the oracle's --igb machine: SeaBIOS places the AHCI's I/O and
+ * memory BARs after the igb's (0x20 ports and 16 KiB further up; measured,
+ * igb_sysfs.golden).
+ */
+export const Q35_ICH9_BESIDE_IGB: readonly ChipsetFunction[] = Q35_ICH9.map((c) => c.fn !== 2 ? c : {
+  ...c,
+  resources: [undefined, undefined, undefined, undefined, io(0xc0a0n, 0x20n), mem(0xfebec000n, 0x1000n)],
+  config: c.config.map(([o, v]) => [o, o === 0x20 ? 0x0000c0a1 : o === 0x24 ? 0xfebec000 : v] as const),
+});
+
+/**
  * The GSI a function's INTx pin is routed to once a driver enables it (ACPI
  * _PRT of qemu's q35: slot s, pin p (1 = INTA) go to PIRQ E..H, GSI 20..23,
  * rotating with the slot). The oracle's e1000e at slots 1 and 2 got 21 and 22.

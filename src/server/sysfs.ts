@@ -28,7 +28,7 @@ import { ArmSmmuV3 } from '../hw/arm-smmu-v3.js';
 import type { IommuUnit } from '../hw/machine.js';
 import type { ReservedRegion } from '../hw/iommu.js';
 import {
-  AMDVI_CAP_HEADER, Q35_CPU_LIST, Q35_CPU_MASK, Q35_HOST_BRIDGE, Q35_ICH9, amdViPciFunction, vtdUnitBase, q35IntxGsi,
+  AMDVI_CAP_HEADER, Q35_CPU_LIST, Q35_CPU_MASK, Q35_HOST_BRIDGE, Q35_ICH9, Q35_ICH9_BESIDE_IGB, amdViPciFunction, vtdUnitBase, q35IntxGsi,
   type ChipsetFunction,
 } from '../hw/q35-chipset.js';
 import { GPEX_HOST_BRIDGE, VIRT_CPU_LIST, VIRT_CPU_MASK, virtIntxIrq, virtSmmuBase } from '../hw/virt-chipset.js';
@@ -82,7 +82,7 @@ interface FunctionView {
    */
   readonly noIommu?: boolean;
   /** Bound to vfio-pci: its cdev index and reset method. */
-  readonly vfio?: { readonly index: number; readonly resetMethod: string | undefined };
+  readonly vfio?: { readonly index: number; readonly resetMethod: string | undefined; readonly dma32?: boolean };
 }
 
 const hex = (n: number | bigint, w: number) => n.toString(16).padStart(w, '0');
@@ -156,12 +156,18 @@ function chipsetView(c: ChipsetFunction, domain: number, group: number, unit: Io
 
 function vfioView(d: VfioDevice, arm: boolean): FunctionView {
   const f = d.pci, cfg = f.model.config.bytes, pin = le(cfg, 0x3d, 1);
-  // A function without an INTx pin keeps irq 0 (pci-function); e1000e's pin is INTA.
-  const irq = pin === 0 ? 0 : arm ? virtIntxIrq(f.bdf.device, pin) : q35IntxGsi(f.bdf.device, pin);
+  // A function without an INTx pin keeps irq 0 (pci-function); e1000e's pin is INTA. One no
+  // driver enabled keeps its firmware line.
+  const irq = pin === 0 ? 0 : f.vfio.neverEnabled ? le(cfg, 0x3c, 1) : arm ? virtIntxIrq(f.bdf.device, pin) : q35IntxGsi(f.bdf.device, pin);
+  // pci_reset_fn_methods in order: FLR when DevCap says so, then PM.
+  let flr = false;
+  for (let p = le(cfg, 0x34, 1), n = 0; p && n < 48; p = le(cfg, p + 1, 1), n++) {
+    if (le(cfg, p, 1) === 0x10) flr = (le(cfg, p + 4, 4) & (1 << 28)) !== 0;
+  }
   return {
     domain: f.bdf.domain, bus: f.bdf.bus, slot: f.bdf.device, fn: f.bdf.fn, config: cfg.slice(), resources: f.model.resources,
     irq, group: f.group.id, unit: f.driver as IommuUnit,
-    vfio: { index: d.index, resetMethod: f.vfio.resetWorks ? 'pm' : undefined },
+    vfio: { index: d.index, resetMethod: f.vfio.resetWorks ? (flr ? 'flr pm' : 'pm') : undefined, dma32: f.vfio.neverEnabled ?? false },
   };
 }
 
@@ -247,7 +253,8 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
       pending.push({ c, domain: 0, unit: amd, slotGroup: false, noIommu: true });
       amdFunction = formatBdf({ domain: 0, bus: 0, device: slot, fn: 0 });
     }
-    for (const c of Q35_ICH9) pending.push({ c, domain: 0, unit: catchAll, slotGroup: true });
+    const ich9 = vfioFns.some((f) => f.config[2] === 0xc9 && f.config[3] === 0x10) ? Q35_ICH9_BESIDE_IGB : Q35_ICH9;
+    for (const c of ich9) pending.push({ c, domain: 0, unit: catchAll, slotGroup: true });
   }
   // A platform function at a chipset address takes its place (a platform file may put one there).
   const taken = new Set(vfioFns.map(addrKey));
@@ -310,9 +317,9 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
     file(`${d}/broken_parity_status`, '0\n', 0o644);
     file(`${d}/class`, `0x${hex(cls, 6)}\n`);
     file(`${d}/config`, c, 0o644);
-    file(`${d}/consistent_dma_mask_bits`, f.vfio ? '64\n' : '32\n');
+    file(`${d}/consistent_dma_mask_bits`, f.vfio && !f.vfio.dma32 ? '64\n' : '32\n');
     file(`${d}/device`, `0x${hex(device, 4)}\n`);
-    file(`${d}/dma_mask_bits`, f.vfio ? '64\n' : '32\n');
+    file(`${d}/dma_mask_bits`, f.vfio && !f.vfio.dma32 ? '64\n' : '32\n');
     file(`${d}/driver_override`, f.vfio ? 'vfio-pci\n' : '(null)\n', 0o644);
     file(`${d}/enable`, '0\n', 0o644);
     if (!f.noIommu) {
