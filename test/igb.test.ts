@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Machine, vfio as V, type VfioDeviceHandle, type IommufdFile } from '../src/lib/index.js';
 import { IgbModel, IGB_FIRMWARE_SLOT3 } from '../src/hw/igb.js';
+import { MachineClock } from '../src/hw/clock.js';
 
 const CTRL = 0x0, STATUS = 0x8, EERD = 0x14, MDIC = 0x20, ICR = 0xc0, ICS = 0xc8, IMS = 0xd0, RCTL = 0x100, TCTL = 0x400;
 const GPIE = 0x1514, EICS = 0x1520, EIMS = 0x1524, EIAC = 0x152c, EICR = 0x1580, EITR0 = 0x1680, IVAR0 = 0x1700;
@@ -57,7 +58,9 @@ function frame(len: number, seed: number, dst = MAC): Uint8Array {
 async function up(r: Rig, rctl = RCTL_EN | RCTL_BAM | RCTL_LBM_MAC): Promise<void> {
   const n = r.nic;
   n.setReg(MDIC, (1 << 26) | (1 << 21) | 0x1340);
-  await new Promise((res) => setTimeout(res, 520));
+  r.m.engine.clock.advance(499e6);
+  assert.equal(n.reg(STATUS) & 2, 0, 'no link before the 500 ms');
+  r.m.engine.clock.advance(1e6);
   assert.equal(n.reg(STATUS) & 2, 2, 'STATUS.LU after autonegotiation');
   n.reg(ICR);
   for (let i = 0; i < 8; i++) put(r, RX_RING + BigInt(16 * i), desc(RX_BUF + BigInt(0x800 * i), 0, 0));
@@ -128,16 +131,17 @@ test('igb CTRL.RST resets the registers but keeps RXPBS and EITR; the PHY and RA
 });
 
 test('igb autonegotiation: a BMCR restart takes the link down and brings it up 500 ms later with LSC', () => {
-  let now = 1000;
-  const model = new IgbModel(IGB_FIRMWARE_SLOT3, () => now);
+  const clock = new MachineClock();
+  clock.advance(1000e6);
+  const model = new IgbModel(IGB_FIRMWARE_SLOT3, clock);
   const c = model.core;
   c.write(MDIC, (1 << 26) | (1 << 21) | 0x1340);
   c.write(MDIC, mdicRead(0));
   assert.equal(c.read(MDIC) & 0xffff, 0x1140, 'restart and bits 0-5 clear themselves');
-  now += 499;
+  clock.advance(499e6);
   assert.equal(c.read(STATUS) & 2, 0);
-  now += 1;
-  assert.equal(c.read(STATUS) & 2, 2);
+  clock.advance(1e6);
+  assert.equal(c.read(STATUS) & 2, 2, 'the timer fired at the deadline');
   c.write(MDIC, mdicRead(1));
   assert.equal(c.read(MDIC) & 0xffff, 0x796d, 'BMSR: link and autonegotiation complete');
   assert.equal(c.read(ICR) >>> 0, 0x80000004, 'LSC');

@@ -151,6 +151,7 @@ export class Engine {
     const d = new VfioDevice(fn, this.vfioDevices.length);
     this.vfioDevices.push(d);
     if (fn instanceof E1000e) fn.model.useClock(this.clock);
+    if (fn instanceof Igb) fn.model.core.useClock(this.clock);
     this.setDma(d.index, new DmaEngine(fn, this.memory));
     // vfio_group_find_or_alloc: one VFIO group per iommu_group.
     let g = this.vfioGroups.find((x) => x.iommuGroup === fn.group);

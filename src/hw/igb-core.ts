@@ -20,6 +20,7 @@ import {
   V2PMAILBOX_PFACK, V2PMAILBOX_RSTI, V2PMAILBOX_RSTD, P2VMAILBOX_STS, P2VMAILBOX_ACK, P2VMAILBOX_VFU,
   P2VMAILBOX_PFU, P2VMAILBOX_RVFU, type IgbRegTable,
 } from './igb-regs.js';
+import { MachineClock, type Clock, type ClockTimer } from './clock.js';
 import { IgbPhy, MII_BMCR, MII_BMSR, MII_ANLPAR, BMCR_AUTOEN, BMCR_ANRESTART, BMCR_RESET, BMSR_LINK_ST, BMSR_AN_COMP, ANLPAR_ACK } from './igb-phy.js';
 import { IGB_NVM_WORDS, igbNvm } from './igb-nvm.js';
 import { IgbTx } from './igb-tx.js';
@@ -38,8 +39,6 @@ const NO_BUS: E1000eBus = {
   master: () => false,
 };
 
-/** Time in ms (qemu's virtual clock); injectable for tests. */
-export type IgbClock = () => number;
 
 const ix = (off: number) => off >> 2;
 const bit = (n: number) => (1 << n) >>> 0;
@@ -52,9 +51,10 @@ export class IgbCore {
   private readonly alias = igbAliasMap();
   /** What the driver last wrote to each EITR (qemu's eitr_guest_value; no reset clears it). */
   private readonly eitrGuest = new Uint32Array(IGB_INTR_NUM);
-  /** When the running autonegotiation completes (ms on `clock`), or undefined. */
+  /** When the running autonegotiation completes (ns on `clock`), or undefined. */
   private anDeadline: number | undefined;
-  private anTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Completes the autonegotiation at anDeadline (on the machine's clock). */
+  private anTimer: ClockTimer;
   /** SYSTIM's adjustment (qemu's timadj, ns). */
   private timadj = 0n;
   bus: E1000eBus = NO_BUS;
@@ -63,9 +63,20 @@ export class IgbCore {
   readonly rx = new IgbRx(this);
 
   constructor(readonly permanentMac: readonly number[], private readonly irq: E1000eIrqOut,
-    private readonly clock: IgbClock = () => performance.now()) {
+    private clock: Clock = new MachineClock()) {
+    this.anTimer = clock.timer(() => this.pollAutoneg());
     this.nvm = igbNvm(permanentMac);
     this.reset(false);
+  }
+
+  /** Run the NIC's timers on `clock` (the engine's); a pending autonegotiation moves with it. */
+  useClock(clock: Clock): void {
+    const left = this.anDeadline === undefined ? undefined : this.anDeadline - this.clock.now();
+    this.anTimer.del();
+    this.clock = clock;
+    this.anTimer = clock.timer(() => this.pollAutoneg());
+    this.anDeadline = undefined;
+    if (left !== undefined) { this.anDeadline = clock.now() + Math.max(0, left); this.anTimer.mod(this.anDeadline); }
   }
 
   /** igb_reset: sw (CTRL.RST) keeps RXPBS, TXPBS and the EITRs. */
@@ -86,8 +97,7 @@ export class IgbCore {
   // ---- autonegotiation ----
 
   private stopAutoneg(): void {
-    if (this.anTimer) clearTimeout(this.anTimer);
-    this.anTimer = undefined;
+    this.anTimer.del();
     this.anDeadline = undefined;
   }
 
@@ -95,14 +105,13 @@ export class IgbCore {
   private restartAutoneg(): void {
     this.linkDown();
     this.stopAutoneg();
-    this.anDeadline = this.clock() + IGB_AUTONEG_MS;
-    this.anTimer = setTimeout(() => this.pollAutoneg(), IGB_AUTONEG_MS + 1);
-    this.anTimer.unref?.();
+    this.anDeadline = this.clock.now() + IGB_AUTONEG_MS * 1e6;
+    this.anTimer.mod(this.anDeadline);
   }
 
   /** Complete a due autonegotiation (the timer, or any register access after the deadline). */
   pollAutoneg(): void {
-    if (this.anDeadline === undefined || this.clock() < this.anDeadline) return;
+    if (this.anDeadline === undefined || this.clock.now() < this.anDeadline) return;
     this.stopAutoneg();
     this.mac[ix(G.STATUS)] = (this.mac[ix(G.STATUS)]! | STATUS_LU) >>> 0;
     this.phy.regs[MII_BMSR] |= BMSR_LINK_ST | BMSR_AN_COMP;
@@ -288,7 +297,7 @@ export class IgbCore {
   timestamp(lo: number): void {
     const t = this.mac[ix(G.TIMINCA)]!;
     const inc = BigInt(t & 0xffffff), period = BigInt(Math.max(t >>> 24, 1));
-    const ns = BigInt(Math.floor(this.clock() * 1e6));
+    const ns = BigInt(Math.floor(this.clock.now()));
     const ts = BigInt.asUintN(64, this.timadj + (ns * inc) / (period * 16n));
     this.mac[lo] = Number(ts & 0xffffffffn);
     this.mac[lo + 1] = Number(ts >> 32n);

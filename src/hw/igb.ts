@@ -11,7 +11,8 @@ import {
   PciConfigSpace, PciFunction, PciRegisterFile, PCI_CFG_SPACE_EXP_SIZE,
   type Bdf, type PciBarResource, type PciFunctionModel, type PciInterruptSink, type PciIommu,
 } from './pci.js';
-import { IgbCore, type IgbClock } from './igb-core.js';
+import { IgbCore } from './igb-core.js';
+import type { Clock } from './clock.js';
 import type { E1000eIrqMode } from './e1000e-core.js';
 import type { DeviceDma, VfioPciInfo } from './e1000e.js';
 import type { Wire, WireEnd } from './wire.js';
@@ -169,7 +170,7 @@ export class IgbModel implements PciFunctionModel {
   private readonly regs: PciRegisterFile;
   private ioaddr = 0;
 
-  constructor(fw: IgbFirmware, clock?: IgbClock) {
+  constructor(fw: IgbFirmware, clock?: Clock) {
     this.config = igbConfigSpace(fw);
     this.resources = igbResources(fw);
     this.regs = new PciRegisterFile(this.resources);
@@ -259,7 +260,7 @@ export class Igb extends PciFunction {
   readonly vfio: VfioPciInfo = IGB_VFIO_INFO;
   readonly model: IgbModel;
 
-  constructor(o: { bdf: Bdf; iommu: PciIommu; group?: IommuGroup; isolatedMsi?: boolean; firmware?: IgbFirmware; clock?: IgbClock }) {
+  constructor(o: { bdf: Bdf; iommu: PciIommu; group?: IommuGroup; isolatedMsi?: boolean; firmware?: IgbFirmware; clock?: Clock }) {
     super({
       bdf: o.bdf, vendorId: IGB_VENDOR_ID, deviceId: IGB_DEVICE_ID, classCode: IGB_CLASS,
       iommu: o.iommu, ...(o.group ? { group: o.group } : {}), isolatedMsi: o.isolatedMsi ?? true,
