@@ -7,7 +7,7 @@ import type { IommufdIoas } from '../core/ioas.js';
 import { RLIM_INFINITY, UserAccounts, type EventfdCtx, type ResolvedFile, type Task } from '../core/task.js';
 import { SimulatedAddressSpace, SimulatedFile } from '../hw/memory.js';
 import type { IommuDomain } from '../hw/iommu.js';
-import { Errno, EBADF } from '../uapi/errno.js';
+import { Errno, EBADF, EMSGSIZE } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import type { StructDef, Fields, Decoded } from '../uapi/struct.js';
 import * as T from '../uapi/iommufd-test.js';
@@ -353,14 +353,15 @@ export class IommufdFile {
   iovaRanges(ioasId: number): { ranges: Array<{ start: bigint; last: bigint }>; alignment: bigint } {
     let room = 4;
     for (;;) {
-      const buf = this.proc.mmap(room * 16);
-      const r = this.ioctlRaw(U.IOMMU_IOAS_IOVA_RANGES, U.IommuIoasIovaRanges.encode({ size: 32, ioas_id: ioasId, num_iovas: room, allowed_iovas: buf }));
+      const R = U.IommuIovaRange.size;
+      const buf = this.proc.mmap(room * R);
+      const r = this.ioctlRaw(U.IOMMU_IOAS_IOVA_RANGES, U.IommuIoasIovaRanges.encode({ size: U.IommuIoasIovaRanges.size, ioas_id: ioasId, num_iovas: room, allowed_iovas: buf }));
       const out = U.IommuIoasIovaRanges.decode(r.out);
-      if (r.errno && r.errno !== 90) throw new Errno(r.errno);
-      if (r.errno === 90) { room = out.num_iovas; continue; }
+      if (r.errno === EMSGSIZE) { room = out.num_iovas; continue; }
+      if (r.errno) throw new Errno(r.errno);
       const ranges = [];
       for (let i = 0; i < out.num_iovas; i++) {
-        const e = U.IommuIovaRange.decode(this.proc.mm.read(buf + BigInt(i * 16), 16));
+        const e = U.IommuIovaRange.decode(this.proc.mm.read(buf + BigInt(i * R), R));
         ranges.push({ start: e.start, last: e.last });
       }
       return { ranges, alignment: out.out_iova_alignment };
