@@ -6,9 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { openIommufd, Engine, IommufdFile, RunDomain, SimProcess, testAbi as T } from '../src/lib/index.js';
+import { openIommufd, Engine, IommufdFile, RunDomain, SimProcess, physAddr, testAbi as T } from '../src/lib/index.js';
 import { PLATFORMS } from '../src/hw/platform.js';
 import type { IommufdDevice } from '../src/core/device.js';
+import { pfnBase } from '../src/hw/memory.js';
 
 const PAGE = 4096n;
 
@@ -57,6 +58,21 @@ test('the file-frame id map shrinks when files are released (MAP_FILE, and pins 
     assert.equal(frames.fileFrameIds, 0, 'released with its last holder');
     assert.equal(frames.liveFiles, 0);
   }
+});
+
+test('a DMA to a frame nobody owns gives no file a frame id (the server looks files up, it does not number them)', () => {
+  const engine = new Engine();
+  const proc = new SimProcess({ engine });
+  engine.memory.addAddressSpace(proc.mm);
+  for (let i = 0; i < 5; i++) proc.mmapFile(proc.memfdCreate(2n * PAGE), 2n * PAGE);
+  const nobody = pfnBase(engine.frames.allocMmId()) << 12n;
+  assert.equal(engine.memory.present(nobody, 8, false), false);
+  assert.throws(() => engine.memory.read(nobody, 8), (e: Error & { code?: number }) => e.code === 14);
+  assert.equal(engine.frames.fileFrameIds, 0, 'no id for the five files mapped shared');
+  // A file frame someone named (a process looking through its mapping) is found.
+  const va = proc.mmapFile(proc.memfdCreate(PAGE), PAGE);
+  proc.mm.write(va, new Uint8Array([7]));
+  assert.equal(engine.memory.read(physAddr(proc.mm, va), 1)[0], 7);
 });
 
 test('two engines number their frames and keep their page caches alone', () => {

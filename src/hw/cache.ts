@@ -94,7 +94,8 @@ export class SystemMemory implements PhysicalMemory {
     for (const mm of this.spaces.values()) {
       if (!mm.sharedFileMaps) continue;
       for (const m of mm.sharedFileMaps(0, Number.MAX_SAFE_INTEGER)) {
-        if (this.frames.fileFrameId(m.identity) !== fileId) continue;
+        // Looked up, not given: a file without an id has no frame anyone could name.
+        if (this.frames.knownFileFrameId(m.identity) !== fileId) continue;
         const h = { mm, start: m.start, end: m.end, pgoff: m.pgoff, identity: m.identity };
         if (!fits(h)) continue;
         this.fileHits.set(fileId, h);

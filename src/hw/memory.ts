@@ -133,6 +133,11 @@ export class Frames {
     return id;
   }
 
+  /** The frame space id file `identity` has now, without giving it one. */
+  knownFileFrameId(identity: string): number | undefined {
+    return this.fileIds.get(identity);
+  }
+
   /** A name for a file kept in memory here (a SimulatedFile's identity): `sim:KIND:N`. */
   nameFile(kind: string): string {
     return `sim:${kind}:${this.nextFile++}`;
