@@ -181,13 +181,13 @@ async function perAreaHeap(withDomain: boolean): Promise<{ total: number; table:
   const child = spawn('sleep', ['60'], { stdio: 'ignore' });
   try {
     await new Promise((r) => setTimeout(r, 100));
-    const mm = new ProcessAddressSpace(child.pid!);
+    const engine = new Engine({ platform: PLATFORMS['qemu-vtd']! });
+    const mm = new ProcessAddressSpace(child.pid!, engine.frames);
     const maps = fs.readFileSync(`/proc/${child.pid}/maps`, 'utf8').split('\n');
     const stack = maps.find((l) => l.endsWith('[stack]'))!;
     const [lo, hi] = stack.split(' ')[0]!.split('-').map((x) => BigInt('0x' + x)) as [bigint, bigint];
     const span = 0x10000n, va = hi - span - 0x1000n;
     if (va < lo) throw new Error('stack too small');
-    const engine = new Engine({ platform: PLATFORMS['qemu-vtd']! });
     engine.memory.addAddressSpace(mm);
     const fn = engine.vfioDevices[0]!.pci;
     const domain = Object.assign(new RunDomain(), { kind: 'paging' as const });

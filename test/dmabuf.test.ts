@@ -5,7 +5,7 @@
 // answered (test/conformance/dmabuf.c).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openIommufd, FileSpace, IommufdFile, errno as E, testAbi as T } from '../src/lib/index.js';
+import { openIommufd, IommufdFile, errno as E, testAbi as T } from '../src/lib/index.js';
 import { errnoOf } from './lib/errno-of.js';
 
 const PAGE = 4096n;
@@ -122,12 +122,12 @@ test('revoke: unmapped from every domain, later MAP_FILE ENODEV, new domains get
 
 test('a dma-buf space has frames of its own and goes away with the buffer', () => {
   const { f, ioas } = setup();
-  const live = FileSpace.live;
+  const live = f.ctx.engine.frames.liveFiles;
   const dfd = f.dmabufGet(4096);
-  assert.equal(FileSpace.live, live + 1);
+  assert.equal(f.ctx.engine.frames.liveFiles, live + 1);
   f.mapFile({ ioasId: ioas, fd: dfd, length: PAGE });
   f.proc.closeFd(dfd);
-  assert.equal(FileSpace.live, live + 1);
+  assert.equal(f.ctx.engine.frames.liveFiles, live + 1);
   f.unmap(ioas, 0n, (1n << 64n) - 1n);
-  assert.equal(FileSpace.live, live);
+  assert.equal(f.ctx.engine.frames.liveFiles, live);
 });

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { EmuServer } from '../src/server/server.js';
 import { ProcessAddressSpace, ProcessTask } from '../src/server/process-memory.js';
+import { Frames } from '../src/hw/memory.js';
 import { openFileBacking } from '../src/server/file-backing.js';
 import { fdAccess } from '../src/server/peer.js';
 import { createPrivate } from '../src/server/private-files.js';
@@ -148,7 +149,7 @@ describe('isolation: a client reaches only what is its own', () => {
   it("credentials are the calling thread's own: a tid of another process reads the caller's", () => {
     const sleeper = spawn('sleep', ['30'], { uid: NOBODY, gid: NOBODY, stdio: 'ignore' });
     try {
-      const mm = new ProcessAddressSpace(sleeper.pid!);
+      const mm = new ProcessAddressSpace(sleeper.pid!, new Frames());
       // Naming tid 1 (init, root) must not lend its credentials.
       const t = new ProcessTask(sleeper.pid!, 1, mm);
       assert.equal(t.user.uid, NOBODY);

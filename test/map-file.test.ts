@@ -5,7 +5,7 @@
 // (test/conformance/ioas_map_file.c).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openIommufd, FileSpace, IommufdFile, SimProcess, errno as E, testAbi as T } from '../src/lib/index.js';
+import { openIommufd, IommufdFile, SimProcess, errno as E, testAbi as T } from '../src/lib/index.js';
 import { errnoOf } from './lib/errno-of.js';
 
 const PAGE = 4096n;
@@ -47,9 +47,9 @@ test('MAP_FILE: argument checks, EBADF, lazy maps of any file, auto IOVA from th
   assert.equal(a.source.kind, 'file');
   assert.equal(a.pages!.file!.isMemfd, true);
   // Unmapping everything lets go of every file.
-  const live = FileSpace.live;
+  const live = f.ctx.engine.frames.liveFiles;
   f.unmap(ioas, 0n, (1n << 64n) - 1n);
-  assert.equal(FileSpace.live, live - 3);
+  assert.equal(f.ctx.engine.frames.liveFiles, live - 3);
 });
 
 test('MAP_FILE pins at fill: memfds inside their size only (EINVAL otherwise), nothing changed on failure', () => {
@@ -252,9 +252,9 @@ test('random MAP_FILE/MAP/COPY/UNMAP/CHANGE_PROCESS sequences: file pins, charge
   );
   let uid = 30000;
   fc.assert(fc.property(fc.array(opArb, { minLength: 1, maxLength: 30 }), (ops) => {
-    const live0 = FileSpace.live;
     const proc = new SimProcess({ uid: uid++, capIpcLock: false });
     const f = new IommufdFile(proc);
+    const live0 = f.ctx.engine.frames.liveFiles;
     const child = new SimProcess({ uid: proc.task.user.uid, capIpcLock: false });
     const cf = f.inheritBy(child);
     const ids = [f.ioasAlloc(), f.ioasAlloc()];
@@ -308,7 +308,7 @@ test('random MAP_FILE/MAP/COPY/UNMAP/CHANGE_PROCESS sequences: file pins, charge
     }
     cf.close();
     f.close();
-    assert.equal(FileSpace.live, live0, 'closing lets go of every file');
+    assert.equal(f.ctx.engine.frames.liveFiles, live0, 'closing lets go of every file');
     assert.equal(proc.task.user.lockedVm, 0);
   }), { numRuns: 150 });
 });

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { EmuServer } from '../src/server/server.js';
 import { parseMaps, parseMemlock, parseStatus, ProcessTask, ProcessAddressSpace } from '../src/server/process-memory.js';
+import { Frames } from '../src/hw/memory.js';
 import {
   KIND_CHANNEL, KIND_FILE, OP_IOCTL, REQ_SIZE, encodeHello, IEMU_MAGIC,
 } from '../src/server/protocol.js';
@@ -33,7 +34,7 @@ describe('/proc parsing', () => {
     assert.equal(s.capEff, 1n << 14n);
   });
   it('builds a Task from a live process', () => {
-    const mm = new ProcessAddressSpace(process.pid);
+    const mm = new ProcessAddressSpace(process.pid, new Frames());
     const t = new ProcessTask(process.pid, process.pid, mm);
     const limits = fs.readFileSync('/proc/self/limits', 'utf8');
     assert.equal(t.rlimitMemlock, parseMemlock(limits));
@@ -43,7 +44,7 @@ describe('/proc parsing', () => {
   });
   it('reads /proc/<pid>/maps once per request for pins, again on a miss', () => {
     // Attaching a device pins every area of the IOAS: DPDK has thousands.
-    const mm = new ProcessAddressSpace(process.pid);
+    const mm = new ProcessAddressSpace(process.pid, new Frames());
     const v = parseMaps(fs.readFileSync('/proc/self/maps', 'latin1')).find((x) => x.read)!;
     mm.beginIoctl();
     for (let i = 0; i < 100; i++) mm.checkPinnable(v.start, 4096n, false);
@@ -60,7 +61,7 @@ describe('/proc parsing', () => {
     mm.close();
   });
   it('answers EFAULT for addresses no process can have', () => {
-    const mm = new ProcessAddressSpace(process.pid);
+    const mm = new ProcessAddressSpace(process.pid, new Frames());
     assert.throws(() => mm.read(0n, 8), (e: { code?: number }) => e.code === EFAULT);
     assert.throws(() => mm.read(1n << 60n, 8), (e: { code?: number }) => e.code === EFAULT);
     assert.throws(() => mm.write(8n, new Uint8Array(4)), (e: { code?: number }) => e.code === EFAULT);

@@ -5,7 +5,7 @@
 // on Linux (the selftests' iommufd_mock_domain.one_domain_file*).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openIommufd, FileSpace, IommufdFile, SimProcess, SimulatedAddressSpace, SimulatedFile, errno as E, testAbi as T } from '../src/lib/index.js';
+import { openIommufd, Frames, IommufdFile, SimProcess, SimulatedAddressSpace, SimulatedFile, errno as E, testAbi as T } from '../src/lib/index.js';
 import { pfnOf, pfnBase } from '../src/hw/memory.js';
 import { errnoOf } from './lib/errno-of.js';
 
@@ -31,21 +31,22 @@ function setup(): { f: IommufdFile; ioas: number; hwpt: number; mfd: number; fil
 }
 
 test('SimulatedAddressSpace: a shared file mapping shows the file (bytes, frames); a private one does not', () => {
-  const mm = new SimulatedAddressSpace();
+  const frames = new Frames();
+  const mm = new SimulatedAddressSpace(frames);
   const file = new SimulatedFile(8n * PAGE);
   const a = mm.mmap(4n * PAGE, { file, offset: 2n * PAGE, shared: true });
   mm.write(a + 5n, new Uint8Array([1, 2, 3]));
   assert.deepEqual([...file.read(2n * PAGE + 5n, 3)], [1, 2, 3], 'writes reach the file');
   file.write(3n * PAGE, new Uint8Array([9]));
   assert.equal(mm.read(a + PAGE, 1)[0], 9, 'reads see the file');
-  const fs = FileSpace.get(file);
+  const fs = frames.fileSpace(file);
   assert.equal(pfnOf(mm, a + PAGE), pfnOf(fs, 3n * PAGE), 'the frame of the file page');
   assert.equal(pfnOf(fs, 0n) >> 40n, BigInt(fs.id));
   fs.put();
   const p = mm.mmap(PAGE, { file, offset: 0n });
   assert.equal(pfnOf(mm, p), pfnBase(mm.id) + (p >> 12n), 'a private mapping is anonymous memory');
   // A second process mapping the same file sees the same frames.
-  const mm2 = new SimulatedAddressSpace();
+  const mm2 = new SimulatedAddressSpace(frames);
   const b = mm2.mmap(PAGE, { file, offset: 3n * PAGE, shared: true });
   assert.equal(pfnOf(mm2, b), pfnOf(mm, a + PAGE));
   // munmap of part of the mapping keeps the rest's offsets.
@@ -73,12 +74,12 @@ test('MAP_FILE: MD_CHECK_MAP and MD_CHECK_REFS at the VA of a shared mapping of 
 
 test('IOAS_MAP of a shared file mapping pins the file pages, shared with MAP_FILE pins; unmap drops them', () => {
   const { f, ioas, hwpt, mfd, file, buf } = setup();
-  const live = FileSpace.live;
+  const live = f.ctx.engine.frames.liveFiles;
   const iova = f.map({ ioasId: ioas, userVa: buf + PAGE, length: 2n * PAGE, iova: UNIT });
   checkMap(f, hwpt, iova, 2n * PAGE, buf + PAGE);
   checkRefs(f, buf + PAGE, 2n * PAGE, 1);
   assert.equal(f.proc.mm.pins.covered, 0, 'no page of the process itself is pinned');
-  const fs = FileSpace.find(file.identity)!;
+  const fs = f.ctx.engine.frames.liveFile(file.identity)!;
   assert.ok(fs, 'the file has a live space while pinned');
   assert.equal(fs.pins.get(1), 1);
   assert.equal(fs.pins.get(0), 0);
@@ -90,7 +91,7 @@ test('IOAS_MAP of a shared file mapping pins the file pages, shared with MAP_FIL
   checkRefs(f, buf + PAGE, 2n * PAGE, 1);
   f.unmap(ioas, iova2, 2n * PAGE);
   checkRefs(f, buf, 16n * PAGE, 0);
-  assert.equal(FileSpace.live, live, 'the mm lets go of the file once nothing is pinned');
+  assert.equal(f.ctx.engine.frames.liveFiles, live, 'the mm lets go of the file once nothing is pinned');
 });
 
 test('access pins of a shared file mapping (ACCESS_PAGES checks the pinned pages are those at uptr)', () => {
@@ -111,9 +112,9 @@ test('access pins of a shared file mapping (ACCESS_PAGES checks the pinned pages
 
 test('an unpin drops the page it pinned even after the process remapped the address', () => {
   const { f, ioas, hwpt, file, buf } = setup();
-  const live = FileSpace.live;
+  const live = f.ctx.engine.frames.liveFiles;
   const iova = f.map({ ioasId: ioas, userVa: buf, length: 4n * PAGE, iova: UNIT });
-  const fs = FileSpace.find(file.identity)!;
+  const fs = f.ctx.engine.frames.liveFile(file.identity)!;
   assert.equal(fs.pins.covered, 4);
   // Replace the middle of the mapping with anonymous memory.
   f.proc.mm.mmap(2n * PAGE, { at: buf + PAGE });
@@ -132,7 +133,7 @@ test('an unpin drops the page it pinned even after the process remapped the addr
   f.unmap(ioas, iova2, 4n * PAGE);
   assert.equal(fs.pins.covered, 0);
   assert.equal(f.proc.mm.pins.covered, 0);
-  assert.equal(FileSpace.live, live);
+  assert.equal(f.ctx.engine.frames.liveFiles, live);
 });
 
 test('a forked child mapping the same file pins the same pages', () => {
@@ -147,5 +148,5 @@ test('a forked child mapping the same file pins the same pages', () => {
   void mfd;
   cf.close();
   f.close();
-  assert.equal(FileSpace.find(file.identity), undefined);
+  assert.equal(f.ctx.engine.frames.liveFile(file.identity), undefined);
 });

@@ -9,7 +9,7 @@ import type { IommufdIoas } from './ioas.js';
 import { ULONG_MAX, type IoptAccess } from './io-pagetable.js';
 import type { IoptArea } from './area.js';
 import { IOMMU_READ, IOMMU_WRITE, type IommuDomain } from '../hw/iommu.js';
-import { FileSpace, PAGE_SHIFT, PAGE_SIZE_N, frameOwner, type AddressSpace } from '../hw/memory.js';
+import { PAGE_SHIFT, PAGE_SIZE_N, frameOwner, type AddressSpace, type Frames } from '../hw/memory.js';
 import { pagesPaddr } from './pages.js';
 
 export const IOMMUFD_ACCESS_RW_WRITE = 1 << 0;
@@ -196,7 +196,7 @@ export function accessRw(a: IommufdAccess, iova: bigint, data: Uint8Array, flags
     } catch (e) {
       // The owner's mm is gone (iopt_pages_rw_slow): read the pinned pages
       // through the frames a domain holds for them, page by page.
-      if (!(e instanceof Errno) || !area.filled || !ioas.iopt.domains.length || !rwPhysical(ioas.iopt.domains[0]!, from, data.subarray(off, off + n), write)) throw e;
+      if (!(e instanceof Errno) || !area.filled || !ioas.iopt.domains.length || !rwPhysical(a.ctx.engine.frames, ioas.iopt.domains[0]!, from, data.subarray(off, off + n), write)) throw e;
     }
     off += n;
     r = it.next();
@@ -209,7 +209,7 @@ export function accessRw(a: IommufdAccess, iova: bigint, data: Uint8Array, flags
  * translates it, for frames that outlive their process (shared file pages).
  * False when some frame cannot be reached.
  */
-function rwPhysical(d: IommuDomain, iova: bigint, data: Uint8Array, write: boolean): boolean {
+function rwPhysical(frames: Frames, d: IommuDomain, iova: bigint, data: Uint8Array, write: boolean): boolean {
   let done = 0;
   while (done < data.length) {
     const at = iova + BigInt(done);
@@ -217,7 +217,7 @@ function rwPhysical(d: IommuDomain, iova: bigint, data: Uint8Array, write: boole
     if (pa === undefined) return false;
     const n = Math.min(data.length - done, Number(PAGE_SIZE_N - (pa & (PAGE_SIZE_N - 1n))));
     const owner = frameOwner(pa >> BigInt(PAGE_SHIFT));
-    const fs = FileSpace.byId(owner.mmId);
+    const fs = frames.fileById(owner.mmId);
     if (!fs) return false;
     const off = owner.va + (pa & (PAGE_SIZE_N - 1n));
     if (write) fs.write(off, data.subarray(done, done + n));

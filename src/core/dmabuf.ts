@@ -18,7 +18,7 @@
 // new domains get nothing of them. Only a new MAP_FILE after a restore maps
 // the buffer again.
 import { Errno, EBADF, EINVAL, ENODEV, ENOTTY } from '../uapi/errno.js';
-import { FileSpace, PAGE_SIZE_N, SimulatedFile } from '../hw/memory.js';
+import { PAGE_SIZE_N, SimulatedFile, type FileSpace, type Frames } from '../hw/memory.js';
 import * as T from '../uapi/iommufd-test.js';
 import type { EmulatedFile } from './file.js';
 import { IoptPages, type DmabufAttachment, type DmabufImporter } from './pages.js';
@@ -63,8 +63,9 @@ export class DmaBuf {
   /** References: the open file (until its release) and each attachment. */
   private refs = 1;
 
-  constructor(readonly size: bigint) {
-    this.space = FileSpace.get(new SimulatedFile(size, true, 'dmabuf'));
+  /** Its memory is a file of `frames`' page cache (the exporting engine's). */
+  constructor(readonly size: bigint, frames: Frames) {
+    this.space = frames.fileSpace(new SimulatedFile(size, true, frames.nameFile('dmabuf')));
   }
 
   get(): this { this.refs++; return this; }
@@ -144,7 +145,7 @@ export function testDmabufGet(u: TestCmd): number {
   const len = (BigInt(p.length) + PAGE_SIZE_N - 1n) & ~(PAGE_SIZE_N - 1n);
   if (len === 0n || len > MAX_TEST_DMABUF) throw new Errno(EINVAL, 'dma-buf length');
   if (!u.task.installFileResult) throw new Errno(EINVAL, 'this caller cannot receive files');
-  const file = new DmaBufFile(new DmaBuf(len));
+  const file = new DmaBufFile(new DmaBuf(len, u.ctx.engine.frames));
   return u.task.installFileResult(file, (p.open_flags & O_CLOEXEC) !== 0);
 }
 

@@ -1,6 +1,6 @@
 // The engine: one simulated machine and the files that can be opened on it.
 // The server and the library both come in through here.
-import { Errno, ENOENT } from '../uapi/errno.js';
+import { Errno, EINVAL, ENOENT } from '../uapi/errno.js';
 import type { EmulatedFile } from './file.js';
 import { UserAccounts, type Task } from './task.js';
 import { IommufdCtx } from './iommufd.js';
@@ -12,6 +12,7 @@ import { VfioGroup } from './vfio-group.js';
 import { buildMachine, type IommuUnit } from '../hw/machine.js';
 import { IommuGroupIds } from '../hw/iommu.js';
 import { SystemMemory } from '../hw/cache.js';
+import { Frames } from '../hw/memory.js';
 import { DmaEngine } from '../hw/dma.js';
 import { Wire } from '../hw/wire.js';
 import { E1000e } from '../hw/e1000e.js';
@@ -79,8 +80,10 @@ export class Engine {
   nextOpaqueFile = 1;
   /** The platform's IOMMU units (dmar0, smmu3.0, ivhd0, ...). */
   readonly iommuUnits: readonly IommuUnit[];
+  /** The machine's page frames: mm and file frame numbers, the page cache (live file spaces). */
+  readonly frames = new Frames();
   /** Physical memory: the address spaces of the processes this machine's devices may reach by DMA. */
-  readonly memory = new SystemMemory();
+  readonly memory = new SystemMemory(this.frames);
   /** The cable between the first two NICs. */
   readonly wire = new Wire();
   /**
@@ -168,7 +171,9 @@ export class Engine {
 
   /** open(2) of an emulated path. ENOENT for a path we do not emulate. */
   open(path: string, task: Task): EmulatedFile {
-    void task;
+    // The opener lives on this machine: its frames are numbered in ours (EINVAL for another's).
+    if (task.mm.place) task.mm.place(this.frames);
+    else if (task.mm.frames !== this.frames) throw new Errno(EINVAL, "the opener's memory is another machine's");
     if (path === '/dev/iommu') return new IommufdCtx(this);
     // CONFIG_IOMMUFD_VFIO_CONTAINER: iommufd answers the VFIO container node.
     if (path === VFIO_CONTAINER_PATH) return new IommufdCtx(this, { vfioContainer: true });

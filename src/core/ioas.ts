@@ -5,7 +5,7 @@ import type { Engine } from './engine.js';
 import { Errno, EBADF, EBUSY, EINVAL, EMSGSIZE, ENOENT, EOPNOTSUPP, EOVERFLOW } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import type { Decoded } from '../uapi/struct.js';
-import { FileSpace, PAGE_SIZE_N, type FileBacking } from '../hw/memory.js';
+import { PAGE_SIZE_N, type FileBacking } from '../hw/memory.js';
 import { IommufdObject } from './object-table.js';
 import { IoPagetable, ULONG_MAX, U64_MAX, type IovaRange, type PagesSlice } from './io-pagetable.js';
 import { ACCOUNT_MODES, IoptPages, chargePages, type AccountMode } from './pages.js';
@@ -293,7 +293,7 @@ export function ioasMapFile(u: Ucmd<typeof U.IommuIoasMapFile.fields>): number {
         if (e instanceof Errno) throw e;
         backing = opaqueBacking(u.ctx.engine); // the file cannot be reached: it maps, it never pins
       }
-      const file = FileSpace.get(backing);
+      const file = u.ctx.engine.frames.fileSpace(backing);
       // iopt_alloc_pages: the iommu API's size_t length.
       if (c.length > SIZE_MAX - PAGE_SIZE_N) { file.put(); throw new Errno(EINVAL, 'length'); }
       const npages = Number((c.length + startByte + PAGE_SIZE_N - 1n) / PAGE_SIZE_N);

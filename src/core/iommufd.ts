@@ -25,35 +25,37 @@ import { DEFAULT_STRSIZE, recordWrites, traceArgs, traceOut, type Written } from
 import * as eventq from './eventq.js';
 import { IOMMUFD_CMD_TEST } from '../uapi/iommufd-test.js';
 
-/** Handlers by ioctl nr; the uapi table gives their struct and minimum size. */
-const HANDLERS = new Map<number, IoctlHandler<Fields>>();
-function handle<F extends Fields>(nr: number, h: IoctlHandler<F>): void {
-  HANDLERS.set(nr, h as unknown as IoctlHandler<Fields>);
+/** One entry of the ioctl table. */
+function op<F extends Fields>(nr: number, h: IoctlHandler<F>): [number, IoctlHandler<Fields>] {
+  return [nr, h as unknown as IoctlHandler<Fields>];
 }
 
 const C = U.IOMMUFD_CMD;
-handle<typeof U.IommuDestroy.fields>(C.DESTROY, (u) => { u.ctx.destroyObject(u.cmd.id); return 0; });
-handle(C.IOAS_ALLOC, ioas.ioasAlloc);
-handle(C.IOAS_ALLOW_IOVAS, ioas.ioasAllowIovas);
-handle(C.IOAS_COPY, ioas.ioasCopy);
-handle(C.IOAS_IOVA_RANGES, ioas.ioasIovaRanges);
-handle(C.IOAS_MAP, ioas.ioasMap);
-handle(C.IOAS_UNMAP, ioas.ioasUnmap);
-handle<typeof U.IommuOption.fields>(C.OPTION, (u) => u.ctx.option(u));
-handle<typeof U.IommuVfioIoas.fields>(C.VFIO_IOAS, (u) => u.ctx.vfioIoasIoctl(u));
-handle(C.HWPT_ALLOC, hwpt.hwptAllocIoctl);
-handle(C.GET_HW_INFO, device.getHwInfo);
-handle(C.HWPT_SET_DIRTY_TRACKING, hwpt.setDirtyTrackingIoctl);
-handle(C.HWPT_GET_DIRTY_BITMAP, hwpt.getDirtyBitmapIoctl);
-handle(C.HWPT_INVALIDATE, hwpt.hwptInvalidateIoctl);
-handle(IOMMUFD_CMD_TEST, selftest.testCmd);
-handle(C.VIOMMU_ALLOC, viommu.viommuAllocIoctl);
-handle(C.VDEVICE_ALLOC, viommu.vdeviceAllocIoctl);
-handle(C.HW_QUEUE_ALLOC, viommu.hwQueueAllocIoctl);
-handle(C.VEVENTQ_ALLOC, viommu.veventqAllocIoctl);
-handle(C.IOAS_CHANGE_PROCESS, ioas.ioasChangeProcess);
-handle(C.IOAS_MAP_FILE, ioas.ioasMapFile);
-handle(C.FAULT_QUEUE_ALLOC, eventq.faultAllocIoctl);
+/** Handlers by ioctl nr (iommufd_ioctl_ops); the uapi table gives their struct and minimum size. */
+const HANDLERS: ReadonlyMap<number, IoctlHandler<Fields>> = new Map([
+  op<typeof U.IommuDestroy.fields>(C.DESTROY, (u) => { u.ctx.destroyObject(u.cmd.id); return 0; }),
+  op(C.IOAS_ALLOC, ioas.ioasAlloc),
+  op(C.IOAS_ALLOW_IOVAS, ioas.ioasAllowIovas),
+  op(C.IOAS_COPY, ioas.ioasCopy),
+  op(C.IOAS_IOVA_RANGES, ioas.ioasIovaRanges),
+  op(C.IOAS_MAP, ioas.ioasMap),
+  op(C.IOAS_UNMAP, ioas.ioasUnmap),
+  op<typeof U.IommuOption.fields>(C.OPTION, (u) => u.ctx.option(u)),
+  op<typeof U.IommuVfioIoas.fields>(C.VFIO_IOAS, (u) => u.ctx.vfioIoasIoctl(u)),
+  op(C.HWPT_ALLOC, hwpt.hwptAllocIoctl),
+  op(C.GET_HW_INFO, device.getHwInfo),
+  op(C.HWPT_SET_DIRTY_TRACKING, hwpt.setDirtyTrackingIoctl),
+  op(C.HWPT_GET_DIRTY_BITMAP, hwpt.getDirtyBitmapIoctl),
+  op(C.HWPT_INVALIDATE, hwpt.hwptInvalidateIoctl),
+  op(IOMMUFD_CMD_TEST, selftest.testCmd),
+  op(C.VIOMMU_ALLOC, viommu.viommuAllocIoctl),
+  op(C.VDEVICE_ALLOC, viommu.vdeviceAllocIoctl),
+  op(C.HW_QUEUE_ALLOC, viommu.hwQueueAllocIoctl),
+  op(C.VEVENTQ_ALLOC, viommu.veventqAllocIoctl),
+  op(C.IOAS_CHANGE_PROCESS, ioas.ioasChangeProcess),
+  op(C.IOAS_MAP_FILE, ioas.ioasMapFile),
+  op(C.FAULT_QUEUE_ALLOC, eventq.faultAllocIoctl),
+]);
 
 export class IommufdCtx implements EmulatedFile {
   readonly kind = 'iommufd';

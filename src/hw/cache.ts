@@ -15,8 +15,8 @@
 // physical address, 64 bytes each); a line the CPU only read is not
 // modelled, so the staleness this model shows is what dirty data causes, and
 // untouched memory costs nothing.
-import { Errno, EFAULT } from '../uapi/errno.js';
-import { PAGE_SHIFT, PAGE_SIZE, fileFrameId, pfnOf, type AddressSpace } from './memory.js';
+import { Errno, EFAULT, EINVAL } from '../uapi/errno.js';
+import { Frames, PAGE_SHIFT, PAGE_SIZE, pfnOf, type AddressSpace } from './memory.js';
 
 export const CACHE_LINE = 64;
 const LINE = BigInt(CACHE_LINE);
@@ -52,8 +52,13 @@ export interface PhysicalMemory {
 export class SystemMemory implements PhysicalMemory {
   private readonly spaces = new Map<number, AddressSpace>();
 
-  /** Make `mm`'s frames reachable (idempotent). */
+  /** DRAM of the machine whose page frames are `frames` (the engine's). */
+  constructor(readonly frames: Frames = new Frames()) {}
+
+  /** Make `mm`'s frames reachable (idempotent); an mm not numbered yet is numbered in ours, one numbered in others is EINVAL. */
   addAddressSpace(mm: AddressSpace): void {
+    mm.place?.(this.frames);
+    if (mm.frames !== this.frames) throw new Errno(EINVAL, "the mm's frames are another machine's");
     this.spaces.set(mm.id, mm);
   }
 
@@ -89,7 +94,8 @@ export class SystemMemory implements PhysicalMemory {
     for (const mm of this.spaces.values()) {
       if (!mm.sharedFileMaps) continue;
       for (const m of mm.sharedFileMaps(0, Number.MAX_SAFE_INTEGER)) {
-        if (fileFrameId(m.identity) !== fileId) continue;
+        // Looked up, not given: a file without an id has no frame anyone could name.
+        if (this.frames.knownFileFrameId(m.identity) !== fileId) continue;
         const h = { mm, start: m.start, end: m.end, pgoff: m.pgoff, identity: m.identity };
         if (!fits(h)) continue;
         this.fileHits.set(fileId, h);

@@ -3,6 +3,7 @@
 // this interface: a simulated process (here) and a real client process read
 // through /proc/<pid>/mem (server/process-memory.ts).
 import { Errno, EFAULT, EINVAL } from '../uapi/errno.js';
+import { randomUUID } from 'node:crypto';
 import { RunCounter, type Run } from '../util/run-counter.js';
 
 export const PAGE_SHIFT = 12;
@@ -18,6 +19,10 @@ export const PAGE_SIZE_N = BigInt(PAGE_SIZE);
 export interface AddressSpace {
   /** A small number naming this mm; distinct mms have distinct frames. */
   readonly id: number;
+  /** The machine's frames this mm's are numbered in, with its page cache (one per engine). */
+  readonly frames: Frames;
+  /** Number this mm's frames in `frames` if not numbered yet (a simulated mm); EINVAL when in others. */
+  place?(frames: Frames): void;
   /** Copy `len` bytes out of the process; EFAULT if any byte is unmapped. */
   read(va: bigint, len: number): Uint8Array;
   /** Copy bytes into the process; EFAULT if any byte is unmapped or read-only to the process. */
@@ -54,7 +59,7 @@ export interface SharedFileMap {
   open(): FileBacking;
 }
 
-const NO_MAPS: readonly SharedFileMap[] = [];
+const NO_MAPS: readonly SharedFileMap[] = Object.freeze([]);
 
 /** The shared file mapping of `maps` holding page index `i`, if any. */
 function mapAt(maps: readonly SharedFileMap[], i: number): SharedFileMap | undefined {
@@ -84,25 +89,9 @@ export function pfnOf(mm: AddressSpace, va: bigint): bigint {
   if (mm.sharedFileMaps) {
     const i = Number(idx);
     const m = mm.sharedFileMaps(i, i + 1)[0];
-    if (m) return pfnBase(fileFrameId(m.identity)) + BigInt(m.pgoff + (i - m.start));
+    if (m) return pfnBase(mm.frames.fileFrameId(m.identity)) + BigInt(m.pgoff + (i - m.start));
   }
   return pfnBase(mm.id) + idx;
-}
-
-const fileFrameIds = new Map<string, number>();
-
-/**
- * The frame space of a file identity: the id of its FileSpace while one is
- * live, and the same number before, so a file page has one frame whoever
- * looks at it (a process through its mapping, a MAP_FILE area). When the
- * last holder lets the space go, the id is forgotten (FileSpace.put): like
- * a page-cache page nobody pins, the file's pages may get other frames
- * later, and the map does not grow with every file ever mapped.
- */
-export function fileFrameId(identity: string): number {
-  let id = fileFrameIds.get(identity);
-  if (id === undefined) { id = allocMmId(); fileFrameIds.set(identity, id); }
-  return id;
 }
 
 /** Which mm a frame belongs to, and the virtual address of that frame's page. */
@@ -110,9 +99,82 @@ export function frameOwner(pfn: bigint): { mmId: number; va: bigint } {
   return { mmId: Number(pfn >> 40n), va: (pfn & ((1n << 40n) - 1n)) << BigInt(PAGE_SHIFT) };
 }
 
-let nextMmId = 1;
-export function allocMmId(): number {
-  return nextMmId++;
+/**
+ * The page frames of one machine (an engine's): which numbers name which mm
+ * or file (frame spaces, see pfnBase), and the page cache, the live
+ * FileSpace of each file identity. Everything in it is the engine's and goes
+ * with it; two engines in one process share none of it.
+ */
+export class Frames {
+  private nextId = 1;
+  private nextFile = 1;
+  /** The frame space id of each file identity looked at (see fileFrameId). */
+  private readonly fileIds = new Map<string, number>();
+  /** Live file spaces by identity (the page cache), and by frame space id. */
+  private readonly files = new Map<string, FileSpace>();
+  private readonly filesById = new Map<number, FileSpace>();
+
+  /** A new frame space: an mm's, or a file's. */
+  allocMmId(): number {
+    return this.nextId++;
+  }
+
+  /**
+   * The frame space of a file identity: the id of its FileSpace while one is
+   * live, and the same number before, so a file page has one frame whoever
+   * looks at it (a process through its mapping, a MAP_FILE area). When the
+   * last holder lets the space go, the id is forgotten (FileSpace.put): like
+   * a page-cache page nobody pins, the file's pages may get other frames
+   * later, and the map does not grow with every file ever mapped.
+   */
+  fileFrameId(identity: string): number {
+    let id = this.fileIds.get(identity);
+    if (id === undefined) { id = this.allocMmId(); this.fileIds.set(identity, id); }
+    return id;
+  }
+
+  /** The frame space id file `identity` has now, without giving it one. */
+  knownFileFrameId(identity: string): number | undefined {
+    return this.fileIds.get(identity);
+  }
+
+  /** A name for a file kept in memory here (a SimulatedFile's identity): `sim:KIND:N`. */
+  nameFile(kind: string): string {
+    return `sim:${kind}:${this.nextFile++}`;
+  }
+
+  /** The space of `backing`'s file, held once more. A second backing of a file already known is closed. */
+  fileSpace(backing: FileBacking): FileSpace {
+    let s = this.files.get(backing.identity);
+    if (s && s.backing !== backing) backing.close?.();
+    if (!s) {
+      s = new FileSpace(this, backing, this.fileFrameId(backing.identity), (gone) => this.forget(gone));
+      this.files.set(backing.identity, s);
+      this.filesById.set(s.id, s);
+    }
+    return s.ref();
+  }
+
+  /** The live space of file `identity`, if any (not held). */
+  liveFile(identity: string): FileSpace | undefined { return this.files.get(identity); }
+
+  /** The live file space with frame space `id` (see frameOwner), if any. */
+  fileById(id: number): FileSpace | undefined { return this.filesById.get(id); }
+
+  /** How many live file spaces there are (tests: nothing leaks). */
+  get liveFiles(): number { return this.files.size; }
+
+  /** How many file identities have a frame space id now (tests: the map shrinks). */
+  get fileFrameIds(): number { return this.fileIds.size; }
+
+  /** The last holder of `s` let go: forget it and its frame space id. */
+  private forget(s: FileSpace): void {
+    if (this.files.get(s.identity) === s) {
+      this.files.delete(s.identity);
+      if (this.fileIds.get(s.identity) === s.id) this.fileIds.delete(s.identity);
+    }
+    this.filesById.delete(s.id);
+  }
 }
 
 interface Mapping {
@@ -121,11 +183,6 @@ interface Mapping {
   file?: FileBacking; offset?: bigint;
 }
 
-/**
- * A simulated process: mappings made with `mmap`, contents kept sparsely per
- * touched page (a page never written reads as zeros). For the library, tests
- * and demos.
- */
 /**
  * Bytes kept sparsely per touched page: a page never written reads as zeros.
  * The one store behind simulated processes and simulated files.
@@ -167,14 +224,41 @@ export class SparsePages {
   }
 }
 
+/**
+ * A simulated process: mappings made with `mmap`, contents kept sparsely per
+ * touched page (a page never written reads as zeros). For the library, tests
+ * and demos.
+ */
 export class SimulatedAddressSpace implements AddressSpace {
-  readonly id = allocMmId();
+  private placed: { frames: Frames; id: number } | undefined;
   readonly pins: RunCounter = new MmPins(this);
   lockedVm = 0;
   pinnedVm = 0;
   private maps: Mapping[] = [];
   private readonly pages = new SparsePages();
   private nextVa = 0x7f0000000000n;
+
+  /**
+   * An mm on `frames` (an engine's). Without, the mm is placed by the first
+   * place() (a SimProcess opening an engine's file), or, if its frames are
+   * needed before, on frames of its own.
+   */
+  constructor(frames?: Frames) {
+    if (frames) this.place(frames);
+  }
+
+  get frames(): Frames { return (this.placed ??= this.placeOn(new Frames())).frames; }
+  get id(): number { return (this.placed ??= this.placeOn(new Frames())).id; }
+
+  /** Number this mm's frames in `frames`; EINVAL when they are numbered in others already. */
+  place(frames: Frames): void {
+    if (!this.placed) this.placed = this.placeOn(frames);
+    else if (this.placed.frames !== frames) throw new Errno(EINVAL, "the mm's frames are another machine's");
+  }
+
+  private placeOn(frames: Frames): { frames: Frames; id: number } {
+    return { frames, id: frames.allocMmId() };
+  }
 
   /**
    * Map `len` bytes (rounded up to pages); returns the address. With `file`
@@ -318,8 +402,8 @@ export function roundUp(x: bigint, a: bigint): bigint {
 // a process. Those pages are the file's page cache: one set per file,
 // whoever maps it, with their own frames. A FileSpace is that file seen as an
 // AddressSpace whose addresses are file offsets: its frames are
-// `pfnBase(space.id) + (offset >> PAGE_SHIFT)` (ids come from the same counter
-// as mm ids, so file frames never collide with a process's), its `pins` count
+// `pfnBase(space.id) + (offset >> PAGE_SHIFT)` (ids come from the machine's
+// Frames, the counter of mm ids, so file frames never collide with a process's), its `pins` count
 // per file page, shared by every pages object and every process mapping that
 // file.
 
@@ -342,53 +426,24 @@ export interface FileBacking {
   close?(): void;
 }
 
-const fileSpaces = new Map<string, FileSpace>();
-const fileSpacesById = new Map<number, FileSpace>();
-
 /**
  * One file's pages as an address space (addresses = file offsets). Shared:
- * `FileSpace.get(backing)` gives the one space of that file identity, counted
- * by its holders; `put()` drops a holder and the last one closes the backing.
+ * `frames.fileSpace(backing)` gives the one space of that file identity on a
+ * machine, counted by its holders; `put()` drops a holder and the last one
+ * closes the backing.
  */
 export class FileSpace implements AddressSpace {
-  readonly id: number;
   readonly pins = new RunCounter();
   /** Unused: a file has no locked_vm of its own (charges go to the mapping task). */
   lockedVm = 0;
   pinnedVm = 0;
   private holders = 0;
 
-  private constructor(readonly backing: FileBacking) {
-    this.id = fileFrameId(backing.identity);
-  }
-
-  /** The space of `backing`'s file, held once more. A second backing of a file already known is closed. */
-  static get(backing: FileBacking): FileSpace {
-    let s = fileSpaces.get(backing.identity);
-    if (s && s.backing !== backing) backing.close?.();
-    if (!s) {
-      s = new FileSpace(backing);
-      fileSpaces.set(backing.identity, s);
-      fileSpacesById.set(s.id, s);
-    }
-    s.holders++;
-    return s;
-  }
-
-  /** The live space of file `identity`, if any (not held). */
-  static find(identity: string): FileSpace | undefined { return fileSpaces.get(identity); }
+  /** Made by Frames.fileSpace, which is told (`gone`) when the last holder lets go. */
+  constructor(readonly frames: Frames, readonly backing: FileBacking, readonly id: number, private readonly gone: (s: FileSpace) => void) {}
 
   /** Hold this live space once more (put() lets go). */
   ref(): this { this.holders++; return this; }
-
-  /** The live space with frame space `id` (see frameOwner), if any. */
-  static byId(id: number): FileSpace | undefined { return fileSpacesById.get(id); }
-
-  /** How many live file spaces there are (tests: nothing leaks). */
-  static get live(): number { return fileSpaces.size; }
-
-  /** How many file identities have a frame space id now (tests: the map shrinks). */
-  static get frameIds(): number { return fileFrameIds.size; }
 
   get identity(): string { return this.backing.identity; }
   get isMemfd(): boolean { return this.backing.isMemfd; }
@@ -397,11 +452,7 @@ export class FileSpace implements AddressSpace {
   /** Drop a holder; the last one forgets the space and closes the file. */
   put(): void {
     if (--this.holders > 0) return;
-    if (fileSpaces.get(this.identity) === this) {
-      fileSpaces.delete(this.identity);
-      if (fileFrameIds.get(this.identity) === this.id) fileFrameIds.delete(this.identity);
-    }
-    fileSpacesById.delete(this.id);
+    this.gone(this);
     this.backing.close?.();
   }
 
@@ -429,21 +480,19 @@ export class FileSpace implements AddressSpace {
   }
 }
 
-let nextSimFile = 1;
-
 /**
  * A file kept in memory, for the library and tests: a memfd (shmem, pinnable)
  * or some other file (not pinnable). Sparse per page; never-written bytes read
- * as zeros.
+ * as zeros. Its identity names it in a page cache (Frames.nameFile gives
+ * one; SimProcess.memfdCreate names its own); without one it gets a name no
+ * other file has.
  */
 export class SimulatedFile implements FileBacking {
-  readonly identity: string;
   private readonly pages = new SparsePages();
   private _size: bigint;
 
-  constructor(size: bigint | number, readonly isMemfd = true, name = 'memfd') {
+  constructor(size: bigint | number, readonly isMemfd = true, readonly identity = `sim:file:${randomUUID()}`) {
     this._size = BigInt(size);
-    this.identity = `sim:${name}:${nextSimFile++}`;
   }
 
   size(): bigint { return this._size; }
@@ -489,7 +538,7 @@ export class MmPins extends RunCounter {
   /** Spaces held for routes, with the pages routed into each. */
   private readonly held = new Map<FileSpace, number>();
 
-  constructor(private readonly mm: Pick<AddressSpace, 'sharedFileMaps'>) { super(); }
+  constructor(private readonly mm: Pick<AddressSpace, 'sharedFileMaps' | 'frames'>) { super(); }
 
   private maps(first: number, end: number): readonly SharedFileMap[] {
     return this.mm.sharedFileMaps ? this.mm.sharedFileMaps(first, end) : NO_MAPS;
@@ -543,7 +592,7 @@ export class MmPins extends RunCounter {
   override get(index: number): number {
     const m = this.maps(index, index + 1)[0];
     if (!m) return super.get(index);
-    const space = FileSpace.find(m.identity);
+    const space = this.mm.frames.liveFile(m.identity);
     return space ? space.pins.get(m.pgoff + (index - m.start)) : 0;
   }
 
@@ -558,7 +607,7 @@ export class MmPins extends RunCounter {
       const m = mapAt(maps, cur);
       if (m) {
         const e = Math.min(end, m.end);
-        const space = FileSpace.find(m.identity);
+        const space = this.mm.frames.liveFile(m.identity);
         const fs = m.pgoff + (cur - m.start);
         if (!space) out.push([cur, e - cur, 0]);
         else for (const [s, n, c] of space.pins.slice(fs, e - cur)) out.push([cur + (s - fs), n, c]);
@@ -591,9 +640,9 @@ export class MmPins extends RunCounter {
 
   /** The file space of mapping `m`, held by this mm from its first route on. */
   private acquire(m: SharedFileMap): FileSpace {
-    let s = FileSpace.find(m.identity);
+    let s = this.mm.frames.liveFile(m.identity);
     if (s && this.held.has(s)) return s;
-    s = s ? s.ref() : FileSpace.get(m.open());
+    s = s ? s.ref() : this.mm.frames.fileSpace(m.open());
     this.held.set(s, 0);
     return s;
   }

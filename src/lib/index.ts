@@ -7,7 +7,7 @@ import type { IommufdIoas } from '../core/ioas.js';
 import { RLIM_INFINITY, UserAccounts, type EventfdCtx, type ResolvedFile, type Task } from '../core/task.js';
 import { SimulatedAddressSpace, SimulatedFile } from '../hw/memory.js';
 import type { IommuDomain } from '../hw/iommu.js';
-import { Errno, EBADF } from '../uapi/errno.js';
+import { Errno, EBADF, EMSGSIZE } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import type { StructDef, Fields, Decoded } from '../uapi/struct.js';
 import * as T from '../uapi/iommufd-test.js';
@@ -24,7 +24,7 @@ export { Errno, errnoName } from '../uapi/errno.js';
 export * as errno from '../uapi/errno.js';
 export * as uapi from '../uapi/iommufd.js';
 export * as testAbi from '../uapi/iommufd-test.js';
-export { SimulatedAddressSpace, SimulatedFile, FileSpace, PAGE_SIZE, type FileBacking } from '../hw/memory.js';
+export { SimulatedAddressSpace, SimulatedFile, FileSpace, Frames, PAGE_SIZE, type FileBacking } from '../hw/memory.js';
 export { RunDomain } from '../hw/run-domain.js';
 export { RLIM_INFINITY } from '../core/task.js';
 export { VfioDeviceHandle } from './vfio.js';
@@ -65,6 +65,13 @@ export interface ProcessOptions {
    * own.
    */
   users?: UserAccounts;
+  /**
+   * The machine it runs on: its memory's frames and files are that engine's
+   * (Engine.frames). Default: the first engine it opens a file of, as for
+   * `users`. (A process whose frames were looked at before any engine has
+   * frames of its own, and cannot open an engine's files after.)
+   */
+  engine?: Engine;
 }
 
 /** A simulated process: its memory, its fd table and the task the engine charges. */
@@ -125,11 +132,14 @@ export class SimProcess {
   readonly eventfds = new Map<number, SimEventfd>();
   /** Where its user's charges go (see ProcessOptions.users). */
   private users: UserAccounts | undefined;
+  /** Files made by memfdCreate, for their names. */
+  private memfds = 0;
 
   constructor(o: ProcessOptions = {}) {
     const uid = o.uid ?? 0;
     const pid = nextPid++;
     this.users = o.users;
+    if (o.engine) this.joinEngine(o.engine);
     const self = this;
     this.task = {
       pid, tid: pid, mm: this.mm,
@@ -157,8 +167,13 @@ export class SimProcess {
     };
   }
 
-  /** The process uses `engine`'s files: its user is that machine's, unless it was given users or charged already. */
+  /**
+   * The process uses `engine`'s files: it runs on that machine (its memory's
+   * frames are the engine's; EINVAL if they are another's already), and its
+   * user is that machine's, unless it was given users or charged already.
+   */
   joinEngine(engine: Engine): void {
+    this.mm.place(engine.frames);
     this.users ??= engine.users;
   }
 
@@ -182,7 +197,7 @@ export class SimProcess {
    * file's bytes are `plainFiles.get(fd)`.
    */
   memfdCreate(size: bigint | number, o: { memfd?: boolean; name?: string } = {}): number {
-    return this.openPlainFile(new SimulatedFile(size, o.memfd ?? true, o.name));
+    return this.openPlainFile(new SimulatedFile(size, o.memfd ?? true, `sim:${o.name ?? 'memfd'}:${this.task.pid}.${++this.memfds}`));
   }
 
   /** Put an existing plain file in the fd table too (dup, or a second open of it). */
@@ -338,14 +353,15 @@ export class IommufdFile {
   iovaRanges(ioasId: number): { ranges: Array<{ start: bigint; last: bigint }>; alignment: bigint } {
     let room = 4;
     for (;;) {
-      const buf = this.proc.mmap(room * 16);
-      const r = this.ioctlRaw(U.IOMMU_IOAS_IOVA_RANGES, U.IommuIoasIovaRanges.encode({ size: 32, ioas_id: ioasId, num_iovas: room, allowed_iovas: buf }));
+      const R = U.IommuIovaRange.size;
+      const buf = this.proc.mmap(room * R);
+      const r = this.ioctlRaw(U.IOMMU_IOAS_IOVA_RANGES, U.IommuIoasIovaRanges.encode({ size: U.IommuIoasIovaRanges.size, ioas_id: ioasId, num_iovas: room, allowed_iovas: buf }));
       const out = U.IommuIoasIovaRanges.decode(r.out);
-      if (r.errno && r.errno !== 90) throw new Errno(r.errno);
-      if (r.errno === 90) { room = out.num_iovas; continue; }
+      if (r.errno === EMSGSIZE) { room = out.num_iovas; continue; }
+      if (r.errno) throw new Errno(r.errno);
       const ranges = [];
       for (let i = 0; i < out.num_iovas; i++) {
-        const e = U.IommuIovaRange.decode(this.proc.mm.read(buf + BigInt(i * 16), 16));
+        const e = U.IommuIovaRange.decode(this.proc.mm.read(buf + BigInt(i * R), R));
         ranges.push({ start: e.start, last: e.last });
       }
       return { ranges, alignment: out.out_iova_alignment };

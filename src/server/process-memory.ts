@@ -7,7 +7,7 @@
 // its files, as the kernel's are.
 import * as fs from 'node:fs';
 import { Errno, EFAULT, ESRCH } from '../uapi/errno.js';
-import { allocMmId, MmPins, PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace, type FileBacking, type SharedFileMap } from '../hw/memory.js';
+import { MmPins, PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace, type FileBacking, type Frames, type SharedFileMap } from '../hw/memory.js';
 import { openFileBacking } from './file-backing.js';
 import { makedev } from './protocol.js';
 import { RunCounter } from '../util/run-counter.js';
@@ -106,7 +106,7 @@ function covered(vmas: readonly Vma[], va: bigint, len: bigint, write: boolean):
  * can miss is a range made read-only in place since it was taken.
  */
 export class ProcessAddressSpace implements AddressSpace {
-  readonly id = allocMmId();
+  readonly id: number;
   readonly pins: RunCounter = new MmPins(this);
   lockedVm = 0;
   pinnedVm = 0;
@@ -123,8 +123,12 @@ export class ProcessAddressSpace implements AddressSpace {
   mapsReads = 0;
   private closed = false;
 
-  /** Opens /proc/<pid>/mem; throws the system error (EACCES, EPERM, ENOENT) if it cannot. */
-  constructor(readonly pid: number) {
+  /**
+   * Opens /proc/<pid>/mem; throws the system error (EACCES, EPERM, ENOENT) if
+   * it cannot. Its frames are numbered in `frames`, the engine's.
+   */
+  constructor(readonly pid: number, readonly frames: Frames) {
+    this.id = frames.allocMmId();
     this.memFd = fs.openSync(`/proc/${pid}/mem`, 'r+');
   }
 

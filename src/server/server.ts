@@ -494,7 +494,7 @@ export class EmuServer {
       // The process we knew by this pid is gone (a child kept its channel open): a new one.
       this.retire(known);
     }
-    const mm = new ProcessAddressSpace(pid);
+    const mm = new ProcessAddressSpace(pid, this.engine.frames);
     if (!peer.alive()) {
       mm.close();
       throw peer.gone();
