@@ -90,6 +90,12 @@ export class VfioPciIntrs {
     else if (msix && vector < this.fn.irqCount(V.VFIO_PCI_MSIX_IRQ_INDEX)) this.msixPending.add(vector);
   }
 
+  /** MSI-X entry `vector` waits in the function's PBA (raised while its table entry was masked). */
+  msixIsPending(vector: number): boolean { return this.msixPending.has(vector); }
+
+  /** The function cleared entry `vector`'s PBA bit itself (msix_clr_pending): nothing is sent for it later. */
+  msixClearPending(vector: number): void { this.msixPending.delete(vector); }
+
   // ---- INTx ----
 
   /** vfio_send_intx_eventfd: nothing while INTx is disabled in the command register. */
