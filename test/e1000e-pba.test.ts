@@ -4,7 +4,8 @@
 // itself on an IMS write of a cause IVAR maps to it when CTRL_EXT.PBA_CLR is
 // set (qemu 7.2's e1000e_msix_clear) and on a PBACLR write
 // (e1000e_set_pbaclr); PBA writes are ignored; giving the vector an eventfd
-// delivers what waited and clears the bit. Measured on the oracle in
+// delivers what waited and clears the bit, also after MSI-X was disabled
+// and enabled again. Measured on the oracle in
 // test/conformance/e1000e_pba.golden.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -44,7 +45,8 @@ function setup() {
   const fds = [p.eventfdCreate(), p.eventfdCreate(), p.eventfdCreate()];
   const setIrqs = (count: number) => {
     const b = new Uint8Array(20 + 4 * count), dv = new DataView(b.buffer);
-    b.set(V.VfioIrqSet.encode({ argsz: b.length, flags: V.VFIO_IRQ_SET_DATA_EVENTFD | V.VFIO_IRQ_SET_ACTION_TRIGGER, index: V.VFIO_PCI_MSIX_IRQ_INDEX, start: 0, count }));
+    const data = count ? V.VFIO_IRQ_SET_DATA_EVENTFD : V.VFIO_IRQ_SET_DATA_NONE;
+    b.set(V.VfioIrqSet.encode({ argsz: b.length, flags: data | V.VFIO_IRQ_SET_ACTION_TRIGGER, index: V.VFIO_PCI_MSIX_IRQ_INDEX, start: 0, count }));
     for (let i = 0; i < count; i++) dv.setInt32(20 + 4 * i, fds[i]!, true);
     assert.equal(d.ioctlRaw(V.VFIO_DEVICE_SET_IRQS, b).errno, 0);
   };
@@ -86,6 +88,8 @@ test('e1000e MSI-X PBA: masked vectors pend; IMS with PBA_CLR and PBACLR clear t
   wr(ICR, 0xffffffff);
   wr(ICS, TXQ0 | OTHER);
   assert.equal(pba()[0], 0x06);
+  setIrqs(0);
+  assert.equal(pba()[0], 0x06, 'disabling MSI-X leaves the PBA (the function\'s)');
   setIrqs(3);
   assert.equal(pba()[0], 0, 'unmasking delivered the waiting messages');
   assert.equal(irqs(1), 1n);
