@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { Machine, PLATFORMS, SimulatedFile, uapi as U, vfio as V, type VfioDeviceHandle, type IommufdFile } from '../src/lib/index.js';
 import { FEATURE_HDSUP } from '../src/hw/amd-vi.js';
 import { QEMU_AMDVI_EFR } from '../src/hw/platform.js';
+import { hazardSummary, hazardTraceLine } from '../src/server/hazard-report.js';
 
 const TDBAL = 0x3800, TDBAH = 0x3804, TDLEN = 0x3808, TDH = 0x3810, TDT = 0x3818, TCTL = 0x400;
 const RDBAL = 0x2800, RDBAH = 0x2804, RDLEN = 0x2808, RDH = 0x2810, RDT = 0x2818, RCTL = 0x100, RFCTL = 0x5008;
@@ -320,6 +321,12 @@ test('No Snoop through a domain that does not enforce coherency: receive data go
   assert.equal(r.m.engine.hazardCount, 2);
   assert.ok(events.includes('hazard 0000:00:02.0 w 100'), events.join('; '));
   assert.ok(events.includes('dma 0000:00:01.0 r 100'), 'transfers are events too: the TX buffer read');
+  // What the server writes for them: the trace line per request, the line at exit; KVM never heard of the device.
+  assert.equal(hazardTraceLine(r.m.engine.hazards[0]!), `--- DMA no snoop vfio1 iova=0x${RX_BUF.toString(16)}-0x${(RX_BUF + 99n).toString(16)} write ` +
+    '100 of 100 bytes not snooped (domain does not enforce coherency; kvm-vfio: not told (KVM refuses an emulated VFIO file: KVM_DEV_VFIO_FILE_ADD is EINVAL)) ---');
+  assert.equal(hazardSummary(r.m.engine.hazardCount, r.m.engine.hazards[0]!), '2 DMA request(s) did not snoop the CPU caches: the program must flush them itself ' +
+    `(the earliest kept: vfio1 0000:00:02.0 write at IOVA 0x${RX_BUF.toString(16)}-0x${(RX_BUF + 99n).toString(16)}; ` +
+    'kvm-vfio: not told (KVM refuses an emulated VFIO file: KVM_DEV_VFIO_FILE_ADD is EINVAL); --trace shows each)');
 });
 
 test('No Snoop through an enforcing VT-d domain (snoop control, SNP): forced to snoop, no hazard', () => {

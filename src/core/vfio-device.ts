@@ -80,7 +80,12 @@ export class VfioDevice {
       isPcie: (irqs[V.VFIO_PCI_ERR_IRQ_INDEX]?.count ?? 0) > 0,
     }, config);
     this.intrs = intrs;
-    model.irqSink = { setIntx: (level) => intrs.setIntx(level), msi: (vector, msix) => intrs.raiseMsi(vector, msix) };
+    model.irqSink = {
+      setIntx: (level) => intrs.setIntx(level),
+      msi: (vector, msix) => intrs.raiseMsi(vector, msix),
+      msixPending: (vector) => intrs.msixIsPending(vector),
+      msixClearPending: (vector) => intrs.msixClearPending(vector),
+    };
     this.ioeventfds = new VfioPciIoeventfds(model, () => config.msixTable(), () => config.memoryEnabled);
   }
 

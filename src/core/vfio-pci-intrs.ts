@@ -90,6 +90,12 @@ export class VfioPciIntrs {
     else if (msix && vector < this.fn.irqCount(V.VFIO_PCI_MSIX_IRQ_INDEX)) this.msixPending.add(vector);
   }
 
+  /** MSI-X entry `vector` waits in the function's PBA (raised while its table entry was masked). */
+  msixIsPending(vector: number): boolean { return this.msixPending.has(vector); }
+
+  /** The function cleared entry `vector`'s PBA bit itself (msix_clr_pending): nothing is sent for it later. */
+  msixClearPending(vector: number): void { this.msixPending.delete(vector); }
+
   // ---- INTx ----
 
   /** vfio_send_intx_eventfd: nothing while INTx is disabled in the command register. */
@@ -177,7 +183,8 @@ export class VfioPciIntrs {
   private msiDisable(): void {
     for (const c of this.ctx.values()) c.trigger?.release();
     this.ctx.clear();
-    this.msixPending.clear();
+    // The PBA is the function's: disabling MSI-X leaves what waits there
+    // (measured: test/conformance/e1000e_pba.golden), sent once re-enabled and unmasked.
     if (this.irqType === V.VFIO_PCI_MSI_IRQ_INDEX) this.config.msiEnabled = false;
     if (this.irqType !== NONE) this.config.setHwIrqEnable(this.irqType === V.VFIO_PCI_MSIX_IRQ_INDEX, false);
     this.irqType = NONE;

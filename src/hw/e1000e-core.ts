@@ -184,7 +184,7 @@ export class E1000eCore {
         this.rx.setRctl(val);
         if (val & RCTL_EN) this.net?.rxReady();
         return;
-      case WriteKind.Pbaclr: m[i] = val & this.table.mask[i]!; return;
+      case WriteKind.Pbaclr: m[i] = val & this.table.mask[i]!; this.intr.writePbaclr(m[i]!); return;
     }
   }
 

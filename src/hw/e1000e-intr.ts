@@ -22,7 +22,7 @@
 // - EIAME clears the signalled cause from IAM (not IMS: qemu 7.2); EIAC
 //   clears it from ICR (and from IMS when IAME is off).
 import {
-  R, E1000E_MSIX_VECTORS, CTRL_EXT_EIAME, CTRL_EXT_IAME, ICR_ASSERTED, ICR_OTHER,
+  R, E1000E_MSIX_VECTORS, CTRL_EXT_EIAME, CTRL_EXT_IAME, CTRL_EXT_PBA_CLR, ICR_ASSERTED, ICR_OTHER,
   ICR_OTHER_CAUSES, ICR_RXQ0, ICR_RXQ1, ICR_TXQ0, ICR_TXQ1, ICR_TXQE, ICR_TXDW, ICR_RXT0, ICR_ACK,
   IMS_VALID, MIN_XITR,
 } from './e1000e-regs.js';
@@ -36,6 +36,8 @@ export interface E1000eIrqOut {
   mode(): E1000eIrqMode;
   setIntx(level: boolean): void;
   msi(vector: number, msix: boolean): void;
+  /** Clear MSI-X vector `vector`'s pending bit (msix_clr_pending); optional for cores nobody drives. */
+  msixClearPending?(vector: number): void;
 }
 
 const ix = (off: number) => off >> 2;
@@ -46,6 +48,8 @@ export const RDTR_FPD = 0x80000000, TIDV_FPD = 0x80000000;
 /** CTRL_EXT: an IMS write of every cause fires all interrupt timers. */
 export const CTRL_EXT_INT_TIMERS_CLEAR_ENA = 0x20000000;
 const RFCTL_ACK_DIS = 1 << 12;
+/** The causes IVAR routes to MSI-X vectors (qemu's ims_ext_mask). */
+const IMS_EXT = ICR_RXQ0 | ICR_RXQ1 | ICR_TXQ0 | ICR_TXQ1 | ICR_OTHER;
 const TX_DELAYABLE = ICR_TXQ0 | ICR_TXQ1 | ICR_TXQE | ICR_TXDW;
 
 /** One of qemu's E1000IntrDelayTimer: a register giving the interval and its unit. */
@@ -241,11 +245,30 @@ export class E1000eIntr {
   writeIms(val: number): void {
     const m = this.mac, valid = (val & IMS_VALID) >>> 0;
     m[ix(R.IMS)] = (m[ix(R.IMS)]! | valid) >>> 0;
-    // With PBA_CLR under MSI-X qemu clears these vectors' MSI-X pending bits
-    // (msix_clr_pending): a vector raised while masked. The vectors' eventfds
-    // and their pending state are vfio-pci's here (core/vfio-pci-intrs.ts).
+    // With CTRL_EXT.PBA_CLR under MSI-X, enabling a queue cause or OTHER
+    // clears the pending bit of the vector IVAR maps it to (e1000e_msix_clear).
+    if ((valid & IMS_EXT) && (m[ix(R.CTRL_EXT)]! & CTRL_EXT_PBA_CLR) && this.irq.mode() === 'msix') {
+      const ivar = m[ix(R.IVAR)]!;
+      if (valid & ICR_RXQ0) this.msixClearOne(ivar & 0xf);
+      if (valid & ICR_RXQ1) this.msixClearOne((ivar >>> 4) & 0xf);
+      if (valid & ICR_TXQ0) this.msixClearOne((ivar >>> 8) & 0xf);
+      if (valid & ICR_TXQ1) this.msixClearOne((ivar >>> 12) & 0xf);
+      if (valid & ICR_OTHER) this.msixClearOne((ivar >>> 16) & 0xf);
+    }
     if (valid === IMS_VALID && (m[ix(R.CTRL_EXT)]! & CTRL_EXT_INT_TIMERS_CLEAR_ENA)) this.fireAllTimers();
     this.update();
+  }
+
+  /** A PBACLR write: under MSI-X each set bit clears that vector's pending bit (e1000e_set_pbaclr). */
+  writePbaclr(bits: number): void {
+    if (this.irq.mode() !== 'msix') return;
+    for (let v = 0; v < E1000E_MSIX_VECTORS; v++) if (bits & (1 << v)) this.irq.msixClearPending?.(v);
+  }
+
+  /** e1000e_msix_clear_one: an IVAR entry (bit 3 valid, bits 0-2 the vector). */
+  private msixClearOne(entry: number): void {
+    const vec = entry & 7;
+    if ((entry & 8) && vec < E1000E_MSIX_VECTORS) this.irq.msixClearPending?.(vec);
   }
 
   writeImc(val: number): void {

@@ -12,7 +12,7 @@ import type { Wire, WireEnd } from './wire.js';
 import type { IommuGroup } from './iommu.js';
 import * as V from '../uapi/vfio.js';
 import { PCI_EXP_DEVCTL } from '../uapi/pci-regs.js';
-import { R } from './e1000e-regs.js';
+import { R, E1000E_MSIX_VECTORS } from './e1000e-regs.js';
 import type { DmaOptions } from './dma.js';
 import type { Clock } from './clock.js';
 
@@ -195,6 +195,8 @@ const DEVCTL_NOSNOOP_EN = 0x0800;
 const SNOOP: DmaOptions = {}, NO_SNOOP: DmaOptions = { noSnoop: true };
 
 const PCI_COMMAND_MASTER = 0x4;
+/** BAR3: the MSI-X PBA's offset (the capability's PBA offset) and size (qemu rounds to 64 vectors). */
+const MSIX_PBA = 0x2000, MSIX_PBA_SIZE = 8;
 
 /** qemu's IOADDR/IODATA window in the I/O BAR: a register offset, then its value. */
 const IOADDR = 0, IODATA = 4;
@@ -226,6 +228,7 @@ export class E1000eModel implements PciFunctionModel {
       // mastering qemu's bus-master address space drops it (measured:
       // test/conformance/e1000e_irq.golden).
       msi: (vector, msix) => { if (this.config.bytes[4]! & PCI_COMMAND_MASTER) this.irqSink?.msi(vector, msix); },
+      msixClearPending: (vector) => this.irqSink?.msixClearPending?.(vector),
     });
   }
 
@@ -288,7 +291,18 @@ export class E1000eModel implements PciFunctionModel {
       if ((off & ~3) === IODATA) return narrow(this.core.read(this.ioaddr & 0x1fffc), size);
       return 0n;
     }
+    if (bar === 3 && off >= MSIX_PBA && off < MSIX_PBA + MSIX_PBA_SIZE) return this.pbaRead(off - MSIX_PBA, size);
     return this.regs.read(bar, off, size);
+  }
+
+  /** qemu's msix_pba_mmio_read: bit n of the PBA is vector n's pending state. */
+  private pbaRead(off: number, size: number): bigint {
+    let v = 0n;
+    for (let bit = 0; bit < 8 * size; bit++) {
+      const vector = 8 * off + bit;
+      if (vector < E1000E_MSIX_VECTORS && this.irqSink?.msixPending?.(vector)) v |= 1n << BigInt(bit);
+    }
+    return v;
   }
 
   barWrite(bar: number, off: number, size: number, val: bigint): void {
@@ -300,6 +314,8 @@ export class E1000eModel implements PciFunctionModel {
       else if ((off & ~3) === IODATA) this.core.write(this.ioaddr & 0x1fffc, v);
       return;
     }
+    // qemu's PBA ignores writes (msix_pba_mmio_write).
+    if (bar === 3 && off >= MSIX_PBA && off < MSIX_PBA + MSIX_PBA_SIZE) return;
     this.regs.write(bar, off, size, val);
   }
 

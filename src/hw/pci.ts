@@ -167,6 +167,14 @@ export interface PciInterruptSink {
   setIntx(level: boolean): void;
   /** MSI vector `vector` (msix false) or MSI-X table entry `vector` fired. */
   msi(vector: number, msix: boolean): void;
+  /**
+   * MSI-X: whether entry `vector` fired while masked and waits (its PBA bit).
+   * The masks are the table the host kernel programs, so the pending state
+   * lives with the driver of the function; the model reads it to answer PBA reads.
+   */
+  msixPending?(vector: number): boolean;
+  /** MSI-X: the device clears entry `vector`'s pending bit (qemu's msix_clr_pending). */
+  msixClearPending?(vector: number): void;
 }
 
 /** The simplest BAR model: each BAR is plain memory (registers without side effects). */

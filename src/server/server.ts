@@ -43,6 +43,7 @@ import {
 import { ProcessAddressSpace, ProcessTask, parseMemlock, type ResolvedFd, type TaskHost } from './process-memory.js';
 import type { UiClient } from './ui-state.js';
 import { PcapWriter } from './pcap.js';
+import { hazardSummary, hazardTraceLine } from './hazard-report.js';
 import { openFileBacking } from './file-backing.js';
 import { HostEventfd, Peer } from './peer.js';
 import { ChannelPage } from './channel-page.js';
@@ -236,8 +237,7 @@ export class EmuServer {
       e.onFault = (f) => this.trace?.(`--- DMA fault vfio${n} iova=0x${f.iova.toString(16)} ${f.write ? 'write' : 'read'} ${f.reason} ---`);
     });
     // Requests that did not snoop the CPU caches: in the trace as they happen, counted at close.
-    this.engine.hazardWatchers.add((h) => this.trace?.(
-      `--- DMA no snoop vfio${h.vfio} iova=0x${h.iova.toString(16)} ${h.write ? 'write' : 'read'} ${h.bytes} of ${h.length} bytes not snooped (${h.enforcing ? 'enforcing domain' : 'domain does not enforce coherency'}) ---`));
+    this.engine.hazardWatchers.add((h) => this.trace?.(hazardTraceLine(h)));
     this.rootCaps = opts.rootCaps ?? false;
     this.trace = opts.trace;
     this.traceStrsize = opts.traceStrsize;
@@ -376,12 +376,7 @@ export class EmuServer {
     this.removeDirs();
     this.pcap?.close();
     const e = this.engine;
-    if (e.hazardCount) {
-      const h = e.hazards[0]!;
-      this.log(`${e.hazardCount} DMA request(s) did not snoop the CPU caches: the program must flush them itself ` +
-        `(the earliest kept: vfio${h.vfio} ${h.device} ${h.write ? 'write' : 'read'} at IOVA 0x${h.iova.toString(16)}; ` +
-        `--trace shows each)`);
-    }
+    if (e.hazardCount) this.log(hazardSummary(e.hazardCount, e.hazards[0]!));
   }
 
   private removeDirs(): void {

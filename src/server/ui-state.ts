@@ -28,6 +28,7 @@ import { ArmSmmuV3, SmmuDomain } from '../hw/arm-smmu-v3.js';
 import { AmdVi } from '../hw/amd-vi.js';
 import type { HwDomain, IommuDevice } from '../hw/iommu.js';
 import { coherencyTable, type CoherencyTable } from './platform-report.js';
+import { KVM_VFIO_NOTE } from './hazard-report.js';
 import { domainPageTable, hex, protNames, type DomainPageTable } from './ui-pte.js';
 import { errnoName } from '../uapi/errno.js';
 
@@ -522,7 +523,7 @@ function coherencyOf(dev: IommuDevice, bound: string | null, dom: HwDomain | nul
   if (!dom || dom.kind === 'blocked') return { status: 'blocked', detail: 'no domain: DMA is blocked' };
   if (dom.kind === 'nested') return { status: 'n/a', detail: 'nested domain: the guest\'s stage 1 decides' };
   if (dom instanceof VtdSecondStageDomain) {
-    if (!dom.enforcing) return { status: 'hazard', detail: 'VT-d domain without SNP: No Snoop DMA bypasses the CPU caches (stale data unless the CPU flushes; KVM must honour WBINVD)' };
+    if (!dom.enforcing) return { status: 'hazard', detail: `VT-d domain without SNP: No Snoop DMA bypasses the CPU caches (stale data unless the CPU flushes; KVM must honour WBINVD); ${KVM_VFIO_NOTE}` };
     const without = pt?.runsWithoutSnp ?? 0;
     if (without > 0) return { status: 'hazard', detail: `${ENFORCE_NOTE}, but ${without} run(s) were mapped before it enforced and lack SNP` };
     return { status: 'coherent', detail: `${ENFORCE_NOTE}: every entry has SNP` };
