@@ -313,19 +313,19 @@ test('No Snoop through a domain that does not enforce coherency: receive data go
   send(r, frame(100, 8), 0);
   assert.deepEqual(get(r, RX_BUF, 100), frame(100, 8), 'the bytes land (in memory, past the CPU cache)');
   // The frame and then its FCS, two writes of receive data (as qemu writes them); descriptors snoop.
-  const seen = r.m.engine.hazards.map((h) => ({ vfio: h.vfio, device: h.device, iova: h.iova, length: h.length, write: h.write, bytes: h.bytes, enforcing: h.enforcing }));
+  const seen = r.m.engine.hazards.map((h) => ({ vfio: h.vfio, device: h.device, iova: h.iova, length: h.length, write: h.write, bytes: h.bytes, enforcing: h.enforcing, hwpt: h.hwpt }));
   assert.deepEqual(seen, [
-    { vfio: 1, device: '0000:00:02.0', iova: RX_BUF, length: 100, write: true, bytes: 100, enforcing: false },
-    { vfio: 1, device: '0000:00:02.0', iova: RX_BUF + 100n, length: 4, write: true, bytes: 4, enforcing: false },
-  ]);
+    { vfio: 1, device: '0000:00:02.0', iova: RX_BUF, length: 100, write: true, bytes: 100, enforcing: false, hwpt: r.hwpt },
+    { vfio: 1, device: '0000:00:02.0', iova: RX_BUF + 100n, length: 4, write: true, bytes: 4, enforcing: false, hwpt: r.hwpt },
+  ], 'each names the HWPT the device is attached to');
   assert.equal(r.m.engine.hazardCount, 2);
   assert.ok(events.includes('hazard 0000:00:02.0 w 100'), events.join('; '));
   assert.ok(events.includes('dma 0000:00:01.0 r 100'), 'transfers are events too: the TX buffer read');
   // What the server writes for them: the trace line per request, the line at exit; KVM never heard of the device.
   assert.equal(hazardTraceLine(r.m.engine.hazards[0]!), `--- DMA no snoop vfio1 iova=0x${RX_BUF.toString(16)}-0x${(RX_BUF + 99n).toString(16)} write ` +
-    '100 of 100 bytes not snooped (domain does not enforce coherency; kvm-vfio: not told (KVM refuses an emulated VFIO file: KVM_DEV_VFIO_FILE_ADD is EINVAL)) ---');
+    `100 of 100 bytes not snooped (hwpt ${r.hwpt}, domain does not enforce coherency; kvm-vfio: not told (KVM refuses an emulated VFIO file: KVM_DEV_VFIO_FILE_ADD is EINVAL)) ---`);
   assert.equal(hazardSummary(r.m.engine.hazardCount, r.m.engine.hazards[0]!), '2 DMA request(s) did not snoop the CPU caches: the program must flush them itself ' +
-    `(the earliest kept: vfio1 0000:00:02.0 write at IOVA 0x${RX_BUF.toString(16)}-0x${(RX_BUF + 99n).toString(16)}; ` +
+    `(the earliest kept: vfio1 0000:00:02.0 through hwpt ${r.hwpt} write at IOVA 0x${RX_BUF.toString(16)}-0x${(RX_BUF + 99n).toString(16)}; ` +
     'kvm-vfio: not told (KVM refuses an emulated VFIO file: KVM_DEV_VFIO_FILE_ADD is EINVAL); --trace shows each)');
 });
 

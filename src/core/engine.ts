@@ -57,6 +57,8 @@ export interface DmaHazard {
   readonly bytes: number;
   /** Whether the domain enforces coherency (then only a non-cacheable SMMU entry gets here). */
   readonly enforcing: boolean;
+  /** The id of the HWPT the device is attached to in its iommufd (its group's attachment), when it is bound to one. */
+  readonly hwpt?: number;
 }
 
 /** Whether a domain says it enforces cache coherency (VT-d SNP from now on, AMD always, SMMU CANWBS). */
@@ -130,7 +132,8 @@ export class Engine {
       let bytes = 0;
       for (const s of segments) if (!s.snooped) bytes += s.length;
       if (bytes) {
-        const h: DmaHazard = { vfio: n, device: e.device.name, iova, length, write, bytes, enforcing: domainEnforces(e.device.group.domain) };
+        const hwpt = this.vfioDevices[n]?.idev?.igroup.attach?.hwpt?.id;
+        const h: DmaHazard = { vfio: n, device: e.device.name, iova, length, write, bytes, enforcing: domainEnforces(e.device.group.domain), ...(hwpt === undefined ? {} : { hwpt }) };
         this.hazardCount++;
         this.hazards.push(h);
         if (this.hazards.length > 1024) this.hazards.splice(0, this.hazards.length - 1024);
