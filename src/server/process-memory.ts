@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { Errno, EFAULT, ESRCH } from '../uapi/errno.js';
 import { allocMmId, MmPins, PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace, type FileBacking, type SharedFileMap } from '../hw/memory.js';
 import { openFileBacking } from './file-backing.js';
+import { ProcTexts } from './proc-texts.js';
 import { makedev } from './protocol.js';
 import { RunCounter } from '../util/run-counter.js';
 import { RLIM_INFINITY, UserAccounts, type EventfdCtx, type FaultInjector, type Task, type UserAccount } from '../core/task.js';
@@ -123,9 +124,17 @@ export class ProcessAddressSpace implements AddressSpace {
   mapsReads = 0;
   private closed = false;
 
-  /** Opens /proc/<pid>/mem; throws the system error (EACCES, EPERM, ENOENT) if it cannot. */
-  constructor(readonly pid: number) {
+  /** Its /proc/<pid>/ text files (maps, status, limits), kept open. */
+  readonly procTexts: ProcTexts;
+
+  /**
+   * Opens /proc/<pid>/mem; throws the system error (EACCES, EPERM, ENOENT)
+   * if it cannot. `alive`: whether the pid still names that process (the
+   * caller's pidfd), checked as each other /proc file of it is opened.
+   */
+  constructor(readonly pid: number, alive?: () => boolean) {
     this.memFd = fs.openSync(`/proc/${pid}/mem`, 'r+');
+    this.procTexts = new ProcTexts(pid, alive);
   }
 
   /**
@@ -201,7 +210,7 @@ export class ProcessAddressSpace implements AddressSpace {
     if (!this.vmas) {
       try {
         this.mapsReads++;
-        this.vmas = parseMaps(fs.readFileSync(`/proc/${this.pid}/maps`, 'latin1'));
+        this.vmas = parseMaps(this.procTexts.read('maps') ?? '');
       } catch {
         this.vmas = [];
       }
@@ -406,6 +415,7 @@ export class ProcessAddressSpace implements AddressSpace {
     if (this.closed) return;
     this.closed = true;
     try { fs.closeSync(this.memFd); } catch { /* already gone */ }
+    this.procTexts.close();
   }
 }
 
@@ -427,8 +437,6 @@ export interface TaskHost {
   installFileResult?(file: EmulatedFile, cloexec: boolean): number;
   resolveFd?(pid: number, fd: number): ResolvedFd;
   faultInjector?(pid: number, tid: number): FaultInjector | undefined;
-  /** Whether the process is still the one its pid named when it connected (else /proc/<pid> is another's). */
-  alive?(): boolean;
   /** The machine's users (the engine's); a task without a host accounts alone. */
   readonly users?: UserAccounts;
 }
@@ -515,12 +523,10 @@ export class ProcessTask implements Task {
    */
   private readStatus(): Status {
     if (!this.status) {
-      let text: string | undefined;
-      for (const p of [`/proc/${this.pid}/task/${this.tid}/status`, `/proc/${this.pid}/status`]) {
-        try { text = fs.readFileSync(p, 'latin1'); break; } catch { /* next */ }
-      }
+      // Kept open (ProcTexts), checked at their open to be our client's.
+      const texts = this.mm.procTexts;
+      const text = (this.tid === this.pid ? undefined : texts.read(`task/${this.tid}/status`)) ?? texts.read('status');
       if (text === undefined) throw this.gone();
-      this.checkAlive();
       this.status = parseStatus(text);
     }
     return this.status;
@@ -528,20 +534,14 @@ export class ProcessTask implements Task {
 
   private gone(): Errno { return new Errno(ESRCH, `process ${this.pid} is gone`); }
 
-  /** After a /proc read: the pid still names our client, so what was read was its own. */
-  private checkAlive(): void {
-    if (this.host?.alive && !this.host.alive()) throw this.gone();
-  }
-
   get user(): UserAccount { return (this.host?.users ?? (this.ownUsers ??= new UserAccounts())).account(this.readStatus().uid); }
   private ownUsers: UserAccounts | undefined;
   get capIpcLock(): boolean { return this.cap(CAP_IPC_LOCK); }
   get capSysResource(): boolean { return this.cap(CAP_SYS_RESOURCE); }
   get rlimitMemlock(): bigint {
     if (this.memlock === undefined) {
-      let text: string;
-      try { text = fs.readFileSync(`/proc/${this.pid}/limits`, 'latin1'); } catch { text = ''; }
-      this.checkAlive();
+      const text = this.mm.procTexts.read('limits');
+      if (text === undefined) throw this.gone();
       this.memlock = parseMemlock(text);
     }
     return this.memlock;

@@ -491,7 +491,7 @@ export class EmuServer {
       // The process we knew by this pid is gone (a child kept its channel open): a new one.
       this.retire(known);
     }
-    const mm = new ProcessAddressSpace(pid);
+    const mm = new ProcessAddressSpace(pid, () => peer.alive());
     if (!peer.alive()) {
       mm.close();
       throw peer.gone();
@@ -507,7 +507,6 @@ export class EmuServer {
       installFileResult: (file, cloexec) => { p.made.push({ file, fdAt: 0n, cloexec, asResult: true }); return 0; },
       resolveFd: (_pid, fd) => this.resolveFd(p, fd),
       faultInjector: (_pid, tid) => this.faults.injector(pid, tid),
-      alive: () => p.peer.alive(),
       users: this.engine.users,
     };
     this.procs.set(pid, p);
