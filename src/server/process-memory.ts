@@ -153,8 +153,10 @@ export class ProcessAddressSpace implements AddressSpace {
    */
   beginIoctl(arg?: bigint, inline?: Uint8Array, defer = false): void {
     this.pinFresh = false;
-    // A copy (a Buffer's slice() is a view of the socket's pool memory).
-    this.ahead = arg !== undefined && inline && inline.length ? { va: arg, data: new Uint8Array(inline) } : undefined;
+    // A plain Uint8Array over the request's bytes (a Buffer's slice() would
+    // hand out views of them; a Uint8Array's copies). Nothing writes them.
+    this.ahead = arg !== undefined && inline && inline.length
+      ? { va: arg, data: new Uint8Array(inline.buffer, inline.byteOffset, inline.length) } : undefined;
     this.deferring = defer;
     if (this.pending.length) this.pending = [];
     this.pendingBytes = 0;
