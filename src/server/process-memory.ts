@@ -177,6 +177,9 @@ export class ProcessAddressSpace implements AddressSpace {
   private deferring = false;
   private pending: DeferredWrite[] = [];
   private pendingBytes = 0;
+  /** The span the pending writes cover (set by the first of them): most reads fall outside it. */
+  private pendingLo = 0n;
+  private pendingHi = 0n;
 
   /** The request is over: the writes the client must make, in order (REC_WRITE). */
   endIoctl(): DeferredWrite[] | undefined {
@@ -204,18 +207,24 @@ export class ProcessAddressSpace implements AddressSpace {
 
   private overlapsPending(va: bigint, len: number): boolean {
     const end = va + BigInt(len);
+    if (end <= this.pendingLo || va >= this.pendingHi) return false;
     for (const w of this.pending) if (w.va < end && va < w.va + BigInt(w.data.length)) return true;
     return false;
   }
 
+  /** The maps text last parsed and what it gave: a re-read that finds the same text parses nothing. */
+  private mapsText: string | undefined;
+  private mapsParsed: Vma[] = [];
+
   private maps(): Vma[] {
     if (!this.vmas) {
-      try {
-        this.mapsReads++;
-        this.vmas = parseMaps(this.procTexts.read('maps') ?? '');
-      } catch {
-        this.vmas = [];
+      this.mapsReads++;
+      const text = this.procTexts.read('maps') ?? '';
+      if (text !== this.mapsText) {
+        try { this.mapsParsed = parseMaps(text); } catch { this.mapsParsed = []; }
+        this.mapsText = text;
       }
+      this.vmas = this.mapsParsed;
     }
     return this.vmas;
   }
@@ -368,6 +377,11 @@ export class ProcessAddressSpace implements AddressSpace {
     }
     this.ahead = undefined;
     if (this.deferring && this.pendingBytes + len <= DEFER_MAX) {
+      const end = va + BigInt(len);
+      if (!this.pending.length) { this.pendingLo = va; this.pendingHi = end; } else {
+        if (va < this.pendingLo) this.pendingLo = va;
+        if (end > this.pendingHi) this.pendingHi = end;
+      }
       this.pending.push({ va, data: new Uint8Array(data) });
       this.pendingBytes += len;
       return;
