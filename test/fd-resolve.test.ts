@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { resolveClientFd } from '../src/server/fd-resolve.js';
+import { KnownFds, resolveClientFd } from '../src/server/fd-resolve.js';
 import type { EmulatedFile } from '../src/core/file.js';
 
 const fakeFile: EmulatedFile = { kind: 'test', ioctl: () => 0, release: () => {} };
@@ -61,4 +61,20 @@ test('/dev/null is other; a closed fd, a negative one and a huge one are bad', (
 
 test('a process that does not exist has no fds', () => {
   assert.deepEqual(resolveClientFd(0x7ffffff0, 0, () => undefined), { kind: 'bad' });
+});
+
+test('known fds: a close of a file forgets every number naming it, and only those', () => {
+  const a = { ino: 10n }, b = { ino: 20n };
+  const k = new KnownFds<{ ino: bigint }>();
+  k.set(3, a); k.set(4, a); k.set(5, b);
+  assert.equal(k.get(4), a);
+  k.closed(10n);
+  assert.equal(k.get(3), undefined);
+  assert.equal(k.get(4), undefined);
+  assert.equal(k.get(5), b);
+  k.delete(5);
+  assert.equal(k.get(5), undefined);
+  k.set(6, b);
+  k.clear();
+  assert.equal(k.get(6), undefined);
 });

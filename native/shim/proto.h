@@ -20,7 +20,7 @@
  * IEMU_AUX_DRAIN the file stopped being readable and the shim consumes the
  * byte (recv MSG_DONTWAIT).
  *
- * The channel page (IEMU_VERSION 3): the shim may make its channel's
+ * The channel page (since IEMU_VERSION 3): the shim may make its channel's
  * requests and take their replies through a page of shared memory instead of
  * the socket, so a round trip needs no wake-up of a sleeping process when both
  * sides are running. The shim creates a memfd of IEMU_PAGE_SIZE bytes, seals
@@ -52,7 +52,7 @@
 #include <stdint.h>
 
 #define IEMU_MAGIC 0x554d4549u /* "IEMU" */
-#define IEMU_VERSION 3
+#define IEMU_VERSION 4
 
 enum iemu_kind { IEMU_KIND_FILE = 1, IEMU_KIND_CHANNEL = 2, IEMU_KIND_QUERY = 3, IEMU_KIND_ADOPT = 4 };
 
@@ -91,7 +91,9 @@ enum iemu_op {
  * last request, so its snapshot of our mappings is stale. */
 #define IEMU_REQ_MAPS_STALE 0x10000u
 
-#define IEMU_INLINE 56
+/* 120: the largest struct a hot ioctl passes (the test ABI's 72-byte
+ * iommu_test_cmd, VFIO's region and irq infos) comes whole. */
+#define IEMU_INLINE 120
 
 /* A request on a channel. */
 struct iemu_req {
@@ -173,7 +175,7 @@ enum iemu_rec_type {
 #define IEMU_NEWFD_RESULT 2u
 
 _Static_assert(sizeof(struct iemu_hello) == 32, "hello is 32 bytes");
-_Static_assert(sizeof(struct iemu_req) == 96, "request is 96 bytes");
+_Static_assert(sizeof(struct iemu_req) == 160, "request is 160 bytes");
 _Static_assert(sizeof(struct iemu_reply) == 16, "reply is 16 bytes");
 _Static_assert(sizeof(struct iemu_rec) == 16, "record header is 16 bytes");
 _Static_assert(sizeof(struct iemu_page) == IEMU_PAGE_REQ, "page header is 64 bytes");

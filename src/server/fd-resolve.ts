@@ -39,3 +39,46 @@ export function resolveClientFd(
   }
   return { kind: 'other' };
 }
+
+/** Most fd numbers a KnownFds keeps (a process with more starts over). */
+const KNOWN_FDS_MAX = 4096;
+
+/**
+ * One client process's fd numbers that were seen (in its /proc/<pid>/fd, not
+ * O_PATH) to hold the socket of an emulated file, so resolving them again
+ * costs no /proc read. Only such answers are kept: every other fd can change
+ * without the server hearing of it, an emulated one cannot go but through the
+ * shim, which reports every way it goes (close, dup2/dup3 over it,
+ * close_range, closefrom, close-on-exec: OP_CLOSED, which forgets every
+ * number naming that file). A new emulated file of the process (an open, an
+ * adopted fd) forgets them all, so a number freed behind the shim's back and
+ * reused for it is looked up afresh. The table belongs to one process image
+ * (its record is per pidfd and exec), so a stale answer can name only a file
+ * that very process held, which it may reach by inode anyway (its `owned`).
+ */
+export class KnownFds<F extends { ino: bigint }> {
+  private readonly byFd = new Map<number, F>();
+
+  get(fd: number): F | undefined {
+    return this.byFd.get(fd);
+  }
+
+  set(fd: number, file: F): void {
+    if (this.byFd.size >= KNOWN_FDS_MAX) this.byFd.clear();
+    this.byFd.set(fd, file);
+  }
+
+  delete(fd: number): void {
+    this.byFd.delete(fd);
+  }
+
+  /** An fd of the file with socket inode `ino` was closed: forget every number naming it. */
+  closed(ino: bigint): void {
+    if (!this.byFd.size) return;
+    for (const [fd, f] of this.byFd) if (f.ino === ino) this.byFd.delete(fd);
+  }
+
+  clear(): void {
+    this.byFd.clear();
+  }
+}

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import { Errno, EFAULT, ESRCH } from '../uapi/errno.js';
 import { MmPins, PAGE_SHIFT, PAGE_SIZE_N, type AddressSpace, type FileBacking, type Frames, type SharedFileMap } from '../hw/memory.js';
 import { openFileBacking } from './file-backing.js';
+import { ProcTexts } from './proc-texts.js';
 import { makedev } from './protocol.js';
 import { RunCounter } from '../util/run-counter.js';
 import { RLIM_INFINITY, UserAccounts, type EventfdCtx, type FaultInjector, type Task, type UserAccount } from '../core/task.js';
@@ -123,13 +124,19 @@ export class ProcessAddressSpace implements AddressSpace {
   mapsReads = 0;
   private closed = false;
 
+  /** Its /proc/<pid>/ text files (maps, status, limits), kept open. */
+  readonly procTexts: ProcTexts;
+
   /**
-   * Opens /proc/<pid>/mem; throws the system error (EACCES, EPERM, ENOENT) if
-   * it cannot. Its frames are numbered in `frames`, the engine's.
+   * Opens /proc/<pid>/mem; throws the system error (EACCES, EPERM, ENOENT)
+   * if it cannot. Its frames are numbered in `frames`, the engine's.
+   * `alive`: whether the pid still names that process (the caller's pidfd),
+   * checked as each other /proc file of it is opened.
    */
-  constructor(readonly pid: number, readonly frames: Frames) {
+  constructor(readonly pid: number, readonly frames: Frames, alive?: () => boolean) {
     this.id = frames.allocMmId();
     this.memFd = fs.openSync(`/proc/${pid}/mem`, 'r+');
+    this.procTexts = new ProcTexts(pid, alive);
   }
 
   /**
@@ -148,8 +155,10 @@ export class ProcessAddressSpace implements AddressSpace {
    */
   beginIoctl(arg?: bigint, inline?: Uint8Array, defer = false): void {
     this.pinFresh = false;
-    // A copy (a Buffer's slice() is a view of the socket's pool memory).
-    this.ahead = arg !== undefined && inline && inline.length ? { va: arg, data: new Uint8Array(inline) } : undefined;
+    // A plain Uint8Array over the request's bytes (a Buffer's slice() would
+    // hand out views of them; a Uint8Array's copies). Nothing writes them.
+    this.ahead = arg !== undefined && inline && inline.length
+      ? { va: arg, data: new Uint8Array(inline.buffer, inline.byteOffset, inline.length) } : undefined;
     this.deferring = defer;
     if (this.pending.length) this.pending = [];
     this.pendingBytes = 0;
@@ -170,6 +179,9 @@ export class ProcessAddressSpace implements AddressSpace {
   private deferring = false;
   private pending: DeferredWrite[] = [];
   private pendingBytes = 0;
+  /** The span the pending writes cover (set by the first of them): most reads fall outside it. */
+  private pendingLo = 0n;
+  private pendingHi = 0n;
 
   /** The request is over: the writes the client must make, in order (REC_WRITE). */
   endIoctl(): DeferredWrite[] | undefined {
@@ -197,18 +209,24 @@ export class ProcessAddressSpace implements AddressSpace {
 
   private overlapsPending(va: bigint, len: number): boolean {
     const end = va + BigInt(len);
+    if (end <= this.pendingLo || va >= this.pendingHi) return false;
     for (const w of this.pending) if (w.va < end && va < w.va + BigInt(w.data.length)) return true;
     return false;
   }
 
+  /** The maps text last parsed and what it gave: a re-read that finds the same text parses nothing. */
+  private mapsText: string | undefined;
+  private mapsParsed: Vma[] = [];
+
   private maps(): Vma[] {
     if (!this.vmas) {
-      try {
-        this.mapsReads++;
-        this.vmas = parseMaps(fs.readFileSync(`/proc/${this.pid}/maps`, 'latin1'));
-      } catch {
-        this.vmas = [];
+      this.mapsReads++;
+      const text = this.procTexts.read('maps') ?? '';
+      if (text !== this.mapsText) {
+        try { this.mapsParsed = parseMaps(text); } catch { this.mapsParsed = []; }
+        this.mapsText = text;
       }
+      this.vmas = this.mapsParsed;
     }
     return this.vmas;
   }
@@ -361,6 +379,11 @@ export class ProcessAddressSpace implements AddressSpace {
     }
     this.ahead = undefined;
     if (this.deferring && this.pendingBytes + len <= DEFER_MAX) {
+      const end = va + BigInt(len);
+      if (!this.pending.length) { this.pendingLo = va; this.pendingHi = end; } else {
+        if (va < this.pendingLo) this.pendingLo = va;
+        if (end > this.pendingHi) this.pendingHi = end;
+      }
       this.pending.push({ va, data: new Uint8Array(data) });
       this.pendingBytes += len;
       return;
@@ -410,6 +433,7 @@ export class ProcessAddressSpace implements AddressSpace {
     if (this.closed) return;
     this.closed = true;
     try { fs.closeSync(this.memFd); } catch { /* already gone */ }
+    this.procTexts.close();
   }
 }
 
@@ -431,8 +455,6 @@ export interface TaskHost {
   installFileResult?(file: EmulatedFile, cloexec: boolean): number;
   resolveFd?(pid: number, fd: number): ResolvedFd;
   faultInjector?(pid: number, tid: number): FaultInjector | undefined;
-  /** Whether the process is still the one its pid named when it connected (else /proc/<pid> is another's). */
-  alive?(): boolean;
   /** The machine's users (the engine's); a task without a host accounts alone. */
   readonly users?: UserAccounts;
 }
@@ -519,12 +541,10 @@ export class ProcessTask implements Task {
    */
   private readStatus(): Status {
     if (!this.status) {
-      let text: string | undefined;
-      for (const p of [`/proc/${this.pid}/task/${this.tid}/status`, `/proc/${this.pid}/status`]) {
-        try { text = fs.readFileSync(p, 'latin1'); break; } catch { /* next */ }
-      }
+      // Kept open (ProcTexts), checked at their open to be our client's.
+      const texts = this.mm.procTexts;
+      const text = (this.tid === this.pid ? undefined : texts.read(`task/${this.tid}/status`)) ?? texts.read('status');
       if (text === undefined) throw this.gone();
-      this.checkAlive();
       this.status = parseStatus(text);
     }
     return this.status;
@@ -532,20 +552,14 @@ export class ProcessTask implements Task {
 
   private gone(): Errno { return new Errno(ESRCH, `process ${this.pid} is gone`); }
 
-  /** After a /proc read: the pid still names our client, so what was read was its own. */
-  private checkAlive(): void {
-    if (this.host?.alive && !this.host.alive()) throw this.gone();
-  }
-
   get user(): UserAccount { return (this.host?.users ?? (this.ownUsers ??= new UserAccounts())).account(this.readStatus().uid); }
   private ownUsers: UserAccounts | undefined;
   get capIpcLock(): boolean { return this.cap(CAP_IPC_LOCK); }
   get capSysResource(): boolean { return this.cap(CAP_SYS_RESOURCE); }
   get rlimitMemlock(): bigint {
     if (this.memlock === undefined) {
-      let text: string;
-      try { text = fs.readFileSync(`/proc/${this.pid}/limits`, 'latin1'); } catch { text = ''; }
-      this.checkAlive();
+      const text = this.mm.procTexts.read('limits');
+      if (text === undefined) throw this.gone();
       this.memlock = parseMemlock(text);
     }
     return this.memlock;

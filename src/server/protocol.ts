@@ -5,7 +5,7 @@
 // bytes of records, each a 16-byte header and a payload padded to 8 bytes.
 
 export const IEMU_MAGIC = 0x554d4549; // "IEMU"
-export const IEMU_VERSION = 3;
+export const IEMU_VERSION = 4;
 
 export const KIND_FILE = 1;
 export const KIND_CHANNEL = 2;
@@ -63,8 +63,8 @@ export const REC_HDR = 16;
 
 export const HELLO_SIZE = 32;
 /** Bytes of the struct at `arg` a request may carry inline (IEMU_INLINE). */
-export const INLINE_MAX = 56;
-export const REQ_SIZE = 96;
+export const INLINE_MAX = 120;
+export const REQ_SIZE = 160;
 export const REPLY_SIZE = 16;
 /** Largest request extension we accept (a write's bytes, a path). */
 export const MAX_EXT = (1 << 20) + 4096;

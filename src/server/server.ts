@@ -52,6 +52,7 @@ import { createPrivate, writePrivate, type Owner } from './private-files.js';
 import { markOwner } from './stale-dirs.js';
 import { FaultControl } from './fault-injection.js';
 import { ProcStatus } from './proc-status.js';
+import { KnownFds } from './fd-resolve.js';
 import { machineSysfs, treeEnv, writeSysfsTree } from './sysfs.js';
 
 export interface ServerOptions {
@@ -98,6 +99,8 @@ interface ClientProcess {
   peer: Peer;
   /** Socket inodes of emulated files it was seen to hold (its /proc/<pid>/fd). */
   owned: Set<bigint>;
+  /** Its fd numbers known to hold an emulated file (fd-resolve.ts). */
+  fds: KnownFds<OpenFile>;
   /** The shim's name for this process image: a new one after exec or fork. */
   cookie: bigint;
   mm: ProcessAddressSpace;
@@ -489,14 +492,14 @@ export class EmuServer {
       // The process we knew by this pid is gone (a child kept its channel open): a new one.
       this.retire(known);
     }
-    const mm = new ProcessAddressSpace(pid, this.engine.frames);
+    const mm = new ProcessAddressSpace(pid, this.engine.frames, () => peer.alive());
     if (!peer.alive()) {
       mm.close();
       throw peer.gone();
     }
     this.engine.memory.addAddressSpace(mm);
     const p: ClientProcess = {
-      pid, peer: peer.hold(), owned: new Set(), cookie, mm, channels: 0,
+      pid, peer: peer.hold(), owned: new Set(), fds: new KnownFds(), cookie, mm, channels: 0,
       host: undefined as unknown as TaskHost, made: [], pending: new Map(), mappings: new Map(),
     };
     p.host = {
@@ -505,7 +508,6 @@ export class EmuServer {
       installFileResult: (file, cloexec) => { p.made.push({ file, fdAt: 0n, cloexec, asResult: true }); return 0; },
       resolveFd: (_pid, fd) => this.resolveFd(p, fd),
       faultInjector: (_pid, tid) => this.faults.injector(pid, tid),
-      alive: () => p.peer.alive(),
       users: this.engine.users,
     };
     this.procs.set(pid, p);
@@ -656,6 +658,7 @@ export class EmuServer {
       const file = this.engine.open(p, task);
       of = this.register(sock, h, file, p, deviceNumber(p, this.groupMinor), h.oflags);
       proc.owned.add(h.ino);
+      proc.fds.clear();
     } catch (e) {
       result = isErrno(e) ? -e.code : -EIO;
       if (!isErrno(e)) {
@@ -682,6 +685,7 @@ export class EmuServer {
     proc.pending.delete(token);
     const of = this.register(sock, h, pf.file, `anon_inode:[${pf.file.kind}]`, 0n, O_RDWR);
     proc.owned.add(h.ino);
+    proc.fds.clear();
     this.trace?.(`[${h.pid}] new fd for ${of.path}`);
     sock.write(encodeReply(0, 0));
     this.syncWake(of);
@@ -759,6 +763,11 @@ export class EmuServer {
   /** Fd number `fd` of process `proc`: its own fd table, nobody else's. */
   private resolveFd(proc: ClientProcess, fd: number): ResolvedFd {
     if (!Number.isInteger(fd) || fd < 0) return { kind: 'bad' };
+    const known = proc.fds.get(fd);
+    if (known) {
+      if (this.files.get(known.ino) === known && !known.closed) return { file: known.file, kind: 'emulated' };
+      proc.fds.delete(fd);
+    }
     const pid = proc.pid;
     let link: string;
     try { link = fs.readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { return { kind: 'bad' }; }
@@ -769,6 +778,7 @@ export class EmuServer {
     const of = m ? this.files.get(BigInt(m[1]!)) : undefined;
     if (of) {
       proc.owned.add(of.ino);
+      proc.fds.set(fd, of);
       return { file: of.file, kind: 'emulated' };
     }
     const path = `/proc/${pid}/fd/${fd}`;
@@ -816,6 +826,7 @@ export class EmuServer {
       case OP_MMAP_DUP: return encodeReply(this.dupMapping(proc, Number(q.arg), Number(param(q, 0) & 0xffffffffn)));
       case OP_RESOLVE: return this.resolve(proc, q);
       case OP_CLOSED: {
+        proc.fds.closed(q.ino);
         // The client's close() of that fd has happened; if it was the last
         // reference, the file's EOF is queued on its socket and reaches us in
         // this or the next turn of the event loop. Answer after both.

@@ -1,5 +1,5 @@
-/* Benchmark floor: the same frames as the shim's (96-byte request, 16-byte
- * reply) over a Unix socket to a Node server, with no ioctl behind them.
+/* Benchmark floor: the same frames as the shim's (a struct iemu_req request,
+ * a 16-byte reply) over a Unix socket to a Node server, with no ioctl behind them.
  * Usage: bench_pingpong SOCKET N; prints "us_per_op VALUE". */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -10,6 +10,9 @@
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
+#include "../../native/shim/proto.h"
+
+#define REQ_BYTES sizeof(struct iemu_req)
 
 static double now_us(void)
 {
@@ -21,7 +24,7 @@ static double now_us(void)
 static int xfer(int fd, char *req, char *rep)
 {
 	size_t got = 0;
-	if (send(fd, req, 96, MSG_NOSIGNAL) != 96)
+	if (send(fd, req, REQ_BYTES, MSG_NOSIGNAL) != (ssize_t)REQ_BYTES)
 		return -1;
 	while (got < 16) {
 		ssize_t n = recv(fd, rep + got, 16 - got, 0);
@@ -35,7 +38,7 @@ static int xfer(int fd, char *req, char *rep)
 int main(int argc, char **argv)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char req[96] = { 1 }, rep[16];
+	char req[sizeof(struct iemu_req)] = { 1 }, rep[16];
 	long n = argc > 2 ? atol(argv[2]) : 10000, i;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	double t0;
