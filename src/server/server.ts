@@ -72,7 +72,13 @@ export interface ServerOptions {
 }
 
 /** A traced call: its name, result (-1 or the errno's negation for open) and errno; the file's socket inode. */
-export interface TraceEvent { name: string; pid: number; result: number; errno: number; durationNs?: bigint; ino?: bigint }
+export interface TraceEvent {
+  name: string; pid: number; result: number; errno: number; durationNs?: bigint; ino?: bigint;
+  /** An ioctl's new files, by adoption token: the fd goes to the result, or to the arg's byte `at`. */
+  newFds?: ReadonlyArray<{ token: bigint; at?: number }>;
+  /** A 'new' note's adoption token. */
+  token?: bigint;
+}
 
 const O_ACCMODE = 3;
 const O_WRONLY = 1;
@@ -681,7 +687,7 @@ export class EmuServer {
     proc.pending.delete(token);
     const of = this.register(sock, h, pf.file, `anon_inode:[${pf.file.kind}]`, 0n, O_RDWR);
     proc.owned.add(h.ino);
-    this.trace?.(`[${h.pid}] new fd for ${of.path}`);
+    this.trace?.(`[${h.pid}] new fd for ${of.path}`, { name: 'new', pid: h.pid, result: 0, errno: 0, ino: h.ino, token });
     sock.write(encodeReply(0, 0));
     this.syncWake(of);
     return () => this.fileClosed(of);
@@ -876,6 +882,7 @@ export class EmuServer {
     let recs = EmuServer.writeRecs(proc, undefined);
     this.faults.flush();
     // Files the ioctl made: the client adopts them after applying the writes.
+    let newFds: Array<{ token: bigint; at?: number }> | undefined;
     if (proc.made.length) {
       const made = proc.made;
       proc.made = [];
@@ -886,6 +893,7 @@ export class EmuServer {
         const data = new Uint8Array(8);
         new DataView(data.buffer).setBigUint64(0, token, true);
         (recs ??= []).push({ type: REC_NEWFD, flags: (m.cloexec ? NEWFD_CLOEXEC : 0) | (m.asResult ? NEWFD_RESULT : 0), addr: m.fdAt, data });
+        if (this.trace) (newFds ??= []).push(m.asResult ? { token } : { token, at: Number(m.fdAt - q.arg) });
       }
     }
     if (this.pollable.size) for (const p of this.pollable) this.syncWake(p);
@@ -896,7 +904,7 @@ export class EmuServer {
       const res = err ? `-1 ${err.message}` : `${result}${trace.out ? ` {${trace.out}}` : ''}`;
       const tid = q.tid !== proc.pid ? `/${q.tid}` : '';
       this.trace(`[${proc.pid}${tid}] ${name}(${trace.args}) = ${res} <${fmtDuration(dt)}>`,
-        { name, pid: proc.pid, result: err ? -1 : result, errno: err?.code ?? 0, durationNs: dt, ino: q.ino });
+        { name, pid: proc.pid, result: err ? -1 : result, errno: err?.code ?? 0, durationNs: dt, ino: q.ino, ...(newFds ? { newFds } : {}) });
     }
     // Writes made before a failure still land, as copy_to_user's would.
     return encodeReply(result, 0, recs ?? NO_RECS);
