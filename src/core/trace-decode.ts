@@ -180,6 +180,9 @@ export function traceArgs(name: string, def: StructDef, cmd: Cmd, raw: Uint8Arra
     case 'IOMMU_HWPT_INVALIDATE': {
       const len = cmd.entry_len as number, n = cmd.entry_num as number, p = cmd.data_uptr as bigint;
       const d = invalidateEntry(cmd.data_type as number, len);
+      if (d === T.IommuViommuInvalidateSelftest) {
+        show.data_type = cmd.data_type === T.IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST ? 'IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST' : 'IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST_INVALID';
+      }
       const shown = Math.min(n, st.strsize);
       if (d && len && n) {
         const bytes = peek(mm, p, len * shown);
