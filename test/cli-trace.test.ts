@@ -166,6 +166,24 @@ describe('serve -c', () => {
   });
 });
 
+describe('run -f (always on): children', () => {
+  it("a forked child's calls are traced under its own pid", () => {
+    const fork = compileClient('fork');
+    const file = path.join(tempDir(), `fork-${seq++}.log`);
+    const r = spawnSync(process.execPath, [BIN, 'run', '-o', file, '--', fork], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l);
+    const parent = /^\[(\d+)\] open\("\/dev\/iommu"\) = 3$/.exec(lines[0]!)?.[1];
+    assert.ok(parent, lines[0]);
+    const child = lines.map((l) => /^\[(\d+)\]/.exec(l)?.[1]).find((p) => p !== parent);
+    assert.ok(child, 'a second pid');
+    const ofChild = lines.filter((l) => l.startsWith(`[${child}] `)).map(callOf);
+    assert.deepEqual(ofChild, [`[${child}] IOMMU_OPTION`, `[${child}] IOMMU_IOAS_ALLOC`, `[${child}] IOMMU_IOAS_MAP`, `[${child}] IOMMU_IOAS_MAP`].map((x) => x.split(' ')[1]));
+    assert.match(lines.find((l) => l.startsWith(`[${child}] IOMMU_IOAS_ALLOC`))!, /= 0 \{out_ioas_id=2\}/);
+    assert.match(lines.filter((l) => l.startsWith(`[${child}] IOMMU_IOAS_MAP`))[1]!, /= -1 EEXIST/);
+  });
+});
+
 describe('decoded payloads and arrays (test/shim/trace_decode.c on qemu-vtd)', () => {
   /** Run the client with `args`; its printed IDs and the trace's call lines without pid and time. */
   function decoded(args: string[]): { ids: Record<string, number>; calls: Map<string, string[]> } {
