@@ -49,3 +49,15 @@ describe('the trace of each ioctl family is the expected text', () => {
     });
   }
 });
+
+describe('the fds of new files with a filter', () => {
+  it('-e trace=NAMES: the ioctl lines carry the fds without the new-fd notes', { timeout: 30_000 }, async () => {
+    const file = path.join(tempDir(), 'families-filtered.log');
+    const r = await spawnCollect(process.execPath, [BIN, 'run', '-e', 'trace=IOMMU_FAULT_QUEUE_ALLOC,IOMMU_VEVENTQ_ALLOC', '-o', file, '--', client, 'iommufd']);
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.deepEqual(fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '').map(normalize), [
+      'IOMMU_VEVENTQ_ALLOC(flags=0 viommu_id=9 type=IOMMU_VEVENTQ_TYPE_SELFTEST veventq_depth=4 out_veventq_id=0 out_veventq_fd=0) = 0 {out_veventq_id=5 out_veventq_fd=4}',
+      'IOMMU_FAULT_QUEUE_ALLOC(flags=0 out_fault_id=0 out_fault_fd=0) = 0 {out_fault_id=0xe out_fault_fd=4}',
+    ]);
+  });
+});
