@@ -141,6 +141,28 @@ function entries(def: StructDef, bytes: Uint8Array, len: number, count: number, 
   return `[${items.join(', ')}]`;
 }
 
+/** vEVENTQ type → its records' data. */
+const VEVENT_DATA = new Map<number, StructDef>([
+  [U.IOMMU_VEVENTQ_TYPE_ARM_SMMUV3, U.IommuVeventArmSmmuv3], [U.IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV, U.IommuVeventTegra241Cmdqv],
+  [T.IOMMU_VEVENTQ_TYPE_SELFTEST, T.IommuViommuEventSelftest],
+]);
+
+/**
+ * Records a read() returned or a write() took, for its trace line, up to
+ * `strsize` of them: `[{...}, ...]`. A vEVENT record is its header, then its
+ * data by the queue's type (none after the lost-events header).
+ */
+export function traceRecords(def: StructDef, recs: readonly Uint8Array[], st: TraceStyle, veventType?: number): string {
+  const shown = recs.slice(0, st.strsize).map((r) => {
+    if (veventType === undefined) return nested(def, r, st);
+    const head = nested(def, r.subarray(0, def.size), st);
+    const data = VEVENT_DATA.get(veventType);
+    return r.length > def.size ? `${head} ${data ? nested(data, r.subarray(def.size), st) : `[${r.length - def.size} bytes]`}` : head;
+  });
+  if (recs.length > shown.length) shown.push('...');
+  return `[${shown.join(', ')}]`;
+}
+
 /** The member name of a test op's view ('mock_domain'). */
 const memberOf = (view: StructDef): string => view.name.slice(view.name.indexOf('.') + 1);
 

@@ -932,7 +932,8 @@ export class EmuServer {
     // A write's bytes came with the request: they are the read-ahead window.
     proc.mm.beginIoctl(q.arg, isRead ? undefined : q.ext, true);
     this.lastErr = undefined;
-    const trace: IoctlTrace | undefined = this.trace ? { name: '', args: '' } : undefined;
+    const trace: IoctlTrace | undefined = this.trace
+      ? { name: '', args: '', ...(this.traceStrsize !== undefined ? { strsize: this.traceStrsize } : {}), verbose: this.traceVerbose } : undefined;
     const result = this.guard(() => `${isRead ? 'read' : 'write'} of ${of.path}`, () => fn.call(of.file, task, q.arg, len, pos, trace, viaMapping));
     // read()/write() move the file position (vfs_read's *ppos), pread/pwrite do not.
     if (!explicit && result > 0 && of.file.positional) of.pos = pos + BigInt(result);
@@ -941,7 +942,9 @@ export class EmuServer {
     const aux = this.drainIfIdle(of);
     if (this.pollable.size) for (const p of this.pollable) if (p !== of) this.syncWake(p);
     const call = viaMapping ? (isRead ? 'load' : 'store') : `${explicit ? 'p' : ''}${isRead ? 'read' : 'write'}`;
-    this.trace?.(`[${proc.pid}] ${call}(${of.path}, ${trace?.args || len}) = ${result < 0 ? `-1 ${errnoName(-result)}` : result}`);
+    // What a read returned, as strace shows the buffer: before the count (records of event files).
+    const got = trace?.out && result > 0 ? `${trace.out}, ` : '';
+    this.trace?.(`[${proc.pid}] ${call}(${of.path}, ${got}${trace?.args || len}) = ${result < 0 ? `-1 ${errnoName(-result)}` : result}`);
     return encodeReply(result, aux, recs ?? NO_RECS);
   }
 

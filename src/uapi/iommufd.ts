@@ -306,6 +306,10 @@ export const IOMMU_PGFAULT_PERM_PRIV = 1 << 3;
 export const IommuHwptPgfault = defineStruct('iommu_hwpt_pgfault', 40, {
   flags: u32(0), dev_id: u32(4), pasid: u32(8), grpid: u32(12),
   perm: u32(16), __reserved: u32(20), addr: u64(24), length: u32(32), cookie: u32(36),
+}, {
+  flags: flagNames([IOMMU_PGFAULT_FLAGS_PASID_VALID, 'IOMMU_PGFAULT_FLAGS_PASID_VALID'], [IOMMU_PGFAULT_FLAGS_LAST_PAGE, 'IOMMU_PGFAULT_FLAGS_LAST_PAGE']),
+  perm: flagNames([IOMMU_PGFAULT_PERM_READ, 'IOMMU_PGFAULT_PERM_READ'], [IOMMU_PGFAULT_PERM_WRITE, 'IOMMU_PGFAULT_PERM_WRITE'],
+    [IOMMU_PGFAULT_PERM_EXEC, 'IOMMU_PGFAULT_PERM_EXEC'], [IOMMU_PGFAULT_PERM_PRIV, 'IOMMU_PGFAULT_PERM_PRIV']),
 });
 
 // enum iommufd_page_response_code
@@ -314,7 +318,7 @@ export const IOMMUFD_PAGE_RESP_INVALID = 1;
 
 export const IommuHwptPageResponse = defineStruct('iommu_hwpt_page_response', 8, {
   cookie: u32(0), code: u32(4),
-});
+}, { code: enumNames([IOMMUFD_PAGE_RESP_SUCCESS, 'IOMMUFD_PAGE_RESP_SUCCESS'], [IOMMUFD_PAGE_RESP_INVALID, 'IOMMUFD_PAGE_RESP_INVALID']) });
 
 export const IommuFaultAlloc = defineStruct('iommu_fault_alloc', 16, {
   size: u32(0), flags: u32(4), out_fault_id: u32(8), out_fault_fd: u32(12),
@@ -360,7 +364,7 @@ export const IOMMU_VEVENTQ_FLAG_LOST_EVENTS = 1 << 0;
 /** Precedes every record read from a vEVENTQ fd. */
 export const IommufdVeventHeader = defineStruct('iommufd_vevent_header', 8, {
   flags: u32(0), sequence: u32(4),
-});
+}, { flags: flagNames([IOMMU_VEVENTQ_FLAG_LOST_EVENTS, 'IOMMU_VEVENTQ_FLAG_LOST_EVENTS']) });
 
 // enum iommu_veventq_type
 export const IOMMU_VEVENTQ_TYPE_DEFAULT = 0;

@@ -133,6 +133,30 @@ static void iommufd_mode(void)
 		fault = f.out_fault_id;
 		if (read(f.out_fault_fd, ev, 4) < 0)
 			printf("fault read: %s\n", errno_name(errno));
+		{
+			/* A page fault on a nested HWPT with a fault queue: read, then answered. */
+			struct iommu_hwpt_selftest data = { .iotlb = IOMMU_TEST_IOTLB_DEFAULT };
+			struct iommu_hwpt_alloc a = { .size = sizeof(a), .flags = IOMMU_HWPT_FAULT_ID_VALID, .dev_id = idev, .pt_id = parent,
+				.data_type = IOMMU_HWPT_DATA_SELFTEST, .data_len = sizeof(data), .data_uptr = (uintptr_t)&data, .fault_id = fault };
+			struct iommu_test_cmd tc = test_cmd(IOMMU_TEST_OP_TRIGGER_IOPF, 0);
+			struct iommu_hwpt_pgfault pf;
+			struct iommu_hwpt_page_response resp = { .code = IOMMUFD_PAGE_RESP_SUCCESS };
+
+			xioctl(fd, IOMMU_HWPT_ALLOC, &a);
+			mock_replace(fd, stdev, &a.out_hwpt_id);
+			tc.trigger_iopf.dev_id = idev;
+			tc.trigger_iopf.pasid = 1;
+			tc.trigger_iopf.grpid = 2;
+			tc.trigger_iopf.perm = IOMMU_PGFAULT_PERM_READ | IOMMU_PGFAULT_PERM_WRITE;
+			tc.trigger_iopf.addr = 0xdeadb000;
+			xioctl(fd, IOMMU_TEST_CMD, &tc);
+			if (read(f.out_fault_fd, &pf, sizeof(pf)) == sizeof(pf))
+				resp.cookie = pf.cookie;
+			if (write(f.out_fault_fd, &resp, sizeof(resp)) < 0)
+				printf("fault response: %s\n", errno_name(errno));
+			if (write(f.out_fault_fd, &resp, sizeof(resp)) < 0)
+				printf("fault response again: %s\n", errno_name(errno));
+		}
 		close(f.out_fault_fd);
 		m = mmap(NULL, vd.out_mmap_length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, vd.out_mmap_offset);
 		if (m != MAP_FAILED)
