@@ -4,10 +4,10 @@
 // and failures said once, with their cause.
 import { after, before, describe, it } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BIN, ROOT, compileExample, ensureShim, removeTempDir, tempDir } from './shim/build.js';
+import { BIN, ROOT, compileExample, ensureShim, removeTempDir, spawnCollect, tempDir } from './shim/build.js';
 
 let hello = '';
 before(() => {
@@ -91,6 +91,77 @@ describe('option forms: --opt=V and --opt V', () => {
     const t = fs.readFileSync(file, 'utf8');
     assert.match(t, /^\[\d+\] \d+\.\d{6} IOMMU_IOAS_ALLOC\(/m);
     assert.match(t, /^% time +seconds/m);
+  });
+});
+
+describe('--help of each command', () => {
+  for (const args of [['--help'], ['-h'], ['run', '--help'], ['run', '-h'], ['serve', '--help'], ['serve', '-h'], ['platform', '--help'], ['platform', '-h']]) {
+    it(`'${args.join(' ')}': the manual on stdout, nothing on stderr, status 0`, () => {
+      const r = cli(args);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      assert.match(r.stdout, new RegExp(`^Usage: iommufd-emu ${args.length > 1 ? args[0] : 'COMMAND'}`));
+    });
+  }
+
+  it('an unknown command: one line, where to look, status 2', () => {
+    const r = cli(['frob']);
+    assert.equal(r.status, 2);
+    assert.deepEqual(said(r.stderr), ["iommufd-emu: unknown command 'frob'"]);
+    assert.match(r.stderr, /Try 'iommufd-emu --help'/);
+  });
+
+  it("run --help names every option run takes, serve --help serve's", () => {
+    const run = cli(['run', '--help']).stdout, serve = cli(['serve', '--help']).stdout;
+    for (const o of ['--platform', '--root-caps', '--pcap', '--connect', '--user', '--ui', '--trace', '-o, --output', '-t, -tt, -ttt', '-e trace=',
+      '-s, --string-limit', '-v, --verbose', '-c, --summary-only', '-C, --summary', '-h, --help', '-V, --version']) assert.ok(run.includes(o), `run --help: ${o}`);
+    for (const o of ['--socket', '--platform', '--root-caps', '--pcap', '--user', '--ui', '--trace', '-o, --output', '-c, --summary-only', '-h, --help']) {
+      assert.ok(serve.includes(o), `serve --help: ${o}`);
+    }
+  });
+});
+
+describe('option forms of the other values', () => {
+  it('--pcap FILE and --pcap=FILE make FILE', () => {
+    for (const [i, form] of [['--pcap', 'F'], ['--pcap=F']].entries()) {
+      const file = path.join(tempDir(), `wire-${i}.pcap`);
+      const r = cli(['run', '--platform', 'qemu-vtd', ...form.map((w) => w.replace(/F$/, file)), '--', 'true']);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(fs.readFileSync(file).readUInt32LE(0), 0xa1b2c3d4, `${form.join(' ')}: a pcap file`);
+    }
+  });
+
+  it('-s N, -sN, --string-limit N, --string-limit=N', () => {
+    for (const form of [['-s', '0'], ['-s0'], ['--string-limit', '0'], ['--string-limit=0']]) {
+      const file = path.join(tempDir(), `strsize-${form.join('')}.log`);
+      const r = cli(['run', ...form, '-o', file, '--', hello]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(fs.readFileSync(file, 'utf8'), /IOMMU_IOAS_IOVA_RANGES\(.*allowed_iovas=\[\.\.\.\]\}/, form.join(' '));
+    }
+  });
+
+  it('serve --socket PATH and --socket=PATH; run --connect SOCK and --connect=SOCK', { timeout: 30_000 }, async () => {
+    for (const [i, form] of [['--socket', 'P'], ['--socket=P']].entries()) {
+      const dir = fs.mkdtempSync(path.join(tempDir(), `serve-${i}-`));
+      fs.chmodSync(dir, 0o700);
+      const sock = path.join(dir, 'sock');
+      const server = spawn(process.execPath, [BIN, 'serve', ...form.map((w) => w.replace(/P$/, sock))], { stdio: ['ignore', 'pipe', 'pipe'] });
+      try {
+        const said = await new Promise<string>((resolve, reject) => {
+          let out = '';
+          server.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; if (out.includes('\n')) resolve(out.trim()); });
+          server.once('exit', (code) => reject(new Error(`serve exited ${code}`)));
+        });
+        assert.equal(said, sock);
+        for (const c of [['--connect', sock], [`--connect=${sock}`]]) {
+          const r = await spawnCollect(process.execPath, [BIN, 'run', ...c, '--', hello]);
+          assert.equal(r.code, 0, r.err);
+          assert.match(r.out, /^IOAS 1$/m, c.join(' '));
+        }
+      } finally {
+        server.kill('SIGTERM');
+      }
+    }
   });
 });
 

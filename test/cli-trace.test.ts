@@ -166,6 +166,24 @@ describe('serve -c', () => {
   });
 });
 
+describe('run -f (always on): children', () => {
+  it("a forked child's calls are traced under its own pid", () => {
+    const fork = compileClient('fork');
+    const file = path.join(tempDir(), `fork-${seq++}.log`);
+    const r = spawnSync(process.execPath, [BIN, 'run', '-o', file, '--', fork], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l);
+    const parent = /^\[(\d+)\] open\("\/dev\/iommu"\) = 3$/.exec(lines[0]!)?.[1];
+    assert.ok(parent, lines[0]);
+    const child = lines.map((l) => /^\[(\d+)\]/.exec(l)?.[1]).find((p) => p !== parent);
+    assert.ok(child, 'a second pid');
+    const ofChild = lines.filter((l) => l.startsWith(`[${child}] `)).map(callOf);
+    assert.deepEqual(ofChild, [`[${child}] IOMMU_OPTION`, `[${child}] IOMMU_IOAS_ALLOC`, `[${child}] IOMMU_IOAS_MAP`, `[${child}] IOMMU_IOAS_MAP`].map((x) => x.split(' ')[1]));
+    assert.match(lines.find((l) => l.startsWith(`[${child}] IOMMU_IOAS_ALLOC`))!, /= 0 \{out_ioas_id=2\}/);
+    assert.match(lines.filter((l) => l.startsWith(`[${child}] IOMMU_IOAS_MAP`))[1]!, /= -1 EEXIST/);
+  });
+});
+
 describe('decoded payloads and arrays (test/shim/trace_decode.c on qemu-vtd)', () => {
   /** Run the client with `args`; its printed IDs and the trace's call lines without pid and time. */
   function decoded(args: string[]): { ids: Record<string, number>; calls: Map<string, string[]> } {
@@ -193,11 +211,11 @@ describe('decoded payloads and arrays (test/shim/trace_decode.c on qemu-vtd)', (
       `IOMMU_TEST_CMD(op=IOMMU_TEST_OP_ADD_RESERVED id=${n(ids.ioas)} last=0 add_reserved={start=0x2000000, length=0x1000000}) = 0`,
     ]);
     assert.equal(calls.get('IOMMU_HWPT_ALLOC')![1],
-      `IOMMU_HWPT_ALLOC(flags=0 dev_id=${n(ids.idev)} pt_id=${n(ids.parent)} out_hwpt_id=0 data_type=0xdead data_len=8 data_uptr={iotlb=0xbadbeef, pagetable_type=0} fault_id=0) = 0 {out_hwpt_id=${n(ids.nested)}}`);
+      `IOMMU_HWPT_ALLOC(flags=0 dev_id=${n(ids.idev)} pt_id=${n(ids.parent)} out_hwpt_id=0 data_type=IOMMU_HWPT_DATA_SELFTEST data_len=8 data_uptr={iotlb=0xbadbeef, pagetable_type=0} fault_id=0) = 0 {out_hwpt_id=${n(ids.nested)}}`);
     assert.match(calls.get('IOMMU_IOAS_IOVA_RANGES')![0]!, new RegExp(`^IOMMU_IOAS_IOVA_RANGES\\(ioas_id=${n(ids.ioas)} num_iovas=8 allowed_iovas=0x[0-9a-f]+ out_iova_alignment=0x0\\) = 0 ` +
       '\\{num_iovas=2 out_iova_alignment=0x800 allowed_iovas=\\[\\{start=0x1000000, last=0x1ffffff\\}, \\{start=0x3000000, last=0x7fffffff\\}\\]\\}$'));
     assert.match(calls.get('IOMMU_GET_HW_INFO')![0]!, new RegExp(`^IOMMU_GET_HW_INFO\\(flags=0 dev_id=${n(ids.devid)} data_len=0x18 data_uptr=0x[0-9a-f]+ .*\\) = 0 ` +
-      '\\{out_data_type=1 out_capabilities=0x8 data_uptr=\\{flags=1, cap_reg=0xd2008c22260286, ecap_reg=0xf00f4a\\}\\}$'));
+      '\\{out_data_type=IOMMU_HW_INFO_TYPE_INTEL_VTD out_capabilities=IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED data_uptr=\\{flags=IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, cap_reg=0xd2008c22260286, ecap_reg=0xf00f4a\\}\\}$'));
     assert.deepEqual(calls.get('VFIO_DEVICE_SET_IRQS'),
       [`VFIO_DEVICE_SET_IRQS(argsz=28 flags=DATA_EVENTFD|ACTION_TRIGGER index=MSIX start=0 count=2 data=[${ids.e0},${ids.e1}]) = 0`]);
     // The VFIO info structs, flags by name.

@@ -81,7 +81,7 @@ test('IOMMU_HWPT_ALLOC shows its data by data_type', () => {
   const t = traced(f, U.IOMMU_HWPT_ALLOC, U.IommuHwptAlloc.encode({ size: U.IommuHwptAlloc.size, dev_id: md.idevId, pt_id: parent,
     data_type: T.IOMMU_HWPT_DATA_SELFTEST, data_len: T.IommuHwptSelftest.size, data_uptr: data }));
   assert.equal(t.rc, 0);
-  assert.match(t.args, /data_type=0xdead data_len=8 data_uptr=\{iotlb=0xbadbeef, pagetable_type=0\} fault_id=0/);
+  assert.match(t.args, /data_type=IOMMU_HWPT_DATA_SELFTEST data_len=8 data_uptr=\{iotlb=0xbadbeef, pagetable_type=0\} fault_id=0/);
   const bad = traced(f, U.IOMMU_HWPT_ALLOC, U.IommuHwptAlloc.encode({ size: U.IommuHwptAlloc.size, dev_id: md.idevId, pt_id: parent,
     data_type: T.IOMMU_HWPT_DATA_SELFTEST, data_len: 8, data_uptr: 0x10n }));
   assert.equal(bad.rc, -14);
@@ -126,10 +126,10 @@ test('IOMMU_GET_HW_INFO on qemu-vtd shows cap_reg and ecap_reg', () => {
   const data = f.proc.mmap(4096);
   const t = traced(f, U.IOMMU_GET_HW_INFO, U.IommuHwInfo.encode({ size: U.IommuHwInfo.size, dev_id: devId, data_len: 64, data_uptr: data }));
   assert.equal(t.rc, 0);
-  assert.match(t.out ?? '', /^data_len=0x18 out_data_type=1 out_capabilities=0x8 data_uptr=\{flags=1, cap_reg=0xd2008c22260286, ecap_reg=0xf00f4a\}$/);
+  assert.match(t.out ?? '', /^data_len=0x18 out_data_type=IOMMU_HW_INFO_TYPE_INTEL_VTD out_capabilities=IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED data_uptr=\{flags=IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, cap_reg=0xd2008c22260286, ecap_reg=0xf00f4a\}$/);
   // The ioctl writes only data_len bytes: with room for the flags alone, cap_reg is not shown as written.
   const short = traced(f, U.IOMMU_GET_HW_INFO, U.IommuHwInfo.encode({ size: U.IommuHwInfo.size, dev_id: devId, data_len: 4, data_uptr: data }));
-  assert.match(short.out ?? '', /data_uptr=\{flags=1, cap_reg=0x0, ecap_reg=0x0\}$/);
+  assert.match(short.out ?? '', /data_uptr=\{flags=IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, cap_reg=0x0, ecap_reg=0x0\}$/);
 });
 
 test('-v (verbose) shows the reserved fields that are 0; abbreviated, they are left out', () => {

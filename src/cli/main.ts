@@ -80,8 +80,9 @@ by a run that was killed (SIGKILL) are removed when the next one starts.
 Options take their value as --opt=V or --opt V.
 
 Options:
-  --platform NAME|FILE  the simulated machine: a built-in name (${Object.keys(PLATFORMS).join(', ')};
-                    default mock) or a JSON platform file {"base": NAME, ...}
+  --platform NAME|FILE  the simulated machine: a built-in name (default
+                    mock; 'iommufd-emu platform list' lists them) or a JSON
+                    platform file {"base": NAME, ...}
   --root-caps       a root client also holds the capabilities this container
                     withholds (absent from its bounding set, e.g.
                     CAP_SYS_RESOURCE), as root outside a container does; ones

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { TraceEvent } from '../server/server.js';
 import { IOMMUFD_IOCTLS, VFIO_IOCTLS } from '../uapi/ioctls.js';
+import { IOMMU_TEST_OP_VIEWS } from '../uapi/iommufd-test.js';
 
 /** Calls that are not ioctls: the server's lines about files and processes. */
 const FILE_CALLS = ['open', 'release', 'read', 'write', 'mmap', 'munmap', 'new', 'fork', 'status'];
@@ -84,6 +85,9 @@ export interface TracerOptions {
 
 interface Tally { calls: number; errors: number; ns: bigint }
 
+/** An ioctl's line waiting for the fds of the files it made (the client adopts them after the reply). */
+interface Held { text: string; name: string; wants: ReadonlyArray<{ token: bigint; at?: number }>; fds: Map<bigint, number> }
+
 const waitCell = new Int32Array(new SharedArrayBuffer(4));
 
 /**
@@ -114,6 +118,8 @@ export class Tracer {
   private fd = 2;
   private stopped = false;
   private readonly tally = new Map<string, Tally>();
+  /** By pid: the ioctl line that made files, until the client holds their fds. */
+  private readonly held = new Map<number, Held>();
 
   constructor(private readonly o: TracerOptions) {}
 
@@ -129,6 +135,10 @@ export class Tracer {
   /** The server's trace callback. */
   readonly line = (line: string, ev?: TraceEvent): void => {
     const name = ev?.name ?? /^\[[^\]]*\] ([A-Za-z_][\w|]*)/.exec(line)?.[1] ?? '';
+    if (ev?.name === 'new' && ev.ino !== undefined) {
+      this.adopted(line, ev);
+      return;
+    }
     if (this.o.filter && !this.o.filter.shows(name)) return;
     // Counted: ioctls and opens (from their event), and the other calls the
     // server writes as `name(...) = result` (read, write, mmap, release...),
@@ -147,18 +157,50 @@ export class Tracer {
       const fd = clientFdOf(ev.pid, ev.ino);
       if (fd !== undefined) text = text.replace(/ = fd$/, ` = ${fd}`);
     }
-    if (this.o.timestamps) {
-      // The call's start, as strace prints it: the line comes at its end.
-      const atMs = performance.timeOrigin + performance.now() - Number(ev?.durationNs ?? 0n) / 1e6;
-      const ts = timestamp(atMs, this.o.timestamps);
-      const m = /^\[[^\]]*\] /.exec(text);
-      text = m ? `${m[0]}${ts} ${text.slice(m[0].length)}` : `${ts} ${text}`;
+    text = this.stamp(text, ev);
+    // Anything else from this process: the held line's fds are not coming (a failed adoption).
+    const pid = ev?.pid ?? Number(/^\[(\d+)/.exec(line)?.[1] ?? 0);
+    this.release(pid);
+    if (ev?.newFds?.length && ev.result >= 0) {
+      this.held.set(pid, { text, name, wants: ev.newFds, fds: new Map() });
+      return;
     }
     this.write(text + '\n');
   };
 
+  /** A file an ioctl made is now an fd of the client: its number, on the note and in the ioctl's line. */
+  private adopted(line: string, ev: TraceEvent): void {
+    if (!this.o.lines) return;
+    const fd = clientFdOf(ev.pid, ev.ino!);
+    const held = this.held.get(ev.pid);
+    if (held && ev.token !== undefined && held.wants.some((w) => w.token === ev.token)) {
+      if (fd !== undefined) held.fds.set(ev.token, fd);
+      if (held.fds.size === held.wants.length) this.release(ev.pid);
+    }
+    if (this.o.filter && !this.o.filter.shows('new')) return;
+    this.write(this.stamp(fd !== undefined ? `${line} = ${fd}` : line, ev) + '\n');
+  }
+
+  /** `text` with -t's time after its pid: the call's start, as strace prints it (the line comes at its end). */
+  private stamp(text: string, ev?: TraceEvent): string {
+    if (!this.o.timestamps) return text;
+    const atMs = performance.timeOrigin + performance.now() - Number(ev?.durationNs ?? 0n) / 1e6;
+    const ts = timestamp(atMs, this.o.timestamps);
+    const m = /^\[[^\]]*\] /.exec(text);
+    return m ? `${m[0]}${ts} ${text.slice(m[0].length)}` : `${ts} ${text}`;
+  }
+
+  /** Write a held ioctl line with the fd numbers known by now. */
+  private release(pid: number): void {
+    const h = this.held.get(pid);
+    if (!h) return;
+    this.held.delete(pid);
+    this.write(withFds(h) + '\n');
+  }
+
   /** The summary table (when asked for), then close the file. */
   finish(): void {
+    for (const pid of [...this.held.keys()]) this.release(pid);
     if (this.o.summary) this.write(summaryTable(this.tally));
     if (this.fd !== 2) try { fs.closeSync(this.fd); } catch { /* closed */ }
     this.fd = 2;
@@ -175,6 +217,50 @@ export class Tracer {
       this.o.say(`--trace stopped: cannot write to ${this.o.file ?? 'stderr'} (${(e as Error).message}); the program goes on untraced`);
     }
   }
+}
+
+/**
+ * An ioctl's line with the fds of the files it made: as its result
+ * (VFIO_GROUP_GET_DEVICE_FD) or as the field the fd was stored in
+ * (out_fault_fd), added to what the ioctl wrote.
+ */
+function withFds(h: Held): string {
+  let text = h.text;
+  for (const w of h.wants) {
+    const fd = h.fds.get(w.token);
+    if (fd === undefined) continue;
+    if (w.at === undefined) {
+      text = text.replace(/\) = 0( \{| <|$)/, `) = ${fd}$1`);
+      continue;
+    }
+    const [member, field] = fdField(h.name, w.at);
+    const m = /\) = (\d+)( \{(.*)\})?( <[^>]*>)?$/.exec(text);
+    if (!m) continue;
+    let out = m[3] ?? '';
+    // In a union member (create_access={...}): inside its braces, which the ioctl may have opened already.
+    const open = member ? out.indexOf(`${member}={`) : -1;
+    if (member && open >= 0) {
+      const close = out.indexOf('}', open);
+      out = `${out.slice(0, close)}, ${field}=${fd}${out.slice(close)}`;
+    } else {
+      const item = member ? `${member}={${field}=${fd}}` : `${field}=${fd}`;
+      out = out ? `${out} ${item}` : item;
+    }
+    text = `${text.slice(0, m.index)}) = ${m[1]} {${out}}${m[4] ?? ''}`;
+  }
+  return text;
+}
+
+/** The field at byte `at` of ioctl `name`'s struct that holds a new fd (out_fault_fd), with its union member if in one. */
+function fdField(name: string, at: number): [string | undefined, string] {
+  if (name === 'IOMMU_TEST_CMD') {
+    for (const v of IOMMU_TEST_OP_VIEWS.values()) {
+      for (const [k, f] of Object.entries(v.fields)) if (f.off === at && k.endsWith('_fd')) return [v.name.slice(v.name.indexOf('.') + 1), k];
+    }
+  }
+  const def = IOMMUFD_IOCTLS.find((d) => d?.name === name)?.struct;
+  for (const [k, f] of Object.entries(def?.fields ?? {})) if (f.off === at && k.endsWith('_fd')) return [undefined, k];
+  return [undefined, 'fd'];
 }
 
 /** The fd number process `pid` holds its end of socket `ino` at (the server may read its /proc/PID/fd). */

@@ -8,7 +8,8 @@ import { IommufdObject } from './object-table.js';
 import type { IommufdCtx } from './iommufd.js';
 import type { Ucmd } from './ucmd.js';
 import type { Task } from './task.js';
-import { POLLIN, POLLOUT, type EmulatedFile } from './file.js';
+import { POLLIN, POLLOUT, type EmulatedFile, type IoctlTrace } from './file.js';
+import { DEFAULT_STRSIZE, traceRecords } from './trace-decode.js';
 import type { IommufdDevice } from './device.js';
 
 const FAULT_SIZE = U.IommuHwptPgfault.size; // 40
@@ -82,9 +83,10 @@ export class FaultFile implements EmulatedFile {
   poll(): number { return POLLOUT | (this.fault.deliver.length ? POLLIN : 0); }
 
   /** iommufd_fault_fops_read: whole groups only; EINVAL when even the first does not fit. */
-  read(task: Task, buf: bigint, len: number, pos: bigint): number {
+  read(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number {
     if (pos || len % FAULT_SIZE) throw new Errno(ESPIPE, 'read at 0 in whole records');
     const f = this.fault;
+    const recs: Uint8Array[] | undefined = trace ? [] : undefined;
     let done = 0;
     while (f.deliver.length) {
       const g = f.deliver[0]!;
@@ -98,9 +100,11 @@ export class FaultFile implements EmulatedFile {
       let at = done;
       try {
         for (const p of g.faults) {
-          task.mm.write(buf + BigInt(at), U.IommuHwptPgfault.encode({
+          const rec = U.IommuHwptPgfault.encode({
             flags: p.flags, dev_id: g.idev.id, pasid: p.pasid, grpid: p.grpid, perm: p.perm, addr: p.addr, length: 0, cookie: g.cookie,
-          }));
+          });
+          task.mm.write(buf + BigInt(at), rec);
+          recs?.push(rec);
           at += FAULT_SIZE;
         }
       } catch (e) {
@@ -111,14 +115,21 @@ export class FaultFile implements EmulatedFile {
       }
       done = at;
     }
+    if (trace && recs) trace.out = traceRecords(U.IommuHwptPgfault, recs.slice(0, done / FAULT_SIZE), traceStyle(trace));
     return done;
   }
 
   /** iommufd_fault_fops_write: responses; an unknown cookie or code is EINVAL. */
-  write(task: Task, buf: bigint, len: number, pos: bigint): number {
+  write(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number {
     if (pos || len % RESPONSE_SIZE) throw new Errno(ESPIPE, 'write at 0 in whole records');
     const f = this.fault;
     let done = 0;
+    if (trace) {
+      // The responses as the call reads them (those it cannot read are left out).
+      const recs: Uint8Array[] = [];
+      try { for (let at = 0; at < len && recs.length <= (trace.strsize ?? DEFAULT_STRSIZE); at += RESPONSE_SIZE) recs.push(task.mm.read(buf + BigInt(at), RESPONSE_SIZE)); } catch { /* unreadable */ }
+      trace.args = `${traceRecords(U.IommuHwptPageResponse, recs, traceStyle(trace))}, ${len}`;
+    }
     try {
       while (len > done) {
         const r = U.IommuHwptPageResponse.decode(task.mm.read(buf + BigInt(done), RESPONSE_SIZE));
@@ -265,10 +276,11 @@ export class VeventqFile implements EmulatedFile {
    * iommufd_veventq_fops_read: position 0 only (ESPIPE); at least a header
    * (EINVAL); whole records only, EINVAL when not even the first fits.
    */
-  read(task: Task, buf: bigint, len: number, pos: bigint): number {
+  read(task: Task, buf: bigint, len: number, pos: bigint, trace?: IoctlTrace): number {
     if (pos) throw new Errno(ESPIPE, 'read at position 0 only');
     if (len < VEVENT_HEADER_SIZE) throw new Errno(EINVAL, 'shorter than a header');
     const q = this.veventq;
+    const recs: Uint8Array[] | undefined = trace ? [] : undefined;
     let done = 0;
     while (q.deliver.length) {
       const cur = q.deliver[0]!;
@@ -290,7 +302,9 @@ export class VeventqFile implements EmulatedFile {
       q.deliver.shift();
       if (!lost) q.numEvents--;
       done += rec.length;
+      recs?.push(rec);
     }
+    if (trace && recs) trace.out = traceRecords(U.IommufdVeventHeader, recs, traceStyle(trace), q.vtype);
     return done;
   }
 
@@ -327,4 +341,9 @@ export function veventqAllocIoctl(u: Ucmd<typeof U.IommuVeventqAlloc.fields>): n
   } finally {
     t.put(viommu);
   }
+}
+
+/** -s and -v of a traced read or write. */
+function traceStyle(t: IoctlTrace): { strsize: number; verbose: boolean } {
+  return { strsize: t.strsize ?? DEFAULT_STRSIZE, verbose: t.verbose ?? false };
 }

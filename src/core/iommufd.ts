@@ -21,7 +21,7 @@ import { vfioCompatIoctl } from './vfio-compat.js';
 import * as viommu from './viommu.js';
 import { withTask } from './faults.js';
 import { copyStructFromUser } from './uaccess.js';
-import { DEFAULT_STRSIZE, recordWrites, traceArgs, traceOut, type Written } from './trace-decode.js';
+import { DEFAULT_STRSIZE, recordWrites, testNames, traceArgs, traceOut, type Written } from './trace-decode.js';
 import * as eventq from './eventq.js';
 import { IOMMUFD_CMD_TEST } from '../uapi/iommufd-test.js';
 
@@ -127,7 +127,7 @@ export class IommufdCtx implements EmulatedFile {
         })
         .map(([k]) => k);
       const extra = traceOut(desc.name, was, cmd, rawWas, arg, writes, style);
-      const out = [changed.length ? formatStruct(def, cmd, changed, { verbose: style.verbose }) : '', extra].filter((x) => x).join(' ');
+      const out = [changed.length ? formatStruct(def, cmd, changed, { verbose: style.verbose, show: testNames(def, cmd) }) : '', extra].filter((x) => x).join(' ');
       if (out) trace.out = out;
     }
     return rc;

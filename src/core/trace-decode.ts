@@ -9,7 +9,7 @@
 // (recordWrites), never read back from the caller's memory.
 import * as U from '../uapi/iommufd.js';
 import * as T from '../uapi/iommufd-test.js';
-import { formatStruct, type StructDef } from '../uapi/struct.js';
+import { formatStruct, widthOf, type StructDef } from '../uapi/struct.js';
 import type { AddressSpace } from '../hw/memory.js';
 
 /** strace's default -s: the most elements (or bytes) an array shows. */
@@ -91,6 +91,78 @@ const HW_INFO_DATA = new Map<number, StructDef>([
   [T.IOMMU_HW_INFO_TYPE_SELFTEST, T.IommuTestHwInfo],
 ]);
 
+/** iommu_viommu_alloc.type → the driver's data (in and out). */
+const VIOMMU_DATA = new Map<number, StructDef>([
+  [U.IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV, U.IommuViommuTegra241Cmdqv], [T.IOMMU_VIOMMU_TYPE_SELFTEST, T.IommuViommuSelftest],
+]);
+
+/**
+ * iommu_hwpt_invalidate.data_type → an entry's struct. The selftest's magic
+ * is one number for a mock nested HWPT's entries and a mock vIOMMU's; the
+ * entry length the caller gives tells them apart (8 and 12 bytes).
+ */
+function invalidateEntry(type: number, entryLen: number): StructDef | undefined {
+  switch (type) {
+    case U.IOMMU_HWPT_INVALIDATE_DATA_VTD_S1: return U.IommuHwptVtdS1Invalidate;
+    case U.IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3: return U.IommuViommuArmSmmuv3Invalidate;
+    case T.IOMMU_HWPT_INVALIDATE_DATA_SELFTEST:
+    case T.IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID:
+      return entryLen >= T.IommuViommuInvalidateSelftest.size ? T.IommuViommuInvalidateSelftest : T.IommuHwptInvalidateSelftest;
+  }
+  return undefined;
+}
+
+/** The mock driver's magics by name (iommufd_test.h's, not in the uAPI header's enums). */
+const TEST_ENUMS: ReadonlyMap<string, ReadonlyMap<number, string>> = new Map([
+  ['iommu_hwpt_alloc.data_type', new Map([[T.IOMMU_HWPT_DATA_SELFTEST, 'IOMMU_HWPT_DATA_SELFTEST']])],
+  ['iommu_hw_info.in_data_type', new Map([[T.IOMMU_HW_INFO_TYPE_SELFTEST, 'IOMMU_HW_INFO_TYPE_SELFTEST']])],
+  ['iommu_hw_info.out_data_type', new Map([[T.IOMMU_HW_INFO_TYPE_SELFTEST, 'IOMMU_HW_INFO_TYPE_SELFTEST']])],
+  ['iommu_hwpt_invalidate.data_type', new Map([[T.IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, 'IOMMU_HWPT_INVALIDATE_DATA_SELFTEST'],
+    [T.IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID, 'IOMMU_HWPT_INVALIDATE_DATA_SELFTEST_INVALID']])],
+  ['iommu_viommu_alloc.type', new Map([[T.IOMMU_VIOMMU_TYPE_SELFTEST, 'IOMMU_VIOMMU_TYPE_SELFTEST']])],
+  ['iommu_veventq_alloc.type', new Map([[T.IOMMU_VEVENTQ_TYPE_SELFTEST, 'IOMMU_VEVENTQ_TYPE_SELFTEST']])],
+  ['iommu_hw_queue_alloc.type', new Map([[T.IOMMU_HW_QUEUE_TYPE_SELFTEST, 'IOMMU_HW_QUEUE_TYPE_SELFTEST']])],
+]);
+
+/** Fields of `cmd` holding one of the mock driver's magics, by name (for formatStruct's `show`). */
+export function testNames(def: StructDef, cmd: Cmd): Record<string, string> {
+  const show: Record<string, string> = {};
+  for (const k of Object.keys(def.fields)) {
+    const name = TEST_ENUMS.get(`${def.name}.${k}`)?.get(cmd[k] as number);
+    if (name) show[k] = name;
+  }
+  return show;
+}
+
+/** `count` entries of `len` bytes each (the first `def.size` of each shown), `more` when there are others. */
+function entries(def: StructDef, bytes: Uint8Array, len: number, count: number, more: boolean, st: TraceStyle): string {
+  const items = Array.from({ length: count }, (_, i) => nested(def, bytes.subarray(len * i, len * i + Math.min(len, def.size)), st));
+  if (more) items.push('...');
+  return `[${items.join(', ')}]`;
+}
+
+/** vEVENTQ type → its records' data. */
+const VEVENT_DATA = new Map<number, StructDef>([
+  [U.IOMMU_VEVENTQ_TYPE_ARM_SMMUV3, U.IommuVeventArmSmmuv3], [U.IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV, U.IommuVeventTegra241Cmdqv],
+  [T.IOMMU_VEVENTQ_TYPE_SELFTEST, T.IommuViommuEventSelftest],
+]);
+
+/**
+ * Records a read() returned or a write() took, for its trace line, up to
+ * `strsize` of them: `[{...}, ...]`. A vEVENT record is its header, then its
+ * data by the queue's type (none after the lost-events header).
+ */
+export function traceRecords(def: StructDef, recs: readonly Uint8Array[], st: TraceStyle, veventType?: number): string {
+  const shown = recs.slice(0, st.strsize).map((r) => {
+    if (veventType === undefined) return nested(def, r, st);
+    const head = nested(def, r.subarray(0, def.size), st);
+    const data = VEVENT_DATA.get(veventType);
+    return r.length > def.size ? `${head} ${data ? nested(data, r.subarray(def.size), st) : `[${r.length - def.size} bytes]`}` : head;
+  });
+  if (recs.length > shown.length) shown.push('...');
+  return `[${shown.join(', ')}]`;
+}
+
 /** The member name of a test op's view ('mock_domain'). */
 const memberOf = (view: StructDef): string => view.name.slice(view.name.indexOf('.') + 1);
 
@@ -101,7 +173,7 @@ type Cmd = Record<string, unknown>;
  * nested payloads and input arrays decoded.
  */
 export function traceArgs(name: string, def: StructDef, cmd: Cmd, raw: Uint8Array, mm: AddressSpace, st: TraceStyle): string {
-  const show: Record<string, string> = {};
+  const show: Record<string, string> = testNames(def, cmd);
   let tail = '';
   switch (name) {
     case 'IOMMU_TEST_CMD': {
@@ -115,6 +187,28 @@ export function traceArgs(name: string, def: StructDef, cmd: Cmd, raw: Uint8Arra
       if (d && len) {
         const bytes = peek(mm, p, Math.min(len, d.size));
         show.data_uptr = bytes ? nested(d, bytes, st) : unreadable(p);
+      }
+      break;
+    }
+    case 'IOMMU_VIOMMU_ALLOC': {
+      const d = VIOMMU_DATA.get(cmd.type as number);
+      const len = cmd.data_len as number, p = cmd.data_uptr as bigint;
+      if (d && len) {
+        const bytes = peek(mm, p, Math.min(len, d.size));
+        show.data_uptr = bytes ? nested(d, bytes, st) : unreadable(p);
+      }
+      break;
+    }
+    case 'IOMMU_HWPT_INVALIDATE': {
+      const len = cmd.entry_len as number, n = cmd.entry_num as number, p = cmd.data_uptr as bigint;
+      const d = invalidateEntry(cmd.data_type as number, len);
+      if (d === T.IommuViommuInvalidateSelftest) {
+        show.data_type = cmd.data_type === T.IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST ? 'IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST' : 'IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST_INVALID';
+      }
+      const shown = Math.min(n, st.strsize);
+      if (d && len && n) {
+        const bytes = peek(mm, p, len * shown);
+        show.data_uptr = bytes ? entries(d, bytes, len, shown, n > shown, st) : unreadable(p);
       }
       break;
     }
@@ -154,6 +248,21 @@ export function traceOut(
       if (!d || !len) return '';
       const bytes = written(writes, p, len);
       return `data_uptr=${bytes ? nested(d, bytes, st) : unreadable(p)}`;
+    }
+    case 'IOMMU_VIOMMU_ALLOC': {
+      // What the driver wrote back into its data (the selftest's out_data, the mmap window).
+      const d = VIOMMU_DATA.get(before.type as number);
+      const len = Math.min(before.data_len as number, d?.size ?? 0), p = before.data_uptr as bigint;
+      if (!d || !len) return '';
+      const outs = Object.entries(d.fields).filter(([k, f]) => k.startsWith('out_') && f.off < len).map(([k]) => k);
+      const got = outs.filter((k) => { const f = d.fields[k]!; return written(writes, p + BigInt(f.off), Math.min(len, f.off + widthOf(f)) - f.off) !== undefined; });
+      if (!got.length) return '';
+      const bytes = new Uint8Array(d.size);
+      for (const k of got) {
+        const f = d.fields[k]!;
+        bytes.set(written(writes, p + BigInt(f.off), Math.min(len, f.off + widthOf(f)) - f.off)!, f.off);
+      }
+      return `data_uptr=${nested(d, bytes, st, got)}`;
     }
     case 'IOMMU_IOAS_IOVA_RANGES': {
       const n = Math.min(after.num_iovas as number, before.num_iovas as number), p = before.allowed_iovas as bigint;

@@ -6,7 +6,7 @@
 import { Errno, EINVAL, ENODEV, ENOENT, ENOTTY, EPERM } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import { describeRequest, vfioIoctlByRequest } from '../uapi/ioctls.js';
-import { formatStruct, type Decoded, type Fields, type StructDef } from '../uapi/struct.js';
+import { formatStruct, symbolic, type Decoded, type Fields, type StructDef } from '../uapi/struct.js';
 import { PAGE_SIZE_N } from '../hw/memory.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../hw/iommu.js';
 import { ULONG_MAX } from './io-pagetable.js';
@@ -88,10 +88,10 @@ export function vfioCompatIoctl(ctx: IommufdCtx, task: Task, request: number, ar
     case V.VFIO_GET_API_VERSION:
       return V.VFIO_API_VERSION;
     case V.VFIO_SET_IOMMU:
-      if (trace) trace.args = `type=${arg}`;
+      if (trace) trace.args = `type=${arg <= 0xffffffffn ? symbolic(V.VFIO_EXTENSION_NAMES, Number(arg)) : `0x${arg.toString(16)}`}`;
       return setIommu(ctx, task, arg);
     case V.VFIO_CHECK_EXTENSION:
-      if (trace) trace.args = `extension=${arg}`;
+      if (trace) trace.args = `extension=${arg <= 0xffffffffn ? symbolic(V.VFIO_EXTENSION_NAMES, Number(arg)) : `0x${arg.toString(16)}`}`;
       return checkExtension(ctx, arg);
     case V.VFIO_IOMMU_GET_INFO:
       return iommuGetInfo(ctx, task, arg, trace);

@@ -10,7 +10,7 @@
 // (vfio-group.ts) is open from the start. The device is bound to an iommufd
 // at its first open and unbound at its last close: PASID and plain
 // attachments are detached and the DEVICE object goes away.
-import { formatStruct } from '../uapi/struct.js';
+import { formatStruct, showField, symbolic } from '../uapi/struct.js';
 import { Errno, EBADF, EBADFD, EFAULT, EINVAL, EIO, ENODEV, ENOSPC, ENOTTY } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import type { EmulatedFile, IoctlTrace, MmapRegion } from './file.js';
@@ -32,7 +32,8 @@ import type { VfioPciInfo } from '../hw/e1000e.js';
 const IOMMU_NO_PASID = 0;
 const VFIO_REGION_INFO_CAP_MSIX_MAPPABLE = 3;
 /** struct vfio_device_feature.flags: the feature number and the operation bits. */
-const FEATURE_MASK = 0xffff, FEATURE_SET = 1 << 16, FEATURE_GET = 1 << 17, FEATURE_PROBE = 1 << 18;
+const FEATURE_MASK = V.VFIO_DEVICE_FEATURE_MASK, FEATURE_SET = V.VFIO_DEVICE_FEATURE_SET, FEATURE_GET = V.VFIO_DEVICE_FEATURE_GET,
+  FEATURE_PROBE = V.VFIO_DEVICE_FEATURE_PROBE;
 /** Chunk size for checking that bytes past a struct are zero. */
 
 /** A PCI function vfio-pci drives: its device model, and what vfio-pci reports about it. */
@@ -212,7 +213,7 @@ export class VfioDeviceFile implements EmulatedFile {
     const argsz = u32At(task.mm.read(arg, 4), 0);
     if (argsz < minsz) throw new Errno(EINVAL, `argsz ${argsz} < ${minsz}`);
     const c = V.VfioDeviceBindIommufd.decode(copyStructFromUser(task, arg, argsz, V.VfioDeviceBindIommufd.size));
-    if (trace) trace.args = `argsz=${argsz} flags=0x${c.flags.toString(16)} iommufd=${c.iommufd}`;
+    if (trace) trace.args = `argsz=${argsz} flags=${showField(V.VfioDeviceBindIommufd, 'flags', c.flags)} iommufd=${c.iommufd}`;
     if (c.iommufd < 0 || (c.flags & ~V.VFIO_DEVICE_BIND_FLAG_TOKEN)) throw new Errno(EINVAL, 'iommufd or flags');
     // BIND is for cdev files only.
     if (this.group) throw new Errno(EINVAL, 'a device file of a group');
@@ -258,7 +259,7 @@ export class VfioDeviceFile implements EmulatedFile {
     const head = task.mm.read(arg, minsz);
     const argsz = u32At(head, 0), flags = u32At(head, 4);
     let ptId = u32At(head, 8), pasid = IOMMU_NO_PASID;
-    if (trace) trace.args = `argsz=${argsz} flags=0x${flags.toString(16)} pt_id=${ptId}`;
+    if (trace) trace.args = `argsz=${argsz} flags=${showField(S, 'flags', flags)} pt_id=${ptId}`;
     if (argsz < minsz) throw new Errno(EINVAL, `argsz ${argsz} < ${minsz}`);
     if (flags & ~V.VFIO_DEVICE_ATTACH_PASID) throw new Errno(EINVAL, 'flags');
     const withPasid = (flags & V.VFIO_DEVICE_ATTACH_PASID) !== 0;
@@ -316,7 +317,7 @@ export class VfioDeviceFile implements EmulatedFile {
     const minsz = S.end('flags');
     const head = task.mm.read(arg, minsz);
     const argsz = u32At(head, 0), flags = u32At(head, 4);
-    if (trace) trace.args = `argsz=${argsz} flags=0x${flags.toString(16)}`;
+    if (trace) trace.args = `argsz=${argsz} flags=${showField(S, 'flags', flags)}`;
     if (argsz < minsz) throw new Errno(EINVAL, `argsz ${argsz} < ${minsz}`);
     if (flags & ~V.VFIO_DEVICE_DETACH_PASID) throw new Errno(EINVAL, 'flags');
     const vdev = this.device;
@@ -344,7 +345,10 @@ export class VfioDeviceFile implements EmulatedFile {
   private feature(task: Task, arg: bigint, trace?: IoctlTrace): number {
     const head = task.mm.read(arg, 8);
     const argsz = u32At(head, 0), flags = u32At(head, 4);
-    if (trace) trace.args = `argsz=${argsz} flags=0x${flags.toString(16)}`;
+    if (trace) {
+      const act = flags & ~FEATURE_MASK, index = flags & FEATURE_MASK;
+      trace.args = `argsz=${argsz} flags=${act ? `${symbolic(V.VFIO_DEVICE_FEATURE_ACTIONS, act)}|` : ''}${symbolic(V.VFIO_DEVICE_FEATURE_NAMES, index)}`;
+    }
     if (argsz < 8) throw new Errno(EINVAL, `argsz ${argsz} < 8`);
     if (flags & ~(FEATURE_MASK | FEATURE_SET | FEATURE_GET | FEATURE_PROBE)) throw new Errno(EINVAL, 'flags');
     if (!(flags & FEATURE_PROBE) && (flags & FEATURE_SET) && (flags & FEATURE_GET)) throw new Errno(EINVAL, 'GET and SET');
@@ -395,7 +399,18 @@ export class VfioDeviceFile implements EmulatedFile {
   private hotReset(task: Task, arg: bigint, trace?: IoctlTrace): number {
     const S = V.VfioPciHotReset;
     const h = S.decode(task.mm.read(arg, S.size));
-    if (trace) trace.args = `argsz=${h.argsz} flags=0x${h.flags.toString(16)} count=${h.count}`;
+    if (trace) {
+      trace.args = `argsz=${h.argsz} flags=${showField(S, 'flags', h.flags)} count=${h.count}`;
+      // group_fds[] behind the header, up to the trace's -s.
+      const n = Math.min(h.count, trace.strsize ?? 32, Math.max(0, Math.floor((h.argsz - S.size) / 4)));
+      if (n) {
+        try {
+          const b = task.mm.read(arg + BigInt(S.size), 4 * n);
+          const fds = Array.from({ length: n }, (_, i) => new DataView(b.buffer, b.byteOffset).getInt32(4 * i, true));
+          trace.args += ` group_fds=[${fds.join(',')}${h.count > n ? ',...' : ''}]`;
+        } catch { trace.args += ' group_fds=/* unreadable */'; }
+      }
+    }
     if (h.argsz < S.size || h.flags) throw new Errno(EINVAL, 'argsz or flags');
     if ((h.count !== 0) === !this.group) throw new Errno(EINVAL, this.group ? 'a group\'s device file needs group fds' : 'a cdev takes no group fds');
     throw new Errno(ENODEV, `${this.device.pci.name} is on a root bus: no slot or bus reset`);

@@ -9,6 +9,7 @@
 // opens, marked as the group's (df->group).
 import { Errno, EBADF, EBADFD, EBUSY, EFAULT, EINVAL, ENODEV, ENOTTY } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
+import { showField } from '../uapi/struct.js';
 import { PAGE_SIZE } from '../hw/memory.js';
 import type { IommuGroup } from '../hw/iommu.js';
 import type { EmulatedFile, IoctlTrace } from './file.js';
@@ -99,7 +100,7 @@ export class VfioGroupFile implements EmulatedFile {
     if (g.hasIommu) flags = V.VFIO_GROUP_FLAGS_CONTAINER_SET | V.VFIO_GROUP_FLAGS_VIABLE;
     else if (g.iommuGroup.dmaOwner === undefined) flags = V.VFIO_GROUP_FLAGS_VIABLE;
     task.mm.write(arg, S.encode({ argsz: c.argsz, flags }));
-    if (trace) trace.out = `flags=0x${flags.toString(16)}`;
+    if (trace) trace.out = `flags=${showField(S, 'flags', flags)}`;
     return 0;
   }
 

@@ -6,6 +6,7 @@
 // of the client's eventfd, the library runs it on a simulated write).
 import { Errno, EEXIST, EINVAL, ENODEV, ENOSPC } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
+import { showField } from '../uapi/struct.js';
 import type { EventfdCtx, Task } from './task.js';
 import type { IoctlTrace } from './file.js';
 import type { PciFunctionModel } from '../hw/pci.js';
@@ -35,7 +36,7 @@ export class VfioPciIoeventfds {
     const S = V.VfioDeviceIoeventfd;
     const minsz = S.end('fd');
     const c = S.decode(Uint8Array.from([...task.mm.read(arg, minsz), 0, 0, 0, 0]));
-    if (trace) trace.args = `argsz=${c.argsz} flags=0x${c.flags.toString(16)} offset=0x${c.offset.toString(16)} data=0x${c.data.toString(16)} fd=${c.fd}`;
+    if (trace) trace.args = `argsz=${c.argsz} flags=${showField(S, 'flags', c.flags)} offset=0x${c.offset.toString(16)} data=0x${c.data.toString(16)} fd=${c.fd}`;
     if (c.argsz < minsz) throw new Errno(EINVAL, `argsz ${c.argsz} < ${minsz}`);
     if (c.flags & ~V.VFIO_DEVICE_IOEVENTFD_SIZE_MASK) throw new Errno(EINVAL, 'flags');
     const count = c.flags & V.VFIO_DEVICE_IOEVENTFD_SIZE_MASK;

@@ -74,7 +74,13 @@ export interface ServerOptions {
 }
 
 /** A traced call: its name, result (-1 or the errno's negation for open) and errno; the file's socket inode. */
-export interface TraceEvent { name: string; pid: number; result: number; errno: number; durationNs?: bigint; ino?: bigint }
+export interface TraceEvent {
+  name: string; pid: number; result: number; errno: number; durationNs?: bigint; ino?: bigint;
+  /** An ioctl's new files, by adoption token: the fd goes to the result, or to the arg's byte `at`. */
+  newFds?: ReadonlyArray<{ token: bigint; at?: number }>;
+  /** A 'new' note's adoption token. */
+  token?: bigint;
+}
 
 const O_ACCMODE = 3;
 const O_WRONLY = 1;
@@ -686,7 +692,7 @@ export class EmuServer {
     const of = this.register(sock, h, pf.file, `anon_inode:[${pf.file.kind}]`, 0n, O_RDWR);
     proc.owned.add(h.ino);
     proc.fds.clear();
-    this.trace?.(`[${h.pid}] new fd for ${of.path}`);
+    this.trace?.(`[${h.pid}] new fd for ${of.path}`, { name: 'new', pid: h.pid, result: 0, errno: 0, ino: h.ino, token });
     sock.write(encodeReply(0, 0));
     this.syncWake(of);
     return () => this.fileClosed(of);
@@ -888,6 +894,7 @@ export class EmuServer {
     let recs = EmuServer.writeRecs(proc, undefined);
     this.faults.flush();
     // Files the ioctl made: the client adopts them after applying the writes.
+    let newFds: Array<{ token: bigint; at?: number }> | undefined;
     if (proc.made.length) {
       const made = proc.made;
       proc.made = [];
@@ -898,6 +905,7 @@ export class EmuServer {
         const data = new Uint8Array(8);
         new DataView(data.buffer).setBigUint64(0, token, true);
         (recs ??= []).push({ type: REC_NEWFD, flags: (m.cloexec ? NEWFD_CLOEXEC : 0) | (m.asResult ? NEWFD_RESULT : 0), addr: m.fdAt, data });
+        if (this.trace) (newFds ??= []).push(m.asResult ? { token } : { token, at: Number(m.fdAt - q.arg) });
       }
     }
     if (this.pollable.size) for (const p of this.pollable) this.syncWake(p);
@@ -908,7 +916,7 @@ export class EmuServer {
       const res = err ? `-1 ${err.message}` : `${result}${trace.out ? ` {${trace.out}}` : ''}`;
       const tid = q.tid !== proc.pid ? `/${q.tid}` : '';
       this.trace(`[${proc.pid}${tid}] ${name}(${trace.args}) = ${res} <${fmtDuration(dt)}>`,
-        { name, pid: proc.pid, result: err ? -1 : result, errno: err?.code ?? 0, durationNs: dt, ino: q.ino });
+        { name, pid: proc.pid, result: err ? -1 : result, errno: err?.code ?? 0, durationNs: dt, ino: q.ino, ...(newFds ? { newFds } : {}) });
     }
     // Writes made before a failure still land, as copy_to_user's would.
     return encodeReply(result, 0, recs ?? NO_RECS);
@@ -936,7 +944,8 @@ export class EmuServer {
     // A write's bytes came with the request: they are the read-ahead window.
     proc.mm.beginIoctl(q.arg, isRead ? undefined : q.ext, true);
     this.lastErr = undefined;
-    const trace: IoctlTrace | undefined = this.trace ? { name: '', args: '' } : undefined;
+    const trace: IoctlTrace | undefined = this.trace
+      ? { name: '', args: '', ...(this.traceStrsize !== undefined ? { strsize: this.traceStrsize } : {}), verbose: this.traceVerbose } : undefined;
     const result = this.guard(() => `${isRead ? 'read' : 'write'} of ${of.path}`, () => fn.call(of.file, task, q.arg, len, pos, trace, viaMapping));
     // read()/write() move the file position (vfs_read's *ppos), pread/pwrite do not.
     if (!explicit && result > 0 && of.file.positional) of.pos = pos + BigInt(result);
@@ -945,7 +954,9 @@ export class EmuServer {
     const aux = this.drainIfIdle(of);
     if (this.pollable.size) for (const p of this.pollable) if (p !== of) this.syncWake(p);
     const call = viaMapping ? (isRead ? 'load' : 'store') : `${explicit ? 'p' : ''}${isRead ? 'read' : 'write'}`;
-    this.trace?.(`[${proc.pid}] ${call}(${of.path}, ${trace?.args || len}) = ${result < 0 ? `-1 ${errnoName(-result)}` : result}`);
+    // What a read returned, as strace shows the buffer: before the count (records of event files).
+    const got = trace?.out && result > 0 ? `${trace.out}, ` : '';
+    this.trace?.(`[${proc.pid}] ${call}(${of.path}, ${got}${trace?.args || len}) = ${result < 0 ? `-1 ${errnoName(-result)}` : result}`);
     return encodeReply(result, aux, recs ?? NO_RECS);
   }
 

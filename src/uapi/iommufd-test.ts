@@ -9,8 +9,8 @@
 // would collide with the head's id, hence the split). Decode both from the same
 // 72-byte buffer; encodeTestCmd() merges them.
 import { defineStruct, enumNames, u32, s32, u64 } from './struct.js';
-import type { Decoded, Fields, StructDef } from './struct.js';
-import { IOMMUFD_CMD_BASE, iommufdRequest } from './iommufd.js';
+import type { Decoded, Fields, StructDef, Symbolic } from './struct.js';
+import { IOMMUFD_CMD_BASE, IommuHwptPgfault, iommufdRequest } from './iommufd.js';
 
 /** _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32) */
 export const IOMMUFD_CMD_TEST = IOMMUFD_CMD_BASE + 32;
@@ -114,11 +114,11 @@ export const IOMMU_TEST_CMD_UNION_SIZE = 48;
 
 const payloadEnd = IOMMU_TEST_CMD_UNION_OFFSET + IOMMU_TEST_CMD_UNION_SIZE;
 
-function view<F extends Fields>(member: string, payload: F): StructDef<F> {
+function view<F extends Fields>(member: string, payload: F, symbols?: { readonly [K in keyof F]?: Symbolic }): StructDef<F> {
   for (const [k, f] of Object.entries(payload)) {
     if (f.off < IOMMU_TEST_CMD_UNION_OFFSET || f.off >= payloadEnd) throw new Error(`${member}.${k} lies outside the union`);
   }
-  return defineStruct(`iommu_test_cmd.${member}`, IOMMU_TEST_CMD_SIZE, payload);
+  return defineStruct(`iommu_test_cmd.${member}`, IOMMU_TEST_CMD_SIZE, payload, symbols);
 }
 
 /** The head and `last`; the op's payload is read through its view. */
@@ -152,7 +152,7 @@ export const IommuTestCmdDirty = view('dirty', {
 export const IommuTestCmdCheckIotlb = view('check_iotlb', { id: u32(16), iotlb: u32(20) });
 export const IommuTestCmdTriggerIopf = view('trigger_iopf', {
   dev_id: u32(16), pasid: u32(20), grpid: u32(24), perm: u32(28), addr: u64(32),
-});
+}, { perm: IommuHwptPgfault.symbols!.perm! });
 export const IommuTestCmdCheckDevCache = view('check_dev_cache', { id: u32(16), cache: u32(20) });
 export const IommuTestCmdTriggerVevent = view('trigger_vevent', { dev_id: u32(16) });
 export const IommuTestCmdPasidAttach = view('pasid_attach', { pasid: u32(16), pt_id: u32(20) });

@@ -149,7 +149,7 @@ export const IOMMU_HWPT_DATA_AMD_GUEST = 3;
 
 export const IommuHwptVtdS1 = defineStruct('iommu_hwpt_vtd_s1', 24, {
   flags: u64(0), pgtbl_addr: u64(8), addr_width: u32(16), __reserved: u32(20),
-});
+}, { flags: flagNames([IOMMU_VTD_S1_SRE, 'IOMMU_VTD_S1_SRE'], [IOMMU_VTD_S1_EAFE, 'IOMMU_VTD_S1_EAFE'], [IOMMU_VTD_S1_WPE, 'IOMMU_VTD_S1_WPE']) });
 
 /** ste[0..1]: the guest's first two STE dwords, little-endian. */
 export const IommuHwptArmSmmuv3 = defineStruct('iommu_hwpt_arm_smmuv3', 16, {
@@ -184,7 +184,7 @@ export const IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17 = 1 << 0;
 
 export const IommuHwInfoVtd = defineStruct('iommu_hw_info_vtd', 24, {
   flags: u32(0), __reserved: u32(4), cap_reg: u64(8), ecap_reg: u64(16),
-});
+}, { flags: flagNames([IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, 'IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17']) });
 
 export const IommuHwInfoArmSmmuv3 = defineStruct('iommu_hw_info_arm_smmuv3', 40, {
   flags: u32(0), __reserved: u32(4), idr: u32s(8, 6), iidr: u32(32), aidr: u32(36),
@@ -225,6 +225,22 @@ export const IommuHwInfo = defineStruct('iommu_hw_info', 40, {
   size: u32(0), flags: u32(4), dev_id: u32(8), data_len: u32(12),
   data_uptr: u64(16), in_data_type: u32(24), out_data_type: u32(24),
   out_max_pasid_log2: u8(28), __reserved: bytes(29, 3), out_capabilities: u64(32),
+}, {
+  flags: flagNames([IOMMU_HW_INFO_FLAG_INPUT_TYPE, 'IOMMU_HW_INFO_FLAG_INPUT_TYPE']),
+  in_data_type: enumNames(
+    [IOMMU_HW_INFO_TYPE_DEFAULT, 'IOMMU_HW_INFO_TYPE_DEFAULT'], [IOMMU_HW_INFO_TYPE_INTEL_VTD, 'IOMMU_HW_INFO_TYPE_INTEL_VTD'],
+    [IOMMU_HW_INFO_TYPE_ARM_SMMUV3, 'IOMMU_HW_INFO_TYPE_ARM_SMMUV3'], [IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV, 'IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV'],
+    [IOMMU_HW_INFO_TYPE_AMD, 'IOMMU_HW_INFO_TYPE_AMD'],
+  ),
+  out_data_type: enumNames(
+    [IOMMU_HW_INFO_TYPE_NONE, 'IOMMU_HW_INFO_TYPE_NONE'], [IOMMU_HW_INFO_TYPE_INTEL_VTD, 'IOMMU_HW_INFO_TYPE_INTEL_VTD'],
+    [IOMMU_HW_INFO_TYPE_ARM_SMMUV3, 'IOMMU_HW_INFO_TYPE_ARM_SMMUV3'], [IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV, 'IOMMU_HW_INFO_TYPE_TEGRA241_CMDQV'],
+    [IOMMU_HW_INFO_TYPE_AMD, 'IOMMU_HW_INFO_TYPE_AMD'],
+  ),
+  out_capabilities: flagNames(
+    [IOMMU_HW_CAP_DIRTY_TRACKING, 'IOMMU_HW_CAP_DIRTY_TRACKING'], [IOMMU_HW_CAP_PCI_PASID_EXEC, 'IOMMU_HW_CAP_PCI_PASID_EXEC'],
+    [IOMMU_HW_CAP_PCI_PASID_PRIV, 'IOMMU_HW_CAP_PCI_PASID_PRIV'], [IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED, 'IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED'],
+  ),
 });
 
 // ---------------------------------------------------------------------------
@@ -257,7 +273,7 @@ export const IOMMU_VTD_INV_FLAGS_LEAF = 1 << 0;
 
 export const IommuHwptVtdS1Invalidate = defineStruct('iommu_hwpt_vtd_s1_invalidate', 24, {
   addr: u64(0), npages: u64(8), flags: u32(16), __reserved: u32(20),
-});
+}, { flags: flagNames([IOMMU_VTD_INV_FLAGS_LEAF, 'IOMMU_VTD_INV_FLAGS_LEAF']) });
 
 /** cmd[0..1]: one 128-bit SMMUv3 command, little-endian. */
 export const IommuViommuArmSmmuv3Invalidate = defineStruct('iommu_viommu_arm_smmuv3_invalidate', 16, {
@@ -267,6 +283,11 @@ export const IommuViommuArmSmmuv3Invalidate = defineStruct('iommu_viommu_arm_smm
 export const IommuHwptInvalidate = defineStruct('iommu_hwpt_invalidate', 32, {
   size: u32(0), hwpt_id: u32(4), data_uptr: u64(8),
   data_type: u32(16), entry_len: u32(20), entry_num: u32(24), __reserved: u32(28),
+}, {
+  data_type: enumNames(
+    [IOMMU_HWPT_INVALIDATE_DATA_VTD_S1, 'IOMMU_HWPT_INVALIDATE_DATA_VTD_S1'],
+    [IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3, 'IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3'],
+  ),
 });
 
 // ---------------------------------------------------------------------------
@@ -285,6 +306,10 @@ export const IOMMU_PGFAULT_PERM_PRIV = 1 << 3;
 export const IommuHwptPgfault = defineStruct('iommu_hwpt_pgfault', 40, {
   flags: u32(0), dev_id: u32(4), pasid: u32(8), grpid: u32(12),
   perm: u32(16), __reserved: u32(20), addr: u64(24), length: u32(32), cookie: u32(36),
+}, {
+  flags: flagNames([IOMMU_PGFAULT_FLAGS_PASID_VALID, 'IOMMU_PGFAULT_FLAGS_PASID_VALID'], [IOMMU_PGFAULT_FLAGS_LAST_PAGE, 'IOMMU_PGFAULT_FLAGS_LAST_PAGE']),
+  perm: flagNames([IOMMU_PGFAULT_PERM_READ, 'IOMMU_PGFAULT_PERM_READ'], [IOMMU_PGFAULT_PERM_WRITE, 'IOMMU_PGFAULT_PERM_WRITE'],
+    [IOMMU_PGFAULT_PERM_EXEC, 'IOMMU_PGFAULT_PERM_EXEC'], [IOMMU_PGFAULT_PERM_PRIV, 'IOMMU_PGFAULT_PERM_PRIV']),
 });
 
 // enum iommufd_page_response_code
@@ -293,7 +318,7 @@ export const IOMMUFD_PAGE_RESP_INVALID = 1;
 
 export const IommuHwptPageResponse = defineStruct('iommu_hwpt_page_response', 8, {
   cookie: u32(0), code: u32(4),
-});
+}, { code: enumNames([IOMMUFD_PAGE_RESP_SUCCESS, 'IOMMUFD_PAGE_RESP_SUCCESS'], [IOMMUFD_PAGE_RESP_INVALID, 'IOMMUFD_PAGE_RESP_INVALID']) });
 
 export const IommuFaultAlloc = defineStruct('iommu_fault_alloc', 16, {
   size: u32(0), flags: u32(4), out_fault_id: u32(8), out_fault_fd: u32(12),
@@ -315,6 +340,11 @@ export const IommuViommuAlloc = defineStruct('iommu_viommu_alloc', 40, {
   size: u32(0), flags: u32(4), type: u32(8), dev_id: u32(12),
   hwpt_id: u32(16), out_viommu_id: u32(20), data_len: u32(24), __reserved: u32(28),
   data_uptr: u64(32),
+}, {
+  type: enumNames(
+    [IOMMU_VIOMMU_TYPE_DEFAULT, 'IOMMU_VIOMMU_TYPE_DEFAULT'], [IOMMU_VIOMMU_TYPE_ARM_SMMUV3, 'IOMMU_VIOMMU_TYPE_ARM_SMMUV3'],
+    [IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV, 'IOMMU_VIOMMU_TYPE_TEGRA241_CMDQV'],
+  ),
 });
 
 export const IommuVdeviceAlloc = defineStruct('iommu_vdevice_alloc', 24, {
@@ -334,7 +364,7 @@ export const IOMMU_VEVENTQ_FLAG_LOST_EVENTS = 1 << 0;
 /** Precedes every record read from a vEVENTQ fd. */
 export const IommufdVeventHeader = defineStruct('iommufd_vevent_header', 8, {
   flags: u32(0), sequence: u32(4),
-});
+}, { flags: flagNames([IOMMU_VEVENTQ_FLAG_LOST_EVENTS, 'IOMMU_VEVENTQ_FLAG_LOST_EVENTS']) });
 
 // enum iommu_veventq_type
 export const IOMMU_VEVENTQ_TYPE_DEFAULT = 0;
@@ -352,6 +382,11 @@ export const IommuVeventTegra241Cmdqv = defineStruct('iommu_vevent_tegra241_cmdq
 export const IommuVeventqAlloc = defineStruct('iommu_veventq_alloc', 32, {
   size: u32(0), flags: u32(4), viommu_id: u32(8), type: u32(12),
   veventq_depth: u32(16), out_veventq_id: u32(20), out_veventq_fd: u32(24), __reserved: u32(28),
+}, {
+  type: enumNames(
+    [IOMMU_VEVENTQ_TYPE_DEFAULT, 'IOMMU_VEVENTQ_TYPE_DEFAULT'], [IOMMU_VEVENTQ_TYPE_ARM_SMMUV3, 'IOMMU_VEVENTQ_TYPE_ARM_SMMUV3'],
+    [IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV, 'IOMMU_VEVENTQ_TYPE_TEGRA241_CMDQV'],
+  ),
 });
 
 // ---------------------------------------------------------------------------
@@ -364,4 +399,6 @@ export const IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV = 1;
 export const IommuHwQueueAlloc = defineStruct('iommu_hw_queue_alloc', 40, {
   size: u32(0), flags: u32(4), viommu_id: u32(8), type: u32(12),
   index: u32(16), out_hw_queue_id: u32(20), nesting_parent_iova: u64(24), length: u64(32),
+}, {
+  type: enumNames([IOMMU_HW_QUEUE_TYPE_DEFAULT, 'IOMMU_HW_QUEUE_TYPE_DEFAULT'], [IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV, 'IOMMU_HW_QUEUE_TYPE_TEGRA241_CMDQV']),
 });

@@ -180,6 +180,14 @@ export interface FormatOptions {
   readonly verbose?: boolean;
 }
 
+/** One field's value as a trace line shows it (its symbols when it has them): for hand-made lines. */
+export function showField(def: StructDef, k: string, x: number | bigint): string {
+  const sym = def.symbols?.[k];
+  if (sym && (typeof x === 'number' || x <= 0xffffffffn)) return symbolic(sym, Number(x));
+  if (typeof x === 'bigint') return `0x${x.toString(16)}`;
+  return x > 9 ? `0x${(x >>> 0).toString(16)}` : String(x);
+}
+
 /** Render a decoded struct for a trace line: `a=1 b=0x1000 ...`. */
 export function formatStruct(def: StructDef, v: Record<string, unknown>, only?: readonly string[], o: FormatOptions = {}): string {
   const parts: string[] = [];
@@ -193,11 +201,14 @@ export function formatStruct(def: StructDef, v: Record<string, unknown>, only?: 
     const shown = o.show?.[k];
     if (shown !== undefined) parts.push(`${k}=${shown}`);
     else if (sym && typeof x === 'number') parts.push(`${k}=${symbolic(sym, x)}`);
+    // A u64 of flags whose bits all fit 32 (out_capabilities, the VT-d S1 flags).
+    else if (sym && typeof x === 'bigint' && x <= 0xffffffffn) parts.push(`${k}=${symbolic(sym, Number(x))}`);
     else if (typeof x === 'bigint') parts.push(`${k}=0x${x.toString(16)}`);
     else if (typeof x === 'number') parts.push(`${k}=${x > 9 ? '0x' + (x >>> 0).toString(16) : x}`);
     else if (x instanceof Uint8Array) { if (x.some((b) => b !== 0)) parts.push(`${k}=[${Array.from(x).join(',')}]`); }
     else if (Array.isArray(x)) {
-      if (x.some((e) => e !== 0 && e !== 0n)) parts.push(`${k}=[${x.map((e) => '0x' + e.toString(16)).join(',')}]`);
+      // Data arrays in full (ste, idr...); reserved ones (caught above when 0) only when not 0.
+      parts.push(`${k}=[${x.map((e) => '0x' + e.toString(16)).join(',')}]`);
     }
   }
   return parts.join(o.sep ?? ' ');

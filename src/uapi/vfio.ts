@@ -2,7 +2,7 @@
 // cdev ioctls (bind / attach / detach and the basic info queries) and the type1
 // container ioctls that iommufd answers in VFIO-compat mode. Field names are the
 // kernel's. VFIO structs open with argsz (the caller's length) and flags.
-import { defineStruct, flagNames, u8, u16, u32, s32, u64 } from './struct.js';
+import { defineStruct, enumNames, flagNames, u8, u16, u32, s32, u64 } from './struct.js';
 
 export const VFIO_TYPE = 0x3b; // ';' — the same type byte as iommufd
 export const VFIO_BASE = 100;
@@ -22,6 +22,29 @@ export const VFIO_SPAPR_TCE_v2_IOMMU = 7;
 export const VFIO_NOIOMMU_IOMMU = 8;
 export const VFIO_UNMAP_ALL = 9;
 export const VFIO_UPDATE_VADDR = 10;
+
+/** VFIO_CHECK_EXTENSION's and VFIO_SET_IOMMU's argument, by name. */
+export const VFIO_EXTENSION_NAMES = enumNames(
+  [VFIO_TYPE1_IOMMU, 'VFIO_TYPE1_IOMMU'], [VFIO_SPAPR_TCE_IOMMU, 'VFIO_SPAPR_TCE_IOMMU'], [VFIO_TYPE1v2_IOMMU, 'VFIO_TYPE1v2_IOMMU'],
+  [VFIO_DMA_CC_IOMMU, 'VFIO_DMA_CC_IOMMU'], [VFIO_EEH, 'VFIO_EEH'],
+  [VFIO_SPAPR_TCE_v2_IOMMU, 'VFIO_SPAPR_TCE_v2_IOMMU'], [VFIO_NOIOMMU_IOMMU, 'VFIO_NOIOMMU_IOMMU'], [VFIO_UNMAP_ALL, 'VFIO_UNMAP_ALL'],
+  [VFIO_UPDATE_VADDR, 'VFIO_UPDATE_VADDR'],
+);
+
+// VFIO_DEVICE_FEATURE: flags are the feature's index (low 16 bits) and what to do with it.
+export const VFIO_DEVICE_FEATURE_MASK = 0xffff;
+export const VFIO_DEVICE_FEATURE_GET = 1 << 16;
+export const VFIO_DEVICE_FEATURE_SET = 1 << 17;
+export const VFIO_DEVICE_FEATURE_PROBE = 1 << 18;
+export const VFIO_DEVICE_FEATURE_ACTIONS = flagNames(
+  [VFIO_DEVICE_FEATURE_GET, 'VFIO_DEVICE_FEATURE_GET'], [VFIO_DEVICE_FEATURE_SET, 'VFIO_DEVICE_FEATURE_SET'], [VFIO_DEVICE_FEATURE_PROBE, 'VFIO_DEVICE_FEATURE_PROBE'],
+);
+export const VFIO_DEVICE_FEATURE_NAMES = enumNames(
+  [1, 'VFIO_DEVICE_FEATURE_MIGRATION'], [2, 'VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE'], [3, 'VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY'],
+  [4, 'VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP'], [5, 'VFIO_DEVICE_FEATURE_LOW_POWER_EXIT'], [6, 'VFIO_DEVICE_FEATURE_DMA_LOGGING_START'],
+  [7, 'VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP'], [8, 'VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT'], [9, 'VFIO_DEVICE_FEATURE_MIG_DATA_SIZE'],
+  [10, 'VFIO_DEVICE_FEATURE_BUS_MASTER'], [11, 'VFIO_DEVICE_FEATURE_DMA_BUF'],
+);
 
 // ---------------------------------------------------------------------------
 // Request numbers. Several n are reused between the container (type1 / sPAPR)
@@ -82,7 +105,7 @@ export const VFIO_GROUP_FLAGS_CONTAINER_SET = 1 << 1;
 
 export const VfioGroupStatus = defineStruct('vfio_group_status', 8, {
   argsz: u32(0), flags: u32(4),
-});
+}, { flags: flagNames([VFIO_GROUP_FLAGS_VIABLE, 'VFIO_GROUP_FLAGS_VIABLE'], [VFIO_GROUP_FLAGS_CONTAINER_SET, 'VFIO_GROUP_FLAGS_CONTAINER_SET']) });
 
 // ---------------------------------------------------------------------------
 // Device cdev: bind to an iommufd, attach / detach a page table
@@ -92,19 +115,19 @@ export const VFIO_DEVICE_BIND_FLAG_TOKEN = 1 << 0;
 /** token_uuid_ptr: user pointer to a 16-byte UUID, read only with FLAG_TOKEN. */
 export const VfioDeviceBindIommufd = defineStruct('vfio_device_bind_iommufd', 24, {
   argsz: u32(0), flags: u32(4), iommufd: s32(8), out_devid: u32(12), token_uuid_ptr: u64(16),
-});
+}, { flags: flagNames([VFIO_DEVICE_BIND_FLAG_TOKEN, 'VFIO_DEVICE_BIND_FLAG_TOKEN']) });
 
 export const VFIO_DEVICE_ATTACH_PASID = 1 << 0;
 
 export const VfioDeviceAttachIommufdPt = defineStruct('vfio_device_attach_iommufd_pt', 16, {
   argsz: u32(0), flags: u32(4), pt_id: u32(8), pasid: u32(12),
-});
+}, { flags: flagNames([VFIO_DEVICE_ATTACH_PASID, 'VFIO_DEVICE_ATTACH_PASID']) });
 
 export const VFIO_DEVICE_DETACH_PASID = 1 << 0;
 
 export const VfioDeviceDetachIommufdPt = defineStruct('vfio_device_detach_iommufd_pt', 12, {
   argsz: u32(0), flags: u32(4), pasid: u32(8),
-});
+}, { flags: flagNames([VFIO_DEVICE_DETACH_PASID, 'VFIO_DEVICE_DETACH_PASID']) });
 
 // ---------------------------------------------------------------------------
 // Device info, regions, IRQs
@@ -209,7 +232,7 @@ export const VfioPciHotResetInfo = defineStruct('vfio_pci_hot_reset_info', 12, {
 /** Header; count × s32 group fds follow at offset 12 (group_fds[]). */
 export const VfioPciHotReset = defineStruct('vfio_pci_hot_reset', 12, {
   argsz: u32(0), flags: u32(4), count: u32(8),
-});
+}, { flags: flagNames([VFIO_PCI_HOT_RESET_FLAG_DEV_ID, 'VFIO_PCI_HOT_RESET_FLAG_DEV_ID'], [VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED, 'VFIO_PCI_HOT_RESET_FLAG_DEV_ID_OWNED']) });
 
 // VFIO_DEVICE_IOEVENTFD: the size flag is the write's byte count.
 export const VFIO_DEVICE_IOEVENTFD_8 = 1 << 0;
@@ -221,6 +244,9 @@ export const VFIO_DEVICE_IOEVENTFD_SIZE_MASK = 0xf;
 /** offset: the device-file offset (region index << 40 | BAR offset) of the write; fd -1 removes. */
 export const VfioDeviceIoeventfd = defineStruct('vfio_device_ioeventfd', 32, {
   argsz: u32(0), flags: u32(4), offset: u64(8), data: u64(16), fd: s32(24), reserved: u32(28),
+}, {
+  flags: flagNames([VFIO_DEVICE_IOEVENTFD_8, 'VFIO_DEVICE_IOEVENTFD_8'], [VFIO_DEVICE_IOEVENTFD_16, 'VFIO_DEVICE_IOEVENTFD_16'],
+    [VFIO_DEVICE_IOEVENTFD_32, 'VFIO_DEVICE_IOEVENTFD_32'], [VFIO_DEVICE_IOEVENTFD_64, 'VFIO_DEVICE_IOEVENTFD_64']),
 });
 
 /** group_id, or devid with VFIO_PCI_HOT_RESET_FLAG_DEV_ID. */
@@ -236,7 +262,7 @@ export const VFIO_IOMMU_INFO_CAPS = 1 << 1;
 
 export const VfioIommuType1Info = defineStruct('vfio_iommu_type1_info', 24, {
   argsz: u32(0), flags: u32(4), iova_pgsizes: u64(8), cap_offset: u32(16), pad: u32(20),
-});
+}, { flags: flagNames([VFIO_IOMMU_INFO_PGSIZES, 'VFIO_IOMMU_INFO_PGSIZES'], [VFIO_IOMMU_INFO_CAPS, 'VFIO_IOMMU_INFO_CAPS']) });
 
 // Capability ids of VFIO_IOMMU_GET_INFO's chain
 export const VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE = 1;
@@ -269,6 +295,9 @@ export const VFIO_DMA_MAP_FLAG_VADDR = 1 << 2;
 
 export const VfioIommuType1DmaMap = defineStruct('vfio_iommu_type1_dma_map', 32, {
   argsz: u32(0), flags: u32(4), vaddr: u64(8), iova: u64(16), size: u64(24),
+}, {
+  flags: flagNames([VFIO_DMA_MAP_FLAG_READ, 'VFIO_DMA_MAP_FLAG_READ'], [VFIO_DMA_MAP_FLAG_WRITE, 'VFIO_DMA_MAP_FLAG_WRITE'],
+    [VFIO_DMA_MAP_FLAG_VADDR, 'VFIO_DMA_MAP_FLAG_VADDR']),
 });
 
 /** Descriptor carried in dma_unmap.data[] with GET_DIRTY_BITMAP (data is a user pointer). */
@@ -283,4 +312,7 @@ export const VFIO_DMA_UNMAP_FLAG_VADDR = 1 << 2;
 /** Fixed part; a flexible `__u8 data[]` follows at offset 24. */
 export const VfioIommuType1DmaUnmap = defineStruct('vfio_iommu_type1_dma_unmap', 24, {
   argsz: u32(0), flags: u32(4), iova: u64(8), size: u64(16),
+}, {
+  flags: flagNames([VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP, 'VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP'], [VFIO_DMA_UNMAP_FLAG_ALL, 'VFIO_DMA_UNMAP_FLAG_ALL'],
+    [VFIO_DMA_UNMAP_FLAG_VADDR, 'VFIO_DMA_UNMAP_FLAG_VADDR']),
 });
