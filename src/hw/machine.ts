@@ -54,6 +54,15 @@ function e1000eFirmware(n: number): E1000eFirmware {
   return { bars: [f.bars[0] + k * 0x40000n, f.bars[1] + k * 0x40000n, f.bars[2] + k * 0x20n, f.bars[3] + k * 0x40000n], irqLine: f.irqLine, mac };
 }
 
+/**
+ * PCI_INTERRUPT_LINE as SeaBIOS routes a q35 slot's INTA: by slot, 10, 10,
+ * 11, 11 over and over (00:01.0 reads 0x0a, 00:02.0 and 00:03.0 0x0b on the
+ * oracle's machines: vfio_config, amd_nic_config).
+ */
+function seabiosIntxLine(slot: number): number {
+  return [0x0a, 0x0a, 0x0b, 0x0b][slot & 3]!;
+}
+
 /** Build the machine a platform describes. No unit: no VFIO functions (no-IOMMU mode is not modelled). */
 export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
   const units = pl.iommus.map((u, i) => makeUnit(u, i, groupIds));
@@ -68,7 +77,7 @@ export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
     }
     const common = { bdf: f.bdf, iommu, isolatedMsi: true, ...(group ? { group } : {}) };
     const fn: VfioCapableFunction = f.model === 'e1000e'
-      ? new E1000e({ ...common, firmware: e1000eFirmware(nics++) })
+      ? new E1000e({ ...common, firmware: { ...e1000eFirmware(nics++), irqLine: seabiosIntxLine(f.bdf.device) } })
       : new PciEndpoint({ ...common, vendorId: f.vendorId ?? 0x1b36, deviceId: f.deviceId ?? 0x000d, classCode: f.classCode ?? 0xff0000 });
     if (iommu instanceof ArmSmmuV3) iommu.probeMaster(fn, pl.rootComplexes.find((rc) => rc.segment === f.bdf.domain)?.canwbs ?? false);
     return fn;
