@@ -3,27 +3,34 @@
 // the emulator, compared line by line; each divergence shrunk to a short
 // reproducer (the steps it needs, found by delta debugging on both sides).
 //
-//   oracle fuzz [--vfio] [--no-shrink] [--v2] SEEDS STEPS
+//   oracle fuzz [--vfio [--snoop-control] | --amd] [--no-shrink] [--v2] [--tally FILE] SEEDS STEPS
 //     SEEDS  a seed, a list 1,2,3 or a range 1-8
 //     --v2   the generator's version 2 (more step kinds; gen v2 SEED ...)
+//     --tally FILE  append a row (date, machine, version, seeds, steps of the
+//            seeds that agree throughout, differing seeds) to FILE's table (test/fuzz/tally.md)
+// Timing goes to stderr: the guest's boot and its clients' time, the
+// emulator's run (both sides run at once), the comparison.
 //
 // Exit: 0 every seed agrees, 1 some differ, 64 usage, other: the oracle's.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const GEN = join(ROOT, 'test/fuzz/gen.c');
 
 function usage(code) {
-  (code ? process.stderr : process.stdout).write(`usage: oracle fuzz [--vfio] [--no-shrink] [--v2] SEEDS STEPS
+  (code ? process.stderr : process.stdout).write(`usage: oracle fuzz [--vfio [--snoop-control] | --amd] [--no-shrink] [--v2] [--tally FILE] SEEDS STEPS
   Runs test/fuzz/gen.c with each seed on the oracle's kernel and under the
-  emulator (platform mock, or qemu-vtd with --vfio), reports the first step
-  where they differ and a shrunk reproducer (gen SEED N SKIPS...).
+  emulator (platform mock; qemu-vtd with --vfio, qemu-vtd-sc with --vfio
+  --snoop-control, amd-vi with --amd), reports the first step where they
+  differ and a shrunk reproducer (gen SEED N SKIPS...).
   SEEDS: N, N,M,... or A-B. --v2: the generator's version 2 (fork, dup,
   freed memory, FIO* ioctls, VFIO container and group files).
+  --tally FILE: append the run's row to FILE (test/fuzz/tally.md).
 `);
   process.exit(code);
 }
@@ -40,18 +47,26 @@ function parseSeeds(s) {
 }
 
 const args = process.argv.slice(2);
-let vfio = false, shrink = true, V = [];
+let vfio = false, snoop = false, amd = false, shrink = true, V = [], tally = '';
 while (args[0]?.startsWith('-')) {
   const a = args.shift();
   if (a === '--vfio') vfio = true;
+  else if (a === '--snoop-control') snoop = true;
+  else if (a === '--amd') amd = true;
   else if (a === '--no-shrink') shrink = false;
   else if (a === '--v2') V = ['v2'];
+  else if (a === '--tally' && args.length) tally = resolve(args.shift());
   else if (a === '-h' || a === '--help') usage(0);
   else usage(64);
 }
 if (args.length !== 2 || !/^\d+$/.test(args[1])) usage(64);
+if ((snoop && !vfio) || (amd && vfio)) usage(64);
 const seeds = parseSeeds(args[0]);
 const steps = Number(args[1]);
+/** The oracle's machine flags and the emulator's platform. */
+const machine = amd ? ['--amd'] : vfio ? ['--vfio', ...(snoop ? ['--snoop-control'] : [])] : [];
+const platform = amd ? 'amd-vi' : snoop ? 'qemu-vtd-sc' : vfio ? 'qemu-vtd' : 'mock';
+const secs = (t0) => ((performance.now() - t0) / 1000).toFixed(1);
 
 const work = mkdtempSync(join(tmpdir(), 'iommufd-fuzz-'));
 process.on('exit', () => rmSync(work, { recursive: true, force: true }));
@@ -66,17 +81,21 @@ function collect(cmd, argv) {
     p.stdout.on('data', (d) => out.push(d));
     p.stderr.on('data', (d) => err.push(d));
     p.on('error', reject);
-    p.on('close', (code) => resolveP({ code, out: Buffer.concat(out).toString(), err: Buffer.concat(err).toString() }));
+    p.on('close', (code) => resolveP({ code, out: Buffer.concat(out), err: Buffer.concat(err).toString() }));
   });
 }
 
 /** Runs (each an argv list for gen) on both sides: per run, its lines. */
 async function both(runs) {
   const flat = runs.flatMap((r, i) => (i ? ['--', ...r] : r));
-  const oracle = () => collect('bash', [join(ROOT, 'oracle/oracle'), 'run', ...(vfio ? ['--vfio'] : []), '--timeout=1800', GEN, ...flat]);
+  // the guest's output comes gzipped (gen -z): its serial port is the slow part
+  const oracle = () => collect('bash', [join(ROOT, 'oracle/oracle'), 'run', ...machine, '--timeout=3600', GEN, '-z', ...flat]);
+  const t0 = performance.now();
+  let tk = '', te = '';
   let [k, e] = await Promise.all([
-    oracle(),
-    collect(join(ROOT, 'bin/iommufd-emu'), ['run', '--root-caps', '--platform', vfio ? 'qemu-vtd' : 'mock', '--', bin, ...flat]),
+    oracle().then((r) => { tk = secs(t0); return r; }),
+    collect(join(ROOT, 'bin/iommufd-emu'), ['run', '--root-caps', '--platform', platform, '--', bin, ...flat])
+      .then((r) => { te = secs(t0); return r; }),
   ]);
   // a guest that did not come up (a loaded host) is tried again
   for (let again = 0; again < 3 && k.code === 71; again++) k = await oracle();
@@ -84,7 +103,23 @@ async function both(runs) {
     process.stderr.write(k.err);
     process.exit(k.code ?? 1);
   }
-  return { kernel: split(k.out), emu: split(e.out) };
+  if (e.code !== 0) {
+    process.stderr.write(`fuzz: the emulator's run ended with ${e.code}:\n${e.err}`);
+    process.exit(70);
+  }
+  // where the time went: the oracle's boot line names qemu's and the clients' seconds
+  const boot = /boot: .*?: ([\d.]+) s in qemu, of which clients ([\d.]+) s/.exec(k.err);
+  const t1 = performance.now();
+  let kout;
+  try {
+    // (a guest that stopped mid-run leaves a cut stream: what it has)
+    kout = gunzipSync(k.out, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).toString();
+  } catch {
+    kout = k.out.toString();   // a run that died before gzip got its output
+  }
+  const res = { kernel: split(kout), emu: split(e.out.toString()) };
+  process.stderr.write(`fuzz: ${runs.length} run(s): oracle ${tk} s (qemu ${boot?.[1] ?? '?'} s, gen in the guest ${boot?.[2] ?? '?'} s), emulator ${te} s (at once), split ${secs(t1)} s\n`);
+  return res;
 }
 
 /** gen's output, one array of lines per run ("seed ..." starts one). */
@@ -169,11 +204,12 @@ async function shrinkSeed(seed, t, lines) {
   return { argv, kept, kernel: res.kernel[0] ?? [], emu: res.emu[0] ?? [] };
 }
 
-let bad = 0;
+let bad = 0, agreed = 0;
 const first = await both(seeds.map((s) => [...V, String(s), String(steps)]));
 for (const [i, seed] of seeds.entries()) {
   const d = firstDiff(first.kernel[i], first.emu[i]);
   if (!d) {
+    agreed += steps;
     console.log(`seed ${seed}: ${steps} steps agree (${first.kernel[i]?.length ?? 0} lines)`);
     continue;
   }
@@ -187,5 +223,11 @@ for (const [i, seed] of seeds.entries()) {
     if (r.kernel[j] === r.emu[j]) console.log(`    ${r.kernel[j]}`);
     else console.log(`  - ${r.kernel[j] ?? ''}\n  + ${r.emu[j] ?? ''}`);
   }
+}
+if (tally) {
+  // | date | machine | gen | seeds | steps each | steps of the seeds that agree | seeds differing |
+  const day = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const row = `| ${day} | ${platform} | ${V.length ? 'v2' : 'v1'} | ${args[0]} | ${steps} | ${agreed} | ${bad} |\n`;
+  appendFileSync(tally, row);
 }
 process.exit(bad ? 1 : 0);

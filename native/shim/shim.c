@@ -163,7 +163,10 @@ static int no_page;
 #define SPIN_PROBE 64
 static long spin_ns = SPIN_MAX_NS;
 static int spin_skipped;
-/* A REC_WRITE faulted: tell the server with the next request. */
+/* A REC_WRITE faulted, or the program took memory away (munmap, mprotect,
+ * mmap MAP_FIXED, mremap): tell the server with the next request, so it
+ * checks user pointers against the mappings as they are now (its snapshot
+ * re-reads on a miss, which only finds memory added). */
 static int maps_stale;
 /* Names this process image to the server: new at start-up (so after exec) and
  * in a forked child, so the server knows a reconnecting image from a new one. */
@@ -2860,6 +2863,8 @@ static void *mmap_common(mmap_fn real, void *addr, size_t len, int prot, int fla
 	if (!(flags & MAP_ANONYMOUS) && fd_kind(fd, &ino) == FD_EMU)
 		return emu_mmap(real, addr, len, prot, flags, ino, off);
 	p = real(addr, len, prot, flags, fd, off);
+	if (p != MAP_FAILED && (flags & MAP_FIXED))
+		maps_stale = 1;
 	if (p != MAP_FAILED && (flags & MAP_FIXED) && nmaps)
 		forget_range((uintptr_t)p, (uintptr_t)p + ((len + 4095) & ~(size_t)4095));
 	return p;
@@ -2882,6 +2887,8 @@ EXPORT int munmap(void *addr, size_t len)
 	int r;
 	resolve();
 	r = real_munmap(addr, len);
+	if (r == 0)
+		maps_stale = 1;
 	if (r == 0 && nmaps)
 		forget_range((uintptr_t)addr, (uintptr_t)addr + ((len + 4095) & ~(size_t)4095));
 	return r;
@@ -2898,6 +2905,7 @@ EXPORT int mprotect(void *addr, size_t len, int prot)
 	int r = 0, i, any = 0;
 
 	resolve();
+	maps_stale = 1;
 	if (!nmaps || !len || (start & 4095))
 		return real_mprotect(addr, len, prot);
 	take(&maplock, &sigs);
@@ -2980,6 +2988,8 @@ EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
 		}
 	}
 	p = real_mremap(old, old_len, new_len, flags, want);
+	if (p != MAP_FAILED)
+		maps_stale = 1;
 	if (p == MAP_FAILED || !nmaps)
 		return p;
 	{

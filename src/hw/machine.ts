@@ -69,6 +69,15 @@ function qemu10E1000eConfig(c: PciConfigSpace): void {
   c.set(0x108, 4, 0x02400000);
 }
 
+/**
+ * PCI_INTERRUPT_LINE as SeaBIOS routes a q35 slot's INTA: by slot, 10, 10,
+ * 11, 11 over and over (00:01.0 reads 0x0a, 00:02.0 and 00:03.0 0x0b on the
+ * oracle's machines: vfio_config, amd_nic_config).
+ */
+function seabiosIntxLine(slot: number): number {
+  return [0x0a, 0x0a, 0x0b, 0x0b][slot & 3]!;
+}
+
 /** Build the machine a platform describes. No unit: no VFIO functions (no-IOMMU mode is not modelled). */
 export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
   const units = pl.iommus.map((u, i) => makeUnit(u, i, groupIds));
@@ -84,7 +93,7 @@ export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
     }
     const common = { bdf: f.bdf, iommu, isolatedMsi: true, ...(group ? { group } : {}) };
     const fn: VfioCapableFunction = f.model === 'e1000e'
-      ? new E1000e({ ...common, firmware: e1000eFirmware(nics++, withIgb) })
+      ? new E1000e({ ...common, firmware: { ...e1000eFirmware(nics++, withIgb), irqLine: seabiosIntxLine(f.bdf.device) } })
       : f.model === 'igb' ? new Igb(common)
       : new PciEndpoint({ ...common, vendorId: f.vendorId ?? 0x1b36, deviceId: f.deviceId ?? 0x000d, classCode: f.classCode ?? 0xff0000 });
     if (withIgb && fn instanceof E1000e) qemu10E1000eConfig(fn.model.config);

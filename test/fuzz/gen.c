@@ -1,6 +1,6 @@
 // gen: seeded random iommufd ioctl sequences, one deterministic line per step.
 //
-//   gen [v2] SEED STEPS [SKIP...]
+//   gen [-z] [v2] SEED STEPS [SKIP...] [-- [v2] SEED STEPS [SKIP...]]...
 //
 // The same program runs on Linux (the oracle) and under the emulator; the
 // lines are compared. A step's arguments come from its own random stream
@@ -27,7 +27,8 @@
 // (In version 1 a RAW FAULT_QUEUE_ALLOC can leave its fd number in a data
 // page that a later RAW call reads as an id: mock seed 65 step 3669 reads
 // dev_id 6 on Linux and 5 under the emulator. Not a difference of theirs.)
-// Runs on either oracle machine (plain: mock; --vfio: qemu-vtd).
+// Runs on every oracle machine (plain: mock; --vfio: qemu-vtd, with
+// --snoop-control qemu-vtd-sc; --amd: amd-vi).
 // platform: mock
 #include "step.h"
 #include "iofd.h"
@@ -656,9 +657,13 @@ static void s_test(unsigned n)
 	__u32 op = chance(97) ? ops[below(sizeof(ops) / sizeof(ops[0]))] : below(30);
 
 	/* With real devices, no mock domains: Linux 7.2 oopses when a real
-	 * device is attached to one (test/fuzz/mock_hwpt_real_dev.c). */
+	 * device is attached to one (test/fuzz/mock_hwpt_real_dev.c); and no
+	 * ops that read a real device as a mock one (DEV_CHECK_CACHE compares
+	 * kernel memory past it, TRIGGER_VEVENT takes a lock there:
+	 * test/fuzz/check_cache_real_dev.c). */
 	if (nvfd && (op == IOMMU_TEST_OP_MOCK_DOMAIN || op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS ||
-		     op == IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE))
+		     op == IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE || op == IOMMU_TEST_OP_DEV_CHECK_CACHE ||
+		     op == IOMMU_TEST_OP_TRIGGER_VEVENT))
 		op = IOMMU_TEST_OP_CREATE_ACCESS;
 	__u32 id = pick_id();
 	struct iommu_test_cmd *c;
@@ -1164,7 +1169,36 @@ static void s_container(unsigned n)
 	}
 }
 
-/* The group files (/dev/vfio/1, /dev/vfio/2) of the --vfio machine. */
+/*
+ * The devices' PCI names (GET_DEVICE_FD's argument): vfio0's and vfio1's from
+ * sysfs (VT-d machine 0000:00:01.0 and 02.0, AMD machine 02.0 and 03.0, whose
+ * 01.0 is the IOMMU), then one that names no VFIO device (03.0, or 01.0 where
+ * 03.0 is one).
+ */
+static char bdf[3][32] = { "0000:00:01.0", "0000:00:02.0", "0000:00:03.0" };
+
+static void find_bdfs(void)
+{
+	char p[64], t[256];
+	int d;
+
+	for (d = 0; d < nvfd && d < 2; d++) {
+		ssize_t n;
+		char *b;
+
+		snprintf(p, sizeof(p), "/sys/class/vfio-dev/vfio%d/device", d);
+		n = readlink(p, t, sizeof(t) - 1);
+		if (n <= 0)
+			continue;
+		t[n] = 0;
+		b = strrchr(t, '/');
+		snprintf(bdf[d], sizeof(bdf[d]), "%.31s", b ? b + 1 : t);
+	}
+	if (!strcmp(bdf[0], bdf[2]) || !strcmp(bdf[1], bdf[2]))
+		snprintf(bdf[2], sizeof(bdf[2]), "0000:00:01.0");
+}
+
+/* The group files (/dev/vfio/1, /dev/vfio/2) of the machines with VFIO devices. */
 static void s_group(unsigned n)
 {
 	int g = (int)below(nvfd), rc;
@@ -1214,7 +1248,7 @@ static void s_group(unsigned n)
 		snprintf(a, sizeof(a), "UNSET_CONTAINER group%d", g + 1);
 	} else {
 		/* GET_DEVICE_FD: the fd it returns becomes the device's, if it has none */
-		static const char *names[] = { "0000:00:01.0", "0000:00:02.0", "0000:00:03.0", "vfio0", "" };
+		const char *names[] = { bdf[0], bdf[1], bdf[2], "vfio0", "" };
 		unsigned k = below(5);
 		int d = k < 2 ? (int)k : 0;
 
@@ -1342,7 +1376,14 @@ static void v2_step(unsigned n, unsigned r)
  * (that differs between Linux's run and the emulator's, and between runs).
  * Holes are PROT_NONE inside it for the same reason: nothing can be mapped
  * into them later.
+ * At a fixed address (POOL_AT; anywhere if that is taken), so the user
+ * pointers gen writes into its structs are the same bytes on both sides and
+ * in every run: an access whose IOVAs map the argument page (a mapping from
+ * an out page across the guard, read only where it is mapped) reads them
+ * (amd-vi seed 212 step 1361 read its own uptr).
  */
+#define POOL_AT 0x200000200000UL   /* 2 MiB aligned, not 4 MiB */
+
 static unsigned char *pool_alloc(void)
 {
 	const size_t guard = 4UL << 30, span = 2 * guard + BUF_ALIGN + NPOOL * PG;
@@ -1350,7 +1391,13 @@ static unsigned char *pool_alloc(void)
 	size_t off;
 
 	prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0);
-	raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	raw = mmap((void *)(POOL_AT - guard), span, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (raw != (void *)(POOL_AT - guard)) {
+		if (raw != MAP_FAILED)
+			munmap(raw, span);
+		raw = mmap(NULL, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	}
 	if (raw == MAP_FAILED) {
 		printf("pool: mmap failed (%s)\n", errno_name(errno));
 		exit(1);
@@ -1410,6 +1457,7 @@ static int run(int argc, char **argv)
 	}
 	printf("seed %llu steps %u%s\n", seed, nsteps, ver >= 2 ? " v2" : "");
 	nvfd = access("/dev/vfio/devices/vfio0", F_OK) ? 0 : access("/dev/vfio/devices/vfio1", F_OK) ? 1 : 2;
+	find_bdfs();
 	for (i = 0; i < nsteps; i++) {
 		unsigned r;
 
@@ -1433,14 +1481,47 @@ static int run(int argc, char **argv)
 	return 0;
 }
 
-/* gen SEED STEPS [SKIP...] [-- SEED STEPS [SKIP...]]...: each run in its own
- * child process (its own iommufd and memory), one after the other. */
+/*
+ * -z: stdout through "gzip -9" (the oracle's guest has busybox's). The
+ * guest sends its output over an emulated serial port at some 20 KB/s, so a
+ * 5,000-step run spent twice as long being sent as being run; the lines
+ * compress about 5 times.
+ */
+static pid_t gzip_out(void)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe(p))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		dup2(p[0], 0);
+		close(p[0]);
+		close(p[1]);
+		execlp("gzip", "gzip", "-9", "-c", (char *)NULL);
+		_exit(127);
+	}
+	dup2(p[1], 1);
+	close(p[0]);
+	close(p[1]);
+	return pid;
+}
+
+/* gen [-z] SEED STEPS [SKIP...] [-- SEED STEPS [SKIP...]]...: each run in its
+ * own child process (its own iommufd and memory), one after the other. */
 int main(int argc, char **argv)
 {
 	int a = 1, b, st;
+	pid_t z = -1;
 
-	if (argc < 3) {
-		fprintf(stderr, "usage: gen [v2] SEED STEPS [SKIP|A-B...] [-- [v2] SEED STEPS ...]\n");
+	if (argc > 1 && !strcmp(argv[1], "-z")) {
+		z = gzip_out();
+		a = 2;
+	}
+	if (argc < a + 2) {
+		fprintf(stderr, "usage: gen [-z] [v2] SEED STEPS [SKIP|A-B...] [-- [v2] SEED STEPS ...]\n");
 		return 64;
 	}
 	while (a < argc) {
@@ -1462,6 +1543,11 @@ int main(int argc, char **argv)
 			printf("run ended: %s %d\n", WIFEXITED(st) ? "exit" : "signal",
 			       WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
 		a = b + 1;
+	}
+	if (z > 0) {
+		fflush(stdout);
+		close(1);
+		waitpid(z, &st, 0);
 	}
 	return 0;
 }
