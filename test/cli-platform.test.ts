@@ -59,7 +59,7 @@ describe('iommufd-emu platform', () => {
   it('list: every built-in, one per line', () => {
     const r = cli(['platform', 'list']);
     assert.equal(r.status, 0);
-    assert.deepEqual(r.stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[0]), ['mock', 'qemu-vtd', 'qemu-vtd-sc', 'intel-client', 'arm-smmuv3', 'amd-vi']);
+    assert.deepEqual(r.stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[0]), ['mock', 'qemu-vtd', 'qemu-vtd-sc', 'intel-client', 'arm-smmuv3', 'amd-vi', 'qemu-smmuv3']);
   });
 
   it('show: units with registers, functions, and the coherency table per platform', () => {

@@ -26,7 +26,7 @@ export function findRoot(): string {
   return join(here, '../../..');
 }
 
-export type Platform = 'mock' | 'qemu-vtd' | 'qemu-vtd-sc' | 'amd-vi';
+export type Platform = 'mock' | 'qemu-vtd' | 'qemu-vtd-sc' | 'amd-vi' | 'qemu-smmuv3';
 
 // ------------------------------------------------------------- stamps
 
@@ -223,7 +223,9 @@ export function loadClients(clients: string, stampFile: string): Client[] {
           ? 'qemu-vtd'
           : oracleFlags.includes('--amd')
             ? 'amd-vi'
-            : 'mock';
+            : oracleFlags.includes('--arm')
+              ? 'qemu-smmuv3'
+              : 'mock';
     }
     const problems: string[] = [];
     const goldenPath = join(clients, `${name}.golden`);
