@@ -66,7 +66,7 @@ describe('iommufd-emu platform', () => {
     const arm = cli(['platform', 'show', 'arm-smmuv3']);
     assert.equal(arm.status, 0, arm.stderr);
     for (const line of [
-      '  smmu3.1  SMMUv3, non-coherent, stage 1+2, OAS 44; IDR0-5 0x0d44100b 0x02730010 0x00000000 0x00000404 0x00000000 0x00000054 IIDR 0x00000000 AIDR 0x00000001',
+      '  smmu3.1  SMMUv3, non-coherent, stage 1+2, OAS 44; IDR0-5 0x0d44100b 0x02730010 0x00000000 0x00001414 0x00000000 0x00000074 IIDR 0x00000000 AIDR 0x00000001',
       '  segment 0x0000  CANWBS',
       '  vfio1  0001:00:01.0  144d:a808 class 010802  pci-function  group 2  smmu3.1',
       '  vfio0   ok      yes      new HWPT 3, enforcing',
