@@ -5,8 +5,8 @@
 // arm_smmu_hw_info), coherent by IORT's COHACC override, a root complex
 // without CANWBS (qemu's IORT sets CCA, CPM and DACS only, as the probe
 // oracle/guest/arm-iort.c printed it), and two e1000e at 00:01.0 and
-// 00:02.0. The client-visible side is in oracle/pending/arm_cdev.c and
-// arm_group.c, whose goldens wait for the arm64 kernel.
+// 00:02.0. The client-visible side is in the goldens arm_cdev, arm_group
+// and arm_sysfs (test/conformance/).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine, IommufdFile, SimProcess, errno as E, uapi as U } from '../src/lib/index.js';
