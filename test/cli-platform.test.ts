@@ -59,14 +59,14 @@ describe('iommufd-emu platform', () => {
   it('list: every built-in, one per line', () => {
     const r = cli(['platform', 'list']);
     assert.equal(r.status, 0);
-    assert.deepEqual(r.stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[0]), ['mock', 'qemu-vtd', 'qemu-vtd-sc', 'qemu-vtd-sm', 'qemu-vtd-sm-sc', 'intel-client', 'arm-smmuv3', 'qemu-vtd-igb', 'amd-vi']);
+    assert.deepEqual(r.stdout.split('\n').filter(Boolean).map((l) => l.split(' ')[0]), ['mock', 'qemu-vtd', 'qemu-vtd-sc', 'qemu-vtd-sm', 'qemu-vtd-sm-sc', 'intel-client', 'arm-smmuv3', 'qemu-vtd-igb', 'amd-vi', 'qemu-smmuv3']);
   });
 
   it('show: units with registers, functions, and the coherency table per platform', () => {
     const arm = cli(['platform', 'show', 'arm-smmuv3']);
     assert.equal(arm.status, 0, arm.stderr);
     for (const line of [
-      '  smmu3.1  SMMUv3, non-coherent, stage 1+2, OAS 44; IDR0-5 0x0d44100b 0x02730010 0x00000000 0x00000404 0x00000000 0x00000054 IIDR 0x00000000 AIDR 0x00000001',
+      '  smmu3.1  SMMUv3, non-coherent, stage 1+2, OAS 44; IDR0-5 0x0d44100b 0x02730010 0x00000000 0x00001414 0x00000000 0x00000074 IIDR 0x00000000 AIDR 0x00000001',
       '  segment 0x0000  CANWBS',
       '  vfio1  0001:00:01.0  144d:a808 class 010802  pci-function  group 2  smmu3.1',
       '  vfio0   ok      yes      new HWPT 3, enforcing',

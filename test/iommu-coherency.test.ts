@@ -94,14 +94,14 @@ test('GET_HW_INFO: type and bytes per IOMMU; PCI_ATS_NOT_SUPPORTED for NICs with
       { flags: 0, reserved: 0, idr: want.idr, iidr: 0, aidr: 1 });
     // qemu smmuv3 (stage=nested): S2P|S1P|TTF=AArch64 (2<<2)|COHACC|ASID16|VMID16|TTENDIAN=LE|STALL_MODEL=1|TERM_MODEL|ST_LEVEL=2lvl
     assert.equal(got.idr[0], 0x0d44101b);
-    assert.deepEqual([got.idr[1], got.idr[3], got.idr[5]], [0x02730010, 0x404, 0x54]);
+    assert.deepEqual([got.idr[1], got.idr[3], got.idr[5]], [0x02730010, 0x1414, 0x74]);
     assert.equal(Buffer.from(r.bytes.slice(40)).toString('hex'), '00'.repeat(8));
     assert.equal(errnoOf(() => hwInfo(f, 1, U.IOMMU_HW_INFO_TYPE_AMD)), E.EOPNOTSUPP);
     assert.equal(hwInfo(f, 1, U.IOMMU_HW_INFO_TYPE_ARM_SMMUV3).type, 2);
   }
   // Switches show in the registers: a non-coherent SMMU has no COHACC, S2FWB sets IDR3.FWB (and AIDR v3.2), OAS 48 is 5.
   assert.equal(smmuV3Idr({ coherent: false }).idr[0]! & 0x10, 0);
-  assert.deepEqual(smmuV3Idr({ coherent: true, s2fwb: true, oas: 48 }), { idr: [0x0d44101b, 0x02730010, 0, 0x504, 0, 0x55], iidr: 0, aidr: 2 });
+  assert.deepEqual(smmuV3Idr({ coherent: true, s2fwb: true, oas: 48 }), { idr: [0x0d44101b, 0x02730010, 0, 0x1514, 0, 0x75], iidr: 0, aidr: 2 });
   assert.equal(smmuV3Idr({ coherent: true, stage2: false }).idr[0], 0x0d40101a);
   // VT-d on the client machine: dmar0 has SC, dmar1 (the iGPU's) has not.
   {

@@ -90,7 +90,7 @@ describe('npm pack, installed in a fresh project', () => {
       console.log([Object.keys(PLATFORMS).join(','), DEFAULT_PLATFORM, f.ioasAlloc(), f.ctx.engine.platform.name, g.ctx.engine.platform.name, err].join(' '));
     `]);
     assert.equal(lib.status, 0, lib.stderr);
-    assert.equal(lib.stdout, 'mock,qemu-vtd,qemu-vtd-sc,qemu-vtd-sm,qemu-vtd-sm-sc,intel-client,arm-smmuv3,qemu-vtd-igb,amd-vi mock 1 qemu-vtd mock 2\n');
+    assert.equal(lib.stdout, 'mock,qemu-vtd,qemu-vtd-sc,qemu-vtd-sm,qemu-vtd-sm-sc,intel-client,arm-smmuv3,qemu-vtd-igb,amd-vi,qemu-smmuv3 mock 1 qemu-vtd mock 2\n');
 
     // The types, from the package root, for a TypeScript user.
     fs.writeFileSync(path.join(dir, 'consumer.ts'), TS_CONSUMER);

@@ -24,7 +24,7 @@ function refusal(text: string): string {
 
 test('every built-in platform passes the checks a file gets', () => {
   for (const p of Object.values(PLATFORMS)) assert.doesNotThrow(() => checkPlatform(p), p.name);
-  assert.deepEqual(Object.keys(PLATFORMS), ['mock', 'qemu-vtd', 'qemu-vtd-sc', 'qemu-vtd-sm', 'qemu-vtd-sm-sc', 'intel-client', 'arm-smmuv3', 'qemu-vtd-igb', 'amd-vi']);
+  assert.deepEqual(Object.keys(PLATFORMS), ['mock', 'qemu-vtd', 'qemu-vtd-sc', 'qemu-vtd-sm', 'qemu-vtd-sm-sc', 'intel-client', 'arm-smmuv3', 'qemu-vtd-igb', 'amd-vi', 'qemu-smmuv3']);
 });
 
 test('the example files under platforms/ load, and the schema lists the same keys the parser knows', () => {
@@ -125,7 +125,7 @@ test('loadPlatform: a built-in name, a file, or ENOENT naming both', () => {
   assert.equal(loadPlatform('amd-vi'), PLATFORMS['amd-vi']);
   try { loadPlatform('/nonexistent/p.json'); assert.fail(); } catch (e) {
     assert.ok(e instanceof Errno && e.code === ENOENT);
-    assert.match(e.message, /no such platform \(built-in: mock, qemu-vtd, qemu-vtd-sc, qemu-vtd-sm, qemu-vtd-sm-sc, intel-client, arm-smmuv3, qemu-vtd-igb, amd-vi\) or file/);
+    assert.match(e.message, /no such platform \(built-in: mock, qemu-vtd, qemu-vtd-sc, qemu-vtd-sm, qemu-vtd-sm-sc, intel-client, arm-smmuv3, qemu-vtd-igb, amd-vi, qemu-smmuv3\) or file/);
   }
 });
 

@@ -147,7 +147,7 @@ describe('sysfs of arm-smmuv3: two SMMUv3 units, two segments', () => {
     assert.deepEqual(r.out.trim().split('\n'), [
       'smmu3.0x0000000009050000', 'smmu3.0x0000000009070000',
       '../../devices/platform/arm-smmu-v3.1.auto/iommu/smmu3.0x0000000009070000',
-      'devices', 'subsystem', 'uevent', '0001:00:00.0', '0001:00:01.0',
+      'device', 'devices', 'subsystem', 'uevent', '0001:00:00.0', '0001:00:01.0',
       '../../platform/arm-smmu-v3.1.auto/iommu/smmu3.0x0000000009070000',
       '/sys/bus/platform/drivers/arm-smmu-v3',
       'platform:arm-smmu-v3',

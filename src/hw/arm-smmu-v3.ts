@@ -48,8 +48,13 @@ export const IDR1_CMDQS_SHIFT = 21;
 export const IDR3_HAD = 1 << 2;
 export const IDR3_FWB = 1 << 8;
 export const IDR3_RIL = 1 << 10;
+/** IDR3.XNX: stage 2 has the two-bit XN field (qemu sets it with stage 2). */
+export const IDR3_XNX = 1 << 4;
+/** IDR3.BBML = 2: break-before-make level 2. */
+export const IDR3_BBML2 = 2 << 11;
 export const IDR5_OAS_SHIFT = 0;
 export const IDR5_GRAN4K = 1 << 4;
+export const IDR5_GRAN16K = 1 << 5;
 export const IDR5_GRAN64K = 1 << 6;
 export const IDR5_VAX_SHIFT = 10;
 
@@ -76,11 +81,15 @@ export interface ArmSmmuV3Options {
 }
 
 /**
- * qemu's smmuv3 ID registers (hw/arm/smmuv3.c smmuv3_init_regs with
- * stage=nested): AArch64 tables, little-endian, 16-bit ASIDs and VMIDs, no
- * stalls, 2-level stream table, 16-bit StreamIDs, queues of 2^19, HAD and
- * RIL, 4K and 64K granules, IIDR 0, AIDR 1 (SMMUv3.1; 2 with S2FWB, a
- * v3.2 feature). COHACC follows the firmware's coherency.
+ * qemu's smmuv3 ID registers (hw/arm/smmuv3.c smmuv3_init_regs): AArch64
+ * tables, little-endian, 16-bit ASIDs, no stalls, 2-level stream table,
+ * 16-bit StreamIDs, queues of 2^19, HAD, RIL and BBML 2, 4K, 16K and 64K
+ * granules, OAS 44 bits, IIDR 0, AIDR 1 (SMMUv3.1; 2 with S2FWB, a v3.2
+ * feature); with stage 2 also VMID16 and XNX. COHACC follows the firmware's
+ * coherency. Measured on the oracle's --arm machine by
+ * oracle/guest/arm-smmu-idr.c: QEMU 7.2 (stage 1 only) IDR0 0x0d40101a,
+ * IDR1 0x02730010, IDR3 0x00001404, IDR5 0x00000074, IIDR 0, AIDR 1;
+ * QEMU 10.0 (both stages by default) IDR0 0x0d44101b, IDR3 0x00001414.
  */
 export function smmuV3Idr(o: ArmSmmuV3Options): { idr: number[]; iidr: number; aidr: number } {
   let idr0 = IDR0_TTF_AARCH64 | IDR0_ASID16 | IDR0_TTENDIAN_LE | IDR0_STALL_MODEL_NONE | IDR0_TERM_MODEL | IDR0_ST_LVL_2LVL;
@@ -88,11 +97,12 @@ export function smmuV3Idr(o: ArmSmmuV3Options): { idr: number[]; iidr: number; a
   if (o.stage2 ?? true) idr0 |= IDR0_S2P | IDR0_VMID16;
   if (o.coherent) idr0 |= IDR0_COHACC;
   const idr1 = (16 << IDR1_SIDSIZE_SHIFT) | (19 << IDR1_EVTQS_SHIFT) | (19 << IDR1_CMDQS_SHIFT);
-  let idr3 = IDR3_HAD | IDR3_RIL;
+  let idr3 = IDR3_HAD | IDR3_RIL | IDR3_BBML2;
+  if (o.stage2 ?? true) idr3 |= IDR3_XNX;
   if (o.s2fwb) idr3 |= IDR3_FWB;
   const oas = OAS_ENCODING[o.oas ?? 44];
   if (oas === undefined) throw new Errno(EINVAL, `IDR5.OAS has no ${o.oas}-bit encoding`);
-  const idr5 = (oas << IDR5_OAS_SHIFT) | IDR5_GRAN4K | IDR5_GRAN64K;
+  const idr5 = (oas << IDR5_OAS_SHIFT) | IDR5_GRAN4K | IDR5_GRAN16K | IDR5_GRAN64K;
   return { idr: [idr0 >>> 0, idr1, 0, idr3, 0, idr5], iidr: 0, aidr: o.s2fwb ? 2 : 1 };
 }
 

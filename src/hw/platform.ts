@@ -23,6 +23,9 @@
 //   amd-vi       the oracle's --amd machine: qemu's amd-iommu (its own PCI
 //                function at 00:01.0) and two e1000e NICs (00:02.0 group 1,
 //                00:03.0 group 2).
+//   qemu-smmuv3  the oracle's --arm machine: qemu's arm64 virt, its SMMUv3
+//                (stage 1 only, coherent, no CANWBS) and two e1000e NICs
+//                (00:01.0 group 1, 00:02.0 group 2).
 //
 // A platform file is JSON (platforms/platform.schema.json, README "Platform
 // files"): {"base": NAME, ...} starts from a built-in one; "iommus",
@@ -180,6 +183,15 @@ export const PLATFORMS: Readonly<Record<string, Platform>> = {
   'amd-vi': {
     name: 'amd-vi', description: 'qemu q35 with amd-iommu and two e1000e NICs', testAbi: true,
     iommus: [{ kind: 'amd-vi', efr: QEMU_AMDVI_EFR, efr2: 0n }], rootComplexes: [], functions: [nic(2), nic(3)],
+  },
+  'qemu-smmuv3': {
+    name: 'qemu-smmuv3',
+    description: 'the oracle\'s --arm machine: qemu\'s arm64 virt with its SMMUv3 (stage 1 only; coherent by the IORT '
+      + 'COHACC override; the root complex without CANWBS) and two e1000e NICs at 00:01.0 and 00:02.0',
+    testAbi: true,
+    iommus: [{ kind: 'smmuv3', coherent: true, stage1: true, stage2: false, s2fwb: false, oas: 44 }],
+    rootComplexes: [{ segment: 0, canwbs: false }],
+    functions: [nic(1), nic(2)],
   },
 };
 

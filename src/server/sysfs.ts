@@ -422,6 +422,8 @@ export function machineSysfs(engine: Engine): MachineSysfs | undefined {
       file(`${pd}/uevent`, 'DRIVER=arm-smmu-v3\nMODALIAS=platform:arm-smmu-v3\n', 0o644);
       link(`${bp}/devices/${smmuPlatformName(unit)}`, `../../../devices/platform/${smmuPlatformName(unit)}`);
       link(`${bp}/drivers/arm-smmu-v3/${smmuPlatformName(unit)}`, `../../../../devices/platform/${smmuPlatformName(unit)}`);
+      file(`${bp}/drivers/arm-smmu-v3/uevent`, '', 0o200);
+      link(`${u}/device`, kernfsTarget(u, pd)); // its parent, the platform device (arm_sysfs.golden)
     }
     link(`${u}/subsystem`, `${up(unitPath)}../class/iommu`);
     if (unit instanceof AmdVi) link(`${u}/device`, kernfsTarget(u, `/sys/devices/pci0000:00/${amdFunction}`)); // its parent, the PCI function

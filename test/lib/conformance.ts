@@ -26,7 +26,7 @@ export function findRoot(): string {
   return join(here, '../../..');
 }
 
-export type Platform = 'mock' | 'qemu-vtd' | 'qemu-vtd-sc' | 'qemu-vtd-sm' | 'qemu-vtd-sm-sc' | 'qemu-vtd-igb' | 'amd-vi';
+export type Platform = 'mock' | 'qemu-vtd' | 'qemu-vtd-sc' | 'qemu-vtd-sm' | 'qemu-vtd-sm-sc' | 'qemu-vtd-igb' | 'amd-vi' | 'qemu-smmuv3';
 
 // ------------------------------------------------------------- stamps
 
