@@ -11,9 +11,15 @@
 //   PTE bits      VT-d SNP (11) only in enforcing domains; AMD FC (60) always;
 //                 SMMU cacheable attributes from IOMMU_CACHE, enforcement changes none.
 //   DMA_CC_IOMMU  the compat container answers 1 only when every HWPT enforces.
-// qemu shows the VT-d and AMD forms; the oracle goldens vfio_cdev and
-// vfio_cdev_sc back the VT-d rows. Non-coherent SMMUs, CANWBS and two VT-d
-// units follow from the kernel's code as cited in hw/.
+// The oracle goldens that back each row in the form qemu can show it:
+//   VT-d    vfio_cdev, vfio_cdev_sc (legacy); vtd_sm_cdev, vtd_sm_cdev_sc,
+//           vtd_sm_nest (scalable mode, PGSNP)
+//   AMD     amd_cdev, amd_group (coherent, enforcing, 16 bytes of hw info)
+//   SMMUv3  arm_cdev, arm_group (qemu's SMMU is coherent: bind succeeds; its
+//           root complex has no CANWBS in IORT: no domain enforces and
+//           DMA_CC_IOMMU reads 0; 40 bytes of hw info)
+// Non-coherent SMMUs, CANWBS and two VT-d units cannot be shown on qemu: they
+// follow from the kernel's code as cited in hw/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine, IommufdFile, SimProcess, errno as E, uapi as U, vfio as V } from '../src/lib/index.js';
