@@ -211,3 +211,68 @@ test('igb DMA fault: an RX buffer at an unmapped IOVA moves nothing and faults; 
   assert.equal(u32(get(r, RX_RING, 16), 8), 0x3, 'DD|EOP written back');
   assert.equal(r.nic.reg(RDH), 1);
 });
+
+test('two igbs (platforms/two-igb.json) share the wire: a frame igb A sends is DMA\'d into igb B\'s RX ring; each has its own MAC and BARs', async () => {
+  const m = new Machine('platforms/two-igb.json');
+  const f = m.openIommufd();
+  const ioas = f.ioasAlloc();
+  const buf = f.proc.mmap(0x20000n);
+  f.map({ ioasId: ioas, userVa: buf, length: 0x20000n, iova: IOVA });
+  const rigs: Rig[] = [0, 1].map((n) => {
+    const nic = f.openVfioDevice(n);
+    nic.bind(f);
+    nic.attach(ioas);
+    nic.enableBusMaster();
+    // Each NIC its own 64 KiB of the mapping: B's rings and buffers 64 KiB above A's.
+    return { m, f, nic, buf: buf + BigInt(n) * 0x10000n };
+  });
+  const [a, b] = rigs as [Rig, Rig];
+  assert.equal(m.engine.wire.ends.length, 2, 'both igbs plugged into the wire');
+  assert.equal(a.nic.reg(RAL0) >>> 0, 0x12005452);
+  assert.equal(b.nic.reg(RAL0) >>> 0, 0x12005452);
+  assert.equal(a.nic.reg(RAH0) >>> 0, 0x80005834, 'A: 52:54:00:12:34:58');
+  assert.equal(b.nic.reg(RAH0) >>> 0, 0x80005934, 'B: 52:54:00:12:34:59');
+  const bar = (r: Rig, i: number) => Number(r.nic.regionRead(7, 0x10 + 4 * i, 4)) >>> 0;
+  assert.deepEqual([0, 1, 2, 3].map((i) => bar(a, i)), [0xfeba0000, 0xfebc0000, 0xc081, 0xfebe8004], 'A: the firmware measured at 00:03.0');
+  assert.deepEqual([0, 1, 2, 3].map((i) => bar(b, i)), [0xfeaa0000, 0xfeac0000, 0xc0a1, 0xfebec004], 'B: its own BARs');
+  // Both links up; B's rings live at B's IOVAs (the Rig's buf makes put/get relative to them).
+  const link = async (r: Rig, base: bigint) => {
+    const n = r.nic;
+    n.setReg(MDIC, (1 << 26) | (1 << 21) | 0x1340);
+    m.engine.clock.advance(500e6);
+    assert.equal(n.reg(STATUS) & 2, 2);
+    n.reg(ICR);
+    for (let i = 0; i < 8; i++) put(r, RX_RING + BigInt(16 * i), desc(base + (RX_BUF - IOVA) + BigInt(0x800 * i), 0, 0));
+    n.setReg(RDBAL, Number(base + (RX_RING - IOVA))); n.setReg(RDLEN, 256); n.setReg(SRRCTL, 0x02000002); n.setReg(RDT, 8);
+    n.setReg(TDBAL, Number(base + (TX_RING - IOVA))); n.setReg(TDLEN, 256);
+    n.setReg(RCTL, RCTL_EN | RCTL_BAM);
+    n.setReg(TCTL, 0x3f0fa);
+  };
+  await link(a, IOVA);
+  await link(b, IOVA + 0x10000n);
+  // A frame from A to B's MAC (A's TX descriptor points at A's buffer IOVA).
+  const fr = frame(100, 9, [0x52, 0x54, 0x00, 0x12, 0x34, 0x59]);
+  put(a, TX_BUF, fr);
+  put(a, TX_RING, desc(TX_BUF, DEXT_DATA | EOP | IFCS | RS | fr.length, fr.length << 14));
+  a.nic.setReg(TDT, 1);
+  assert.equal(a.nic.reg(TDH), 1);
+  assert.equal(a.nic.reg(RDH), 0, 'nothing comes back to A');
+  assert.equal(b.nic.reg(RDH), 1, 'B took the frame');
+  assert.deepEqual(get(b, RX_BUF, 100), fr, 'the frame in B\'s RX buffer, by DMA');
+  assert.equal(u32(get(b, RX_RING, 16), 8), 0x3, 'B\'s write-back: DD|EOP');
+  assert.equal(a.nic.reg(GPTC), 1);
+  assert.equal(b.nic.reg(GPRC), 1);
+  // A frame to A's own MAC from B goes the other way.
+  const back = frame(64, 10, MAC);
+  put(b, TX_BUF, back);
+  put(b, TX_RING, desc(IOVA + 0x10000n + (TX_BUF - IOVA), DEXT_DATA | EOP | IFCS | RS | back.length, back.length << 14));
+  b.nic.setReg(TDT, 1);
+  assert.equal(a.nic.reg(RDH), 1, 'A took B\'s frame');
+  assert.deepEqual(get(a, RX_BUF, 64), back);
+});
+
+test('qemu-vtd-igb keeps its wire between the two e1000e: the igb (third NIC) is alone', () => {
+  const m = new Machine('qemu-vtd-igb');
+  const nets = m.engine.vfioDevices.map((d) => (d.pci as unknown as { model: { core: { net?: unknown } } }).model.core.net);
+  assert.deepEqual(nets.map((n) => n === undefined), [false, false, true]);
+});

@@ -122,7 +122,8 @@ export class Engine {
     const m = buildMachine(this.platform, this.iommuGroupIds);
     this.iommuUnits = m.units;
     for (const fn of m.vfioFunctions) this.plugVfioDevice(fn);
-    for (const d of this.vfioDevices) if (d.pci instanceof E1000e && this.wire.ends.length < 2) d.pci.model.plugInto(this.wire);
+    // The machine's first two NICs, whatever their models, share the wire.
+    for (const d of this.vfioDevices) if ((d.pci instanceof E1000e || d.pci instanceof Igb) && this.wire.ends.length < 2) d.pci.model.plugInto(this.wire);
   }
 
   /** Give vfio<n>'s function another DMA engine (the library's, in front of its CPU cache). */

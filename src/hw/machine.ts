@@ -12,7 +12,7 @@ import { ArmSmmuV3 } from './arm-smmu-v3.js';
 import { AmdVi } from './amd-vi.js';
 import { E1000e, E1000E_FIRMWARE_SLOT1, E1000E_FIRMWARE_SLOT2, type E1000eFirmware } from './e1000e.js';
 import { PciEndpoint } from './pci-endpoint.js';
-import { Igb } from './igb.js';
+import { Igb, IGB_FIRMWARE_SLOT3, type IgbFirmware } from './igb.js';
 import type { IommuGroup, IommuGroupIds } from './iommu.js';
 import type { PciFunctionModel, PciIommu, PciFunction, PciConfigSpace } from './pci.js';
 import type { VfioPciInfo } from './e1000e.js';
@@ -60,6 +60,19 @@ function e1000eFirmware(n: number, withIgb: boolean): E1000eFirmware {
 }
 
 /**
+ * The firmware of the n-th igb: the one the oracle measured at 00:03.0, then
+ * (not measured: no oracle machine has two) each further one's MMIO and flash
+ * BARs 1 MiB lower, clear of the e1000e's, its I/O ports 0x20 and its MSI-X
+ * BAR 16 KiB higher, and the next MAC.
+ */
+function igbFirmware(n: number, irqLine: number): IgbFirmware {
+  const f = IGB_FIRMWARE_SLOT3, k = BigInt(n);
+  const mac = [...f.mac];
+  mac[5] = (mac[5]! + n) & 0xff;
+  return { bars: [f.bars[0] - k * 0x100000n, f.bars[1] - k * 0x100000n, f.bars[2] + k * 0x20n, f.bars[3] + k * 0x4000n], irqLine, mac };
+}
+
+/**
  * The --igb machine runs QEMU 10, whose e1000e differs in config space from
  * 7.2's: DevCap has Extended Tag, and AER masks the uncorrectable internal
  * and TLP prefix blocked errors (igb_sysfs.golden).
@@ -82,7 +95,7 @@ function seabiosIntxLine(slot: number): number {
 export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
   const units = pl.iommus.map((u, i) => makeUnit(u, i, groupIds));
   const groups = new Map<number, IommuGroup>();
-  let nics = 0;
+  let nics = 0, igbs = 0;
   const withIgb = pl.functions.some((f) => f.model === 'igb');
   const vfioFunctions = pl.functions.map((f): VfioCapableFunction => {
     const iommu: PciIommu = units[f.iommu]!;
@@ -94,7 +107,7 @@ export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
     const common = { bdf: f.bdf, iommu, isolatedMsi: true, ...(group ? { group } : {}) };
     const fn: VfioCapableFunction = f.model === 'e1000e'
       ? new E1000e({ ...common, firmware: { ...e1000eFirmware(nics++, withIgb), irqLine: seabiosIntxLine(f.bdf.device) } })
-      : f.model === 'igb' ? new Igb(common)
+      : f.model === 'igb' ? new Igb({ ...common, firmware: igbFirmware(igbs++, seabiosIntxLine(f.bdf.device)) })
       : new PciEndpoint({ ...common, vendorId: f.vendorId ?? 0x1b36, deviceId: f.deviceId ?? 0x000d, classCode: f.classCode ?? 0xff0000 });
     if (withIgb && fn instanceof E1000e) qemu10E1000eConfig(fn.model.config);
     if (iommu instanceof ArmSmmuV3) iommu.probeMaster(fn, pl.rootComplexes.find((rc) => rc.segment === f.bdf.domain)?.canwbs ?? false);
