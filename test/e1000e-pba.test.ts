@@ -6,7 +6,7 @@
 // (e1000e_set_pbaclr); PBA writes are ignored; giving the vector an eventfd
 // delivers what waited and clears the bit, also after MSI-X was disabled
 // and enabled again. Measured on the oracle in
-// test/conformance/e1000e_pba.golden.
+// test/conformance/nic_pba.golden.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Engine, IommufdFile, SimProcess, vfio as V } from '../src/lib/index.js';

@@ -148,7 +148,7 @@ test('an MSI-X vector raised without an eventfd is pending until one is set', ()
   assert.equal(setIrqs(m, EFD | TRIG, V.VFIO_PCI_MSIX_IRQ_INDEX, 3, 1, [b]), 0);
   assert.equal(efd(m, b), 1n, 'the pending message, once');
   // The PBA is the function's: disabling MSI-X keeps what was pending, sent
-  // when the vector is enabled and unmasked again (e1000e_pba.golden).
+  // when the vector is enabled and unmasked again (nic_pba.golden).
   sink(m).msi(4, true);
   assert.equal(setIrqs(m, NONE | TRIG, V.VFIO_PCI_MSIX_IRQ_INDEX, 0, 0), 0);
   assert.equal(sink(m).msixPending?.(4), true);

@@ -184,7 +184,7 @@ export class VfioPciIntrs {
     for (const c of this.ctx.values()) c.trigger?.release();
     this.ctx.clear();
     // The PBA is the function's: disabling MSI-X leaves what waits there
-    // (measured: test/conformance/e1000e_pba.golden), sent once re-enabled and unmasked.
+    // (measured: test/conformance/nic_pba.golden), sent once re-enabled and unmasked.
     if (this.irqType === V.VFIO_PCI_MSI_IRQ_INDEX) this.config.msiEnabled = false;
     if (this.irqType !== NONE) this.config.setHwIrqEnable(this.irqType === V.VFIO_PCI_MSIX_IRQ_INDEX, false);
     this.irqType = NONE;

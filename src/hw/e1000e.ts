@@ -226,7 +226,7 @@ export class E1000eModel implements PciFunctionModel {
       setIntx: (level) => this.irqSink?.setIntx(level),
       // An MSI/MSI-X message is a memory write by the function: without bus
       // mastering qemu's bus-master address space drops it (measured:
-      // test/conformance/e1000e_irq.golden).
+      // test/conformance/nic_irq.golden).
       msi: (vector, msix) => { if (this.config.bytes[4]! & PCI_COMMAND_MASTER) this.irqSink?.msi(vector, msix); },
       msixClearPending: (vector) => this.irqSink?.msixClearPending?.(vector),
     });

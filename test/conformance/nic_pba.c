@@ -4,7 +4,9 @@
 // set their PBA bits; an IMS write of such a cause clears its vector's bit
 // only while CTRL_EXT.PBA_CLR is set; PBA writes are ignored; a PBACLR
 // write clears the bits it names; then what a disable and a re-enable of
-// MSI-X with three eventfds does with bits still pending.
+// MSI-X with three eventfds does with bits still pending. Interrupt
+// moderation and auto-masking are cleared first (not asserted on): the
+// NIC keeps what an earlier client of the same boot left there.
 // oracle: --vfio
 // platform: qemu-vtd
 #include "step.h"
@@ -22,12 +24,16 @@
 #define IRQ_ACTION_TRIGGER (1u << 5)
 #define IRQ_MSIX 2
 
-enum { CTRL_EXT = 0x18, ICR = 0xc0, ICS = 0xc8, IMS = 0xd0, IMC = 0xd8, IVAR = 0xe4, PBACLR = 0x5b68 };
+enum { CTRL_EXT = 0x18, ICR = 0xc0, ITR = 0xc4, ICS = 0xc8, IMS = 0xd0, IMC = 0xd8, EIAC = 0xdc, IAM = 0xe0, IVAR = 0xe4, EITR0 = 0xe8, PBACLR = 0x5b68 };
 #define LSC (1u << 2)
 #define RXQ0 (1u << 20)
 #define TXQ0 (1u << 22)
 #define OTHER (1u << 24)
 #define PBA_CLR (1u << 31)
+/* CTRL_EXT bits an earlier client of the same boot may have left set */
+#define EIAME (1u << 24)
+#define IAME (1u << 27)
+#define INT_TIMERS_CLEAR_ENA (1u << 29)
 
 static int dev;
 static int efd[3];
@@ -120,7 +126,13 @@ int main(void)
 	step("SET_IRQS MSI-X vector 0", set_msix(1), NULL);
 	wr(IMC, 0xffffffff);
 	wr(ICR, 0xffffffff);
-	ext = rd(CTRL_EXT);
+	/* no moderation or auto-masking left over from an earlier client */
+	wr(ITR, 0);
+	for (i = 0; i < 5; i++)
+		wr(EITR0 + 4 * i, 0);
+	wr(IAM, 0);
+	wr(EIAC, 0);
+	ext = rd(CTRL_EXT) & ~(EIAME | IAME | INT_TIMERS_CLEAR_ENA);
 	wr(CTRL_EXT, ext & ~PBA_CLR);
 	wr(IVAR, 0x8 | (0x9 << 8) | (0xa << 16)); /* RXQ0 -> 0, TXQ0 -> 1, OTHER -> 2 */
 	wr(IMS, RXQ0 | TXQ0 | OTHER | LSC);
