@@ -108,11 +108,14 @@ test('ui in Chromium: attachment, then live the area at its IOVA, the domain\'s 
     assert.match(mapRow, new RegExp(`\\b1:${ioas}\\b`), 'the map event links its IOAS');
 
     // Filtering the timeline by an object.
-    await page.click(`#tl-body .tl-row[data-kind="create"] [data-key="1:${hwpt}"]`);
+    // Clicked inside the page in one step: a live update may re-render the
+    // timeline between puppeteer finding the row and clicking it.
+    await page.waitForSelector(`#tl-body .tl-row[data-kind="create"] [data-key="1:${hwpt}"]`);
+    await page.$eval(`#tl-body .tl-row[data-kind="create"] [data-key="1:${hwpt}"]`, (e) => (e as HTMLElement).click());
     const kinds = await page.$$eval('#tl-body .tl-row', (rows) => rows.map((r) => r.getAttribute('data-kind')));
     assert.ok(kinds.length > 0 && kinds.includes('attach'), `events touching the HWPT: ${kinds.join(',')}`);
     assert.ok(!kinds.includes('call'), 'events that do not touch it are hidden');
-    await page.click('#tl-clear');
+    await page.$eval('#tl-clear', (e) => (e as HTMLElement).click());
 
     // Screenshots: the whole page and each main view.
     const shots: Record<string, string> = {};
