@@ -371,8 +371,8 @@ function toeplitz(input: Uint8Array, n: number, key: Uint8Array): number {
   return result;
 }
 
-/** e1000x_rxbufsize: RCTL.BSIZE with BSEX; anything else is 2048. */
-function rxBufSize(rctl: number): number {
+/** e1000x_rxbufsize: RCTL.BSIZE with BSEX; anything else is 2048 (the igb's legacy size too, as qemu's e1000x common code). */
+export function rxBufSize(rctl: number): number {
   const v = rctl & (RCTL_BSEX | RCTL_SZ_MASK);
   switch (v) {
     case RCTL_BSEX | 0x10000: return 16384;

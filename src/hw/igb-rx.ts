@@ -12,32 +12,20 @@
 // few buffers, RXDMT0 at the SRRCTL threshold, and the queue's IVAR EICR bit.
 // Header split and VLAN stripping are not modelled.
 import {
-  G, Q, STATUS_LU, RCTL_EN, RCTL_SBP, RCTL_UPE, RCTL_MPE, RCTL_LPE, RCTL_BAM, RCTL_MO_SHIFT, RCTL_SECRC, RCTL_BSEX,
-  RCTL_SZ_MASK, RXDCTL_QUEUE_ENABLE, SRRCTL_BSIZEPKT_MASK, SRRCTL_BSIZEPKT_SHIFT, RAH_AV, RXCSUM_IPOFLD, RXCSUM_TUOFLD,
+  G, Q, STATUS_LU, RCTL_EN, RCTL_SBP, RCTL_UPE, RCTL_MPE, RCTL_LPE, RCTL_BAM, RCTL_MO_SHIFT, RCTL_SECRC,
+  RXDCTL_QUEUE_ENABLE, SRRCTL_BSIZEPKT_MASK, SRRCTL_BSIZEPKT_SHIFT, RAH_AV, RXCSUM_IPOFLD, RXCSUM_TUOFLD,
   RXCSUM_PCSD, ICR_RXDW, ICR_RXO, ICR_RXDMT0, RXD_STAT_DD, RXD_STAT_EOP, RXD_STAT_IPCS, RXD_STAT_TCPCS, RXD_STAT_UDPCS,
   RXD_STAT_IPIDV, RXDEXT_STATERR_IPE, RXDEXT_STATERR_TCPE, ADVRXD_PKT_IP4, ADVRXD_PKT_IP6, ADVRXD_PKT_TCP,
   ADVRXD_PKT_UDP, IGB_NUM_QUEUES,
 } from './igb-regs.js';
 import { EthPktType, FrameInfo, ethPktType, ip4HeaderValid, l4CsumValid } from './e1000e-frame.js';
 import { inc, grow8, GCR_RXD_NO_SNOOP, GCR_RXDSCR_NO_SNOOP, GCR_RXDSCW_NO_SNOOP } from './e1000e-tx.js';
+import { rxBufSize } from './e1000e-rx.js';
 import type { IgbCore } from './igb-core.js';
 
 const ix = (off: number) => off >> 2;
 const DESC = 16, MIN_FRAME = 60, MTU = 1500;
 const RFCTL_IPV6_XSUM_DIS = 1 << 11, RFCTL_IPV6_DIS = 1 << 10;
-const PCI_MASTER_NEEDED = true;
-
-function rctlBufSize(rctl: number): number {
-  switch (rctl & (RCTL_BSEX | RCTL_SZ_MASK)) {
-    case RCTL_BSEX | 0x10000: return 16384;
-    case RCTL_BSEX | 0x20000: return 8192;
-    case RCTL_BSEX | 0x30000: return 4096;
-    case 0x10000: return 1024;
-    case 0x20000: return 512;
-    case 0x30000: return 256;
-    default: return 2048;
-  }
-}
 
 export class IgbRx {
   private readonly padded = new Uint8Array(MIN_FRAME);
@@ -54,7 +42,7 @@ export class IgbRx {
 
   private bufSize(base: number): number {
     const m = this.core.mac, pkt = m[base + ix(Q.SRRCTL)]! & SRRCTL_BSIZEPKT_MASK;
-    return pkt ? pkt << SRRCTL_BSIZEPKT_SHIFT : rctlBufSize(m[ix(G.RCTL)]!);
+    return pkt ? pkt << SRRCTL_BSIZEPKT_SHIFT : rxBufSize(m[ix(G.RCTL)]!);
   }
 
   private hasBufs(base: number, total: number): boolean {
@@ -63,7 +51,7 @@ export class IgbRx {
 
   canReceive(): boolean {
     const m = this.core.mac;
-    if (!(m[ix(G.STATUS)]! & STATUS_LU) || !(m[ix(G.RCTL)]! & RCTL_EN) || (PCI_MASTER_NEEDED && !this.core.bus.master())) return false;
+    if (!(m[ix(G.STATUS)]! & STATUS_LU) || !(m[ix(G.RCTL)]! & RCTL_EN) || !this.core.bus.master()) return false;
     for (let n = 0; n < IGB_NUM_QUEUES; n++) {
       const base = ix(G.RXQ + 0x40 * n);
       if (!(m[base + ix(Q.DCTL)]! & RXDCTL_QUEUE_ENABLE)) continue;
