@@ -14,7 +14,7 @@ import {
 } from './e1000e-regs.js';
 import { E1000ePhy } from './e1000e-phy.js';
 import { NVM_WORDS, e1000eNvm } from './e1000e-nvm.js';
-import { E1000eTx, type E1000eBus } from './e1000e-tx.js';
+import { E1000eTx, type E1000eBus, NO_BUS } from './e1000e-tx.js';
 import { E1000eRx } from './e1000e-rx.js';
 import { E1000eIntr, type E1000eIrqOut } from './e1000e-intr.js';
 import { MachineClock, type Clock, type ClockTimer } from './clock.js';
@@ -31,14 +31,6 @@ export interface E1000eNet {
   /** qemu's e1000e_start_recv: the receive side may take frames now (flush what waits). */
   rxReady(): void;
 }
-
-/** A bus with no DMA behind it: reads zeros, drops writes (no bus master, or not connected). */
-const NO_BUS: E1000eBus = {
-  read: (_a, out) => { out.fill(0); return false; },
-  write: () => false,
-  mapRead: (_a, out) => { out.fill(0); return out.length <= 4096 ? 'bounce' : 'failed'; },
-  master: () => false,
-};
 
 export type { E1000eIrqMode, E1000eIrqOut } from './e1000e-intr.js';
 

@@ -44,6 +44,14 @@ export interface E1000eBus {
   master(): boolean;
 }
 
+/** A bus with no DMA behind it: reads zeros, drops writes (no bus master, or not connected). */
+export const NO_BUS: E1000eBus = {
+  read: (_a, out) => { out.fill(0); return false; },
+  write: () => false,
+  mapRead: (_a, out) => { out.fill(0); return out.length <= 4096 ? 'bounce' : 'failed'; },
+  master: () => false,
+};
+
 /** What the transmit path needs of the core. */
 export interface E1000eTxHost {
   readonly mac: Uint32Array;

@@ -29,14 +29,9 @@ import { eerdRead } from './e1000x-eeprom.js';
 import { resetMacAddr, readStatus, writeCtrl } from './e1000x-mac.js';
 import { mdicWrite, updateRegsOnLinkDown, updateRegsOnAutonegDone, AUTONEG_NS } from './e1000x-phy.js';
 import { IgbPhy } from './igb-phy.js';
+import { NO_BUS } from './e1000e-tx.js';
 
 
-const NO_BUS: E1000eBus = {
-  read: (_a, out) => { out.fill(0); return false; },
-  write: () => false,
-  mapRead: (_a, out) => { out.fill(0); return out.length <= 4096 ? 'bounce' : 'failed'; },
-  master: () => false,
-};
 
 
 const ix = (off: number) => off >> 2;
