@@ -376,37 +376,61 @@ typedef int (*dup2_fn)(int, int);
 typedef int (*dup3_fn)(int, int, int);
 typedef int (*fcntl_fn)(int, int, ...);
 
-static open_fn real_open, real_open64;
-static openat_fn real_openat, real_openat64;
-static ioctl_fn real_ioctl;
-static fopen_fn real_fopen, real_fopen64;
-static stat_fn real_stat, real_stat64, real_lstat, real_lstat64;
-static fstat_fn real_fstat, real_fstat64;
-static fstatat_fn real_fstatat, real_fstatat64;
-static access_fn real_access;
-static faccessat_fn real_faccessat;
-static opendir_fn real_opendir;
-static statx_fn real_statx;
-static read_fn real_read;
-static write_fn real_write;
-static pread_fn real_pread, real_pread64;
-static pwrite_fn real_pwrite, real_pwrite64;
-static readv_fn real_readv, real_writev;
-static preadv_fn real_preadv, real_pwritev, real_preadv64, real_pwritev64;
-static read_chk_fn real_read_chk;
-static pread_chk_fn real_pread_chk, real_pread64_chk;
-static mmap_fn real_mmap, real_mmap64;
-static munmap_fn real_munmap;
-static mremap_fn real_mremap;
-static mprotect_fn real_mprotect;
-static sigaction_fn real_sigaction;
-static signal_fn real_signal;
-static close_fn real_close;
-static fork_fn real_fork;
-static dup_fn real_dup;
-static dup2_fn real_dup2;
-static dup3_fn real_dup3;
-static fcntl_fn real_fcntl, real_fcntl64;
+/* The libc functions the shim calls on, resolved at the first wrapper call
+ * (resolve), in this order: X(variable, type, symbol). */
+#define REAL_SYMBOLS(X)                                    \
+	X(real_open, open_fn, "open")                      \
+	X(real_open64, open_fn, "open64")                  \
+	X(real_openat, openat_fn, "openat")                \
+	X(real_openat64, openat_fn, "openat64")            \
+	X(real_ioctl, ioctl_fn, "ioctl")                   \
+	X(real_fopen, fopen_fn, "fopen")                   \
+	X(real_fopen64, fopen_fn, "fopen64")               \
+	X(real_stat, stat_fn, "stat")                      \
+	X(real_stat64, stat_fn, "stat64")                  \
+	X(real_lstat, stat_fn, "lstat")                    \
+	X(real_lstat64, stat_fn, "lstat64")                \
+	X(real_fstat, fstat_fn, "fstat")                   \
+	X(real_fstat64, fstat_fn, "fstat64")               \
+	X(real_fstatat, fstatat_fn, "fstatat")             \
+	X(real_fstatat64, fstatat_fn, "fstatat64")         \
+	X(real_access, access_fn, "access")                \
+	X(real_faccessat, faccessat_fn, "faccessat")       \
+	X(real_opendir, opendir_fn, "opendir")             \
+	X(real_statx, statx_fn, "statx")                   \
+	X(real_read, read_fn, "read")                      \
+	X(real_write, write_fn, "write")                   \
+	X(real_pread, pread_fn, "pread")                   \
+	X(real_pread64, pread_fn, "pread64")               \
+	X(real_pwrite, pwrite_fn, "pwrite")                \
+	X(real_pwrite64, pwrite_fn, "pwrite64")            \
+	X(real_readv, readv_fn, "readv")                   \
+	X(real_writev, readv_fn, "writev")                 \
+	X(real_preadv, preadv_fn, "preadv")                \
+	X(real_pwritev, preadv_fn, "pwritev")              \
+	X(real_preadv64, preadv_fn, "preadv64")            \
+	X(real_pwritev64, preadv_fn, "pwritev64")          \
+	X(real_read_chk, read_chk_fn, "__read_chk")        \
+	X(real_pread_chk, pread_chk_fn, "__pread_chk")     \
+	X(real_pread64_chk, pread_chk_fn, "__pread64_chk") \
+	X(real_mmap, mmap_fn, "mmap")                      \
+	X(real_mmap64, mmap_fn, "mmap64")                  \
+	X(real_munmap, munmap_fn, "munmap")                \
+	X(real_mremap, mremap_fn, "mremap")                \
+	X(real_mprotect, mprotect_fn, "mprotect")          \
+	X(real_sigaction, sigaction_fn, "sigaction")       \
+	X(real_signal, signal_fn, "signal")                \
+	X(real_close, close_fn, "close")                   \
+	X(real_fork, fork_fn, "fork")                      \
+	X(real_dup, dup_fn, "dup")                         \
+	X(real_dup2, dup2_fn, "dup2")                      \
+	X(real_dup3, dup3_fn, "dup3")                      \
+	X(real_fcntl, fcntl_fn, "fcntl")                   \
+	X(real_fcntl64, fcntl_fn, "fcntl64")
+
+#define DECLARE_REAL(var, type, sym) static type var;
+REAL_SYMBOLS(DECLARE_REAL)
+#undef DECLARE_REAL
 
 static void *next_sym(const char *name)
 {
@@ -420,54 +444,9 @@ static void resolve(void)
 {
 	if (__builtin_expect(resolved, 1))
 		return;
-	real_open = (open_fn)next_sym("open");
-	real_open64 = (open_fn)next_sym("open64");
-	real_openat = (openat_fn)next_sym("openat");
-	real_openat64 = (openat_fn)next_sym("openat64");
-	real_ioctl = (ioctl_fn)next_sym("ioctl");
-	real_fopen = (fopen_fn)next_sym("fopen");
-	real_fopen64 = (fopen_fn)next_sym("fopen64");
-	real_stat = (stat_fn)next_sym("stat");
-	real_stat64 = (stat_fn)next_sym("stat64");
-	real_lstat = (stat_fn)next_sym("lstat");
-	real_lstat64 = (stat_fn)next_sym("lstat64");
-	real_fstat = (fstat_fn)next_sym("fstat");
-	real_fstat64 = (fstat_fn)next_sym("fstat64");
-	real_fstatat = (fstatat_fn)next_sym("fstatat");
-	real_fstatat64 = (fstatat_fn)next_sym("fstatat64");
-	real_access = (access_fn)next_sym("access");
-	real_faccessat = (faccessat_fn)next_sym("faccessat");
-	real_opendir = (opendir_fn)next_sym("opendir");
-	real_statx = (statx_fn)next_sym("statx");
-	real_read = (read_fn)next_sym("read");
-	real_write = (write_fn)next_sym("write");
-	real_pread = (pread_fn)next_sym("pread");
-	real_pread64 = (pread_fn)next_sym("pread64");
-	real_pwrite = (pwrite_fn)next_sym("pwrite");
-	real_pwrite64 = (pwrite_fn)next_sym("pwrite64");
-	real_readv = (readv_fn)next_sym("readv");
-	real_writev = (readv_fn)next_sym("writev");
-	real_preadv = (preadv_fn)next_sym("preadv");
-	real_pwritev = (preadv_fn)next_sym("pwritev");
-	real_preadv64 = (preadv_fn)next_sym("preadv64");
-	real_pwritev64 = (preadv_fn)next_sym("pwritev64");
-	real_read_chk = (read_chk_fn)next_sym("__read_chk");
-	real_pread_chk = (pread_chk_fn)next_sym("__pread_chk");
-	real_pread64_chk = (pread_chk_fn)next_sym("__pread64_chk");
-	real_mmap = (mmap_fn)next_sym("mmap");
-	real_mmap64 = (mmap_fn)next_sym("mmap64");
-	real_munmap = (munmap_fn)next_sym("munmap");
-	real_mremap = (mremap_fn)next_sym("mremap");
-	real_mprotect = (mprotect_fn)next_sym("mprotect");
-	real_sigaction = (sigaction_fn)next_sym("sigaction");
-	real_signal = (signal_fn)next_sym("signal");
-	real_close = (close_fn)next_sym("close");
-	real_fork = (fork_fn)next_sym("fork");
-	real_dup = (dup_fn)next_sym("dup");
-	real_dup2 = (dup2_fn)next_sym("dup2");
-	real_dup3 = (dup3_fn)next_sym("dup3");
-	real_fcntl = (fcntl_fn)next_sym("fcntl");
-	real_fcntl64 = (fcntl_fn)next_sym("fcntl64");
+#define RESOLVE_REAL(var, type, sym) var = (type)next_sym(sym);
+	REAL_SYMBOLS(RESOLVE_REAL)
+#undef RESOLVE_REAL
 	if (!real_fcntl64)
 		real_fcntl64 = real_fcntl;
 	if (!real_mmap64)
