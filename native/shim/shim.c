@@ -2100,39 +2100,27 @@ static ssize_t emu_writev(int fd, ino_t ino, const struct iovec *iov, int cnt, o
  * any other fd the real function (`real_call`). A _chk entry point
  * (_FORTIFY_SOURCE) leaves a read into too small a buffer (`fits` false) to
  * the real function, which reports it. */
-#define READ_BODY(fits, off_, pos_, real_call)                      \
+#define EMU_READ_BODY(fits, emu_call, real_call)                    \
 	ino_t ino;                                                  \
 	resolve();                                                  \
 	if ((fits) && fd_kind(fd, &ino) == FD_EMU)                  \
-		return emu_read(fd, ino, buf, len, off_, pos_);     \
+		return emu_call;                                    \
 	return real_call;
 
-#define WRITE_BODY(off_, pos_, real_call)                           \
-	ino_t ino;                                                  \
-	int k;                                                      \
-	resolve();                                                  \
-	k = fd_kind(fd, &ino);                                      \
-	if (k == FD_EMU)                                            \
-		return emu_write(fd, ino, buf, len, off_, pos_);    \
-	if (k == FD_CTL)                                            \
-		return ctl_write(fd, buf, len);                     \
-	return real_call;
-
-#define READV_BODY(off_, pos_, real_call)                           \
-	ino_t ino;                                                  \
-	resolve();                                                  \
-	if (fd_kind(fd, &ino) == FD_EMU)                            \
-		return emu_readv(fd, ino, iov, cnt, off_, pos_);    \
-	return real_call;
-
-#define WRITEV_BODY(off_, pos_, real_call)                          \
+#define EMU_WRITE_BODY(emu_call, real_call)                         \
 	ino_t ino;                                                  \
 	int k;                                                      \
 	resolve();                                                  \
 	k = fd_kind(fd, &ino);                                      \
 	if (k != FD_NONE)                                           \
-		return emu_writev(fd, ino, iov, cnt, off_, pos_, k == FD_CTL); \
+		return emu_call;                                    \
 	return real_call;
+
+#define READ_BODY(fits, off_, pos_, real_call) EMU_READ_BODY(fits, emu_read(fd, ino, buf, len, off_, pos_), real_call)
+#define READV_BODY(off_, pos_, real_call) EMU_READ_BODY(1, emu_readv(fd, ino, iov, cnt, off_, pos_), real_call)
+#define WRITE_BODY(off_, pos_, real_call) \
+	EMU_WRITE_BODY(k == FD_CTL ? ctl_write(fd, buf, len) : emu_write(fd, ino, buf, len, off_, pos_), real_call)
+#define WRITEV_BODY(off_, pos_, real_call) EMU_WRITE_BODY(emu_writev(fd, ino, iov, cnt, off_, pos_, k == FD_CTL), real_call)
 
 EXPORT ssize_t read(int fd, void *buf, size_t len) { READ_BODY(1, 0, 0, real_read(fd, buf, len)) }
 EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
