@@ -10,8 +10,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MachineClock } from '../src/hw/clock.js';
 import { E1000eCore, type E1000eIrqMode, type E1000eBus } from '../src/hw/e1000e-core.js';
-import { Engine, IommufdFile, SimProcess, vfio as V } from '../src/lib/index.js';
-import { PLATFORMS } from '../src/hw/platform.js';
+import { vfio as V } from '../src/lib/index.js';
+import { openNic0, wr as wrReg } from './lib/nic0.js';
 
 const ICR = 0xc0, ITR = 0xc4, ICS = 0xc8, IMS = 0xd0, IMC = 0xd8, EIAC = 0xdc, IAM = 0xe0, IVAR = 0xe4, EITR = 0xe8;
 const CTRL = 0x0, STATUS = 0x8, CTRL_EXT = 0x18, MDIC = 0x20;
@@ -376,16 +376,8 @@ test('e1000e PHY: restarting autonegotiation drops the link for 500 ms, then LSC
 });
 
 test('e1000e through vfio-pci: MSI-X needs bus mastering; the engine clock drives EITR to the eventfd', () => {
-  const engine = new Engine({ platform: PLATFORMS['qemu-vtd']! });
-  const p = new SimProcess();
-  const f = new IommufdFile(p, engine);
-  const d = f.openVfioDevice(0);
-  d.bind(f);
-  const buf = p.mm.mmap(4096);
-  const wr = (off: number, v: number) => {
-    p.mm.write(buf, Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24));
-    assert.equal(d.file.write!(p.task, buf, 4, BigInt(off)), 4);
-  };
+  const m = openNic0(), { engine, p, d } = m;
+  const wr = (off: number, v: number) => wrReg(m, off, v);
   const fds = [p.eventfdCreate(), p.eventfdCreate()];
   const b = new Uint8Array(28), dv = new DataView(b.buffer);
   b.set(V.VfioIrqSet.encode({ argsz: 28, flags: V.VFIO_IRQ_SET_DATA_EVENTFD | V.VFIO_IRQ_SET_ACTION_TRIGGER, index: V.VFIO_PCI_MSIX_IRQ_INDEX, start: 0, count: 2 }));

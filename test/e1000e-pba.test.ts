@@ -9,30 +9,18 @@
 // test/conformance/nic_pba.golden.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, IommufdFile, SimProcess, vfio as V } from '../src/lib/index.js';
-import { PLATFORMS } from '../src/hw/platform.js';
+import { vfio as V } from '../src/lib/index.js';
+import { openNic0, wr as wrReg, rd as rdReg } from './lib/nic0.js';
 
 const ICR = 0xc0, ICS = 0xc8, IMS = 0xd0, IMC = 0xd8, IVAR = 0xe4, CTRL_EXT = 0x18, PBACLR = 0x5b68;
 const LSC = 1 << 2, RXQ0 = 1 << 20, TXQ0 = 1 << 22, OTHER = 1 << 24, PBA_CLR = 1 << 31;
 const BAR3 = 3n << 40n, PBA = 0x2000n;
 
 function setup() {
-  const engine = new Engine({ platform: PLATFORMS['qemu-vtd']! });
-  const p = new SimProcess();
-  const f = new IommufdFile(p, engine);
-  const d = f.openVfioDevice(0);
-  d.bind(f);
+  const m = openNic0(), { engine, p, d, buf } = m;
   d.enableBusMaster();
-  const buf = p.mm.mmap(4096);
-  const wr = (off: number, v: number) => {
-    p.mm.write(buf, Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24));
-    assert.equal(d.file.write!(p.task, buf, 4, BigInt(off)), 4);
-  };
-  const rd = (off: number) => {
-    assert.equal(d.file.read!(p.task, buf, 4, BigInt(off)), 4);
-    const b = p.mm.read(buf, 4);
-    return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
-  };
+  const wr = (off: number, v: number) => wrReg(m, off, v);
+  const rd = (off: number) => rdReg(m, off);
   /** The PBA's 8 bytes through the region. */
   const pba = () => {
     assert.equal(d.file.read!(p.task, buf, 8, BAR3 + PBA), 8);

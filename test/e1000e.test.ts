@@ -7,31 +7,16 @@
 // the oracle by test/conformance/e1000e_regs.golden.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, IommufdFile, SimProcess, vfio as V, type VfioDeviceHandle } from '../src/lib/index.js';
-import { PLATFORMS } from '../src/hw/platform.js';
+import { vfio as V } from '../src/lib/index.js';
 import { e1000eNvm } from '../src/hw/e1000e-nvm.js';
+import { openNic0, wr, rd, type Nic0 } from './lib/nic0.js';
 
-interface M { engine: Engine; p: SimProcess; d: VfioDeviceHandle; buf: bigint }
+type M = Nic0;
 
 function machine(): M {
-  const engine = new Engine({ platform: PLATFORMS['qemu-vtd']! });
-  const p = new SimProcess();
-  const f = new IommufdFile(p, engine);
-  const d = f.openVfioDevice(0);
-  d.bind(f);
-  d.enableBusMaster(); // MSI and MSI-X messages are memory writes by the function
-  return { engine, p, d, buf: p.mm.mmap(4096) };
-}
-
-function wr(m: M, off: number, v: number): void {
-  m.p.mm.write(m.buf, Uint8Array.of(v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, v >>> 24));
-  assert.equal(m.d.file.write!(m.p.task, m.buf, 4, BigInt(off)), 4);
-}
-
-function rd(m: M, off: number): number {
-  assert.equal(m.d.file.read!(m.p.task, m.buf, 4, BigInt(off)), 4);
-  const b = m.p.mm.read(m.buf, 4);
-  return (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  const m = openNic0();
+  m.d.enableBusMaster(); // MSI and MSI-X messages are memory writes by the function
+  return m;
 }
 
 function setIrqs(m: M, index: number, fds: number[]): void {

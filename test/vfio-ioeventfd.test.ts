@@ -5,15 +5,11 @@
 // eventfd reference.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, IommufdFile, SimProcess, vfio as V } from '../src/lib/index.js';
-import { PLATFORMS } from '../src/hw/platform.js';
+import { vfio as V } from '../src/lib/index.js';
+import { openNic0 } from './lib/nic0.js';
 
 function machine() {
-  const engine = new Engine({ platform: PLATFORMS['qemu-vtd']! });
-  const p = new SimProcess();
-  const f = new IommufdFile(p, engine);
-  const d = f.openVfioDevice(0);
-  d.bind(f);
+  const { engine, p, d } = openNic0();
   const writes: Array<[number, number, number, bigint]> = [];
   const model = engine.vfioDevices[0]!.pci.model;
   const orig = model.barWrite.bind(model);

@@ -7,20 +7,12 @@
 // device releases every eventfd reference.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Engine, IommufdFile, SimProcess, vfio as V, type VfioDeviceHandle } from '../src/lib/index.js';
-import { PLATFORMS } from '../src/hw/platform.js';
+import { vfio as V } from '../src/lib/index.js';
 import type { PciInterruptSink } from '../src/hw/pci.js';
+import { openNic0, type Nic0 } from './lib/nic0.js';
 
-interface M { engine: Engine; p: SimProcess; d: VfioDeviceHandle }
-
-function machine(): M {
-  const engine = new Engine({ platform: PLATFORMS['qemu-vtd']! });
-  const p = new SimProcess();
-  const f = new IommufdFile(p, engine);
-  const d = f.openVfioDevice(0);
-  d.bind(f);
-  return { engine, p, d };
-}
+type M = Nic0;
+const machine = openNic0;
 
 const sink = (m: M): PciInterruptSink => m.engine.vfioDevices[0]!.pci.model.irqSink!;
 

@@ -355,30 +355,30 @@ static napi_value futex_wake(napi_env env, napi_callback_info info)
 	return out;
 }
 
+/* What the module exports: JavaScript name, native function. */
+static const struct {
+	const char *name;
+	napi_callback fn;
+} EXPORTS[] = {
+	{ "peerCred", peer_cred },
+	{ "peerPidfd", peer_pidfd },
+	{ "pidfdOpen", pidfd_open },
+	{ "pidfdAlive", pidfd_alive },
+	{ "pidfdGetfd", pidfd_getfd },
+	{ "eventfdSignal", eventfd_signal },
+	{ "eventfdRead", eventfd_read },
+	{ "fdWatch", fd_watch },
+	{ "fdUnwatch", fd_unwatch },
+	{ "shmMap", shm_map },
+	{ "futexWake", futex_wake },
+};
+
 NAPI_MODULE_INIT()
 {
-	napi_value fn;
-	napi_create_function(env, "peerCred", NAPI_AUTO_LENGTH, peer_cred, NULL, &fn);
-	napi_set_named_property(env, exports, "peerCred", fn);
-	napi_create_function(env, "peerPidfd", NAPI_AUTO_LENGTH, peer_pidfd, NULL, &fn);
-	napi_set_named_property(env, exports, "peerPidfd", fn);
-	napi_create_function(env, "pidfdOpen", NAPI_AUTO_LENGTH, pidfd_open, NULL, &fn);
-	napi_set_named_property(env, exports, "pidfdOpen", fn);
-	napi_create_function(env, "pidfdAlive", NAPI_AUTO_LENGTH, pidfd_alive, NULL, &fn);
-	napi_set_named_property(env, exports, "pidfdAlive", fn);
-	napi_create_function(env, "pidfdGetfd", NAPI_AUTO_LENGTH, pidfd_getfd, NULL, &fn);
-	napi_set_named_property(env, exports, "pidfdGetfd", fn);
-	napi_create_function(env, "eventfdSignal", NAPI_AUTO_LENGTH, eventfd_signal, NULL, &fn);
-	napi_set_named_property(env, exports, "eventfdSignal", fn);
-	napi_create_function(env, "eventfdRead", NAPI_AUTO_LENGTH, eventfd_read, NULL, &fn);
-	napi_set_named_property(env, exports, "eventfdRead", fn);
-	napi_create_function(env, "fdWatch", NAPI_AUTO_LENGTH, fd_watch, NULL, &fn);
-	napi_set_named_property(env, exports, "fdWatch", fn);
-	napi_create_function(env, "fdUnwatch", NAPI_AUTO_LENGTH, fd_unwatch, NULL, &fn);
-	napi_set_named_property(env, exports, "fdUnwatch", fn);
-	napi_create_function(env, "shmMap", NAPI_AUTO_LENGTH, shm_map, NULL, &fn);
-	napi_set_named_property(env, exports, "shmMap", fn);
-	napi_create_function(env, "futexWake", NAPI_AUTO_LENGTH, futex_wake, NULL, &fn);
-	napi_set_named_property(env, exports, "futexWake", fn);
+	for (size_t i = 0; i < sizeof(EXPORTS) / sizeof(EXPORTS[0]); i++) {
+		napi_value fn;
+		napi_create_function(env, EXPORTS[i].name, NAPI_AUTO_LENGTH, EXPORTS[i].fn, NULL, &fn);
+		napi_set_named_property(env, exports, EXPORTS[i].name, fn);
+	}
 	return exports;
 }

@@ -376,37 +376,61 @@ typedef int (*dup2_fn)(int, int);
 typedef int (*dup3_fn)(int, int, int);
 typedef int (*fcntl_fn)(int, int, ...);
 
-static open_fn real_open, real_open64;
-static openat_fn real_openat, real_openat64;
-static ioctl_fn real_ioctl;
-static fopen_fn real_fopen, real_fopen64;
-static stat_fn real_stat, real_stat64, real_lstat, real_lstat64;
-static fstat_fn real_fstat, real_fstat64;
-static fstatat_fn real_fstatat, real_fstatat64;
-static access_fn real_access;
-static faccessat_fn real_faccessat;
-static opendir_fn real_opendir;
-static statx_fn real_statx;
-static read_fn real_read;
-static write_fn real_write;
-static pread_fn real_pread, real_pread64;
-static pwrite_fn real_pwrite, real_pwrite64;
-static readv_fn real_readv, real_writev;
-static preadv_fn real_preadv, real_pwritev, real_preadv64, real_pwritev64;
-static read_chk_fn real_read_chk;
-static pread_chk_fn real_pread_chk, real_pread64_chk;
-static mmap_fn real_mmap, real_mmap64;
-static munmap_fn real_munmap;
-static mremap_fn real_mremap;
-static mprotect_fn real_mprotect;
-static sigaction_fn real_sigaction;
-static signal_fn real_signal;
-static close_fn real_close;
-static fork_fn real_fork;
-static dup_fn real_dup;
-static dup2_fn real_dup2;
-static dup3_fn real_dup3;
-static fcntl_fn real_fcntl, real_fcntl64;
+/* The libc functions the shim calls on, resolved at the first wrapper call
+ * (resolve), in this order: X(variable, type, symbol). */
+#define REAL_SYMBOLS(X)                                    \
+	X(real_open, open_fn, "open")                      \
+	X(real_open64, open_fn, "open64")                  \
+	X(real_openat, openat_fn, "openat")                \
+	X(real_openat64, openat_fn, "openat64")            \
+	X(real_ioctl, ioctl_fn, "ioctl")                   \
+	X(real_fopen, fopen_fn, "fopen")                   \
+	X(real_fopen64, fopen_fn, "fopen64")               \
+	X(real_stat, stat_fn, "stat")                      \
+	X(real_stat64, stat_fn, "stat64")                  \
+	X(real_lstat, stat_fn, "lstat")                    \
+	X(real_lstat64, stat_fn, "lstat64")                \
+	X(real_fstat, fstat_fn, "fstat")                   \
+	X(real_fstat64, fstat_fn, "fstat64")               \
+	X(real_fstatat, fstatat_fn, "fstatat")             \
+	X(real_fstatat64, fstatat_fn, "fstatat64")         \
+	X(real_access, access_fn, "access")                \
+	X(real_faccessat, faccessat_fn, "faccessat")       \
+	X(real_opendir, opendir_fn, "opendir")             \
+	X(real_statx, statx_fn, "statx")                   \
+	X(real_read, read_fn, "read")                      \
+	X(real_write, write_fn, "write")                   \
+	X(real_pread, pread_fn, "pread")                   \
+	X(real_pread64, pread_fn, "pread64")               \
+	X(real_pwrite, pwrite_fn, "pwrite")                \
+	X(real_pwrite64, pwrite_fn, "pwrite64")            \
+	X(real_readv, readv_fn, "readv")                   \
+	X(real_writev, readv_fn, "writev")                 \
+	X(real_preadv, preadv_fn, "preadv")                \
+	X(real_pwritev, preadv_fn, "pwritev")              \
+	X(real_preadv64, preadv_fn, "preadv64")            \
+	X(real_pwritev64, preadv_fn, "pwritev64")          \
+	X(real_read_chk, read_chk_fn, "__read_chk")        \
+	X(real_pread_chk, pread_chk_fn, "__pread_chk")     \
+	X(real_pread64_chk, pread_chk_fn, "__pread64_chk") \
+	X(real_mmap, mmap_fn, "mmap")                      \
+	X(real_mmap64, mmap_fn, "mmap64")                  \
+	X(real_munmap, munmap_fn, "munmap")                \
+	X(real_mremap, mremap_fn, "mremap")                \
+	X(real_mprotect, mprotect_fn, "mprotect")          \
+	X(real_sigaction, sigaction_fn, "sigaction")       \
+	X(real_signal, signal_fn, "signal")                \
+	X(real_close, close_fn, "close")                   \
+	X(real_fork, fork_fn, "fork")                      \
+	X(real_dup, dup_fn, "dup")                         \
+	X(real_dup2, dup2_fn, "dup2")                      \
+	X(real_dup3, dup3_fn, "dup3")                      \
+	X(real_fcntl, fcntl_fn, "fcntl")                   \
+	X(real_fcntl64, fcntl_fn, "fcntl64")
+
+#define DECLARE_REAL(var, type, sym) static type var;
+REAL_SYMBOLS(DECLARE_REAL)
+#undef DECLARE_REAL
 
 static void *next_sym(const char *name)
 {
@@ -420,54 +444,9 @@ static void resolve(void)
 {
 	if (__builtin_expect(resolved, 1))
 		return;
-	real_open = (open_fn)next_sym("open");
-	real_open64 = (open_fn)next_sym("open64");
-	real_openat = (openat_fn)next_sym("openat");
-	real_openat64 = (openat_fn)next_sym("openat64");
-	real_ioctl = (ioctl_fn)next_sym("ioctl");
-	real_fopen = (fopen_fn)next_sym("fopen");
-	real_fopen64 = (fopen_fn)next_sym("fopen64");
-	real_stat = (stat_fn)next_sym("stat");
-	real_stat64 = (stat_fn)next_sym("stat64");
-	real_lstat = (stat_fn)next_sym("lstat");
-	real_lstat64 = (stat_fn)next_sym("lstat64");
-	real_fstat = (fstat_fn)next_sym("fstat");
-	real_fstat64 = (fstat_fn)next_sym("fstat64");
-	real_fstatat = (fstatat_fn)next_sym("fstatat");
-	real_fstatat64 = (fstatat_fn)next_sym("fstatat64");
-	real_access = (access_fn)next_sym("access");
-	real_faccessat = (faccessat_fn)next_sym("faccessat");
-	real_opendir = (opendir_fn)next_sym("opendir");
-	real_statx = (statx_fn)next_sym("statx");
-	real_read = (read_fn)next_sym("read");
-	real_write = (write_fn)next_sym("write");
-	real_pread = (pread_fn)next_sym("pread");
-	real_pread64 = (pread_fn)next_sym("pread64");
-	real_pwrite = (pwrite_fn)next_sym("pwrite");
-	real_pwrite64 = (pwrite_fn)next_sym("pwrite64");
-	real_readv = (readv_fn)next_sym("readv");
-	real_writev = (readv_fn)next_sym("writev");
-	real_preadv = (preadv_fn)next_sym("preadv");
-	real_pwritev = (preadv_fn)next_sym("pwritev");
-	real_preadv64 = (preadv_fn)next_sym("preadv64");
-	real_pwritev64 = (preadv_fn)next_sym("pwritev64");
-	real_read_chk = (read_chk_fn)next_sym("__read_chk");
-	real_pread_chk = (pread_chk_fn)next_sym("__pread_chk");
-	real_pread64_chk = (pread_chk_fn)next_sym("__pread64_chk");
-	real_mmap = (mmap_fn)next_sym("mmap");
-	real_mmap64 = (mmap_fn)next_sym("mmap64");
-	real_munmap = (munmap_fn)next_sym("munmap");
-	real_mremap = (mremap_fn)next_sym("mremap");
-	real_mprotect = (mprotect_fn)next_sym("mprotect");
-	real_sigaction = (sigaction_fn)next_sym("sigaction");
-	real_signal = (signal_fn)next_sym("signal");
-	real_close = (close_fn)next_sym("close");
-	real_fork = (fork_fn)next_sym("fork");
-	real_dup = (dup_fn)next_sym("dup");
-	real_dup2 = (dup2_fn)next_sym("dup2");
-	real_dup3 = (dup3_fn)next_sym("dup3");
-	real_fcntl = (fcntl_fn)next_sym("fcntl");
-	real_fcntl64 = (fcntl_fn)next_sym("fcntl64");
+#define RESOLVE_REAL(var, type, sym) var = (type)next_sym(sym);
+	REAL_SYMBOLS(RESOLVE_REAL)
+#undef RESOLVE_REAL
 	if (!real_fcntl64)
 		real_fcntl64 = real_fcntl;
 	if (!real_mmap64)
@@ -477,16 +456,22 @@ static void resolve(void)
 
 /* ---- small I/O helpers: whole frames, EINTR-safe ---- */
 
-static int write_all(int fd, const void *buf, size_t len)
+/* Move `len` bytes through the socket whole: sent (`out`) or received, EINTR
+ * retried, EAGAIN waited out on a non-blocking socket; a peer gone before the
+ * last byte arrives is EPIPE. */
+static int xfer_all(int fd, char *p, size_t len, int out)
 {
-	const char *p = buf;
 	while (len) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		ssize_t n = out ? send(fd, p, len, MSG_NOSIGNAL) : recv(fd, p, len, 0);
+		if (n == 0 && !out) {
+			errno = EPIPE;
+			return -1;
+		}
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+				struct pollfd pfd = { .fd = fd, .events = out ? POLLOUT : POLLIN };
 				poll(&pfd, 1, -1);
 				continue;
 			}
@@ -496,6 +481,11 @@ static int write_all(int fd, const void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	return xfer_all(fd, (char *)buf, len, 1);
 }
 
 /* Send a frame and its extension in one call when we can. */
@@ -520,27 +510,7 @@ static int write_two(int fd, const void *a, size_t alen, const void *b, size_t b
 
 static int read_all(int fd, void *buf, size_t len)
 {
-	char *p = buf;
-	while (len) {
-		ssize_t n = recv(fd, p, len, 0);
-		if (n == 0) {
-			errno = EPIPE;
-			return -1;
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN) {
-				struct pollfd pfd = { .fd = fd, .events = POLLIN };
-				poll(&pfd, 1, -1);
-				continue;
-			}
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return xfer_all(fd, buf, len, 0);
 }
 
 static int raw_fstat(int fd, struct stat *st)
@@ -1682,29 +1652,29 @@ typedef int (*chdir_fn)(const char *);
 typedef int (*scandir_fn)(const char *, struct dirent ***, int (*)(const struct dirent *),
 			  int (*)(const struct dirent **, const struct dirent **));
 
+/* The body of a wrapper whose `path` (relative to `dirfd`) may name a file
+ * of the tree: `in_tree` calls the real function `name` of type `type` on
+ * the tree's file (char target[]), `outside` on the path as given; a path
+ * the tree refuses fails (-1, errno set). */
+#define TREE_PATH_BODY(type, name, dirfd, in_tree, outside)                         \
+	static type real;                                                           \
+	char target[PATH_MAX];                                                      \
+	int r;                                                                      \
+	if (!real)                                                                  \
+		real = (type)next_sym(name);                                        \
+	if ((r = tree_path(dirfd, path, target, sizeof(target))) != 0)              \
+		return r < 0 ? -1 : in_tree;                                        \
+	return outside;
+
 /* The tree's links are relative, so a link read there reads as the kernel's. */
 EXPORT ssize_t readlink(const char *path, char *buf, size_t size)
 {
-	static readlink_fn real;
-	char target[PATH_MAX];
-	int r;
-	if (!real)
-		real = (readlink_fn)next_sym("readlink");
-	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
-		return r < 0 ? -1 : real(target, buf, size);
-	return real(path, buf, size);
+	TREE_PATH_BODY(readlink_fn, "readlink", AT_FDCWD, real(target, buf, size), real(path, buf, size))
 }
 
 EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t size)
 {
-	static readlinkat_fn real;
-	char target[PATH_MAX];
-	int r;
-	if (!real)
-		real = (readlinkat_fn)next_sym("readlinkat");
-	if ((r = tree_path(dirfd, path, target, sizeof(target))) != 0)
-		return r < 0 ? -1 : real(AT_FDCWD, target, buf, size);
-	return real(dirfd, path, buf, size);
+	TREE_PATH_BODY(readlinkat_fn, "readlinkat", dirfd, real(AT_FDCWD, target, buf, size), real(dirfd, path, buf, size))
 }
 
 /* _FORTIFY_SOURCE entry points (a link read into a buffer of known size). */
@@ -1713,26 +1683,14 @@ typedef ssize_t (*readlinkat_chk_fn)(int, const char *, char *, size_t, size_t);
 
 EXPORT ssize_t __readlink_chk(const char *path, char *buf, size_t size, size_t buflen)
 {
-	static readlink_chk_fn real;
-	char target[PATH_MAX];
-	int r;
-	if (!real)
-		real = (readlink_chk_fn)next_sym("__readlink_chk");
-	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
-		return r < 0 ? -1 : real(target, buf, size, buflen);
-	return real(path, buf, size, buflen);
+	TREE_PATH_BODY(readlink_chk_fn, "__readlink_chk", AT_FDCWD, real(target, buf, size, buflen),
+		       real(path, buf, size, buflen))
 }
 
 EXPORT ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t size, size_t buflen)
 {
-	static readlinkat_chk_fn real;
-	char target[PATH_MAX];
-	int r;
-	if (!real)
-		real = (readlinkat_chk_fn)next_sym("__readlinkat_chk");
-	if ((r = tree_path(dirfd, path, target, sizeof(target))) != 0)
-		return r < 0 ? -1 : real(AT_FDCWD, target, buf, size, buflen);
-	return real(dirfd, path, buf, size, buflen);
+	TREE_PATH_BODY(readlinkat_chk_fn, "__readlinkat_chk", dirfd, real(AT_FDCWD, target, buf, size, buflen),
+		       real(dirfd, path, buf, size, buflen))
 }
 
 /* glibc resolves links with its own internal calls: resolve in the tree,
@@ -1775,20 +1733,13 @@ EXPORT char *__realpath_chk(const char *path, char *resolved, size_t resolvedlen
 	return tree_realpath(path, resolved, real);
 }
 
-#define SCANDIR_BODY(name)                                                          \
-	static scandir_fn real;                                                     \
-	char target[PATH_MAX];                                                      \
-	int r;                                                                      \
-	if (!real)                                                                  \
-		real = (scandir_fn)next_sym(name);                                  \
-	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)           \
-		return r < 0 ? -1 : real(target, list, filter, compar);             \
-	return real(path, list, filter, compar);
+#define SCANDIR_BODY(type, name) \
+	TREE_PATH_BODY(type, name, AT_FDCWD, real(target, list, filter, compar), real(path, list, filter, compar))
 
 EXPORT int scandir(const char *path, struct dirent ***list, int (*filter)(const struct dirent *),
 		   int (*compar)(const struct dirent **, const struct dirent **))
 {
-	SCANDIR_BODY("scandir")
+	SCANDIR_BODY(scandir_fn, "scandir")
 }
 
 typedef int (*scandir64_fn)(const char *, struct dirent64 ***, int (*)(const struct dirent64 *),
@@ -1797,14 +1748,7 @@ typedef int (*scandir64_fn)(const char *, struct dirent64 ***, int (*)(const str
 EXPORT int scandir64(const char *path, struct dirent64 ***list, int (*filter)(const struct dirent64 *),
 		     int (*compar)(const struct dirent64 **, const struct dirent64 **))
 {
-	static scandir64_fn real;
-	char target[PATH_MAX];
-	int r;
-	if (!real)
-		real = (scandir64_fn)next_sym("scandir64");
-	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
-		return r < 0 ? -1 : real(target, list, filter, compar);
-	return real(path, list, filter, compar);
+	SCANDIR_BODY(scandir64_fn, "scandir64")
 }
 
 /* Extended attributes (ls -l asks for ACLs and security labels): of the tree's file. */
@@ -1851,14 +1795,7 @@ EXPORT ssize_t llistxattr(const char *path, char *list, size_t size)
 /* A working directory in the tree: relative paths then resolve there. */
 EXPORT int chdir(const char *path)
 {
-	static chdir_fn real;
-	char target[PATH_MAX];
-	int r;
-	if (!real)
-		real = (chdir_fn)next_sym("chdir");
-	if ((r = tree_path(AT_FDCWD, path, target, sizeof(target))) != 0)
-		return r < 0 ? -1 : real(target);
-	return real(path);
+	TREE_PATH_BODY(chdir_fn, "chdir", AT_FDCWD, real(target), real(path))
 }
 
 /* ---- ioctl ---- */
@@ -2158,118 +2095,72 @@ static ssize_t emu_writev(int fd, ino_t ino, const struct iovec *iov, int cnt, o
 	return n;
 }
 
-EXPORT ssize_t read(int fd, void *buf, size_t len)
-{
-	ino_t ino;
-	resolve();
-	if (fd_kind(fd, &ino) == FD_EMU)
-		return emu_read(fd, ino, buf, len, 0, 0);
-	return real_read(fd, buf, len);
-}
-
-EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
-{
-	ino_t ino;
-	resolve();
-	if (len <= buflen && fd_kind(fd, &ino) == FD_EMU)
-		return emu_read(fd, ino, buf, len, 0, 0);
-	return real_read_chk(fd, buf, len, buflen);
-}
-
-EXPORT ssize_t write(int fd, const void *buf, size_t len)
-{
-	ino_t ino;
-	int k;
-	resolve();
-	k = fd_kind(fd, &ino);
-	if (k == FD_EMU)
-		return emu_write(fd, ino, buf, len, 0, 0);
-	if (k == FD_CTL)
-		return ctl_write(fd, buf, len);
-	return real_write(fd, buf, len);
-}
-
-#define PREAD_BODY(real_call)                                       \
+/* The bodies of the read and write families: an emulated file's fd goes to
+ * the server (at `off_`, `pos_`: positional), the control fd takes writes,
+ * any other fd the real function (`real_call`). A _chk entry point
+ * (_FORTIFY_SOURCE) leaves a read into too small a buffer (`fits` false) to
+ * the real function, which reports it. */
+#define EMU_READ_BODY(fits, emu_call, real_call)                    \
 	ino_t ino;                                                  \
 	resolve();                                                  \
-	if (fd_kind(fd, &ino) == FD_EMU)                            \
-		return emu_read(fd, ino, buf, len, off, 1);         \
+	if ((fits) && fd_kind(fd, &ino) == FD_EMU)                  \
+		return emu_call;                                    \
 	return real_call;
 
-#define PWRITE_BODY(real_call)                                      \
-	ino_t ino;                                                  \
-	int k;                                                      \
-	resolve();                                                  \
-	k = fd_kind(fd, &ino);                                      \
-	if (k == FD_EMU)                                            \
-		return emu_write(fd, ino, buf, len, off, 1);        \
-	if (k == FD_CTL)                                            \
-		return ctl_write(fd, buf, len);                     \
-	return real_call;
-
-EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off) { PREAD_BODY(real_pread(fd, buf, len, off)) }
-EXPORT ssize_t pread64(int fd, void *buf, size_t len, off_t off) { PREAD_BODY(real_pread64(fd, buf, len, off)) }
-EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off) { PWRITE_BODY(real_pwrite(fd, buf, len, off)) }
-EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off) { PWRITE_BODY(real_pwrite64(fd, buf, len, off)) }
-
-EXPORT ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
-{
-	ino_t ino;
-	resolve();
-	if (len <= buflen && fd_kind(fd, &ino) == FD_EMU)
-		return emu_read(fd, ino, buf, len, off, 1);
-	return real_pread_chk(fd, buf, len, off, buflen);
-}
-
-EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
-{
-	ino_t ino;
-	resolve();
-	if (len <= buflen && fd_kind(fd, &ino) == FD_EMU)
-		return emu_read(fd, ino, buf, len, off, 1);
-	return real_pread64_chk(fd, buf, len, off, buflen);
-}
-
-EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt)
-{
-	ino_t ino;
-	resolve();
-	if (fd_kind(fd, &ino) == FD_EMU)
-		return emu_readv(fd, ino, iov, cnt, 0, 0);
-	return real_readv(fd, iov, cnt);
-}
-
-EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt)
-{
-	ino_t ino;
-	int k;
-	resolve();
-	k = fd_kind(fd, &ino);
-	if (k != FD_NONE)
-		return emu_writev(fd, ino, iov, cnt, 0, 0, k == FD_CTL);
-	return real_writev(fd, iov, cnt);
-}
-
-#define PREADV_BODY(real_fn)                                        \
-	ino_t ino;                                                  \
-	resolve();                                                  \
-	if (fd_kind(fd, &ino) == FD_EMU)                            \
-		return emu_readv(fd, ino, iov, cnt, off, 1);        \
-	return real_fn(fd, iov, cnt, off);
-
-#define PWRITEV_BODY(real_fn)                                       \
+#define EMU_WRITE_BODY(emu_call, real_call)                         \
 	ino_t ino;                                                  \
 	int k;                                                      \
 	resolve();                                                  \
 	k = fd_kind(fd, &ino);                                      \
 	if (k != FD_NONE)                                           \
-		return emu_writev(fd, ino, iov, cnt, off, 1, k == FD_CTL); \
-	return real_fn(fd, iov, cnt, off);
+		return emu_call;                                    \
+	return real_call;
 
-EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off) { PREADV_BODY(real_preadv) }
-EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off) { PREADV_BODY(real_preadv64) }
-EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off) { PWRITEV_BODY(real_pwritev) }
-EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off) { PWRITEV_BODY(real_pwritev64) }
+#define READ_BODY(fits, off_, pos_, real_call) EMU_READ_BODY(fits, emu_read(fd, ino, buf, len, off_, pos_), real_call)
+#define READV_BODY(off_, pos_, real_call) EMU_READ_BODY(1, emu_readv(fd, ino, iov, cnt, off_, pos_), real_call)
+#define WRITE_BODY(off_, pos_, real_call) \
+	EMU_WRITE_BODY(k == FD_CTL ? ctl_write(fd, buf, len) : emu_write(fd, ino, buf, len, off_, pos_), real_call)
+#define WRITEV_BODY(off_, pos_, real_call) EMU_WRITE_BODY(emu_writev(fd, ino, iov, cnt, off_, pos_, k == FD_CTL), real_call)
+
+EXPORT ssize_t read(int fd, void *buf, size_t len) { READ_BODY(1, 0, 0, real_read(fd, buf, len)) }
+EXPORT ssize_t __read_chk(int fd, void *buf, size_t len, size_t buflen)
+{
+	READ_BODY(len <= buflen, 0, 0, real_read_chk(fd, buf, len, buflen))
+}
+EXPORT ssize_t write(int fd, const void *buf, size_t len) { WRITE_BODY(0, 0, real_write(fd, buf, len)) }
+
+EXPORT ssize_t pread(int fd, void *buf, size_t len, off_t off) { READ_BODY(1, off, 1, real_pread(fd, buf, len, off)) }
+EXPORT ssize_t pread64(int fd, void *buf, size_t len, off_t off) { READ_BODY(1, off, 1, real_pread64(fd, buf, len, off)) }
+EXPORT ssize_t pwrite(int fd, const void *buf, size_t len, off_t off) { WRITE_BODY(off, 1, real_pwrite(fd, buf, len, off)) }
+EXPORT ssize_t pwrite64(int fd, const void *buf, size_t len, off_t off)
+{
+	WRITE_BODY(off, 1, real_pwrite64(fd, buf, len, off))
+}
+
+EXPORT ssize_t __pread_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
+{
+	READ_BODY(len <= buflen, off, 1, real_pread_chk(fd, buf, len, off, buflen))
+}
+EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t len, off_t off, size_t buflen)
+{
+	READ_BODY(len <= buflen, off, 1, real_pread64_chk(fd, buf, len, off, buflen))
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *iov, int cnt) { READV_BODY(0, 0, real_readv(fd, iov, cnt)) }
+EXPORT ssize_t writev(int fd, const struct iovec *iov, int cnt) { WRITEV_BODY(0, 0, real_writev(fd, iov, cnt)) }
+EXPORT ssize_t preadv(int fd, const struct iovec *iov, int cnt, off_t off) { READV_BODY(off, 1, real_preadv(fd, iov, cnt, off)) }
+EXPORT ssize_t preadv64(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	READV_BODY(off, 1, real_preadv64(fd, iov, cnt, off))
+}
+EXPORT ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	WRITEV_BODY(off, 1, real_pwritev(fd, iov, cnt, off))
+}
+EXPORT ssize_t pwritev64(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	WRITEV_BODY(off, 1, real_pwritev64(fd, iov, cnt, off))
+}
 
 /* ---- mmap ---- */
 
@@ -2768,25 +2659,17 @@ EXPORT sighandler_t ssignal(int sig, sighandler_t h)
 typedef int (*fclose_fn)(FILE *);
 typedef int (*closedir_fn)(DIR *);
 
-EXPORT int fclose(FILE *f)
-{
-	static fclose_fn real;
-	int fd = fileno(f);
-	if (!real)
-		real = (fclose_fn)next_sym("fclose");
-	fd_forget(fd);
-	return real(f);
-}
+/* Forget the stream's fd `fd`, then close it through the real `name`. */
+#define CLOSE_STREAM_BODY(type, name, stream, fd)                   \
+	static type real;                                           \
+	int fd_ = fd;                                               \
+	if (!real)                                                  \
+		real = (type)next_sym(name);                        \
+	fd_forget(fd_);                                             \
+	return real(stream);
 
-EXPORT int closedir(DIR *d)
-{
-	static closedir_fn real;
-	int fd = dirfd(d);
-	if (!real)
-		real = (closedir_fn)next_sym("closedir");
-	fd_forget(fd);
-	return real(d);
-}
+EXPORT int fclose(FILE *f) { CLOSE_STREAM_BODY(fclose_fn, "fclose", f, fileno(f)) }
+EXPORT int closedir(DIR *d) { CLOSE_STREAM_BODY(closedir_fn, "closedir", d, dirfd(d)) }
 
 static void *emu_mmap(mmap_fn real, void *addr, size_t len, int prot, int flags, ino_t ino, off_t off)
 {
@@ -3346,7 +3229,11 @@ static void resolve_exec(void)
 	}
 }
 
+/* Every exec: our symbols resolved, then env_, the environment it passes on
+ * (`envp` and the emulated files it closes, EXEC_CLOSED_ENV). */
 #define EXEC_ENV(envp)                                                                       \
+	resolve();                                                                           \
+	resolve_exec();                                                                      \
 	size_t slots_ = env_count(envp) + 2;                                                 \
 	char *slot_[slots_];                                                                 \
 	char var_[sizeof(EXEC_CLOSED_ENV) + EXEC_CLOSED_MAX * 24];                          \
@@ -3354,48 +3241,34 @@ static void resolve_exec(void)
 
 EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
-	resolve();
-	resolve_exec();
 	EXEC_ENV(envp);
 	return real_execve(path, argv, env_);
 }
 
 EXPORT int execv(const char *path, char *const argv[])
 {
-	resolve();
-	resolve_exec();
-	EXEC_ENV(environ);
-	return real_execve(path, argv, env_);
+	return execve(path, argv, environ);
 }
 
 EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
-	resolve();
-	resolve_exec();
 	EXEC_ENV(envp);
 	return real_execvpe(file, argv, env_);
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
-	resolve();
-	resolve_exec();
-	EXEC_ENV(environ);
-	return real_execvpe(file, argv, env_);
+	return execvpe(file, argv, environ);
 }
 
 EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
-	resolve();
-	resolve_exec();
 	EXEC_ENV(envp);
 	return real_fexecve(fd, argv, env_);
 }
 
 EXPORT int execveat(int dirfd, const char *path, char *const argv[], char *const envp[], int flags)
 {
-	resolve();
-	resolve_exec();
 	EXEC_ENV(envp);
 	if (!real_execveat)
 		return (int)syscall(SYS_execveat, dirfd, path, argv, env_, flags);
@@ -3452,27 +3325,17 @@ static int fcntl_common(fcntl_fn real, int fd, int cmd, va_list ap)
 	return r;
 }
 
-EXPORT int fcntl(int fd, int cmd, ...)
-{
-	va_list ap;
-	int r;
-	resolve();
-	va_start(ap, cmd);
-	r = fcntl_common(real_fcntl, fd, cmd, ap);
-	va_end(ap);
+#define FCNTL_BODY(real_fn)                                         \
+	va_list ap;                                                 \
+	int r;                                                      \
+	resolve();                                                  \
+	va_start(ap, cmd);                                          \
+	r = fcntl_common(real_fn, fd, cmd, ap);                     \
+	va_end(ap);                                                 \
 	return r;
-}
 
-EXPORT int fcntl64(int fd, int cmd, ...)
-{
-	va_list ap;
-	int r;
-	resolve();
-	va_start(ap, cmd);
-	r = fcntl_common(real_fcntl64, fd, cmd, ap);
-	va_end(ap);
-	return r;
-}
+EXPORT int fcntl(int fd, int cmd, ...) { FCNTL_BODY(real_fcntl) }
+EXPORT int fcntl64(int fd, int cmd, ...) { FCNTL_BODY(real_fcntl64) }
 
 /* On the LP64 targets we support, struct stat64 is struct stat. */
 _Static_assert(sizeof(struct stat) == sizeof(struct stat64), "stat64 layout");

@@ -67,6 +67,14 @@ const TRACE_HELP = `Tracing (strace's habits; any of these turns the trace on):
   -C, --summary     the lines and the table
 `;
 
+/** The last options of 'run' and 'serve': --ui (the view lives while `what`), help and version. */
+const uiAndHelpOptions = (what: string): string => `  --ui[=PORT]       serve a live view of the machine while ${what} (clients,
+                    objects, IOVA maps, page tables, pins, devices, a timeline)
+                    on http://127.0.0.1:PORT (default: any free port); the URL
+                    with its access token is printed on stderr (docs/ui.md)
+  -h, --help        show this help
+  -V, --version     print the version`;
+
 const RUN_HELP = `Usage: ${PROG} run [OPTIONS] [--] CMD [ARGS...]
 
 Run CMD with the iommufd-emu shim preloaded: its open("/dev/iommu") and the
@@ -96,12 +104,7 @@ Options:
   --user[=USER]     run CMD as USER (a name or uid; default nobody), for
                     RLIMIT_MEMLOCK accounting as an ordinary user (needs root);
                     '--user USER' as --trace FILE
-  --ui[=PORT]       serve a live view of the machine while CMD runs (clients,
-                    objects, IOVA maps, page tables, pins, devices, a timeline)
-                    on http://127.0.0.1:PORT (default: any free port); the URL
-                    with its access token is printed on stderr (docs/ui.md)
-  -h, --help        show this help
-  -V, --version     print the version
+${uiAndHelpOptions('CMD runs')}
 
 ${TRACE_HELP}
 CMD must be dynamically linked: a static binary cannot take LD_PRELOAD.
@@ -125,12 +128,7 @@ Options:
   --user USER       also let USER's processes in (a name or uid; needs root):
                     by default only our own user and root may connect. Each
                     connection's user is the kernel's (SO_PEERCRED)
-  --ui[=PORT]       serve a live view of the machine while it runs (clients,
-                    objects, IOVA maps, page tables, pins, devices, a timeline)
-                    on http://127.0.0.1:PORT (default: any free port); the URL
-                    with its access token is printed on stderr (docs/ui.md)
-  -h, --help        show this help
-  -V, --version     print the version
+${uiAndHelpOptions('it runs')}
 
 ${TRACE_HELP}
 Exit status: 0 when stopped by a signal, 1 when it cannot start, 2 for a

@@ -32,24 +32,13 @@ export const ACCOUNT_MODES: readonly AccountMode[] = ['NONE', 'USER', 'MM'];
  */
 export function chargePages(task: Task, mode: AccountMode, n: number, inc: boolean): void {
   const limit = task.rlimitMemlock >> BigInt(PAGE_SHIFT);
-  switch (mode) {
-    case 'NONE': break;
-    case 'USER': {
-      const user = task.user;
-      if (inc) {
-        if (BigInt(user.lockedVm + n) > limit) throw new Errno(ENOMEM, 'RLIMIT_MEMLOCK (user)');
-        user.lockedVm += n;
-      } else user.lockedVm -= Math.min(n, user.lockedVm);
-      break;
-    }
-    case 'MM': {
-      const mm = task.mm;
-      if (inc) {
-        if (BigInt(mm.lockedVm + n) > limit) throw new Errno(ENOMEM, 'RLIMIT_MEMLOCK (mm)');
-        mm.lockedVm += n;
-      } else mm.lockedVm -= Math.min(n, mm.lockedVm);
-      break;
-    }
+  if (mode !== 'NONE') {
+    // incr/decr_user_locked_vm (the user's count) or the mm's locked_vm.
+    const acct = mode === 'USER' ? task.user : task.mm;
+    if (inc) {
+      if (BigInt(acct.lockedVm + n) > limit) throw new Errno(ENOMEM, `RLIMIT_MEMLOCK (${mode === 'USER' ? 'user' : 'mm'})`);
+      acct.lockedVm += n;
+    } else acct.lockedVm -= Math.min(n, acct.lockedVm);
   }
   task.mm.pinnedVm += inc ? n : -n;
 }

@@ -174,6 +174,12 @@ type Cmd = Record<string, unknown>;
  */
 export function traceArgs(name: string, def: StructDef, cmd: Cmd, raw: Uint8Array, mm: AddressSpace, st: TraceStyle): string {
   const show: Record<string, string> = testNames(def, cmd);
+  /** The vendor data at data_uptr, `len` bytes given: decoded as `d` (its struct's size at most). */
+  const showData = (d: StructDef | undefined, len: number, p: bigint): void => {
+    if (!d || !len) return;
+    const bytes = peek(mm, p, Math.min(len, d.size));
+    show.data_uptr = bytes ? nested(d, bytes, st) : unreadable(p);
+  };
   let tail = '';
   switch (name) {
     case 'IOMMU_TEST_CMD': {
@@ -181,24 +187,12 @@ export function traceArgs(name: string, def: StructDef, cmd: Cmd, raw: Uint8Arra
       if (view) tail = ` ${memberOf(view)}=${nested(view, raw, st)}`;
       break;
     }
-    case 'IOMMU_HWPT_ALLOC': {
-      const d = HWPT_DATA.get(cmd.data_type as number);
-      const len = cmd.data_len as number, p = cmd.data_uptr as bigint;
-      if (d && len) {
-        const bytes = peek(mm, p, Math.min(len, d.size));
-        show.data_uptr = bytes ? nested(d, bytes, st) : unreadable(p);
-      }
+    case 'IOMMU_HWPT_ALLOC':
+      showData(HWPT_DATA.get(cmd.data_type as number), cmd.data_len as number, cmd.data_uptr as bigint);
       break;
-    }
-    case 'IOMMU_VIOMMU_ALLOC': {
-      const d = VIOMMU_DATA.get(cmd.type as number);
-      const len = cmd.data_len as number, p = cmd.data_uptr as bigint;
-      if (d && len) {
-        const bytes = peek(mm, p, Math.min(len, d.size));
-        show.data_uptr = bytes ? nested(d, bytes, st) : unreadable(p);
-      }
+    case 'IOMMU_VIOMMU_ALLOC':
+      showData(VIOMMU_DATA.get(cmd.type as number), cmd.data_len as number, cmd.data_uptr as bigint);
       break;
-    }
     case 'IOMMU_HWPT_INVALIDATE': {
       const len = cmd.entry_len as number, n = cmd.entry_num as number, p = cmd.data_uptr as bigint;
       const d = invalidateEntry(cmd.data_type as number, len);

@@ -26,7 +26,7 @@ import { vfioCompatIoasGetId } from './vfio-compat.js';
 import { VfioPciIntrs } from './vfio-pci-intrs.js';
 import { VfioPciIoeventfds } from './vfio-pci-ioeventfd.js';
 import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_STD_HEADER_SIZEOF } from '../uapi/pci-regs.js';
-import type { VfioPciInfo } from '../hw/e1000e.js';
+import type { VfioPciInfo } from '../hw/pci.js';
 
 /** IOMMU_NO_PASID: PASID 0 means "the device's requests without a PASID". */
 const IOMMU_NO_PASID = 0;

@@ -8,7 +8,7 @@ import { Errno, EINVAL } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import type { MmapRegion } from './file.js';
 import type { PciFunctionModel } from '../hw/pci.js';
-import type { VfioPciInfo } from '../hw/e1000e.js';
+import type { VfioPciInfo } from '../hw/pci.js';
 import { PAGE_SIZE_N } from '../hw/memory.js';
 
 const MAP_TYPE = 0x0f;

@@ -5,19 +5,22 @@
 // (e1000e.ts) routes BAR accesses here and says which interrupt mode the
 // function is in.
 import {
-  R, E1000E_MAC_SIZE, ReadKind, WriteKind, e1000eAliasMap, e1000eRegTable,
-  CTRL_RST, CTRL_PHY_RST, CTRL_GIO_MASTER_DISABLE, CTRL_FD, CTRL_FRCSPD, CTRL_FRCDPX, CTRL_SPD_SEL,
-  STATUS_FD, STATUS_PHYRA, STATUS_GIO_MASTER_ENABLE, STATUS_SPEED_10, STATUS_SPEED_100,
-  STATUS_SPEED_1000, CTRL_EXT_ASDCHK, CTRL_EXT_EE_RST, CTRL_EXT_SPD_BYPS,
-  EECD_RO, EERW_START, EERW_DONE, EERW_ADDR_SHIFT, EERW_ADDR_MASK, EERW_DATA_SHIFT, GCR_RO, TARC_READ_MASK,
-  MIN_XITR, ICR_MDAC, ICR_LSC, STATUS_LU, RCTL_EN, type E1000eRegTable,
+  STATUS_PHYRA, CTRL_EXT_ASDCHK, CTRL_EXT_EE_RST, EECD_RO, EERW_START, EERW_DONE, EERW_ADDR_SHIFT,
+  EERW_ADDR_MASK, EERW_DATA_SHIFT, GCR_RO, ICR_MDAC, ICR_LSC, RCTL_EN, MDIC_INT_EN,
+} from './e1000x-regs.js';
+import {
+  R, E1000E_MAC_SIZE, ReadKind, WriteKind, e1000eAliasMap, e1000eRegTable, TARC_READ_MASK, MIN_XITR,
+  type E1000eRegTable,
 } from './e1000e-regs.js';
 import { E1000ePhy } from './e1000e-phy.js';
 import { NVM_WORDS, e1000eNvm } from './e1000e-nvm.js';
-import { E1000eTx, type E1000eBus } from './e1000e-tx.js';
+import { E1000eTx, type E1000eBus, NO_BUS } from './e1000e-tx.js';
 import { E1000eRx } from './e1000e-rx.js';
 import { E1000eIntr, type E1000eIrqOut } from './e1000e-intr.js';
 import { MachineClock, type Clock, type ClockTimer } from './clock.js';
+import { eerdRead } from './e1000x-eeprom.js';
+import { resetMacAddr, readStatus, writeCtrl } from './e1000x-mac.js';
+import { mdicWrite, updateRegsOnLinkDown, updateRegsOnAutonegDone, AUTONEG_NS } from './e1000x-phy.js';
 
 export type { E1000eBus } from './e1000e-tx.js';
 
@@ -29,20 +32,7 @@ export interface E1000eNet {
   rxReady(): void;
 }
 
-/** A bus with no DMA behind it: reads zeros, drops writes (no bus master, or not connected). */
-const NO_BUS: E1000eBus = {
-  read: (_a, out) => { out.fill(0); return false; },
-  write: () => false,
-  mapRead: (_a, out) => { out.fill(0); return out.length <= 4096 ? 'bounce' : 'failed'; },
-  master: () => false,
-};
-
 export type { E1000eIrqMode, E1000eIrqOut } from './e1000e-intr.js';
-
-const MDIC_DATA_MASK = 0xffff, MDIC_REG_SHIFT = 16, MDIC_REG_MASK = 0x1f << MDIC_REG_SHIFT;
-const MDIC_PHY_SHIFT = 21, MDIC_PHY_MASK = 0x1f << MDIC_PHY_SHIFT;
-const MDIC_OP_WRITE = 1 << 26, MDIC_OP_READ = 2 << 26, MDIC_READY = 1 << 28, MDIC_INT_EN = 1 << 29;
-const MDIC_ERROR = 1 << 30;
 
 /**
  * BAR0 as the oracle's NICs hold it when vfio-pci gets them: qemu's reset
@@ -116,14 +106,7 @@ export class E1000eCore {
     this.intr.reset();
     this.autoneg.del();
     this.phy.boot();
-    this.resetMacAddr();
-  }
-
-  /** e1000x_reset_mac_addr: receive address 0 is the permanent MAC, address valid. */
-  private resetMacAddr(): void {
-    const m = this.permanentMac;
-    this.mac[ix(R.RA)] = (m[0]! | (m[1]! << 8) | (m[2]! << 16) | (m[3]! << 24)) >>> 0;
-    this.mac[ix(R.RA) + 1] = (m[4]! | (m[5]! << 8) | 0x80000000) >>> 0;
+    resetMacAddr(this.mac, this.permanentMac);
   }
 
   // ---- register access (4 bytes; the PCI wrapper splits and narrows) ----
@@ -137,7 +120,7 @@ export class E1000eCore {
       case ReadKind.Clear4: { const v = m[i]!; m[i] = 0; return v; }
       case ReadKind.Clear8: { const v = m[i]!; m[i] = 0; m[i - 1] = 0; return v; }
       case ReadKind.Icr: return this.intr.readIcr();
-      case ReadKind.Status: return this.readStatus();
+      case ReadKind.Status: return readStatus(m);
       case ReadKind.Tarc: return (m[i]! & TARC_READ_MASK) >>> 0;
       case ReadKind.Swsm: { const v = m[i]!; m[i] = (v | 1) >>> 0; return v; }
       case ReadKind.Itr: return this.intr.itrGuest;
@@ -153,13 +136,17 @@ export class E1000eCore {
       case WriteKind.None: return;
       case WriteKind.Plain: m[i] = val; return;
       case WriteKind.Mask: m[i] = (val & this.table.mask[i]!) >>> 0; return;
-      case WriteKind.Ctrl: return this.writeCtrl(val);
+      // CTRL.RST self-clears and, in qemu 7.2, only reloads the MAC address.
+      case WriteKind.Ctrl: return writeCtrl(m, val, () => resetMacAddr(m, this.permanentMac));
       case WriteKind.Status: if (!(val & STATUS_PHYRA)) m[i] = (m[i]! & ~STATUS_PHYRA) >>> 0; return;
       case WriteKind.CtrlExt: m[i] = (val & ~(CTRL_EXT_ASDCHK | CTRL_EXT_EE_RST)) >>> 0; return;
       case WriteKind.Eecd: m[i] = ((m[i]! & EECD_RO) | (val & ~EECD_RO)) >>> 0; return;
-      case WriteKind.Eerd: return this.writeEerd(val);
+      case WriteKind.Eerd: m[i] = eerdRead(this.nvm, val); return;
       case WriteKind.Eewr: return this.writeEewr(val);
-      case WriteKind.Mdic: return this.writeMdic(val);
+      case WriteKind.Mdic:
+        m[i] = mdicWrite(m[i]!, val, this.phy);
+        if (m[i]! & MDIC_INT_EN) this.setInterruptCause(ICR_MDAC);
+        return;
       case WriteKind.Ics: return this.intr.setInterruptCause(val);
       case WriteKind.Icr: return this.intr.writeIcr(val);
       case WriteKind.Ims: return this.intr.writeIms(val);
@@ -190,36 +177,6 @@ export class E1000eCore {
 
   // ---- handlers ----
 
-  private readStatus(): number {
-    const m = this.mac, ctrl = m[ix(R.CTRL)]!;
-    let v = m[ix(R.STATUS)]!;
-    if (!(ctrl & CTRL_GIO_MASTER_DISABLE)) v |= STATUS_GIO_MASTER_ENABLE;
-    if (ctrl & CTRL_FRCDPX) v |= (ctrl & CTRL_FD) ? STATUS_FD : 0;
-    else v |= STATUS_FD;
-    if ((ctrl & CTRL_FRCSPD) || (m[ix(R.CTRL_EXT)]! & CTRL_EXT_SPD_BYPS)) {
-      const spd = ctrl & CTRL_SPD_SEL;
-      v |= spd === 0 ? STATUS_SPEED_10 : spd === 0x100 ? STATUS_SPEED_100 : STATUS_SPEED_1000;
-    } else {
-      v |= STATUS_SPEED_1000;
-    }
-    return v >>> 0;
-  }
-
-  /** CTRL.RST self-clears and, in qemu 7.2, only reloads the MAC address; PHY_RST sets STATUS.PHYRA. */
-  private writeCtrl(val: number): void {
-    this.mac[ix(R.CTRL)] = (val & ~CTRL_RST) >>> 0;
-    this.mac[ix(R.CTRL_DUP)] = this.mac[ix(R.CTRL)]!;
-    if (val & CTRL_RST) this.resetMacAddr();
-    if (val & CTRL_PHY_RST) this.mac[ix(R.STATUS)] = (this.mac[ix(R.STATUS)]! | STATUS_PHYRA) >>> 0;
-  }
-
-  private writeEerd(val: number): void {
-    const addr = (val >>> EERW_ADDR_SHIFT) & EERW_ADDR_MASK;
-    let flags = 0, data = 0;
-    if (addr < NVM_WORDS && (val & EERW_START)) { data = this.nvm[addr]!; flags = EERW_DONE; }
-    this.mac[ix(R.EERD)] = (flags | (addr << EERW_ADDR_SHIFT) | (data << EERW_DATA_SHIFT)) >>> 0;
-  }
-
   /** EEWR writes the word and reports through EERD, as qemu does. */
   private writeEewr(val: number): void {
     const addr = (val >>> EERW_ADDR_SHIFT) & EERW_ADDR_MASK;
@@ -227,21 +184,6 @@ export class E1000eCore {
     let flags = 0;
     if (addr < NVM_WORDS && (val & EERW_START)) { this.nvm[addr] = data; flags = EERW_DONE; }
     this.mac[ix(R.EERD)] = (flags | (addr << EERW_ADDR_SHIFT) | (data << EERW_DATA_SHIFT)) >>> 0;
-  }
-
-  private writeMdic(val: number): void {
-    const data = val & MDIC_DATA_MASK;
-    const reg = (val & MDIC_REG_MASK) >>> MDIC_REG_SHIFT;
-    if (((val & MDIC_PHY_MASK) >>> MDIC_PHY_SHIFT) !== 1) {
-      val = this.mac[ix(R.MDIC)]! | MDIC_ERROR;
-    } else if (val & MDIC_OP_READ) {
-      const v = this.phy.read(reg);
-      val = v === undefined ? val | MDIC_ERROR : (val ^ data) | v;
-    } else if (val & MDIC_OP_WRITE) {
-      if (!this.phy.write(reg, data)) val |= MDIC_ERROR;
-    }
-    this.mac[ix(R.MDIC)] = (val | MDIC_READY) >>> 0;
-    if (val & MDIC_INT_EN) this.setInterruptCause(ICR_MDAC);
   }
 
   // ---- interrupts (e1000e-intr.ts) and the link ----
@@ -261,14 +203,8 @@ export class E1000eCore {
    * and comes back 500 ms later.
    */
   private restartAutoneg(): void {
-    this.linkDown();
+    updateRegsOnLinkDown(this.mac, this.phy.regs[0]!);
     this.autoneg.mod(this.clock.now() + AUTONEG_NS);
-  }
-
-  /** e1000x_update_regs_on_link_down. */
-  private linkDown(): void {
-    this.mac[ix(R.STATUS)] = (this.mac[ix(R.STATUS)]! & ~STATUS_LU) >>> 0;
-    this.phy.linkDown();
   }
 
   /**
@@ -276,8 +212,7 @@ export class E1000eCore {
    * on (TFCE, RFCE), receiving may resume, and a link status change.
    */
   private autonegDone(): void {
-    this.mac[ix(R.STATUS)] = (this.mac[ix(R.STATUS)]! | STATUS_LU) >>> 0;
-    this.phy.autonegDone();
+    updateRegsOnAutonegDone(this.mac, this.phy.regs[0]!);
     this.net?.rxReady();
     if (this.phy.autonegComplete()) this.mac[ix(R.CTRL)] = (this.mac[ix(R.CTRL)]! | CTRL_TFCE | CTRL_RFCE) >>> 0;
     this.setInterruptCause(ICR_LSC);
@@ -298,6 +233,4 @@ export class E1000eCore {
   receive(frame: Uint8Array, len = frame.length): number { return this.rx.receive(frame, len); }
 }
 
-/** qemu's e1000x_restart_autoneg timer: 500 ms. */
-const AUTONEG_NS = 500_000_000;
 const CTRL_RFCE = 1 << 27, CTRL_TFCE = 1 << 28;

@@ -21,10 +21,10 @@
 //   enabled cause is left.
 // - EIAME clears the signalled cause from IAM (not IMS: qemu 7.2); EIAC
 //   clears it from ICR (and from IMS when IAME is off).
+import { ICR_ASSERTED, ICR_TXDW } from './e1000x-regs.js';
 import {
-  R, E1000E_MSIX_VECTORS, CTRL_EXT_EIAME, CTRL_EXT_IAME, CTRL_EXT_PBA_CLR, ICR_ASSERTED, ICR_OTHER,
-  ICR_OTHER_CAUSES, ICR_RXQ0, ICR_RXQ1, ICR_TXQ0, ICR_TXQ1, ICR_TXQE, ICR_TXDW, ICR_RXT0, ICR_ACK,
-  IMS_VALID, MIN_XITR,
+  R, E1000E_MSIX_VECTORS, CTRL_EXT_EIAME, CTRL_EXT_IAME, CTRL_EXT_PBA_CLR, ICR_OTHER, ICR_OTHER_CAUSES,
+  ICR_RXQ0, ICR_RXQ1, ICR_TXQ0, ICR_TXQ1, ICR_TXQE, ICR_RXT0, ICR_ACK, IMS_VALID, MIN_XITR,
 } from './e1000e-regs.js';
 import type { Clock, ClockTimer } from './clock.js';
 

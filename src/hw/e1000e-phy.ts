@@ -2,14 +2,12 @@
 // pages of 32 registers, page select in register 22 (any page), which
 // registers read and which take writes on each page. Measured on the oracle
 // by test/conformance/e1000e_regs.c (MDIC reads of every register on pages
-// 0, 1, 2, 3 and past the last).
+// 0, 1, 2, 3 and past the last). MDIC, the control register's write and the
+// link's bits are e1000x-phy.ts's, as for the igb.
+import { MII_BMCR, MII_BMSR, BMCR_AUTOEN, BMSR_AN_COMP, setPhyCtrl, type MdicPhy } from './e1000x-phy.js';
 
 /** Register numbers on every page. */
-export const PHY_CTRL = 0, PHY_STATUS = 1, PHY_ID1 = 2, PHY_ID2 = 3, PHY_AUTONEG_ADV = 4;
-export const PHY_LP_ABILITY = 5, PHY_OEM_BITS = 25;
-export const PHY_PAGE = 22;
-const MII_CR_RESTART_AUTO_NEG = 0x0200, MII_CR_AUTO_NEG_EN = 0x1000, MII_CR_RESET = 0x8000;
-const MII_SR_LINK_STATUS = 0x0004, MII_SR_AUTONEG_COMPLETE = 0x0020, MII_LPAR_LPACK = 0x4000;
+export const PHY_OEM_BITS = 25, PHY_PAGE = 22;
 /** PHY_OEM_BITS bit 10: restart autonegotiation (self-clearing). */
 const OEM_RESTART_AUTONEG = 1 << 10;
 /** qemu models pages 0..6. */
@@ -51,7 +49,7 @@ const PHY_BOOT: ReadonlyArray<readonly [number, number, number]> = [
   [3, 18, 0x4005],
 ];
 
-export class E1000ePhy {
+export class E1000ePhy implements MdicPhy {
   private readonly caps = phyCaps();
   readonly regs: Uint16Array[] = Array.from({ length: PHY_PAGES }, () => new Uint16Array(32));
   /** Told when a write restarts autonegotiation (the core takes the link down for 500 ms). */
@@ -83,10 +81,8 @@ export class E1000ePhy {
     const p = this.page(reg);
     if (p === undefined || !(this.caps[p]![reg]! & W)) return false;
     if (p === 0 && reg === PHY_PAGE) data &= PAGE_SELECT_MASK;
-    if (p === 0 && reg === PHY_CTRL) {
-      // e1000e_set_phy_ctrl: bits 0-5 reserved; RESET and RESTART_AUTO_NEG self-clear.
-      this.regs[0]![PHY_CTRL] = data & ~(0x3f | MII_CR_RESET | MII_CR_RESTART_AUTO_NEG);
-      if ((data & MII_CR_RESTART_AUTO_NEG) && this.autonegEnabled()) this.restartAutoneg?.();
+    if (p === 0 && reg === MII_BMCR) {
+      setPhyCtrl(this.regs[0]!, data, this.restartAutoneg);
       return true;
     }
     if (p === 0 && reg === PHY_OEM_BITS) {
@@ -98,24 +94,9 @@ export class E1000ePhy {
     return true;
   }
 
-  private autonegEnabled(): boolean { return (this.regs[0]![PHY_CTRL]! & MII_CR_AUTO_NEG_EN) !== 0; }
-
   /** Whether autonegotiation is enabled and complete (qemu's e1000e_update_flowctl_status test). */
   autonegComplete(): boolean {
-    return this.autonegEnabled() && (this.regs[0]![PHY_STATUS]! & MII_SR_AUTONEG_COMPLETE) !== 0;
-  }
-
-  /** e1000x_update_regs_on_link_down, the PHY's half. */
-  linkDown(): void {
     const p0 = this.regs[0]!;
-    p0[PHY_STATUS] = p0[PHY_STATUS]! & ~(MII_SR_LINK_STATUS | MII_SR_AUTONEG_COMPLETE);
-    p0[PHY_LP_ABILITY] = p0[PHY_LP_ABILITY]! & ~MII_LPAR_LPACK;
-  }
-
-  /** e1000x_update_regs_on_autoneg_done, the PHY's half. */
-  autonegDone(): void {
-    const p0 = this.regs[0]!;
-    p0[PHY_STATUS] = p0[PHY_STATUS]! | MII_SR_LINK_STATUS | MII_SR_AUTONEG_COMPLETE;
-    p0[PHY_LP_ABILITY] = p0[PHY_LP_ABILITY]! | MII_LPAR_LPACK;
+    return (p0[MII_BMCR]! & BMCR_AUTOEN) !== 0 && (p0[MII_BMSR]! & BMSR_AN_COMP) !== 0;
   }
 }

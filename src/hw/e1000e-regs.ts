@@ -3,41 +3,25 @@
 // saying how each register reads and takes a write. Offsets are the
 // datasheet's (and Linux's e1000e/hw.h); the handler of each register is
 // qemu's (hw/net/e1000e_core.c), checked on the oracle by
-// test/conformance/e1000e_regs.c.
+// test/conformance/e1000e_regs.c. What the 82576 shares is e1000x-regs.ts's.
+import { X, BIT, ICR_TXDW, ICR_LSC, ICR_RXDMT0, ICR_RXO, ICR_MDAC } from './e1000x-regs.js';
 
 /** Byte offsets of the registers the model gives behaviour to. */
 export const R = {
-  CTRL: 0x0000, CTRL_DUP: 0x0004, STATUS: 0x0008, EECD: 0x0010, EERD: 0x0014, CTRL_EXT: 0x0018,
-  FLA: 0x001c, MDIC: 0x0020, FCAL: 0x0028, FCAH: 0x002c, FCT: 0x0030, VET: 0x0038,
-  ICR: 0x00c0, ITR: 0x00c4, ICS: 0x00c8, IMS: 0x00d0, IMC: 0x00d8, EIAC: 0x00dc, IAM: 0x00e0,
-  IVAR: 0x00e4, EITR: 0x00e8, RCTL: 0x0100, FCTTV: 0x0170, TCTL: 0x0400, TIPG: 0x0410, AIT: 0x0458,
-  LEDCTL: 0x0e00, EXTCNF_CTRL: 0x0f00, EXTCNF_SIZE: 0x0f08, POEMB: 0x0f10,
-  PBA: 0x1000, PBS: 0x1008, EEMNGCTL: 0x1010, EEMNGDATA: 0x1014, FLMNGCTL: 0x1018, FLMNGDATA: 0x101c,
-  FLMNGCNT: 0x1020, FLASHT: 0x1028, EEWR: 0x102c, FLSWCTL: 0x1030, FLSWDATA: 0x1034, FLSWCNT: 0x1038,
-  FLOP: 0x103c, FLOL: 0x1050,
-  FCRTL: 0x2160, FCRTH: 0x2168, PSRCTL: 0x2170,
-  RDFH: 0x2410, RDFT: 0x2418, RDFHS: 0x2420, RDFTS: 0x2428, RDFPC: 0x2430,
-  RDBAL0: 0x2800, RDBAH0: 0x2804, RDLEN0: 0x2808, RDH0: 0x2810, RDT0: 0x2818, RDTR: 0x2820,
-  RXDCTL: 0x2828, RADV: 0x282c,
-  RDBAL1: 0x2900, RDBAH1: 0x2904, RDLEN1: 0x2908, RDH1: 0x2910, RDT1: 0x2918, RXDCTL1: 0x2928,
-  RSRPD: 0x2c00, RAID: 0x2c08,
-  TDFH: 0x3410, TDFT: 0x3418, TDFHS: 0x3420, TDFTS: 0x3428, TDFPC: 0x3430,
-  TDBAL: 0x3800, TDBAH: 0x3804, TDLEN: 0x3808, TDH: 0x3810, TDT: 0x3818, TIDV: 0x3820,
-  TXDCTL: 0x3828, TADV: 0x382c, TARC0: 0x3840,
-  TDBAL1: 0x3900, TDBAH1: 0x3904, TDLEN1: 0x3908, TDH1: 0x3910, TDT1: 0x3918, TXDCTL1: 0x3928, TARC1: 0x3940,
-  CRCERRS: 0x4000, MPC: 0x4010, IAC: 0x4100,
-  PRC64: 0x405c, GPRC: 0x4074, BPRC: 0x4078, MPRC: 0x407c, GPTC: 0x4080, GORCL: 0x4088, GORCH: 0x408c,
-  GOTCL: 0x4090, GOTCH: 0x4094, RNBC: 0x40a0, RUC: 0x40a4, ROC: 0x40ac, TORL: 0x40c0, TORH: 0x40c4,
-  TOTL: 0x40c8, TOTH: 0x40cc, TPR: 0x40d0, TPT: 0x40d4, PTC64: 0x40d8, MPTC: 0x40f0, BPTC: 0x40f4, TSCTC: 0x40f8,
-  RXCSUM: 0x5000, RFCTL: 0x5008, MTA: 0x5200, RA: 0x5400, VFTA: 0x5600,
-  WUC: 0x5800, WUFC: 0x5808, WUS: 0x5810, MRQC: 0x5818, MANC: 0x5820, MFVAL: 0x5824, MFUTP01: 0x5828,
-  MFUTP23: 0x5830, IPAV: 0x5838, IP4AT: 0x5840, MANC2H: 0x5860, IP6AT: 0x5880, WUPM: 0x5a00,
-  GCR: 0x5b00, GSCL_1: 0x5b10, GSCN_3: 0x5b2c, FACTPS: 0x5b30, FUNCTAG: 0x5b40, SWSM: 0x5b50,
-  GCR2: 0x5b64, PBACLR: 0x5b68, RETA: 0x5c00, RSSRK: 0x5c80,
-  FFLT: 0x5f00, FFMT: 0x9000, FFVT: 0x9800, PBM: 0x10000,
-  SYSTIML: 0xb600, SYSTIMH: 0xb604, TIMINCA: 0xb608, TIMADJL: 0xb60c, TIMADJH: 0xb610,
-  TSYNCTXCTL: 0xb614, TXSTMPL: 0xb618, TXSTMPH: 0xb61c, TSYNCRXCTL: 0xb620, RXSTMPL: 0xb624,
-  RXSTMPH: 0xb628, RXSATRL: 0xb62c, RXSATRH: 0xb630,
+  ...X,
+  ITR: 0x00c4, EIAC: 0x00dc, IVAR: 0x00e4, EITR: 0x00e8, AIT: 0x0458, EXTCNF_CTRL: 0x0f00, EXTCNF_SIZE: 0x0f08,
+  POEMB: 0x0f10,
+  PBA: 0x1000, PBS: 0x1008, FLASHT: 0x1028, EEWR: 0x102c, FLSWCTL: 0x1030, FLSWDATA: 0x1034, FLSWCNT: 0x1038,
+  FLOL: 0x1050,
+  PSRCTL: 0x2170, RDBAL0: 0x2800, RDBAH0: 0x2804, RDLEN0: 0x2808, RDH0: 0x2810, RDT0: 0x2818, RDTR: 0x2820,
+  RXDCTL: 0x2828, RADV: 0x282c, RDBAL1: 0x2900, RDBAH1: 0x2904, RDLEN1: 0x2908, RDH1: 0x2910, RDT1: 0x2918,
+  RXDCTL1: 0x2928, RSRPD: 0x2c00, RAID: 0x2c08,
+  TDBAL: 0x3800, TDBAH: 0x3804, TDLEN: 0x3808, TDH: 0x3810, TDT: 0x3818, TIDV: 0x3820, TXDCTL: 0x3828,
+  TADV: 0x382c, TARC0: 0x3840, TDBAL1: 0x3900, TDBAH1: 0x3904, TDLEN1: 0x3908, TDH1: 0x3910, TDT1: 0x3918,
+  TXDCTL1: 0x3928, TARC1: 0x3940,
+  MFUTP01: 0x5828, MFUTP23: 0x5830, GSCN_3: 0x5b2c, GCR2: 0x5b64, FFLT: 0x5f00,
+  FFVT: 0x9800,
+  PBM: 0x10000,
 } as const;
 
 /** MSI-X vectors of the 82574L (EITR registers). */
@@ -95,8 +79,6 @@ export function e1000eAliasMap(): Uint16Array {
   for (const [from, n, to] of ALIASES) for (let k = 0; k < n; k++) m[(from >> 2) + k] = (to >> 2) + k;
   return m;
 }
-
-const BIT = (n: number) => (1 << n) >>> 0;
 
 /** Build the handler table (qemu's e1000e_macreg_readops / writeops). */
 export function e1000eRegTable(): E1000eRegTable {
@@ -178,52 +160,32 @@ export function e1000eRegTable(): E1000eRegTable {
 
 // ---- bits ----
 
-export const CTRL_RST = BIT(26), CTRL_PHY_RST = BIT(31), CTRL_GIO_MASTER_DISABLE = BIT(2);
-export const CTRL_FD = BIT(0), CTRL_FRCSPD = BIT(11), CTRL_FRCDPX = BIT(12), CTRL_SPD_SEL = 0x300;
-export const STATUS_FD = BIT(0), STATUS_LU = BIT(1), STATUS_PHYRA = BIT(10), STATUS_GIO_MASTER_ENABLE = BIT(19);
-export const STATUS_SPEED_10 = 0, STATUS_SPEED_100 = 0x40, STATUS_SPEED_1000 = 0x80;
-export const CTRL_EXT_ASDCHK = BIT(12), CTRL_EXT_EE_RST = BIT(13), CTRL_EXT_SPD_BYPS = BIT(15);
 export const CTRL_EXT_EIAME = BIT(24), CTRL_EXT_IAME = BIT(27), CTRL_EXT_PBA_CLR = BIT(31);
-export const EECD_RO = BIT(8) | BIT(9) | 0x7800; // PRES, AUTO_RD, SIZE_EX
-export const EERW_START = 1, EERW_DONE = 2, EERW_ADDR_SHIFT = 2, EERW_ADDR_MASK = 0x3fff, EERW_DATA_SHIFT = 16;
-export const GCR_RO = BIT(23) | BIT(25) | BIT(26);
 export const TARC_READ_MASK = 0x7ff | BIT(27) | BIT(28) | BIT(29) | BIT(30);
 export const TARC_ENABLE = BIT(10);
-export const TCTL_EN = BIT(1);
 /** qemu's E1000E_MIN_XITR: the smallest interval ITR/EITR keep. */
 export const MIN_XITR = 500;
 
-export const ICR_TXDW = BIT(0), ICR_TXQE = BIT(1), ICR_LSC = BIT(2), ICR_RXDMT0 = BIT(4), ICR_RXO = BIT(6);
-export const ICR_RXT0 = BIT(7), ICR_MDAC = BIT(9), ICR_SRPD = BIT(16), ICR_ACK = BIT(17), ICR_MNG = BIT(18);
+export const ICR_TXQE = BIT(1), ICR_RXT0 = BIT(7), ICR_SRPD = BIT(16), ICR_ACK = BIT(17), ICR_MNG = BIT(18);
 export const ICR_RXQ0 = BIT(20), ICR_RXQ1 = BIT(21), ICR_TXQ0 = BIT(22), ICR_TXQ1 = BIT(23), ICR_OTHER = BIT(24);
-export const ICR_ASSERTED = BIT(31);
 /** The causes ICR.OTHER stands for under MSI-X. */
 export const ICR_OTHER_CAUSES = ICR_LSC | ICR_RXO | ICR_MDAC | ICR_SRPD | ICR_ACK | ICR_MNG;
 /** The causes IMS can enable. */
 export const IMS_VALID = (ICR_TXDW | ICR_TXQE | ICR_LSC | ICR_RXDMT0 | ICR_RXO | ICR_RXT0 | ICR_MDAC | BIT(15)
   | ICR_SRPD | ICR_ACK | ICR_MNG | ICR_RXQ0 | ICR_RXQ1 | ICR_TXQ0 | ICR_TXQ1 | ICR_OTHER) >>> 0;
 
-export const CTRL_VME = BIT(30);
-export const RCTL_EN = BIT(1), RCTL_SBP = BIT(2), RCTL_UPE = BIT(3), RCTL_MPE = BIT(4), RCTL_LPE = BIT(5);
-export const RCTL_LBM_MAC = BIT(6), RCTL_RDMTS_SHIFT = 8, RCTL_MO_SHIFT = 12, RCTL_BAM = BIT(15);
-export const RCTL_SZ_MASK = 0x30000, RCTL_VFE = BIT(18), RCTL_DTYP_MASK = 0xc00, RCTL_DTYP_PS = 0x400;
-export const RCTL_BSEX = BIT(25), RCTL_SECRC = BIT(26), RCTL_FLXBUF_MASK = 0x78000000, RCTL_FLXBUF_SHIFT = 27;
+export const RCTL_RDMTS_SHIFT = 8, RCTL_VFE = BIT(18), RCTL_DTYP_MASK = 0xc00, RCTL_DTYP_PS = 0x400;
+export const RCTL_FLXBUF_MASK = 0x78000000, RCTL_FLXBUF_SHIFT = 27;
 export const RFCTL_EXTEN = BIT(15);
-export const RXCSUM_IPOFLD = BIT(8), RXCSUM_TUOFLD = BIT(9), RXCSUM_PCSD = BIT(13);
-export const RAH_AV = BIT(31);
 /** IVAR bit 31: write back (and interrupt) every transmit descriptor, RS or not. */
 export const IVAR_TX_INT_EVERY_WB = BIT(31);
 
-// Transmit descriptors: the command bits of the lower dword, the status bits of the upper one.
-export const TXD_CMD_EOP = BIT(24), TXD_CMD_IFCS = BIT(25), TXD_CMD_IC = BIT(26), TXD_CMD_RS = BIT(27);
-export const TXD_CMD_DEXT = BIT(29), TXD_CMD_VLE = BIT(30), TXD_CMD_IDE = BIT(31), TXD_DTYP_D = BIT(20);
+// Transmit descriptors (the bits both NICs share are e1000x-regs.ts's).
+export const TXD_CMD_IFCS = BIT(25), TXD_CMD_IC = BIT(26), TXD_CMD_IDE = BIT(31), TXD_DTYP_D = BIT(20);
 export const TXD_CMD_TCP = BIT(24), TXD_CMD_IP = BIT(25), TXD_CMD_TSE = BIT(26);
-export const TXD_STAT_DD = BIT(0);
 /** The POPTS of a data descriptor (upper dword >> 8): insert the IP and the TCP/UDP checksums. */
 export const TXD_POPTS_IXSM = 1, TXD_POPTS_TXSM = 2;
 
-// Receive descriptors' status and error bits (the extended descriptor's status_error).
-export const RXD_STAT_DD = 0x01, RXD_STAT_EOP = 0x02, RXD_STAT_VP = 0x08, RXD_STAT_UDPCS = 0x10, RXD_STAT_TCPCS = 0x20;
-export const RXD_STAT_IPCS = 0x40, RXD_STAT_IPIDV = 0x200, RXD_STAT_ACK = 0x8000;
-export const RXDEXT_STATERR_TCPE = 0x20000000, RXDEXT_STATERR_IPE = 0x40000000;
+// Receive descriptors' status bits, and the packet types of the extended descriptor.
+export const RXD_STAT_VP = 0x08, RXD_STAT_ACK = 0x8000;
 export const RXD_PKT_MAC = 0, RXD_PKT_IP4 = 1, RXD_PKT_IP4_XDP = 2, RXD_PKT_IP6 = 5, RXD_PKT_IP6_XDP = 6;

@@ -21,15 +21,20 @@
 // (a null buffer address: the descriptor is written back with DD and
 // skipped), buffer and write-back writes that fault are lost.
 import {
-  R, STATUS_LU, RCTL_EN, RCTL_SBP, RCTL_UPE, RCTL_MPE, RCTL_LPE, RCTL_MO_SHIFT, RCTL_BAM, RCTL_VFE,
-  RCTL_DTYP_MASK, RCTL_DTYP_PS, RCTL_BSEX, RCTL_SECRC, RCTL_FLXBUF_MASK, RCTL_FLXBUF_SHIFT, RCTL_SZ_MASK,
-  RFCTL_EXTEN, RXCSUM_IPOFLD, RXCSUM_TUOFLD, RXCSUM_PCSD, RAH_AV, ICR_RXO, ICR_RXT0, ICR_RXDMT0, ICR_RXQ0,
-  ICR_RXQ1, ICR_SRPD, ICR_ACK, RXD_STAT_DD, RXD_STAT_EOP, RXD_STAT_IPIDV, RXD_STAT_ACK, RXD_STAT_IPCS,
-  RXD_STAT_TCPCS, RXD_STAT_UDPCS, RXDEXT_STATERR_IPE, RXDEXT_STATERR_TCPE, RXD_PKT_MAC, RXD_PKT_IP4,
-  RXD_PKT_IP4_XDP, RXD_PKT_IP6, RXD_PKT_IP6_XDP, CTRL_VME, RXD_STAT_VP,
+  RCTL_EN, RCTL_SBP, RCTL_UPE, RCTL_MPE, RCTL_LPE, RCTL_BAM, RCTL_SECRC, RXCSUM_IPOFLD, RXCSUM_TUOFLD,
+  RXCSUM_PCSD, ICR_RXO, ICR_RXDMT0, RXD_STAT_DD, RXD_STAT_EOP, RXD_STAT_IPIDV, RXD_STAT_IPCS, RXD_STAT_TCPCS,
+  RXD_STAT_UDPCS, RXDEXT_STATERR_IPE, RXDEXT_STATERR_TCPE, CTRL_VME, GCR_RXD_NO_SNOOP, GCR_RXDSCR_NO_SNOOP,
+  GCR_RXDSCW_NO_SNOOP,
+} from './e1000x-regs.js';
+import {
+  R, RCTL_VFE, RCTL_DTYP_MASK, RCTL_DTYP_PS, RCTL_FLXBUF_MASK, RCTL_FLXBUF_SHIFT, RFCTL_EXTEN, ICR_RXT0,
+  ICR_RXQ0, ICR_RXQ1, ICR_SRPD, ICR_ACK, RXD_STAT_ACK, RXD_PKT_MAC, RXD_PKT_IP4, RXD_PKT_IP4_XDP, RXD_PKT_IP6,
+  RXD_PKT_IP6_XDP, RXD_STAT_VP,
 } from './e1000e-regs.js';
 import { EthPktType, FrameInfo, ethPktType, ip4HeaderValid, l4CsumValid } from './e1000e-frame.js';
-import { inc, grow8, GCR_RXD_NO_SNOOP, GCR_RXDSCR_NO_SNOOP, GCR_RXDSCW_NO_SNOOP, type E1000eBus } from './e1000e-tx.js';
+import { type E1000eBus } from './e1000e-tx.js';
+import { inc, updateRxTotalStats } from './e1000x-stats.js';
+import { rxBufSize, rxEnabled, raMatch, mtaMatch } from './e1000x-rx.js';
 
 /** What the receive path needs of the core. */
 export interface E1000eRxHost {
@@ -118,7 +123,7 @@ export class E1000eRx {
   /** e1000e_can_receive: link up, RCTL.EN, bus mastering, and a ring with room for something. */
   canReceive(): boolean {
     const m = this.host.mac;
-    if (!(m[ix(R.STATUS)]! & STATUS_LU) || !(m[ix(R.RCTL)]! & RCTL_EN) || !this.host.bus.master()) return false;
+    if (!rxEnabled(m) || !this.host.bus.master()) return false;
     return RINGS.some((r) => m[r.dlen]! > 0 && this.hasRxBufs(r, 1));
   }
 
@@ -129,7 +134,7 @@ export class E1000eRx {
    */
   receive(frame: Uint8Array, len: number): number {
     const m = this.host.mac;
-    if (!(m[ix(R.STATUS)]! & STATUS_LU) || !(m[ix(R.RCTL)]! & RCTL_EN)) return -1;
+    if (!rxEnabled(m)) return -1;
     let f = frame, size = len;
     if (size < MIN_FRAME) {
       this.padded.fill(0);
@@ -185,14 +190,7 @@ export class E1000eRx {
     if (type === EthPktType.Ucast && (rctl & RCTL_UPE)) return true;
     if (type === EthPktType.Bcast && (rctl & RCTL_BAM)) return true;
     if (type === EthPktType.Mcast && (rctl & RCTL_MPE)) return true;
-    const lo = f[0]! | (f[1]! << 8) | (f[2]! << 16) | (f[3]! << 24), hi = f[4]! | (f[5]! << 8);
-    for (let i = ix(R.RA); i < ix(R.RA) + 32; i += 2) {
-      if (!(m[i + 1]! & RAH_AV)) continue;
-      if ((m[i]! | 0) === (lo | 0) && (m[i + 1]! & 0xffff) === hi) return true;
-    }
-    const shift = [4, 3, 2, 0][(rctl >>> RCTL_MO_SHIFT) & 3]!;
-    const h = (((f[5]! << 8) | f[4]!) >>> shift) & 0xfff;
-    return (m[ix(R.MTA) + (h >>> 5)]! & (1 << (h & 0x1f))) !== 0;
+    return raMatch(m, ix(R.RA), f) || mtaMatch(m, rctl, f);
   }
 
   private isTcpAck(f: Uint8Array, p: FrameInfo): boolean {
@@ -231,14 +229,7 @@ export class E1000eRx {
       if (m[r.dh]! * MIN_DESC >= m[r.dlen]!) m[r.dh] = 0;
     } while (offset < total);
     // e1000e_update_rx_stats: octets counted with the FCS whether or not it was stripped.
-    const sz = total > 1023 ? 5 : total > 511 ? 4 : total > 255 ? 3 : total > 127 ? 2 : total > 64 ? 1 : total === 64 ? 0 : -1;
-    if (sz >= 0) inc(m, ix(R.PRC64) + sz);
-    inc(m, ix(R.TPR));
-    inc(m, ix(R.GPRC));
-    grow8(m, ix(R.TORL), size + FCS);
-    grow8(m, ix(R.GORCL), size + FCS);
-    if (type === EthPktType.Bcast) inc(m, ix(R.BPRC));
-    else if (type === EthPktType.Mcast) inc(m, ix(R.MPRC));
+    updateRxTotalStats(m, type, total, size + FCS);
   }
 
   private readAddrs(): void {
@@ -369,19 +360,5 @@ function toeplitz(input: Uint8Array, n: number, key: Uint8Array): number {
     }
   }
   return result;
-}
-
-/** e1000x_rxbufsize: RCTL.BSIZE with BSEX; anything else is 2048 (the igb's legacy size too, as qemu's e1000x common code). */
-export function rxBufSize(rctl: number): number {
-  const v = rctl & (RCTL_BSEX | RCTL_SZ_MASK);
-  switch (v) {
-    case RCTL_BSEX | 0x10000: return 16384;
-    case RCTL_BSEX | 0x20000: return 8192;
-    case RCTL_BSEX | 0x30000: return 4096;
-    case 0x10000: return 1024;
-    case 0x20000: return 512;
-    case 0x30000: return 256;
-  }
-  return 2048;
 }
 

@@ -18,21 +18,17 @@
 // buffer), one only partly translatable (or not contiguous) drops the frame,
 // a write-back that cannot be written is lost.
 import {
-  R, TCTL_EN, ICR_TXQE, ICR_TXDW, ICR_TXQ0, ICR_TXQ1, CTRL_VME, IVAR_TX_INT_EVERY_WB, TXD_CMD_IDE,
-  TXD_CMD_DEXT, TXD_DTYP_D, TXD_CMD_EOP, TXD_CMD_RS, TXD_CMD_TSE, TXD_CMD_VLE, TXD_STAT_DD,
-  TXD_POPTS_IXSM, TXD_POPTS_TXSM,
+  TCTL_EN, ICR_TXDW, CTRL_VME, TXD_CMD_DEXT, TXD_CMD_EOP, TXD_CMD_RS, TXD_CMD_VLE, TXD_STAT_DD,
+  GCR_TXD_NO_SNOOP, GCR_TXDSCW_NO_SNOOP, GCR_TXDSCR_NO_SNOOP,
+} from './e1000x-regs.js';
+import {
+  R, ICR_TXQE, ICR_TXQ0, ICR_TXQ1, IVAR_TX_INT_EVERY_WB, TXD_CMD_IDE, TXD_DTYP_D, TXD_CMD_TSE, TXD_POPTS_IXSM,
+  TXD_POPTS_TXSM,
 } from './e1000e-regs.js';
-import { EthPktType, FrameInfo, csumAdd, ethPktType, fillIp4HeaderCsum, fillL4Csum, ETH_HLEN } from './e1000e-frame.js';
+import { FrameInfo, csumAdd, ethPktType, fillIp4HeaderCsum, fillL4Csum, ETH_HLEN } from './e1000e-frame.js';
+import { inc, onTxDoneUpdateStats } from './e1000x-stats.js';
 
 /** The function's DMA as the core uses it (qemu's pci_dma_read / pci_dma_write). */
-/**
- * What a DMA request of the NIC carries: the GCR No Snoop enable bit of its
- * class (receive data, receive descriptor write/read, transmit data,
- * transmit descriptor write/read: E1000_GCR_*_NO_SNOOP, bits 0-5).
- */
-export const GCR_RXD_NO_SNOOP = 1 << 0, GCR_RXDSCW_NO_SNOOP = 1 << 1, GCR_RXDSCR_NO_SNOOP = 1 << 2;
-export const GCR_TXD_NO_SNOOP = 1 << 3, GCR_TXDSCW_NO_SNOOP = 1 << 4, GCR_TXDSCR_NO_SNOOP = 1 << 5;
-
 export interface E1000eBus {
   /** Fill `out` from `addr`; false when the request faulted or went nowhere (then `out` holds zeros). `cls`: its GCR No Snoop bit. */
   read(addr: bigint, out: Uint8Array, cls?: number): boolean;
@@ -47,6 +43,14 @@ export interface E1000eBus {
   /** PCI_COMMAND_MASTER: whether the function may start DMA. */
   master(): boolean;
 }
+
+/** A bus with no DMA behind it: reads zeros, drops writes (no bus master, or not connected). */
+export const NO_BUS: E1000eBus = {
+  read: (_a, out) => { out.fill(0); return false; },
+  write: () => false,
+  mapRead: (_a, out) => { out.fill(0); return out.length <= 4096 ? 'bounce' : 'failed'; },
+  master: () => false,
+};
 
 /** What the transmit path needs of the core. */
 export interface E1000eTxHost {
@@ -235,16 +239,7 @@ export class E1000eTx {
 
   /** e1000e_on_tx_done_update_stats: the good-octets counter grows on its own (its reads clear it, TOT's do not). */
   private countSent(q: TxQueue): void {
-    const m = this.host.mac, len = q.len;
-    const size = len > 1023 ? 5 : len > 511 ? 4 : len > 255 ? 3 : len > 127 ? 2 : len > 64 ? 1 : len === 64 ? 0 : -1;
-    if (size >= 0) inc(m, ix(R.PTC64) + size);
-    inc(m, ix(R.TPT));
-    grow8(m, ix(R.TOTL), len);
-    const t = ethPktType(q.frame);
-    if (t === EthPktType.Bcast) inc(m, ix(R.BPTC));
-    else if (t === EthPktType.Mcast) inc(m, ix(R.MPTC));
-    inc(m, ix(R.GPTC));
-    grow8(m, ix(R.GOTCL), len);
+    onTxDoneUpdateStats(this.host.mac, ethPktType(q.frame), q.len);
   }
 
   /** e1000e_txdesc_writeback: DD into the upper dword, by DMA; the cause it raises. */
@@ -258,17 +253,4 @@ export class E1000eTx {
     if (!this.host.msix()) return ICR_TXDW;
     return n === 0 ? ICR_TXQ0 : ICR_TXQ1;
   }
-}
-
-/** qemu's e1000x_inc_reg_if_not_full. */
-export function inc(m: Uint32Array, i: number): void {
-  if (m[i] !== 0xffffffff) m[i] = m[i]! + 1;
-}
-
-/** qemu's e1000x_grow_8reg_if_not_full: a 64-bit counter in two registers, saturating. */
-export function grow8(m: Uint32Array, i: number, n: number): void {
-  const sum = BigInt(m[i]!) + (BigInt(m[i + 1]!) << 32n) + BigInt(n);
-  const v = sum > 0xffffffffffffffffn ? 0xffffffffffffffffn : sum;
-  m[i] = Number(v & 0xffffffffn);
-  m[i + 1] = Number(v >> 32n);
 }

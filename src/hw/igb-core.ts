@@ -10,34 +10,28 @@
 // interrupt is sent at once). The PCI wrapper (igb.ts) routes BAR accesses
 // here and says which interrupt mode the function is in.
 import {
-  G, Q, IGB_MAC_SIZE, IGB_INTR_NUM, IGB_MSIX_VECTORS, IGB_NUM_QUEUES, IGB_MAC_INIT, RdK, WrK, igbRegTable, igbAliasMap,
-  CTRL_RST, CTRL_PHY_RST, CTRL_FD, CTRL_FRCDPX, CTRL_FRCSPD, CTRL_SPD_SEL, CTRL_GIO_MASTER_DISABLE,
-  STATUS_FD, STATUS_LU, STATUS_PHYRA, STATUS_SPEED_100, STATUS_SPEED_1000, STATUS_GIO_MASTER_ENABLE,
-  CTRL_EXT_ASDCHK, CTRL_EXT_EE_RST, CTRL_EXT_PFRSTD, CTRL_EXT_SPD_BYPS, EECD_RO, EERW_START, EERW_DONE,
-  EERW_ADDR_SHIFT, EERW_ADDR_MASK, EERW_DATA_SHIFT, GCR_RO, RCTL_EN, GPIE_NSICR, GPIE_MSIX_MODE, IVAR_VALID,
-  EICR_OTHER, EICR_MSIX_MASK, EICR_LEGACY_MASK, ICR_DRSTA, ICR_ASSERTED, ICR_MDAC, ICR_LSC, ICR_VMMB, IMS_VALID,
-  SWSM_SMBI, EITR_CNT_IGNR, V2PMAILBOX_REQ, V2PMAILBOX_ACK, V2PMAILBOX_VFU, V2PMAILBOX_PFU, V2PMAILBOX_PFSTS,
-  V2PMAILBOX_PFACK, V2PMAILBOX_RSTI, V2PMAILBOX_RSTD, P2VMAILBOX_STS, P2VMAILBOX_ACK, P2VMAILBOX_VFU,
-  P2VMAILBOX_PFU, P2VMAILBOX_RVFU, type IgbRegTable,
+  STATUS_PHYRA, CTRL_EXT_ASDCHK, CTRL_EXT_EE_RST, EECD_RO, GCR_RO, RCTL_EN, ICR_ASSERTED, ICR_MDAC, ICR_LSC,
+  MDIC_INT_EN,
+} from './e1000x-regs.js';
+import {
+  G, Q, IGB_MAC_SIZE, IGB_INTR_NUM, IGB_MSIX_VECTORS, IGB_NUM_QUEUES, IGB_MAC_INIT, RdK, WrK, igbRegTable,
+  igbAliasMap, CTRL_EXT_PFRSTD, GPIE_NSICR, GPIE_MSIX_MODE, IVAR_VALID, EICR_OTHER, EICR_MSIX_MASK,
+  EICR_LEGACY_MASK, ICR_DRSTA, ICR_VMMB, IMS_VALID, SWSM_SMBI, EITR_CNT_IGNR, V2PMAILBOX_REQ, V2PMAILBOX_ACK,
+  V2PMAILBOX_VFU, V2PMAILBOX_PFU, V2PMAILBOX_PFSTS, V2PMAILBOX_PFACK, V2PMAILBOX_RSTI, V2PMAILBOX_RSTD,
+  P2VMAILBOX_STS, P2VMAILBOX_ACK, P2VMAILBOX_VFU, P2VMAILBOX_PFU, P2VMAILBOX_RVFU, type IgbRegTable,
 } from './igb-regs.js';
 import { MachineClock, type Clock, type ClockTimer } from './clock.js';
-import { IgbPhy, MII_BMCR, MII_BMSR, MII_ANLPAR, BMCR_AUTOEN, BMCR_ANRESTART, BMCR_RESET, BMSR_LINK_ST, BMSR_AN_COMP, ANLPAR_ACK } from './igb-phy.js';
-import { IGB_NVM_WORDS, igbNvm } from './igb-nvm.js';
+import { igbNvm } from './igb-nvm.js';
 import { IgbTx } from './igb-tx.js';
 import { IgbRx } from './igb-rx.js';
 import type { E1000eBus, E1000eIrqOut, E1000eNet } from './e1000e-core.js';
+import { eerdRead } from './e1000x-eeprom.js';
+import { resetMacAddr, readStatus, writeCtrl } from './e1000x-mac.js';
+import { mdicWrite, updateRegsOnLinkDown, updateRegsOnAutonegDone, AUTONEG_NS } from './e1000x-phy.js';
+import { IgbPhy } from './igb-phy.js';
+import { NO_BUS } from './e1000e-tx.js';
 
-const MDIC_DATA_MASK = 0xffff, MDIC_REG_SHIFT = 16, MDIC_PHY_SHIFT = 21;
-const MDIC_OP_WRITE = 1 << 26, MDIC_OP_READ = 2 << 26, MDIC_READY = 1 << 28, MDIC_INT_EN = 1 << 29, MDIC_ERROR = 1 << 30;
-/** qemu's autonegotiation timer: the link comes up this long after a restart. */
-export const IGB_AUTONEG_MS = 500;
 
-const NO_BUS: E1000eBus = {
-  read: (_a, out) => { out.fill(0); return false; },
-  write: () => false,
-  mapRead: (_a, out) => { out.fill(0); return out.length <= 4096 ? 'bounce' : 'failed'; },
-  master: () => false,
-};
 
 
 const ix = (off: number) => off >> 2;
@@ -65,6 +59,7 @@ export class IgbCore {
   constructor(readonly permanentMac: readonly number[], private readonly irq: E1000eIrqOut,
     private clock: Clock = new MachineClock()) {
     this.anTimer = clock.timer(() => this.pollAutoneg());
+    this.phy.restartAutoneg = () => this.restartAutoneg();
     this.nvm = igbNvm(permanentMac);
     this.reset(false);
   }
@@ -88,9 +83,7 @@ export class IgbCore {
     this.mac.fill(0);
     for (const [off, v] of IGB_MAC_INIT) this.mac[ix(off)] = v;
     keep.forEach((i, k) => { this.mac[i] = saved[k]!; });
-    const m = this.permanentMac;
-    this.mac[ix(G.RA)] = (m[0]! | (m[1]! << 8) | (m[2]! << 16) | (m[3]! << 24)) >>> 0;
-    this.mac[ix(G.RA) + 1] = (m[4]! | (m[5]! << 8) | 0x80000000) >>> 0;
+    resetMacAddr(this.mac, this.permanentMac);
     this.tx.reset();
   }
 
@@ -101,11 +94,11 @@ export class IgbCore {
     this.anDeadline = undefined;
   }
 
-  /** e1000x_restart_autoneg: link down now, up IGB_AUTONEG_MS later. */
+  /** e1000x_restart_autoneg: link down now, up 500 ms later. */
   private restartAutoneg(): void {
-    this.linkDown();
+    updateRegsOnLinkDown(this.mac, this.phy.regs);
     this.stopAutoneg();
-    this.anDeadline = this.clock.now() + IGB_AUTONEG_MS * 1e6;
+    this.anDeadline = this.clock.now() + AUTONEG_NS;
     this.anTimer.mod(this.anDeadline);
   }
 
@@ -113,17 +106,9 @@ export class IgbCore {
   pollAutoneg(): void {
     if (this.anDeadline === undefined || this.clock.now() < this.anDeadline) return;
     this.stopAutoneg();
-    this.mac[ix(G.STATUS)] = (this.mac[ix(G.STATUS)]! | STATUS_LU) >>> 0;
-    this.phy.regs[MII_BMSR] |= BMSR_LINK_ST | BMSR_AN_COMP;
-    this.phy.regs[MII_ANLPAR] |= ANLPAR_ACK;
+    updateRegsOnAutonegDone(this.mac, this.phy.regs);
     this.net?.rxReady();
     this.raise(ix(G.ICR), ICR_LSC);
-  }
-
-  private linkDown(): void {
-    this.mac[ix(G.STATUS)] = (this.mac[ix(G.STATUS)]! & ~STATUS_LU) >>> 0;
-    this.phy.regs[MII_BMSR] &= ~(BMSR_LINK_ST | BMSR_AN_COMP);
-    this.phy.regs[MII_ANLPAR] &= ~ANLPAR_ACK;
   }
 
   // ---- register access ----
@@ -138,7 +123,7 @@ export class IgbCore {
       case RdK.Clear4: { const v = m[i]!; m[i] = 0; return v; }
       case RdK.Clear8: { const v = m[i]!; m[i] = 0; m[i - 1] = 0; return v; }
       case RdK.Icr: return this.readIcr();
-      case RdK.Status: return this.readStatus();
+      case RdK.Status: return readStatus(m);
       case RdK.Swsm: { const v = m[i]!; m[i] = (v | SWSM_SMBI) >>> 0; return v; }
       case RdK.Eitr: return this.eitrGuest[i - ix(G.EITR0)]!;
       case RdK.Systiml: { this.timestamp(ix(G.SYSTIML)); return m[i]!; }
@@ -159,12 +144,15 @@ export class IgbCore {
       case WrK.None: return;
       case WrK.Plain: m[i] = val; return;
       case WrK.Mask: m[i] = (val & this.table.mask[i]!) >>> 0; return;
-      case WrK.Ctrl: return this.writeCtrl(val);
+      case WrK.Ctrl: return writeCtrl(m, val, () => this.reset(true));
       case WrK.Status: if (!(val & STATUS_PHYRA)) m[i] = (m[i]! & ~STATUS_PHYRA) >>> 0; return;
       case WrK.CtrlExt: return this.writeCtrlExt(val);
       case WrK.Eecd: m[i] = ((m[i]! & EECD_RO) | (val & ~EECD_RO)) >>> 0; return;
-      case WrK.Eerd: return this.writeEerd(val);
-      case WrK.Mdic: return this.writeMdic(val);
+      case WrK.Eerd: m[i] = eerdRead(this.nvm, val); return;
+      case WrK.Mdic:
+        m[i] = mdicWrite(m[i]!, val, this.phy);
+        if (m[i]! & MDIC_INT_EN) this.raise(ix(G.ICR), ICR_MDAC);
+        return;
       case WrK.Ics: return this.raise(ix(G.ICR), val);
       case WrK.Icr: this.nsicr(); return this.lower(ix(G.ICR), val);
       case WrK.Ims: return this.raise(ix(G.IMS), val & IMS_VALID);
@@ -195,30 +183,6 @@ export class IgbCore {
     }
   }
 
-  private readStatus(): number {
-    const m = this.mac;
-    const ctrl = m[ix(G.CTRL)]!;
-    let v = m[ix(G.STATUS)]!;
-    if (ctrl & CTRL_FRCDPX) v |= ctrl & CTRL_FD ? STATUS_FD : 0;
-    else v |= STATUS_FD;
-    if ((ctrl & CTRL_FRCSPD) || (m[ix(G.CTRL_EXT)]! & CTRL_EXT_SPD_BYPS)) {
-      const spd = ctrl & CTRL_SPD_SEL;
-      v |= spd === 0 ? 0 : spd === 0x100 ? STATUS_SPEED_100 : STATUS_SPEED_1000;
-    } else {
-      v |= STATUS_SPEED_1000;
-    }
-    if (!(ctrl & CTRL_GIO_MASTER_DISABLE)) v |= STATUS_GIO_MASTER_ENABLE;
-    return v >>> 0;
-  }
-
-  private writeCtrl(val: number): void {
-    const m = this.mac;
-    m[ix(G.CTRL)] = (val & ~CTRL_RST) >>> 0;
-    m[ix(G.CTRL_DUP)] = m[ix(G.CTRL)]!;
-    if (val & CTRL_RST) this.reset(true);
-    if (val & CTRL_PHY_RST) m[ix(G.STATUS)] = (m[ix(G.STATUS)]! | STATUS_PHYRA) >>> 0;
-  }
-
   private writeCtrlExt(val: number): void {
     const m = this.mac;
     m[ix(G.CTRL_EXT)] = (val & ~(CTRL_EXT_ASDCHK | CTRL_EXT_EE_RST)) >>> 0;
@@ -228,35 +192,6 @@ export class IgbCore {
         m[j] = ((m[j]! & ~V2PMAILBOX_RSTI) | V2PMAILBOX_RSTD) >>> 0;
       }
     }
-  }
-
-  private writeEerd(val: number): void {
-    const addr = (val >>> EERW_ADDR_SHIFT) & EERW_ADDR_MASK;
-    let flags = 0, data = 0;
-    if (addr < IGB_NVM_WORDS && (val & EERW_START)) { data = this.nvm[addr]!; flags = EERW_DONE; }
-    this.mac[ix(G.EERD)] = (flags | (addr << EERW_ADDR_SHIFT) | (data << EERW_DATA_SHIFT)) >>> 0;
-  }
-
-  private writeMdic(val: number): void {
-    const data = val & MDIC_DATA_MASK, reg = (val >>> MDIC_REG_SHIFT) & 0x1f;
-    if (((val >>> MDIC_PHY_SHIFT) & 0x1f) !== 1) {
-      val = this.mac[ix(G.MDIC)]! | MDIC_ERROR;
-    } else if (val & MDIC_OP_READ) {
-      if (!this.phy.readable(reg)) val |= MDIC_ERROR;
-      else val = (val ^ data) | this.phy.regs[reg]!;
-    } else if (val & MDIC_OP_WRITE) {
-      if (!this.phy.writable(reg)) val |= MDIC_ERROR;
-      else if (reg === MII_BMCR) this.writeBmcr(data);
-      else this.phy.regs[reg] = data;
-    }
-    this.mac[ix(G.MDIC)] = (val | MDIC_READY) >>> 0;
-    if (val & MDIC_INT_EN) this.raise(ix(G.ICR), ICR_MDAC);
-  }
-
-  /** igb_set_phy_ctrl: bits 0-5, reset and restart clear themselves; a restart with autoneg enabled runs it. */
-  private writeBmcr(val: number): void {
-    this.phy.regs[MII_BMCR] = val & ~(0x3f | BMCR_RESET | BMCR_ANRESTART);
-    if ((val & BMCR_ANRESTART) && (this.phy.regs[MII_BMCR]! & BMCR_AUTOEN)) this.restartAutoneg();
   }
 
   private writePfMailbox(i: number, val: number): void {

@@ -1,9 +1,9 @@
 // The 82576's NVM as qemu's igb serves it through EERD: 1024 words, qemu's
 // template for the 82576 (hw/net/igb.c, after the datasheet's table 6-1)
-// with the MAC in words 0-2 and the checksum in word 0x3f (nvmImage, shared
-// with the e1000e). Read back word by word on the oracle
+// with the MAC in words 0-2 and the checksum in word 0x3f (e1000x-eeprom.ts,
+// as for the e1000e). Read back word by word on the oracle
 // (test/conformance/igb_regs.golden).
-import { nvmImage } from './e1000e-nvm.js';
+import { nvmImage } from './e1000x-eeprom.js';
 
 /** IGB_EEPROM_SIZE: EERD answers addresses below it. */
 export const IGB_NVM_WORDS = 1024;

@@ -4,10 +4,8 @@
 // and restart-autonegotiation bits clear themselves; a restart with
 // autonegotiation enabled takes the link down and completes 500 ms later
 // (the core runs that timer). Measured on the oracle (igb_regs.golden).
-
-export const MII_BMCR = 0, MII_BMSR = 1, MII_ANLPAR = 5;
-export const BMCR_LOOPBACK = 0x4000, BMCR_AUTOEN = 0x1000, BMCR_ANRESTART = 0x0200, BMCR_RESET = 0x8000;
-export const BMSR_LINK_ST = 0x0004, BMSR_AN_COMP = 0x0020, ANLPAR_ACK = 0x4000;
+// MDIC, BMCR's write and the link's bits are e1000x-phy.ts's, as for the e1000e.
+import { MII_BMCR, setPhyCtrl, type MdicPhy } from './e1000x-phy.js';
 
 const R = 1, W = 2;
 const CAPS: ReadonlyArray<readonly [number, number]> = [
@@ -19,9 +17,11 @@ const INIT: ReadonlyArray<readonly [number, number]> = [
   [9, 0x0f00], [10, 0x3c00], [15, 0x3000], [16, 0x0120], [17, 0xc000], [25, 0x008d],
 ];
 
-export class IgbPhy {
+export class IgbPhy implements MdicPhy {
   readonly regs = new Uint16Array(32);
   private readonly caps = new Uint8Array(32);
+  /** Told when a BMCR write restarts autonegotiation (the core takes the link down for 500 ms). */
+  restartAutoneg: (() => void) | undefined;
 
   constructor() {
     for (const [r, c] of CAPS) this.caps[r] = c;
@@ -33,6 +33,12 @@ export class IgbPhy {
     for (const [r, v] of INIT) this.regs[r] = v;
   }
 
-  readable(reg: number): boolean { return (this.caps[reg]! & R) !== 0; }
-  writable(reg: number): boolean { return (this.caps[reg]! & W) !== 0; }
+  read(reg: number): number | undefined { return this.caps[reg]! & R ? this.regs[reg]! : undefined; }
+
+  write(reg: number, data: number): boolean {
+    if (!(this.caps[reg]! & W)) return false;
+    if (reg === MII_BMCR) setPhyCtrl(this.regs, data, this.restartAutoneg);
+    else this.regs[reg] = data;
+    return true;
+  }
 }

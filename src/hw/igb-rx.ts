@@ -12,16 +12,19 @@
 // few buffers, RXDMT0 at the SRRCTL threshold, and the queue's IVAR EICR bit.
 // Header split and VLAN stripping are not modelled.
 import {
-  G, Q, STATUS_LU, RCTL_EN, RCTL_SBP, RCTL_UPE, RCTL_MPE, RCTL_LPE, RCTL_BAM, RCTL_MO_SHIFT, RCTL_SECRC,
-  RXDCTL_QUEUE_ENABLE, SRRCTL_BSIZEPKT_MASK, SRRCTL_BSIZEPKT_SHIFT, RAH_AV, RXCSUM_IPOFLD, RXCSUM_TUOFLD,
-  RXCSUM_PCSD, ICR_RXDW, ICR_RXO, ICR_RXDMT0, RXD_STAT_DD, RXD_STAT_EOP, RXD_STAT_IPCS, RXD_STAT_TCPCS, RXD_STAT_UDPCS,
-  RXD_STAT_IPIDV, RXDEXT_STATERR_IPE, RXDEXT_STATERR_TCPE, ADVRXD_PKT_IP4, ADVRXD_PKT_IP6, ADVRXD_PKT_TCP,
-  ADVRXD_PKT_UDP, IGB_NUM_QUEUES,
+  RCTL_SBP, RCTL_UPE, RCTL_MPE, RCTL_LPE, RCTL_BAM, RCTL_SECRC, RXCSUM_IPOFLD, RXCSUM_TUOFLD, RXCSUM_PCSD,
+  ICR_RXO, ICR_RXDMT0, RXD_STAT_DD, RXD_STAT_EOP, RXD_STAT_IPCS, RXD_STAT_TCPCS, RXD_STAT_UDPCS,
+  RXD_STAT_IPIDV, RXDEXT_STATERR_IPE, RXDEXT_STATERR_TCPE, GCR_RXD_NO_SNOOP, GCR_RXDSCR_NO_SNOOP,
+  GCR_RXDSCW_NO_SNOOP,
+} from './e1000x-regs.js';
+import {
+  G, Q, RXDCTL_QUEUE_ENABLE, SRRCTL_BSIZEPKT_MASK, SRRCTL_BSIZEPKT_SHIFT, ICR_RXDW, ADVRXD_PKT_IP4,
+  ADVRXD_PKT_IP6, ADVRXD_PKT_TCP, ADVRXD_PKT_UDP, IGB_NUM_QUEUES,
 } from './igb-regs.js';
 import { EthPktType, FrameInfo, ethPktType, ip4HeaderValid, l4CsumValid } from './e1000e-frame.js';
-import { inc, grow8, GCR_RXD_NO_SNOOP, GCR_RXDSCR_NO_SNOOP, GCR_RXDSCW_NO_SNOOP } from './e1000e-tx.js';
-import { rxBufSize } from './e1000e-rx.js';
 import type { IgbCore } from './igb-core.js';
+import { inc, updateRxTotalStats } from './e1000x-stats.js';
+import { rxBufSize, rxEnabled, raMatch, mtaMatch } from './e1000x-rx.js';
 
 const ix = (off: number) => off >> 2;
 const DESC = 16, MIN_FRAME = 60, MTU = 1500;
@@ -51,7 +54,7 @@ export class IgbRx {
 
   canReceive(): boolean {
     const m = this.core.mac;
-    if (!(m[ix(G.STATUS)]! & STATUS_LU) || !(m[ix(G.RCTL)]! & RCTL_EN) || !this.core.bus.master()) return false;
+    if (!rxEnabled(m) || !this.core.bus.master()) return false;
     for (let n = 0; n < IGB_NUM_QUEUES; n++) {
       const base = ix(G.RXQ + 0x40 * n);
       if (!(m[base + ix(Q.DCTL)]! & RXDCTL_QUEUE_ENABLE)) continue;
@@ -63,7 +66,7 @@ export class IgbRx {
   /** A frame arrives (from the wire, or looped back from transmit): its length, or -1 when receive is off. */
   receive(frame: Uint8Array, len: number, _loopback: boolean): number {
     const c = this.core, m = c.mac;
-    if (!(m[ix(G.STATUS)]! & STATUS_LU) || !(m[ix(G.RCTL)]! & RCTL_EN)) return -1;
+    if (!rxEnabled(m)) return -1;
     const orig = len;
     let f = frame;
     if (len < MIN_FRAME) {
@@ -104,15 +107,7 @@ export class IgbRx {
     if (type === EthPktType.Bcast) { if (rctl & RCTL_BAM) return true; }
     else if (type === EthPktType.Mcast) { if (rctl & RCTL_MPE) return true; }
     else if (rctl & RCTL_UPE) return true;
-    const lo = (f[0]! | (f[1]! << 8) | (f[2]! << 16) | (f[3]! << 24)) >>> 0, hi = f[4]! | (f[5]! << 8);
-    for (const ra of [ix(G.RA), ix(G.RA2)]) {
-      for (let k = 0; k < 32; k += 2) {
-        if ((m[ra + k + 1]! & RAH_AV) && m[ra + k] === lo && (m[ra + k + 1]! & 0xffff) === hi) return true;
-      }
-    }
-    const shift = [4, 3, 2, 0][(rctl >>> RCTL_MO_SHIFT) & 3]!;
-    const h = (((f[5]! << 8) | f[4]!) >>> shift) & 0xfff;
-    return (m[ix(G.MTA) + (h >>> 5)]! & (1 << (h & 31))) !== 0;
+    return raMatch(m, ix(G.RA), f) || raMatch(m, ix(G.RA2), f) || mtaMatch(m, rctl, f);
   }
 
   /** igb_write_packet_to_guest: one-buffer advanced descriptors. */
@@ -147,15 +142,7 @@ export class IgbRx {
       m[H] = m[H]! + 1;
       if (m[H]! * DESC >= m[base + ix(Q.LEN)]!) m[H] = 0;
     } while (offset < total);
-    const sz = total > 1023 ? 5 : total > 511 ? 4 : total > 255 ? 3 : total > 127 ? 2 : total > 64 ? 1 : total === 64 ? 0 : -1;
-    if (sz >= 0) inc(m, ix(G.PRC64) + sz);
-    inc(m, ix(G.TPR));
-    inc(m, ix(G.GPRC));
-    const type = ethPktType(f);
-    if (type === EthPktType.Bcast) inc(m, ix(G.BPRC));
-    else if (type === EthPktType.Mcast) inc(m, ix(G.MPRC));
-    grow8(m, ix(G.TORL), size + 4);
-    grow8(m, ix(G.GORCL), size + 4);
+    updateRxTotalStats(m, ethPktType(f), total, size + 4);
   }
 
   /** igb_write_adv_rx_descr: `p` is the parse on the last descriptor, undefined before. */

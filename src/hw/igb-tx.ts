@@ -14,13 +14,17 @@
 // PHY BMCR has loopback. TSO (TSE) is not modelled: such a frame is sent as
 // one frame without segmentation.
 import {
-  G, Q, TCTL_EN, TXDCTL_QUEUE_ENABLE, TXD_CMD_DEXT, TXD_CMD_EOP, TXD_CMD_RS, TXD_CMD_VLE, TXD_STAT_DD,
-  ADVTXD_DTYP_CTXT, ADVTXD_DTYP_DATA, ADVTXD_POTS_IXSM, ADVTXD_POTS_TXSM, ICR_TXDW, RCTL_LBM_MAC, IGB_NUM_QUEUES,
+  TCTL_EN, TXD_CMD_DEXT, TXD_CMD_EOP, TXD_CMD_RS, TXD_CMD_VLE, TXD_STAT_DD, ICR_TXDW, RCTL_LBM_MAC,
+  GCR_TXD_NO_SNOOP, GCR_TXDSCW_NO_SNOOP, GCR_TXDSCR_NO_SNOOP,
+} from './e1000x-regs.js';
+import {
+  G, Q, TXDCTL_QUEUE_ENABLE, ADVTXD_DTYP_CTXT, ADVTXD_DTYP_DATA, ADVTXD_POTS_IXSM, ADVTXD_POTS_TXSM,
+  IGB_NUM_QUEUES,
 } from './igb-regs.js';
-import { BMCR_LOOPBACK, MII_BMCR } from './igb-phy.js';
-import { EthPktType, FrameInfo, ethPktType, fillIp4HeaderCsum, fillL4Csum, ETH_HLEN } from './e1000e-frame.js';
-import { inc, grow8, GCR_TXD_NO_SNOOP, GCR_TXDSCR_NO_SNOOP, GCR_TXDSCW_NO_SNOOP } from './e1000e-tx.js';
+import { FrameInfo, ethPktType, fillIp4HeaderCsum, fillL4Csum, ETH_HLEN } from './e1000e-frame.js';
 import type { IgbCore } from './igb-core.js';
+import { onTxDoneUpdateStats } from './e1000x-stats.js';
+import { BMCR_LOOPBACK, MII_BMCR } from './e1000x-phy.js';
 
 const ix = (off: number) => off >> 2;
 const DESC = 16, MAX_FRAGS = 64, MAX_FRAME = 0x10000 + 64;
@@ -124,16 +128,7 @@ export class IgbTx {
     const type = ethPktType(f);
     c.send(f, len, loop);
     // igb_on_tx_done_update_stats: sizes count the FCS.
-    const tot = len + 4;
-    const sz = tot > 1023 ? 5 : tot > 511 ? 4 : tot > 255 ? 3 : tot > 127 ? 2 : tot > 64 ? 1 : tot === 64 ? 0 : -1;
-    if (sz >= 0) inc(m, ix(G.PTC64) + sz);
-    inc(m, ix(G.TPT));
-    grow8(m, ix(G.TOTL), tot);
-    if (type === EthPktType.Bcast) inc(m, ix(G.BPTC));
-    else if (type === EthPktType.Mcast) inc(m, ix(G.MPTC));
-    inc(m, ix(G.GPTC));
-    grow8(m, ix(G.GOTCL), tot);
-    void f;
+    onTxDoneUpdateStats(m, type, len + 4);
   }
 
   private writeback(n: number, at: bigint, d: Uint8Array): number {

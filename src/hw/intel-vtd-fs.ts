@@ -16,6 +16,7 @@ import { RunDomain } from './run-domain.js';
 import { PASID_ENTRY_PGTT_FL_ONLY, VTD_RID_PASID } from './intel-vtd-pasid.js';
 import type { HwDomain, IommuDevice, PagingDomain } from './iommu.js';
 import type { IntelVtd } from './intel-vtd.js';
+import { dmarAttachDev, dmarDetachDev, dmarSetDevPasid, domainRemoveDevPasid, type DmarDomain } from './intel-vtd-domain.js';
 
 /** First-stage (IA-32e) entry bits the driver sets. */
 export const VTD_FS_PTE_P = 1n << 0n;
@@ -35,7 +36,7 @@ export function firstStageWidth(mgaw: number, fl5lp: boolean): { vaszLg2: number
 }
 
 /** A first-stage paging domain: runs whose entries are IA-32e leaves. */
-export class VtdFirstStageDomain extends RunDomain implements PagingDomain {
+export class VtdFirstStageDomain extends RunDomain implements PagingDomain, DmarDomain {
   readonly kind = 'paging' as const;
   readonly vaszLg2: number;
   readonly fiveLevel: boolean;
@@ -76,43 +77,18 @@ export class VtdFirstStageDomain extends RunDomain implements PagingDomain {
   }
 
   /** The PASID entry domain_setup_first_level writes. */
-  private setupEntry(u: IntelVtd, dev: IommuDevice, pasid: number, old: HwDomain | undefined): void {
+  setupEntry(u: IntelVtd, dev: IommuDevice, pasid: number, old: HwDomain | undefined): void {
     u.setupPasidEntry(dev, pasid, this, old, {
       pgtt: PASID_ENTRY_PGTT_FL_ONLY, did: u.domainId(this), aw: u.agaw, fl5lp: this.fiveLevel,
       pgsnp: this.forceSnooping, pwsnp: !this.dmaIncoherent,
     });
   }
 
-  /** intel_iommu_attach_device for a first-stage domain. */
-  attachDev(dev: IommuDevice): void {
-    const u = this.driver.unitOf(dev);
-    this.compatible(u);
-    this.setupEntry(u, dev, VTD_RID_PASID, undefined);
-    this.devices.add(dev);
-  }
-
-  detachDev(dev: IommuDevice): void {
-    this.devices.delete(dev);
-    this.driver.unitOf(dev).pasidTables.tearDown(dev, VTD_RID_PASID, this);
-  }
-
-  /** intel_iommu_set_dev_pasid. */
-  setDevPasid(dev: IommuDevice, pasid: number, old: HwDomain | undefined): void {
-    const u = this.driver.unitOf(dev, true);
-    this.compatible(u);
-    this.setupEntry(u, dev, pasid, old);
-    let s = this.devPasids.get(dev);
-    if (!s) this.devPasids.set(dev, s = new Set());
-    s.add(pasid);
-    u.removeDevPasid(old, dev, pasid);
-  }
-
-  /** domain_remove_dev_pasid. */
-  removeDevPasid(dev: IommuDevice, pasid: number): void {
-    const s = this.devPasids.get(dev);
-    s?.delete(pasid);
-    if (s?.size === 0) this.devPasids.delete(dev);
-  }
+  // The attach paths of struct dmar_domain (intel-vtd-domain.ts).
+  attachDev(dev: IommuDevice): void { dmarAttachDev(this, dev); }
+  detachDev(dev: IommuDevice): void { dmarDetachDev(this, dev); }
+  setDevPasid(dev: IommuDevice, pasid: number, old: HwDomain | undefined): void { dmarSetDevPasid(this, dev, pasid, old); }
+  removeDevPasid(dev: IommuDevice, pasid: number): void { domainRemoveDevPasid(this, dev, pasid); }
 
   /**
    * intel_iommu_enforce_cache_coherency_fs: every attached device's unit must

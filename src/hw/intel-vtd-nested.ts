@@ -14,9 +14,10 @@ import {
   IommuHwptVtdS1Invalidate,
 } from '../uapi/iommufd.js';
 import { copyUserDataEntry } from './iommu.js';
-import { PASID_ENTRY_PGTT_NESTED, VTD_RID_PASID } from './intel-vtd-pasid.js';
+import { PASID_ENTRY_PGTT_NESTED } from './intel-vtd-pasid.js';
 import type { HwDomain, IommuDevice, NestedDomain, UserDataArray } from './iommu.js';
 import type { IntelVtd, VtdSecondStageDomain } from './intel-vtd.js';
+import { dmarAttachDev, dmarDetachDev, dmarSetDevPasid, domainRemoveDevPasid, type DmarDomain } from './intel-vtd-domain.js';
 
 /** ADDR_WIDTH_4LEVEL / ADDR_WIDTH_5LEVEL: the stage-1 widths the driver takes. */
 export const VTD_S1_ADDR_WIDTH_4LEVEL = 48;
@@ -38,7 +39,7 @@ export interface VtdS1Flush {
   readonly leaf: boolean;
 }
 
-export class VtdNestedDomain implements NestedDomain {
+export class VtdNestedDomain implements NestedDomain, DmarDomain {
   readonly kind = 'nested' as const;
   readonly devices = new Set<IommuDevice>();
   readonly devPasids = new Map<IommuDevice, Set<number>>();
@@ -58,7 +59,11 @@ export class VtdNestedDomain implements NestedDomain {
     if ((this.s1.flags & BigInt(IOMMU_VTD_S1_EAFE)) && !u.eafsSupported) throw new Errno(EINVAL, 'no extended access flag');
   }
 
-  private setupEntry(u: IntelVtd, dev: IommuDevice, pasid: number, old: HwDomain | undefined): void {
+  /** intel_nested_attach_dev and set_dev_pasid check the parent against the unit. */
+  compatible(u: IntelVtd): void { this.parent.compatible(u); }
+
+  /** The nested PASID entry, once the stage-1 configuration suits the unit. */
+  setupEntry(u: IntelVtd, dev: IommuDevice, pasid: number, old: HwDomain | undefined): void {
     this.checkS1(u);
     const f = this.s1.flags, p = this.parent;
     u.setupPasidEntry(dev, pasid, this, old, {
@@ -69,35 +74,11 @@ export class VtdNestedDomain implements NestedDomain {
     });
   }
 
-  /** intel_nested_attach_dev: the parent must suit the unit, then the nested PASID entry. */
-  attachDev(dev: IommuDevice): void {
-    const u = this.driver.unitOf(dev);
-    this.parent.compatible(u);
-    this.setupEntry(u, dev, VTD_RID_PASID, undefined);
-    this.devices.add(dev);
-  }
-
-  detachDev(dev: IommuDevice): void {
-    this.devices.delete(dev);
-    this.driver.unitOf(dev).pasidTables.tearDown(dev, VTD_RID_PASID, this);
-  }
-
-  /** intel_nested_set_dev_pasid. */
-  setDevPasid(dev: IommuDevice, pasid: number, old: HwDomain | undefined): void {
-    const u = this.driver.unitOf(dev, true);
-    this.parent.compatible(u);
-    this.setupEntry(u, dev, pasid, old);
-    let s = this.devPasids.get(dev);
-    if (!s) this.devPasids.set(dev, s = new Set());
-    s.add(pasid);
-    u.removeDevPasid(old, dev, pasid);
-  }
-
-  removeDevPasid(dev: IommuDevice, pasid: number): void {
-    const s = this.devPasids.get(dev);
-    s?.delete(pasid);
-    if (s?.size === 0) this.devPasids.delete(dev);
-  }
+  // The attach paths of struct dmar_domain (intel-vtd-domain.ts).
+  attachDev(dev: IommuDevice): void { dmarAttachDev(this, dev); }
+  detachDev(dev: IommuDevice): void { dmarDetachDev(this, dev); }
+  setDevPasid(dev: IommuDevice, pasid: number, old: HwDomain | undefined): void { dmarSetDevPasid(this, dev, pasid, old); }
+  removeDevPasid(dev: IommuDevice, pasid: number): void { domainRemoveDevPasid(this, dev, pasid); }
 
   /**
    * intel_nested_cache_invalidate_user: entries one by one; flags other than

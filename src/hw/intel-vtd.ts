@@ -27,6 +27,7 @@ import {
   IOMMU_HW_INFO_TYPE_DEFAULT, IOMMU_HW_INFO_TYPE_INTEL_VTD, IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17, IOMMU_HWPT_ALLOC_DIRTY_TRACKING,
   IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_ALLOC_PASID, IOMMU_HWPT_DATA_VTD_S1, IommuHwInfoVtd, IommuHwptVtdS1,
 } from '../uapi/iommufd.js';
+import { dmarAttachDev, dmarDetachDev, dmarSetDevPasid, domainRemoveDevPasid, type DmarDomain } from './intel-vtd-domain.js';
 
 // ---- registers ---------------------------------------------------------------
 
@@ -306,7 +307,7 @@ class VtdBlockingDomain implements HwDomain {
 // ---- the second-stage domain ----------------------------------------------------
 
 /** A second-stage (SL) paging domain: translations as runs, each remembering whether its entries snoop. */
-export class VtdSecondStageDomain extends RunDomain implements PagingDomain {
+export class VtdSecondStageDomain extends RunDomain implements PagingDomain, DmarDomain {
   readonly kind = 'paging' as const;
   readonly vaszLg2: number;
   /** SAGAW bit of the table's depth. */
@@ -353,42 +354,17 @@ export class VtdSecondStageDomain extends RunDomain implements PagingDomain {
   }
 
   /** The PASID entry domain_setup_second_level writes (scalable mode). */
-  private setupEntry(u: IntelVtd, dev: IommuDevice, pasid: number, old: HwDomain | undefined): void {
+  setupEntry(u: IntelVtd, dev: IommuDevice, pasid: number, old: HwDomain | undefined): void {
     u.setupPasidEntry(dev, pasid, this, old, {
       pgtt: PASID_ENTRY_PGTT_SL_ONLY, did: u.domainId(this), aw: this.aw, pwsnp: !this.dmaIncoherent,
     });
   }
 
-  /** intel_iommu_attach_device for a second-stage domain. */
-  attachDev(dev: IommuDevice): void {
-    const u = this.driver.unitOf(dev);
-    this.compatible(u);
-    this.setupEntry(u, dev, VTD_RID_PASID, undefined);
-    this.devices.add(dev);
-  }
-
-  detachDev(dev: IommuDevice): void {
-    this.devices.delete(dev);
-    if (dev.driver instanceof IntelVtd) dev.driver.pasidTables.tearDown(dev, VTD_RID_PASID, this);
-  }
-
-  /** intel_iommu_set_dev_pasid: EOPNOTSUPP without PASID support on the unit (legacy mode). */
-  setDevPasid(dev: IommuDevice, pasid: number, old: HwDomain | undefined): void {
-    const u = this.driver.unitOf(dev, true);
-    this.compatible(u);
-    this.setupEntry(u, dev, pasid, old);
-    let s = this.devPasids.get(dev);
-    if (!s) this.devPasids.set(dev, s = new Set());
-    s.add(pasid);
-    u.removeDevPasid(old, dev, pasid);
-  }
-
-  /** domain_remove_dev_pasid. */
-  removeDevPasid(dev: IommuDevice, pasid: number): void {
-    const s = this.devPasids.get(dev);
-    s?.delete(pasid);
-    if (s?.size === 0) this.devPasids.delete(dev);
-  }
+  // The attach paths of struct dmar_domain (intel-vtd-domain.ts).
+  attachDev(dev: IommuDevice): void { dmarAttachDev(this, dev); }
+  detachDev(dev: IommuDevice): void { dmarDetachDev(this, dev); }
+  setDevPasid(dev: IommuDevice, pasid: number, old: HwDomain | undefined): void { dmarSetDevPasid(this, dev, pasid, old); }
+  removeDevPasid(dev: IommuDevice, pasid: number): void { domainRemoveDevPasid(this, dev, pasid); }
 
   /** intel_iommu_enforce_cache_coherency_ss: every attached device's unit must have SC; PTEs get SNP from now on. */
   enforceCacheCoherency(): boolean {

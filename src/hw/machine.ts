@@ -10,12 +10,12 @@
 import { IntelVtd, vtdRegisters } from './intel-vtd.js';
 import { ArmSmmuV3 } from './arm-smmu-v3.js';
 import { AmdVi } from './amd-vi.js';
-import { E1000e, E1000E_FIRMWARE_SLOT1, E1000E_FIRMWARE_SLOT2, type E1000eFirmware } from './e1000e.js';
+import { E1000e, E1000E_FIRMWARE_SLOT1, E1000E_FIRMWARE_SLOT2 } from './e1000e.js';
 import { PciEndpoint } from './pci-endpoint.js';
-import { Igb, IGB_FIRMWARE_SLOT3, type IgbFirmware } from './igb.js';
+import { Igb, IGB_FIRMWARE_SLOT3 } from './igb.js';
 import type { IommuGroup, IommuGroupIds } from './iommu.js';
-import type { PciFunctionModel, PciIommu, PciFunction, PciConfigSpace } from './pci.js';
-import type { VfioPciInfo } from './e1000e.js';
+import type { PciFunctionModel, PciIommu, PciFunction, PciConfigSpace, VfioPciInfo } from './pci.js';
+import type { E1000xFirmware } from './e1000x-pci.js';
 import type { IommuUnitSpec, Platform } from './platform.js';
 import { QEMU_AMDVI_IVINFO_VASIZE } from './platform.js';
 
@@ -43,7 +43,7 @@ function makeUnit(u: IommuUnitSpec, index: number, groupIds: IommuGroupIds): Iom
  * The firmware of the n-th e1000e: the two the oracle measured at 00:01.0 and
  * 00:02.0, then the second's layout moved up 256 KiB (and 0x20 ports) per NIC.
  */
-function e1000eFirmware(n: number, withIgb: boolean): E1000eFirmware {
+function e1000eFirmware(n: number, withIgb: boolean): E1000xFirmware {
   // With an igb beside them, SeaBIOS puts the igb's two 128 KiB BARs where
   // the second e1000e's were and both e1000e's move 256 KiB down (measured
   // on the oracle's --igb machine, igb_loop.golden).
@@ -65,7 +65,7 @@ function e1000eFirmware(n: number, withIgb: boolean): E1000eFirmware {
  * BARs 1 MiB lower, clear of the e1000e's, its I/O ports 0x20 and its MSI-X
  * BAR 16 KiB higher, and the next MAC.
  */
-function igbFirmware(n: number, irqLine: number): IgbFirmware {
+function igbFirmware(n: number, irqLine: number): E1000xFirmware {
   const f = IGB_FIRMWARE_SLOT3, k = BigInt(n);
   const mac = [...f.mac];
   mac[5] = (mac[5]! + n) & 0xff;

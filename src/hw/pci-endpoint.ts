@@ -6,11 +6,10 @@
 // method (no FLR in DevCap, no PM capability, alone on a root bus).
 import {
   PciConfigSpace, PciFunction, PCI_CFG_SPACE_EXP_SIZE,
-  type Bdf, type PciBarResource, type PciFunctionModel, type PciIommu,
+  type Bdf, type PciBarResource, type PciFunctionModel, type PciIommu, type VfioPciInfo,
 } from './pci.js';
 import type { IommuGroup } from './iommu.js';
 import * as V from '../uapi/vfio.js';
-import type { VfioPciInfo } from './e1000e.js';
 
 /** Where the PCI Express capability sits: the first byte past the standard header. */
 const CAP_EXP = 0x40;

@@ -202,3 +202,37 @@ export class PciRegisterFile {
     for (const b of this.bars) b?.fill(0);
   }
 }
+
+/** One region as VFIO_DEVICE_GET_REGION_INFO reports it (offset: index << 40). */
+export interface VfioRegion {
+  readonly size: bigint;
+  /** VFIO_REGION_INFO_FLAG_READ | WRITE | MMAP (CAPS is added for capabilities). */
+  readonly flags: number;
+  /** VFIO_REGION_INFO_CAP_MSIX_MAPPABLE: the MSI-X table's BAR may be mmapped whole. */
+  readonly msixMappable?: boolean;
+}
+
+/** One IRQ index as VFIO_DEVICE_GET_IRQ_INFO reports it. */
+export interface VfioIrq {
+  readonly flags: number;
+  readonly count: number;
+}
+
+/** What vfio-pci tells userspace about a function it drives. */
+export interface VfioPciInfo {
+  /** pci_probe_reset_function found a reset method (VFIO_DEVICE_FLAGS_RESET). */
+  readonly resetWorks: boolean;
+  /**
+   * No host driver enabled the function before vfio-pci took it: its irq is
+   * still the firmware's interrupt line and its DMA masks the default 32 bits.
+   */
+  readonly neverEnabled?: boolean;
+  /** VFIO_PCI_NUM_REGIONS plus device-specific regions. */
+  readonly numRegions: number;
+  /** VFIO_PCI_NUM_IRQS. */
+  readonly numIrqs: number;
+  /** By region index; undefined: EINVAL (no VGA, no device-specific regions). */
+  readonly regions: ReadonlyArray<VfioRegion | undefined>;
+  /** By IRQ index: INTx, MSI, MSI-X, ERR, REQ. */
+  readonly irqs: ReadonlyArray<VfioIrq>;
+}

@@ -17,6 +17,7 @@ import { VfioDeviceHandle } from './vfio.js';
 import { DmaBuf, DmaBufFile } from '../core/dmabuf.js';
 import { type Platform } from '../hw/platform.js';
 import { loadPlatform } from '../server/platform-file.js';
+import { rawIoctl, type RawResult } from './raw-ioctl.js';
 
 export { Engine } from '../core/engine.js';
 export { IommufdCtx } from '../core/iommufd.js';
@@ -241,8 +242,7 @@ export class SimProcess {
   }
 }
 
-/** The result of a raw ioctl: the return value or errno, and the struct bytes after the call. */
-export interface RawResult { rc: number; errno: number; out: Uint8Array; }
+export type { RawResult } from './raw-ioctl.js';
 
 export interface MapArgs { ioasId: number; userVa: bigint; length: bigint; iova?: bigint; readable?: boolean; writeable?: boolean; }
 
@@ -272,14 +272,7 @@ export class IommufdFile {
 
   /** Issue `request` with `bytes` as the argument struct; errors come back as values. */
   ioctlRaw(request: number, bytes: Uint8Array): RawResult {
-    this.proc.mm.write(this.scratch, bytes);
-    try {
-      const rc = this.ctx.ioctl(this.proc.task, request, this.scratch);
-      return { rc, errno: 0, out: this.proc.mm.read(this.scratch, bytes.length) };
-    } catch (e) {
-      if (e instanceof Errno) return { rc: -1, errno: e.code, out: this.proc.mm.read(this.scratch, bytes.length) };
-      throw e;
-    }
+    return rawIoctl(this.proc, this.ctx, this.scratch, request, bytes);
   }
 
   /** Typed call: encode `v` (size filled in), issue, decode; throws Errno on failure. */

@@ -8,6 +8,7 @@ import type { EmulatedFile } from '../core/file.js';
 import type { AddressSpace } from '../hw/memory.js';
 import { Errno, EIO } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
+import { rawIoctl, type RawResult } from './raw-ioctl.js';
 
 /** What the wrapper needs of a simulated process (SimProcess). */
 export interface VfioProcess {
@@ -20,7 +21,7 @@ export interface VfioProcess {
 }
 
 /** The result of a raw ioctl: the return value or errno, and the struct bytes after the call. */
-export interface VfioRawResult { rc: number; errno: number; out: Uint8Array; }
+export type VfioRawResult = RawResult;
 
 /** One open VFIO device cdev in a simulated process. */
 export class VfioDeviceHandle {
@@ -38,14 +39,7 @@ export class VfioDeviceHandle {
 
   /** Issue `request` with `bytes` as the argument struct; errors come back as values. */
   ioctlRaw(request: number, bytes: Uint8Array): VfioRawResult {
-    this.proc.mm.write(this.scratch, bytes);
-    try {
-      const rc = this.file.ioctl(this.proc.task, request, this.scratch);
-      return { rc, errno: 0, out: this.proc.mm.read(this.scratch, bytes.length) };
-    } catch (e) {
-      if (e instanceof Errno) return { rc: -1, errno: e.code, out: this.proc.mm.read(this.scratch, bytes.length) };
-      throw e;
-    }
+    return rawIoctl(this.proc, this.file, this.scratch, request, bytes);
   }
 
   private must(r: VfioRawResult): Uint8Array {

@@ -95,6 +95,26 @@ function covered(vmas: readonly Vma[], va: bigint, len: bigint, write: boolean):
 }
 
 /**
+ * pread (`io` fs.readSync) or pwrite (fs.writeSync) of `buf` at `va` on
+ * /proc/<pid>/mem until all of it moved or the file stops short (EIO at an
+ * unmapped page): the bytes moved.
+ */
+function memIo(io: (fd: number, buf: Uint8Array, off: number, len: number, pos: number) => number,
+  fd: number, buf: Uint8Array, va: bigint): number {
+  let done = 0;
+  try {
+    while (done < buf.length) {
+      const n = io(fd, buf, done, buf.length - done, Number(va) + done);
+      if (n <= 0) break;
+      done += n;
+    }
+  } catch {
+    /* EIO: unmapped */
+  }
+  return done;
+}
+
+/**
  * The AddressSpace of a live client process.
  *
  * /proc/<pid>/mem writes with FOLL_FORCE, so on its own it would write into a
@@ -347,17 +367,7 @@ export class ProcessAddressSpace implements AddressSpace {
       }
     }
     const out = new Uint8Array(len);
-    let done = 0;
-    try {
-      while (done < len) {
-        const n = fs.readSync(this.memFd, out, done, len - done, Number(va) + done);
-        if (n <= 0) break;
-        done += n;
-      }
-    } catch {
-      /* EIO: unmapped */
-    }
-    if (done !== len) {
+    if (memIo(fs.readSync, this.memFd, out, va) !== len) {
       if (soft) return undefined;
       throw new Errno(EFAULT, `read of unmapped memory at 0x${va.toString(16)}`);
     }
@@ -394,18 +404,7 @@ export class ProcessAddressSpace implements AddressSpace {
 
   /** pwrite to /proc/<pid>/mem (checked by the caller); EFAULT if it comes up short. */
   private writeRaw(va: bigint, data: Uint8Array): void {
-    const len = data.length;
-    let done = 0;
-    try {
-      while (done < len) {
-        const n = fs.writeSync(this.memFd, data, done, len - done, Number(va) + done);
-        if (n <= 0) break;
-        done += n;
-      }
-    } catch {
-      /* EIO: unmapped */
-    }
-    if (done !== len) {
+    if (memIo(fs.writeSync, this.memFd, data, va) !== data.length) {
       this.vmas = undefined;
       throw new Errno(EFAULT, `write to unmapped memory at 0x${va.toString(16)}`);
     }
