@@ -11,6 +11,7 @@ import { Errno, EADDRINUSE, EBUSY, EDEADLK, EEXIST, EINVAL, ENOENT, ENOSPC, EOPN
 import { PAGE_SIZE_N } from '../hw/memory.js';
 import { IoptArea } from './area.js';
 import { AreaTable } from './area-table.js';
+import { slabAlloc } from './faults.js';
 import {
   areaAddAccess, areaFillDomains, areaRemoveAccess, areaUnfillDomains, compactAreaFillDomains, compactAreaUnfillDomains,
   type DmabufImporter, type IoptPages,
@@ -209,6 +210,8 @@ export class IoPagetable implements DmabufImporter {
    * Takes over one reference of each slice's pages on success.
    */
   mapPages(list: PagesSlice[], length: bigint, iova: bigint | undefined, prot: number): bigint {
+    // iopt_alloc_area_pages: an iopt_area (kzalloc) per slice, before any check.
+    for (let i = 0; i < list.length; i++) slabAlloc('iopt_area');
     if ((length & (this.iovaAlignment - 1n)) || length === 0n) throw new Errno(EINVAL, 'length not aligned');
     let at: bigint;
     if (iova === undefined) {
@@ -344,6 +347,9 @@ export class IoPagetable implements DmabufImporter {
       if (lastIova <= aLast) { done = true; break; }
       p = this.table.nextAt(p, aLast + 1n);
     }
+    // iopt_get_pages allocates each iopt_pages_list as it walks, so an area
+    // found before the hole costs its allocation first.
+    for (let i = 0; i < found.length; i++) slabAlloc('iopt_pages_list');
     if (!done) throw new Errno(ENOENT, 'source range has a hole');
     const out: PagesSlice[] = [];
     let cur = iova;
@@ -362,6 +368,7 @@ export class IoPagetable implements DmabufImporter {
   /** iopt_reserve_iova: EADDRINUSE over a mapping or an allowed range. */
   reserveIova(start: bigint, last: bigint, owner: unknown): void {
     if (this.firstArea(start, last) || this.allowedHits(start, last)) throw new Errno(EADDRINUSE, 'range in use');
+    slabAlloc('iopt_reserved');
     const r: Reserved = { start, last, owner };
     let i = this.reserved.findIndex((x) => x.start > start);
     if (i < 0) i = this.reserved.length;
