@@ -32,6 +32,35 @@ export function pageAllocShouldFail(order: number): boolean {
   return current?.shouldFail('fail_page_alloc', { mayWait: true, order }) ?? false;
 }
 
+/**
+ * anon_inode_getfile's slab points: alloc_file_pseudo's dentry
+ * (d_alloc_pseudo; the names iommufd uses fit DNAME_INLINE_LEN, so no
+ * external name) and the struct file (alloc_empty_file), ENOMEM each. The
+ * inode is the shared anon inode: nothing to allocate.
+ */
+export function anonInodeGetfile(): void {
+  slabAlloc('anon_inode_getfile dentry');
+  slabAlloc('anon_inode_getfile file');
+}
+
+/**
+ * kvzalloc(size): kmalloc first, a slab allocation up to
+ * KMALLOC_MAX_CACHE_SIZE (8 KiB), a page allocation above; up to PAGE_SIZE
+ * its failure is the ENOMEM, above it kvmalloc falls back to vmalloc
+ * (whose own allocations are not modelled: the fallback succeeds).
+ */
+export function kvzalloc(size: number, what: string): void {
+  if (!current) return;
+  let failed: boolean;
+  if (size <= 8192) failed = slabShouldFail();
+  else {
+    let order = 0;
+    while ((4096 << order) < size) order++;
+    failed = pageAllocShouldFail(order);
+  }
+  if (failed && size <= 4096) throw new Errno(ENOMEM, `injected: ${what}`);
+}
+
 /** True while a task's injector is current: the only time slab points are counted. */
 export function faultsArmed(): boolean {
   return current !== undefined;

@@ -11,7 +11,7 @@ import { Errno, EADDRINUSE, EBUSY, EDEADLK, EEXIST, EINVAL, ENOENT, ENOSPC, EOPN
 import { PAGE_SIZE_N } from '../hw/memory.js';
 import { IoptArea } from './area.js';
 import { AreaTable } from './area-table.js';
-import { slabAlloc } from './faults.js';
+import { XaShape, faultsArmed, slabAlloc, xaNodeAllocs } from './faults.js';
 import {
   areaAddAccess, areaFillDomains, areaRemoveAccess, areaUnfillDomains, compactAreaFillDomains, compactAreaUnfillDomains,
   type DmabufImporter, type IoptPages,
@@ -58,6 +58,8 @@ export class IoPagetable implements DmabufImporter {
   iovaAlignment = 1n;
   disableLargePages = false;
   readonly domains: IommuDomain[] = [];
+  /** Whether iopt->domains keeps its entries in an xa_node (see addDomain), for the slab points of the next xa_reserve. */
+  private domainsXaNode = false;
   readonly accesses: IoptAccess[] = [];
 
   get areaCount(): number { return this.table.size; }
@@ -450,6 +452,12 @@ export class IoPagetable implements DmabufImporter {
     try {
       if (domain.apertureStart !== 0n) this.reserveIova(0n, domain.apertureStart - 1n, domain);
       if (domain.apertureEnd !== ULONG_MAX) this.reserveIova(domain.apertureEnd + 1n, ULONG_MAX, domain);
+      // xa_reserve(&iopt->domains, next_domain_id): the domains are kept at
+      // indexes 0..n-1; the reserved (zero) entry always needs a node.
+      if (faultsArmed()) {
+        const n = this.domains.length;
+        xaNodeAllocs(new XaShape(Array.from({ length: n }, (_, i) => i), this.domainsXaNode).store(n, true), 'domains');
+      }
       // Filling changes no row's place, so positions stay valid.
       const filled: number[] = [];
       try {
@@ -468,6 +476,7 @@ export class IoPagetable implements DmabufImporter {
       throw e;
     }
     this.domains.push(domain);
+    this.domainsXaNode = true;
     this.iovaAlignment = align;
   }
 
@@ -476,6 +485,9 @@ export class IoPagetable implements DmabufImporter {
     const i = this.domains.indexOf(domain);
     if (i < 0) return;
     this.domains.splice(i, 1);
+    // The last index is erased (the hole refilled from it): one entry left
+    // shrinks back into the xarray's head.
+    if (this.domains.length <= 1) this.domainsXaNode = false;
     const last = this.domains.length === 0;
     for (let p = this.table.first(); p >= 0; p = this.table.next(p)) {
       if (this.table.published(p)) this.unfillRow(p, [domain], last);

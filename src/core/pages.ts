@@ -14,7 +14,7 @@
 // form, with this object as its pages. Per-index state (RunCounter, access
 // intervals) is made only when something is held.
 import { Errno, EFAULT, EINVAL, ENOMEM, EPERM } from '../uapi/errno.js';
-import { iommufdShouldFail, pageAllocShouldFail, slabShouldFail } from './faults.js';
+import { XaShape, faultsArmed, iommufdShouldFail, pageAllocShouldFail, slabShouldFail, xaNodeAllocs } from './faults.js';
 import { PAGE_SHIFT, PAGE_SIZE_N, pfnOf, type AddressSpace, type FileSpace } from '../hw/memory.js';
 import type { Task, UserAccount } from './task.js';
 import { RunCounter } from '../util/run-counter.js';
@@ -371,6 +371,15 @@ export class IoptPages {
       if (b >= first && a <= last) covered.add(a, b - a + 1, 1);
     }
     let folios = this.kind !== 'file';
+    // pages->pinned_pfns holds a value entry per index an access pins: its
+    // node shape, for the xa_nodes pages_to_xarray allocates (only while a
+    // fault can fire).
+    let shape: XaShape | undefined;
+    if (faultsArmed()) {
+      const idx: number[] = [];
+      for (const [s, len, c] of covered.slice(0, this.npages)) if (c) for (let i = 0; i < len; i++) idx.push(s + i);
+      shape = new XaShape(idx);
+    }
     for (const [s, len, c] of covered.slice(first, last - first + 1)) {
       if (c) continue;
       for (const [hs, hlen, held] of (this._holders ?? new RunCounter()).slice(s, len)) {
@@ -380,7 +389,17 @@ export class IoptPages {
           if (iommufdShouldFail()) throw new Errno(EFAULT, 'injected: pin_user_pages');
           this.mm.checkPinnable(this.uptr + (BigInt(hs) << BigInt(PAGE_SHIFT)), BigInt(hlen) * PAGE_SIZE_N, this.writable);
         }
-        if (iommufdShouldFail()) throw new Errno(EINVAL, 'injected: pages_to_xarray');
+        // pages_to_xarray: index by index, the injection point half-way
+        // (before storing the middle index), each store's new xa_nodes.
+        if (!shape) {
+          if (iommufdShouldFail()) throw new Errno(EINVAL, 'injected: pages_to_xarray');
+          continue;
+        }
+        const half = Math.floor(hlen / 2);
+        for (let i = 0; i < hlen; i++) {
+          if (i === half && iommufdShouldFail()) throw new Errno(EINVAL, 'injected: pages_to_xarray');
+          xaNodeAllocs(shape.store(hs + i), 'pinned_pfns');
+        }
       }
     }
   }
