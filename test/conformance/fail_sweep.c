@@ -15,49 +15,14 @@
 // platform: mock
 #include "step.h"
 #include "iofd.h"
-#include <fcntl.h>
+#include "failnth.h"
 #include <sys/mman.h>
-#include <sys/syscall.h>
 
 #define PG 0x1000ULL
 #define IOVA 0x1000000ULL   /* MOCK_APERTURE_START */
 #define IOVA2 0x2000000ULL
 
-static int nth_fd = -1;
 static char *buf;
-
-static int write_file(const char *path, const char *val)
-{
-	int f = open(path, O_WRONLY), rc = 0;
-
-	if (f < 0)
-		return -errno;
-	if (write(f, val, strlen(val)) < 0)
-		rc = -errno;
-	close(f);
-	return rc;
-}
-
-static void arm(int n)
-{
-	char s[16];
-
-	snprintf(s, sizeof(s), "%d", n);
-	if (pwrite(nth_fd, s, strlen(s), 0) < 0)
-		printf("arm %d: %s\n", n, errno_name(errno));
-}
-
-/* Disarm; returns 1 if the armed failure fired. */
-static int disarm(void)
-{
-	char s[16] = { 0 };
-
-	if (pread(nth_fd, s, sizeof(s) - 1, 0) < 0)
-		printf("read fail-nth: %s\n", errno_name(errno));
-	if (pwrite(nth_fd, "0", 1, 0) < 0)
-		printf("disarm: %s\n", errno_name(errno));
-	return s[0] == '0';
-}
 
 /* ---- the objects a setup makes ---- */
 struct ctx {
@@ -650,36 +615,20 @@ static void sweep(const struct scase *k, int max)
 
 int main(void)
 {
-	char path[64];
 	unsigned int i;
-	int rc;
 
 	buf = buf_alloc(32 * PG);
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
-		 (long)syscall(SYS_gettid));
-	nth_fd = open(path, O_RDWR);
-	step("open fail-nth", nth_fd < 0 ? -errno : 0, NULL);
-	rc = write_file("/sys/kernel/debug/failslab/cache-filter", "Y");
-	step("failslab/cache-filter = Y", rc, NULL);
-	rc = write_file("/sys/kernel/debug/fail_page_alloc/min-order", "63");
-	step("fail_page_alloc/min-order = 63", rc, NULL);
-	write_file("/sys/kernel/debug/failslab/verbose", "0");
-	write_file("/sys/kernel/debug/fail_iommufd/verbose", "0");
-	write_file("/sys/kernel/debug/fail_page_alloc/verbose", "0");
+	failnth_open();
 
 	note("sweep 1: fail_iommufd");
 	for (i = 0; i < NCASES; i++)
 		sweep(&cases[i], 60);
 
 	note("sweep 2: fail_iommufd and failslab");
-	rc = write_file("/sys/kernel/debug/failslab/cache-filter", "N");
-	step("failslab/cache-filter = N", rc, NULL);
-	rc = write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
-	step("failslab/ignore-gfp-wait = N", rc, NULL);
+	failnth_failslab(1);
 	for (i = 0; i < NCASES; i++)
 		if (cases[i].slab)
 			sweep(&cases[i], 200);
-	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "Y");
-	write_file("/sys/kernel/debug/failslab/cache-filter", "Y");
+	failnth_failslab(0);
 	return 0;
 }
