@@ -3,8 +3,10 @@
 // (unarmed), then the one call runs with its Nth injection point failing,
 // N = 1, 2, ... until it runs clean; one line per case with the result at
 // each N. BIND, ATTACH (automatic domain, a HWPT, replace), DETACH and the
-// iommufd ioctls that reach the VT-d domain. fail_iommufd only: the VT-d
-// driver's and VFIO's own allocations are not counted (failslab filtered).
+// iommufd ioctls that reach the VT-d domain. fail_iommufd only (failslab
+// filtered): with failslab on, an allocation failing in vfio-pci's enable
+// path leaves ACPI's _PRT half built, and Linux 7.2 then oopses in
+// acpi_ns_repair_PRT when the device file closes.
 // A failed call must leave the pins as they were.
 // oracle: --vfio
 // platform: qemu-vtd
