@@ -4,7 +4,7 @@
 // 2, ... until it runs clean. One line per case lists the result at each N,
 // so the number of injection points each ioctl reaches and their order (by
 // the errno each one gives) are both compared. A failed call must leave the
-// pins as they were ("pins a->b" is printed when it does not).
+// pins and the objects as they were (see sweep()).
 // Sweep 1 counts fail_iommufd only (failslab filtered by cache-filter,
 // fail_page_alloc above order 63); sweep 2 adds failslab (sleeping and
 // atomic slab allocations) for the cases marked so. Left out of sweep 2:
@@ -586,10 +586,27 @@ static const struct scase cases[] = {
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
+/* The ID the next object gets (an IOAS made and destroyed at once). */
+static __u32 next_id(int fd)
+{
+	__u32 id = 0;
+
+	if (ioas_alloc(fd, &id))
+		return 0;
+	obj_destroy(fd, id);
+	return id;
+}
+
+/*
+ * One case: N = 1, 2, ... until the call runs clean. A failed call must
+ * leave the pins of buf and the object IDs as they were: "(pins a->b)" or
+ * "(next id a->b)" is printed when it does not.
+ */
 static void sweep(const struct scase *k, int max)
 {
 	struct ctx c;
 	int n, rc, fired, p0, p1;
+	__u32 id0, id1;
 
 	printf("%s:", k->name);
 	for (n = 1; n <= max; n++) {
@@ -600,6 +617,7 @@ static void sweep(const struct scase *k, int max)
 			break;
 		}
 		p0 = page_pins(c.fd, buf);
+		id0 = next_id(c.fd);
 		arm(n);
 		rc = k->call(&c);
 		fired = disarm();
@@ -607,6 +625,8 @@ static void sweep(const struct scase *k, int max)
 		printf(" %s", fired ? rc_str(rc) : rc ? rc_str(rc) : "clean");
 		if (rc && p1 != p0)
 			printf("(pins %d->%d)", p0, p1);
+		if (rc && (id1 = next_id(c.fd)) != id0)
+			printf("(next id %u->%u)", id0, id1);
 		teardown(&c);
 		if (!fired)
 			break;
