@@ -44,6 +44,22 @@ export function anonInodeGetfile(): void {
 }
 
 /**
+ * kmalloc/kzalloc(size): a slab allocation up to KMALLOC_MAX_CACHE_SIZE
+ * (8 KiB on x86-64 SLUB), a page allocation of its order above; ENOMEM.
+ */
+export function kmalloc(size: number, what: string): void {
+  if (!current) return;
+  let failed: boolean;
+  if (size <= 8192) failed = slabShouldFail();
+  else {
+    let order = 0;
+    while ((4096 << order) < size) order++;
+    failed = pageAllocShouldFail(order);
+  }
+  if (failed) throw new Errno(ENOMEM, `injected: ${what}`);
+}
+
+/**
  * kvzalloc(size): kmalloc first, a slab allocation up to
  * KMALLOC_MAX_CACHE_SIZE (8 KiB), a page allocation above; up to PAGE_SIZE
  * its failure is the ENOMEM, above it kvmalloc falls back to vmalloc

@@ -7,7 +7,7 @@ import type { Ucmd } from './ucmd.js';
 import { ULONG_MAX } from './io-pagetable.js';
 import type { Task } from './task.js';
 import { IommufdObject, type ObjType } from './object-table.js';
-import { slabAlloc } from './faults.js';
+import { kmalloc, slabAlloc } from './faults.js';
 import type { IommufdIoas } from './ioas.js';
 import type { IommufdCtx } from './iommufd.js';
 import type { HwDomain, NestedDomain, PagingDomain, UserData } from '../hw/iommu.js';
@@ -333,7 +333,11 @@ export function hwptInvalidateIoctl(u: Ucmd<typeof U.IommuHwptInvalidate.fields>
       throw new Errno(EINVAL, 'entry array');
     }
     const pt = u.ctx.objects.get(c.hwpt_id);
-    const arr = { type: c.data_type, entryLen: c.entry_len, entryNum: c.entry_num, read: (off: number, n: number) => u.task.mm.read(c.data_uptr + BigInt(off), n) };
+    const arr = {
+      type: c.data_type, entryLen: c.entry_len, entryNum: c.entry_num,
+      read: (off: number, n: number) => u.task.mm.read(c.data_uptr + BigInt(off), n),
+      kzalloc: (n: number) => kmalloc(n, 'driver invalidation array'),
+    };
     try {
       if (pt.type === 'HWPT_NESTED') {
         const d = (pt as HwptNested).domain!;

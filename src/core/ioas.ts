@@ -16,7 +16,7 @@ import type { Task } from './task.js';
 import type { EmulatedFile } from './file.js';
 import { DmaBufFile, dmabufPages } from './dmabuf.js';
 import { syzConvIova } from './selftest.js';
-import { slabAlloc } from './faults.js';
+import { XaShape, faultsArmed, slabAlloc, xaNodeAllocs } from './faults.js';
 import { MOCK_FLAGS_ACCESS_SYZ } from '../uapi/iommufd-test.js';
 
 const SIZE_MAX = ULONG_MAX;
@@ -216,6 +216,12 @@ export function ioasChangeProcess(u: Ucmd<typeof U.IommuIoasChangeProcess.fields
   if (u.cmd.__reserved) throw new Errno(EOPNOTSUPP, '__reserved');
   const task = u.task;
   const all = new Set<IoptPages>();
+  // iommufd_take_all_iova_rwsem: each live IOAS into a local xarray at its
+  // ID (xa_store, a normal entry), before any area is looked at.
+  if (faultsArmed()) {
+    const list = new XaShape([]);
+    for (const o of u.ctx.objects.objects()) if (o.type === 'IOAS') xaNodeAllocs(list.store(o.id), 'ioas_list');
+  }
   for (const o of u.ctx.objects.objects()) {
     if (o.type !== 'IOAS') continue;
     for (const a of (o as IommufdIoas).iopt.areasIn()) {

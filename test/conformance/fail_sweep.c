@@ -51,6 +51,9 @@ enum {
 	S_PLAIN = 1 << 14,   /* a plain paging HWPT on the IOAS */
 	S_COMPAT = 1 << 15,  /* the IOAS set as VFIO compat IOAS */
 	S_NOMAP = 1 << 16,   /* the IOAS without the mapping */
+	S_DOM_IOAS2 = 1 << 17, /* a mock domain on the second IOAS */
+	S_VEVENTQ = 1 << 18, /* a vEVENTQ on the vIOMMU */
+	S_FILEMAP = 1 << 19, /* the IOAS maps the memfd, not buf */
 };
 
 static int viommu_alloc(struct ctx *c, __u32 *out)
@@ -132,7 +135,9 @@ static int setup(struct ctx *c, unsigned int s)
 	}
 	if (!rc && (s & (S_IOAS | S_NOMAP)))
 		rc = ioas_alloc(c->fd, &c->ioas);
-	if (!rc && (s & S_IOAS) && !(s & S_NOMAP))
+	if (!rc && (s & S_FILEMAP))
+		rc = map_file(c, c->ioas, 0, 8 * PG, IOVA);
+	else if (!rc && (s & S_IOAS) && !(s & S_NOMAP))
 		rc = ioas_map(c->fd, c->ioas, MAP_FIXED_RW, buf, 8 * PG, &iova);
 	if (!rc && (s & S_DOM))
 		rc = mock_domain(c->fd, c->ioas, 0, &c->stdev, &c->hwpt, &c->idev);
@@ -140,6 +145,8 @@ static int setup(struct ctx *c, unsigned int s)
 		rc = mock_domain(c->fd, c->ioas, 0, &c->stdev2, NULL, NULL);
 	if (!rc && (s & (S_IOAS2 | S_IOAS2_MAP)))
 		rc = ioas_alloc(c->fd, &c->ioas2);
+	if (!rc && (s & S_DOM_IOAS2))
+		rc = mock_domain(c->fd, c->ioas2, 0, NULL, NULL, NULL);
 	iova = IOVA;
 	if (!rc && (s & S_IOAS2_MAP))
 		rc = ioas_map(c->fd, c->ioas2, MAP_FIXED_RW, buf + 8 * PG, 4 * PG, &iova);
@@ -163,6 +170,15 @@ static int setup(struct ctx *c, unsigned int s)
 
 		rc = xioctl(c->fd, IOMMU_VDEVICE_ALLOC, &a);
 		c->vdev = a.out_vdevice_id;
+	}
+	if (!rc && (s & S_VEVENTQ)) {
+		struct iommu_veventq_alloc a = {
+			.size = sizeof(a), .viommu_id = c->viommu,
+			.type = IOMMU_VEVENTQ_TYPE_SELFTEST, .veventq_depth = 4,
+		};
+
+		rc = xioctl(c->fd, IOMMU_VEVENTQ_ALLOC, &a);
+		c->vqfd = rc ? -1 : (int)a.out_veventq_fd;
 	}
 	if (!rc && (s & S_PLAIN))
 		rc = hwpt_alloc(c->fd, 0, c->idev, c->ioas, 0, NULL, 0, &c->plain);
@@ -517,6 +533,43 @@ static int c_test_dirty(struct ctx *c)
 	return xioctl(c->fd, IOMMU_TEST_CMD, &a);
 }
 
+static int c_change_process(struct ctx *c)
+{
+	struct iommu_ioas_change_process a = { .size = sizeof(a) };
+
+	return xioctl(c->fd, IOMMU_IOAS_CHANGE_PROCESS, &a);
+}
+
+static int c_viommu_invalidate(struct ctx *c)
+{
+	struct iommu_viommu_invalidate_selftest e = {
+		.flags = IOMMU_TEST_INVALIDATE_FLAG_ALL, .vdev_id = 0x99,
+	};
+	struct iommu_hwpt_invalidate a = {
+		.size = sizeof(a), .hwpt_id = c->viommu,
+		.data_uptr = (uintptr_t)&e,
+		.data_type = IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST,
+		.entry_len = sizeof(e), .entry_num = 1,
+	};
+
+	return xioctl(c->fd, IOMMU_HWPT_INVALIDATE, &a);
+}
+
+static int c_trigger_vevent(struct ctx *c)
+{
+	struct iommu_test_cmd a = test_cmd(IOMMU_TEST_OP_TRIGGER_VEVENT, 0);
+
+	a.trigger_vevent.dev_id = c->idev;
+	return xioctl(c->fd, IOMMU_TEST_CMD, &a);
+}
+
+static int c_access_rw_file(struct ctx *c)
+{
+	char tmp[8 * PG];
+
+	return access_rw(c->fd, c->afd, 0, IOVA + 0x10, 8 * PG - 0x20, tmp);
+}
+
 struct scase {
 	const char *name;
 	unsigned int setup;
@@ -537,6 +590,8 @@ static const struct scase cases[] = {
 	{ "IOAS_MAP_FILE, mock domain", S_IOAS | S_DOM | S_MFD, c_map_file, 1 },
 	{ "IOAS_COPY", S_IOAS | S_IOAS2, c_copy, 1 },
 	{ "IOAS_COPY, src domain", S_IOAS | S_DOM | S_IOAS2, c_copy, 1 },
+	{ "IOAS_COPY, dst domain", S_IOAS | S_IOAS2 | S_DOM_IOAS2, c_copy, 1 },
+	{ "IOAS_CHANGE_PROCESS", S_IOAS | S_MFD | S_FILEMAP, c_change_process, 1 },
 	{ "IOAS_UNMAP", S_IOAS, c_unmap, 1 },
 	{ "IOAS_UNMAP, mock domain", S_IOAS | S_DOM, c_unmap, 1 },
 	{ "IOAS_UNMAP all, access pinning", S_IOAS | S_ACCESS | S_PIN, c_unmap_all, 1 },
@@ -558,6 +613,7 @@ static const struct scase cases[] = {
 	{ "HWPT_SET_DIRTY_TRACKING", S_IOAS | S_DOM | S_DIRTY, c_set_dirty, 1 },
 	{ "HWPT_GET_DIRTY_BITMAP", S_IOAS | S_DOM | S_DIRTY, c_get_dirty, 1 },
 	{ "HWPT_INVALIDATE", S_IOAS | S_DOM | S_PARENT | S_NESTED, c_invalidate, 1 },
+	{ "HWPT_INVALIDATE on a viommu", S_IOAS | S_DOM | S_PARENT | S_VIOMMU | S_VDEV, c_viommu_invalidate, 1 },
 	{ "FAULT_QUEUE_ALLOC", 0, c_fault_alloc, 1 },
 	{ "VIOMMU_ALLOC", S_IOAS | S_DOM | S_PARENT, c_viommu_alloc, 1 },
 	{ "VDEVICE_ALLOC", S_IOAS | S_DOM | S_PARENT | S_VIOMMU, c_vdevice_alloc, 1 },
@@ -575,13 +631,16 @@ static const struct scase cases[] = {
 	{ "TEST CREATE_ACCESS", S_IOAS, c_create_access, 1 },
 	{ "TEST ACCESS_PAGES", S_IOAS | S_ACCESS, c_access_pages, 1 },
 	{ "TEST ACCESS_PAGES, mock domain", S_IOAS | S_DOM | S_ACCESS, c_access_pages, 1 },
+	{ "TEST ACCESS_PAGES memfd", S_IOAS | S_MFD | S_FILEMAP | S_ACCESS, c_access_pages, 1 },
 	{ "TEST DESTROY_ACCESS_PAGES", S_IOAS | S_ACCESS | S_PIN, c_access_unpin, 1 },
 	{ "TEST ACCESS_RW slow", S_IOAS | S_ACCESS, c_access_rw_slow, 1 },
 	{ "TEST ACCESS_RW write", S_IOAS | S_ACCESS, c_access_rw_fast, 1 },
+	{ "TEST ACCESS_RW memfd", S_IOAS | S_MFD | S_FILEMAP | S_ACCESS, c_access_rw_file, 1 },
 	{ "TEST ACCESS_REPLACE_IOAS", S_IOAS | S_ACCESS | S_IOAS2_MAP, c_access_replace, 1 },
 	{ "TEST MD_CHECK_MAP", S_IOAS | S_DOM, c_check_map, 1 },
 	{ "TEST ADD_RESERVED", S_IOAS, c_add_reserved, 1 },
 	{ "TEST DIRTY", S_IOAS | S_DOM | S_DIRTY, c_test_dirty, 1 },
+	{ "TEST TRIGGER_VEVENT", S_IOAS | S_DOM | S_PARENT | S_VIOMMU | S_VDEV | S_VEVENTQ, c_trigger_vevent, 1 },
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
