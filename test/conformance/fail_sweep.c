@@ -25,6 +25,8 @@
 #define IOVA2 0x2000000ULL
 
 static char *buf;
+static char *big;   /* 160 pages, mapped by S_BIG */
+#define IOVA_BIG 0x4000000ULL
 
 /* ---- the objects a setup makes ---- */
 struct ctx {
@@ -54,6 +56,7 @@ enum {
 	S_DOM_IOAS2 = 1 << 17, /* a mock domain on the second IOAS */
 	S_VEVENTQ = 1 << 18, /* a vEVENTQ on the vIOMMU */
 	S_FILEMAP = 1 << 19, /* the IOAS maps the memfd, not buf */
+	S_BIG = 1 << 20,     /* the IOAS also maps big at IOVA_BIG */
 };
 
 static int viommu_alloc(struct ctx *c, __u32 *out)
@@ -139,6 +142,10 @@ static int setup(struct ctx *c, unsigned int s)
 		rc = map_file(c, c->ioas, 0, 8 * PG, IOVA);
 	else if (!rc && (s & S_IOAS) && !(s & S_NOMAP))
 		rc = ioas_map(c->fd, c->ioas, MAP_FIXED_RW, buf, 8 * PG, &iova);
+	if (!rc && (s & S_BIG)) {
+		iova = IOVA_BIG;
+		rc = ioas_map(c->fd, c->ioas, MAP_FIXED_RW, big, 160 * PG, &iova);
+	}
 	if (!rc && (s & S_DOM))
 		rc = mock_domain(c->fd, c->ioas, 0, &c->stdev, &c->hwpt, &c->idev);
 	if (!rc && (s & S_DOM2))
@@ -484,6 +491,18 @@ static int c_access_pages(struct ctx *c)
 	return access_pages(c->fd, c->afd, 0, IOVA, 8 * PG, NULL, NULL);
 }
 
+/* 100 pages from page 10 of big: pinned_pfns grows past its first node. */
+static int c_access_pages_big(struct ctx *c)
+{
+	return access_pages(c->fd, c->afd, 0, IOVA_BIG + 10 * PG, 100 * PG, NULL, NULL);
+}
+
+/* 8 pages from IOVA, 2 of them pinned by the setup's access already. */
+static int c_access_pages_over(struct ctx *c)
+{
+	return access_pages(c->fd, c->afd, 0, IOVA, 8 * PG, NULL, NULL);
+}
+
 static int c_access_unpin(struct ctx *c)
 {
 	return access_unpin(c->fd, c->afd, c->item);
@@ -632,6 +651,9 @@ static const struct scase cases[] = {
 	{ "TEST ACCESS_PAGES", S_IOAS | S_ACCESS, c_access_pages, 1 },
 	{ "TEST ACCESS_PAGES, mock domain", S_IOAS | S_DOM | S_ACCESS, c_access_pages, 1 },
 	{ "TEST ACCESS_PAGES memfd", S_IOAS | S_MFD | S_FILEMAP | S_ACCESS, c_access_pages, 1 },
+	{ "TEST ACCESS_PAGES over 2 pinned", S_IOAS | S_ACCESS | S_PIN, c_access_pages_over, 1 },
+	{ "TEST ACCESS_PAGES 100 pages", S_IOAS | S_BIG | S_ACCESS, c_access_pages_big, 1 },
+	{ "TEST ACCESS_PAGES 100 pages, mock domain", S_IOAS | S_BIG | S_DOM | S_ACCESS, c_access_pages_big, 1 },
 	{ "TEST DESTROY_ACCESS_PAGES", S_IOAS | S_ACCESS | S_PIN, c_access_unpin, 1 },
 	{ "TEST ACCESS_RW slow", S_IOAS | S_ACCESS, c_access_rw_slow, 1 },
 	{ "TEST ACCESS_RW write", S_IOAS | S_ACCESS, c_access_rw_fast, 1 },
@@ -702,6 +724,7 @@ int main(void)
 	unsigned int i;
 
 	buf = buf_alloc(32 * PG);
+	big = buf_alloc(160 * PG);
 	failnth_open();
 
 	note("sweep 1: fail_iommufd");
