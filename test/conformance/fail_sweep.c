@@ -57,6 +57,7 @@ enum {
 	S_VEVENTQ = 1 << 18, /* a vEVENTQ on the vIOMMU */
 	S_FILEMAP = 1 << 19, /* the IOAS maps the memfd, not buf */
 	S_BIG = 1 << 20,     /* the IOAS also maps big at IOVA_BIG */
+	S_63 = 1 << 21,      /* 63 IOASes (IDs 1-63) and nothing else */
 };
 
 static int viommu_alloc(struct ctx *c, __u32 *out)
@@ -136,6 +137,8 @@ static int setup(struct ctx *c, unsigned int s)
 		if (!rc && pwrite(c->mfd, buf, 8 * PG, 0) != 8 * PG)
 			rc = -EIO;
 	}
+	for (int i = 0; !rc && (s & S_63) && i < 63; i++)
+		rc = ioas_alloc(c->fd, &c->ioas);
 	if (!rc && (s & (S_IOAS | S_NOMAP)))
 		rc = ioas_alloc(c->fd, &c->ioas);
 	if (!rc && (s & S_FILEMAP))
@@ -598,6 +601,7 @@ struct scase {
 
 static const struct scase cases[] = {
 	{ "IOAS_ALLOC", 0, c_ioas_alloc, 1 },
+	{ "IOAS_ALLOC as ID 64", S_63, c_ioas_alloc, 1 },
 	{ "IOAS_ALLOW_IOVAS", S_NOMAP, c_allow_iovas, 1 },
 	{ "IOAS_IOVA_RANGES", S_IOAS | S_DOM, c_iova_ranges, 1 },
 	{ "IOAS_MAP", S_IOAS, c_map, 1 },
