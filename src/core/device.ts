@@ -4,7 +4,7 @@
 import { Errno, EBUSY, EINVAL, EOPNOTSUPP, EPERM } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import { IommufdObject } from './object-table.js';
-import { iommufdShouldFail } from './faults.js';
+import { iommufdShouldFail, slabAlloc } from './faults.js';
 import type { IommufdCtx } from './iommufd.js';
 import type { IommufdIoas } from './ioas.js';
 import type { IommuDevice, IommuGroup } from '../hw/iommu.js';
@@ -167,6 +167,7 @@ function hwptPasidCompat(hwpt: IommufdHwpt, idev: IommufdDevice, pasid: number):
  */
 function hwptAttachDevice(hwpt: IommufdHwpt, idev: IommufdDevice, pasid: number): AttachHandle {
   hwptPasidCompat(hwpt, idev, pasid);
+  slabAlloc('attach handle'); // the iommufd_attach_handle's kzalloc
   const handle = new AttachHandle(idev, hwpt);
   if (pasid === IOMMU_NO_PASID) {
     hwpt.domain!.attachDev(idev.dev);
@@ -247,6 +248,7 @@ export function hwptDetachDevice(idev: IommufdDevice, put = true, pasid = IOMMU_
  */
 function hwptReplaceDevice(idev: IommufdDevice, pasid: number, hwpt: IommufdHwpt, old: IommufdHwpt, oldHandle: AttachHandle | undefined): AttachHandle {
   hwptPasidCompat(hwpt, idev, pasid);
+  slabAlloc('attach handle'); // the iommufd_attach_handle's kzalloc
   const handle = new AttachHandle(idev, hwpt);
   if (pasid === IOMMU_NO_PASID) {
     hwpt.domain!.attachDev(idev.dev);
@@ -404,6 +406,7 @@ export function getHwInfo(u: Ucmd<typeof U.IommuHwInfo.fields>): number {
     let data: Uint8Array = new Uint8Array(0);
     if (drv.hwInfo) {
       const info = drv.hwInfo(idev.dev, c.in_data_type);
+      slabAlloc('hw_info'); // the driver's kzalloc of the info, after its type check
       c.out_data_type = info.type;
       data = info.data;
     } else c.out_data_type = 0;

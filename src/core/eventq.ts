@@ -11,6 +11,7 @@ import type { Task } from './task.js';
 import { POLLIN, POLLOUT, type EmulatedFile, type IoctlTrace } from './file.js';
 import { DEFAULT_STRSIZE, traceRecords } from './trace-decode.js';
 import type { IommufdDevice } from './device.js';
+import { anonInodeGetfile } from './faults.js';
 
 const FAULT_SIZE = U.IommuHwptPgfault.size; // 40
 const RESPONSE_SIZE = U.IommuHwptPageResponse.size; // 8
@@ -181,6 +182,7 @@ interface EventqObject extends IommufdObject {
 function eventqPublish(u: Ucmd, obj: EventqObject, file: EmulatedFile, fdOffset: bigint, fillIds: () => void): void {
   const t = u.ctx.objects;
   if (!u.task.installFile) { t.abortAndDestroy(obj); throw new Errno(EOPNOTSUPP, 'this caller cannot receive files'); }
+  try { anonInodeGetfile(); } catch (e) { t.abortAndDestroy(obj); throw e; } // iommufd_eventq_init
   obj.users++;
   u.ctx.hold();
   obj.file = file;

@@ -7,6 +7,7 @@ import type { Ucmd } from './ucmd.js';
 import { ULONG_MAX } from './io-pagetable.js';
 import type { Task } from './task.js';
 import { IommufdObject, type ObjType } from './object-table.js';
+import { kmalloc, slabAlloc } from './faults.js';
 import type { IommufdIoas } from './ioas.js';
 import type { IommufdCtx } from './iommufd.js';
 import type { HwDomain, NestedDomain, PagingDomain, UserData } from '../hw/iommu.js';
@@ -77,6 +78,17 @@ export class HwptNested extends IommufdHwpt {
   }
 }
 
+/**
+ * The driver's kzalloc of its domain structure (mock_domain_alloc_pgtable,
+ * mock_domain_alloc_nested; the real drivers alike), its one slab point: the
+ * drivers allocate it after validating their input and nothing after it
+ * can fail, so the point is taken once the domain is built (the caller's
+ * abort frees it). Its page tables come from the page allocator.
+ */
+function driverDomainKzalloc(): void {
+  slabAlloc('driver domain');
+}
+
 /** iommufd_viommu_alloc_hwpt_nested: unpublished; the caller finalizes or aborts. */
 export function viommuAllocHwptNested(ctx: IommufdCtx, viommu: IommufdViommu, flags: number, userData: UserData): HwptNested {
   if (flags & ~(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_PASID)) throw new Errno(EOPNOTSUPP, 'nested flags');
@@ -88,6 +100,7 @@ export function viommuAllocHwptNested(ctx: IommufdCtx, viommu: IommufdViommu, fl
   viommu.users++;
   try {
     h.domain = hw.allocDomainNested(flags & ~IOMMU_HWPT_FAULT_ID_VALID, userData);
+    driverDomainKzalloc();
   } catch (e) {
     ctx.objects.abortAndDestroy(h);
     throw e;
@@ -107,6 +120,7 @@ export function hwptNestedAlloc(ctx: IommufdCtx, parent: HwptPaging, idev: Iommu
   parent.users++;
   try {
     h.domain = drv.domainAllocNested(idev.dev, parent.domain!, flags & ~IOMMU_HWPT_FAULT_ID_VALID, userData);
+    driverDomainKzalloc();
   } catch (e) {
     ctx.objects.abortAndDestroy(h);
     throw e;
@@ -145,6 +159,7 @@ export function hwptPagingAlloc(ctx: IommufdCtx, ioas: IommufdIoas, idev: Iommuf
     h.domain = drv.domainAllocPagingFlags
       ? drv.domainAllocPagingFlags(idev.dev, flags & ~IOMMU_HWPT_FAULT_ID_VALID, userData)
       : drv.domainAllocPaging(idev.dev);
+    driverDomainKzalloc();
     if (idev.enforceCacheCoherency) enforceCc(h);
     if (immediateAttach) { hwptAttach(h, idev, pasid); attached = true; }
     h.publish();
@@ -279,6 +294,7 @@ export function getDirtyBitmapIoctl(u: Ucmd<typeof U.IommuHwptGetDirtyBitmap.fie
     if ((c.iova & (c.page_size - 1n)) || (end & (c.page_size - 1n))) throw new Errno(EINVAL, 'not aligned to page_size');
     const ops = h.domain!.dirtyOps;
     if (!ops) throw new Errno(EOPNOTSUPP, 'domain has no dirty tracking');
+    slabAlloc('iova_bitmap'); // iova_bitmap_alloc's kzalloc
     const noClear = (c.flags & 1) !== 0;
     // The user bitmap is read, OR-ed and written back a word at a time.
     const words = new Map<bigint, bigint>();
@@ -317,7 +333,11 @@ export function hwptInvalidateIoctl(u: Ucmd<typeof U.IommuHwptInvalidate.fields>
       throw new Errno(EINVAL, 'entry array');
     }
     const pt = u.ctx.objects.get(c.hwpt_id);
-    const arr = { type: c.data_type, entryLen: c.entry_len, entryNum: c.entry_num, read: (off: number, n: number) => u.task.mm.read(c.data_uptr + BigInt(off), n) };
+    const arr = {
+      type: c.data_type, entryLen: c.entry_len, entryNum: c.entry_num,
+      read: (off: number, n: number) => u.task.mm.read(c.data_uptr + BigInt(off), n),
+      kzalloc: (n: number) => kmalloc(n, 'driver invalidation array'),
+    };
     try {
       if (pt.type === 'HWPT_NESTED') {
         const d = (pt as HwptNested).domain!;

@@ -11,6 +11,7 @@ import { Errno, EADDRINUSE, EBUSY, EDEADLK, EEXIST, EINVAL, ENOENT, ENOSPC, EOPN
 import { PAGE_SIZE_N } from '../hw/memory.js';
 import { IoptArea } from './area.js';
 import { AreaTable } from './area-table.js';
+import { XaShape, faultsArmed, slabAlloc, xaNodeAllocs } from './faults.js';
 import {
   areaAddAccess, areaFillDomains, areaRemoveAccess, areaUnfillDomains, compactAreaFillDomains, compactAreaUnfillDomains,
   type DmabufImporter, type IoptPages,
@@ -57,6 +58,8 @@ export class IoPagetable implements DmabufImporter {
   iovaAlignment = 1n;
   disableLargePages = false;
   readonly domains: IommuDomain[] = [];
+  /** Whether iopt->domains keeps its entries in an xa_node (see addDomain), for the slab points of the next xa_reserve. */
+  private domainsXaNode = false;
   readonly accesses: IoptAccess[] = [];
 
   get areaCount(): number { return this.table.size; }
@@ -209,6 +212,8 @@ export class IoPagetable implements DmabufImporter {
    * Takes over one reference of each slice's pages on success.
    */
   mapPages(list: PagesSlice[], length: bigint, iova: bigint | undefined, prot: number): bigint {
+    // iopt_alloc_area_pages: an iopt_area (kzalloc) per slice, before any check.
+    for (let i = 0; i < list.length; i++) slabAlloc('iopt_area');
     if ((length & (this.iovaAlignment - 1n)) || length === 0n) throw new Errno(EINVAL, 'length not aligned');
     let at: bigint;
     if (iova === undefined) {
@@ -344,6 +349,9 @@ export class IoPagetable implements DmabufImporter {
       if (lastIova <= aLast) { done = true; break; }
       p = this.table.nextAt(p, aLast + 1n);
     }
+    // iopt_get_pages allocates each iopt_pages_list as it walks, so an area
+    // found before the hole costs its allocation first.
+    for (let i = 0; i < found.length; i++) slabAlloc('iopt_pages_list');
     if (!done) throw new Errno(ENOENT, 'source range has a hole');
     const out: PagesSlice[] = [];
     let cur = iova;
@@ -362,6 +370,7 @@ export class IoPagetable implements DmabufImporter {
   /** iopt_reserve_iova: EADDRINUSE over a mapping or an allowed range. */
   reserveIova(start: bigint, last: bigint, owner: unknown): void {
     if (this.firstArea(start, last) || this.allowedHits(start, last)) throw new Errno(EADDRINUSE, 'range in use');
+    slabAlloc('iopt_reserved');
     const r: Reserved = { start, last, owner };
     let i = this.reserved.findIndex((x) => x.start > start);
     if (i < 0) i = this.reserved.length;
@@ -443,6 +452,12 @@ export class IoPagetable implements DmabufImporter {
     try {
       if (domain.apertureStart !== 0n) this.reserveIova(0n, domain.apertureStart - 1n, domain);
       if (domain.apertureEnd !== ULONG_MAX) this.reserveIova(domain.apertureEnd + 1n, ULONG_MAX, domain);
+      // xa_reserve(&iopt->domains, next_domain_id): the domains are kept at
+      // indexes 0..n-1; the reserved (zero) entry always needs a node.
+      if (faultsArmed()) {
+        const n = this.domains.length;
+        xaNodeAllocs(new XaShape(Array.from({ length: n }, (_, i) => i), this.domainsXaNode).store(n, true), 'domains');
+      }
       // Filling changes no row's place, so positions stay valid.
       const filled: number[] = [];
       try {
@@ -461,6 +476,7 @@ export class IoPagetable implements DmabufImporter {
       throw e;
     }
     this.domains.push(domain);
+    this.domainsXaNode = true;
     this.iovaAlignment = align;
   }
 
@@ -469,6 +485,9 @@ export class IoPagetable implements DmabufImporter {
     const i = this.domains.indexOf(domain);
     if (i < 0) return;
     this.domains.splice(i, 1);
+    // The last index is erased (the hole refilled from it): one entry left
+    // shrinks back into the xarray's head.
+    if (this.domains.length <= 1) this.domainsXaNode = false;
     const last = this.domains.length === 0;
     for (let p = this.table.first(); p >= 0; p = this.table.next(p)) {
       if (this.table.published(p)) this.unfillRow(p, [domain], last);

@@ -16,6 +16,7 @@ import type { Task } from './task.js';
 import type { EmulatedFile } from './file.js';
 import { DmaBufFile, dmabufPages } from './dmabuf.js';
 import { syzConvIova } from './selftest.js';
+import { XaShape, faultsArmed, slabAlloc, xaNodeAllocs } from './faults.js';
 import { MOCK_FLAGS_ACCESS_SYZ } from '../uapi/iommufd-test.js';
 
 const SIZE_MAX = ULONG_MAX;
@@ -86,6 +87,7 @@ export function ioasAllowIovas(u: Ucmd<typeof U.IommuIoasAllowIovas.fields>): nu
       const r = U.IommuIovaRange.decode(u.task.mm.read(c.allowed_iovas + BigInt(i) * 16n, 16));
       if (r.start >= r.last) throw new Errno(EINVAL, 'start >= last');
       if (loaded.some((x) => x.start <= r.last && x.last >= r.start)) throw new Errno(EINVAL, 'ranges overlap');
+      slabAlloc('iopt_allowed'); // iommufd_ioas_load_iovas: one per range
       loaded.push({ start: r.start, last: r.last });
     }
     ioas.iopt.setAllowIova(loaded);
@@ -105,6 +107,7 @@ export function ioptMapUserPages(ctx: IommufdCtx, task: Task, ioas: IommufdIoas,
   const startByte = uptr - down;
   if (length > SIZE_MAX - PAGE_SIZE_N || length === 0n) throw new Errno(EINVAL, 'length');
   const npages = Number((length + startByte + PAGE_SIZE_N - 1n) / PAGE_SIZE_N);
+  slabAlloc('iopt_pages'); // iopt_alloc_pages
   const pages = new IoptPages(task, down, npages, (prot & IOMMU_WRITE) !== 0);
   if (ctx.accountMode === 'MM' && pages.accountMode === 'USER') pages.accountMode = 'MM';
   return ioas.iopt.mapPages([{ pages, startByte, length }], length, iova, prot);
@@ -213,6 +216,12 @@ export function ioasChangeProcess(u: Ucmd<typeof U.IommuIoasChangeProcess.fields
   if (u.cmd.__reserved) throw new Errno(EOPNOTSUPP, '__reserved');
   const task = u.task;
   const all = new Set<IoptPages>();
+  // iommufd_take_all_iova_rwsem: each live IOAS into a local xarray at its
+  // ID (xa_store, a normal entry), before any area is looked at.
+  if (faultsArmed()) {
+    const list = new XaShape([]);
+    for (const o of u.ctx.objects.objects()) if (o.type === 'IOAS') xaNodeAllocs(list.store(o.id), 'ioas_list');
+  }
   for (const o of u.ctx.objects.objects()) {
     if (o.type !== 'IOAS') continue;
     for (const a of (o as IommufdIoas).iopt.areasIn()) {
@@ -297,6 +306,7 @@ export function ioasMapFile(u: Ucmd<typeof U.IommuIoasMapFile.fields>): number {
       // iopt_alloc_pages: the iommu API's size_t length.
       if (c.length > SIZE_MAX - PAGE_SIZE_N) { file.put(); throw new Errno(EINVAL, 'length'); }
       const npages = Number((c.length + startByte + PAGE_SIZE_N - 1n) / PAGE_SIZE_N);
+      try { slabAlloc('iopt_pages'); } catch (e) { file.put(); throw e; } // iopt_alloc_pages
       // The pages take over the file hold; their last reference drops it.
       pages = new IoptPages(u.task, c.start - startByte, npages, (prot & IOMMU_WRITE) !== 0, file);
       if (u.ctx.accountMode === 'MM' && pages.accountMode === 'USER') pages.accountMode = 'MM';

@@ -1,6 +1,6 @@
 // One open /dev/iommu (struct iommufd_ctx, drivers/iommu/iommufd/main.c): the
 // object table, the ioctl table and its generic size rules, options, release.
-import { Errno, EINVAL, ENODEV, ENOTTY, EOPNOTSUPP, EPERM, EBUSY } from '../uapi/errno.js';
+import { Errno, EINVAL, ENOTTY, EOPNOTSUPP, EPERM, EBUSY } from '../uapi/errno.js';
 import * as U from '../uapi/iommufd.js';
 import { IOMMUFD_IOCTLS, IOMMUFD_TABLE_LEN, IOMMUFD_TABLE_LEN_NO_TEST } from '../uapi/ioctls.js';
 import { formatStruct, widthOf, type Fields } from '../uapi/struct.js';
@@ -17,7 +17,7 @@ import type { IommuGroup } from '../hw/iommu.js';
 import * as device from './device.js';
 import * as hwpt from './hw-pagetable.js';
 import * as selftest from './selftest.js';
-import { vfioCompatIoctl } from './vfio-compat.js';
+import { vfioCompatIoasGetId, vfioCompatIoctl } from './vfio-compat.js';
 import * as viommu from './viommu.js';
 import { withTask } from './faults.js';
 import { copyStructFromUser } from './uaccess.js';
@@ -187,10 +187,7 @@ export class IommufdCtx implements EmulatedFile {
     if (c.__reserved) throw new Errno(EOPNOTSUPP, '__reserved');
     switch (c.op) {
       case U.IOMMU_VFIO_IOAS_GET: {
-        if (!this.vfioIoas) throw new Errno(ENODEV, 'no compat IOAS');
-        const o = this.objects.get(this.vfioIoas.id, 'IOAS');
-        c.ioas_id = o.id;
-        this.objects.put(o);
+        c.ioas_id = vfioCompatIoasGetId(this);
         u.respond();
         return 0;
       }

@@ -3,8 +3,8 @@
 // created, published by finalize, or dropped by abort. `users` is the long-term
 // count with the table's own reference as a bias of 1; `shortterm` counts
 // transient holds taken by a lookup during an ioctl.
-import { Errno, EBUSY, ENOENT, ENOMEM, ENOSPC } from '../uapi/errno.js';
-import { iommufdShouldFail, slabShouldFail } from './faults.js';
+import { Errno, EBUSY, ENOENT, ENOSPC } from '../uapi/errno.js';
+import { iommufdShouldFail, slabAlloc, xaStore } from './faults.js';
 
 export type ObjType =
   | 'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'ACCESS' | 'FAULT'
@@ -27,6 +27,11 @@ const ID_LIMIT = 0x7fffffff; // xa_limit_31b
 class IdAllocator {
   private next = 1;
   private free: number[] = []; // min-heap
+
+  /** The ID alloc() will return. */
+  peek(): number {
+    return this.free.length ? this.free[0]! : this.next;
+  }
 
   alloc(): number {
     if (this.free.length) {
@@ -84,10 +89,11 @@ export class ObjectTable {
 
   /** Reserve the lowest free ID for `obj`; it stays invisible until finalize. */
   alloc<T extends IommufdObject>(obj: T): T {
-    // The object's kzalloc, then the xarray's node (whose failure the
-    // allocation absorbs): two slab allocation points.
-    if (slabShouldFail()) throw new Errno(ENOMEM, 'injected: object allocation');
-    slabShouldFail();
+    // _iommufd_object_alloc: the object's kzalloc, then xa_alloc of the
+    // lowest free ID, which allocates the xa_nodes its slot needs.
+    slabAlloc('object allocation');
+    const id = this.ids.peek();
+    xaStore(() => this.slots.keys(), id, 'objects');
     obj.id = this.ids.alloc();
     this.slots.set(obj.id, ZERO_ENTRY);
     return obj;
@@ -126,6 +132,18 @@ export class ObjectTable {
     o.users++;
     o.shortterm++;
     return o as T;
+  }
+
+  /**
+   * iommufd_lock_obj: take a transient hold on an object the caller already
+   * has a pointer to (no lookup, so no injection point); false when it is on
+   * its way out.
+   */
+  lock(o: IommufdObject): boolean {
+    if (o.users === 0 || o.shortterm === 0 || this.slots.get(o.id) !== o) return false;
+    o.users++;
+    o.shortterm++;
+    return true;
   }
 
   /** Release a hold taken by get(). */

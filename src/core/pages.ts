@@ -14,7 +14,7 @@
 // form, with this object as its pages. Per-index state (RunCounter, access
 // intervals) is made only when something is held.
 import { Errno, EFAULT, EINVAL, ENOMEM, EPERM } from '../uapi/errno.js';
-import { iommufdShouldFail, slabShouldFail } from './faults.js';
+import { XaShape, faultsArmed, iommufdShouldFail, pageAllocShouldFail, slabShouldFail, xaNodeAllocs } from './faults.js';
 import { PAGE_SHIFT, PAGE_SIZE_N, pfnOf, type AddressSpace, type FileSpace } from '../hw/memory.js';
 import type { Task, UserAccount } from './task.js';
 import { RunCounter } from '../util/run-counter.js';
@@ -270,7 +270,7 @@ export class IoptPages {
     try {
       // pfn_reader's injection points when it must pin: the page-list
       // allocation (ENOMEM), then pin_user_pages (EFAULT).
-      if (fresh.length && pinPoints) pinInjectionPoints();
+      if (fresh.length && pinPoints) pinInjectionPoints(fresh[0]![1]);
       for (const [s, len] of fresh) {
         const va = this.uptr + (BigInt(s) << BigInt(PAGE_SHIFT));
         mm.checkPinnable(va, BigInt(len) * PAGE_SIZE_N, this.writable);
@@ -334,11 +334,11 @@ export class IoptPages {
       if (iommufdShouldFail()) throw new Errno(EINVAL, 'injected: rw page');
       return;
     }
-    if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: batch allocation');
+    tempKmalloc((last - first + 1) * BATCH_ELEM, 'batch allocation');
     let list = false;
     for (const [s, len, held] of (this._holders ?? new RunCounter()).slice(first, last - first + 1)) {
       if (held) continue;
-      if (!list && iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: page list allocation');
+      if (!list) tempKmalloc(len * 8, 'page list allocation');
       list = true;
       if (iommufdShouldFail()) throw new Errno(EFAULT, 'injected: pin_user_pages');
       this.mm.checkPinnable(this.uptr + (BigInt(s) << BigInt(PAGE_SHIFT)), BigInt(len) * PAGE_SIZE_N, this.writable);
@@ -360,16 +360,35 @@ export class IoptPages {
       if (b >= first && a <= last) covered.add(a, b - a + 1, 1);
     }
     let folios = this.kind !== 'file';
+    // pages->pinned_pfns holds a value entry per index an access pins: its
+    // node shape, for the xa_nodes pages_to_xarray allocates (only while a
+    // fault can fire).
+    let shape: XaShape | undefined;
+    if (faultsArmed()) {
+      const idx: number[] = [];
+      for (const [s, len, c] of covered.slice(0, this.npages)) if (c) for (let i = 0; i < len; i++) idx.push(s + i);
+      shape = new XaShape(idx);
+    }
     for (const [s, len, c] of covered.slice(first, last - first + 1)) {
       if (c) continue;
       for (const [hs, hlen, held] of (this._holders ?? new RunCounter()).slice(s, len)) {
         if (!held) {
-          if (!folios && iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: folio list allocation');
+          if (!folios) tempKmalloc(hlen * 8, 'folio list allocation');
           folios = true;
           if (iommufdShouldFail()) throw new Errno(EFAULT, 'injected: pin_user_pages');
           this.mm.checkPinnable(this.uptr + (BigInt(hs) << BigInt(PAGE_SHIFT)), BigInt(hlen) * PAGE_SIZE_N, this.writable);
         }
-        if (iommufdShouldFail()) throw new Errno(EINVAL, 'injected: pages_to_xarray');
+        // pages_to_xarray: index by index, the injection point half-way
+        // (before storing the middle index), each store's new xa_nodes.
+        if (!shape) {
+          if (iommufdShouldFail()) throw new Errno(EINVAL, 'injected: pages_to_xarray');
+          continue;
+        }
+        const half = Math.floor(hlen / 2);
+        for (let i = 0; i < hlen; i++) {
+          if (i === half && iommufdShouldFail()) throw new Errno(EINVAL, 'injected: pages_to_xarray');
+          xaNodeAllocs(shape.store(hs + i), 'pinned_pfns');
+        }
       }
     }
   }
@@ -458,9 +477,37 @@ export function physicalRuns(mm: AddressSpace, va: bigint, len: bigint): PhysRun
   return out;
 }
 
-/** The injection points pfn_reader passes before pinning user pages (pages.c). */
-export function pinInjectionPoints(): void {
-  if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: page list allocation');
+/** kmalloc's largest slab size (KMALLOC_MAX_CACHE_SIZE, x86-64 SLUB: two pages); larger goes to the page allocator. */
+const KMALLOC_MAX_CACHE_SIZE = 8192;
+/** TEMP_MEMORY_LIMIT at its default (iommufd_test_memory_limit). */
+const TEMP_MEMORY_LIMIT = 65536;
+/** pfn_batch's bytes per entry: an unsigned long pfn and a u32 count. */
+export const BATCH_ELEM = 12;
+
+/**
+ * temp_kmalloc(&size, NULL, 0) (pages.c), its injection points in order:
+ * iommufd_should_fail (ENOMEM); then kmalloc(min(size, TEMP_MEMORY_LIMIT),
+ * GFP_KERNEL | __GFP_NORETRY): a slab allocation up to
+ * KMALLOC_MAX_CACHE_SIZE, above it a page allocation of its order; when
+ * that fails, kmalloc(PAGE_SIZE, GFP_KERNEL), a slab allocation whose
+ * failure is the ENOMEM. (A lowered test memory limit is not modelled.)
+ */
+export function tempKmalloc(size: number, what: string): void {
+  if (iommufdShouldFail()) throw new Errno(ENOMEM, `injected: ${what}`);
+  const n = Math.min(size, TEMP_MEMORY_LIMIT);
+  let order = 0;
+  while ((PAGE_BYTES << order) < n) order++;
+  const failed = n <= KMALLOC_MAX_CACHE_SIZE ? slabShouldFail() : pageAllocShouldFail(order);
+  if (failed && slabShouldFail()) throw new Errno(ENOMEM, `injected: ${what} (PAGE_SIZE)`);
+}
+
+/**
+ * The injection points pfn_reader passes before pinning user pages
+ * (pfn_reader_user_pin): its page (or folio) list for the `npages` of the
+ * first hole, then pin_user_pages (EFAULT).
+ */
+export function pinInjectionPoints(npages: number): void {
+  tempKmalloc(npages * 8, 'page list allocation');
   if (iommufdShouldFail()) throw new Errno(EFAULT, 'injected: pin_user_pages');
 }
 
@@ -485,7 +532,7 @@ export function batchToDomain(d: IommuDomain, iova: bigint, runs: readonly PhysR
 export function areaFillDomains(a: IoptArea, domains: readonly IommuDomain[]): void {
   // A revoked dma-buf fills nothing (iopt_area_fill_domain{,s}); its areas still count as filled.
   if (a.source.revoked) { a.filled = true; return; }
-  if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: batch allocation');
+  tempKmalloc(a.indexCount * BATCH_ELEM, 'batch allocation'); // pfn_reader_init's batch_init
   const firstFill = !a.filled;
   if (firstFill) a.source.hold(a.firstIndex, a.indexCount);
   // dma-buf PFNs are a BATCH_MMIO batch: mapped without IOMMU_CACHE.
@@ -522,7 +569,7 @@ export function areaUnfillDomains(a: IoptArea, domains: readonly IommuDomain[], 
 /** Hold every index of a compact row's pages once: pin, then charge; all or nothing (IoptPages.hold). */
 function compactPagesHold(r: CompactRow): void {
   const mm = r.task.mm;
-  pinInjectionPoints();
+  pinInjectionPoints(r.npages);
   mm.checkPinnable(BigInt(r.uptr), BigInt(r.npages) * PAGE_SIZE_N, r.writable);
   mm.pins.add(r.uptr / PAGE_BYTES, r.npages, +1);
   try {
@@ -543,9 +590,9 @@ const PAGE_BYTES = Number(PAGE_SIZE_N);
 
 /** areaFillDomains for the compact row at `pos` of `table` (no pages object is made). */
 export function compactAreaFillDomains(table: AreaTable, pos: number, domains: readonly IommuDomain[]): void {
-  // pfn_reader's batch allocation: an injection point for every area filled.
-  if (iommufdShouldFail()) throw new Errno(ENOMEM, 'injected: batch allocation');
   const r = table.compactRow(pos);
+  // pfn_reader's batch allocation: injection points for every area filled.
+  tempKmalloc(r.npages * BATCH_ELEM, 'batch allocation');
   const firstFill = !r.filled;
   if (firstFill) compactPagesHold(r);
   const length = BigInt(r.len);

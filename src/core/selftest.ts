@@ -18,6 +18,7 @@ import { MockDevice, MockNestedDomain, MockPagingDomain } from '../hw/mock-iommu
 import { PAGE_SIZE_N, PAGE_SHIFT, pfnOf } from '../hw/memory.js';
 import { ULONG_MAX, type IoPagetable } from './io-pagetable.js';
 import type { Decoded, Fields, StructDef } from '../uapi/struct.js';
+import { anonInodeGetfile, kvzalloc, slabAlloc, slabShouldFail } from './faults.js';
 
 /** A SELFTEST object: a mock device, bound and attached, that DESTROY unplugs. */
 export class SelftestObj extends IommufdObject {
@@ -29,6 +30,11 @@ export class SelftestObj extends IommufdObject {
     deviceDetach(this.idev);
     deviceUnbind(this.idev);
     this.idev = undefined;
+    // mock_dev_destroy → device_unregister: the driver core allocates four
+    // times on the way out (uevent environment and path, the group's
+    // release), each failure ignored. Counted as measured on Linux 7.2
+    // (fail_sweep's DESTROY stdev); they only move fail-nth.
+    for (let i = 0; i < 4; i++) slabShouldFail();
   }
 }
 
@@ -202,6 +208,7 @@ function dirty(u: TestCmd): number {
   if (max > 16n * 1024n * 1024n * 8n) throw new Errno(EOVERFLOW, 'bitmap too large');
   return withMockPaging(u, u.cmd.id, (d) => {
     if (!d.dirtyOps || !d.dirtyTracking) throw new Errno(EINVAL, 'dirty tracking is off');
+    kvzalloc(Number((max + 63n) / 64n) * 8, 'dirty bitmap');
     const bytes = u.task.mm.read(p.uptr, Number((max + 7n) / 8n));
     let count = 0n;
     for (let i = 0; i < bytes.length; i++) {
@@ -264,6 +271,9 @@ function createAccess(u: TestCmd): number {
   const p = payload(u, T.IommuTestCmdCreateAccess);
   if (p.flags & ~T.MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) throw new Errno(EOPNOTSUPP, 'flags');
   if (!u.task.installFile) throw new Errno(ENOMEM, 'this caller cannot receive files');
+  // iommufd_test_alloc_access: the selftest_access (kzalloc), then its file.
+  slabAlloc('selftest_access');
+  anonInodeGetfile();
   const file = new SelftestAccessFile((p.flags & T.MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES) !== 0);
   const access = accessCreate(u.ctx, { needsPinPages: file.pin, unmap: (iova, len) => file.unmapItems(iova, len) });
   try {
@@ -288,6 +298,9 @@ function accessPages(u: TestCmd): number {
   const a = f.access!;
   // the syzkaller IOVA is converted for the pin only; the reply keeps the caller's
   const iova = p.flags & T.MOCK_FLAGS_ACCESS_SYZ ? (a.ioas ? syzConvIova(a.ioas.iopt, p.iova) : 0n) : p.iova;
+  // The page array (kvzalloc) for the pages the range touches.
+  const npages = (iova + p.length + PAGE_SIZE_N - 1n) / PAGE_SIZE_N - iova / PAGE_SIZE_N;
+  kvzalloc(Number(npages) * 8, 'access page array');
   accessPinPages(a, iova, p.length, p.flags & T.MOCK_FLAGS_ACCESS_WRITE);
   try {
     if (p.uptr) {
@@ -304,6 +317,7 @@ function accessPages(u: TestCmd): number {
         if (pinned !== pfnOf(u.task.mm, uptr + off)) throw new Errno(EBADE, 'pinned pages differ from uptr');
       }
     }
+    slabAlloc('selftest_access_item');
     const id = f.nextId++;
     f.items.push({ iova, length: p.length, id });
     p.out_access_pages_id = id;
@@ -336,6 +350,7 @@ function accessRwOp(u: TestCmd): number {
   if (p.flags & ~(T.MOCK_ACCESS_RW_WRITE | T.MOCK_ACCESS_RW_SLOW_PATH | T.MOCK_FLAGS_ACCESS_SYZ)) throw new Errno(EOPNOTSUPP, 'flags');
   const f = accessFile(u, u.cmd.id);
   const n = Number(p.length);
+  kvzalloc(n, 'access rw buffer'); // iommufd_test_access_rw's tmp
   const write = (p.flags & T.MOCK_ACCESS_RW_WRITE) !== 0;
   const tmp = write ? u.task.mm.read(p.uptr, n) : new Uint8Array(n);
   const a = f.access!;

@@ -3,7 +3,7 @@
 // issues on /dev/vfio/vfio, answered on the "compat IOAS" of the context, and
 // the compat IOAS itself (made by a group attach, or chosen with
 // IOMMU_VFIO_IOAS SET).
-import { Errno, EINVAL, ENODEV, ENOENT, ENOTTY, EPERM } from '../uapi/errno.js';
+import { Errno, EINVAL, ENODEV, ENOTTY, EPERM } from '../uapi/errno.js';
 import * as V from '../uapi/vfio.js';
 import { describeRequest, vfioIoctlByRequest } from '../uapi/ioctls.js';
 import { formatStruct, symbolic, type Decoded, type Fields, type StructDef } from '../uapi/struct.js';
@@ -28,16 +28,10 @@ const VFIO_NOIOMMU = false;
  */
 function getCompatIoas(ctx: IommufdCtx): IommufdIoas {
   const cur = ctx.vfioIoas;
-  if (!cur) throw new Errno(ENODEV, 'no compat IOAS');
-  let o: IommufdIoas;
-  try {
-    o = ctx.objects.get<IommufdIoas>(cur.id, 'IOAS');
-  } catch (e) {
-    if (e instanceof Errno && e.code === ENOENT) throw new Errno(ENODEV, 'compat IOAS is being destroyed');
-    throw e;
-  }
-  if (o !== cur) { ctx.objects.put(o); throw new Errno(ENODEV, 'compat IOAS is gone'); }
-  return o;
+  // Under the objects lock, iommufd_lock_obj on the pointer the context
+  // keeps: no lookup, so no injection point.
+  if (!cur || !ctx.objects.lock(cur)) throw new Errno(ENODEV, 'no compat IOAS');
+  return cur;
 }
 
 function withCompatIoas<T>(ctx: IommufdCtx, fn: (ioas: IommufdIoas) => T): T {

@@ -27,6 +27,7 @@ import { VfioPciIntrs } from './vfio-pci-intrs.js';
 import { VfioPciIoeventfds } from './vfio-pci-ioeventfd.js';
 import { PCI_COMMAND, PCI_COMMAND_MASTER, PCI_STD_HEADER_SIZEOF } from '../uapi/pci-regs.js';
 import type { VfioPciInfo } from '../hw/pci.js';
+import { withTask } from './faults.js';
 
 /** IOMMU_NO_PASID: PASID 0 means "the device's requests without a PASID". */
 const IOMMU_NO_PASID = 0;
@@ -190,8 +191,12 @@ export class VfioDeviceFile implements EmulatedFile {
     this.accessGranted = true;
   }
 
-  /** vfio_device_fops_unl_ioctl. */
+  /** vfio_device_fops_unl_ioctl, run as `task` (its fault injection is the current one). */
   ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
+    return withTask(task, () => this.dispatchIoctl(task, request, arg, trace));
+  }
+
+  private dispatchIoctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
     if (trace) trace.name = vfioDeviceIoctlName(request);
     if (request === V.VFIO_DEVICE_BIND_IOMMUFD) return this.bindIommufd(task, arg, trace);
     if (!this.accessGranted) throw new Errno(EINVAL, 'the device file is not bound to an iommufd');

@@ -17,6 +17,7 @@ import type { Task } from './task.js';
 import { IommufdCtx } from './iommufd.js';
 import { vfioCompatIoasCreate } from './vfio-compat.js';
 import { VfioDeviceFile, type VfioDevice } from './vfio-device.js';
+import { withTask } from './faults.js';
 
 /** struct vfio_group. */
 export class VfioGroup {
@@ -73,8 +74,12 @@ export class VfioGroupFile implements EmulatedFile {
 
   constructor(readonly group: VfioGroup) {}
 
-  /** vfio_group_fops_unl_ioctl. */
+  /** vfio_group_fops_unl_ioctl, run as `task` (its fault injection is the current one). */
   ioctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
+    return withTask(task, () => this.dispatchIoctl(task, request, arg, trace));
+  }
+
+  private dispatchIoctl(task: Task, request: number, arg: bigint, trace?: IoctlTrace): number {
     if (trace) trace.name = GROUP_NAMES.get(request) ?? `ioctl 0x${request.toString(16)}`;
     switch (request) {
       case V.VFIO_GROUP_GET_DEVICE_FD: return this.getDeviceFd(task, arg, trace);

@@ -15,6 +15,7 @@ import type { IommufdVeventq } from './eventq.js';
 import type { DriverMmap, HwQueueCore, HwViommu, IommuDevice, IommuDriver } from '../hw/iommu.js';
 import { PAGE_SIZE_N } from '../hw/memory.js';
 import { ULONG_MAX, U64_MAX } from './io-pagetable.js';
+import { kvzalloc, xaStore } from './faults.js';
 
 const INT_MAX = 0x7fffffffn;
 
@@ -180,6 +181,8 @@ export function vdeviceAllocIoctl(u: Ucmd<typeof U.IommuVdeviceAlloc.fields>): n
       idev.vdev = vdev;
       try {
         if (viommu.vdevs.has(c.virt_id)) throw new Errno(EEXIST, 'virt_id in use');
+        // xa_insert(&viommu->vdevs, virt_id, NULL): a reserved entry, in a node.
+        xaStore(() => [...viommu.vdevs.keys()].map(Number), Number(c.virt_id), 'vdevs', true);
         viommu.vdevs.set(c.virt_id, vdev);
         c.out_vdevice_id = vdev.id;
         u.respond();
@@ -216,6 +219,7 @@ function hwQueueAllocPhys(c: { nesting_parent_iova: bigint; length: bigint }, vi
   length = npages * PAGE_SIZE_N;
   // The page array (kvzalloc): more than INT_MAX bytes is refused outright.
   if (npages * 8n > INT_MAX) throw new Errno(ENOMEM, 'page array');
+  kvzalloc(Number(npages) * 8, 'page array');
   const ctx = viommu.ctx;
   const access = accessCreateInternal(ctx);
   try {

@@ -155,6 +155,11 @@ export interface UserDataArray {
   /** In: entries given; out: entries handled (set by the driver). */
   entryNum: number;
   read(off: number, len: number): Uint8Array;
+  /**
+   * The kernel's kzalloc of `bytes` as the driver reaches it: where fault
+   * injection may fail it (ENOMEM). Absent: it cannot fail.
+   */
+  kzalloc?(bytes: number): void;
 }
 
 /** iommu_copy_struct_from_user_array: entry `index` of the array, as copyUserData. */

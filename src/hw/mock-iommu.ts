@@ -384,6 +384,7 @@ export class MockViommu implements HwViommu {
   cacheInvalidate(a: UserDataArray): void {
     if (a.entryNum === 0 && a.type === IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST) return;
     if (a.entryNum * VIOMMU_INVALIDATE_ENTRY_SIZE > KMALLOC_MAX_SIZE) throw new Errno(ENOMEM, 'command array');
+    a.kzalloc?.(a.entryNum * VIOMMU_INVALIDATE_ENTRY_SIZE); // the cmds array
     let done = 0;
     try {
       const cmds = copyUserDataFullArray(a, IOMMU_VIOMMU_INVALIDATE_DATA_SELFTEST, VIOMMU_INVALIDATE_ENTRY_SIZE);
