@@ -5,7 +5,7 @@
 // bytes of records, each a 16-byte header and a payload padded to 8 bytes.
 
 export const IEMU_MAGIC = 0x554d4549; // "IEMU"
-export const IEMU_VERSION = 4;
+export const IEMU_VERSION = 5;
 
 export const KIND_FILE = 1;
 export const KIND_CHANNEL = 2;

@@ -54,6 +54,7 @@ import { FaultControl } from './fault-injection.js';
 import { ProcStatus } from './proc-status.js';
 import { KnownFds } from './fd-resolve.js';
 import { KvmVfioDevices, foreignEnv, type ForeignHost } from './kvm-vfio.js';
+import { KVM_REQUEST_NAMES } from '../uapi/kvm.js';
 import { machineSysfs, treeEnv, writeSysfsTree } from './sysfs.js';
 
 export interface ServerOptions {
@@ -963,7 +964,7 @@ export class EmuServer {
     const a = this.kvm.ioctl(proc, host, fd, q.request, q.arg);
     proc.mm.endIoctl();
     if (a.kernel) {
-      this.trace?.(`[${pid}] ${describeRequest(q.request)}(${fd}) → the kernel (${a.why})`);
+      this.trace?.(`[${pid}] ${KVM_REQUEST_NAMES.get(q.request) ?? describeRequest(q.request)}(${fd}) → the kernel (${a.why})`);
       return encodeReply(0, AUX_KERNEL);
     }
     if (this.trace) {

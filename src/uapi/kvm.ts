@@ -43,3 +43,8 @@ export const KVM_DEV_VFIO_GROUP_SET_SPAPR_TCE = 3;
  * the real kernel have it.
  */
 export const FOREIGN_IOCTLS: readonly number[] = [KVM_SET_DEVICE_ATTR];
+
+/** Names of the KVM requests above, for traces. */
+export const KVM_REQUEST_NAMES: ReadonlyMap<number, string> = new Map([
+  [KVM_SET_DEVICE_ATTR, 'KVM_SET_DEVICE_ATTR'], [KVM_GET_DEVICE_ATTR, 'KVM_GET_DEVICE_ATTR'], [KVM_HAS_DEVICE_ATTR, 'KVM_HAS_DEVICE_ATTR'],
+]);
