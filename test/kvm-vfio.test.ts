@@ -13,6 +13,7 @@ import {
 } from '../src/uapi/kvm.js';
 import { KVM_VFIO_NOT_TOLD, KvmVfioDevices, foreignEnv, type ForeignAnswer, type ForeignHost } from '../src/server/kvm-vfio.js';
 import { hazardTraceLine } from '../src/server/hazard-report.js';
+import { EmuServer, queryServer } from '../src/server/server.js';
 
 test('uapi: the kvm-vfio numbers are include/uapi/linux/kvm.h\'s', () => {
   assert.equal(KVM_SET_DEVICE_ATTR, 0x4018aee1);
@@ -166,4 +167,14 @@ test('the hazard line says what KVM knows of the device', () => {
   assert.match(hazardTraceLine(h), /; kvm-vfio: not told \(no KVM VM was handed this device's file: KVM_DEV_VFIO_FILE_ADD\)\) ---$/);
   call(KVM_DEV_VFIO_FILE_ADD, 3);
   assert.match(hazardTraceLine(h, kvm.noteFor(0)), /; kvm-vfio: told \(the VM of pid 4242: 1 VFIO file\(s\); non-coherent DMA registered: guest WBINVD is honoured\)\) ---$/);
+});
+
+test('the server gives the list to its clients, and to a --connect client\'s query', async () => {
+  const server = await EmuServer.start({ log: () => {} });
+  try {
+    assert.equal(server.clientEnv('/shim.so').IOMMUFD_EMU_FOREIGN, '0x4018aee1');
+    assert.equal((await queryServer(server.socketPath)).foreign, '0x4018aee1');
+  } finally {
+    await server.close();
+  }
 });
