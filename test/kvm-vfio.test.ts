@@ -140,6 +140,18 @@ test('a VFIO group file counts for every device of its group; SC=1 devices regis
   assert.equal(kvm.vms[0]!.vm.guestWbinvd().honoured, false);
 });
 
+test('told(): a VM of this process holds a file of the device (its cdev, or its group), not another\'s', () => {
+  const { m, f, c, kvm, owner, call } = setup('qemu-vtd');
+  const g = m.engine.vfioGroups[0]!;
+  const nic1 = f.openVfioDevice(1);
+  assert.equal(kvm.told(owner, c.table.get(3)!.file!), false);
+  call(KVM_DEV_VFIO_FILE_ADD, 3);
+  assert.equal(kvm.told(owner, c.table.get(3)!.file!), true);
+  assert.equal(kvm.told({}, c.table.get(3)!.file!), false, 'another process\'s VM');
+  assert.equal(kvm.told(owner, nic1.file), g.devices.some((d) => d.index === 1), 'another device: only through a shared group');
+  assert.equal(kvm.told(owner, f.ctx), false, 'not a VFIO file');
+});
+
 test('arm64 platforms: KVM tracks no non-coherent DMA', () => {
   const { kvm, call } = setup('arm-smmuv3');
   assert.equal(result(call(KVM_DEV_VFIO_FILE_ADD, 3)), 0);

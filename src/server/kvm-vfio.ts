@@ -139,6 +139,18 @@ export class KvmVfioDevices {
     return e;
   }
 
+  /** Whether a VM of `owner` holds a VFIO file of the device(s) behind `file` (its cdev, a device fd of its group, its group). */
+  told(owner: object, file: EmulatedFile): boolean {
+    const m = this.byOwner.get(owner);
+    if (!m) return false;
+    const devices = vfioFileDevices(file);
+    if (!devices.length) return false;
+    for (const e of m.values()) {
+      if (e.vm.vfioDevice.fileList.some((f) => vfioFileDevices(f).some((d) => devices.includes(d)))) return true;
+    }
+    return false;
+  }
+
   /** The process image `owner` stands for is gone: kvm_vfio_release of each of its devices. */
   dropOwner(owner: object): void {
     const m = this.byOwner.get(owner);

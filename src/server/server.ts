@@ -121,6 +121,8 @@ interface ClientProcess {
   pending: Map<bigint, PendingFile>;
   /** Its mappings of emulated files, by id (a forked child's copies keep their parent's ids). */
   mappings: Map<number, Mapping>;
+  /** It was told once that a trapped mapping of a device in its KVM VM is out of KVM's reach. */
+  kvmMmapWarned?: boolean;
 }
 
 interface OpenFile {
@@ -1083,6 +1085,16 @@ export class EmuServer {
         region.unmapped();
         return encodeReply(-ENOMEM);
       }
+    }
+    if (region.trap && !proc.kvmMmapWarned && this.kvm.told(proc, of.file)) {
+      // KVM reaches a VMM's mapping of a BAR through a memslot (get_user_pages),
+      // never through the process's own loads and stores: a trapped range
+      // (PROT_NONE in the client) cannot be faulted in, and the guest's access
+      // would fail KVM_RUN with EFAULT. The read/write path works (MMIO exits).
+      proc.kvmMmapWarned = true;
+      this.log(`pid ${proc.pid} maps registers of ${of.path}, a device it handed to KVM (KVM_DEV_VFIO_FILE_ADD): ` +
+        'the shim traps that mapping access by access, which KVM cannot fault in for a guest; ' +
+        'have the VMM use read/write for the BARs (QEMU: -device vfio-pci,...,x-no-mmap=on)');
     }
     const id = this.nextMapping++;
     proc.mappings.set(id, { id, of, region });
