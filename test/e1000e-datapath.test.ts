@@ -323,10 +323,10 @@ test('No Snoop through a domain that does not enforce coherency: receive data go
   assert.ok(events.includes('dma 0000:00:01.0 r 100'), 'transfers are events too: the TX buffer read');
   // What the server writes for them: the trace line per request, the line at exit; KVM never heard of the device.
   assert.equal(hazardTraceLine(r.m.engine.hazards[0]!), `--- DMA no snoop vfio1 iova=0x${RX_BUF.toString(16)}-0x${(RX_BUF + 99n).toString(16)} write ` +
-    `100 of 100 bytes not snooped (hwpt ${r.hwpt}, domain does not enforce coherency; kvm-vfio: not told (KVM refuses an emulated VFIO file: KVM_DEV_VFIO_FILE_ADD is EINVAL)) ---`);
+    `100 of 100 bytes not snooped (hwpt ${r.hwpt}, domain does not enforce coherency; kvm-vfio: not told (no KVM VM was handed this device\'s file: KVM_DEV_VFIO_FILE_ADD)) ---`);
   assert.equal(hazardSummary(r.m.engine.hazardCount, r.m.engine.hazards[0]!), '2 DMA request(s) did not snoop the CPU caches: the program must flush them itself ' +
     `(the earliest kept: vfio1 0000:00:02.0 through hwpt ${r.hwpt} write at IOVA 0x${RX_BUF.toString(16)}-0x${(RX_BUF + 99n).toString(16)}; ` +
-    'kvm-vfio: not told (KVM refuses an emulated VFIO file: KVM_DEV_VFIO_FILE_ADD is EINVAL); --trace shows each)');
+    'kvm-vfio: not told (no KVM VM was handed this device\'s file: KVM_DEV_VFIO_FILE_ADD); --trace shows each)');
 });
 
 test('No Snoop through an enforcing VT-d domain (snoop control, SNP): forced to snoop, no hazard', () => {

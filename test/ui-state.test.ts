@@ -113,7 +113,7 @@ test('ui state: the attachment, the objects\' links and a coherency hazard', () 
   assert.equal(dev.bound, `1:${devId}`);
   assert.equal(dev.attached, `1:${hwpt}`);
   assert.equal(dev.coherency.status, 'hazard', 'No Snoop DMA through a domain without SNP');
-  assert.match(dev.coherency.detail, /; kvm-vfio: not told \(KVM refuses an emulated VFIO file: KVM_DEV_VFIO_FILE_ADD is EINVAL\)$/, 'what the live view knows of KVM');
+  assert.match(dev.coherency.detail, /; kvm-vfio: not told \(no KVM VM was handed this device's file: KVM_DEV_VFIO_FILE_ADD\)$/, 'what the live view knows of KVM');
   assert.equal(s.devices.find((d) => d.name === 'vfio1')!.coherency.status, 'unbound');
   assert.deepEqual(s.groups.map((g) => [g.id, g.owner, g.domain]), [[1, 1, `1:${hwpt}`], [2, null, null]]);
 });

@@ -44,6 +44,14 @@
  * its reply. The server copies a request out of the page before it reads it
  * (the client may write the page at any time).
  *
+ * Foreign ioctls (since IEMU_VERSION 5): the environment's IOMMUFD_EMU_FOREIGN
+ * lists request numbers (':'-separated, e.g. 0x4018aee1) the server wants to
+ * see even on fds the shim does not own. The shim knows nothing of what they
+ * mean: such an ioctl on any other fd becomes an IEMU_OP_FOREIGN request
+ * naming the fd by its number; the reply either is the call's answer (result
+ * and records, as for IOCTL) or has IEMU_AUX_KERNEL, and then the shim makes
+ * the real ioctl (as it does when the server cannot be reached).
+ *
  * Frames are in host byte order (the server runs on the same machine). A
  * request may be followed by ext_len bytes; a reply by ext_len bytes of
  * records (struct iemu_rec, each padded to 8 bytes). */
@@ -52,7 +60,7 @@
 #include <stdint.h>
 
 #define IEMU_MAGIC 0x554d4549u /* "IEMU" */
-#define IEMU_VERSION 4
+#define IEMU_VERSION 5
 
 enum iemu_kind { IEMU_KIND_FILE = 1, IEMU_KIND_CHANNEL = 2, IEMU_KIND_QUERY = 3, IEMU_KIND_ADOPT = 4 };
 
@@ -85,6 +93,8 @@ enum iemu_op {
 	IEMU_OP_CLOSED = 9,    /* ino: a file this process just closed an fd of; the reply comes once
 				* the server has seen the release that close caused, if it did */
 	IEMU_OP_DOORBELL = 10, /* a request waits in the channel page; no reply */
+	IEMU_OP_FOREIGN = 11,  /* an ioctl on an fd we do not own: ino is the fd number, the rest as IOCTL;
+				* reply aux IEMU_AUX_KERNEL: make the real ioctl */
 };
 #define IEMU_OP_MASK 0xffffu
 /* Or'd into op: a write the server left to us (REC_WRITE) faulted since the
@@ -122,6 +132,8 @@ struct iemu_reply {
 	uint32_t ext_len; /* bytes of records following this frame */
 };
 #define IEMU_AUX_DRAIN 1u
+/* The reply to FOREIGN: not the server's to answer; the kernel's call. */
+#define IEMU_AUX_KERNEL 1u
 /* The reply to a CHANNEL hello: the server maps the channel page. */
 #define IEMU_AUX_PAGE 1u
 #define IEMU_NO_PAGE 0xffffffffu

@@ -16,6 +16,8 @@
  *   IOMMUFD_EMU_TRACER    server pid to name as ptracer (Yama) at start-up
  *   IOMMUFD_EMU_NO_SHM    1: no channel page (proto.h); every request and
  *                         reply travels on the channel's socket
+ *   IOMMUFD_EMU_FOREIGN   ':'-separated ioctl request numbers to forward even
+ *                         on fds that are not ours (proto.h: IEMU_OP_FOREIGN)
  *
  * Recognising our fds: ioctl and fstat check any fd (a socket whose inode we
  * created, or whose peer is the server's socket path), so fds inherited across
@@ -154,6 +156,11 @@ static ino_t lent_ino;
 static struct iemu_page *chan_page, *lent_page;
 /* IOMMUFD_EMU_NO_SHM=1: offer no page. */
 static int no_page;
+/* IOMMUFD_EMU_FOREIGN: requests the server sees on any fd (what they mean is
+ * the server's business). */
+#define FOREIGN_MAX 8
+static uint32_t foreign_req[FOREIGN_MAX];
+static int nforeign;
 /* How long a round trip spins on the page before it sleeps (ns): the most
  * after a spin that found the reply; a spin in vain halves it, down to none
  * (a reply that keeps coming later than we spin costs no spinning). */
@@ -1287,6 +1294,7 @@ __attribute__((constructor)) static void shim_init(void)
 	const char *tracer = getenv("IOMMUFD_EMU_TRACER");
 	const char *tree_env = getenv("IOMMUFD_EMU_TREE");
 	const char *no_shm = getenv("IOMMUFD_EMU_NO_SHM");
+	const char *foreign = getenv("IOMMUFD_EMU_FOREIGN");
 
 	resolve();
 	/* Nothing of our own about which paths are emulated: the server says. */
@@ -1298,6 +1306,14 @@ __attribute__((constructor)) static void shim_init(void)
 	server_addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(sock) + 1);
 	npatterns = parse_patterns(paths, patterns, 1);
 	no_page = no_shm && *no_shm && strcmp(no_shm, "0") != 0;
+	while (foreign && *foreign && nforeign < FOREIGN_MAX) {
+		char *end;
+		unsigned long req = strtoul(foreign, &end, 0);
+		if (end == foreign || (*end && *end != ':'))
+			break;
+		foreign_req[nforeign++] = (uint32_t)req;
+		foreign = *end ? end + 1 : end;
+	}
 	if (redir && *redir)
 		nredirects = parse_patterns(redir, redirects, 0);
 	if (tree_env && *tree_env)
@@ -1848,6 +1864,55 @@ static int vfs_ioctl_kind(unsigned int cmd)
 }
 
 
+/* The first bytes at `arg` into q's inline window (0 when unreadable). */
+static void read_inline(struct iemu_req *q, pid_t pid, unsigned long arg)
+{
+	if (arg >= 4096 && arg <= (unsigned long)-4096) {
+		/* Safe on any value: a bad address reads short, never faults. */
+		ssize_t n = vm_read(pid, q->inline_data, arg, IEMU_INLINE);
+		if (n < 0 && errno == EFAULT) {
+			/* The window crosses into an unmapped page: take what precedes it. */
+			size_t part = 4096 - (arg & 4095);
+			if (part < IEMU_INLINE)
+				n = vm_read(pid, q->inline_data, arg, part);
+		}
+		q->inline_len = n > 0 ? (uint32_t)n : 0;
+	}
+}
+
+static int is_foreign(unsigned long request)
+{
+	int i;
+	for (i = 0; i < nforeign; i++)
+		if (foreign_req[i] == (uint32_t)request)
+			return 1;
+	return 0;
+}
+
+/* One of IOMMUFD_EMU_FOREIGN on an fd that is not ours: the server answers,
+ * or says it is the kernel's (and so does a server we cannot reach). */
+static int foreign_ioctl(int fd, unsigned long request, unsigned long arg)
+{
+	struct iemu_req q;
+	struct outcome out;
+	pid_t pid = self_pid();
+	int saved = errno;
+	long ret;
+
+	req_init(&q, IEMU_OP_FOREIGN, (ino_t)fd);
+	q.pid = (uint32_t)pid;
+	q.request = (uint32_t)request;
+	q.arg = arg;
+	read_inline(&q, pid, arg);
+	memset(&out, 0, sizeof(out));
+	out.aux = IEMU_AUX_KERNEL;
+	errno = saved;
+	ret = transact(&q, NULL, 0, &out);
+	if (out.aux & IEMU_AUX_KERNEL)
+		return real_ioctl(fd, request, arg);
+	return (int)ret_errno(ret);
+}
+
 EXPORT int ioctl(int fd, unsigned long request, ...)
 {
 	struct iemu_req q;
@@ -1861,8 +1926,11 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	va_start(ap, request);
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
-	if (!is_emulated_fd(fd, &ino))
+	if (!is_emulated_fd(fd, &ino)) {
+		if (nforeign && fd >= 0 && is_foreign(request))
+			return foreign_ioctl(fd, request, arg);
 		return real_ioctl(fd, request, arg);
+	}
 	pid = self_pid();
 	switch (vfs_ioctl_kind((unsigned int)request)) {
 	case VFS_ON_SOCKET:
@@ -1912,17 +1980,7 @@ EXPORT int ioctl(int fd, unsigned long request, ...)
 	q.pid = (uint32_t)pid;
 	q.request = (uint32_t)request;
 	q.arg = arg;
-	if (arg >= 4096 && arg <= (unsigned long)-4096) {
-		/* Safe on any value: a bad address reads short, never faults. */
-		ssize_t n = vm_read(pid, q.inline_data, arg, IEMU_INLINE);
-		if (n < 0 && errno == EFAULT) {
-			/* The window crosses into an unmapped page: take what precedes it. */
-			size_t part = 4096 - (arg & 4095);
-			if (part < IEMU_INLINE)
-				n = vm_read(pid, q.inline_data, arg, part);
-		}
-		q.inline_len = n > 0 ? (uint32_t)n : 0;
-	}
+	read_inline(&q, pid, arg);
 	errno = saved;
 	return (int)ret_errno(transact(&q, NULL, 0, NULL));
 }

@@ -371,7 +371,7 @@ function traceHook(tracer: Tracer | undefined, uiAt: number | undefined, view: {
 
 /** Start the live view of `server` and say where it is. */
 async function startLiveView(server: EmuServer, port: number, log: (line: string) => void): Promise<UiServer> {
-  const ui = await UiServer.start({ source: { engine: server.engine, clients: () => server.uiClients() }, port, log });
+  const ui = await UiServer.start({ source: { engine: server.engine, clients: () => server.uiClients(), kvmNote: (n) => server.kvm.noteFor(n) }, port, log });
   log(`live view: ${ui.url}`);
   return ui;
 }
@@ -468,6 +468,7 @@ async function cmdRun(args: string[]): Promise<number> {
           ...process.env, LD_PRELOAD: preload, IOMMUFD_EMU_SOCKET: path.resolve(connect),
           IOMMUFD_EMU_PATHS: q.paths, IOMMUFD_EMU_REDIRECT: q.redirect, IOMMUFD_EMU_STATE: q.stateDir,
           IOMMUFD_EMU_TRACER: String(q.pid), ...(q.tree ? { IOMMUFD_EMU_TREE: q.tree } : {}),
+          ...(q.foreign ? { IOMMUFD_EMU_FOREIGN: q.foreign } : {}),
         };
       } else {
         removeStaleDirs();

@@ -11,6 +11,7 @@
 // trapped); coherency rests on the IOMMU (CANWBS, S2FWB).
 import type { EmulatedFile } from '../core/file.js';
 import type { CpuCache } from '../hw/cache.js';
+import type { Platform } from '../hw/platform.js';
 import { KvmVfioDevice, type NoncoherentDmaSink } from './vfio.js';
 import { Errno, EBUSY } from '../uapi/errno.js';
 
@@ -24,6 +25,11 @@ export interface WbinvdResult {
 
 /** The architectures KVM is modelled for. */
 export type KvmArch = 'x86' | 'arm64';
+
+/** The architecture of a platform's CPUs as KVM sees it: arm64 with SMMUs, x86 otherwise. */
+export function kvmArchOf(platform: Platform): KvmArch {
+  return platform.iommus.some((u) => u.kind === 'smmuv3') ? 'arm64' : 'x86';
+}
 
 export class KvmVm implements NoncoherentDmaSink {
   /** kvm->arch.noncoherent_dma_count. */

@@ -9,22 +9,35 @@
 // HWPT, which iommufd allows.
 import { Errno, EEXIST, EINVAL, ENOENT } from '../uapi/errno.js';
 import type { EmulatedFile } from '../core/file.js';
-import { VfioDeviceFile } from '../core/vfio-device.js';
+import { VfioDeviceFile, type VfioDevice } from '../core/vfio-device.js';
+import { VfioGroupFile } from '../core/vfio-group.js';
 
-/** vfio_file_is_valid: a VFIO group or device file (groups are not emulated). */
-export function vfioFileIsValid(file: EmulatedFile): file is VfioDeviceFile {
-  return file instanceof VfioDeviceFile;
+/** vfio_file_is_valid: a VFIO group file or device file (a cdev, or one VFIO_GROUP_GET_DEVICE_FD made). */
+export function vfioFileIsValid(file: EmulatedFile): file is VfioDeviceFile | VfioGroupFile {
+  return file instanceof VfioDeviceFile || file instanceof VfioGroupFile;
+}
+
+function enforces(d: VfioDevice): boolean {
+  return d.pci.driver.capable(d.pci, 'ENFORCE_CACHE_COHERENCY');
 }
 
 /**
  * vfio_file_enforced_coherent: the IOMMU ignores No Snoop for every DMA of
- * this file's device. For a device cdev, the device's capability, bound or
- * not, attached or not.
+ * this file's device. For a device file, the device's capability, bound or
+ * not, attached or not; for a group file, every device of the group has it
+ * (vfio_group_enforced_coherent); any other file is coherent.
  */
 export function vfioFileEnforcedCoherent(file: EmulatedFile): boolean {
-  if (!vfioFileIsValid(file)) return true;
-  const pci = file.device.pci;
-  return pci.driver.capable(pci, 'ENFORCE_CACHE_COHERENCY');
+  if (file instanceof VfioGroupFile) return file.group.devices.every(enforces);
+  if (file instanceof VfioDeviceFile) return enforces(file.device);
+  return true;
+}
+
+/** The VFIO devices a VFIO file stands for: its device, or every device of its group. */
+export function vfioFileDevices(file: EmulatedFile): readonly VfioDevice[] {
+  if (file instanceof VfioGroupFile) return file.group.devices;
+  if (file instanceof VfioDeviceFile) return [file.device];
+  return [];
 }
 
 /** What the kvm-vfio device needs of its VM (kvm_arch_{register,unregister}_noncoherent_dma). */

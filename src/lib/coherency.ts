@@ -8,7 +8,7 @@ import { PLATFORMS, type Platform } from '../hw/platform.js';
 import { loadPlatform } from '../server/platform-file.js';
 import { CpuCache, SystemMemory, physAddr } from '../hw/cache.js';
 import { DmaEngine } from '../hw/dma.js';
-import { KvmVm, type KvmArch } from '../kvm/kvm.js';
+import { KvmVm, kvmArchOf, type KvmArch } from '../kvm/kvm.js';
 import { IommufdFile, SimProcess, type ProcessOptions } from './index.js';
 import { Errno } from '../uapi/errno.js';
 import { VfioDeviceHandle } from './vfio.js';
@@ -82,7 +82,7 @@ export class Machine {
 
   /** The machine's architecture as KVM sees it: arm64 with SMMUs, x86 otherwise. */
   get arch(): KvmArch {
-    return this.engine.platform.iommus.some((u) => u.kind === 'smmuv3') ? 'arm64' : 'x86';
+    return kvmArchOf(this.engine.platform);
   }
 
   /** A KVM VM on this machine's CPUs (of the machine's architecture). */

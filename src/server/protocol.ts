@@ -5,7 +5,7 @@
 // bytes of records, each a 16-byte header and a payload padded to 8 bytes.
 
 export const IEMU_MAGIC = 0x554d4549; // "IEMU"
-export const IEMU_VERSION = 4;
+export const IEMU_VERSION = 5;
 
 export const KIND_FILE = 1;
 export const KIND_CHANNEL = 2;
@@ -26,11 +26,15 @@ export const OP_RESOLVE = 8;
 export const OP_CLOSED = 9;
 /** A request waits in the channel page (IEMU_OP_DOORBELL); no reply. */
 export const OP_DOORBELL = 10;
+/** An ioctl on an fd the shim does not own (IEMU_OP_FOREIGN): `ino` is the fd number. */
+export const OP_FOREIGN = 11;
 export const OP_MASK = 0xffff;
 /** Or'd into op: a REC_WRITE faulted in the client since its last request. */
 export const REQ_MAPS_STALE = 0x10000;
 
 export const AUX_DRAIN = 1;
+/** FOREIGN's reply: not ours; the shim makes the real ioctl (IEMU_AUX_KERNEL). */
+export const AUX_KERNEL = 1;
 /** The reply to a CHANNEL hello: the server maps the channel page (IEMU_AUX_PAGE). */
 export const AUX_PAGE = 1;
 /** A CHANNEL hello's oflags when the shim offers no page. */

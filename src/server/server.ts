@@ -30,12 +30,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Engine } from '../core/engine.js';
+import { Engine, type DmaHazard } from '../core/engine.js';
 import { POLLIN, type EmulatedFile, type IoctlTrace, type MmapRegion, type RegionMemory } from '../core/file.js';
 import { Errno, EACCES, EBADF, EEXIST, EFAULT, EINVAL, EIO, ENODEV, ENOMEM, ENOSYS, EPERM, ESPIPE, errnoName, isErrno } from '../uapi/errno.js';
 import { describeRequest } from '../uapi/ioctls.js';
 import {
-  AUX_DRAIN, HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_ADOPT, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_EXT, MAX_PATH,
+  AUX_DRAIN, AUX_KERNEL, OP_FOREIGN, HELLO_SIZE, IEMU_MAGIC, IEMU_VERSION, KIND_ADOPT, KIND_CHANNEL, KIND_FILE, KIND_QUERY, MAX_EXT, MAX_PATH,
   NEWFD_CLOEXEC, NEWFD_RESULT, REC_TRAP, OP_CLOSED, OP_FILE_INFO, OP_IOCTL, OP_MMAP, OP_MMAP_DUP, OP_MUNMAP, OP_READ, OP_RESOLVE, OP_WRITE,
   REC_NEWFD, REC_PATH, REC_WRITE, REPLY_SIZE, REQ_MAPS_STALE, REQ_SIZE, decodeHello, decodeReply, decodeRequest, encodeHello, encodeReply, makedev,
   param, requestExtLen, requestPid, type Hello, type Rec, type Request,
@@ -53,6 +53,8 @@ import { markOwner } from './stale-dirs.js';
 import { FaultControl } from './fault-injection.js';
 import { ProcStatus } from './proc-status.js';
 import { KnownFds } from './fd-resolve.js';
+import { KvmVfioDevices, foreignEnv, type ForeignHost } from './kvm-vfio.js';
+import { KVM_REQUEST_NAMES } from '../uapi/kvm.js';
 import { machineSysfs, treeEnv, writeSysfsTree } from './sysfs.js';
 
 export interface ServerOptions {
@@ -119,6 +121,8 @@ interface ClientProcess {
   pending: Map<bigint, PendingFile>;
   /** Its mappings of emulated files, by id (a forked child's copies keep their parent's ids). */
   mappings: Map<number, Mapping>;
+  /** It was told once that a trapped mapping of a device in its KVM VM is out of KVM's reach. */
+  kvmMmapWarned?: boolean;
 }
 
 interface OpenFile {
@@ -238,6 +242,10 @@ export class EmuServer {
   private closed = false;
   /** The --pcap capture of the wire. */
   private readonly pcap: PcapWriter | undefined;
+  /** The clients' real kvm-vfio devices, as far as emulated VFIO files go (KVM_DEV_VFIO_FILE_ADD). */
+  readonly kvm: KvmVfioDevices;
+  /** What KVM knew of the device when each hazard happened (for the summary at close). */
+  private readonly hazardNotes = new WeakMap<DmaHazard, string>();
 
   private constructor(opts: ServerOptions) {
     this.engine = opts.engine ?? new Engine();
@@ -245,8 +253,13 @@ export class EmuServer {
     this.engine.dma.forEach((e, n) => {
       e.onFault = (f) => this.trace?.(`--- DMA fault vfio${n} iova=0x${f.iova.toString(16)} ${f.write ? 'write' : 'read'} ${f.reason} ---`);
     });
+    this.kvm = new KvmVfioDevices(this.engine);
     // Requests that did not snoop the CPU caches: in the trace as they happen, counted at close.
-    this.engine.hazardWatchers.add((h) => this.trace?.(hazardTraceLine(h)));
+    this.engine.hazardWatchers.add((h) => {
+      const note = this.kvm.noteFor(h.vfio);
+      this.hazardNotes.set(h, note);
+      this.trace?.(hazardTraceLine(h, note));
+    });
     this.rootCaps = opts.rootCaps ?? false;
     this.trace = opts.trace;
     this.traceStrsize = opts.traceStrsize;
@@ -315,6 +328,7 @@ export class EmuServer {
       IOMMUFD_EMU_SOCKET: this.socketPath,
       IOMMUFD_EMU_PATHS: pathsEnv(this.engine.paths(), this.groupMinor),
       IOMMUFD_EMU_REDIRECT: redirectEnv(),
+      IOMMUFD_EMU_FOREIGN: foreignEnv(),
       IOMMUFD_EMU_STATE: this.stateDir,
       IOMMUFD_EMU_TRACER: String(process.pid),
       ...(this.treeEnv ? { IOMMUFD_EMU_TREE: this.treeEnv } : {}),
@@ -380,12 +394,13 @@ export class EmuServer {
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     for (const p of [...this.procs.values()]) this.dropProcess(p);
+    this.kvm.clear();
     for (const f of [...this.files.values()]) this.releaseFile(f);
     try { fs.rmSync(this.socketPath, { force: true }); } catch { /* gone */ }
     this.removeDirs();
     this.pcap?.close();
     const e = this.engine;
-    if (e.hazardCount) this.log(hazardSummary(e.hazardCount, e.hazards[0]!));
+    if (e.hazardCount) this.log(hazardSummary(e.hazardCount, e.hazards[0]!, this.hazardNotes.get(e.hazards[0]!)));
   }
 
   private removeDirs(): void {
@@ -452,7 +467,7 @@ export class EmuServer {
             onFrames = ch.frames;
           } else if (h.kind === KIND_QUERY) {
             hello = h;
-            const text = Buffer.from(`${pathsEnv(this.engine.paths(), this.groupMinor)}\n${redirectEnv()}\n${this.stateDir}\n${this.treeEnv ?? ''}`, 'utf8');
+            const text = Buffer.from(`${pathsEnv(this.engine.paths(), this.groupMinor)}\n${redirectEnv()}\n${this.stateDir}\n${this.treeEnv ?? ''}\n${foreignEnv()}`, 'utf8');
             sock.end(Buffer.concat([encodeReply(text.length, process.pid), text]));
             return;
           } else {
@@ -547,6 +562,8 @@ export class EmuServer {
 
   /** A process image is gone (exit, exec): its mappings, unadopted files and control files go too. */
   private dropProcess(p: ClientProcess): void {
+    // Its kvm-vfio devices went with it (O_CLOEXEC, or the exit): kvm_vfio_release.
+    this.kvm.dropOwner(p);
     this.engine.memory.removeAddressSpace(p.mm);
     p.mm.close();
     p.peer.release();
@@ -822,6 +839,7 @@ export class EmuServer {
     if (q.flags & REQ_MAPS_STALE) proc.mm.mapsStale();
     switch (q.op) {
       case OP_IOCTL: return this.ioctl(proc, q);
+      case OP_FOREIGN: return this.foreignIoctl(proc, q);
       case OP_FILE_INFO: {
         const of = this.fileOf(proc, q.ino);
         return of ? encodeReply(0, Number(of.rdev)) : encodeReply(-EBADF);
@@ -922,6 +940,65 @@ export class EmuServer {
     return encodeReply(result, 0, recs ?? NO_RECS);
   }
 
+  /**
+   * An ioctl on an fd the shim does not own, one of FOREIGN_IOCTLS: the fd
+   * number travels in `ino`. Answered here (a kvm-vfio device told of an
+   * emulated VFIO file) or left to the real kernel (AUX_KERNEL).
+   */
+  private foreignIoctl(proc: ClientProcess, q: Request): Buffer {
+    const fd = Number(q.ino & 0xffffffffn) | 0;
+    const pid = proc.pid;
+    const host: ForeignHost = {
+      pid,
+      fdLink: (n) => {
+        if (n < 0) return undefined;
+        let link: string;
+        try { link = fs.readlinkSync(`/proc/${pid}/fd/${n}`); } catch { return undefined; }
+        return proc.peer.alive() ? link : undefined;
+      },
+      read: (addr, len) => proc.mm.read(addr, len),
+      resolveFd: (n) => this.resolveFd(proc, n),
+      hold: (n) => this.holdClientFd(proc, n),
+      describe: (file) => [...proc.owned].map((ino) => this.files.get(ino)).find((of) => of?.file === file)?.path ?? file.kind,
+    };
+    proc.mm.beginIoctl(q.arg, q.inline, false);
+    const t0 = this.trace ? process.hrtime.bigint() : 0n;
+    const a = this.kvm.ioctl(proc, host, fd, q.request, q.arg);
+    proc.mm.endIoctl();
+    if (a.kernel) {
+      this.trace?.(`[${pid}] ${KVM_REQUEST_NAMES.get(q.request) ?? describeRequest(q.request)}(${fd}) → the kernel (${a.why})`);
+      return encodeReply(0, AUX_KERNEL);
+    }
+    if (this.trace) {
+      const dt = process.hrtime.bigint() - t0;
+      this.trace(`[${pid}] ${a.trace} <${fmtDuration(dt)}>`,
+        { name: 'KVM_SET_DEVICE_ATTR', pid, result: a.result < 0 ? -1 : a.result, errno: a.result < 0 ? -a.result : 0, durationNs: dt });
+    }
+    return encodeReply(a.result);
+  }
+
+  /**
+   * Keep the file behind fd `fd` of `proc` open (get_file): our own copy of
+   * the client's end of its socket (pidfd_getfd), checked to be the socket of
+   * an open emulated file; closing it lets the file go (fput).
+   */
+  private holdClientFd(proc: ClientProcess, fd: number): (() => void) | undefined {
+    const copy = proc.peer.getFd(fd);
+    if (copy < 0) return undefined;
+    let ino: bigint | undefined;
+    try { ino = fs.fstatSync(copy, { bigint: true }).ino; } catch { /* as not */ }
+    if (ino === undefined || !this.files.has(ino)) {
+      try { fs.closeSync(copy); } catch { /* closed */ }
+      return undefined;
+    }
+    let open = true;
+    return () => {
+      if (!open) return;
+      open = false;
+      try { fs.closeSync(copy); } catch { /* closed */ }
+    };
+  }
+
   private readWrite(proc: ClientProcess, q: Request): Buffer {
     // A trap mapping's loads and stores name its file, which the mapping
     // holds after the process closed its last fd of it (vma->vm_file).
@@ -1008,6 +1085,16 @@ export class EmuServer {
         region.unmapped();
         return encodeReply(-ENOMEM);
       }
+    }
+    if (region.trap && !proc.kvmMmapWarned && this.kvm.told(proc, of.file)) {
+      // KVM reaches a VMM's mapping of a BAR through a memslot (get_user_pages),
+      // never through the process's own loads and stores: a trapped range
+      // (PROT_NONE in the client) cannot be faulted in, and the guest's access
+      // would fail KVM_RUN with EFAULT. The read/write path works (MMIO exits).
+      proc.kvmMmapWarned = true;
+      this.log(`pid ${proc.pid} maps registers of ${of.path}, a device it handed to KVM (KVM_DEV_VFIO_FILE_ADD): ` +
+        'the shim traps that mapping access by access, which KVM cannot fault in for a guest; ' +
+        'have the VMM use read/write for the BARs (QEMU: -device vfio-pci,...,x-no-mmap=on)');
     }
     const id = this.nextMapping++;
     proc.mappings.set(id, { id, of, region });
@@ -1157,7 +1244,7 @@ async function removeStaleSocket(p: string): Promise<void> {
 }
 
 /** Ask a running server (over its socket) for its emulated paths and pid. */
-export async function queryServer(socketPath: string): Promise<{ paths: string; redirect: string; stateDir: string; tree: string; pid: number }> {
+export async function queryServer(socketPath: string): Promise<{ paths: string; redirect: string; stateDir: string; tree: string; foreign: string; pid: number }> {
   return new Promise((resolve, reject) => {
     const c = net.connect(socketPath);
     const chunks: Buffer[] = [];
@@ -1169,8 +1256,8 @@ export async function queryServer(socketPath: string): Promise<{ paths: string; 
       if (all.length < REPLY_SIZE) return reject(new Error(`${socketPath}: not an iommufd-emu server`));
       const r = decodeReply(all);
       if (r.magic !== IEMU_MAGIC || r.result < 0) return reject(new Error(`${socketPath}: not an iommufd-emu server`));
-      const [paths = '', redirect = '', stateDir = '', tree = ''] = all.subarray(REPLY_SIZE, REPLY_SIZE + r.result).toString('utf8').split('\n');
-      resolve({ paths, redirect, stateDir, tree, pid: Number(r.aux) });
+      const [paths = '', redirect = '', stateDir = '', tree = '', foreign = ''] = all.subarray(REPLY_SIZE, REPLY_SIZE + r.result).toString('utf8').split('\n');
+      resolve({ paths, redirect, stateDir, tree, foreign, pid: Number(r.aux) });
     });
   });
 }

@@ -28,7 +28,7 @@ import { ArmSmmuV3, SmmuDomain } from '../hw/arm-smmu-v3.js';
 import { AmdVi } from '../hw/amd-vi.js';
 import type { HwDomain, IommuDevice } from '../hw/iommu.js';
 import { coherencyTable, type CoherencyTable } from './platform-report.js';
-import { KVM_VFIO_NOTE } from './hazard-report.js';
+import { KVM_VFIO_NOT_TOLD } from './kvm-vfio.js';
 import { domainPageTable, hex, protNames, type DomainPageTable } from './ui-pte.js';
 import { errnoName } from '../uapi/errno.js';
 
@@ -57,6 +57,8 @@ export interface UiClient {
 export interface UiSource {
   readonly engine: Engine;
   clients(): UiClient[];
+  /** What KVM knows of device vfio<n> (the server's kvm-vfio models); "not told" without it. */
+  kvmNote?(vfio: number): string;
 }
 
 // ---- the snapshot ----------------------------------------------------------------
@@ -236,6 +238,11 @@ export class UiModel {
 
   get engine(): Engine { return this.source.engine; }
 
+  /** What KVM knows of device vfio<n>. */
+  private kvmNote(vfio: number): string {
+    return this.source.kvmNote?.(vfio) ?? KVM_VFIO_NOT_TOLD;
+  }
+
   /** The number this model gives `ctx` (stable for the ctx's life). */
   ctxNumber(ctx: IommufdCtx): number {
     let n = this.ctxNumbers.get(ctx);
@@ -320,7 +327,7 @@ export class UiModel {
     for (const vd of this.engine.vfioDevices) {
       const dom = vd.pci.group.domain;
       const bound = vd.idev ? this.key(vd.idev.ctx, vd.idev.id) : null;
-      coherency.set(`vfio${vd.index}`, coherencyOf(vd.pci, bound, dom, undefined));
+      coherency.set(`vfio${vd.index}`, coherencyOf(vd.pci, bound, dom, undefined, this.kvmNote(vd.index)));
     }
     return { objects, attach, coherency };
   }
@@ -388,7 +395,7 @@ export class UiModel {
       devices.push({
         name: `vfio${vd.index}`, bdf: formatBdf(pci.bdf), path: vd.path, group: pci.group.id, unit: pci.driver.name, mock: false,
         canEnforce: pci.driver.capable(pci, 'ENFORCE_CACHE_COHERENCY'), opens: vd.openCount, bound, attached,
-        coherency: coherencyOf(pci, bound, dom, attached ? domainsByKey.get(attached) : undefined),
+        coherency: coherencyOf(pci, bound, dom, attached ? domainsByKey.get(attached) : undefined, this.kvmNote(vd.index)),
       });
     }
     for (const [dev, key] of deviceKey) {
@@ -398,7 +405,7 @@ export class UiModel {
       devices.push({
         name: dev.name, group: dev.group.id, unit: dev.driver.name, mock: true,
         canEnforce: dev.driver.capable(dev, 'ENFORCE_CACHE_COHERENCY'), opens: 0, bound: key, attached,
-        coherency: coherencyOf(dev, key, dom, attached ? domainsByKey.get(attached) : undefined),
+        coherency: coherencyOf(dev, key, dom, attached ? domainsByKey.get(attached) : undefined, KVM_VFIO_NOT_TOLD),
       });
     }
 
@@ -518,12 +525,12 @@ function summaryOf(obj: IommufdObject): string {
 }
 
 /** A device's coherency now: what its DMA with No Snoop meets in the domain it is attached to. */
-function coherencyOf(dev: IommuDevice, bound: string | null, dom: HwDomain | null, pt: UiDomain | undefined): UiCoherency {
+function coherencyOf(dev: IommuDevice, bound: string | null, dom: HwDomain | null, pt: UiDomain | undefined, kvmNote: string): UiCoherency {
   if (!bound && !dom) return { status: 'unbound', detail: 'not bound to an iommufd' };
   if (!dom || dom.kind === 'blocked') return { status: 'blocked', detail: 'no domain: DMA is blocked' };
   if (dom.kind === 'nested') return { status: 'n/a', detail: 'nested domain: the guest\'s stage 1 decides' };
   if (dom instanceof VtdSecondStageDomain) {
-    if (!dom.enforcing) return { status: 'hazard', detail: `VT-d domain without SNP: No Snoop DMA bypasses the CPU caches (stale data unless the CPU flushes; KVM must honour WBINVD); ${KVM_VFIO_NOTE}` };
+    if (!dom.enforcing) return { status: 'hazard', detail: `VT-d domain without SNP: No Snoop DMA bypasses the CPU caches (stale data unless the CPU flushes; KVM must honour WBINVD); ${kvmNote}` };
     const without = pt?.runsWithoutSnp ?? 0;
     if (without > 0) return { status: 'hazard', detail: `${ENFORCE_NOTE}, but ${without} run(s) were mapped before it enforced and lack SNP` };
     return { status: 'coherent', detail: `${ENFORCE_NOTE}: every entry has SNP` };
