@@ -7,12 +7,10 @@
 // platform: mock
 #include "step.h"
 #include "iofd.h"
-#include <fcntl.h>
-#include <sys/syscall.h>
+#include "failnth.h"
 
 #define PG 0x1000ULL
 
-static int nth_fd = -1;
 static char *buf;
 
 static int page_pins_probe(void)
@@ -21,41 +19,6 @@ static int page_pins_probe(void)
 
 	close(fd);
 	return r;
-}
-
-static int write_file(const char *path, const char *val)
-{
-	int f = open(path, O_WRONLY), rc = 0;
-
-	if (f < 0)
-		return -errno;
-	if (write(f, val, strlen(val)) < 0)
-		rc = -errno;
-	close(f);
-	return rc;
-}
-
-static void arm(int n)
-{
-	char s[16];
-
-	snprintf(s, sizeof(s), "%d", n);
-	if (pwrite(nth_fd, s, strlen(s), 0) < 0)
-		printf("arm %d: %s\n", n, errno_name(errno));
-}
-
-/* Disarm; returns 1 if the armed failure fired. */
-static int disarm(void)
-{
-	char s[16] = { 0 };
-	int fired;
-
-	if (pread(nth_fd, s, sizeof(s) - 1, 0) < 0)
-		printf("read fail-nth: %s\n", errno_name(errno));
-	fired = s[0] == '0';
-	if (pwrite(nth_fd, "0", 1, 0) < 0)
-		printf("disarm: %s\n", errno_name(errno));
-	return fired;
 }
 
 /*
@@ -105,25 +68,14 @@ static int sequence(int n)
 
 int main(void)
 {
-	char path[64];
 	int n, rc;
 
 	buf = buf_alloc(16 * PG);
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
-		 (long)syscall(SYS_gettid));
-	nth_fd = open(path, O_RDWR);
-	step("open fail-nth", nth_fd < 0 ? -errno : 0, NULL);
 	/*
 	 * Sweep 1 counts only fail_iommufd: failslab filtered to caches that
 	 * ask for it (none do), page allocations only above order 63.
 	 */
-	rc = write_file("/sys/kernel/debug/failslab/cache-filter", "Y");
-	step("failslab/cache-filter = Y", rc, NULL);
-	rc = write_file("/sys/kernel/debug/fail_page_alloc/min-order", "63");
-	step("fail_page_alloc/min-order = 63", rc, NULL);
-	write_file("/sys/kernel/debug/failslab/verbose", "0");
-	write_file("/sys/kernel/debug/fail_iommufd/verbose", "0");
-	write_file("/sys/kernel/debug/fail_page_alloc/verbose", "0");
+	failnth_open();
 
 	note("sweep 1: iommufd injection points");
 	for (n = 0; n <= 60; n++)

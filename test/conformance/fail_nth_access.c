@@ -10,47 +10,13 @@
 // platform: mock
 #include "step.h"
 #include "iofd.h"
-#include <fcntl.h>
-#include <sys/syscall.h>
+#include "failnth.h"
 
 #define PG 0x1000ULL
 #define IOVA 0x1000000ULL
 
-static int nth_fd = -1;
 static char *buf;
 static int mfd = -1;
-
-static int write_file(const char *path, const char *val)
-{
-	int f = open(path, O_WRONLY), rc = 0;
-
-	if (f < 0)
-		return -errno;
-	if (write(f, val, strlen(val)) < 0)
-		rc = -errno;
-	close(f);
-	return rc;
-}
-
-static void arm(int n)
-{
-	char s[16];
-
-	snprintf(s, sizeof(s), "%d", n);
-	if (pwrite(nth_fd, s, strlen(s), 0) < 0)
-		printf("arm %d: %s\n", n, errno_name(errno));
-}
-
-static int disarm(void)
-{
-	char s[16] = { 0 };
-
-	if (pread(nth_fd, s, sizeof(s) - 1, 0) < 0)
-		printf("read fail-nth: %s\n", errno_name(errno));
-	if (pwrite(nth_fd, "0", 1, 0) < 0)
-		printf("disarm: %s\n", errno_name(errno));
-	return s[0] == '0';
-}
 
 static int map_file(int fd, __u32 ioas, __u64 start, __u64 len, __u64 iova)
 {
@@ -149,9 +115,7 @@ int main(void)
 		{ "rw memfd 1 page, write", RW, 0, 1, 0, MOCK_ACCESS_RW_WRITE, 0x1000 + 0x20 - 0x10 },
 		{ "rw memfd 2 areas, mock domain", RW, 1, 1, 0, 0, 8 * PG },
 	};
-	char path[64];
 	unsigned i;
-	int rc;
 
 	buf = buf_alloc(16 * PG);
 	memset(buf, 0x5a, 16 * PG);
@@ -160,17 +124,7 @@ int main(void)
 		printf("memfd: %s\n", errno_name(errno));
 		return 1;
 	}
-	snprintf(path, sizeof(path), "/proc/self/task/%ld/fail-nth",
-		 (long)syscall(SYS_gettid));
-	nth_fd = open(path, O_RDWR);
-	step("open fail-nth", nth_fd < 0 ? -errno : 0, NULL);
-	rc = write_file("/sys/kernel/debug/failslab/cache-filter", "Y");
-	step("failslab/cache-filter = Y", rc, NULL);
-	rc = write_file("/sys/kernel/debug/fail_page_alloc/min-order", "63");
-	step("fail_page_alloc/min-order = 63", rc, NULL);
-	write_file("/sys/kernel/debug/failslab/verbose", "0");
-	write_file("/sys/kernel/debug/fail_iommufd/verbose", "0");
-	write_file("/sys/kernel/debug/fail_page_alloc/verbose", "0");
+	failnth_open();
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
 		sweep(&cases[i]);
 	return 0;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * failnth.h - fail-nth control for the sweep clients (fail_sweep*.c):
+ * failnth.h - fail-nth control for the sweep clients (fail_nth*.c, fail_sweep*.c):
  * the task's /proc/self/task/<tid>/fail-nth, armed before one call and
  * read back after it, and the debugfs knobs of the fault_attr directories.
  */
@@ -26,7 +26,7 @@ static int write_file(const char *path, const char *val)
 }
 
 /* Open this task's fail-nth; quiet the logs; count fail_iommufd only. */
-static void failnth_open(void)
+static __attribute__((unused)) void failnth_open(void)
 {
 	char path[64];
 	int rc;
