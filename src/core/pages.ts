@@ -31,13 +31,15 @@ export const ACCOUNT_MODES: readonly AccountMode[] = ['NONE', 'USER', 'MM'];
  * nothing changed.
  */
 export function chargePages(task: Task, mode: AccountMode, n: number, inc: boolean): void {
-  const limit = task.rlimitMemlock >> BigInt(PAGE_SHIFT);
+  // Only a charge reads the limit (task_rlimit): an uncharged mode never
+  // does, so pages of a process that has exited since still pin.
+  const limit = (): bigint => task.rlimitMemlock >> BigInt(PAGE_SHIFT);
   switch (mode) {
     case 'NONE': break;
     case 'USER': {
       const user = task.user;
       if (inc) {
-        if (BigInt(user.lockedVm + n) > limit) throw new Errno(ENOMEM, 'RLIMIT_MEMLOCK (user)');
+        if (BigInt(user.lockedVm + n) > limit()) throw new Errno(ENOMEM, 'RLIMIT_MEMLOCK (user)');
         user.lockedVm += n;
       } else user.lockedVm -= Math.min(n, user.lockedVm);
       break;
@@ -45,7 +47,7 @@ export function chargePages(task: Task, mode: AccountMode, n: number, inc: boole
     case 'MM': {
       const mm = task.mm;
       if (inc) {
-        if (BigInt(mm.lockedVm + n) > limit) throw new Errno(ENOMEM, 'RLIMIT_MEMLOCK (mm)');
+        if (BigInt(mm.lockedVm + n) > limit()) throw new Errno(ENOMEM, 'RLIMIT_MEMLOCK (mm)');
         mm.lockedVm += n;
       } else mm.lockedVm -= Math.min(n, mm.lockedVm);
       break;
