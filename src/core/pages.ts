@@ -31,12 +31,15 @@ export const ACCOUNT_MODES: readonly AccountMode[] = ['NONE', 'USER', 'MM'];
  * nothing changed.
  */
 export function chargePages(task: Task, mode: AccountMode, n: number, inc: boolean): void {
-  const limit = task.rlimitMemlock >> BigInt(PAGE_SHIFT);
   if (mode !== 'NONE') {
     // incr/decr_user_locked_vm (the user's count) or the mm's locked_vm.
+    // Only a charge reads the limit (task_rlimit): an uncharged mode never
+    // does, so pages of a process that has exited since still pin.
     const acct = mode === 'USER' ? task.user : task.mm;
     if (inc) {
-      if (BigInt(acct.lockedVm + n) > limit) throw new Errno(ENOMEM, `RLIMIT_MEMLOCK (${mode === 'USER' ? 'user' : 'mm'})`);
+      if (BigInt(acct.lockedVm + n) > task.rlimitMemlock >> BigInt(PAGE_SHIFT)) {
+        throw new Errno(ENOMEM, `RLIMIT_MEMLOCK (${mode === 'USER' ? 'user' : 'mm'})`);
+      }
       acct.lockedVm += n;
     } else acct.lockedVm -= Math.min(n, acct.lockedVm);
   }

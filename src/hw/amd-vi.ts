@@ -141,6 +141,16 @@ export class AmdVi implements PciIommu {
   }
 }
 
+/**
+ * A v1 domain's page sizes: the generic page table's (every power of two up
+ * to the VA width, less a whole-table size: pt_iommu get_info's
+ * log2_mod(sizes, max_vasz_lg2 - 1)) narrowed to amd_iommu_pgsize_bitmap.
+ * With 48-bit IOVAs, 4 KiB to 64 TiB but 512 GiB (0x7f7ffffff000).
+ */
+export function amdV1PageSizes(vasizeLg2: number): bigint {
+  return vasizeLg2 >= 64 ? AMD_IOMMU_PGSIZES : AMD_IOMMU_PGSIZES & ((1n << BigInt(vasizeLg2 - 1)) - 1n);
+}
+
 /** A v1 paging domain: every leaf force-coherent. */
 export class AmdV1Domain extends RunDomain implements PagingDomain {
   readonly kind = 'paging' as const;
@@ -155,7 +165,7 @@ export class AmdV1Domain extends RunDomain implements PagingDomain {
 
   constructor(readonly driver: AmdVi, readonly dirtyTracking: boolean) {
     super({
-      pgsizeBitmap: AMD_IOMMU_PGSIZES,
+      pgsizeBitmap: amdV1PageSizes(driver.hptVasize),
       apertureStart: 0n,
       apertureEnd: driver.hptVasize >= 64 ? (1n << 64n) - 1n : (1n << BigInt(driver.hptVasize)) - 1n,
     });

@@ -15,18 +15,21 @@
 // timing.
 //
 // Memory (one 2 MiB-aligned pool, so IOVA auto-alignment is the same on both
-// sides): data pages (rw), read-only pages, a hole, an out area, and
-// argument pages next to a hole and a read-only page, so structs can
-// straddle into unmapped memory or be unwritable.
-// Version 2 (a leading "v2"; version 1 stays as it was, for the recorded
-// seeds): FIOCLEX/FIONCLEX/FIONBIO/FIOASYNC/FIOQSIZE on every fd, the VFIO
+// sides): data pages (rw), read-only pages, a hole; below it, out of reach of
+// any range gen maps or pins, an out area and argument pages next to a hole
+// and a read-only page, so structs can straddle into unmapped memory or be
+// unwritable.
+// Version 2 (a leading "v2"; version 1 keeps its step kinds):
+// FIOCLEX/FIONCLEX/FIONBIO/FIOASYNC/FIOQSIZE on every fd, the VFIO
 // container ioctls on the iommufd and /dev/vfio/vfio, the group files,
 // steps run in a forked child, dup and close of the iommufd, data pages freed
 // (PROT_NONE), reallocated or made read-only, the data pages in
-// the o= digest, and RAW calls whose write-back (fd numbers) is undone.
-// (In version 1 a RAW FAULT_QUEUE_ALLOC can leave its fd number in a data
-// page that a later RAW call reads as an id: mock seed 65 step 3669 reads
-// dev_id 6 on Linux and 5 under the emulator. Not a difference of theirs.)
+// the o= digest.
+// Both versions undo what a RAW call writes back into gen's writable memory:
+// it may be an fd number, and those differ (Linux's client inherits fd 3, the
+// emulator's does not), so a later RAW call that read it as an id differed
+// (mock v1 seed 65 step 3669, seed 604 step 4622: a FAULT_QUEUE_ALLOC's fd
+// read as HWPT_ALLOC's pt_id).
 // Runs on every oracle machine (plain: mock; --vfio: qemu-vtd, with
 // --snoop-control qemu-vtd-sc; --amd: amd-vi).
 // platform: mock
@@ -42,15 +45,22 @@ enum {
 	DATA = 0, NDATA = 64,          /* rw data pages */
 	RO = 64, NRO = 8,              /* read-only pages */
 	HOLE = 72, NHOLE = 8,          /* unmapped */
-	OUT = 80, NOUT = 8,            /* rw out area */
-	GUARD = 88,                    /* unmapped: no range reaches ARG from below */
-	ARG = 89,                      /* rw argument page */
-	ARG_HOLE = 90,                 /* unmapped, after ARG */
-	ARG_RO = 91,                   /* read-only argument page */
-	NPOOL = 92,                    /* then the guard: PROT_NONE */
+	NPOOL = 80,                    /* then the guard: PROT_NONE */
+	/* gen's own pages, below the pool (pages from bk): no range from a
+	 * picked pointer runs downwards, nor from the out area into them */
+	ARG = 0,                       /* rw argument page */
+	ARG_HOLE = 1,                  /* unmapped, after ARG */
+	ARG_RO = 2,                    /* read-only argument page */
+	OUT = 4, NOUT = 8,             /* rw out area, after a guard page */
+	NBK = 12,                      /* then a guard page, then the pool */
 };
 
 static unsigned char *pool;
+static unsigned char *bk;       /* gen's own pages: NBK pages below the pool */
+#define ARGP (bk + ARG * PG)
+#define ARG_HOLEP (bk + ARG_HOLE * PG)
+#define ARG_ROP (bk + ARG_RO * PG)
+#define OUTP (bk + OUT * PG)
 static int ifd = -1;
 static int ver = 1;            /* generator version: which step kinds exist */
 static unsigned char shadow[NDATA * PG];   /* v2: the data pages as gen last left them */
@@ -145,8 +155,13 @@ static const char *desc(const char *fmt, ...)
 	return b;
 }
 
-/* A user pointer for memory the call reads or pins; *d describes it. */
-static __u64 pick_uptr(const char **d)
+/*
+ * A user pointer for memory the call reads, writes or pins; *d describes it.
+ * `range`: the start of what a mapping (IOAS_MAP, MAP_DMA) makes reachable by
+ * IOVA: never the out area (an access would then copy between it and itself),
+ * a data page there instead.
+ */
+static __u64 pick_ptr(const char **d, int range)
 {
 	unsigned pg, off = chance(80) ? 0 : below(PG);
 
@@ -169,14 +184,28 @@ static __u64 pick_uptr(const char **d)
 		*d = "ro7|hole";
 		return (__u64)(uintptr_t)(pool + (HOLE - 1) * PG);
 	case 5:
-		pg = OUT + below(NOUT);
-		*d = desc("out%u", pg - OUT);
-		return (__u64)(uintptr_t)(pool + pg * PG);
+		pg = below(NOUT);
+		if (range) {
+			*d = desc("data%u+0", NDATA - NOUT + pg);
+			return (__u64)(uintptr_t)(pool + (DATA + NDATA - NOUT + pg) * PG);
+		}
+		*d = desc("out%u", pg);
+		return (__u64)(uintptr_t)(OUTP + pg * PG);
 	default:
 		pg = DATA + below(NDATA);
 		*d = desc("data%u+%u", pg, off);
 		return (__u64)(uintptr_t)(pool + pg * PG + off);
 	}
+}
+
+static __u64 pick_uptr(const char **d)
+{
+	return pick_ptr(d, 0);
+}
+
+static __u64 pick_range(const char **d)
+{
+	return pick_ptr(d, 1);
 }
 
 static __u64 pick_len(void)
@@ -233,18 +262,18 @@ static void *place(unsigned size)
 	switch (below(20)) {
 	case 0:
 		k = 1 + below(size);
-		arg = pool + ARG_HOLE * PG - (size - k);
+		arg = ARG_HOLEP - (size - k);
 		argsz = size - k;
 		where = desc(" @%u|hole", size - k);
 		memset(arg, 0, size - k);
 		return NULL;   /* filled by a caller into a local copy, see commit() */
 	case 1:
-		arg = pool + ARG_RO * PG;
+		arg = ARG_ROP;
 		where = " @ro";
 		argsz = size;
 		return NULL;
 	default:
-		arg = pool + ARG * PG + 64;
+		arg = ARGP + 64;
 		memset(arg, 0, argsz);
 		return arg;
 	}
@@ -272,7 +301,7 @@ static void *prep(unsigned size)
 /* Copy the built struct to its place (through mprotect for the ro page). */
 static void commit(void)
 {
-	if (arg == pool + ARG_RO * PG) {
+	if (arg == ARG_ROP) {
 		mprotect(arg, PG, PROT_READ | PROT_WRITE);
 		memcpy(arg, tmp, argsz + 64 > PG ? PG : argsz + 64);
 		mprotect(arg, PG, PROT_READ);
@@ -281,8 +310,8 @@ static void commit(void)
 		memcpy(arg, tmp, argsz);
 	}
 	memcpy(before, arg, argsz);
-	memcpy(argpage, pool + ARG * PG, PG);
-	memset(pool + OUT * PG, 0xa5, NOUT * PG);
+	memcpy(argpage, ARGP, PG);
+	memset(OUTP, 0xa5, NOUT * PG);
 }
 
 /* ---- result line ---- */
@@ -304,15 +333,15 @@ static void show(unsigned step_no, const char *op, const char *args, int rc)
 	if (n > 48)
 		printf(",+%u", n - 48);
 	for (i = 0; i < NOUT * PG; i++) {
-		if (pool[OUT * PG + i] == 0xa5)
+		if (OUTP[i] == 0xa5)
 			continue;
 		changed++;
 		h = (h ^ i) * 1099511628211ULL;
-		h = (h ^ pool[OUT * PG + i]) * 1099511628211ULL;
+		h = (h ^ OUTP[i]) * 1099511628211ULL;
 	}
 	/* the rest of the argument page (buffers that run into its hole) */
 	for (i = 0; i < PG; i++) {
-		unsigned char *q = pool + ARG * PG + i;
+		unsigned char *q = ARGP + i;
 
 		if (q >= arg && q < arg + argsz)
 			continue;
@@ -393,7 +422,7 @@ static void s_destroy(unsigned n)
 static void s_map(unsigned n)
 {
 	const char *d;
-	__u64 va = pick_uptr(&d), len = pick_len(), iova = pick_iova();
+	__u64 va = pick_range(&d), len = pick_len(), iova = pick_iova();
 	__u32 flags = pick_flags(MAP_FIXED_RW), ioas = pick_id();
 	int rc;
 
@@ -479,7 +508,7 @@ static void s_copy(unsigned n)
 /* An array of iova ranges in the out area (or a bad pointer). */
 static __u64 ranges_ptr(unsigned num, const char **d)
 {
-	struct iommu_iova_range *r = (void *)(pool + OUT * PG);
+	struct iommu_iova_range *r = (void *)(OUTP);
 	unsigned i;
 
 	if (chance(15))
@@ -498,7 +527,7 @@ static void s_ranges(unsigned n)
 {
 	__u32 ioas = pick_id(), num = chance(20) ? 0 : below(6);
 	const char *d = "out";
-	__u64 p = chance(15) ? pick_uptr(&d) : (__u64)(uintptr_t)(pool + OUT * PG);
+	__u64 p = chance(15) ? pick_uptr(&d) : (__u64)(uintptr_t)(OUTP);
 
 	prep(sizeof(struct iommu_ioas_iova_ranges));
 	SET(struct iommu_ioas_iova_ranges, ioas_id, ioas);
@@ -522,17 +551,17 @@ static void s_allow(unsigned n)
 	{
 		unsigned char keep[64 * 16];
 
-		memcpy(keep, pool + OUT * PG, sizeof(keep));
+		memcpy(keep, OUTP, sizeof(keep));
 		SET(struct iommu_ioas_allow_iovas, ioas_id, ioas);
 		SET(struct iommu_ioas_allow_iovas, num_iovas, num);
 		SET(struct iommu_ioas_allow_iovas, allowed_iovas, p);
 		commit();
-		memcpy(pool + OUT * PG, keep, sizeof(keep));
+		memcpy(OUTP, keep, sizeof(keep));
 	}
 	{
 		int rc = xioctl(ifd, IOMMU_IOAS_ALLOW_IOVAS, arg);
 
-		memset(pool + OUT * PG, 0xa5, 64 * 16);
+		memset(OUTP, 0xa5, 64 * 16);
 		show(n, "ALLOW_IOVAS", desc("ioas=%u num=%u p=%s", ioas, num, d), rc);
 	}
 }
@@ -575,7 +604,7 @@ static void s_hwpt_alloc(unsigned n)
 	prep(sizeof(struct iommu_hwpt_alloc));
 	if (type) {
 		if (chance(80)) {
-			p = (__u64)(uintptr_t)(pool + (OUT + 1) * PG);
+			p = (__u64)(uintptr_t)(OUTP + PG);
 			d = "out1";
 		} else {
 			p = pick_uptr(&d);
@@ -598,13 +627,13 @@ static void s_hw_info(unsigned n)
 {
 	__u32 dev = pick_id(), len = chance(70) ? 8 * below(6) : below(64), flags = chance(90) ? 0 : pick_flags(1);
 	const char *d = "out";
-	__u64 p = (__u64)(uintptr_t)(pool + OUT * PG);
+	__u64 p = (__u64)(uintptr_t)(OUTP);
 
 	if (chance(15)) {
 		p = pick_uptr(&d);
 	} else if (chance(10)) {
 		/* runs into the hole after the argument page */
-		p = (__u64)(uintptr_t)(pool + ARG_HOLE * PG - 8 * (1 + below(3)));
+		p = (__u64)(uintptr_t)(ARG_HOLEP - 8 * (1 + below(3)));
 		d = "arg|hole";
 	}
 	prep(sizeof(struct iommu_hw_info));
@@ -636,7 +665,7 @@ static void s_dirty(unsigned n)
 		SET(struct iommu_hwpt_get_dirty_bitmap, iova, iova);
 		SET(struct iommu_hwpt_get_dirty_bitmap, length, len);
 		SET(struct iommu_hwpt_get_dirty_bitmap, page_size, psz);
-		SET(struct iommu_hwpt_get_dirty_bitmap, data, (__u64)(uintptr_t)(pool + OUT * PG));
+		SET(struct iommu_hwpt_get_dirty_bitmap, data, (__u64)(uintptr_t)(OUTP));
 		show(n, "GET_DIRTY", desc("hwpt=%u f=%#x iova=%#llx len=%#llx psz=%#llx", hwpt, flags,
 					  (unsigned long long)iova, (unsigned long long)len,
 					  (unsigned long long)psz), call(IOMMU_HWPT_GET_DIRTY_BITMAP));
@@ -729,7 +758,7 @@ static void s_test(unsigned n)
 		c->access_rw.iova = pick_iova();
 		c->access_rw.length = chance(80) ? 1 + below(3 * PG) : pick_len();
 		if (chance(80)) {
-			c->access_rw.uptr = (__u64)(uintptr_t)(pool + OUT * PG + below(64));
+			c->access_rw.uptr = (__u64)(uintptr_t)(OUTP + below(64));
 			d = "out";
 		} else {
 			c->access_rw.uptr = pick_uptr(&d);
@@ -782,28 +811,49 @@ static void s_test(unsigned n)
 	show(n, "TEST", a, rc);
 }
 
+/* How many of the 256 bytes at p gen can write: those in writable data or
+ * out pages, up to the first page that is not. */
+static size_t raw_writable(__u64 p)
+{
+	unsigned char *q = (unsigned char *)(uintptr_t)p, *end;
+
+	if (q >= pool && q < pool + NDATA * PG) {
+		size_t pg = (size_t)(q - pool) / PG;
+
+		end = pool + pg * PG;
+		while (pg < NDATA && !dfree[pg] && end < q + 256) {
+			end += PG;
+			pg++;
+		}
+	} else if (q >= OUTP && q < OUTP + NOUT * PG) {
+		end = OUTP + NOUT * PG;
+	} else {
+		return 0;
+	}
+	return end > q + 256 ? 256 : end > q ? (size_t)(end - q) : 0;
+}
+
 /* A bad request or a bad pointer for the struct itself. */
 static void s_garbage(unsigned n)
 {
 	unsigned long nr = _IO(IOMMUFD_TYPE, 0x7c + below(0x20));
 	const char *d;
+	size_t k;
 	__u64 p;
 	int rc;
 
 	p = pick_uptr(&d);
 	argsz = 0;
-	arg = pool + ARG * PG;
+	arg = ARGP;
 	where = "";
-	if (ver >= 2 && p >= (__u64)(uintptr_t)pool && p < (__u64)(uintptr_t)(pool + RO * PG) &&
-	    !dfree[(p - (__u64)(uintptr_t)pool) / PG]) {
+	k = raw_writable(p);
+	if (k) {
 		/* what a RAW call writes back may be an fd number (FAULT_QUEUE_ALLOC,
-		 * VEVENTQ_ALLOC): undone, so no later step reads it (only the
-		 * writable part: the next page may be freed or read-only) */
+		 * VEVENTQ_ALLOC), and fd numbers differ between Linux and the
+		 * emulator (the shim holds fds): undone, so no later step reads it
+		 * (only the writable part: the next page may be freed or read-only) */
 		unsigned char keep[256];
-		size_t off = (size_t)(p - (__u64)(uintptr_t)pool), k = sizeof(keep);
 
-		if (off / PG + 1 >= NDATA || dfree[off / PG + 1])
-			k = PG - off % PG < k ? PG - off % PG : k;
 		memcpy(keep, (void *)(uintptr_t)p, k);
 		rc = xioctl(ifd, nr, (void *)(uintptr_t)p);
 		memcpy((void *)(uintptr_t)p, keep, k);
@@ -940,7 +990,7 @@ static void s_vfio(unsigned n)
 		show(n, "SET_IRQS", a, rc);
 	} else if (op <= 15) {
 		rc = xioctl(fd, VFIO_IO(11), NULL);
-		arg = pool + ARG * PG;
+		arg = ARGP;
 		argsz = 0;
 		where = "";
 		snprintf(a, sizeof(a), "vfio%d", d);
@@ -977,11 +1027,11 @@ static void (*const steps[])(unsigned) = {
  * its, and what earlier steps left there is the baseline. */
 static void noarg(void)
 {
-	arg = pool + ARG * PG;
+	arg = ARGP;
 	argsz = 0;
 	where = "";
-	memcpy(argpage, pool + ARG * PG, PG);
-	memset(pool + OUT * PG, 0xa5, NOUT * PG);
+	memcpy(argpage, ARGP, PG);
+	memset(OUTP, 0xa5, NOUT * PG);
 }
 
 static int cfd = -1;           /* /dev/vfio/vfio (the iommufd's container compat) */
@@ -1030,14 +1080,14 @@ static void *int_arg(int val, const char **d)
 	const char *pd;
 	__u64 p;
 
-	arg = pool + ARG * PG + 64;
+	arg = ARGP + 64;
 	argsz = 8;
 	where = "";
 	memset(arg, 0, 8);
 	memcpy(arg, &val, 4);
 	memcpy(before, arg, argsz);
-	memcpy(argpage, pool + ARG * PG, PG);
-	memset(pool + OUT * PG, 0xa5, NOUT * PG);
+	memcpy(argpage, ARGP, PG);
+	memset(OUTP, 0xa5, NOUT * PG);
 	if (chance(85)) {
 		*d = "arg";
 		return arg;
@@ -1127,7 +1177,7 @@ static void s_container(unsigned n)
 		snprintf(a, sizeof(a), "GET_INFO fd=%s argsz=%u", fdn, sz);
 		show(n, "CONTAINER", a, rc);
 	} else if (op <= 10) {
-		__u64 va = pick_uptr(&d), len = pick_len(), iova = pick_iova();
+		__u64 va = pick_range(&d), len = pick_len(), iova = pick_iova();
 		__u32 flags = chance(80) ? 3 : pick_flags(7), asz = chance(90) ? 32 : below(48);
 		struct vfio_iommu_type1_dma_map *m = prep(sizeof(*m));
 
@@ -1253,12 +1303,12 @@ static void s_group(unsigned n)
 		int d = k < 2 ? (int)k : 0;
 
 		argsz = 0;
-		arg = pool + ARG * PG + 64;
+		arg = ARGP + 64;
 		where = "";
 		strcpy((char *)arg, names[k]);
 		memcpy(before, arg, 16);
-		memcpy(argpage, pool + ARG * PG, PG);
-		memset(pool + OUT * PG, 0xa5, NOUT * PG);
+		memcpy(argpage, ARGP, PG);
+		memset(OUTP, 0xa5, NOUT * PG);
 		rc = xioctl(gfd[g], VFIO_GROUP_GET_DEVICE_FD, arg);
 		if (rc > 0) {
 			if (k < 2 && d < nvfd && vfd[d] < 0)
@@ -1378,9 +1428,14 @@ static void v2_step(unsigned n, unsigned r)
  * into them later.
  * At a fixed address (POOL_AT; anywhere if that is taken), so the user
  * pointers gen writes into its structs are the same bytes on both sides and
- * in every run: an access whose IOVAs map the argument page (a mapping from
- * an out page across the guard, read only where it is mapped) reads them
- * (amd-vi seed 212 step 1361 read its own uptr).
+ * in every run.
+ * gen's own pages (the argument pages and the out area, bk) are below the
+ * pool, in the guard, a PROT_NONE page between them and the pool: every
+ * range gen makes runs upwards from a pointer it picked, and no mapping
+ * starts in the out area (pick_range), so no access or DMA reaches them.
+ * (amd-vi seed 212 step 1361: an access whose IOVAs mapped an out page and,
+ * across a guard page, the argument page read its own call's struct, whose
+ * fd numbers differ between Linux and the emulator.)
  */
 #define POOL_AT 0x200000200000UL   /* 2 MiB aligned, not 4 MiB */
 
@@ -1403,14 +1458,20 @@ static unsigned char *pool_alloc(void)
 		exit(1);
 	}
 	p = (unsigned char *)(((uintptr_t)raw + guard + BUF_ALIGN - 1) & ~(BUF_ALIGN - 1));
-	if (mmap(p, NPOOL * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p) {
+	bk = p - (NBK + 1) * PG;
+	if (mmap(p, NPOOL * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != p ||
+	    mmap(bk, NBK * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != bk) {
 		printf("pool: mmap fixed failed (%s)\n", errno_name(errno));
 		exit(1);
 	}
 	madvise(p, NPOOL * PG, MADV_NOHUGEPAGE);
+	madvise(bk, NBK * PG, MADV_NOHUGEPAGE);
 	for (off = 0; off < NPOOL * PG; off += PG)
 		p[off] = (unsigned char)((off >> 12) | 1);
+	for (off = 0; off < NBK * PG; off += PG)
+		bk[off] = (unsigned char)(0x80 | (off >> 12));
 	memcpy(shadow, p + DATA * PG, sizeof(shadow));
+	mprotect(bk + (OUT - 1) * PG, PG, PROT_NONE);
 	return p;
 }
 
@@ -1446,9 +1507,8 @@ static int run(int argc, char **argv)
 	pool = pool_alloc();
 	mprotect(pool + RO * PG, NRO * PG, PROT_READ);
 	mprotect(pool + HOLE * PG, NHOLE * PG, PROT_NONE);
-	mprotect(pool + GUARD * PG, PG, PROT_NONE);
-	mprotect(pool + ARG_HOLE * PG, PG, PROT_NONE);
-	mprotect(pool + ARG_RO * PG, PG, PROT_READ);
+	mprotect(ARG_HOLEP, PG, PROT_NONE);
+	mprotect(ARG_ROP, PG, PROT_READ);
 
 	ifd = open("/dev/iommu", O_RDWR);
 	if (ifd < 0) {
