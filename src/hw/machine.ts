@@ -73,9 +73,10 @@ function igbFirmware(n: number, irqLine: number): IgbFirmware {
 }
 
 /**
- * The --igb machine runs QEMU 10, whose e1000e differs in config space from
- * 7.2's: DevCap has Extended Tag, and AER masks the uncorrectable internal
- * and TLP prefix blocked errors (igb_sysfs.golden).
+ * The --igb and --vfio --scalable machines run QEMU 10, whose e1000e differs
+ * in config space from 7.2's: DevCap has Extended Tag, and AER masks the
+ * uncorrectable internal and TLP prefix blocked errors (igb_sysfs.golden,
+ * vtd_sm_nic_config.golden).
  */
 function qemu10E1000eConfig(c: PciConfigSpace): void {
   c.set(0xe4, 4, c.read(0xe4, 4) | 0x20);
@@ -97,6 +98,8 @@ export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
   const groups = new Map<number, IommuGroup>();
   let nics = 0, igbs = 0;
   const withIgb = pl.functions.some((f) => f.model === 'igb');
+  // the oracle boots QEMU 10 for an igb and for VT-d's scalable mode (x-flts)
+  const qemu10 = withIgb || pl.iommus.some((u) => u.kind === 'vtd' && u.scalable !== undefined);
   const vfioFunctions = pl.functions.map((f): VfioCapableFunction => {
     const iommu: PciIommu = units[f.iommu]!;
     let group: IommuGroup | undefined;
@@ -109,7 +112,7 @@ export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
       ? new E1000e({ ...common, firmware: { ...e1000eFirmware(nics++, withIgb), irqLine: seabiosIntxLine(f.bdf.device) } })
       : f.model === 'igb' ? new Igb({ ...common, firmware: igbFirmware(igbs++, seabiosIntxLine(f.bdf.device)) })
       : new PciEndpoint({ ...common, vendorId: f.vendorId ?? 0x1b36, deviceId: f.deviceId ?? 0x000d, classCode: f.classCode ?? 0xff0000 });
-    if (withIgb && fn instanceof E1000e) qemu10E1000eConfig(fn.model.config);
+    if (qemu10 && fn instanceof E1000e) qemu10E1000eConfig(fn.model.config);
     if (iommu instanceof ArmSmmuV3) iommu.probeMaster(fn, pl.rootComplexes.find((rc) => rc.segment === f.bdf.domain)?.canwbs ?? false);
     return fn;
   });
