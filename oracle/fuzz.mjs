@@ -109,7 +109,12 @@ function collect(cmd, argv) {
 async function both(runs) {
   const flat = runs.flatMap((r, i) => (i ? ['--', ...r] : r));
   // the guest's output comes gzipped (gen -z): its serial port is the slow part
-  const oracle = () => collect('bash', [join(ROOT, 'oracle/oracle'), 'run', ...machine, '--timeout=3600', GEN, '-z', ...flat]);
+  // the guest's limit for gen: ample for a loaded host (~22 ms a step seen on
+  // x86), not an hour where a guest hangs (QEMU 10's scalable VT-d machine
+  // has stopped dead mid-run); arm64 under TCG is slower
+  const total = runs.reduce((n, r) => n + Number(r[V.length + 1]), 0);
+  const limit = Math.ceil(300 + total * (arm ? 0.25 : 0.05));
+  const oracle = () => collect('bash', [join(ROOT, 'oracle/oracle'), 'run', ...machine, `--timeout=${limit}`, GEN, '-z', ...flat]);
   const t0 = performance.now();
   let tk = '', te = '';
   let [k, e] = await Promise.all([
@@ -117,8 +122,12 @@ async function both(runs) {
     collect(join(ROOT, 'bin/iommufd-emu'), ['run', '--root-caps', '--platform', platform, '--', bin, ...flat])
       .then((r) => { te = secs(t0); return r; }),
   ]);
-  // a guest that did not come up (a loaded host) is tried again
-  for (let again = 0; again < 3 && k.code === 71; again++) k = await oracle();
+  // a guest that did not come up (a loaded host) or whose qemu died (71), or
+  // that hung (70: gen's time ran out), is tried again
+  for (let again = 0, hung = 0; again < 3 && (k.code === 71 || (k.code === 70 && hung++ < 1)); again++) {
+    process.stderr.write(`fuzz: the oracle's run ended with ${k.code}, again:\n${k.err.split('\n').filter((l) => /error|timeout/.test(l)).join('\n')}\n`);
+    k = await oracle();
+  }
   if (k.code !== 0) {
     process.stderr.write(k.err);
     process.exit(k.code ?? 1);
