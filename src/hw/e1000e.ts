@@ -86,6 +86,8 @@ export interface E1000eFirmware {
   readonly irqLine: number;
   /** The MAC address, six bytes (the device serial number is made from it). */
   readonly mac: readonly number[];
+  /** PCI_COMMAND as the firmware left it (default SeaBIOS's: I/O, memory, SERR). */
+  readonly command?: number;
 }
 
 /** 0000:00:01.0 on the oracle's --vfio machine, measured. */
@@ -96,6 +98,15 @@ export const E1000E_FIRMWARE_SLOT1: E1000eFirmware = {
 export const E1000E_FIRMWARE_SLOT2: E1000eFirmware = {
   bars: [0xfeba0000n, 0xfebc0000n, 0xc060n, 0xfebe4000n], irqLine: 0x0b, mac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x57],
 };
+/**
+ * The --arm machine's two (qemu's arm64 virt, UEFI then the arm64 kernel),
+ * measured (arm_nic_config.golden): BARs in the host bridge's windows, no
+ * SERR in the command register, no INTx line assigned (0xff).
+ */
+export const E1000E_FIRMWARE_ARM: readonly E1000eFirmware[] = [
+  { bars: [0x10000000n, 0x10020000n, 0x1000n, 0x10080000n], irqLine: 0xff, mac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x56], command: 0x0003 },
+  { bars: [0x10040000n, 0x10060000n, 0x1020n, 0x10084000n], irqLine: 0xff, mac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x57], command: 0x0003 },
+];
 
 // Capability offsets of qemu's e1000e (hw/net/e1000e.c), as the oracle reads them.
 const CAP_MSIX = 0xa0, CAP_PM = 0xc8, CAP_MSI = 0xd0, CAP_EXP = 0xe0, ECAP_AER = 0x100, ECAP_DSN = 0x140;
@@ -116,7 +127,7 @@ export function e1000eConfigSpace(fw: E1000eFirmware): PciConfigSpace {
   c.wmask.fill(0xff, 0x40);
   c.set(0x00, 2, E1000E_VENDOR_ID);
   c.set(0x02, 2, E1000E_DEVICE_ID);
-  c.set(0x04, 2, 0x0103);
+  c.set(0x04, 2, fw.command ?? 0x0103);
   c.setMasks(0x04, 2, 0x0507);
   c.set(0x06, 2, 0x0010); // capability list
   c.set(0x08, 4, E1000E_CLASS << 8); // revision 0
@@ -345,15 +356,26 @@ export class E1000eModel implements PciFunctionModel {
 const mask = (size: number) => (1n << BigInt(8 * size)) - 1n;
 const narrow = (v: number, size: number) => BigInt(v >>> 0) & mask(size);
 
+/**
+ * vfio-pci's view when the machine's MSI domain cannot add MSI-X vectors
+ * once enabled (pci_msix_can_alloc_dyn false, has_dyn_msix: the arm64
+ * GICv3 ITS; x86's vector domain can): the MSI-X index is NORESIZE too.
+ */
+export function withoutDynMsix(info: VfioPciInfo): VfioPciInfo {
+  const irqs = info.irqs.map((q, i) => (i === V.VFIO_PCI_MSIX_IRQ_INDEX ? { ...q, flags: q.flags | IRQ_NORESIZE } : q));
+  return { ...info, irqs };
+}
+
 export class E1000e extends PciFunction {
-  readonly vfio: VfioPciInfo = E1000E_VFIO_INFO;
+  readonly vfio: VfioPciInfo;
   readonly model: E1000eModel;
 
-  constructor(o: { bdf: Bdf; iommu: PciIommu; group?: IommuGroup; isolatedMsi?: boolean; firmware?: E1000eFirmware }) {
+  constructor(o: { bdf: Bdf; iommu: PciIommu; group?: IommuGroup; isolatedMsi?: boolean; firmware?: E1000eFirmware; dynMsix?: boolean }) {
     super({
       bdf: o.bdf, vendorId: E1000E_VENDOR_ID, deviceId: E1000E_DEVICE_ID, classCode: E1000E_CLASS,
       iommu: o.iommu, ...(o.group ? { group: o.group } : {}), isolatedMsi: o.isolatedMsi ?? true,
     });
+    this.vfio = o.dynMsix === false ? withoutDynMsix(E1000E_VFIO_INFO) : E1000E_VFIO_INFO;
     this.model = new E1000eModel(o.firmware ?? E1000E_FIRMWARE_SLOT1);
   }
 }

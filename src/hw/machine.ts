@@ -10,7 +10,7 @@
 import { IntelVtd, vtdRegisters } from './intel-vtd.js';
 import { ArmSmmuV3 } from './arm-smmu-v3.js';
 import { AmdVi } from './amd-vi.js';
-import { E1000e, E1000E_FIRMWARE_SLOT1, E1000E_FIRMWARE_SLOT2, type E1000eFirmware } from './e1000e.js';
+import { E1000e, E1000E_FIRMWARE_ARM, E1000E_FIRMWARE_SLOT1, E1000E_FIRMWARE_SLOT2, type E1000eFirmware } from './e1000e.js';
 import { PciEndpoint } from './pci-endpoint.js';
 import { Igb, IGB_FIRMWARE_SLOT3, type IgbFirmware } from './igb.js';
 import type { IommuGroup, IommuGroupIds } from './iommu.js';
@@ -83,6 +83,15 @@ function qemu10E1000eConfig(c: PciConfigSpace): void {
   c.set(0x108, 4, 0x02400000);
 }
 
+/** The n-th e1000e on the arm64 machine: the two measured, then 256 KiB (0x20 ports, 16 KiB of MSI-X) on. */
+function armE1000eFirmware(n: number): E1000eFirmware {
+  const f = E1000E_FIRMWARE_ARM[Math.min(n, 1)]!, k = BigInt(Math.max(0, n - 1));
+  if (n < 2) return f;
+  const mac = [...f.mac];
+  mac[5] = (mac[5]! + n - 1) & 0xff;
+  return { ...f, bars: [f.bars[0] + k * 0x40000n, f.bars[1] + k * 0x40000n, f.bars[2] + k * 0x20n, f.bars[3] + k * 0x4000n], mac };
+}
+
 /**
  * PCI_INTERRUPT_LINE as SeaBIOS routes a q35 slot's INTA: by slot, 10, 10,
  * 11, 11 over and over (00:01.0 reads 0x0a, 00:02.0 and 00:03.0 0x0b on the
@@ -108,8 +117,12 @@ export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
       groups.set(f.group, group);
     }
     const common = { bdf: f.bdf, iommu, isolatedMsi: true, ...(group ? { group } : {}) };
+    // behind an SMMUv3: an arm64 machine (qemu's virt: UEFI's BARs, MSIs
+    // through the GICv3 ITS, which cannot add MSI-X vectors once enabled)
+    const arm = iommu instanceof ArmSmmuV3;
     const fn: VfioCapableFunction = f.model === 'e1000e'
-      ? new E1000e({ ...common, firmware: { ...e1000eFirmware(nics++, withIgb), irqLine: seabiosIntxLine(f.bdf.device) } })
+      ? (arm ? new E1000e({ ...common, firmware: armE1000eFirmware(nics++), dynMsix: false })
+        : new E1000e({ ...common, firmware: { ...e1000eFirmware(nics++, withIgb), irqLine: seabiosIntxLine(f.bdf.device) } }))
       : f.model === 'igb' ? new Igb({ ...common, firmware: igbFirmware(igbs++, seabiosIntxLine(f.bdf.device)) })
       : new PciEndpoint({ ...common, vendorId: f.vendorId ?? 0x1b36, deviceId: f.deviceId ?? 0x000d, classCode: f.classCode ?? 0xff0000 });
     if (qemu10 && fn instanceof E1000e) qemu10E1000eConfig(fn.model.config);
