@@ -3,7 +3,10 @@
 // the emulator, compared line by line; each divergence shrunk to a short
 // reproducer (the steps it needs, found by delta debugging on both sides).
 //
-//   oracle fuzz [--vfio [--snoop-control] | --amd] [--no-shrink] [--v2] [--tally FILE] SEEDS STEPS
+//   oracle fuzz [MACHINE] [--no-shrink] [--v2] [--tally FILE] SEEDS STEPS
+//     MACHINE  the oracle's machine flags, one of: (none: mock), --vfio,
+//            --vfio --snoop-control, --vfio --scalable [--snoop-control],
+//            --igb, --amd, --arm; the emulator runs the matching platform
 //     SEEDS  a seed, a list 1,2,3 or a range 1-8
 //     --v2   the generator's version 2 (more step kinds; gen v2 SEED ...)
 //     --tally FILE  append a row (date, machine, version, seeds, steps of the
@@ -23,11 +26,20 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const GEN = join(ROOT, 'test/fuzz/gen.c');
 
 function usage(code) {
-  (code ? process.stderr : process.stdout).write(`usage: oracle fuzz [--vfio [--snoop-control] | --amd] [--no-shrink] [--v2] [--tally FILE] SEEDS STEPS
+  (code ? process.stderr : process.stdout).write(`usage: oracle fuzz [MACHINE] [--no-shrink] [--v2] [--tally FILE] SEEDS STEPS
   Runs test/fuzz/gen.c with each seed on the oracle's kernel and under the
-  emulator (platform mock; qemu-vtd with --vfio, qemu-vtd-sc with --vfio
-  --snoop-control, amd-vi with --amd), reports the first step where they
-  differ and a shrunk reproducer (gen SEED N SKIPS...).
+  emulator, reports the first step where they differ and a shrunk
+  reproducer (gen SEED N SKIPS...). MACHINE, the oracle's flags, and the
+  emulator's platform that mirrors it:
+    (none)                          mock
+    --vfio                          qemu-vtd
+    --vfio --snoop-control          qemu-vtd-sc
+    --vfio --scalable               qemu-vtd-sm     (qemu 10)
+    --vfio --scalable --snoop-control  qemu-vtd-sm-sc  (qemu 10)
+    --igb                           qemu-vtd-igb    (qemu 10; vfio2 an igb)
+    --amd                           amd-vi
+    --arm                           qemu-smmuv3     (arm64 under TCG; gen
+                                    cross-built with aarch64-linux-gnu-gcc)
   SEEDS: N, N,M,... or A-B. --v2: the generator's version 2 (fork, dup,
   freed memory, FIO* ioctls, VFIO container and group files).
   --tally FILE: append the run's row to FILE (test/fuzz/tally.md).
@@ -47,12 +59,15 @@ function parseSeeds(s) {
 }
 
 const args = process.argv.slice(2);
-let vfio = false, snoop = false, amd = false, shrink = true, V = [], tally = '';
+let vfio = false, snoop = false, scalable = false, igb = false, amd = false, arm = false, shrink = true, V = [], tally = '';
 while (args[0]?.startsWith('-')) {
   const a = args.shift();
   if (a === '--vfio') vfio = true;
   else if (a === '--snoop-control') snoop = true;
+  else if (a === '--scalable') scalable = true;
+  else if (a === '--igb') igb = true;
   else if (a === '--amd') amd = true;
+  else if (a === '--arm') arm = true;
   else if (a === '--no-shrink') shrink = false;
   else if (a === '--v2') V = ['v2'];
   else if (a === '--tally' && args.length) tally = resolve(args.shift());
@@ -60,12 +75,17 @@ while (args[0]?.startsWith('-')) {
   else usage(64);
 }
 if (args.length !== 2 || !/^\d+$/.test(args[1])) usage(64);
-if ((snoop && !vfio) || (amd && vfio)) usage(64);
+// (--snoop-control and --scalable are VT-d unit switches of --vfio; --igb is
+// --vfio plus an igb, with no platform for those switches; --amd and --arm
+// are machines of their own)
+if (((snoop || scalable) && (!vfio || igb)) || [vfio || igb, amd, arm].filter(Boolean).length > 1) usage(64);
 const seeds = parseSeeds(args[0]);
 const steps = Number(args[1]);
 /** The oracle's machine flags and the emulator's platform. */
-const machine = amd ? ['--amd'] : vfio ? ['--vfio', ...(snoop ? ['--snoop-control'] : [])] : [];
-const platform = amd ? 'amd-vi' : snoop ? 'qemu-vtd-sc' : vfio ? 'qemu-vtd' : 'mock';
+const machine = amd ? ['--amd'] : arm ? ['--arm'] : igb ? ['--igb']
+  : vfio ? ['--vfio', ...(scalable ? ['--scalable'] : []), ...(snoop ? ['--snoop-control'] : [])] : [];
+const platform = amd ? 'amd-vi' : arm ? 'qemu-smmuv3' : igb ? 'qemu-vtd-igb'
+  : scalable ? (snoop ? 'qemu-vtd-sm-sc' : 'qemu-vtd-sm') : snoop ? 'qemu-vtd-sc' : vfio ? 'qemu-vtd' : 'mock';
 const secs = (t0) => ((performance.now() - t0) / 1000).toFixed(1);
 
 const work = mkdtempSync(join(tmpdir(), 'iommufd-fuzz-'));
@@ -89,7 +109,12 @@ function collect(cmd, argv) {
 async function both(runs) {
   const flat = runs.flatMap((r, i) => (i ? ['--', ...r] : r));
   // the guest's output comes gzipped (gen -z): its serial port is the slow part
-  const oracle = () => collect('bash', [join(ROOT, 'oracle/oracle'), 'run', ...machine, '--timeout=3600', GEN, '-z', ...flat]);
+  // the guest's limit for gen: ample for a loaded host (~22 ms a step seen on
+  // x86), not an hour where a guest hangs (QEMU 10's scalable VT-d machine
+  // has stopped dead mid-run); arm64 under TCG is slower
+  const total = runs.reduce((n, r) => n + Number(r[V.length + 1]), 0);
+  const limit = Math.ceil(300 + total * (arm ? 0.25 : 0.05));
+  const oracle = () => collect('bash', [join(ROOT, 'oracle/oracle'), 'run', ...machine, `--timeout=${limit}`, GEN, '-z', ...flat]);
   const t0 = performance.now();
   let tk = '', te = '';
   let [k, e] = await Promise.all([
@@ -97,8 +122,12 @@ async function both(runs) {
     collect(join(ROOT, 'bin/iommufd-emu'), ['run', '--root-caps', '--platform', platform, '--', bin, ...flat])
       .then((r) => { te = secs(t0); return r; }),
   ]);
-  // a guest that did not come up (a loaded host) is tried again
-  for (let again = 0; again < 3 && k.code === 71; again++) k = await oracle();
+  // a guest that did not come up (a loaded host) or whose qemu died (71), or
+  // that hung (70: gen's time ran out), is tried again
+  for (let again = 0, hung = 0; again < 3 && (k.code === 71 || (k.code === 70 && hung++ < 1)); again++) {
+    process.stderr.write(`fuzz: the oracle's run ended with ${k.code}, again:\n${k.err.split('\n').filter((l) => /error|timeout/.test(l)).join('\n')}\n`);
+    k = await oracle();
+  }
   if (k.code !== 0) {
     process.stderr.write(k.err);
     process.exit(k.code ?? 1);

@@ -8,6 +8,7 @@ import { PciConfigSpace, PciFunction, PCI_CFG_SPACE_EXP_SIZE, type Bdf, type Pci
 import { E1000eCore } from './e1000e-core.js';
 import type { IommuGroup } from './iommu.js';
 import { PCI_EXP_DEVCTL } from '../uapi/pci-regs.js';
+import * as V from '../uapi/vfio.js';
 import { R, E1000E_MSIX_VECTORS } from './e1000e-regs.js';
 import type { DmaOptions } from './dma.js';
 import type { Clock } from './clock.js';
@@ -32,6 +33,15 @@ export const E1000E_FIRMWARE_SLOT1: E1000xFirmware = {
 export const E1000E_FIRMWARE_SLOT2: E1000xFirmware = {
   bars: [0xfeba0000n, 0xfebc0000n, 0xc060n, 0xfebe4000n], irqLine: 0x0b, mac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x57],
 };
+/**
+ * The --arm machine's two (qemu's arm64 virt, UEFI then the arm64 kernel),
+ * measured (arm_nic_config.golden): BARs in the host bridge's windows, no
+ * SERR in the command register, no INTx line assigned (0xff).
+ */
+export const E1000E_FIRMWARE_ARM: readonly E1000xFirmware[] = [
+  { bars: [0x10000000n, 0x10020000n, 0x1000n, 0x10080000n], irqLine: 0xff, mac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x56], command: 0x0003 },
+  { bars: [0x10040000n, 0x10060000n, 0x1020n, 0x10084000n], irqLine: 0xff, mac: [0x52, 0x54, 0x00, 0x12, 0x34, 0x57], command: 0x0003 },
+];
 
 // Capability offsets of qemu's e1000e (hw/net/e1000e.c), as the oracle reads them.
 const CAP_MSIX = 0xa0, CAP_PM = 0xc8, CAP_MSI = 0xd0, CAP_EXP = 0xe0, ECAP_AER = 0x100, ECAP_DSN = 0x140;
@@ -145,15 +155,26 @@ export class E1000eModel extends E1000xModel {
   }
 }
 
+/**
+ * vfio-pci's view when the machine's MSI domain cannot add MSI-X vectors
+ * once enabled (pci_msix_can_alloc_dyn false, has_dyn_msix: the arm64
+ * GICv3 ITS; x86's vector domain can): the MSI-X index is NORESIZE too.
+ */
+export function withoutDynMsix(info: VfioPciInfo): VfioPciInfo {
+  const irqs = info.irqs.map((q, i) => (i === V.VFIO_PCI_MSIX_IRQ_INDEX ? { ...q, flags: q.flags | V.VFIO_IRQ_INFO_NORESIZE } : q));
+  return { ...info, irqs };
+}
+
 export class E1000e extends PciFunction {
-  readonly vfio: VfioPciInfo = E1000E_VFIO_INFO;
+  readonly vfio: VfioPciInfo;
   readonly model: E1000eModel;
 
-  constructor(o: { bdf: Bdf; iommu: PciIommu; group?: IommuGroup; isolatedMsi?: boolean; firmware?: E1000xFirmware }) {
+  constructor(o: { bdf: Bdf; iommu: PciIommu; group?: IommuGroup; isolatedMsi?: boolean; firmware?: E1000xFirmware; dynMsix?: boolean }) {
     super({
       bdf: o.bdf, vendorId: E1000E_VENDOR_ID, deviceId: E1000E_DEVICE_ID, classCode: E1000E_CLASS,
       iommu: o.iommu, ...(o.group ? { group: o.group } : {}), isolatedMsi: o.isolatedMsi ?? true,
     });
+    this.vfio = o.dynMsix === false ? withoutDynMsix(E1000E_VFIO_INFO) : E1000E_VFIO_INFO;
     this.model = new E1000eModel(o.firmware ?? E1000E_FIRMWARE_SLOT1);
   }
 }

@@ -25,6 +25,8 @@ export interface E1000xFirmware {
   readonly irqLine: number;
   /** The MAC address, six bytes. */
   readonly mac: readonly number[];
+  /** PCI_COMMAND as the firmware left it (default SeaBIOS's: I/O, memory, SERR). */
+  readonly command?: number;
 }
 
 /** A function's DMA as a device model uses it (DmaEngine.readInto / writeFrom). */
@@ -84,7 +86,7 @@ export function e1000xResources(fw: E1000xFirmware, msix64: boolean): PciBarReso
 
 /**
  * The type 0 header as the firmware and the host kernel leave it (command:
- * I/O, memory and SERR enabled), with qemu's default write masks (command
+ * I/O, memory and SERR enabled unless the firmware says otherwise), with qemu's default write masks (command
  * IO|MEMORY|MASTER|SERR|INTX_DISABLE, cache line and interrupt line; every
  * byte past the header writable unless a capability claims it): IDs, class
  * and revision, BAR0-2, the capability list from `capPtr`, INTA. BAR3 on and
@@ -94,7 +96,7 @@ export function e1000xConfigHeader(c: PciConfigSpace, fw: E1000xFirmware, ids: {
   c.wmask.fill(0xff, 0x40);
   c.set(0x00, 2, ids.vendor);
   c.set(0x02, 2, ids.device);
-  c.set(0x04, 2, 0x0103);
+  c.set(0x04, 2, fw.command ?? 0x0103);
   c.setMasks(0x04, 2, 0x0507);
   c.set(0x06, 2, 0x0010); // capability list
   c.set(0x08, 4, ids.classRev >>> 0);

@@ -10,7 +10,7 @@
 import { IntelVtd, vtdRegisters } from './intel-vtd.js';
 import { ArmSmmuV3 } from './arm-smmu-v3.js';
 import { AmdVi } from './amd-vi.js';
-import { E1000e, E1000E_FIRMWARE_SLOT1, E1000E_FIRMWARE_SLOT2 } from './e1000e.js';
+import { E1000e, E1000E_FIRMWARE_ARM, E1000E_FIRMWARE_SLOT1, E1000E_FIRMWARE_SLOT2 } from './e1000e.js';
 import { PciEndpoint } from './pci-endpoint.js';
 import { Igb, IGB_FIRMWARE_SLOT3 } from './igb.js';
 import type { IommuGroup, IommuGroupIds } from './iommu.js';
@@ -73,13 +73,23 @@ function igbFirmware(n: number, irqLine: number): E1000xFirmware {
 }
 
 /**
- * The --igb machine runs QEMU 10, whose e1000e differs in config space from
- * 7.2's: DevCap has Extended Tag, and AER masks the uncorrectable internal
- * and TLP prefix blocked errors (igb_sysfs.golden).
+ * The --igb and --vfio --scalable machines run QEMU 10, whose e1000e differs
+ * in config space from 7.2's: DevCap has Extended Tag, and AER masks the
+ * uncorrectable internal and TLP prefix blocked errors (igb_sysfs.golden,
+ * vtd_sm_nic_config.golden).
  */
 function qemu10E1000eConfig(c: PciConfigSpace): void {
   c.set(0xe4, 4, c.read(0xe4, 4) | 0x20);
   c.set(0x108, 4, 0x02400000);
+}
+
+/** The n-th e1000e on the arm64 machine: the two measured, then 256 KiB (0x20 ports, 16 KiB of MSI-X) on. */
+function armE1000xFirmware(n: number): E1000xFirmware {
+  const f = E1000E_FIRMWARE_ARM[Math.min(n, 1)]!, k = BigInt(Math.max(0, n - 1));
+  if (n < 2) return f;
+  const mac = [...f.mac];
+  mac[5] = (mac[5]! + n - 1) & 0xff;
+  return { ...f, bars: [f.bars[0] + k * 0x40000n, f.bars[1] + k * 0x40000n, f.bars[2] + k * 0x20n, f.bars[3] + k * 0x4000n], mac };
 }
 
 /**
@@ -97,6 +107,8 @@ export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
   const groups = new Map<number, IommuGroup>();
   let nics = 0, igbs = 0;
   const withIgb = pl.functions.some((f) => f.model === 'igb');
+  // the oracle boots QEMU 10 for an igb and for VT-d's scalable mode (x-flts)
+  const qemu10 = withIgb || pl.iommus.some((u) => u.kind === 'vtd' && u.scalable !== undefined);
   const vfioFunctions = pl.functions.map((f): VfioCapableFunction => {
     const iommu: PciIommu = units[f.iommu]!;
     let group: IommuGroup | undefined;
@@ -105,11 +117,15 @@ export function buildMachine(pl: Platform, groupIds: IommuGroupIds): Machine {
       groups.set(f.group, group);
     }
     const common = { bdf: f.bdf, iommu, isolatedMsi: true, ...(group ? { group } : {}) };
+    // behind an SMMUv3: an arm64 machine (qemu's virt: UEFI's BARs, MSIs
+    // through the GICv3 ITS, which cannot add MSI-X vectors once enabled)
+    const arm = iommu instanceof ArmSmmuV3;
     const fn: VfioCapableFunction = f.model === 'e1000e'
-      ? new E1000e({ ...common, firmware: { ...e1000eFirmware(nics++, withIgb), irqLine: seabiosIntxLine(f.bdf.device) } })
+      ? (arm ? new E1000e({ ...common, firmware: armE1000xFirmware(nics++), dynMsix: false })
+        : new E1000e({ ...common, firmware: { ...e1000eFirmware(nics++, withIgb), irqLine: seabiosIntxLine(f.bdf.device) } }))
       : f.model === 'igb' ? new Igb({ ...common, firmware: igbFirmware(igbs++, seabiosIntxLine(f.bdf.device)) })
       : new PciEndpoint({ ...common, vendorId: f.vendorId ?? 0x1b36, deviceId: f.deviceId ?? 0x000d, classCode: f.classCode ?? 0xff0000 });
-    if (withIgb && fn instanceof E1000e) qemu10E1000eConfig(fn.model.config);
+    if (qemu10 && fn instanceof E1000e) qemu10E1000eConfig(fn.model.config);
     if (iommu instanceof ArmSmmuV3) iommu.probeMaster(fn, pl.rootComplexes.find((rc) => rc.segment === f.bdf.domain)?.canwbs ?? false);
     return fn;
   });

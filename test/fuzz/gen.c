@@ -31,7 +31,9 @@
 // (mock v1 seed 65 step 3669, seed 604 step 4622: a FAULT_QUEUE_ALLOC's fd
 // read as HWPT_ALLOC's pt_id).
 // Runs on every oracle machine (plain: mock; --vfio: qemu-vtd, with
-// --snoop-control qemu-vtd-sc; --amd: amd-vi).
+// --snoop-control qemu-vtd-sc, --scalable qemu-vtd-sm[-sc]; --igb:
+// qemu-vtd-igb, whose igb is a third device, vfio2; --amd: amd-vi; --arm:
+// qemu-smmuv3, gen cross-built for arm64).
 // platform: mock
 #include "step.h"
 #include "iofd.h"
@@ -96,7 +98,9 @@ static __u64 iovas[MAXIDS];
 static int niovas;
 static int afds[16];
 static int nafds;
-static int nvfd;               /* VFIO device cdevs on this machine (0-2) */
+static int nvfd;               /* VFIO device cdevs on this machine (0-3) */
+static const char *const vname[] = { "vfio0", "vfio1", "vfio2" };
+static const char *const gname[] = { "group1", "group2", "group3" };
 
 static void id_seen(__u32 id)
 {
@@ -894,7 +898,7 @@ static void close_access(unsigned n)
 
 /* ---- VFIO device cdevs (the --vfio machine) ---- */
 #define VFIO_IO(n) _IO(';', 100 + (n))
-static int vfd[2] = { -1, -1 };
+static int vfd[3] = { -1, -1, -1 };
 
 static void vfio_open(unsigned n, int d)
 {
@@ -1035,7 +1039,7 @@ static void noarg(void)
 }
 
 static int cfd = -1;           /* /dev/vfio/vfio (the iommufd's container compat) */
-static int gfd[2] = { -1, -1 }; /* /dev/vfio/1, /dev/vfio/2 */
+static int gfd[3] = { -1, -1, -1 }; /* /dev/vfio/1, 2, 3 */
 
 /* An fd of this process, by name (never its number). */
 static int pick_fd(const char **name)
@@ -1051,7 +1055,7 @@ static int pick_fd(const char **name)
 		break;
 	case 1:
 		if (nvfd && vfd[d = (int)below(nvfd)] >= 0) {
-			*name = d ? "vfio1" : "vfio0";
+			*name = vname[d];
 			return vfd[d];
 		}
 		break;
@@ -1063,7 +1067,7 @@ static int pick_fd(const char **name)
 		break;
 	case 3:
 		if (nvfd && gfd[d = (int)below(nvfd)] >= 0) {
-			*name = d ? "group2" : "group1";
+			*name = gname[d];
 			return gfd[d];
 		}
 		break;
@@ -1223,7 +1227,7 @@ static void s_container(unsigned n)
  * The devices' PCI names (GET_DEVICE_FD's argument): vfio0's and vfio1's from
  * sysfs (VT-d machine 0000:00:01.0 and 02.0, AMD machine 02.0 and 03.0, whose
  * 01.0 is the IOMMU), then one that names no VFIO device (03.0, or 01.0 where
- * 03.0 is one).
+ * 03.0 is one); on the igb machine the third is vfio2's (03.0).
  */
 static char bdf[3][32] = { "0000:00:01.0", "0000:00:02.0", "0000:00:03.0" };
 
@@ -1232,7 +1236,7 @@ static void find_bdfs(void)
 	char p[64], t[256];
 	int d;
 
-	for (d = 0; d < nvfd && d < 2; d++) {
+	for (d = 0; d < nvfd; d++) {
 		ssize_t n;
 		char *b;
 
@@ -1300,7 +1304,7 @@ static void s_group(unsigned n)
 		/* GET_DEVICE_FD: the fd it returns becomes the device's, if it has none */
 		const char *names[] = { bdf[0], bdf[1], bdf[2], "vfio0", "" };
 		unsigned k = below(5);
-		int d = k < 2 ? (int)k : 0;
+		int d = (int)k < nvfd && k < 3 ? (int)k : 0;
 
 		argsz = 0;
 		arg = ARGP + 64;
@@ -1311,7 +1315,7 @@ static void s_group(unsigned n)
 		memset(OUTP, 0xa5, NOUT * PG);
 		rc = xioctl(gfd[g], VFIO_GROUP_GET_DEVICE_FD, arg);
 		if (rc > 0) {
-			if (k < 2 && d < nvfd && vfd[d] < 0)
+			if ((int)k < nvfd && k < 3 && vfd[d] < 0)
 				vfd[d] = rc;
 			else
 				close(rc);
@@ -1357,7 +1361,7 @@ static void s_dup(unsigned n)
 		d = (int)below(nvfd);
 		if (vfd[d] >= 0) {
 			which = &vfd[d];
-			name = d ? "vfio1" : "vfio0";
+			name = vname[d];
 		}
 	}
 	nfd = chance(50) ? dup(*which) : fcntl(*which, F_DUPFD_CLOEXEC, 3);
@@ -1516,7 +1520,8 @@ static int run(int argc, char **argv)
 		return 1;
 	}
 	printf("seed %llu steps %u%s\n", seed, nsteps, ver >= 2 ? " v2" : "");
-	nvfd = access("/dev/vfio/devices/vfio0", F_OK) ? 0 : access("/dev/vfio/devices/vfio1", F_OK) ? 1 : 2;
+	nvfd = access("/dev/vfio/devices/vfio0", F_OK) ? 0 : access("/dev/vfio/devices/vfio1", F_OK) ? 1 :
+	       access("/dev/vfio/devices/vfio2", F_OK) ? 2 : 3;
 	find_bdfs();
 	for (i = 0; i < nsteps; i++) {
 		unsigned r;
