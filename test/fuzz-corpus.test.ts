@@ -5,9 +5,10 @@
 // and group files, fork, dup, freed and reallocated memory); every line
 // (result, bytes written back, digest of the output area and, in version 2,
 // of the data pages) is what Linux 7.2.13 printed for the same seed, recorded
-// by `npm run oracle -- record shim/fuzz_mock shim/fuzz_vfio shim/fuzz_amd`
-// (the AMD machine: its NICs at 00:02.0 and 00:03.0). The live, unbounded
-// comparison is `npm run oracle -- fuzz [--vfio|--amd] SEEDS STEPS`; its
+// by `npm run oracle -- record shim/fuzz_mock shim/fuzz_vfio shim/fuzz_amd
+// shim/fuzz_arm` (the AMD machine: its NICs at 00:02.0 and 00:03.0; the arm64
+// one: gen cross-built, the SMMUv3 platform). The live, unbounded
+// comparison is `npm run oracle -- fuzz [--vfio|--amd|--arm|...] SEEDS STEPS`; its
 // running count is test/fuzz/tally.md.
 // Run with --root-caps: the oracle's client is root with every capability
 // (OPTION RLIMIT_MODE needs CAP_SYS_RESOURCE), which a container may withhold.
@@ -39,7 +40,7 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 test('the corpus has a golden per machine', () => {
-  assert.deepEqual(corpus.map((g) => `${g.golden}:${g.platform}`).sort(), ['fuzz_amd:amd-vi', 'fuzz_mock:mock', 'fuzz_vfio:qemu-vtd']);
+  assert.deepEqual(corpus.map((g) => `${g.golden}:${g.platform}`).sort(), ['fuzz_amd:amd-vi', 'fuzz_arm:qemu-smmuv3', 'fuzz_mock:mock', 'fuzz_vfio:qemu-vtd']);
 });
 
 for (const g of corpus) {

@@ -200,6 +200,17 @@ export function splitLines(text: string): string[] {
   return lines;
 }
 
+/** The emulator platform that mirrors the oracle machine these flags boot (oracle --help). */
+export function platformOfFlags(flags: readonly string[]): Platform {
+  if (flags.includes('--arm')) return 'qemu-smmuv3';
+  if (flags.includes('--amd')) return 'amd-vi';
+  if (flags.includes('--igb')) return 'qemu-vtd-igb';
+  const sm = flags.includes('--scalable'), sc = flags.includes('--snoop-control');
+  if (sm) return sc ? 'qemu-vtd-sm-sc' : 'qemu-vtd-sm';
+  if (sc) return 'qemu-vtd-sc';
+  return flags.includes('--vfio') ? 'qemu-vtd' : 'mock';
+}
+
 /**
  * Every client CLIENTS/NAME.c with what stands between it and a comparison:
  * a missing golden, a golden whose source changed since it was recorded, a
@@ -215,13 +226,7 @@ export function loadClients(clients: string, stampFile: string): Client[] {
     const source = join(clients, file);
     const src = readFileSync(source, 'utf8');
     const oracleFlags = (header(src, 'oracle') ?? '').split(/\s+/).filter(Boolean);
-    let platform = header(src, 'platform') as Platform | undefined;
-    if (platform === undefined) {
-      const sm = oracleFlags.includes('--scalable');
-      if (oracleFlags.includes('--snoop-control')) platform = sm ? 'qemu-vtd-sm-sc' : 'qemu-vtd-sc';
-      else if (sm) platform = 'qemu-vtd-sm';
-      else platform = oracleFlags.includes('--vfio') ? 'qemu-vtd' : oracleFlags.includes('--amd') ? 'amd-vi' : 'mock';
-    }
+    const platform = (header(src, 'platform') as Platform | undefined) ?? platformOfFlags(oracleFlags);
     const problems: string[] = [];
     const goldenPath = join(clients, `${name}.golden`);
     let golden: string[] = [];
@@ -424,8 +429,7 @@ export function shimGoldens(shim: string): ShimGolden[] {
       const dash = words.indexOf('--');
       const oracleFlags = dash < 0 ? words : words.slice(0, dash);
       const args = dash < 0 ? [] : words.slice(dash + 1);
-      const platform: Platform = oracleFlags.includes('--snoop-control') ? 'qemu-vtd-sc' : oracleFlags.includes('--vfio') ? 'qemu-vtd'
-        : oracleFlags.includes('--amd') ? 'amd-vi' : 'mock';
+      const platform = platformOfFlags(oracleFlags);
       out.push({ golden, stampName: `shim/${golden}`, client: file.slice(0, -2), oracleFlags, args, platform });
     }
   }
