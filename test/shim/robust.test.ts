@@ -19,7 +19,7 @@ import { BIN, ROOT, SRC, compileClient, ensureShim, removeTempDir } from './buil
 import { shimGoldenProblem, shimGoldens } from '../lib/conformance.js';
 
 // What each golden of test/shim/ shows, by golden name (vmstat: vmstat.test.ts;
-// fuzz_amd, fuzz_mock, fuzz_vfio: fuzz-corpus.test.ts).
+// fuzz_amd, fuzz_arm, fuzz_mock, fuzz_vfio: fuzz-corpus.test.ts).
 const what: Record<string, string> = {
   efault: 'an ioctl on memory freed, raw-munmapped or raw-mprotected answers EFAULT, never SIGSEGV',
   signal_close: 'a signal handler that dups and closes the fd while its thread is mid-ioctl neither hangs nor disturbs errno',
@@ -32,7 +32,7 @@ const what: Record<string, string> = {
   cancel: 'threads cancelled between ioctls (pthread_testcancel) leave the file usable; ioctl is no cancellation point',
   bar_mmap: 'vfio-pci BAR mmap rules; plain loads and stores of every width on a mapped BAR reach the registers as pread/pwrite do; IOAS_MAP of a mapped BAR (oracle --vfio)',
 };
-const TESTED_ELSEWHERE = new Set(['vmstat', 'fuzz_amd', 'fuzz_mock', 'fuzz_vfio']);
+const TESTED_ELSEWHERE = new Set(['vmstat', 'fuzz_amd', 'fuzz_arm', 'fuzz_mock', 'fuzz_vfio']);
 
 const all = shimGoldens(SRC);
 const clients = all.filter((g) => !TESTED_ELSEWHERE.has(g.golden));
