@@ -44,37 +44,29 @@ export function anonInodeGetfile(): void {
 }
 
 /**
- * kmalloc/kzalloc(size): a slab allocation up to KMALLOC_MAX_CACHE_SIZE
- * (8 KiB on x86-64 SLUB), a page allocation of its order above; ENOMEM.
+ * kmalloc's allocation of `size` bytes: a slab allocation up to
+ * KMALLOC_MAX_CACHE_SIZE (8 KiB on x86-64 SLUB), a page allocation of its
+ * order above. True when it must fail.
  */
+function kmallocShouldFail(size: number): boolean {
+  if (size <= 8192) return slabShouldFail();
+  let order = 0;
+  while ((4096 << order) < size) order++;
+  return pageAllocShouldFail(order);
+}
+
+/** kmalloc/kzalloc(size): its failure is an ENOMEM. */
 export function kmalloc(size: number, what: string): void {
-  if (!current) return;
-  let failed: boolean;
-  if (size <= 8192) failed = slabShouldFail();
-  else {
-    let order = 0;
-    while ((4096 << order) < size) order++;
-    failed = pageAllocShouldFail(order);
-  }
-  if (failed) throw new Errno(ENOMEM, `injected: ${what}`);
+  if (current && kmallocShouldFail(size)) throw new Errno(ENOMEM, `injected: ${what}`);
 }
 
 /**
- * kvzalloc(size): kmalloc first, a slab allocation up to
- * KMALLOC_MAX_CACHE_SIZE (8 KiB), a page allocation above; up to PAGE_SIZE
- * its failure is the ENOMEM, above it kvmalloc falls back to vmalloc
- * (whose own allocations are not modelled: the fallback succeeds).
+ * kvzalloc(size): kmalloc first; up to PAGE_SIZE its failure is the
+ * ENOMEM, above it kvmalloc falls back to vmalloc (whose own allocations
+ * are not modelled: the fallback succeeds).
  */
 export function kvzalloc(size: number, what: string): void {
-  if (!current) return;
-  let failed: boolean;
-  if (size <= 8192) failed = slabShouldFail();
-  else {
-    let order = 0;
-    while ((4096 << order) < size) order++;
-    failed = pageAllocShouldFail(order);
-  }
-  if (failed && size <= 4096) throw new Errno(ENOMEM, `injected: ${what}`);
+  if (current && kmallocShouldFail(size) && size <= 4096) throw new Errno(ENOMEM, `injected: ${what}`);
 }
 
 /** True while a task's injector is current: the only time slab points are counted. */
